@@ -1,0 +1,1 @@
+"""Every side effect: the store, department gateway, notifications, calendar and deadline computation."""

@@ -1,0 +1,10 @@
+"""Every table of the store, imported here so Base.metadata knows them all (Alembic and tests use it).
+
+Each aggregate keeps its tables in its own module; add one import line per module.
+"""
+
+from __future__ import annotations
+
+from activities.store.health import HealthCheck
+
+__all__ = ["HealthCheck"]

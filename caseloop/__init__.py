@@ -1,0 +1,1 @@
+"""What users touch: the caseloop SDK and the caseloop command line."""

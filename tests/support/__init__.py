@@ -1,0 +1,1 @@
+"""Test support: real servers and databases that tests start for themselves."""

@@ -1,0 +1,1 @@
+"""Process entry points: settings, logging, metrics, the worker and the embedded stack."""

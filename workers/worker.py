@@ -1,0 +1,32 @@
+"""Builds the caseloop worker: every workflow and activity the engine runs, on one task queue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.health import HealthActivities
+from workers.resources import Resources
+from workflows.health import HealthCheckWorkflow
+
+WORKFLOWS: Sequence[type] = (HealthCheckWorkflow,)
+
+
+def activities_for(resources: Resources) -> list[Callable[..., Any]]:
+    """Every activity, bound to the process's resources."""
+    health = HealthActivities(resources.sessions)
+    return [health.record_health_check]
+
+
+def build_worker(client: Client, resources: Resources, task_queue: str | None = None) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or resources.settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities_for(resources),
+        # Measured: one of the default 5 pollers takes new workflows; more pollers help under load.
+        max_concurrent_workflow_task_polls=10,
+    )

@@ -1,0 +1,1 @@
+"""Deterministic orchestration only: workflows import schemas and activity references, never I/O."""
