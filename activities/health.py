@@ -23,13 +23,9 @@ class HealthActivities:
     async def record_health_check(self, record: HealthCheckRecord) -> HealthReport:
         worker = f"{socket.gethostname()}/{activity.info().task_queue}"
         async with self._sessions.begin() as session:
-            existing = await session.scalar(
-                select(HealthCheck).where(HealthCheck.check_id == record.check_id)
-            )
+            existing = await session.scalar(select(HealthCheck).where(HealthCheck.check_id == record.check_id))
             if existing is None:  # a retried attempt finds its own row and writes nothing
-                session.add(
-                    HealthCheck(check_id=record.check_id, checked_at=record.checked_at, worker=worker)
-                )
+                session.add(HealthCheck(check_id=record.check_id, checked_at=record.checked_at, worker=worker))
                 await session.flush()
             count = await session.scalar(select(func.count()).select_from(HealthCheck))
         activity.logger.info("health check recorded", extra={"check_id": record.check_id})

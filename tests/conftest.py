@@ -1,4 +1,4 @@
-"""Shared fixtures: real Temporal servers (time-skipping and dev) and a clean store per test on SQLite and PostgreSQL."""
+"""Shared fixtures: real Temporal servers (time-skipping, dev) and a clean store per test on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
