@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.metrics import HEALTH_CHECKS
 from activities.store.models import HealthCheck
 from schemas.health import HealthCheckRecord, HealthReport
 
@@ -28,6 +29,7 @@ class HealthActivities:
                 session.add(HealthCheck(check_id=record.check_id, checked_at=record.checked_at, worker=worker))
                 await session.flush()
             count = await session.scalar(select(func.count()).select_from(HealthCheck))
+        HEALTH_CHECKS.inc()
         activity.logger.info("health check recorded", extra={"check_id": record.check_id})
         return HealthReport(
             check_id=record.check_id, checked_at=record.checked_at, worker=worker, store_rows=count or 0

@@ -42,9 +42,10 @@ async def current_revision(url: str) -> str | None:
         await engine.dispose()
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+def head_revisions() -> str:
+    return ",".join(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
 
 
 def _current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(sorted(heads)) or None

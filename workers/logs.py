@@ -1,0 +1,64 @@
+"""Configures structlog once for the process; stdlib records (Temporal's workflow and activity loggers
+included) come out through the same renderer with their `extra` fields as structured keys."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+from temporalio import activity, workflow
+
+from workers.settings import LogFormat
+
+_SHARED: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.ExtraAdder(),
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def _flatten_temporal(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Temporal puts its context under `temporal_workflow` / `temporal_activity`; lift the useful ids."""
+    for key in ("temporal_workflow", "temporal_activity"):
+        context = event.pop(key, None)
+        if isinstance(context, dict):
+            for name in ("workflow_id", "run_id", "workflow_type", "activity_type", "activity_id", "attempt"):
+                if name in context and name not in event:
+                    event[name] = context[name]
+    return event
+
+
+def configure_logging(log_format: LogFormat = LogFormat.CONSOLE, level: str = "INFO") -> None:
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if log_format is LogFormat.JSON
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_SHARED,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _flatten_temporal,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # Temporal's loggers also append their context to the message; the structured fields carry it already.
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False

@@ -1,0 +1,270 @@
+"""The embedded stack behind `caseloop up`: Temporal dev server on SQLite, store, worker, metrics, one process.
+
+Everything lives under the data directory, so a second `caseloop up` on it finds what the first one left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from temporalio.client import Client
+from temporalio.common import SearchAttributeIndexedValueType
+from temporalio.runtime import Runtime
+
+from activities.store import migrate
+from schemas import search_attributes
+from workers.binaries import temporal_cli
+from workers.client import connect
+from workers.metrics import domain_metrics_endpoint, sdk_runtime
+from workers.resources import open_resources
+from workers.settings import Settings
+from workers.worker import build_worker
+
+log = structlog.get_logger(__name__)
+
+SERVER_START_TIMEOUT = 90.0
+SERVER_STOP_TIMEOUT = 20.0
+
+
+class StackError(Exception):
+    """The stack cannot start; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    port: int
+
+
+def planned_endpoints(settings: Settings) -> list[Endpoint]:
+    endpoints = [
+        Endpoint("Temporal frontend (gRPC)", settings.temporal_port),
+        Endpoint("Temporal Web UI", settings.ui_port),
+        Endpoint("Temporal server metrics", settings.server_metrics_port),
+    ]
+    if settings.metrics_port:
+        endpoints.append(Endpoint("caseloop metrics", settings.metrics_port))
+    if settings.sdk_metrics_port:
+        endpoints.append(Endpoint("worker SDK metrics", settings.sdk_metrics_port))
+    return endpoints
+
+
+def taken_ports(settings: Settings) -> list[Endpoint]:
+    taken = []
+    for endpoint in planned_endpoints(settings):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As the servers do: a port whose last connections linger in TIME-WAIT is free to listen on.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((settings.bind_host, endpoint.port))
+            except OSError:
+                taken.append(endpoint)
+    return taken
+
+
+@contextlib.contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """One stack per data directory: two Temporal servers on one SQLite file would corrupt it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "caseloop.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StackError(f"another `caseloop up` is running on {data_dir.resolve()}") from None
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+
+
+_CLI_TYPE_NAMES = {
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+    SearchAttributeIndexedValueType.TEXT: "Text",
+    SearchAttributeIndexedValueType.DATETIME: "Datetime",
+    SearchAttributeIndexedValueType.INT: "Int",
+    SearchAttributeIndexedValueType.DOUBLE: "Double",
+    SearchAttributeIndexedValueType.BOOL: "Bool",
+}
+
+
+def server_command(settings: Settings) -> list[str]:
+    command = [
+        str(temporal_cli()),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(settings.temporal_db_path.resolve()),
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+        "--ip",
+        settings.bind_host,
+        "--port",
+        str(settings.temporal_port),
+        "--ui-port",
+        str(settings.ui_port),
+        "--metrics-port",
+        str(settings.server_metrics_port),
+        "--ui-disable-news-fetch",
+        "--log-level",
+        "warn",
+        # Many cases wait on long-running updates at once; the default cap of 1,200 is too low.
+        "--dynamic-config-value",
+        "frontend.namespaceCount=10000",
+    ]
+    for key in search_attributes.ALL:
+        command += ["--search-attribute", f"{key.name}={_CLI_TYPE_NAMES[key.indexed_value_type]}"]
+    if settings.temporal_namespace != "default":
+        command += ["--namespace", settings.temporal_namespace]
+    return command
+
+
+@contextlib.asynccontextmanager
+async def temporal_server(settings: Settings) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Runs the dev server in its own process group and always takes the whole group down on exit."""
+    log_path = settings.data_dir / "temporal.log"
+    with open(log_path, "ab") as server_log:
+        process = await asyncio.create_subprocess_exec(
+            *server_command(settings),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=server_log,
+            stderr=server_log,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        await _stop_process_group(process)
+
+
+async def _stop_process_group(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), SERVER_STOP_TIMEOUT)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+
+
+async def wait_for_server(settings: Settings, process: asyncio.subprocess.Process, runtime: Runtime | None) -> Client:
+    deadline = asyncio.get_running_loop().time() + SERVER_START_TIMEOUT
+    while True:
+        if process.returncode is not None:
+            raise StackError(
+                f"the Temporal server exited with code {process.returncode}; see {settings.data_dir / 'temporal.log'}"
+            )
+        try:
+            return await connect(settings, runtime)
+        except RuntimeError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise StackError(f"the Temporal server did not answer within {SERVER_START_TIMEOUT:.0f} s") from None
+            await asyncio.sleep(0.5)
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_stack(settings: Settings) -> None:
+    """Brings the stack up, prints where everything is, and stops all of it on Ctrl-C or SIGTERM."""
+    taken = taken_ports(settings)
+    if taken:
+        names = ", ".join(f"{e.port} ({e.name})" for e in taken)
+        raise StackError(f"port already in use: {names}; free it or choose another port in CASELOOP_* settings")
+    stop = _stop_event()
+    with data_dir_lock(settings.data_dir):
+        revision = await migrate.upgrade(settings.resolved_store_url)
+        log.info("store migrated", revision=revision, url=_safe_url(settings.resolved_store_url))
+        async with temporal_server(settings) as process:
+            runtime = sdk_runtime(settings)
+            client = await wait_for_server(settings, process, runtime)
+            with domain_metrics_endpoint(settings) as metrics_url:
+                async with open_resources(settings) as resources:
+                    worker = build_worker(client, resources)
+                    worker_task = asyncio.create_task(worker.run())
+                    _print_endpoints(settings, metrics_url)
+                    stopped = asyncio.create_task(stop.wait())
+                    server_exit = asyncio.create_task(process.wait())
+                    await asyncio.wait({stopped, server_exit, worker_task}, return_when=asyncio.FIRST_COMPLETED)
+                    log.info("stopping")
+                    if not worker_task.done():
+                        await worker.shutdown()
+                    for task in (stopped, server_exit):
+                        task.cancel()
+                    if worker_task.done() and worker_task.exception():
+                        raise StackError(f"the worker stopped: {worker_task.exception()}")
+                    if process.returncode is not None and not stop.is_set():
+                        raise StackError(f"the Temporal server exited with code {process.returncode}")
+    log.info("stopped")
+
+
+def _print_endpoints(settings: Settings, metrics_url: str | None) -> None:
+    host = settings.bind_host
+    lines = [
+        "caseloop is up:",
+        f"  Temporal Web UI     http://{host}:{settings.ui_port}",
+        f"  Temporal frontend   {settings.temporal_target} (namespace {settings.temporal_namespace})",
+        f"  worker              task queue {settings.task_queue}",
+        f"  store               {_safe_url(settings.resolved_store_url)}",
+    ]
+    if metrics_url:
+        lines.append(f"  caseloop metrics    {metrics_url}")
+    if settings.sdk_metrics_port:
+        lines.append(f"  worker SDK metrics  http://{host}:{settings.sdk_metrics_port}/metrics")
+    lines.append(f"  server metrics      http://{host}:{settings.server_metrics_port}/metrics")
+    lines.append(f"  data directory      {settings.data_dir.resolve()}")
+    lines.append("Press Ctrl-C to stop.")
+    print("\n".join(lines), flush=True)
+
+
+def _safe_url(url: str) -> str:
+    """A store URL without its password, fit for a log line."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def run_worker(settings: Settings) -> None:
+    """`caseloop worker`: a worker alone against the Temporal target of the settings (the cluster case)."""
+    stop = _stop_event()
+    runtime = sdk_runtime(settings)
+    try:
+        client = await connect(settings, runtime)
+    except RuntimeError as error:
+        raise StackError(f"cannot reach Temporal at {settings.temporal_target}: {error}") from None
+    with domain_metrics_endpoint(settings) as metrics_url:
+        async with open_resources(settings) as resources:
+            worker = build_worker(client, resources)
+            worker_task = asyncio.create_task(worker.run())
+            log.info(
+                "worker started",
+                target=settings.temporal_target,
+                namespace=settings.temporal_namespace,
+                task_queue=settings.task_queue,
+                metrics=metrics_url,
+            )
+            stopped = asyncio.create_task(stop.wait())
+            await asyncio.wait({stopped, worker_task}, return_when=asyncio.FIRST_COMPLETED)
+            if not worker_task.done():
+                await worker.shutdown()
+            stopped.cancel()
+            if worker_task.exception():
+                raise StackError(f"the worker stopped: {worker_task.exception()}")
