@@ -9,11 +9,11 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -138,10 +138,11 @@ async def test_up_runs_stops_cleanly_and_keeps_its_data(stack_env: dict[str, str
     try:
         _wait_ready(first, tmp_path / "up-1.log")
         assert len(_descendants(first.pid)) >= 1, "the Temporal server runs as a child"
-        ui = urllib.request.urlopen(f"http://127.0.0.1:{stack_env['CASELOOP_UI_PORT']}/", timeout=10)
-        assert ui.status == 200
-        metrics = urllib.request.urlopen(f"http://127.0.0.1:{stack_env['CASELOOP_METRICS_PORT']}/metrics", timeout=10)
-        assert b"caseloop_commands_total" in metrics.read()
+        async with httpx.AsyncClient(timeout=10) as http:
+            ui = await http.get(f"http://127.0.0.1:{stack_env['CASELOOP_UI_PORT']}/")
+            assert ui.status_code == 200
+            metrics = await http.get(f"http://127.0.0.1:{stack_env['CASELOOP_METRICS_PORT']}/metrics")
+            assert "caseloop_commands_total" in metrics.text
         workflow_id = f"health-{uuid.uuid4()}"
         report = await _run_health(stack_env, workflow_id)
         assert report.store_rows == 1

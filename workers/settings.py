@@ -20,6 +20,11 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class SmsProviderName(StrEnum):
+    LOGGING = "logging"
+    HTTP = "http"
+
+
 class Settings(BaseSettings):
     """Defaults serve the embedded stack (`caseloop up`) on one machine."""
 
@@ -44,6 +49,10 @@ class Settings(BaseSettings):
     server_metrics_port: int = Field(9466, ge=1, le=65535, description="embedded Temporal server metrics")
     bind_host: str = "127.0.0.1"
 
+    sms_provider: SmsProviderName = Field(SmsProviderName.LOGGING, description="logging: SMS are only logged")
+    sms_url: str | None = Field(None, description="the SMS platform's send endpoint, for sms_provider=http")
+    sms_api_key: SecretStr | None = None
+
     log_format: LogFormat = LogFormat.CONSOLE
     log_level: str = "INFO"
 
@@ -54,6 +63,12 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError(f"log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not {value!r}")
         return level
+
+    @model_validator(mode="after")
+    def _sms_platform_named(self) -> Settings:
+        if self.sms_provider is SmsProviderName.HTTP and not self.sms_url:
+            raise ValueError("sms_url is required when sms_provider is http")
+        return self
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:

@@ -133,7 +133,7 @@ def server_command(settings: Settings) -> list[str]:
 async def temporal_server(settings: Settings) -> AsyncIterator[asyncio.subprocess.Process]:
     """Runs the dev server in its own process group and always takes the whole group down on exit."""
     log_path = settings.data_dir / "temporal.log"
-    with open(log_path, "ab") as server_log:
+    with open(log_path, "ab") as server_log:  # noqa: ASYNC230 (once per start, before anything runs)
         process = await asyncio.create_subprocess_exec(
             *server_command(settings),
             stdin=asyncio.subprocess.DEVNULL,
