@@ -1,0 +1,109 @@
+"""Pushes to department systems and what came of them: webhook delivery, the store-and-forward inbox, SMS."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, Field, JsonValue
+
+# Printable ASCII without spaces: the push id travels as an HTTP header (Idempotency-Key).
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]+$"
+
+
+class PushKind(StrEnum):
+    """What a push tells the department; receivers dispatch on it."""
+
+    CASE_ASSIGNMENT = "case_assignment"
+    REMINDER = "reminder"
+    CARD = "card"
+    SUPERVISION_ORDER = "supervision_order"
+    CIRCULAR = "circular"
+    CLOSURE_REVIEW = "closure_review"
+    HANDOFF_PUSH = "handoff_push"
+    HANDOFF_FEEDBACK = "handoff_feedback"
+    LOOP_CLOSED = "loop_closed"
+
+
+class Push(BaseModel):
+    """One message to one department; the same push_id is the same push, however often it is sent."""
+
+    push_id: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="the idempotency key, e.g. matter code + case number + direction + version",
+    )
+    department_code: str = Field(min_length=1, max_length=64)
+    kind: PushKind
+    subject_id: str = Field(min_length=1, max_length=200, description="the case, hand-off or order it is about")
+    issued_at: AwareDatetime = Field(description="when the workflow issued it (workflow time)")
+    body: dict[str, JsonValue] = Field(default_factory=dict, description="the package, as the push kind defines it")
+
+
+class DeliveryOutcome(StrEnum):
+    DELIVERED = "delivered"
+    INBOXED = "inboxed"
+
+
+class DeliveryResult(BaseModel):
+    push_id: str
+    department_code: str
+    outcome: DeliveryOutcome
+    attempts: int = Field(ge=1, description="activity attempts it took, this one included")
+    status_code: int | None = Field(None, description="the department's HTTP status; None for the inbox")
+
+
+class DeliveryRejection(BaseModel):
+    """Details of a DeliveryRejected error: what the department answered, so an operator can fix the cause."""
+
+    push_id: str
+    department_code: str
+    status_code: int
+    body: str = Field(description="the response body, truncated")
+
+
+class InboxQuery(BaseModel):
+    department_code: str = Field(min_length=1, max_length=64)
+    include_acknowledged: bool = False
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class InboxItem(BaseModel):
+    item_id: int
+    push_id: str
+    department_code: str
+    kind: PushKind
+    subject_id: str
+    issued_at: AwareDatetime
+    received_at: AwareDatetime
+    body: dict[str, JsonValue]
+    acknowledged_at: AwareDatetime | None = None
+    acknowledged_by: str | None = None
+
+
+class InboxPage(BaseModel):
+    department_code: str
+    items: list[InboxItem]
+    unacknowledged: int = Field(description="unacknowledged items in the inbox, beyond this page too")
+
+
+class InboxAcknowledgement(BaseModel):
+    item_id: int = Field(ge=1)
+    acknowledged_by: str = Field(min_length=1, max_length=200, description="who read it: a person or a system")
+
+
+class SmsNotification(BaseModel):
+    """An SMS to a department's roster people; the workflow never carries phone numbers, the roster does."""
+
+    notification_id: str = Field(min_length=1, max_length=200, pattern=IDEMPOTENCY_KEY_PATTERN)
+    department_code: str = Field(min_length=1, max_length=64)
+    matter_code: str | None = Field(None, max_length=64)
+    template_id: str = Field(min_length=1, max_length=100)
+    variables: dict[str, str] = Field(default_factory=dict, description="template variables: case no., deadline…")
+
+
+class SmsResult(BaseModel):
+    notification_id: str
+    provider: str
+    recipients: int = Field(ge=1)
+    roles: list[str] = Field(description="roster roles reached (liaison, backup); never names or numbers")
