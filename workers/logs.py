@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -21,7 +22,7 @@ _SHARED: list[Any] = [
 ]
 
 
-def _flatten_temporal(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def _flatten_temporal(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Temporal puts its context under `temporal_workflow` / `temporal_activity`; lift the useful ids."""
     for key in ("temporal_workflow", "temporal_activity"):
         context = event.pop(key, None)
