@@ -6,5 +6,21 @@ Each aggregate keeps its tables in its own module; add one import line per modul
 from __future__ import annotations
 
 from activities.store.health import HealthCheck
+from activities.store.registry import (
+    CollaborationMatter,
+    Department,
+    DepartmentFunction,
+    MatterParty,
+    MatterStepLimit,
+    RosterEntry,
+)
 
-__all__ = ["HealthCheck"]
+__all__ = [
+    "CollaborationMatter",
+    "Department",
+    "DepartmentFunction",
+    "HealthCheck",
+    "MatterParty",
+    "MatterStepLimit",
+    "RosterEntry",
+]

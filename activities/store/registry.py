@@ -1,0 +1,239 @@
+"""The registry tables (兩庫一單: matters, department functions, roster) and the repository that reads them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    case,
+    func,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from activities.store.base import Base
+
+CODE = String(64)
+
+
+class Department(Base):
+    """A department, locality or zone, and how pushes reach it."""
+
+    __tablename__ = "departments"
+    __table_args__ = (CheckConstraint("level IN ('city', 'county', 'district', 'zone')", name="level"),)
+
+    code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(CODE, ForeignKey("departments.code"), index=True)
+    # A county/district government or a zone's committee: the locality of a dual launch.
+    is_locality: Mapped[bool] = mapped_column(Boolean, default=False)
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    # The NAME of the webhook secret; the gateway reads the secret from CASELOOP_SECRET_<NAME>.
+    secret_ref: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime]
+
+
+class DepartmentFunction(Base):
+    """An approval or supervision item a department is responsible for (部門職能庫)."""
+
+    __tablename__ = "department_functions"
+    __table_args__ = (CheckConstraint("item_kind IN ('approval', 'supervision')", name="item_kind"),)
+
+    department_code: Mapped[str] = mapped_column(CODE, ForeignKey("departments.code"), primary_key=True)
+    item_kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    item_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    item_name: Mapped[str] = mapped_column(String(200))
+
+
+Index("ix_department_functions_item", DepartmentFunction.item_kind, DepartmentFunction.item_code)
+
+
+class CollaborationMatter(Base):
+    """What can be collaborated on (協同事項庫): its kind, trigger, limits and card profile."""
+
+    __tablename__ = "collaboration_matters"
+
+    code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    direction: Mapped[str | None] = mapped_column(String(32))
+    theme: Mapped[str | None] = mapped_column(String(100))
+    trigger: Mapped[str] = mapped_column(String(32))
+    trigger_item: Mapped[str | None] = mapped_column(CODE)
+    target_item: Mapped[str | None] = mapped_column(CODE)
+    claim_mode: Mapped[str] = mapped_column(String(16))
+    card_profile: Mapped[str] = mapped_column(String(64))
+    statutory_limit_amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    statutory_limit_unit: Mapped[str | None] = mapped_column(String(16))
+    extension_cap_amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    extension_cap_unit: Mapped[str | None] = mapped_column(String(16))
+    max_extensions: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime]
+
+    parties: Mapped[list[MatterParty]] = relationship(
+        order_by="MatterParty.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+    step_limits: Mapped[list[MatterStepLimit]] = relationship(
+        order_by="MatterStepLimit.step", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+Index("ix_collaboration_matters_trigger", CollaborationMatter.trigger, CollaborationMatter.trigger_item)
+
+
+class MatterParty(Base):
+    """A department's role in a matter: initiator, lead (cases) or collaborator."""
+
+    __tablename__ = "matter_parties"
+
+    matter_code: Mapped[str] = mapped_column(
+        CODE, ForeignKey("collaboration_matters.code", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    department_code: Mapped[str] = mapped_column(CODE, ForeignKey("departments.code"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class MatterStepLimit(Base):
+    __tablename__ = "matter_step_limits"
+
+    matter_code: Mapped[str] = mapped_column(
+        CODE, ForeignKey("collaboration_matters.code", ondelete="CASCADE"), primary_key=True
+    )
+    step: Mapped[str] = mapped_column(String(32), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    unit: Mapped[str] = mapped_column(String(16))
+
+
+class RosterEntry(Base):
+    """The liaison or backup of a department for one matter (or every matter); the phone is personal data."""
+
+    __tablename__ = "roster"
+    __table_args__ = (CheckConstraint("role IN ('liaison', 'backup')", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    department_code: Mapped[str] = mapped_column(CODE, ForeignKey("departments.code"), index=True)
+    matter_code: Mapped[str | None] = mapped_column(CODE, ForeignKey("collaboration_matters.code"))
+    role: Mapped[str] = mapped_column(String(16))
+    person_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(32))
+
+
+# One liaison and one backup per department and matter; NULL (every matter) counts as a matter of its own.
+Index(
+    "uq_roster_department_matter_role",
+    RosterEntry.department_code,
+    func.coalesce(RosterEntry.matter_code, ""),
+    RosterEntry.role,
+    unique=True,
+)
+
+_LIAISON_FIRST = case((RosterEntry.role == "liaison", 0), else_=1)
+
+
+class RegistryRepository:
+    """Reads the registry; writes go through activities.registry's import, which validates the whole file."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get_department(self, code: str) -> Department | None:
+        return await self._session.get(Department, code)
+
+    async def departments(self) -> Sequence[Department]:
+        return (await self._session.scalars(select(Department).order_by(Department.code))).all()
+
+    async def get_matter(self, code: str) -> CollaborationMatter | None:
+        return await self._session.get(CollaborationMatter, code)
+
+    async def matters(self) -> Sequence[CollaborationMatter]:
+        return (await self._session.scalars(select(CollaborationMatter).order_by(CollaborationMatter.code))).all()
+
+    async def matters_for_trigger(self, trigger: str, item_code: str | None) -> Sequence[CollaborationMatter]:
+        """Active matters started by this event; a matter without a trigger item matches any item."""
+        item_matches = CollaborationMatter.trigger_item.is_(None)
+        if item_code is not None:
+            item_matches = item_matches | (CollaborationMatter.trigger_item == item_code)
+        query = (
+            select(CollaborationMatter)
+            .where(CollaborationMatter.trigger == trigger, CollaborationMatter.active.is_(True), item_matches)
+            .order_by(CollaborationMatter.code)
+        )
+        return (await self._session.scalars(query)).all()
+
+    async def functions_of(self, department_code: str) -> Sequence[DepartmentFunction]:
+        query = (
+            select(DepartmentFunction)
+            .where(DepartmentFunction.department_code == department_code)
+            .order_by(DepartmentFunction.item_kind, DepartmentFunction.item_code)
+        )
+        return (await self._session.scalars(query)).all()
+
+    async def all_functions(self) -> Sequence[DepartmentFunction]:
+        return (await self._session.scalars(select(DepartmentFunction))).all()
+
+    async def departments_holding(self, item_kind: str, item_code: str) -> Sequence[Department]:
+        query = (
+            select(Department)
+            .join(DepartmentFunction, DepartmentFunction.department_code == Department.code)
+            .where(DepartmentFunction.item_kind == item_kind, DepartmentFunction.item_code == item_code)
+            .order_by(Department.code)
+        )
+        return (await self._session.scalars(query)).all()
+
+    async def locality_of(self, department: Department) -> str | None:
+        """The nearest locality among the department and its ancestors; None for city-level departments."""
+        seen: set[str] = set()
+        current: Department | None = department
+        while current is not None and current.code not in seen:
+            if current.is_locality:
+                return current.code
+            seen.add(current.code)
+            current = await self.get_department(current.parent_code) if current.parent_code else None
+        return None
+
+    async def roster_for(self, department_code: str, matter_code: str | None) -> list[RosterEntry]:
+        """Who to contact: people named for this matter first, then those for every matter; liaison before backup."""
+        query = select(RosterEntry).where(RosterEntry.department_code == department_code)
+        if matter_code is None:
+            query = query.where(RosterEntry.matter_code.is_(None))
+        else:
+            query = query.where((RosterEntry.matter_code == matter_code) | RosterEntry.matter_code.is_(None))
+        general_last = case((RosterEntry.matter_code.is_(None), 1), else_=0)
+        query = query.order_by(general_last, _LIAISON_FIRST, RosterEntry.id)
+        return list((await self._session.scalars(query)).all())
+
+    async def roster_of(self, department_code: str) -> Sequence[RosterEntry]:
+        query = (
+            select(RosterEntry)
+            .where(RosterEntry.department_code == department_code)
+            .order_by(RosterEntry.matter_code.is_not(None), RosterEntry.matter_code, _LIAISON_FIRST)
+        )
+        return (await self._session.scalars(query)).all()
+
+    async def roster_for_matter(self, matter_code: str) -> Sequence[RosterEntry]:
+        query = (
+            select(RosterEntry)
+            .where(RosterEntry.matter_code == matter_code)
+            .order_by(RosterEntry.department_code, _LIAISON_FIRST)
+        )
+        return (await self._session.scalars(query)).all()
+
+    async def all_roster(self) -> Sequence[RosterEntry]:
+        return (await self._session.scalars(select(RosterEntry))).all()
+
+    async def is_empty(self) -> bool:
+        return await self._session.scalar(select(func.count()).select_from(Department)) == 0
