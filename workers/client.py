@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 
+from schemas import search_attributes
 from workers.settings import Settings
 
 
@@ -19,3 +22,21 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
         tls=settings.temporal_tls or api_key is not None,
         runtime=runtime,
     )
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
+    """Registers the project's search attributes that the namespace lacks; returns the names it added.
+
+    The embedded stack registers them at server start; a cluster gets them from the first worker.
+    """
+    listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+    missing = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+        for key in search_attributes.ALL
+        if key.name not in listed.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
+    return sorted(missing)

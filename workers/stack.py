@@ -19,11 +19,12 @@ import structlog
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.runtime import Runtime
+from temporalio.service import RPCError
 
 from activities.store import migrate
 from schemas import search_attributes
 from workers.binaries import temporal_cli
-from workers.client import connect
+from workers.client import connect, ensure_search_attributes
 from workers.metrics import domain_metrics_endpoint, sdk_runtime
 from workers.resources import open_resources
 from workers.settings import Settings
@@ -37,6 +38,10 @@ SERVER_STOP_TIMEOUT = 20.0
 
 class StackError(Exception):
     """The stack cannot start; the message says why and what to do."""
+
+
+class TemporalUnreachable(StackError):
+    """The Temporal target of the settings does not answer."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +254,14 @@ async def run_worker(settings: Settings) -> None:
     try:
         client = await connect(settings, runtime)
     except RuntimeError as error:
-        raise StackError(f"cannot reach Temporal at {settings.temporal_target}: {error}") from None
+        raise TemporalUnreachable(f"cannot reach Temporal at {settings.temporal_target}: {error}") from None
+    try:
+        added = await ensure_search_attributes(client, settings.temporal_namespace)
+    except RPCError as error:  # e.g. a hosted namespace where the operator API is not ours to call
+        log.warning("search attributes not checked", error=str(error))
+    else:
+        if added:
+            log.info("search attributes registered", names=added)
     with domain_metrics_endpoint(settings) as metrics_url:
         async with open_resources(settings) as resources:
             worker = build_worker(client, resources)

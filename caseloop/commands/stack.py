@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from caseloop.errors import CommandError
+from caseloop.errors import CommandError, Unreachable
 from workers.logs import configure_logging
 from workers.settings import get_settings
-from workers.stack import StackError, run_stack, run_worker
+from workers.stack import StackError, TemporalUnreachable, run_stack, run_worker
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +34,8 @@ async def _worker(_args: argparse.Namespace) -> int:
     configure_logging(settings.log_format, settings.log_level)
     try:
         await run_worker(settings)
+    except TemporalUnreachable as error:
+        raise Unreachable(str(error)) from None
     except StackError as error:
         raise CommandError(str(error)) from None
     return 0

@@ -1,0 +1,38 @@
+"""`caseloop worker` against an existing Temporal target registers what the namespace lacks and runs workflows."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.testing import WorkflowEnvironment
+
+from schemas import search_attributes
+from workers.binaries import temporal_cli
+from workers.client import ensure_search_attributes
+
+
+async def test_missing_search_attributes_are_registered_once() -> None:
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=str(temporal_cli()))
+    try:
+        added = await ensure_search_attributes(env.client, "default")
+        assert added == sorted(key.name for key in search_attributes.ALL)
+        assert await ensure_search_attributes(env.client, "default") == []
+        listed = await env.client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace="default")
+        )
+        assert search_attributes.NEXT_DUE_AT.name in listed.custom_attributes
+    finally:
+        await env.shutdown()
+
+
+def test_worker_says_which_target_it_cannot_reach() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELOOP_")}
+    env.update(CASELOOP_TEMPORAL_TARGET="127.0.0.1:1", CASELOOP_METRICS_PORT="0", CASELOOP_SDK_METRICS_PORT="0")
+    result = subprocess.run(
+        [sys.executable, "-m", "caseloop.cli", "worker"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 4
+    assert "cannot reach Temporal at 127.0.0.1:1" in result.stderr
