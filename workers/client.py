@@ -5,10 +5,10 @@ from __future__ import annotations
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 
 from schemas import search_attributes
+from workers.codec import data_converter
 from workers.settings import Settings
 
 
@@ -17,7 +17,7 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings.encryption_key.get_secret_value() if settings.encryption_key else None),
         api_key=api_key,
         tls=settings.temporal_tls or api_key is not None,
         runtime=runtime,

@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workers.codec import parse_key
+
 
 class LogFormat(StrEnum):
     CONSOLE = "console"
@@ -37,6 +39,9 @@ class Settings(BaseSettings):
     temporal_api_key: SecretStr | None = None
     temporal_tls: bool = False
     task_queue: str = "caseloop"
+    encryption_key: SecretStr | None = Field(
+        None, description="base64 AES-256 key; when set, workflow payloads are stored encrypted"
+    )
 
     data_dir: Path = Field(Path("data"), description="where the embedded stack keeps its SQLite files")
     store_url: str | None = Field(
@@ -55,6 +60,13 @@ class Settings(BaseSettings):
 
     log_format: LogFormat = LogFormat.CONSOLE
     log_level: str = "INFO"
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _usable_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_key(value.get_secret_value())
+        return value
 
     @field_validator("log_level")
     @classmethod
