@@ -1,4 +1,8 @@
-"""Errors the CLI turns into exit codes, so scripts can tell a rule from a missing thing from an outage."""
+"""The errors of the SDK and the CLI: one hierarchy, each with the exit code the CLI returns for it.
+
+Exit codes scripts can rely on: 0 done, 1 failed, 2 rejected by a rule, 3 not found, 4 unreachable,
+5 timed out (the command may or may not have been applied: retry it with the same command id).
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,42 @@ EXIT_FAILED = 1
 EXIT_REJECTED = 2
 EXIT_NOT_FOUND = 3
 EXIT_UNREACHABLE = 4
+EXIT_TIMEOUT = 5
 
 
 class CommandError(Exception):
+    """Base of every caseloop error."""
+
     exit_code = EXIT_FAILED
 
 
 class InputRejected(CommandError):
-    """Bad input: the message names the field and the rule; nothing was changed."""
+    """A rule rejected the command or its input; nothing was changed.
+
+    `rule` names the rule (e.g. "actor_must_be_lead"), `field` the input field it concerns, when there is one.
+    """
 
     exit_code = EXIT_REJECTED
 
+    def __init__(self, message: str, *, rule: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.field = field
+
 
 class NotFound(CommandError):
+    """The case, hand-off, department or message does not exist."""
+
     exit_code = EXIT_NOT_FOUND
 
 
 class Unreachable(CommandError):
+    """The Temporal server (or the store) cannot be reached; the message names the target."""
+
     exit_code = EXIT_UNREACHABLE
+
+
+class CommandTimeout(CommandError):
+    """No answer in time. Retrying with the same command id is safe: it is applied at most once."""
+
+    exit_code = EXIT_TIMEOUT
