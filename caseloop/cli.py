@@ -17,6 +17,7 @@ from caseloop.errors import CommandError
 COMMAND_MODULES = (
     "caseloop.commands.stack",
     "caseloop.commands.db",
+    "caseloop.commands.inbox",
 )
 
 

@@ -5,6 +5,7 @@ Each aggregate keeps its tables in its own module; add one import line per modul
 
 from __future__ import annotations
 
+from activities.store.delivery import DeliveryAttempt, InboxEntry
 from activities.store.health import HealthCheck
 from activities.store.registry import (
     CollaborationMatter,
@@ -17,9 +18,11 @@ from activities.store.registry import (
 
 __all__ = [
     "CollaborationMatter",
+    "DeliveryAttempt",
     "Department",
     "DepartmentFunction",
     "HealthCheck",
+    "InboxEntry",
     "MatterParty",
     "MatterStepLimit",
     "RosterEntry",

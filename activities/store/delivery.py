@@ -1,0 +1,126 @@
+"""Delivery ledger: every attempt to reach a department, and the store-and-forward inbox of departments
+without a webhook."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from activities.store.base import Base
+
+
+class DeliveryChannel(StrEnum):
+    WEBHOOK = "webhook"
+    INBOX = "inbox"
+    NONE = "none"
+
+
+class AttemptOutcome(StrEnum):
+    DELIVERED = "delivered"
+    INBOXED = "inboxed"
+    FAILED = "failed"  # retried by Temporal
+    REJECTED = "rejected"  # the department refused it for good
+    UNKNOWN_DEPARTMENT = "unknown_department"
+
+
+class DeliveryAttempt(Base):
+    """One activity attempt to deliver one push; never updated, so retries leave a readable trail."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    push_id: Mapped[str] = mapped_column(String(200), index=True)
+    # Kept as plain text: the trail outlives registry changes and records pushes to unknown departments too.
+    department_code: Mapped[str] = mapped_column(String(64))
+    attempt: Mapped[int]
+    channel: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(24))
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    workflow_id: Mapped[str | None] = mapped_column(String(255))
+    attempted_at: Mapped[datetime]
+
+
+class InboxEntry(Base):
+    """A push waiting for a department that has no webhook; it reads and acknowledges it."""
+
+    __tablename__ = "inbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    push_id: Mapped[str] = mapped_column(String(200), unique=True)
+    department_code: Mapped[str] = mapped_column(String(64), ForeignKey("departments.code"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class DeliveryAttemptRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(self, attempt: DeliveryAttempt) -> None:
+        self._session.add(attempt)
+        await self._session.flush()
+
+    async def for_push(self, push_id: str) -> Sequence[DeliveryAttempt]:
+        rows = await self._session.scalars(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.push_id == push_id)
+            .order_by(DeliveryAttempt.attempted_at, DeliveryAttempt.id)
+        )
+        return rows.all()
+
+
+class InboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def by_push_id(self, push_id: str) -> InboxEntry | None:
+        return await self._session.scalar(select(InboxEntry).where(InboxEntry.push_id == push_id))
+
+    async def get(self, item_id: int) -> InboxEntry | None:
+        return await self._session.get(InboxEntry, item_id)
+
+    async def store(self, values: dict[str, Any]) -> InboxEntry:
+        """Adds the push unless it is already there (concurrent attempts too); returns the row holding it."""
+        insert = postgresql.insert if self._session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        await self._session.execute(
+            insert(InboxEntry).values(**values).on_conflict_do_nothing(index_elements=[InboxEntry.push_id])
+        )
+        return (await self._session.scalars(select(InboxEntry).where(InboxEntry.push_id == values["push_id"]))).one()
+
+    async def list_for(self, department_code: str, include_acknowledged: bool, limit: int) -> Sequence[InboxEntry]:
+        query = select(InboxEntry).where(InboxEntry.department_code == department_code)
+        if not include_acknowledged:
+            query = query.where(InboxEntry.acknowledged_at.is_(None))
+        unacknowledged_first = case((InboxEntry.acknowledged_at.is_(None), 0), else_=1)
+        query = query.order_by(unacknowledged_first, InboxEntry.received_at, InboxEntry.id).limit(limit)
+        return (await self._session.scalars(query)).all()
+
+    async def count_unacknowledged(self, department_code: str) -> int:
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(InboxEntry)
+            .where(InboxEntry.department_code == department_code, InboxEntry.acknowledged_at.is_(None))
+        )
+        return count or 0
+
+    async def acknowledge(self, item_id: int, at: datetime, by: str) -> InboxEntry | None:
+        """Marks the item acknowledged once; acknowledging it again keeps the first time and reader."""
+        await self._session.execute(
+            update(InboxEntry)
+            .where(InboxEntry.id == item_id, InboxEntry.acknowledged_at.is_(None))
+            .values(acknowledged_at=at, acknowledged_by=by)
+        )
+        return await self._session.get(InboxEntry, item_id, populate_existing=True)

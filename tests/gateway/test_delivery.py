@@ -1,0 +1,256 @@
+"""The department gateway against a real HTTP receiver on 127.0.0.1, with Temporal doing the retrying."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.gateway.delivery import GatewayActivities
+from activities.gateway.webhook_secrets import environment_secret, secret_env_name
+from activities.store.delivery import DeliveryAttempt, DeliveryAttemptRepository
+from schemas.delivery import DeliveryOutcome, DeliveryResult, Push
+from tests.gateway.conftest import SECRET_REF, a_push, add_department
+from tests.gateway.receiver import SILENCE, Answer, Gate, Receiver
+from tests.gateway.workflows import ATTEMPTS, DeliverOnePushWorkflow
+
+
+def verify_caseloop_push(secret: bytes, headers: dict[str, str], body: bytes) -> bool:
+    """The recipe of docs/webhooks.md, written out independently of the gateway's own signing code."""
+    timestamp = headers.get("x-caseloop-timestamp", "")
+    signature = headers.get("x-caseloop-signature", "")
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > 300:
+        return False
+    expected = "sha256=" + hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+def department_gate(secret: bytes) -> Gate:
+    """What a careful department does before anything else: check the signature and the idempotency key."""
+
+    def gate(headers: dict[str, str], body: bytes) -> Answer | None:
+        if not verify_caseloop_push(secret, headers, body):
+            return Answer(401, "bad signature")
+        if headers.get("idempotency-key") != json.loads(body)["push_id"]:
+            return Answer(400, "idempotency key does not name the push")
+        return None
+
+    return gate
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    # Short, so a silent department costs the test a fraction of a second per attempt.
+    async with httpx.AsyncClient(timeout=httpx.Timeout(0.5)) as client:
+        yield client
+
+
+@pytest.fixture
+def gateway(sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient) -> GatewayActivities:
+    return GatewayActivities(sessions, http, environment_secret)
+
+
+async def deliver_through_temporal(
+    env: WorkflowEnvironment, gateway: GatewayActivities, task_queue: str, push: Push
+) -> DeliveryResult:
+    async with Worker(
+        env.client, task_queue=task_queue, workflows=[DeliverOnePushWorkflow], activities=[gateway.deliver_push]
+    ):
+        return await env.client.execute_workflow(
+            DeliverOnePushWorkflow.run,
+            push,
+            id=f"deliver-{uuid.uuid4()}",
+            task_queue=task_queue,
+            result_type=DeliveryResult,
+        )
+
+
+async def attempts_of(sessions: async_sessionmaker[AsyncSession], push_id: str) -> list[DeliveryAttempt]:
+    async with sessions() as session:
+        return list(await DeliveryAttemptRepository(session).for_push(push_id))
+
+
+def activity_failure(error: WorkflowFailureError) -> ApplicationError:
+    assert isinstance(error.cause, ActivityError)
+    assert isinstance(error.cause.cause, ApplicationError)
+    return error.cause.cause
+
+
+async def test_two_503_then_200_is_delivered_once_after_three_recorded_attempts(
+    ts_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    gateway: GatewayActivities,
+    task_queue: str,
+    webhook_secret: bytes,
+) -> None:
+    receiver = Receiver(
+        [Answer(503, "maintenance"), Answer(503, "maintenance"), Answer(200, "ok")], department_gate(webhook_secret)
+    )
+    await add_department(sessions, "SQ-SCJGJ", webhook_url=receiver.url)
+    push = a_push("SQ-SCJGJ")
+
+    with receiver.running():
+        result = await deliver_through_temporal(ts_env, gateway, task_queue, push)
+
+    assert result.outcome is DeliveryOutcome.DELIVERED
+    assert result.attempts == 3
+    assert result.status_code == 200
+    assert [r.status for r in receiver.requests] == [503, 503, 200]
+    assert len(receiver.answered(200)) == 1
+    assert {r.headers["idempotency-key"] for r in receiver.requests} == {push.push_id}
+    assert len({r.body for r in receiver.requests}) == 1, "every attempt sends the same bytes"
+    assert Push.model_validate_json(receiver.requests[0].body) == push
+    attempts = await attempts_of(sessions, push.push_id)
+    assert [(a.attempt, a.outcome, a.status_code) for a in attempts] == [
+        (1, "failed", 503),
+        (2, "failed", 503),
+        (3, "delivered", 200),
+    ]
+    assert attempts[0].error == "maintenance"
+    assert all(a.channel == "webhook" and a.attempted_at.tzinfo is not None for a in attempts)
+
+
+async def test_422_is_not_retried_and_keeps_the_departments_answer(
+    ts_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    gateway: GatewayActivities,
+    task_queue: str,
+    webhook_secret: bytes,
+) -> None:
+    refusal = "field body.licence_no: required for decision=grant"
+    receiver = Receiver([Answer(422, refusal)], department_gate(webhook_secret))
+    await add_department(sessions, "SQ-ZJJ", webhook_url=receiver.url)
+    push = a_push("SQ-ZJJ")
+
+    with receiver.running(), pytest.raises(WorkflowFailureError) as raised:
+        await deliver_through_temporal(ts_env, gateway, task_queue, push)
+
+    failure = activity_failure(raised.value)
+    assert failure.type == "DeliveryRejected"
+    assert failure.non_retryable
+    assert "HTTP 422" in failure.message and refusal in failure.message
+    assert failure.details[0]["body"] == refusal
+    assert failure.details[0]["status_code"] == 422
+    assert len(receiver.requests) == 1
+    [attempt] = await attempts_of(sessions, push.push_id)
+    assert (attempt.outcome, attempt.status_code, attempt.error) == ("rejected", 422, refusal)
+
+
+async def test_a_silent_department_is_retried_until_the_policy_gives_up(
+    ts_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    gateway: GatewayActivities,
+    task_queue: str,
+    webhook_secret: bytes,
+) -> None:
+    receiver = Receiver([SILENCE], department_gate(webhook_secret))
+    await add_department(sessions, "SQ-FGW", webhook_url=receiver.url)
+    push = a_push("SQ-FGW")
+
+    with receiver.running(), pytest.raises(WorkflowFailureError) as raised:
+        await deliver_through_temporal(ts_env, gateway, task_queue, push)
+
+    failure = activity_failure(raised.value)
+    assert failure.type == "DeliveryFailed"
+    assert not failure.non_retryable
+    assert "no answer in time" in failure.message
+    assert len(receiver.requests) == ATTEMPTS
+    attempts = await attempts_of(sessions, push.push_id)
+    assert [(a.attempt, a.outcome) for a in attempts] == [(n, "failed") for n in range(1, ATTEMPTS + 1)]
+    assert all(a.status_code is None and "no answer in time" in (a.error or "") for a in attempts)
+
+
+async def test_a_push_to_an_unknown_department_fails_at_once_naming_it(
+    ts_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+    gateway: GatewayActivities,
+    task_queue: str,
+) -> None:
+    push = a_push("SQ-NO-SUCH-BUREAU")
+
+    with pytest.raises(WorkflowFailureError) as raised:
+        await deliver_through_temporal(ts_env, gateway, task_queue, push)
+
+    failure = activity_failure(raised.value)
+    assert failure.type == "NotFound"
+    assert failure.non_retryable
+    assert "'SQ-NO-SUCH-BUREAU'" in failure.message
+    [attempt] = await attempts_of(sessions, push.push_id)
+    assert attempt.outcome == "unknown_department"
+
+
+async def test_an_unreachable_department_is_retryable(
+    sessions: async_sessionmaker[AsyncSession], gateway: GatewayActivities, webhook_secret: bytes
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    await add_department(sessions, "SQ-ZFJSJ", webhook_url=f"http://127.0.0.1:{closed_port}/push")
+    push = a_push("SQ-ZFJSJ")
+
+    with pytest.raises(ApplicationError) as raised:
+        await ActivityEnvironment().run(gateway.deliver_push, push)
+
+    assert raised.value.type == "DeliveryFailed"
+    assert not raised.value.non_retryable
+    assert "unreachable" in raised.value.message
+    [attempt] = await attempts_of(sessions, push.push_id)
+    assert attempt.outcome == "failed"
+
+
+async def test_throttling_honours_retry_after(
+    sessions: async_sessionmaker[AsyncSession], gateway: GatewayActivities, webhook_secret: bytes
+) -> None:
+    receiver = Receiver([Answer(429, "slow down", {"Retry-After": "7"})], department_gate(webhook_secret))
+    await add_department(sessions, "SQ-GXJ", webhook_url=receiver.url)
+
+    with receiver.running(), pytest.raises(ApplicationError) as raised:
+        await ActivityEnvironment().run(gateway.deliver_push, a_push("SQ-GXJ"))
+
+    assert raised.value.type == "DeliveryFailed"
+    assert not raised.value.non_retryable
+    assert raised.value.next_retry_delay == timedelta(seconds=7)
+
+
+async def test_a_webhook_without_its_secret_is_never_sent_unsigned(
+    sessions: async_sessionmaker[AsyncSession], gateway: GatewayActivities, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(secret_env_name(SECRET_REF), raising=False)
+    receiver = Receiver([Answer(200, "ok")])
+    await add_department(sessions, "SQ-SPJ", webhook_url=receiver.url)
+
+    with receiver.running(), pytest.raises(ApplicationError) as raised:
+        await ActivityEnvironment().run(gateway.deliver_push, a_push("SQ-SPJ"))
+
+    assert raised.value.type == "DeliveryMisconfigured"
+    assert not raised.value.non_retryable, "the push waits for the operator to supply the secret"
+    assert "CASELOOP_SECRET_TEST_DEPARTMENT_WEBHOOK" in raised.value.message
+    assert receiver.requests == []
+
+
+async def test_an_inactive_department_gets_nothing(
+    sessions: async_sessionmaker[AsyncSession], gateway: GatewayActivities, webhook_secret: bytes
+) -> None:
+    receiver = Receiver([Answer(200, "ok")])
+    await add_department(sessions, "SQ-OLD", webhook_url=receiver.url, active=False)
+
+    with receiver.running(), pytest.raises(ApplicationError) as raised:
+        await ActivityEnvironment().run(gateway.deliver_push, a_push("SQ-OLD"))
+
+    assert raised.value.type == "Rejected"
+    assert raised.value.non_retryable
+    assert "inactive" in raised.value.message
+    assert receiver.requests == []
