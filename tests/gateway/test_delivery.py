@@ -74,7 +74,6 @@ async def deliver_through_temporal(
             push,
             id=f"deliver-{uuid.uuid4()}",
             task_queue=task_queue,
-            result_type=DeliveryResult,
         )
 
 

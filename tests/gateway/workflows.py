@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from temporalio import workflow
+from temporalio.workflow import ActivityConfig
 
 with workflow.unsafe.imports_passed_through():
     from activities.gateway.delivery import GatewayActivities
@@ -13,14 +14,17 @@ with workflow.unsafe.imports_passed_through():
 
 ATTEMPTS = 3
 
+_PRODUCTION_RETRY = policies.DEPARTMENT_DELIVERY["retry_policy"]
+assert _PRODUCTION_RETRY is not None
 # The production policy, bounded so a test that never succeeds still ends.
-DELIVERY = dataclasses.replace(policies.DEPARTMENT_DELIVERY["retry_policy"], maximum_attempts=ATTEMPTS)
+DELIVERY: ActivityConfig = {
+    **policies.DEPARTMENT_DELIVERY,
+    "retry_policy": dataclasses.replace(_PRODUCTION_RETRY, maximum_attempts=ATTEMPTS),
+}
 
 
 @workflow.defn(name="DeliverOnePush")
 class DeliverOnePushWorkflow:
     @workflow.run
     async def run(self, push: Push) -> DeliveryResult:
-        return await workflow.execute_activity_method(
-            GatewayActivities.deliver_push, push, **{**policies.DEPARTMENT_DELIVERY, "retry_policy": DELIVERY}
-        )
+        return await workflow.execute_activity_method(GatewayActivities.deliver_push, push, **DELIVERY)
