@@ -8,7 +8,12 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.gateway.delivery import GatewayActivities
+from activities.gateway.inbox import InboxActivities
+from activities.gateway.webhook_secrets import environment_secret
 from activities.health import HealthActivities
+from activities.notify.providers import sms_provider_for
+from activities.notify.sms import SmsActivities
 from workers.resources import Resources
 from workflows.health import HealthCheckWorkflow
 
@@ -18,7 +23,16 @@ WORKFLOWS: Sequence[type] = (HealthCheckWorkflow,)
 def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     """Every activity, bound to the process's resources."""
     health = HealthActivities(resources.sessions)
-    return [health.record_health_check]
+    gateway = GatewayActivities(resources.sessions, resources.http, environment_secret)
+    inbox = InboxActivities(resources.sessions)
+    sms = SmsActivities(resources.sessions, sms_provider_for(resources.settings, resources.http))
+    return [
+        health.record_health_check,
+        gateway.deliver_push,
+        inbox.read_inbox,
+        inbox.acknowledge_inbox_item,
+        sms.send_sms,
+    ]
 
 
 def build_worker(client: Client, resources: Resources, task_queue: str | None = None) -> Worker:
