@@ -7,11 +7,14 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from pydantic import ValidationError
+from sqlalchemy import make_url
+from sqlalchemy.exc import DBAPIError
 from temporalio.exceptions import ApplicationError
 
 from activities.gateway.inbox import InboxActivities
 from activities.store.db import create_engine, create_session_factory
-from caseloop.errors import InputRejected, NotFound
+from caseloop.errors import CommandError, InputRejected, NotFound, Unreachable
 from schemas.delivery import InboxAcknowledgement, InboxItem, InboxPage, InboxQuery
 from workers.settings import get_settings
 
@@ -30,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     inbox.add_argument("item_id", metavar="ID", nargs="?", help="with `ack`: the item number shown by the listing")
     inbox.add_argument("--all", action="store_true", help="include acknowledged items")
     inbox.add_argument("--limit", type=int, default=100, help="at most this many items (default 100)")
-    inbox.add_argument("--by", default="cli", help="with `ack`: who acknowledges (default: cli)")
+    inbox.add_argument("--by", metavar="WHO", default="cli", help="with `ack`: who acknowledges (default: cli)")
     inbox.add_argument("--json", action="store_true", help="print JSON for scripts")
     inbox.set_defaults(handler=_inbox)
 
@@ -42,11 +45,13 @@ async def _inbox(args: argparse.Namespace) -> int:
         print(item.model_dump_json(indent=2) if args.json else f"acknowledged {_line(item)}")
         return 0
     if args.item_id is not None:
-        raise InputRejected(f"unexpected argument {args.item_id!r}: only `caseloop inbox ack ID` takes an ID")
+        raise InputRejected(
+            f"unexpected argument {args.item_id!r}: only `caseloop inbox ack ID` takes an ID", field="ID"
+        )
     try:
         query = InboxQuery(department_code=args.target, include_acknowledged=args.all, limit=args.limit)
-    except ValueError as error:
-        raise InputRejected(str(error)) from error
+    except ValidationError as error:
+        raise _rejected(error) from error
     page = await _run(lambda inbox: inbox.read_inbox(query))
     print(page.model_dump_json(indent=2) if args.json else _listing(page))
     return 0
@@ -54,23 +59,39 @@ async def _inbox(args: argparse.Namespace) -> int:
 
 def _acknowledgement(args: argparse.Namespace) -> InboxAcknowledgement:
     if args.item_id is None:
-        raise InputRejected("ID: `caseloop inbox ack` needs the number of the item to acknowledge")
+        raise InputRejected("ID: `caseloop inbox ack` needs the number of the item to acknowledge", field="ID")
     if not args.item_id.isdigit() or int(args.item_id) < 1:
-        raise InputRejected(f"ID must be a positive item number, not {args.item_id!r}")
+        raise InputRejected(
+            f"ID must be a positive item number, not {args.item_id!r}", rule="positive_item_number", field="ID"
+        )
     try:
         return InboxAcknowledgement(item_id=int(args.item_id), acknowledged_by=args.by)
-    except ValueError as error:
-        raise InputRejected(str(error)) from error
+    except ValidationError as error:
+        raise _rejected(error) from error
+
+
+def _rejected(error: ValidationError) -> InputRejected:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    return InputRejected(f"{field}: {first['msg']}", rule=first["type"], field=field)
 
 
 async def _run(call: Callable[[InboxActivities], Awaitable[T]]) -> T:
-    engine = create_engine(get_settings().resolved_store_url)
+    url = get_settings().resolved_store_url
+    where = make_url(url).render_as_string(hide_password=True)
+    engine = create_engine(url)
     try:
         return await call(InboxActivities(create_session_factory(engine)))
     except ApplicationError as error:
         if error.type == "NotFound":
             raise NotFound(error.message) from error
         raise
+    except OSError as error:
+        raise Unreachable(f"the store at {where} cannot be reached: {error}") from error
+    except DBAPIError as error:
+        raise CommandError(
+            f"the store at {where} refused the query ({error.orig}); if it is new, run `caseloop db upgrade`"
+        ) from error
     finally:
         await engine.dispose()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -148,3 +149,19 @@ async def test_the_inbox_command_refuses_bad_input_with_exit_codes(
     assert await run_cli("inbox", "ack", "first") == 2
     assert "ID must be a positive item number" in capsys.readouterr().err
     assert await run_cli("inbox", "ack") == 2
+
+
+async def test_the_inbox_command_says_when_the_store_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    monkeypatch.setenv("CASELOOP_STORE_URL", f"postgresql+asyncpg://caseloop:hunter2@127.0.0.1:{closed_port}/store")
+    get_settings.cache_clear()
+    try:
+        assert await run_cli("inbox", DEPARTMENT) == 4
+    finally:
+        get_settings.cache_clear()
+    said = capsys.readouterr().err
+    assert "cannot be reached" in said and "hunter2" not in said
