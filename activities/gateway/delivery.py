@@ -58,7 +58,7 @@ class GatewayActivities:
         endpoint = await self._endpoint_of(push)
         if endpoint.url is None:
             return await self._store_in_inbox(push)
-        return await self._post(push, endpoint.url, self._secret_for(push, endpoint.secret_ref))
+        return await self._post(push, endpoint.url, await self._secret_for(push, endpoint.secret_ref))
 
     async def _endpoint_of(self, push: Push) -> _Endpoint:
         async with self._sessions() as session:
@@ -83,19 +83,18 @@ class GatewayActivities:
             )
         return endpoint
 
-    def _secret_for(self, push: Push, secret_ref: str | None) -> bytes:
+    async def _secret_for(self, push: Push, secret_ref: str | None) -> bytes:
         secret = self._secrets(secret_ref) if secret_ref else None
         if secret is not None:
             return secret
         # Retryable on purpose: the push waits while an operator supplies the secret, and is never sent unsigned.
         where = f"set {secret_env_name(secret_ref)} on the workers" if secret_ref else "give it a secret_ref"
+        problem = f"department {push.department_code!r} has a webhook but no secret: {where}"
+        await self._record(push, DeliveryChannel.WEBHOOK, AttemptOutcome.FAILED, error=problem)
         activity.logger.error(
             "department webhook has no secret", extra={"push_id": push.push_id, "department": push.department_code}
         )
-        raise ApplicationError(
-            f"push {push.push_id}: department {push.department_code!r} has a webhook but no secret: {where}",
-            type=DELIVERY_MISCONFIGURED,
-        )
+        raise ApplicationError(f"push {push.push_id}: {problem}", type=DELIVERY_MISCONFIGURED)
 
     async def _post(self, push: Push, url: str, secret: bytes) -> DeliveryResult:
         body = push.model_dump_json().encode()

@@ -230,14 +230,17 @@ async def test_a_webhook_without_its_secret_is_never_sent_unsigned(
     monkeypatch.delenv(secret_env_name(SECRET_REF), raising=False)
     receiver = Receiver([Answer(200, "ok")])
     await add_department(sessions, "SQ-SPJ", webhook_url=receiver.url)
+    push = a_push("SQ-SPJ")
 
     with receiver.running(), pytest.raises(ApplicationError) as raised:
-        await ActivityEnvironment().run(gateway.deliver_push, a_push("SQ-SPJ"))
+        await ActivityEnvironment().run(gateway.deliver_push, push)
 
     assert raised.value.type == "DeliveryMisconfigured"
     assert not raised.value.non_retryable, "the push waits for the operator to supply the secret"
     assert "CASELOOP_SECRET_TEST_DEPARTMENT_WEBHOOK" in raised.value.message
     assert receiver.requests == []
+    [attempt] = await attempts_of(sessions, push.push_id)
+    assert attempt.outcome == "failed" and "no secret" in (attempt.error or "")
 
 
 async def test_an_inactive_department_gets_nothing(
