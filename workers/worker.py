@@ -8,6 +8,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.clock.activities import ClockActivities
 from activities.gateway.delivery import GatewayActivities
 from activities.gateway.inbox import InboxActivities
 from activities.gateway.webhook_secrets import environment_secret
@@ -26,12 +27,17 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     gateway = GatewayActivities(resources.sessions, resources.http, environment_secret)
     inbox = InboxActivities(resources.sessions)
     sms = SmsActivities(resources.sessions, sms_provider_for(resources.settings, resources.http))
+    clock = ClockActivities(resources.sessions)
     return [
         health.record_health_check,
         gateway.deliver_push,
         inbox.read_inbox,
         inbox.acknowledge_inbox_item,
         sms.send_sms,
+        clock.compute_deadline,
+        clock.schedule_rungs,
+        clock.apply_extension,
+        clock.apply_suspension,
     ]
 
 

@@ -5,6 +5,7 @@ Each aggregate keeps its tables in its own module; add one import line per modul
 
 from __future__ import annotations
 
+from activities.store.calendar import CalendarDayOverride, CalendarYearOverride, OfficeHoursRow  # noqa: F401
 from activities.store.delivery import DeliveryAttempt, InboxEntry
 from activities.store.health import HealthCheck
 from activities.store.registry import (
