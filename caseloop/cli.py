@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "caseloop.commands.stack",
     "caseloop.commands.db",
     "caseloop.commands.inbox",
+    "caseloop.commands.registry",
     "caseloop.commands.clock",
 )
 

@@ -8,21 +8,23 @@ from __future__ import annotations
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from schemas.clock import ClockUnit
 
-class LimitUnit(StrEnum):
-    """How a limit is counted; the legal clock computes deadlines from (amount, unit)."""
-
-    WORKING_DAYS = "working_days"
-    OFFICE_HOURS = "office_hours"
-    NATURAL_HOURS = "natural_hours"
-    NATURAL_DAYS = "natural_days"
+# Limits are counted in the legal clock's units, so a matter's limit goes to the clock as it is.
+LimitUnit = ClockUnit
 
 
 class Limit(BaseModel):
-    amount: Decimal = Field(gt=0, description="e.g. 0.5 for a half-hour immediate item")
+    amount: Decimal = Field(gt=0, max_digits=10, decimal_places=2, description="e.g. 0.5 for a half-hour item")
     unit: LimitUnit
+
+    @model_validator(mode="after")
+    def _whole_days(self) -> Limit:
+        if self.unit.counts_days and self.amount != self.amount.to_integral_value():
+            raise ValueError(f"a limit in {self.unit.value} is a whole number, not {self.amount}")
+        return self
 
     def __str__(self) -> str:
         return f"{self.amount.normalize():f} {self.unit.value}"
@@ -192,7 +194,7 @@ class MatterInfo(BaseModel):
     trigger_item: str | None = Field(description="the item whose event triggers the matter; None: any")
     target_item: str | None = Field(description="the item the receivers hold; hand-offs are routed by it")
     claim_mode: ClaimMode
-    card_profile: str = Field(description="the name of the legal clock's card profile")
+    card_profile: str = Field(description="the name of one of the legal clock's card profiles (CardProfileName)")
     limits: dict[MatterStep, Limit]
     statutory_limit: Limit | None
     extension_cap: Limit | None
@@ -258,3 +260,39 @@ class TriggerQuery(BaseModel):
 
 class MatchedMatters(BaseModel):
     matters: list[MatterInfo]
+
+
+class RegistryProblem(BaseModel):
+    """One reason an import was refused: where in which file, which field, and the rule it breaks."""
+
+    file: str
+    where: str = Field(description="a path like departments[3].roster[0] or a CSV row like row 5")
+    field: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.where}: {self.field}: {self.rule}"
+
+
+class SectionSummary(BaseModel):
+    """Counts per record; for functions and roster the record is one department's whole list."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return self.created + self.updated > 0
+
+
+class ImportSummary(BaseModel):
+    files: list[str]
+    departments: SectionSummary = Field(default_factory=SectionSummary)
+    matters: SectionSummary = Field(default_factory=SectionSummary)
+    functions: SectionSummary = Field(default_factory=SectionSummary)
+    roster: SectionSummary = Field(default_factory=SectionSummary)
+
+    @property
+    def changed(self) -> bool:
+        return any(s.changed for s in (self.departments, self.matters, self.functions, self.roster))

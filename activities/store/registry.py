@@ -16,10 +16,12 @@ from sqlalchemy import (
     String,
     case,
     func,
+    or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from activities.store.base import Base
 
@@ -164,9 +166,9 @@ class RegistryRepository:
 
     async def matters_for_trigger(self, trigger: str, item_code: str | None) -> Sequence[CollaborationMatter]:
         """Active matters started by this event; a matter without a trigger item matches any item."""
-        item_matches = CollaborationMatter.trigger_item.is_(None)
+        item_matches: ColumnElement[bool] = CollaborationMatter.trigger_item.is_(None)
         if item_code is not None:
-            item_matches = item_matches | (CollaborationMatter.trigger_item == item_code)
+            item_matches = or_(item_matches, CollaborationMatter.trigger_item == item_code)
         query = (
             select(CollaborationMatter)
             .where(CollaborationMatter.trigger == trigger, CollaborationMatter.active.is_(True), item_matches)

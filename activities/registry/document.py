@@ -1,0 +1,406 @@
+"""Reads registry files (YAML, or CSV tables) into located records, with every field-level problem named.
+
+A YAML file holds `departments` (with their `functions` and `roster`) and `matters`. A CSV file holds one table,
+recognised by its header: departments, functions, roster or matters. docs/registry.md describes both.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Generic, TypeVar
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from schemas.clock import CardProfileName
+from schemas.registry import (
+    ClaimMode,
+    DepartmentLevel,
+    HandoffDirection,
+    ItemKind,
+    Limit,
+    LimitUnit,
+    MatterKind,
+    MatterStep,
+    RegistryProblem,
+    RosterRole,
+    TriggerEvent,
+)
+
+UNITS = ", ".join(unit.value for unit in LimitUnit)
+
+
+def _text(value: Any) -> Any:
+    """YAML reads 13800000001 or 110 as numbers; codes and phones are text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | Decimal):
+        return str(value)
+    return value.strip() if isinstance(value, str) else value
+
+
+def _limit(value: Any) -> Any:
+    """A limit is written '<amount> <unit>', e.g. '2 working_days' or '0.5 office_hours'."""
+    if isinstance(value, Limit | dict):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise ValueError(f"a limit is written '<amount> <unit>' with a unit of {UNITS}")
+    parts = str(value).split()
+    if len(parts) == 1:
+        try:
+            Decimal(parts[0])
+        except InvalidOperation:
+            raise ValueError(f"a limit is written '<amount> <unit>' with a unit of {UNITS}") from None
+        raise ValueError(f"the limit {parts[0]} has no unit: write '{parts[0]} <unit>' with a unit of {UNITS}")
+    if len(parts) != 2:
+        raise ValueError(f"a limit is written '<amount> <unit>' with a unit of {UNITS}")
+    # The clock spells units with '-'; '_' is accepted too, as in the issue that introduced the registry.
+    return {"amount": parts[0], "unit": parts[1].replace("_", "-")}
+
+
+Code = Annotated[str, BeforeValidator(_text), Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+Text = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=200)]
+LimitText = Annotated[Limit, BeforeValidator(_limit)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ItemSpec(_Spec):
+    code: Code
+    name: Text
+
+
+class FunctionsSpec(_Spec):
+    approval: list[ItemSpec] = []
+    supervision: list[ItemSpec] = []
+
+
+class RosterPersonSpec(_Spec):
+    role: RosterRole
+    name: Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=100)]
+    # Optional here so that a missing contact is reported with the rule it breaks (see validation).
+    phone: Annotated[str | None, BeforeValidator(_text)] = None
+    matter: Code | None = None
+
+
+class DepartmentSpec(_Spec):
+    code: Code
+    name: Text
+    level: DepartmentLevel
+    parent: Code | None = None
+    locality: bool = False
+    webhook_url: Annotated[str | None, BeforeValidator(_text), Field(max_length=500)] = None
+    secret_ref: Annotated[str | None, BeforeValidator(_text), Field(max_length=100)] = None
+    active: bool = True
+    functions: FunctionsSpec | None = None
+    roster: list[RosterPersonSpec] | None = None
+
+
+class MatterSpec(_Spec):
+    code: Code
+    name: Text
+    kind: MatterKind
+    direction: HandoffDirection | None = None
+    theme: Annotated[str | None, BeforeValidator(_text), Field(max_length=100)] = None
+    trigger: TriggerEvent
+    trigger_item: Code | None = None
+    target_item: Code | None = None
+    initiators: list[Code] = []
+    lead: Code | None = None
+    collaborators: list[Code] = []
+    claim_mode: ClaimMode = ClaimMode.EXPLICIT
+    card_profile: CardProfileName = CardProfileName.DEFAULT
+    limits: dict[MatterStep, LimitText] = {}
+    statutory_limit: LimitText | None = None
+    extension_cap: LimitText | None = None
+    max_extensions: int = Field(1, ge=0, le=10)
+    active: bool = True
+
+
+class FunctionRow(_Spec):
+    department: Code
+    kind: ItemKind
+    item_code: Code
+    item_name: Text
+
+
+class RosterRow(RosterPersonSpec):
+    department: Code
+
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Located(Generic[T]):
+    file: str
+    where: str
+    value: T
+    failed: frozenset[str] = frozenset()  # fields already reported as bad, left out of the value
+
+    def problem(self, field_name: str, rule: str) -> RegistryProblem:
+        return RegistryProblem(file=self.file, where=self.where, field=field_name, rule=rule)
+
+
+@dataclass
+class RegistryDocument:
+    """Everything the files say, flattened: one entry per record, each knowing where it came from."""
+
+    files: list[str] = field(default_factory=list)
+    departments: list[Located[DepartmentSpec]] = field(default_factory=list)
+    matters: list[Located[MatterSpec]] = field(default_factory=list)
+    functions: list[Located[FunctionRow]] = field(default_factory=list)
+    roster: list[Located[RosterRow]] = field(default_factory=list)
+    # Departments whose function list / roster the files state; those lists replace the stored ones.
+    function_lists: dict[str, Located[Any]] = field(default_factory=dict)
+    rosters: dict[str, Located[Any]] = field(default_factory=dict)
+    # Codes of records that failed field checks, so references to them are not reported a second time.
+    declared_departments: set[str] = field(default_factory=set)
+    declared_matters: set[str] = field(default_factory=set)
+    problems: list[RegistryProblem] = field(default_factory=list)
+    unreadable: bool = False
+
+
+def read_registry_files(paths: list[Path]) -> RegistryDocument:
+    document = RegistryDocument()
+    for path in paths:
+        document.files.append(path.name)
+        try:
+            content = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as error:
+            document.problems.append(
+                RegistryProblem(file=path.name, where="file", field="-", rule=f"unreadable: {error}")
+            )
+            document.unreadable = True
+            continue
+        if path.suffix.lower() == ".csv":
+            _read_csv(document, path.name, content)
+        elif path.suffix.lower() in {".yaml", ".yml"}:
+            _read_yaml(document, path.name, content)
+        else:
+            document.problems.append(
+                RegistryProblem(
+                    file=path.name, where="file", field="-", rule="a registry file ends in .yaml, .yml or .csv"
+                )
+            )
+            document.unreadable = True
+    return document
+
+
+def _validation_problems(file: str, where: str, error: ValidationError) -> list[RegistryProblem]:
+    problems = []
+    for detail in error.errors():
+        field_name = ".".join(str(part) for part in detail["loc"]) or "-"
+        rule = detail["msg"].removeprefix("Value error, ")
+        if detail["type"] == "missing":
+            rule = "is required"
+        elif detail["type"] == "extra_forbidden":
+            rule = "is not a field of this record (misspelt?)"
+        problems.append(RegistryProblem(file=file, where=where, field=field_name, rule=rule))
+    return problems
+
+
+def _parse(document: RegistryDocument, model: type[M], raw: Any, file: str, where: str) -> Located[M] | None:
+    """The record, or None; a record with bad optional fields is kept without them, so that the rest of it is
+    still checked against the other records (and every problem is found in one run)."""
+    try:
+        return Located(file, where, model.model_validate(raw))
+    except ValidationError as error:
+        document.problems.extend(_validation_problems(file, where, error))
+        failed = frozenset(str(detail["loc"][0]) for detail in error.errors() if detail["loc"])
+    if not isinstance(raw, dict) or not failed:
+        return None
+    try:
+        rest = model.model_validate({key: value for key, value in raw.items() if key not in failed})
+    except ValidationError:
+        return None
+    return Located(file, where, rest, failed)
+
+
+def _declared_code(raw: Any, key: str = "code") -> str | None:
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return str(value).strip() if isinstance(value, str | int) and str(value).strip() else None
+
+
+def _read_yaml(document: RegistryDocument, file: str, content: str) -> None:
+    try:
+        data = yaml.safe_load(content)
+    except yaml.YAMLError as error:
+        document.problems.append(RegistryProblem(file=file, where="file", field="-", rule=f"not valid YAML: {error}"))
+        document.unreadable = True
+        return
+    if not isinstance(data, dict):
+        document.problems.append(
+            RegistryProblem(
+                file=file, where="file", field="-", rule="the top level is a mapping of departments/matters"
+            )
+        )
+        document.unreadable = True
+        return
+    for key in data:
+        if key not in {"departments", "matters"}:
+            document.problems.append(
+                RegistryProblem(
+                    file=file, where="top level", field=str(key), rule="is not a section (departments, matters)"
+                )
+            )
+    for name in ("departments", "matters"):
+        if not isinstance(data.get(name, []), list):
+            document.problems.append(RegistryProblem(file=file, where="top level", field=name, rule="must be a list"))
+    departments: list[Any] = data["departments"] if isinstance(data.get("departments"), list) else []
+    matters: list[Any] = data["matters"] if isinstance(data.get("matters"), list) else []
+
+    for index, raw in enumerate(departments):
+        where = f"departments[{index}]"
+        if (code := _declared_code(raw)) is not None:
+            document.declared_departments.add(code)
+            where = f"{where} ({code})"
+        located = _parse(document, DepartmentSpec, raw, file, where)
+        if located is None:
+            continue
+        document.departments.append(located)
+        spec = located.value
+        if spec.functions is not None:
+            document.function_lists.setdefault(spec.code, Located(file, f"{where}.functions", None))
+            for kind, items in (
+                (ItemKind.APPROVAL, spec.functions.approval),
+                (ItemKind.SUPERVISION, spec.functions.supervision),
+            ):
+                for item_index, item in enumerate(items):
+                    function = FunctionRow(department=spec.code, kind=kind, item_code=item.code, item_name=item.name)
+                    document.functions.append(Located(file, f"{where}.functions.{kind.value}[{item_index}]", function))
+        if spec.roster is not None:
+            document.rosters.setdefault(spec.code, Located(file, f"{where}.roster", None))
+            for person_index, person in enumerate(spec.roster):
+                entry = RosterRow(department=spec.code, **person.model_dump())
+                document.roster.append(Located(file, f"{where}.roster[{person_index}]", entry))
+
+    for index, raw in enumerate(matters):
+        where = f"matters[{index}]"
+        if (code := _declared_code(raw)) is not None:
+            document.declared_matters.add(code)
+            where = f"{where} ({code})"
+        if (matter := _parse(document, MatterSpec, raw, file, where)) is not None:
+            document.matters.append(matter)
+
+
+# CSV tables: required columns, then optional ones. A file is the table whose required columns it has.
+CSV_TABLES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "departments": (
+        frozenset({"code", "name", "level"}),
+        frozenset({"parent", "locality", "webhook_url", "secret_ref", "active"}),
+    ),
+    "functions": (frozenset({"department", "kind", "item_code", "item_name"}), frozenset()),
+    "roster": (frozenset({"department", "role", "name", "phone"}), frozenset({"matter"})),
+    "matters": (
+        frozenset({"code", "name", "kind", "trigger"}),
+        frozenset(
+            {
+                "direction",
+                "theme",
+                "trigger_item",
+                "target_item",
+                "initiators",
+                "lead",
+                "collaborators",
+                "claim_mode",
+                "card_profile",
+                "limits",
+                "statutory_limit",
+                "extension_cap",
+                "max_extensions",
+                "active",
+            }
+        ),
+    ),
+}
+CSV_LIST_COLUMNS = {"initiators", "collaborators"}
+
+
+def _csv_table(header: list[str]) -> str | None:
+    columns = set(header)
+    matches = [name for name, (required, _optional) in CSV_TABLES.items() if required <= columns]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _read_csv(document: RegistryDocument, file: str, content: str) -> None:
+    reader = csv.DictReader(io.StringIO(content))
+    header = [column.strip() for column in reader.fieldnames or []]
+    table = _csv_table(header)
+    if table is None:
+        expected = "; ".join(f"{name}: {', '.join(sorted(required))}" for name, (required, _) in CSV_TABLES.items())
+        document.problems.append(
+            RegistryProblem(
+                file=file,
+                where="header",
+                field=",".join(header) or "-",
+                rule=f"matches no table; columns needed: {expected}",
+            )
+        )
+        document.unreadable = True
+        return
+    required, optional = CSV_TABLES[table]
+    unknown = [column for column in header if column not in required | optional]
+    for column in unknown:
+        document.problems.append(
+            RegistryProblem(file=file, where="header", field=column, rule=f"is not a column of the {table} table")
+        )
+    for line, raw_row in enumerate(reader, start=2):
+        where = f"row {line}"
+        row = {
+            key.strip(): value.strip() for key, value in raw_row.items() if key and key.strip() in required | optional
+        }
+        row = {key: value for key, value in row.items() if value}  # an empty cell is an absent field
+        if not row:
+            continue
+        if table == "departments":
+            _csv_department(document, file, where, row)
+        elif table == "functions":
+            if (function := _parse(document, FunctionRow, row, file, where)) is not None:
+                document.functions.append(function)
+                document.function_lists.setdefault(function.value.department, Located(file, where, None))
+        elif table == "roster":
+            if (person := _parse(document, RosterRow, row, file, where)) is not None:
+                document.roster.append(person)
+                document.rosters.setdefault(person.value.department, Located(file, where, None))
+        else:
+            _csv_matter(document, file, where, row)
+
+
+def _csv_department(document: RegistryDocument, file: str, where: str, row: dict[str, Any]) -> None:
+    if (code := _declared_code(row)) is not None:
+        document.declared_departments.add(code)
+        where = f"{where} ({code})"
+    if (department := _parse(document, DepartmentSpec, row, file, where)) is not None:
+        document.departments.append(department)
+
+
+def _csv_matter(document: RegistryDocument, file: str, where: str, row: dict[str, Any]) -> None:
+    if (code := _declared_code(row)) is not None:
+        document.declared_matters.add(code)
+        where = f"{where} ({code})"
+    raw: dict[str, Any] = dict(row)
+    for column in CSV_LIST_COLUMNS & raw.keys():
+        raw[column] = [part.strip() for part in raw[column].split(";") if part.strip()]
+    if "limits" in raw:
+        limits: dict[str, str] = {}
+        for part in (p.strip() for p in raw["limits"].split(";")):
+            step, equals, limit = part.partition("=")
+            if not equals:
+                document.problems.append(
+                    RegistryProblem(
+                        file=file, where=where, field="limits", rule=f"{part!r} is not '<step>=<amount> <unit>'"
+                    )
+                )
+                return
+            limits[step.strip()] = limit.strip()
+        raw["limits"] = limits
+    if (matter := _parse(document, MatterSpec, raw, file, where)) is not None:
+        document.matters.append(matter)

@@ -1,0 +1,215 @@
+"""The registry's cross-record rules, checked over the files and what the store already holds.
+
+Every problem is collected, so one run shows the operator the whole list to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from activities.registry.document import Located, RegistryDocument
+from schemas.registry import (
+    DIRECTIONS_OF_KIND,
+    RECEIVER_ITEM_KIND,
+    DepartmentLevel,
+    MatterKind,
+    RegistryProblem,
+    steps_of,
+)
+
+PHONE = re.compile(r"^\+?[0-9][0-9-]{5,30}$")
+SECRET_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass
+class StoredRegistry:
+    """The part of the stored registry that references in the files may point at."""
+
+    parents: dict[str, str | None] = field(default_factory=dict)
+    matters: set[str] = field(default_factory=set)
+    functions: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # department → {(kind, item)}
+
+
+def validate(document: RegistryDocument, stored: StoredRegistry) -> list[RegistryProblem]:
+    """Problems of the files as a whole (field-level ones were found while reading)."""
+    problems: list[RegistryProblem] = []
+    departments = stored.parents.keys() | document.declared_departments
+    matters = stored.matters | document.declared_matters
+    problems += _duplicates((d, d.value.code) for d in document.departments)
+    problems += _duplicates((m, m.value.code) for m in document.matters)
+    problems += _department_rules(document, departments)
+    problems += _cycles(document, stored)
+    problems += _function_rules(document, departments)
+    problems += _roster_rules(document, departments, matters)
+    problems += _matter_rules(document, stored, departments)
+    return _not_yet_reported(document, problems)
+
+
+def _not_yet_reported(document: RegistryDocument, problems: list[RegistryProblem]) -> list[RegistryProblem]:
+    """Drops problems of fields that reading already reported (they were left out of the record)."""
+    records: list[Located[Any]] = [*document.departments, *document.matters, *document.functions, *document.roster]
+    failed = {(r.file, r.where): r.failed for r in records if r.failed}
+    return [p for p in problems if re.split(r"[.\[]", p.field)[0] not in failed.get((p.file, p.where), ())]
+
+
+def _duplicates(records: Iterable[tuple[Located[Any], str]], field_name: str = "code") -> list[RegistryProblem]:
+    first: dict[str, Located[Any]] = {}
+    problems = []
+    for located, key in records:
+        if key in first:
+            earlier = first[key]
+            problems.append(
+                located.problem(field_name, f"duplicate: {key} is already defined at {earlier.file}: {earlier.where}")
+            )
+        else:
+            first[key] = located
+    return problems
+
+
+def _unknown_department(code: str) -> str:
+    return f"unknown department {code}: it must be defined in these files or already be in the registry"
+
+
+def _department_rules(document: RegistryDocument, departments: set[str]) -> list[RegistryProblem]:
+    problems = []
+    for located in document.departments:
+        spec = located.value
+        if spec.locality and spec.level is DepartmentLevel.CITY:
+            problems.append(located.problem("locality", "only a county, district or zone can be a locality"))
+        if spec.parent is not None and spec.parent not in departments:
+            problems.append(located.problem("parent", _unknown_department(spec.parent)))
+        if spec.webhook_url is not None:
+            if not spec.webhook_url.startswith(("https://", "http://")):
+                problems.append(located.problem("webhook_url", "must be an http:// or https:// URL"))
+            if spec.secret_ref is None:
+                problems.append(
+                    located.problem("secret_ref", "is required with a webhook_url: pushes are signed with that secret")
+                )
+        if spec.secret_ref is not None:
+            if spec.webhook_url is None:
+                problems.append(located.problem("secret_ref", "is only meaningful with a webhook_url"))
+            if not SECRET_REF.match(spec.secret_ref):
+                problems.append(
+                    located.problem("secret_ref", "is a secret's name: letters, digits, '_', '.', '-' only")
+                )
+    return problems
+
+
+def _cycles(document: RegistryDocument, stored: StoredRegistry) -> list[RegistryProblem]:
+    parents = dict(stored.parents)
+    for located in document.departments:
+        parents[located.value.code] = located.value.parent
+    in_file = {located.value.code: located for located in document.departments}
+    problems = []
+    reported: set[frozenset[str]] = set()
+    for located in document.departments:
+        path: list[str] = []
+        node: str | None = located.value.code
+        while node is not None and node not in path:
+            path.append(node)
+            node = parents.get(node)
+        if node is None:
+            continue
+        cycle = path[path.index(node) :]
+        if frozenset(cycle) in reported:
+            continue
+        reported.add(frozenset(cycle))
+        first = next(in_file[code] for code in in_file if code in cycle)
+        ring = " → ".join([*cycle, cycle[0]])
+        problems.append(first.problem("parent", f"the parents form a cycle: {ring}"))
+    return problems
+
+
+def _function_rules(document: RegistryDocument, departments: set[str]) -> list[RegistryProblem]:
+    problems = [
+        located.problem("department", _unknown_department(located.value.department))
+        for located in document.functions
+        if located.value.department not in departments
+    ]
+    keyed = ((f, f"{f.value.department} {f.value.kind.value} item {f.value.item_code}") for f in document.functions)
+    return problems + _duplicates(keyed, "item_code")
+
+
+def _roster_rules(document: RegistryDocument, departments: set[str], matters: set[str]) -> list[RegistryProblem]:
+    problems = []
+    for located in document.roster:
+        person = located.value
+        if person.department not in departments:
+            problems.append(located.problem("department", _unknown_department(person.department)))
+        if person.matter is not None and person.matter not in matters:
+            problems.append(
+                located.problem(
+                    "matter", f"unknown matter {person.matter}: it must be in these files or already in the registry"
+                )
+            )
+        if person.phone is None:
+            problems.append(located.problem("phone", "is required: every roster person needs a contact for SMS"))
+        elif not PHONE.match(person.phone):
+            problems.append(located.problem("phone", "is not a phone number (digits, optionally '+' and '-')"))
+    keyed = (
+        (r, f"{r.value.role.value} of {r.value.department} for {r.value.matter or 'every matter'}")
+        for r in document.roster
+    )
+    return problems + _duplicates(keyed, "role")
+
+
+def _matter_rules(document: RegistryDocument, stored: StoredRegistry, departments: set[str]) -> list[RegistryProblem]:
+    functions = {code: set(items) for code, items in stored.functions.items() if code not in document.function_lists}
+    for function in document.functions:
+        row = function.value
+        functions.setdefault(row.department, set()).add((row.kind.value, row.item_code))
+
+    problems = []
+    for located in document.matters:
+        matter = located.value
+        for field_name, codes in (("initiators", matter.initiators), ("collaborators", matter.collaborators)):
+            for index, code in enumerate(codes):
+                if code not in departments:
+                    problems.append(located.problem(f"{field_name}[{index}]", _unknown_department(code)))
+                elif code in codes[:index]:
+                    problems.append(located.problem(f"{field_name}[{index}]", f"duplicate: {code} is listed twice"))
+        if matter.lead is not None and matter.lead not in departments:
+            problems.append(located.problem("lead", _unknown_department(matter.lead)))
+        allowed_steps = steps_of(matter.kind)
+        for step in matter.limits:
+            if step not in allowed_steps:
+                known = ", ".join(sorted(s.value for s in allowed_steps))
+                problems.append(
+                    located.problem(
+                        f"limits.{step.value}", f"is not a step of a {matter.kind.value} matter; its steps: {known}"
+                    )
+                )
+        if matter.kind is MatterKind.CASE:
+            if matter.lead is None:
+                problems.append(located.problem("lead", "is required: a case matter names its lead department"))
+            if matter.direction is not None:
+                problems.append(located.problem("direction", "is only for hand-off matters"))
+            continue
+        if matter.lead is not None:
+            problems.append(
+                located.problem("lead", "is only for case matters; a hand-off's receivers are its collaborators")
+            )
+        allowed = DIRECTIONS_OF_KIND[matter.kind]
+        if matter.direction is None or matter.direction not in allowed:
+            choices = " or ".join(sorted(d.value for d in allowed))
+            problems.append(located.problem("direction", f"a {matter.kind.value} matter goes {choices}"))
+            continue
+        if not matter.collaborators and matter.target_item is None:
+            problems.append(
+                located.problem(
+                    "collaborators", "a hand-off needs receivers: name collaborators or a target_item to route by"
+                )
+            )
+        if matter.target_item is not None:
+            kind = RECEIVER_ITEM_KIND[matter.direction].value
+            if not any((kind, matter.target_item) in items for items in functions.values()):
+                problems.append(
+                    located.problem(
+                        "target_item",
+                        f"no department holds {kind} item {matter.target_item}: add it to a department's functions",
+                    )
+                )
+    return problems

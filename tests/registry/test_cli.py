@@ -1,0 +1,78 @@
+"""`caseloop registry import` and `caseloop registry show` against a real store, with their exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from activities.registry.sample import SAMPLE_REGISTRY
+from caseloop.cli import main
+from caseloop.errors import EXIT_NOT_FOUND, EXIT_REJECTED
+from workers.settings import get_settings
+
+
+@pytest.fixture
+def cli_store(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("CASELOOP_STORE_URL", store_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+async def run_cli(*argv: str) -> int:
+    # The CLI runs its own event loop, so it gets a thread of its own.
+    return await asyncio.to_thread(main, list(argv))
+
+
+async def test_import_then_show(cli_store: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await run_cli("registry", "import", str(SAMPLE_REGISTRY)) == 0
+    assert "departments: 29 (29 new" in capsys.readouterr().out
+    assert await run_cli("registry", "import", str(SAMPLE_REGISTRY), "--json") == 0
+    assert json.loads(capsys.readouterr().out)["departments"]["unchanged"] == 29
+
+    assert await run_cli("registry", "show") == 0
+    overview = capsys.readouterr().out
+    assert "    SQ-SHY-WJJ  沭陽縣衛生健康局  [county, inbox]" in overview
+    assert "SQ-SG-GGCSWS  approval_supervision" in overview
+
+    assert await run_cli("registry", "show", "--department", "SQ-SPJ", "--matter", "SQ-SG-GGCSWS") == 0
+    detail = capsys.readouterr().out
+    assert "approval     SP-GGCSWS  公共場所衛生許可" in detail
+    assert "138****0013" in detail and "13800000013" not in detail  # masked unless asked
+    assert "claim              2 working-days" in detail
+
+    argv = ("registry", "show", "--department", "SQ-SPJ", "--matter", "SQ-SG-GGCSWS", "--contacts", "--json")
+    assert await run_cli(*argv) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [p["phone"] for p in shown["contacts"]] == ["13800000013", "13800000011", "13800000012"]
+    assert "SQ-XM-SPSX" in shown["department"]["matters"]["lead"]
+    assert "SQ-GS-XZCF" in shown["department"]["matters"]["collaborator"]
+    assert shown["matter"]["matter"]["limits"]["claim"] == {"amount": "2", "unit": "working-days"}
+
+
+async def test_a_rejected_file_exits_2_listing_every_problem(
+    cli_store: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "departments:\n"
+        "  - {code: A, name: 甲, level: city, parent: B}\n"
+        "  - {code: B, name: 乙, level: city, parent: A, roster: [{role: liaison, name: 示例}]}\n",
+        encoding="utf-8",
+    )
+    assert await run_cli("registry", "import", str(bad)) == EXIT_REJECTED
+    said = capsys.readouterr().err
+    assert "nothing was changed; 2 problem(s)" in said
+    assert "bad.yaml: departments[0] (A): parent: the parents form a cycle: A → B → A" in said
+    assert "bad.yaml: departments[1] (B).roster[0]: phone: is required" in said
+
+
+async def test_show_of_an_unknown_code_exits_3(cli_store: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await run_cli("registry", "show") == 0
+    assert "the registry is empty" in capsys.readouterr().out
+    assert await run_cli("registry", "show", "--matter", "SQ-NOPE") == EXIT_NOT_FOUND
+    assert "matter SQ-NOPE does not exist" in capsys.readouterr().err
