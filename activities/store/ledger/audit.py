@@ -1,0 +1,66 @@
+"""The append-only audit trail: every transition of a case, hand-off or supervision order, once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from activities.store.base import Base
+from activities.store.ledger.idempotent import insert_once
+from schemas.ledger import AuditEntry, SubjectKind
+
+
+class AuditRecord(Base):
+    __tablename__ = "audit_trail"
+    # A retried activity carries the same (subject, seq), so the trail can never hold a transition twice.
+    __table_args__ = (UniqueConstraint("subject_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject_id: Mapped[str] = mapped_column(String(200))
+    subject_kind: Mapped[str] = mapped_column(String(24))
+    seq: Mapped[int]
+    actor: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
+    from_stage: Mapped[str | None] = mapped_column(String(40))
+    to_stage: Mapped[str | None] = mapped_column(String(40))
+    at: Mapped[datetime]
+
+    def to_entry(self) -> AuditEntry:
+        return AuditEntry(
+            subject_id=self.subject_id,
+            subject_kind=SubjectKind(self.subject_kind),
+            seq=self.seq,
+            actor=self.actor,
+            actor_id=self.actor_id,
+            action=self.action,
+            reason=self.reason,
+            from_stage=self.from_stage,
+            to_stage=self.to_stage,
+            at=self.at,
+        )
+
+
+class AuditTrailRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def append(self, entry: AuditEntry) -> tuple[bool, AuditEntry]:
+        """Writes the entry unless its (subject, seq) is there; returns whether it wrote, and the stored entry."""
+        written = await insert_once(self._session, AuditRecord, entry.model_dump(mode="python"), ["subject_id", "seq"])
+        stored = await self._session.scalar(
+            select(AuditRecord).where(AuditRecord.subject_id == entry.subject_id, AuditRecord.seq == entry.seq)
+        )
+        assert stored is not None  # just written, or found by the conflict
+        return written, stored.to_entry()
+
+    async def entries_for(self, subject_id: str) -> Sequence[AuditEntry]:
+        rows = await self._session.scalars(
+            select(AuditRecord).where(AuditRecord.subject_id == subject_id).order_by(AuditRecord.seq)
+        )
+        return [row.to_entry() for row in rows]

@@ -1,0 +1,63 @@
+"""Cards (紅黃牌): issued to a department, permanent, counted in assessments; revoked only with a reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Numeric, String, Text, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from activities.store.base import Base
+from activities.store.ledger.idempotent import insert_once
+
+
+class Card(Base):
+    __tablename__ = "cards"
+
+    card_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(200), index=True)
+    subject_kind: Mapped[str] = mapped_column(String(24))
+    department_code: Mapped[str] = mapped_column(String(64), index=True)
+    level: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str | None] = mapped_column(String(40))
+    due_at: Mapped[datetime | None]
+    issued_at: Mapped[datetime]
+    points: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    score_event_id: Mapped[str] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CardRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, card: Card) -> tuple[bool, Card]:
+        """Writes the card unless its id is there; returns whether it wrote, and the stored card."""
+        values = {column.key: getattr(card, column.key) for column in Card.__table__.columns}
+        written = await insert_once(self._session, Card, values, ["card_id"])
+        stored = await self.get(card.card_id)
+        assert stored is not None  # just written, or found by the conflict
+        return written, stored
+
+    async def get(self, card_id: str) -> Card | None:
+        return await self._session.get(Card, card_id, populate_existing=True)
+
+    async def revoke(self, card_id: str, at: datetime, by: str, reason: str) -> bool:
+        """Revokes a card once; True when this call did (False: unknown or already revoked)."""
+        result = await self._session.execute(
+            update(Card)
+            .where(Card.card_id == card_id, Card.revoked_at.is_(None))
+            .values(revoked_at=at, revoked_by=by, revocation_reason=reason)
+            .returning(Card.card_id)
+        )
+        return result.first() is not None
+
+    async def for_subject(self, subject_id: str) -> Sequence[Card]:
+        query = select(Card).where(Card.subject_id == subject_id).order_by(Card.issued_at, Card.card_id)
+        return (await self._session.scalars(query)).all()

@@ -1,0 +1,44 @@
+"""Writes that a retried or concurrent activity attempt can repeat safely, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activities.store.base import Base
+
+
+def _insert(session: AsyncSession, model: type[Base]) -> Any:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
+
+
+async def insert_once(session: AsyncSession, model: type[Base], values: dict[str, Any], keys: list[str]) -> bool:
+    """Inserts the row unless one with the same keys exists; True when this call wrote it."""
+    columns = model.__table__.c
+    statement = (
+        _insert(session, model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=keys)
+        .returning(*(columns[key] for key in keys))
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def upsert_if_newer(
+    session: AsyncSession, model: type[Base], values: dict[str, Any], key: str, version: str = "version"
+) -> bool:
+    """Inserts the row, or overwrites it when `values` carry a higher version; True when this call wrote it.
+
+    Equal versions are retries and older ones are late arrivals: both leave the row alone.
+    """
+    columns = model.__table__.c
+    insert = _insert(session, model).values(**values)
+    statement = insert.on_conflict_do_update(
+        index_elements=[key],
+        set_={column: insert.excluded[column] for column in values if column != key},
+        where=columns[version] < insert.excluded[version],
+    ).returning(columns[key])
+    return (await session.execute(statement)).first() is not None
