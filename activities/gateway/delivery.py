@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 from activities.gateway import responses
 from activities.gateway.signing import IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from activities.gateway.webhook_secrets import SecretResolver, secret_env_name
+from activities.metrics import DELIVERIES
 from activities.store.delivery import (
     AttemptOutcome,
     DeliveryAttempt,
@@ -172,6 +173,7 @@ class GatewayActivities:
             await DeliveryAttemptRepository(session).record(
                 self._attempt(push, DeliveryChannel.INBOX, AttemptOutcome.INBOXED)
             )
+        DELIVERIES.labels(push.department_code, DeliveryChannel.INBOX.value, AttemptOutcome.INBOXED.value).inc()
         activity.logger.info(
             "push stored in inbox", extra={"push_id": push.push_id, "department": push.department_code}
         )
@@ -192,6 +194,7 @@ class GatewayActivities:
     ) -> None:
         async with self._sessions.begin() as session:
             await DeliveryAttemptRepository(session).record(self._attempt(push, channel, outcome, status_code, error))
+        DELIVERIES.labels(push.department_code, channel.value, outcome.value).inc()
 
     @staticmethod
     def _attempt(

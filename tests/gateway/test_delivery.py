@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -82,6 +83,11 @@ async def attempts_of(sessions: async_sessionmaker[AsyncSession], push_id: str) 
         return list(await DeliveryAttemptRepository(session).for_push(push_id))
 
 
+def _delivery_count(department: str, outcome: str) -> float:
+    labels = {"department": department, "channel": "webhook", "outcome": outcome}
+    return REGISTRY.get_sample_value("caseloop_deliveries_total", labels) or 0.0
+
+
 def activity_failure(error: WorkflowFailureError) -> ApplicationError:
     assert isinstance(error.cause, ActivityError)
     assert isinstance(error.cause.cause, ApplicationError)
@@ -100,12 +106,16 @@ async def test_two_503_then_200_is_delivered_once_after_three_recorded_attempts(
     )
     await add_department(sessions, "SQ-SCJGJ", webhook_url=receiver.url)
     push = a_push("SQ-SCJGJ")
+    failed_before = _delivery_count("SQ-SCJGJ", "failed")
+    delivered_before = _delivery_count("SQ-SCJGJ", "delivered")
 
     with receiver.running():
         result = await deliver_through_temporal(ts_env, gateway, task_queue, push)
 
     assert result.outcome is DeliveryOutcome.DELIVERED
     assert result.attempts == 3
+    assert _delivery_count("SQ-SCJGJ", "failed") - failed_before == 2
+    assert _delivery_count("SQ-SCJGJ", "delivered") - delivered_before == 1
     assert result.status_code == 200
     assert [r.status for r in receiver.requests] == [503, 503, 200]
     assert len(receiver.answered(200)) == 1
