@@ -13,8 +13,10 @@ from activities.gateway.delivery import GatewayActivities
 from activities.gateway.inbox import InboxActivities
 from activities.gateway.webhook_secrets import environment_secret
 from activities.health import HealthActivities
+from activities.ledger import LedgerActivities
 from activities.notify.providers import sms_provider_for
 from activities.notify.sms import SmsActivities
+from activities.registry.lookups import RegistryActivities
 from workers.resources import Resources
 from workflows.health import HealthCheckWorkflow
 
@@ -27,6 +29,8 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     gateway = GatewayActivities(resources.sessions, resources.http, environment_secret)
     inbox = InboxActivities(resources.sessions)
     sms = SmsActivities(resources.sessions, sms_provider_for(resources.settings, resources.http))
+    registry = RegistryActivities(resources.sessions)
+    ledger = LedgerActivities(resources.sessions)
     clock = ClockActivities(resources.sessions)
     return [
         health.record_health_check,
@@ -34,6 +38,22 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
         inbox.read_inbox,
         inbox.acknowledge_inbox_item,
         sms.send_sms,
+        registry.get_department,
+        registry.get_matter,
+        registry.resolve_case_parties,
+        registry.resolve_item_departments,
+        registry.resolve_handoff_receivers,
+        registry.match_trigger,
+        ledger.record_audit_entry,
+        ledger.audit_trail,
+        ledger.record_case_transition,
+        ledger.record_handoff_transition,
+        ledger.record_supervision_order,
+        ledger.record_card,
+        ledger.revoke_card,
+        ledger.record_score_event,
+        ledger.score_totals,
+        ledger.record_rating,
         clock.compute_deadline,
         clock.schedule_rungs,
         clock.apply_extension,
