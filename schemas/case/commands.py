@@ -1,0 +1,208 @@
+"""The commands a case accepts (one workflow update each), who sends them, and what they answer.
+
+Structural limits (lengths, code patterns, positive amounts) are checked here; the case's rules (stage, actor,
+reasons, windows, caps) are checked by the update validators, which name the rule and the field they enforce.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from schemas.case.stages import CaseStage, CommitmentDecision, ReturnRuling, ReviewVerdict, Role
+from schemas.ledger import RatingLevel
+from schemas.registry import Limit
+
+CODE_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+Code = Annotated[str, Field(pattern=CODE_PATTERN, description="[A-Za-z0-9._-]{1,64}")]
+Text = Annotated[str, Field(min_length=1, max_length=4000)]
+Reason = Annotated[str | None, Field(max_length=2000)]
+
+
+class Actor(BaseModel):
+    """Who sends a command: a department acting in a role. Never a person's name."""
+
+    department: Code
+    role: Role
+
+    @property
+    def label(self) -> str:
+        return f"{self.role.value}:{self.department}"
+
+
+class CaseCommand(BaseModel):
+    """Every command carries its actor and may carry a reason; the rules say where a reason is required."""
+
+    actor: Actor
+    reason: Reason = None
+
+
+class AcceptCase(CaseCommand):
+    """The coordinator accepts a registered case; the case is then launched to every party at once."""
+
+
+class RejectCase(CaseCommand):
+    """The coordinator rejects a registered case (out of scope, duplicate); a reason is required."""
+
+
+class SignAssignment(CaseCommand):
+    """A party signs its assignment; the coordinator force-signs one (naming its department) once escalated."""
+
+    department: Code | None = Field(None, description="the assignment's department; required for the coordinator")
+
+
+class RequestReturn(CaseCommand):
+    """A party hands its assignment back as not its duty, within the return window, with reason and legal basis."""
+
+    legal_basis: Reason = None
+
+
+class RerouteAssignment(CaseCommand):
+    """The coordinator moves an unsigned assignment to another department; a reason is required."""
+
+    department: Code = Field(description="the department holding the assignment now")
+    to_department: Code
+
+
+class RuleOnReturn(CaseCommand):
+    """The coordinator rules on a return: uphold the assignment (improper return) or reroute it; reason required."""
+
+    department: Code = Field(description="the department that asked to return its assignment")
+    ruling: ReturnRuling
+    to_department: Code | None = Field(None, description="required when rerouting")
+
+
+class FileCommitment(CaseCommand):
+    """The lead commits a completion limit and plan; the limit counts from the case's receipt, as statutes do."""
+
+    limit: Limit
+    plan: Text
+
+
+class CosignCommitment(CaseCommand):
+    """The locality co-signs the lead's commitment."""
+
+
+class DecideCommitment(CaseCommand):
+    """The coordinator accepts the co-signed commitment, or imposes a limit (with a reason) instead."""
+
+    decision: CommitmentDecision
+    limit: Limit | None = Field(None, description="required when imposing; counts from the case's receipt")
+    plan: Annotated[str | None, Field(max_length=4000)] = None
+
+
+class ReportProgress(CaseCommand):
+    """The lead reports progress; the next report falls due one reporting period later."""
+
+    summary: Text
+    percent_done: int | None = Field(None, ge=0, le=100)
+
+
+class RequestExtension(CaseCommand):
+    """The lead asks, before the committed deadline passes, for more time in the deadline's unit; reason required."""
+
+    amount: float = Field(gt=0)
+
+
+class DecideExtension(CaseCommand):
+    """The coordinator approves (all or part of the amount) or denies (with a reason) the pending extension."""
+
+    approve: bool
+    amount: float | None = Field(None, gt=0, description="granted amount; defaults to the requested one")
+
+
+class SuspendCase(CaseCommand):
+    """The coordinator stops the clock while the case waits on something outside the parties; reason required."""
+
+
+class ResumeCase(CaseCommand):
+    """The coordinator restarts the clock; the deadline moves by the paused working time."""
+
+
+class SubmitClosingReport(CaseCommand):
+    """The lead files the closing report: the result, evidence references, whether the requester confirmed it."""
+
+    result: Text
+    evidence: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(default_factory=list, max_length=50)
+    requester_confirmed: bool = False
+
+
+class CosignClosingReport(CaseCommand):
+    """The locality co-signs the closing report."""
+
+
+class ReviewClosingReport(CaseCommand):
+    """The coordinator passes the report, or sends the case back to redo it (reason required, new limit optional)."""
+
+    verdict: ReviewVerdict
+    redo_limit: Limit | None = Field(None, description="counts from now; defaults to the policy's redo limit")
+
+
+class RateFollowUp(CaseCommand):
+    """The follow-up rating on five levels; the two lowest send the case back to redo."""
+
+    rating: RatingLevel
+    comment: Annotated[str | None, Field(max_length=4000)] = None
+    channel: Annotated[str | None, Field(max_length=40)] = None
+
+
+class WriteOff(CaseCommand):
+    """The coordinator writes the case off (銷號) after a passed review and a satisfied follow-up."""
+
+
+class ReopenCase(CaseCommand):
+    """The same problem recurs within the reopen window; a reason is required and the deadline re-baselines."""
+
+    limit: Limit | None = Field(None, description="counts from now; defaults to the committed limit")
+
+
+class TerminateCase(CaseCommand):
+    """The coordinator ends an open case (withdrawn, merged); a reason is required."""
+
+
+class IssueSupervisionOrder(CaseCommand):
+    """A supervisor issues a supervision order to a party of the case; its basis is the reason (required)."""
+
+    department: Code
+    content: Text
+    limit: Limit | None = Field(None, description="counts from now; defaults to the policy's order limit")
+    co_departments: list[Code] = Field(default_factory=list, max_length=20)
+
+
+class ReceiveSupervisionOrder(CaseCommand):
+    order_id: Code
+
+
+class AnswerSupervisionOrder(CaseCommand):
+    order_id: Code
+    answer: Text
+
+
+class LiftSupervisionOrder(CaseCommand):
+    """A supervisor lifts an order; lifting one that was never answered needs a reason."""
+
+    order_id: Code
+
+
+class CommentOnCase(CaseCommand):
+    text: Text
+
+
+class CommandResult(BaseModel):
+    """What a command did; a repeated command (same update id) answers the first result again."""
+
+    case_id: str
+    command: str
+    update_id: str
+    stage: CaseStage
+    seq: int = Field(description="the case's transition counter after the command")
+    applied_at: AwareDatetime
+    subject_id: str | None = Field(None, description="what the command created, e.g. a supervision order id")
+
+
+class CommandRejection(BaseModel):
+    """The details of a `Rejected` update error: the rule broken and the field it concerns."""
+
+    rule: str
+    field: str | None = None

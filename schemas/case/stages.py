@@ -1,0 +1,145 @@
+"""The enums of a case: its stages, the parties and their assignments, actors' roles, colours and levels."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CaseStage(StrEnum):
+    """DESIGN.md §2: REGISTERED → ACCEPTED | REJECTED → LAUNCHED → AWAITING_COMMITMENT → IN_PROGRESS → … CLOSED."""
+
+    REGISTERED = "registered"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    LAUNCHED = "launched"
+    AWAITING_COMMITMENT = "awaiting_commitment"
+    IN_PROGRESS = "in_progress"
+    SUSPENDED = "suspended"
+    EXTENSION_PENDING = "extension_pending"
+    CLOSURE_SUBMITTED = "closure_submitted"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    TERMINATED = "terminated"
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (CaseStage.REJECTED, CaseStage.CLOSED, CaseStage.TERMINATED)
+
+
+class Role(StrEnum):
+    """The actors of DESIGN.md §1; a command names the role its sender acts in."""
+
+    REQUESTER = "requester"
+    INITIATOR = "initiator"
+    COORDINATOR = "coordinator"
+    LEAD = "lead"
+    LOCALITY = "locality"
+    CO_UNIT = "co_unit"
+    SUPERVISOR = "supervisor"
+    APPROVER = "approver"
+    REGULATOR = "regulator"
+    LEADER = "leader"
+    SYSTEM = "system"
+
+
+class PartyKind(StrEnum):
+    """The part a department plays in a dual launch; its actors act in the role of the same name."""
+
+    LEAD = "lead"
+    LOCALITY = "locality"
+    CO_UNIT = "co_unit"
+
+    @property
+    def role(self) -> Role:
+        return Role(self.value)
+
+
+class AssignmentStatus(StrEnum):
+    PENDING_SIGN = "pending_sign"
+    SIGNED = "signed"
+    RETURN_REQUESTED = "return_requested"
+    REROUTED = "rerouted"
+    RETURN_REJECTED = "return_rejected"
+
+
+class Priority(StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"  # signs within the urgent limit (2 office hours) and enters supervision at launch
+    MAJOR = "major"  # enters supervision at launch
+
+
+class SupervisionLevel(StrEnum):
+    """The highest rung of the escalation ladder a case has reached (DESIGN.md §4); it never goes down."""
+
+    NONE = "none"
+    REMINDER_NOTICE = "reminder_notice"
+    SUPERVISION_ORDER = "supervision_order"
+    CIRCULAR = "circular"
+    ADMONITORY_TALK = "admonitory_talk"
+
+    @property
+    def rank(self) -> int:
+        return list(SupervisionLevel).index(self)
+
+
+class SlaColour(StrEnum):
+    """The computed, reversible colour of the running clocks (not a card)."""
+
+    GREEN = "green"
+    BLUE = "blue"
+    YELLOW = "yellow"
+    ORANGE = "orange"
+    RED = "red"
+
+    @property
+    def rank(self) -> int:
+        return list(SlaColour).index(self)
+
+
+class CardColour(StrEnum):
+    """The most severe card issued on the case; cards are permanent, so this only rises."""
+
+    NONE = "none"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class ClockStep(StrEnum):
+    """The step limits the legal clock watches on a case."""
+
+    ACCEPT = "accept"
+    SIGN = "sign"
+    RETURN_RULING = "return_ruling"
+    COMMIT = "commit"
+    PROGRESS_REPORT = "progress_report"
+    DEADLINE = "deadline"  # the committed deadline: the closing report is due
+    EXTENSION_DECISION = "extension_decision"
+    REVIEW = "review"
+    FOLLOW_UP = "follow_up"
+    SUPERVISION_ORDER = "supervision_order"
+
+    @property
+    def watches_coordinator(self) -> bool:
+        """The coordinator's own steps earn reminders, never cards."""
+        return self in (
+            ClockStep.ACCEPT,
+            ClockStep.RETURN_RULING,
+            ClockStep.EXTENSION_DECISION,
+            ClockStep.REVIEW,
+            ClockStep.FOLLOW_UP,
+        )
+
+
+class CommitmentDecision(StrEnum):
+    ACCEPT = "accept"
+    IMPOSE = "impose"
+
+
+class ReturnRuling(StrEnum):
+    UPHOLD = "uphold"  # the return was improper: the assignment stands and is signed (buck-passing recorded)
+    REROUTE = "reroute"  # the return was right: the assignment goes to the department named
+
+
+class ReviewVerdict(StrEnum):
+    PASS = "pass"
+    REDO = "redo"

@@ -1,0 +1,76 @@
+"""What a case answers to queries: its current state as supervisors see it, and its timeline."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from schemas.case.stages import CardColour, CaseStage, ClockStep, Priority, SlaColour, SupervisionLevel
+from schemas.case.state import (
+    Assignment,
+    ClosingReport,
+    Commitment,
+    ExtensionRequest,
+    IssuedCard,
+    SupervisionOrder,
+    TimelineEntry,
+)
+
+
+class CaseQuery(BaseModel):
+    """Asks for the case's state; a model, so the query can grow options without breaking callers."""
+
+
+class ClockView(BaseModel):
+    key: str
+    step: ClockStep
+    department: str
+    due_at: AwareDatetime | None
+    colour: SlaColour
+    suspended: bool
+    estimated: bool
+
+
+class CaseView(BaseModel):
+    case_id: str
+    system: str
+    case_number: str
+    matter_code: str
+    stage: CaseStage
+    priority: Priority
+    coordinator: str
+    lead_department: str | None
+    locality: str
+    supervision_level: SupervisionLevel
+    card_colour: CardColour
+    sla_colour: SlaColour
+    next_due_at: AwareDatetime | None
+    next_due_step: ClockStep | None
+    registered_at: AwareDatetime
+    committed_due_at: AwareDatetime | None
+    assignments: list[Assignment]
+    commitment: Commitment | None
+    extensions: list[ExtensionRequest]
+    closing: ClosingReport | None
+    orders: list[SupervisionOrder]
+    cards: list[IssuedCard]
+    clocks: list[ClockView]
+    redo_count: int
+    reopen_count: int
+    report_overdue: bool
+    closed_at: AwareDatetime | None
+    reopen_closes_at: AwareDatetime | None
+    seq: int = Field(description="transitions so far; the audit trail holds as many rows")
+    runs: int = Field(description="workflow runs so far (continue-as-new)")
+
+
+class TimelineQuery(BaseModel):
+    after_seq: int = Field(0, ge=0, description="entries with a greater seq")
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class Timeline(BaseModel):
+    entries: list[TimelineEntry]
+    total: int = Field(description="transitions so far")
+    oldest_kept_seq: int | None = Field(
+        description="older entries are only in the store's audit trail (the workflow keeps the recent ones)"
+    )

@@ -1,0 +1,196 @@
+"""Supervision beside the main machine: cards, supervision orders (issued → received → answered → lifted), comments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from schemas.case.commands import (
+        Actor,
+        AnswerSupervisionOrder,
+        CommentOnCase,
+        IssueSupervisionOrder,
+        LiftSupervisionOrder,
+        ReceiveSupervisionOrder,
+    )
+    from schemas.case.stages import ClockStep, Role, SupervisionLevel
+    from schemas.case.state import CaseClock, CaseState, SupervisionOrder
+    from schemas.delivery import PushKind
+    from schemas.ledger import CardLevel, CardReason, SupervisionOrderStatus
+    from schemas.registry import Limit
+    from workflows.case import rules
+    from workflows.case.effects import SYSTEM, Recorder
+    from workflows.case.rules import Rejected
+
+
+def card(rec: Recorder, department: str, level: CardLevel, reason: CardReason, clock: CaseClock | None) -> None:
+    """Issues a card: the store (card + score event), the department (push + SMS) and the audit trail."""
+    state = rec.state
+    note = reason.value.replace("_", " ")
+    if clock is not None and clock.sla.due_at is not None:
+        note += f", due {clock.sla.due_at.isoformat()}"
+    earlier_yellow = any(c.department == department and c.level is CardLevel.YELLOW for c in state.cards)
+    if level is CardLevel.YELLOW and earlier_yellow and state.registration.policy.second_yellow_is_red:
+        level, reason, note = CardLevel.RED, CardReason.SECOND_YELLOW, f"{note}; second yellow card on this case"
+    issued = rec.card(department, level, reason, clock)
+    rec.record(SYSTEM, f"card_{level.value}", note=f"{department}: {note}")
+    rec.push(
+        department,
+        PushKind.CARD,
+        {
+            "card_id": issued.card_id,
+            "level": level.value,
+            "reason": reason.value,
+            "step": clock.step.value if clock else None,
+        },
+    )
+    rec.sms(department, "card", {"level": level.value, "reason": reason.value})
+
+
+def order_key(order: SupervisionOrder) -> str:
+    return f"{ClockStep.SUPERVISION_ORDER.value}:{order.order_id}"
+
+
+def issue(
+    rec: Recorder,
+    department: str,
+    *,
+    basis: str,
+    content: str,
+    limit: Limit,
+    issued_by: Actor | None,
+    co_departments: list[str] | None = None,
+) -> SupervisionOrder:
+    state = rec.state
+    order = SupervisionOrder(
+        order_id=f"o{len(state.orders) + 1}",
+        department=department,
+        co_departments=co_departments or [],
+        issued_by=issued_by,
+        level=SupervisionLevel.SUPERVISION_ORDER,
+        basis=basis,
+        content=content,
+        limit=limit,
+        issued_at=rec.now,
+    )
+    state.orders.append(order)
+    rec.raise_level(SupervisionLevel.SUPERVISION_ORDER)
+    rec.start_clock(order_key(order), ClockStep.SUPERVISION_ORDER, department, limit, subject=order.order_id)
+    actor = issued_by or SYSTEM
+    rec.record_order(order, actor, "issued", basis)
+    rec.record(actor, "order_issued", reason=basis, note=f"{order.order_id} to {department}")
+    rec.push(department, PushKind.SUPERVISION_ORDER, {"order_id": order.order_id, "basis": basis, "content": content})
+    for co_department in order.co_departments:
+        rec.push(co_department, PushKind.SUPERVISION_ORDER, {"order_id": order.order_id, "basis": basis, "co": True})
+    rec.sms(department, "supervision_order", {"order_id": order.order_id})
+    rec.effects.subject_id = order.order_id
+    return order
+
+
+def lift(rec: Recorder, order: SupervisionOrder, actor: Actor, reason: str | None) -> None:
+    order.status = SupervisionOrderStatus.LIFTED
+    order.lifted_at = rec.now
+    rec.end_clock(order_key(order))
+    rec.record_order(order, actor, "lifted", reason)
+    rec.record(actor, "order_lifted", reason=reason, note=order.order_id)
+
+
+def lift_all(rec: Recorder, why: str) -> None:
+    for order in rec.state.orders:
+        if order.open:
+            lift(rec, order, SYSTEM, why)
+
+
+def check_issue(state: CaseState, command: IssueSupervisionOrder, now: datetime) -> None:
+    rules.require_supervisor(state, command.actor, "issue a supervision order")
+    rules.require_stage(state, "issue a supervision order", rules.LAUNCHED_AND_OPEN)
+    rules.require_reason(command, "a supervision order", "its basis (the breach, a leader's instruction) is the reason")
+    rules.assignment_of(state, command.department, "department")
+    if command.limit is not None and command.limit.unit.counts_days and not float(command.limit.amount).is_integer():
+        raise Rejected("limit.whole-days", "limit", f"a {command.limit.unit.value} limit is a whole number")
+
+
+def apply_issue(rec: Recorder, command: IssueSupervisionOrder) -> None:
+    assert command.reason is not None
+    issue(
+        rec,
+        command.department,
+        basis=command.reason,
+        content=command.content,
+        limit=command.limit or rec.state.registration.policy.supervision_order_limit,
+        issued_by=command.actor,
+        co_departments=command.co_departments,
+    )
+
+
+def _addressee(state: CaseState, actor: Actor, order: SupervisionOrder, command: str) -> None:
+    if actor.role not in (Role.LEAD, Role.LOCALITY, Role.CO_UNIT):
+        raise Rejected("actor.role", "actor.role", f"{command} is for the department the order is addressed to")
+    if actor.department != order.department:
+        raise Rejected(
+            "actor.department", "actor.department", f"order {order.order_id} is addressed to {order.department}"
+        )
+
+
+def _require_status(order: SupervisionOrder, command: str, status: SupervisionOrderStatus, rule: str) -> None:
+    if order.status is not status:
+        raise Rejected(
+            rule, "order_id", f"{command}: order {order.order_id} is {order.status.value}, not {status.value}"
+        )
+
+
+def check_receive(state: CaseState, command: ReceiveSupervisionOrder, now: datetime) -> None:
+    order = rules.order_of(state, command.order_id)
+    _addressee(state, command.actor, order, "receive a supervision order")
+    _require_status(order, "receive", SupervisionOrderStatus.ISSUED, "order.status")
+
+
+def apply_receive(rec: Recorder, command: ReceiveSupervisionOrder) -> None:
+    order = rules.order_of(rec.state, command.order_id)
+    order.status = SupervisionOrderStatus.RECEIVED
+    order.received_at = rec.now
+    rec.record_order(order, command.actor, "received", command.reason)
+    rec.record(command.actor, "order_received", reason=command.reason, note=order.order_id)
+
+
+def check_answer(state: CaseState, command: AnswerSupervisionOrder, now: datetime) -> None:
+    order = rules.order_of(state, command.order_id)
+    _addressee(state, command.actor, order, "answer a supervision order")
+    _require_status(order, "answer", SupervisionOrderStatus.RECEIVED, "order.not-received")
+
+
+def apply_answer(rec: Recorder, command: AnswerSupervisionOrder) -> None:
+    order = rules.order_of(rec.state, command.order_id)
+    order.status = SupervisionOrderStatus.ANSWERED
+    order.answered_at = rec.now
+    order.answer = command.answer
+    rec.end_clock(order_key(order))
+    rec.record_order(order, command.actor, "answered", command.reason)
+    rec.record(command.actor, "order_answered", reason=command.reason, note=order.order_id)
+
+
+def check_lift(state: CaseState, command: LiftSupervisionOrder, now: datetime) -> None:
+    rules.require_supervisor(state, command.actor, "lift a supervision order")
+    order = rules.order_of(state, command.order_id)
+    if not order.open:
+        raise Rejected("order.status", "order_id", f"order {order.order_id} is already lifted")
+    if order.status is not SupervisionOrderStatus.ANSWERED:
+        rules.require_reason(command, "lifting an unanswered order", "the order was never answered")
+
+
+def apply_lift(rec: Recorder, command: LiftSupervisionOrder) -> None:
+    lift(rec, rules.order_of(rec.state, command.order_id), command.actor, command.reason)
+
+
+def check_comment(state: CaseState, command: CommentOnCase, now: datetime) -> None:
+    rules.require_not_system(command.actor)
+    if not rules.known_actor(state, command.actor):
+        raise Rejected(
+            "actor.department", "actor", f"{command.actor.label} has no part in this case and may not comment"
+        )
+
+
+def apply_comment(rec: Recorder, command: CommentOnCase) -> None:
+    rec.record(command.actor, "commented", reason=command.reason, note=command.text)
