@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -122,6 +123,18 @@ def running(stack_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Po
         process.wait()
 
 
+def _registry_departments(env: dict[str, str]) -> list[str]:
+    shown = subprocess.run(
+        [sys.executable, "-m", "caseloop.cli", "registry", "show", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return [department["code"] for department in json.loads(shown.stdout)["overview"]["departments"]]
+
+
 async def _run_health(env: dict[str, str], workflow_id: str) -> HealthReport:
     client = await Client.connect(env["CASELOOP_TEMPORAL_TARGET"], data_converter=pydantic_data_converter)
     return await client.execute_workflow(
@@ -146,6 +159,8 @@ async def test_up_runs_stops_cleanly_and_keeps_its_data(stack_env: dict[str, str
         workflow_id = f"health-{uuid.uuid4()}"
         report = await _run_health(stack_env, workflow_id)
         assert report.store_rows == 1
+        departments = _registry_departments(stack_env)
+        assert "SQ-SPJ" in departments, "a fresh data directory starts with the sample registry for Suqian"
     finally:
         code, left = _stop(first)
     assert code == 0, (tmp_path / "up-1.log").read_text()
@@ -159,6 +174,7 @@ async def test_up_runs_stops_cleanly_and_keeps_its_data(stack_env: dict[str, str
         assert earlier.status == WorkflowExecutionStatus.COMPLETED
         again = await _run_health(stack_env, f"health-{uuid.uuid4()}")
         assert again.store_rows == 2, "the store kept the first run's row"
+        assert _registry_departments(stack_env) == departments, "the sample is loaded once"
     finally:
         code, left = _stop(second)
     assert code == 0

@@ -21,6 +21,7 @@ from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 
+from activities.registry.sample import load_sample_registry_if_empty
 from activities.store import migrate
 from schemas import search_attributes
 from workers.binaries import temporal_cli
@@ -203,6 +204,9 @@ async def run_stack(settings: Settings) -> None:
             client = await wait_for_server(settings, process, runtime)
             with domain_metrics_endpoint(settings) as metrics_url:
                 async with open_resources(settings) as resources:
+                    loaded = await load_sample_registry_if_empty(resources.sessions)
+                    if loaded is not None:
+                        log.info("sample registry for Suqian loaded into the fresh store", summary=loaded.model_dump())
                     worker = build_worker(client, resources)
                     worker_task = asyncio.create_task(worker.run())
                     _print_endpoints(settings, metrics_url)

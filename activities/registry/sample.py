@@ -10,7 +10,8 @@ from activities.registry.importer import import_registry
 from activities.store.registry import RegistryRepository
 from schemas.registry import ImportSummary
 
-SAMPLE_REGISTRY = Path(__file__).resolve().parents[2] / "deploy" / "registry" / "suqian.yaml"
+# Shipped inside the package so an installed wheel finds it as well as a checkout.
+SAMPLE_REGISTRY = Path(__file__).with_name("suqian.yaml")
 
 
 async def load_sample_registry_if_empty(
