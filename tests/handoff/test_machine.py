@@ -1,0 +1,210 @@
+"""The hand-off's rules without Temporal: stages, actors, the return window, and what fired rungs mean."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from schemas.clock import FiredRung, RungKind
+from schemas.handoff import (
+    Acknowledge,
+    Claim,
+    Command,
+    HandoffClock,
+    HandoffStage,
+    HandoffState,
+    Reroute,
+    ReturnPush,
+    Route,
+    SendFeedback,
+    SlaColour,
+    SourceEvent,
+    StartActing,
+    Terminate,
+    handoff_id,
+    id_part,
+)
+from schemas.registry import ClaimMode, HandoffDirection, TriggerEvent
+from tests.handoff.builders import (
+    APPROVAL_BUREAU,
+    HEALTH_COMMISSION,
+    MARKET_REGULATOR,
+    a_matter,
+    a_start,
+    an_event,
+    coordinator,
+    originator,
+    receiver,
+)
+from workflows.handoff.machine import (
+    ALLOWED_STAGES,
+    HandoffRejected,
+    RungAction,
+    check,
+    deeper,
+    rung_meaning,
+    stage_after_push,
+)
+
+NOW = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
+
+
+def state(stage: HandoffStage, **changes: object) -> HandoffState:
+    return HandoffState(stage=stage, receiver_code=MARKET_REGULATOR, version=1, **changes)
+
+
+def rejection(command: Command, at: HandoffState, now: datetime = NOW) -> tuple[str, str]:
+    with pytest.raises(HandoffRejected) as raised:
+        check(command, at, a_start(), now)
+    return raised.value.rejection.message, raised.value.rejection.field or ""
+
+
+def test_the_receiver_claims_a_pushed_handoff() -> None:
+    check(Claim(command_id="c1", actor=receiver()), state(HandoffStage.PUSHED), a_start(), NOW)
+
+
+def test_a_claim_after_termination_is_rejected_naming_the_termination() -> None:
+    terminated = state(HandoffStage.TERMINATED, termination_reason="source case withdrawn")
+    rule, field = rejection(Claim(command_id="c1", actor=receiver()), terminated)
+    assert field == "stage"
+    assert "terminated" in rule and "source case withdrawn" in rule
+
+
+def test_feedback_from_a_department_that_is_not_the_claimant_is_rejected() -> None:
+    claimed = state(HandoffStage.CLAIMED, claimed_at=NOW)
+    command = SendFeedback(command_id="f1", actor=receiver(HEALTH_COMMISSION), result="inspected")
+    rule, field = rejection(command, claimed)
+    assert field == "actor"
+    assert f"only the claimant {MARKET_REGULATOR}" in rule
+
+
+def test_only_the_originator_acknowledges_feedback() -> None:
+    sent = state(HandoffStage.FEEDBACK_SENT)
+    rule, field = rejection(Acknowledge(command_id="a1", actor=receiver()), sent)
+    assert field == "actor" and APPROVAL_BUREAU in rule
+    check(Acknowledge(command_id="a1", actor=originator()), sent, a_start(), NOW)
+
+
+def test_only_the_coordinator_reroutes() -> None:
+    returned = state(HandoffStage.RETURNED)
+    rule, field = rejection(Reroute(command_id="r1", actor=originator(), reason="misrouted"), returned)
+    assert field == "actor" and "coordinator" in rule
+    check(Reroute(command_id="r1", actor=coordinator(), reason="misrouted"), returned, a_start(), NOW)
+
+
+def test_a_reroute_to_a_department_that_returned_it_is_rejected() -> None:
+    returned = state(
+        HandoffStage.RETURNED,
+        routes=[Route(version=1, department_code=MARKET_REGULATOR, routed_at=NOW, returned_at=NOW)],
+    )
+    command = Reroute(command_id="r1", actor=coordinator(), department_code=MARKET_REGULATOR, reason="try again")
+    rule, field = rejection(command, returned)
+    assert field == "department_code" and "already returned" in rule
+
+
+def test_a_return_after_its_window_is_rejected() -> None:
+    pushed = state(HandoffStage.PUSHED, return_until=NOW)
+    command = ReturnPush(command_id="x1", actor=receiver(), reason="not ours", legal_basis="三定方案")
+    check(command, pushed, a_start(), NOW)
+    rule, field = rejection(command, pushed, NOW + timedelta(seconds=1))
+    assert field == "" and "return window closed" in rule
+
+
+def test_claim_on_push_rejects_a_second_claim_naming_the_matter_rule() -> None:
+    claimed = state(HandoffStage.CLAIMED, claimed_on_push=True)
+    rule, _ = rejection(Claim(command_id="c1", actor=receiver()), claimed)
+    assert "claims on push" in rule
+
+
+def test_the_originator_or_the_coordinator_terminates_but_not_the_receiver() -> None:
+    pushed = state(HandoffStage.PUSHED)
+    check(Terminate(command_id="t1", actor=originator(), reason="withdrawn"), pushed, a_start(), NOW)
+    check(Terminate(command_id="t1", actor=coordinator(), reason="duplicate"), pushed, a_start(), NOW)
+    _, field = rejection(Terminate(command_id="t1", actor=receiver(), reason="bored"), pushed)
+    assert field == "actor"
+
+
+COMMANDS: list[Command] = [
+    Claim(command_id="c", actor=receiver()),
+    ReturnPush(command_id="c", actor=receiver(), reason="not ours", legal_basis="三定方案"),
+    Reroute(command_id="c", actor=coordinator(), reason="misrouted"),
+    StartActing(command_id="c", actor=receiver(), measure="inspection"),
+    SendFeedback(command_id="c", actor=receiver(), result="ok"),
+    Acknowledge(command_id="c", actor=originator()),
+    Terminate(command_id="c", actor=coordinator(), reason="withdrawn"),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(command=st.sampled_from(COMMANDS), stage=st.sampled_from(list(HandoffStage)))
+def test_a_command_with_the_right_actor_passes_exactly_in_its_stages(command: Command, stage: HandoffStage) -> None:
+    try:
+        check(command, state(stage), a_start(), NOW)
+        accepted = True
+    except HandoffRejected as rejected:
+        accepted = False
+        assert rejected.rejection.field == "stage"
+    assert accepted == (stage in ALLOWED_STAGES[type(command)])
+
+
+def test_claim_on_push_matters_start_claimed() -> None:
+    assert stage_after_push(a_start(a_matter(claim_mode=ClaimMode.ON_PUSH))) is HandoffStage.CLAIMED
+    assert stage_after_push(a_start()) is HandoffStage.PUSHED
+
+
+def fired(kind: RungKind, at: datetime, due_at: datetime) -> FiredRung:
+    return FiredRung(kind=kind, at=at, fired_at=at, deadline_version=1, due_at=due_at)
+
+
+def test_the_first_rung_at_the_deadline_is_the_breach_of_each_clock() -> None:
+    due = NOW
+    red = fired(RungKind.RED, due, due)
+    assert rung_meaning(HandoffClock.CLAIM, red, breached=False).action is RungAction.YELLOW_CARD
+    assert rung_meaning(HandoffClock.FEEDBACK, red, breached=False).action is RungAction.RED_CARD_AND_ORDER
+    assert rung_meaning(HandoffClock.ACKNOWLEDGE, red, breached=False).action is RungAction.AUTO_ACKNOWLEDGE
+    assert rung_meaning(HandoffClock.REROUTE, red, breached=False).action is RungAction.REROUTE_OVERDUE
+
+
+def test_only_the_feedback_clock_climbs_the_ladder_after_its_breach() -> None:
+    later = fired(RungKind.CIRCULAR, NOW + timedelta(days=7), NOW)
+    assert rung_meaning(HandoffClock.FEEDBACK, later, breached=True).action is RungAction.CIRCULAR
+    assert rung_meaning(HandoffClock.CLAIM, later, breached=True).action is RungAction.NOTHING
+    order = fired(RungKind.SUPERVISION_ORDER, NOW + timedelta(days=1), NOW)
+    assert rung_meaning(HandoffClock.FEEDBACK, order, breached=True).action is RungAction.NOTHING
+
+
+def test_a_late_claim_never_shows_red() -> None:
+    early_red = fired(RungKind.RED, NOW - timedelta(hours=2), NOW)  # a profile with red before the deadline
+    assert rung_meaning(HandoffClock.CLAIM, early_red, breached=False).action is RungAction.TURN_YELLOW
+    assert rung_meaning(HandoffClock.FEEDBACK, early_red, breached=False).action is RungAction.TURN_RED
+
+
+def test_the_colour_only_deepens() -> None:
+    assert deeper(SlaColour.RED, SlaColour.YELLOW) is SlaColour.RED
+    assert deeper(SlaColour.GREEN, SlaColour.YELLOW) is SlaColour.YELLOW
+
+
+def test_handoff_ids_follow_the_design_and_keep_personal_free_references_readable() -> None:
+    identifier = handoff_id("M-FOOD-A2S", APPROVAL_BUREAU, "SQ-2025-0001", HandoffDirection.APPROVAL_TO_SUPERVISION)
+    assert identifier == "handoff-M-FOOD-A2S-SQ-XZSPJ-SQ-2025-0001-a2s"
+
+
+def test_references_that_are_not_id_safe_are_pinned_by_a_hash() -> None:
+    first, second = id_part("宿審批〔2025〕12號"), id_part("宿審批〔2025〕13號")
+    assert first != second
+    assert first.isascii() and second.isascii()
+    assert len(id_part("x" * 500)) <= 64
+
+
+def test_an_issue_raised_event_is_refused_as_a_case_matter() -> None:
+    with pytest.raises(ValidationError, match="starts a case"):
+        an_event(event=TriggerEvent.ISSUE_RAISED)
+
+
+def test_an_event_without_a_zone_is_refused() -> None:
+    with pytest.raises(ValidationError, match="occurred_at"):
+        SourceEvent.model_validate({**an_event().model_dump(), "occurred_at": datetime(2025, 3, 3, 10, 0)})
