@@ -8,6 +8,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.case.activities import CaseActivities
 from activities.clock.activities import ClockActivities
 from activities.gateway.delivery import GatewayActivities
 from activities.gateway.inbox import InboxActivities
@@ -18,9 +19,10 @@ from activities.notify.providers import sms_provider_for
 from activities.notify.sms import SmsActivities
 from activities.registry.lookups import RegistryActivities
 from workers.resources import Resources
+from workflows.case.workflow import CaseWorkflow
 from workflows.health import HealthCheckWorkflow
 
-WORKFLOWS: Sequence[type] = (HealthCheckWorkflow,)
+WORKFLOWS: Sequence[type] = (CaseWorkflow, HealthCheckWorkflow)
 
 
 def activities_for(resources: Resources) -> list[Callable[..., Any]]:
@@ -32,6 +34,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     registry = RegistryActivities(resources.sessions)
     ledger = LedgerActivities(resources.sessions)
     clock = ClockActivities(resources.sessions)
+    case = CaseActivities(clock, ledger)
     return [
         health.record_health_check,
         gateway.deliver_push,
@@ -58,6 +61,8 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
         clock.schedule_rungs,
         clock.apply_extension,
         clock.apply_suspension,
+        case.plan_clocks,
+        case.record_changes,
     ]
 
 

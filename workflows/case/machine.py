@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.case.stages import CaseStage, ClockStep
     from schemas.case.state import CaseClock, CaseState
     from schemas.clock import ClockSpec, RungKind
+    from schemas.delivery import Push
     from schemas.registry import CaseParties, MatterStep
     from workflows.case import closure, ladder, launch, progress, rules, supervision
     from workflows.case.effects import SYSTEM, ClockStart, Effects, Recorder, profile_of
@@ -149,3 +150,12 @@ def track(state: CaseState, start: ClockStart, spec: ClockSpec, estimated: bool)
 
 def untrack(state: CaseState, key: str) -> None:
     state.clocks.pop(key, None)
+
+
+def delivery_failed(state: CaseState, push: Push, why: str, now: datetime) -> Effects:
+    """A department's system refused a push for good: the audit trail says so, for an operator to act on."""
+    rec = Recorder(state, now)
+    rec.record(
+        SYSTEM, "delivery_failed", reason=why, note=f"{push.kind.value} {push.push_id} to {push.department_code}"
+    )
+    return rec.effects

@@ -1,0 +1,57 @@
+"""The case's two activities: every deadline a transition needs, and every store write it makes, in one call each.
+
+They compose the clock's and the ledger's own activities (one unit of work each, all keyed by ids the workflow
+chose), so a retried call repeats harmlessly and a case's history grows by one activity per concern per command.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.clock.activities import ClockActivities
+from activities.ledger import LedgerActivities
+from schemas.case.records import (
+    CaseChanges,
+    CaseChangesRecorded,
+    ClockPlan,
+    ClockPlanItem,
+    ClockPlanRequest,
+    ClockPlanResult,
+)
+from schemas.ledger import CaseTransition
+
+
+class CaseActivities:
+    def __init__(self, clock: ClockActivities, ledger: LedgerActivities) -> None:
+        self._clock = clock
+        self._ledger = ledger
+
+    @activity.defn(name="case_plan_clocks")
+    async def plan_clocks(self, request: ClockPlanRequest) -> ClockPlan:
+        return ClockPlan(results=[await self._plan(item) for item in request.items])
+
+    async def _plan(self, item: ClockPlanItem) -> ClockPlanResult:
+        if item.schedule is not None:
+            return ClockPlanResult(key=item.key, schedule=await self._clock.schedule_rungs(item.schedule))
+        if item.window is not None:
+            return ClockPlanResult(key=item.key, deadline=await self._clock.compute_deadline(item.window))
+        if item.extension is not None:
+            return ClockPlanResult(key=item.key, change=await self._clock.apply_extension(item.extension))
+        assert item.suspension is not None  # the model holds exactly one
+        return ClockPlanResult(key=item.key, change=await self._clock.apply_suspension(item.suspension))
+
+    @activity.defn(name="case_record_changes")
+    async def record_changes(self, changes: CaseChanges) -> CaseChangesRecorded:
+        entries = orders = cards = scores = ratings = 0
+        for entry in changes.entries:
+            view = await self._ledger.record_case_transition(CaseTransition(entry=entry, case=changes.case))
+            entries += view.applied
+        for order in changes.orders:
+            orders += (await self._ledger.record_supervision_order(order)).applied
+        for card in changes.cards:
+            cards += (await self._ledger.record_card(card)).recorded
+        for score in changes.scores:
+            scores += (await self._ledger.record_score_event(score)).recorded
+        for rating in changes.ratings:
+            ratings += (await self._ledger.record_rating(rating)).recorded
+        return CaseChangesRecorded(entries=entries, orders=orders, cards=cards, scores=scores, ratings=ratings)

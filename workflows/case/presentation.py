@@ -1,0 +1,140 @@
+"""What a case shows: its query answers, its search attributes and the Temporal UI's details. Codes only.
+
+None of it carries personal data: search attributes and details are stored in clear, so the title, texts and
+reasons stay in the (encryptable) payloads and the store.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.common import SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
+
+with workflow.unsafe.imports_passed_through():
+    from schemas import search_attributes as sa
+    from schemas.case.stages import CaseStage
+    from schemas.case.state import CaseState
+    from schemas.case.views import CaseView, ClockView, Timeline, TimelineQuery
+    from workflows.case import rules
+
+KIND = "case"
+
+
+def view(state: CaseState) -> CaseView:
+    due = rules.next_due(state)
+    registration = state.registration
+    return CaseView(
+        case_id=state.case_id,
+        system=registration.system,
+        case_number=registration.case_number,
+        matter_code=registration.matter_code,
+        stage=state.stage,
+        priority=registration.priority,
+        coordinator=registration.coordinator,
+        lead_department=rules.lead_department(state),
+        locality=registration.locality_code,
+        supervision_level=state.supervision_level,
+        card_colour=state.card_colour,
+        sla_colour=rules.sla_colour(state),
+        next_due_at=due[0] if due else None,
+        next_due_step=due[1] if due else None,
+        registered_at=state.registered_at,
+        committed_due_at=state.committed_due_at,
+        assignments=state.assignments,
+        commitment=state.commitment,
+        extensions=state.extensions,
+        closing=state.closing,
+        orders=state.orders,
+        cards=state.cards,
+        clocks=[
+            ClockView(
+                key=clock.key,
+                step=clock.step,
+                department=clock.department,
+                due_at=clock.sla.due_at,
+                colour=clock.colour,
+                suspended=clock.sla.suspended,
+                estimated=clock.estimated,
+            )
+            for clock in state.clocks.values()
+        ],
+        redo_count=state.redo_count,
+        reopen_count=state.reopen_count,
+        report_overdue=state.report_overdue,
+        closed_at=state.closed_at,
+        reopen_closes_at=state.reopen_closes_at,
+        seq=state.seq,
+        runs=state.runs,
+    )
+
+
+def timeline(state: CaseState, query: TimelineQuery) -> Timeline:
+    entries = [entry for entry in state.timeline if entry.seq > query.after_seq][: query.limit]
+    return Timeline(entries=entries, total=state.seq, oldest_kept_seq=state.timeline[0].seq if state.timeline else None)
+
+
+def search_attributes(state: CaseState) -> TypedSearchAttributes:
+    """The attributes supervisors filter on; a key without a value (no lead yet, nothing due) is left out."""
+    due = rules.next_due(state)
+    lead = rules.lead_department(state)
+    registration = state.registration
+    keywords = [
+        (sa.KIND, KIND),
+        (sa.STAGE, state.stage.value),
+        (sa.CARD_COLOUR, state.card_colour.value),
+        (sa.LOCALITY, registration.locality_code),
+        (sa.MATTER, registration.matter_code),
+        (sa.PRIORITY, registration.priority.value),
+        (sa.SUPERVISION_LEVEL, state.supervision_level.value),
+    ]
+    if lead is not None:
+        keywords.append((sa.LEAD_DEPARTMENT, lead))
+    pairs: list[SearchAttributePair] = [SearchAttributePair(key, value) for key, value in keywords]
+    if due is not None:
+        pairs.append(SearchAttributePair(sa.NEXT_DUE_AT, due[0]))
+    return TypedSearchAttributes(pairs)
+
+
+def search_attribute_updates(state: CaseState, current: TypedSearchAttributes) -> list[SearchAttributeUpdate]:
+    """Only what changed, so an unchanged transition adds no history event."""
+    wanted = {pair.key.name: pair for pair in search_attributes(state)}
+    have = {pair.key.name: pair for pair in current}
+    updates: list[SearchAttributeUpdate] = []
+    for name, pair in wanted.items():
+        if name not in have or have[name].value != pair.value:
+            updates.append(pair.key.value_set(pair.value))
+    for key in (sa.LEAD_DEPARTMENT, sa.NEXT_DUE_AT):
+        if key.name in have and key.name not in wanted:
+            updates.append(key.value_unset())
+    return updates
+
+
+def details(state: CaseState) -> None:
+    """The current-details panel of the Temporal UI, in markdown."""
+    workflow.set_current_details(markdown(state))
+
+
+def markdown(state: CaseState) -> str:
+    registration = state.registration
+    due = rules.next_due(state)
+    lines = [
+        f"**Stage** {state.stage.value} · **card** {state.card_colour.value} · **SLA** {rules.sla_colour(state).value}"
+        f" · **supervision** {state.supervision_level.value}",
+        f"**Matter** {registration.matter_code} · **locality** {registration.locality_code}"
+        f" · **lead** {rules.lead_department(state) or '—'} · **priority** {registration.priority.value}",
+        f"**Next due** {due[0].isoformat()} ({due[1].value})" if due else "**Next due** —",
+    ]
+    if state.committed_due_at is not None and state.stage is not CaseStage.CLOSED:
+        lines.append(f"**Committed deadline** {state.committed_due_at.isoformat()}")
+    if state.assignments:
+        lines += ["", "| party | department | status |", "|---|---|---|"]
+        lines += [f"| {a.party.value} | {a.department} | {a.status.value} |" for a in state.assignments]
+    if state.orders:
+        lines += ["", "| order | to | status | due |", "|---|---|---|---|"]
+        lines += [
+            f"| {o.order_id} | {o.department} | {o.status.value} | {o.due_at.isoformat() if o.due_at else '—'} |"
+            for o in state.orders
+        ]
+    if state.cards:
+        cards = ", ".join(f"{card.level.value} {card.department} ({card.reason.value})" for card in state.cards)
+        lines += ["", f"**Cards** {cards}"]
+    return "\n".join(lines)

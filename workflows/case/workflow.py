@@ -1,0 +1,628 @@
+"""The case workflow: one long-lived entity per case, driven by validated updates and by its SLA clocks.
+
+Every command is an update whose validator runs the pure rules (`machine.validate`) before anything is recorded.
+A transition is carried out in a fixed order under one lock: the rules are tried on a copy of the state, the legal
+clock computes every deadline the copy asks for (one activity), the rules are applied to the real state with those
+deadlines, the store records it (one activity), the clocks are armed, the pushes go out in the background, and the
+search attributes and the UI details follow. A repeated command id answers its first result, across runs too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.case.activities import CaseActivities
+    from activities.gateway.delivery import GatewayActivities
+    from activities.notify.sms import SmsActivities
+    from activities.registry.lookups import RegistryActivities
+    from schemas.case import commands as c
+    from schemas.case.records import ClockPlan, ClockPlanItem, ClockPlanRequest, PendingChanges
+    from schemas.case.stages import CaseStage
+    from schemas.case.state import AppliedCommand, CaseState, CaseWorkflowInput
+    from schemas.case.views import CaseQuery, CaseView, Timeline, TimelineQuery
+    from schemas.clock import DeadlineExtension, DeadlineSuspension, FiredRung, RungScheduleRequest
+    from schemas.delivery import Push, SmsNotification
+    from schemas.registry import CaseParties, CasePartiesQuery, DepartmentQuery
+    from workflows import policies
+    from workflows.case import machine, presentation, records, rules
+    from workflows.case.effects import Effects, profile_of
+    from workflows.case.rules import Rejected
+    from workflows.sla import SlaClock
+
+REJECTED = "Rejected"
+STORE_RETRY = timedelta(minutes=5)  # a store that stayed down through a whole retry policy
+Change = Callable[[CaseState, datetime], Effects]
+
+
+def rejection(rejected: Rejected) -> ApplicationError:
+    """The error a client sees: type `Rejected`, the rule and the field in its details."""
+    return ApplicationError(
+        str(rejected),
+        c.CommandRejection(rule=rejected.rule, field=rejected.field),
+        type=REJECTED,
+        non_retryable=True,
+    )
+
+
+def _business_error(error: ActivityError) -> ApplicationError | None:
+    cause = error.cause
+    return cause if isinstance(cause, ApplicationError) and cause.non_retryable else None
+
+
+@workflow.defn(name="Case")
+class CaseWorkflow:
+    @workflow.init
+    def __init__(self, start: CaseWorkflowInput) -> None:
+        registration = start.registration
+        now = workflow.now()
+        received = registration.received_at
+        self._state = start.state or CaseState(
+            case_id=registration.case_id,
+            registration=registration,
+            registered_at=min(received, now) if received else now,
+        )
+        self._continued = start.state is not None
+        self._lock = asyncio.Lock()
+        self._clocks: dict[str, SlaClock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight = 0  # rung callbacks and failed deliveries waiting to record a transition
+
+    # The run: register, then live until rejected, terminated, or closed past the reopen window.
+
+    @workflow.run
+    async def run(self, start: CaseWorkflowInput) -> CaseView:
+        if self._continued:
+            self._resume_after_continue_as_new()
+        else:
+            await self._register()
+        while not self._over():
+            seen = self._state.seq
+            try:
+                await workflow.wait_condition(
+                    lambda seen=seen: self._state.seq != seen or self._continue_as_new_due(),
+                    timeout=self._reopen_window_left(),
+                    timeout_summary="reopen window closes",
+                )
+            except TimeoutError:
+                continue
+            if self._continue_as_new_due():
+                await workflow.wait_condition(self._quiet)
+                self._state.runs += 1
+                workflow.continue_as_new(CaseWorkflowInput(registration=self._state.registration, state=self._state))
+        await self._drain()
+        for clock in self._clocks.values():
+            clock.close()
+        return presentation.view(self._state)
+
+    async def _drain(self) -> None:
+        """Before the case completes: every push out, every handler done, and the store holding every write."""
+        while True:
+            await workflow.wait_condition(
+                lambda: self._quiet() and not self._state.outbox and not self._state.sms_outbox
+            )
+            if self._state.unrecorded.empty:
+                return
+            async with self._lock:
+                await self._flush_store()
+            if not self._state.unrecorded.empty:
+                await workflow.sleep(STORE_RETRY, summary="store write retried")
+
+    def _over(self) -> bool:
+        stage = self._state.stage
+        if stage in (CaseStage.REJECTED, CaseStage.TERMINATED):
+            return True
+        left = self._reopen_window_left()
+        return left is not None and left <= timedelta(0)
+
+    def _reopen_window_left(self) -> timedelta | None:
+        closes = self._state.reopen_closes_at
+        if self._state.stage is not CaseStage.CLOSED or closes is None:
+            return None
+        return max(closes - workflow.now(), timedelta(0))
+
+    def _continue_as_new_due(self) -> bool:
+        info = workflow.info()
+        limit = self._state.registration.policy.max_history_events
+        return info.is_continue_as_new_suggested() or (limit is not None and info.get_current_history_length() >= limit)
+
+    def _quiet(self) -> bool:
+        """No command, rung or failed delivery is between its start and its record."""
+        return workflow.all_handlers_finished() and self._in_flight == 0 and not self._lock.locked()
+
+    async def _register(self) -> None:
+        async with self._lock:
+            now = workflow.now()
+            try:
+                parties = await self._resolve_parties()
+            except ApplicationError as error:
+                why = f"the registry cannot place this case: {error.message}"
+                await self._transact(lambda state, at: machine.refuse_registration(state, why, at), now)
+                return
+            await self._transact(lambda state, at: machine.register(state, parties), now)
+
+    async def _resolve_parties(self) -> CaseParties:
+        registration = self._state.registration
+        try:
+            parties = await workflow.execute_activity_method(
+                RegistryActivities.resolve_case_parties,
+                CasePartiesQuery(matter_code=registration.matter_code, locality_code=registration.locality_code),
+                **policies.STORE,
+            )
+            for unit in registration.co_units:
+                department = await workflow.execute_activity_method(
+                    RegistryActivities.get_department, DepartmentQuery(code=unit.department), **policies.STORE
+                )
+                if not department.active:
+                    raise ApplicationError(f"co-unit {unit.department} is inactive", type=REJECTED)
+        except ActivityError as error:
+            business = _business_error(error)
+            if business is None:
+                raise
+            raise business from None
+        return parties
+
+    def _resume_after_continue_as_new(self) -> None:
+        for key in self._state.clocks:
+            self._watch(key)
+        for push in self._state.outbox:
+            self._spawn(self._deliver(push))
+        for sms in self._state.sms_outbox:
+            self._spawn(self._send_sms(sms))
+        self._publish()
+
+    # Commands.
+
+    async def _command(self, command: c.CaseCommand) -> c.CommandResult:
+        info = workflow.current_update_info()
+        assert info is not None
+        async with self._lock:
+            earlier = self._applied(info.id)
+            if earlier is not None:
+                return earlier
+            now = workflow.now()
+            try:
+                machine.validate(self._state, command, now)
+                await self._check_departments(command)
+                effects = await self._transact(lambda state, at: machine.apply(state, command, at), now, command)
+            except Rejected as rejected:
+                raise rejection(rejected) from None
+            result = c.CommandResult(
+                case_id=self._state.case_id,
+                command=info.name,
+                update_id=info.id,
+                stage=self._state.stage,
+                seq=self._state.seq,
+                applied_at=now,
+                subject_id=effects.subject_id,
+            )
+            self._state.applied.append(AppliedCommand(update_id=info.id, result=result))
+            del self._state.applied[: -self._state.registration.policy.applied_commands_kept]
+            return result
+
+    def _validate(self, command: c.CaseCommand) -> None:
+        info = workflow.current_update_info()
+        if info is not None and self._applied(info.id) is not None:
+            return  # a repeat: the handler answers the first result
+        try:
+            machine.validate(self._state, command, workflow.now())
+        except Rejected as rejected:
+            raise rejection(rejected) from None
+
+    def _applied(self, update_id: str) -> c.CommandResult | None:
+        for applied in self._state.applied:
+            if applied.update_id == update_id:
+                return applied.result
+        return None
+
+    async def _check_departments(self, command: c.CaseCommand) -> None:
+        """A reroute's new department must exist and be active in the registry."""
+        target = getattr(command, "to_department", None)
+        if target is None:
+            return
+        try:
+            department = await workflow.execute_activity_method(
+                RegistryActivities.get_department, DepartmentQuery(code=target), **policies.STORE
+            )
+        except ActivityError as error:
+            business = _business_error(error)
+            if business is None:
+                raise
+            raise Rejected("reroute.unknown-department", "to_department", business.message) from None
+        if not department.active:
+            raise Rejected("reroute.inactive-department", "to_department", f"{target} is inactive in the registry")
+
+    # Transitions: try on a copy, compute deadlines, apply, record, arm, push, publish.
+
+    async def _transact(self, change: Change, now: datetime, command: c.CaseCommand | None = None) -> Effects:
+        preview = change(self._state.model_copy(deep=True), now)
+        plan = await self._plan(preview)
+        if isinstance(command, c.DecideCommitment):
+            self._check_committed_deadline(plan, now)
+        effects = change(self._state, now)
+        self._settle(effects, plan)
+        if not effects.entries and not effects.order_entries:
+            presentation.details(self._state)
+            return effects
+        self._state.unrecorded = records.pending(self._state, effects)
+        await self._flush_store()
+        for push in effects.pushes:
+            self._state.outbox.append(push)
+            self._spawn(self._deliver(push))
+        for sms in effects.sms:
+            self._state.sms_outbox.append(sms)
+            self._spawn(self._send_sms(sms))
+        self._publish()
+        return effects
+
+    async def _plan(self, effects: Effects) -> ClockPlan:
+        state = self._state
+        profile = profile_of(state)
+        items = [
+            ClockPlanItem(key=start.key, schedule=RungScheduleRequest(clock=start.spec, profile=profile))
+            for start in effects.clock_starts
+        ]
+        items += [ClockPlanItem(key=f"window:{window.target}", window=window.spec) for window in effects.windows]
+        items += [
+            ClockPlanItem(
+                key=key,
+                extension=DeadlineExtension(clock=state.clocks[key].spec, extension=amount, profile=profile),
+            )
+            for key, amount in effects.clock_extensions.items()
+        ]
+        items += [
+            ClockPlanItem(
+                key=key, suspension=DeadlineSuspension(clock=state.clocks[key].spec, pause=pause, profile=profile)
+            )
+            for key, pause in effects.clock_resumes.items()
+        ]
+        if not items:
+            return ClockPlan(results=[])
+        return await workflow.execute_activity_method(
+            CaseActivities.plan_clocks, ClockPlanRequest(items=items), **policies.COMPUTE
+        )
+
+    @staticmethod
+    def _check_committed_deadline(plan: ClockPlan, now: datetime) -> None:
+        result = plan.by_key().get("deadline")
+        if result is not None and result.schedule is not None and result.schedule.deadline.due_at <= now:
+            due = result.schedule.deadline.due_at.isoformat()
+            raise Rejected(
+                "commitment.deadline-passed", "limit", f"the limit counted from receipt ended at {due}: commit more"
+            )
+
+    def _settle(self, effects: Effects, plan: ClockPlan) -> None:
+        """Puts the computed deadlines into the state and the clocks: stop, start, suspend, move."""
+        state = self._state
+        results = plan.by_key()
+        for key in effects.clock_ends:
+            clock = self._clocks.pop(key, None)
+            if clock is not None:
+                clock.close()
+            machine.untrack(state, key)
+        for start in effects.clock_starts:
+            schedule = results[start.key].schedule
+            assert schedule is not None
+            machine.track(state, start, schedule.deadline.clock, schedule.deadline.estimated)
+            self._watch(start.key).arm(schedule)
+            machine.set_due(state, start.key, schedule.deadline.due_at)
+        for key in effects.clock_suspends:
+            self._clocks[key].suspend()
+        for key in [*effects.clock_extensions, *effects.clock_resumes]:
+            change = results[key].change
+            assert change is not None
+            state.clocks[key].spec = change.clock
+            state.clocks[key].estimated = change.schedule.deadline.estimated
+            self._clocks[key].arm(change.schedule)
+            machine.set_due(state, key, change.schedule.deadline.due_at)
+        for window in effects.windows:
+            deadline = results[f"window:{window.target}"].deadline
+            assert deadline is not None
+            machine.set_window(state, window.target, deadline.due_at)
+        for clock in state.clocks.values():
+            clock.colour = rules.clock_colour(clock)
+
+    async def _flush_store(self) -> None:
+        """Writes what the store has not confirmed; on an outage it stays pending for the next transition."""
+        writes = self._state.unrecorded
+        if writes.empty:
+            return
+        try:
+            await workflow.execute_activity_method(
+                CaseActivities.record_changes, records.case_changes(self._state, writes), **policies.STORE
+            )
+        except ActivityError as error:
+            workflow.logger.error("case store write failed; kept for the next transition: %s", error.cause)
+            return
+        self._state.unrecorded = PendingChanges()
+
+    # SLA clocks.
+
+    def _watch(self, key: str) -> SlaClock:
+        clock = self._clocks.get(key)
+        if clock is None:
+            clock = SlaClock(self._state.clocks[key].sla, lambda fired: self._on_rung(key, fired))
+            self._clocks[key] = clock
+            self._spawn(clock.run())
+        return clock
+
+    async def _on_rung(self, key: str, fired: FiredRung) -> None:
+        self._in_flight += 1
+        try:
+            async with self._lock:
+                clock = self._state.clocks.get(key)
+                if clock is None or clock.sla.deadline_version != fired.deadline_version:
+                    return  # the step was done, or its deadline moved, while the rung waited for the lock
+                await self._transact(lambda state, at: machine.fire(state, key, fired.kind, at), workflow.now())
+        finally:
+            self._in_flight -= 1
+
+    # Pushes and SMS: in the background, so a department that is down for hours never holds up a command.
+
+    def _spawn(self, work: object) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(work)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, push: Push) -> None:
+        try:
+            await workflow.execute_activity_method(
+                GatewayActivities.deliver_push,
+                push,
+                **policies.DEPARTMENT_DELIVERY,
+                summary=f"{push.kind.value} to {push.department_code}",
+            )
+        except ActivityError as error:
+            why = str(error.cause.message if isinstance(error.cause, ApplicationError) else error)
+            self._in_flight += 1
+            try:
+                async with self._lock:
+                    await self._transact(
+                        lambda state, at: machine.delivery_failed(state, push, why, at), workflow.now()
+                    )
+            finally:
+                self._in_flight -= 1
+        finally:
+            self._state.outbox = [item for item in self._state.outbox if item.push_id != push.push_id]
+
+    async def _send_sms(self, sms: SmsNotification) -> None:
+        try:
+            await workflow.execute_activity_method(SmsActivities.send_sms, sms, **policies.DEPARTMENT_DELIVERY)
+        except ActivityError as error:
+            # The push is the record; an SMS that cannot go out (no roster phone) is only logged.
+            workflow.logger.warning("sms %s not sent: %s", sms.notification_id, error.cause)
+        finally:
+            self._state.sms_outbox = [
+                item for item in self._state.sms_outbox if item.notification_id != sms.notification_id
+            ]
+
+    # What supervisors see.
+
+    def _publish(self) -> None:
+        updates = presentation.search_attribute_updates(self._state, workflow.info().typed_search_attributes)
+        if updates:
+            workflow.upsert_search_attributes(updates)
+        presentation.details(self._state)
+
+    @workflow.query(name="state")
+    def state(self, query: CaseQuery) -> CaseView:
+        return presentation.view(self._state)
+
+    @workflow.query(name="timeline")
+    def timeline(self, query: TimelineQuery) -> Timeline:
+        return presentation.timeline(self._state, query)
+
+    # The commands, one update each (DESIGN.md §2).
+
+    @workflow.update(name="accept")
+    async def accept(self, command: c.AcceptCase) -> c.CommandResult:
+        return await self._command(command)
+
+    @accept.validator
+    def _check_accept(self, command: c.AcceptCase) -> None:
+        self._validate(command)
+
+    @workflow.update(name="reject")
+    async def reject(self, command: c.RejectCase) -> c.CommandResult:
+        return await self._command(command)
+
+    @reject.validator
+    def _check_reject(self, command: c.RejectCase) -> None:
+        self._validate(command)
+
+    @workflow.update(name="sign")
+    async def sign(self, command: c.SignAssignment) -> c.CommandResult:
+        return await self._command(command)
+
+    @sign.validator
+    def _check_sign(self, command: c.SignAssignment) -> None:
+        self._validate(command)
+
+    @workflow.update(name="request_return")
+    async def request_return(self, command: c.RequestReturn) -> c.CommandResult:
+        return await self._command(command)
+
+    @request_return.validator
+    def _check_request_return(self, command: c.RequestReturn) -> None:
+        self._validate(command)
+
+    @workflow.update(name="reroute")
+    async def reroute(self, command: c.RerouteAssignment) -> c.CommandResult:
+        return await self._command(command)
+
+    @reroute.validator
+    def _check_reroute(self, command: c.RerouteAssignment) -> None:
+        self._validate(command)
+
+    @workflow.update(name="rule_on_return")
+    async def rule_on_return(self, command: c.RuleOnReturn) -> c.CommandResult:
+        return await self._command(command)
+
+    @rule_on_return.validator
+    def _check_rule_on_return(self, command: c.RuleOnReturn) -> None:
+        self._validate(command)
+
+    @workflow.update(name="commit")
+    async def commit(self, command: c.FileCommitment) -> c.CommandResult:
+        return await self._command(command)
+
+    @commit.validator
+    def _check_commit(self, command: c.FileCommitment) -> None:
+        self._validate(command)
+
+    @workflow.update(name="cosign_commitment")
+    async def cosign_commitment(self, command: c.CosignCommitment) -> c.CommandResult:
+        return await self._command(command)
+
+    @cosign_commitment.validator
+    def _check_cosign_commitment(self, command: c.CosignCommitment) -> None:
+        self._validate(command)
+
+    @workflow.update(name="decide_commitment")
+    async def decide_commitment(self, command: c.DecideCommitment) -> c.CommandResult:
+        return await self._command(command)
+
+    @decide_commitment.validator
+    def _check_decide_commitment(self, command: c.DecideCommitment) -> None:
+        self._validate(command)
+
+    @workflow.update(name="report_progress")
+    async def report_progress(self, command: c.ReportProgress) -> c.CommandResult:
+        return await self._command(command)
+
+    @report_progress.validator
+    def _check_report_progress(self, command: c.ReportProgress) -> None:
+        self._validate(command)
+
+    @workflow.update(name="request_extension")
+    async def request_extension(self, command: c.RequestExtension) -> c.CommandResult:
+        return await self._command(command)
+
+    @request_extension.validator
+    def _check_request_extension(self, command: c.RequestExtension) -> None:
+        self._validate(command)
+
+    @workflow.update(name="decide_extension")
+    async def decide_extension(self, command: c.DecideExtension) -> c.CommandResult:
+        return await self._command(command)
+
+    @decide_extension.validator
+    def _check_decide_extension(self, command: c.DecideExtension) -> None:
+        self._validate(command)
+
+    @workflow.update(name="suspend")
+    async def suspend(self, command: c.SuspendCase) -> c.CommandResult:
+        return await self._command(command)
+
+    @suspend.validator
+    def _check_suspend(self, command: c.SuspendCase) -> None:
+        self._validate(command)
+
+    @workflow.update(name="resume")
+    async def resume(self, command: c.ResumeCase) -> c.CommandResult:
+        return await self._command(command)
+
+    @resume.validator
+    def _check_resume(self, command: c.ResumeCase) -> None:
+        self._validate(command)
+
+    @workflow.update(name="submit_closing_report")
+    async def submit_closing_report(self, command: c.SubmitClosingReport) -> c.CommandResult:
+        return await self._command(command)
+
+    @submit_closing_report.validator
+    def _check_submit_closing_report(self, command: c.SubmitClosingReport) -> None:
+        self._validate(command)
+
+    @workflow.update(name="cosign_closing_report")
+    async def cosign_closing_report(self, command: c.CosignClosingReport) -> c.CommandResult:
+        return await self._command(command)
+
+    @cosign_closing_report.validator
+    def _check_cosign_closing_report(self, command: c.CosignClosingReport) -> None:
+        self._validate(command)
+
+    @workflow.update(name="review")
+    async def review(self, command: c.ReviewClosingReport) -> c.CommandResult:
+        return await self._command(command)
+
+    @review.validator
+    def _check_review(self, command: c.ReviewClosingReport) -> None:
+        self._validate(command)
+
+    @workflow.update(name="rate_follow_up")
+    async def rate_follow_up(self, command: c.RateFollowUp) -> c.CommandResult:
+        return await self._command(command)
+
+    @rate_follow_up.validator
+    def _check_rate_follow_up(self, command: c.RateFollowUp) -> None:
+        self._validate(command)
+
+    @workflow.update(name="write_off")
+    async def write_off(self, command: c.WriteOff) -> c.CommandResult:
+        return await self._command(command)
+
+    @write_off.validator
+    def _check_write_off(self, command: c.WriteOff) -> None:
+        self._validate(command)
+
+    @workflow.update(name="reopen")
+    async def reopen(self, command: c.ReopenCase) -> c.CommandResult:
+        return await self._command(command)
+
+    @reopen.validator
+    def _check_reopen(self, command: c.ReopenCase) -> None:
+        self._validate(command)
+
+    @workflow.update(name="terminate")
+    async def terminate(self, command: c.TerminateCase) -> c.CommandResult:
+        return await self._command(command)
+
+    @terminate.validator
+    def _check_terminate(self, command: c.TerminateCase) -> None:
+        self._validate(command)
+
+    @workflow.update(name="issue_supervision_order")
+    async def issue_supervision_order(self, command: c.IssueSupervisionOrder) -> c.CommandResult:
+        return await self._command(command)
+
+    @issue_supervision_order.validator
+    def _check_issue_supervision_order(self, command: c.IssueSupervisionOrder) -> None:
+        self._validate(command)
+
+    @workflow.update(name="receive_supervision_order")
+    async def receive_supervision_order(self, command: c.ReceiveSupervisionOrder) -> c.CommandResult:
+        return await self._command(command)
+
+    @receive_supervision_order.validator
+    def _check_receive_supervision_order(self, command: c.ReceiveSupervisionOrder) -> None:
+        self._validate(command)
+
+    @workflow.update(name="answer_supervision_order")
+    async def answer_supervision_order(self, command: c.AnswerSupervisionOrder) -> c.CommandResult:
+        return await self._command(command)
+
+    @answer_supervision_order.validator
+    def _check_answer_supervision_order(self, command: c.AnswerSupervisionOrder) -> None:
+        self._validate(command)
+
+    @workflow.update(name="lift_supervision_order")
+    async def lift_supervision_order(self, command: c.LiftSupervisionOrder) -> c.CommandResult:
+        return await self._command(command)
+
+    @lift_supervision_order.validator
+    def _check_lift_supervision_order(self, command: c.LiftSupervisionOrder) -> None:
+        self._validate(command)
+
+    @workflow.update(name="comment")
+    async def comment(self, command: c.CommentOnCase) -> c.CommandResult:
+        return await self._command(command)
+
+    @comment.validator
+    def _check_comment(self, command: c.CommentOnCase) -> None:
+        self._validate(command)
