@@ -410,11 +410,11 @@ class HandoffInput(BaseModel):
 
 
 class Command(BaseModel):
-    """Every command names who sends it and carries an ID: the same ID is applied once, however often sent."""
+    """Every command names who sends it. Its ID is the update's ID, as for cases: the same ID is applied once,
+    however often it is sent, across continue-as-new too."""
 
     model_config = ConfigDict(extra="forbid")
 
-    command_id: CommandId
     actor: Actor
 
 

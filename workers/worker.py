@@ -13,6 +13,8 @@ from activities.clock.activities import ClockActivities
 from activities.gateway.delivery import GatewayActivities
 from activities.gateway.inbox import InboxActivities
 from activities.gateway.webhook_secrets import environment_secret
+from activities.handoff.admission import HandoffIntakeActivities
+from activities.handoff.reconciliation import HandoffReportActivities
 from activities.health import HealthActivities
 from activities.ledger import LedgerActivities
 from activities.notify.providers import sms_provider_for
@@ -20,9 +22,19 @@ from activities.notify.sms import SmsActivities
 from activities.registry.lookups import RegistryActivities
 from workers.resources import Resources
 from workflows.case.workflow import CaseWorkflow
+from workflows.handoff.entity import HandoffWorkflow
+from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow
+from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
 from workflows.health import HealthCheckWorkflow
 
-WORKFLOWS: Sequence[type] = (CaseWorkflow, HealthCheckWorkflow)
+WORKFLOWS: Sequence[type] = (
+    CaseWorkflow,
+    HealthCheckWorkflow,
+    HandoffWorkflow,
+    HandoffIntakeWorkflow,
+    HandoffBatchWorkflow,
+    HandoffReconciliationWorkflow,
+)
 
 
 def activities_for(resources: Resources) -> list[Callable[..., Any]]:
@@ -35,6 +47,8 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     ledger = LedgerActivities(resources.sessions)
     clock = ClockActivities(resources.sessions)
     case = CaseActivities(clock, ledger)
+    handoff_intake = HandoffIntakeActivities(resources.sessions)
+    handoff_reports = HandoffReportActivities(resources.sessions)
     return [
         health.record_health_check,
         gateway.deliver_push,
@@ -63,6 +77,9 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
         clock.apply_suspension,
         case.plan_clocks,
         case.record_changes,
+        handoff_intake.admit_events,
+        handoff_reports.reconcile_open_loops,
+        handoff_reports.thread,
     ]
 
 

@@ -64,19 +64,19 @@ def rejection(command: Command, at: HandoffState, now: datetime = NOW) -> tuple[
 
 
 def test_the_receiver_claims_a_pushed_handoff() -> None:
-    check(Claim(command_id="c1", actor=receiver()), state(HandoffStage.PUSHED), a_start(), NOW)
+    check(Claim(actor=receiver()), state(HandoffStage.PUSHED), a_start(), NOW)
 
 
 def test_a_claim_after_termination_is_rejected_naming_the_termination() -> None:
     terminated = state(HandoffStage.TERMINATED, termination_reason="source case withdrawn")
-    rule, field = rejection(Claim(command_id="c1", actor=receiver()), terminated)
+    rule, field = rejection(Claim(actor=receiver()), terminated)
     assert field == "stage"
     assert "terminated" in rule and "source case withdrawn" in rule
 
 
 def test_feedback_from_a_department_that_is_not_the_claimant_is_rejected() -> None:
     claimed = state(HandoffStage.CLAIMED, claimed_at=NOW)
-    command = SendFeedback(command_id="f1", actor=receiver(HEALTH_COMMISSION), result="inspected")
+    command = SendFeedback(actor=receiver(HEALTH_COMMISSION), result="inspected")
     rule, field = rejection(command, claimed)
     assert field == "actor"
     assert f"only the claimant {MARKET_REGULATOR}" in rule
@@ -84,16 +84,16 @@ def test_feedback_from_a_department_that_is_not_the_claimant_is_rejected() -> No
 
 def test_only_the_originator_acknowledges_feedback() -> None:
     sent = state(HandoffStage.FEEDBACK_SENT)
-    rule, field = rejection(Acknowledge(command_id="a1", actor=receiver()), sent)
+    rule, field = rejection(Acknowledge(actor=receiver()), sent)
     assert field == "actor" and APPROVAL_BUREAU in rule
-    check(Acknowledge(command_id="a1", actor=originator()), sent, a_start(), NOW)
+    check(Acknowledge(actor=originator()), sent, a_start(), NOW)
 
 
 def test_only_the_coordinator_reroutes() -> None:
     returned = state(HandoffStage.RETURNED)
-    rule, field = rejection(Reroute(command_id="r1", actor=originator(), reason="misrouted"), returned)
+    rule, field = rejection(Reroute(actor=originator(), reason="misrouted"), returned)
     assert field == "actor" and "coordinator" in rule
-    check(Reroute(command_id="r1", actor=coordinator(), reason="misrouted"), returned, a_start(), NOW)
+    check(Reroute(actor=coordinator(), reason="misrouted"), returned, a_start(), NOW)
 
 
 def test_a_reroute_to_a_department_that_returned_it_is_rejected() -> None:
@@ -101,14 +101,14 @@ def test_a_reroute_to_a_department_that_returned_it_is_rejected() -> None:
         HandoffStage.RETURNED,
         routes=[Route(version=1, department_code=MARKET_REGULATOR, routed_at=NOW, returned_at=NOW)],
     )
-    command = Reroute(command_id="r1", actor=coordinator(), department_code=MARKET_REGULATOR, reason="try again")
+    command = Reroute(actor=coordinator(), department_code=MARKET_REGULATOR, reason="try again")
     rule, field = rejection(command, returned)
     assert field == "department_code" and "already returned" in rule
 
 
 def test_a_return_after_its_window_is_rejected() -> None:
     pushed = state(HandoffStage.PUSHED, return_until=NOW)
-    command = ReturnPush(command_id="x1", actor=receiver(), reason="not ours", legal_basis="三定方案")
+    command = ReturnPush(actor=receiver(), reason="not ours", legal_basis="三定方案")
     check(command, pushed, a_start(), NOW)
     rule, field = rejection(command, pushed, NOW + timedelta(seconds=1))
     assert field == "" and "return window closed" in rule
@@ -116,26 +116,26 @@ def test_a_return_after_its_window_is_rejected() -> None:
 
 def test_claim_on_push_rejects_a_second_claim_naming_the_matter_rule() -> None:
     claimed = state(HandoffStage.CLAIMED, claimed_on_push=True)
-    rule, _ = rejection(Claim(command_id="c1", actor=receiver()), claimed)
+    rule, _ = rejection(Claim(actor=receiver()), claimed)
     assert "claims on push" in rule
 
 
 def test_the_originator_or_the_coordinator_terminates_but_not_the_receiver() -> None:
     pushed = state(HandoffStage.PUSHED)
-    check(Terminate(command_id="t1", actor=originator(), reason="withdrawn"), pushed, a_start(), NOW)
-    check(Terminate(command_id="t1", actor=coordinator(), reason="duplicate"), pushed, a_start(), NOW)
-    _, field = rejection(Terminate(command_id="t1", actor=receiver(), reason="bored"), pushed)
+    check(Terminate(actor=originator(), reason="withdrawn"), pushed, a_start(), NOW)
+    check(Terminate(actor=coordinator(), reason="duplicate"), pushed, a_start(), NOW)
+    _, field = rejection(Terminate(actor=receiver(), reason="bored"), pushed)
     assert field == "actor"
 
 
 COMMANDS: list[Command] = [
-    Claim(command_id="c", actor=receiver()),
-    ReturnPush(command_id="c", actor=receiver(), reason="not ours", legal_basis="三定方案"),
-    Reroute(command_id="c", actor=coordinator(), reason="misrouted"),
-    StartActing(command_id="c", actor=receiver(), measure="inspection"),
-    SendFeedback(command_id="c", actor=receiver(), result="ok"),
-    Acknowledge(command_id="c", actor=originator()),
-    Terminate(command_id="c", actor=coordinator(), reason="withdrawn"),
+    Claim(actor=receiver()),
+    ReturnPush(actor=receiver(), reason="not ours", legal_basis="三定方案"),
+    Reroute(actor=coordinator(), reason="misrouted"),
+    StartActing(actor=receiver(), measure="inspection"),
+    SendFeedback(actor=receiver(), result="ok"),
+    Acknowledge(actor=originator()),
+    Terminate(actor=coordinator(), reason="withdrawn"),
 ]
 
 

@@ -225,5 +225,5 @@ def colour_of(action: RungAction) -> SlaColour | None:
 
 
 def remembered(handled: list[str], command_id: str, keep: int) -> list[str]:
-    """The command IDs to keep after `command_id`, oldest dropped first."""
+    """The command (update) IDs to keep after `command_id`, oldest dropped first."""
     return [*handled, command_id][-keep:]

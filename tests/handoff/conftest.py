@@ -1,0 +1,378 @@
+"""Hand-off fixtures: a registry whose departments deliver to a real HTTP receiver on 127.0.0.1, and a worker with
+the real activities (legal clock, registry, ledger, gateway, SMS, intake) on a migrated SQLite store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import IndexedValueType, PendingActivityState
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.clock.activities import ClockActivities
+from activities.gateway.delivery import GatewayActivities
+from activities.handoff.admission import HandoffIntakeActivities
+from activities.handoff.reconciliation import HandoffReportActivities
+from activities.ledger import LedgerActivities
+from activities.notify.providers import LoggingSmsProvider
+from activities.notify.sms import SmsActivities
+from activities.registry.importer import import_registry
+from activities.registry.lookups import RegistryActivities
+from activities.store.db import create_engine, create_session_factory
+from activities.store.ledger.audit import AuditTrailRepository
+from activities.store.migrate import upgrade
+from schemas import search_attributes
+from schemas.handoff import BatchReport, EventBatch, EventReport, HandoffStage, HandoffView, SourceEvent
+from schemas.ledger import AuditEntry
+from tests.gateway.receiver import Answer, Receiver
+from workflows.handoff.client import report_event, report_events
+from workflows.handoff.entity import HandoffWorkflow
+from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow
+from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
+
+APPROVAL_BUREAU = "SQ-SPJ"
+MARKET_REGULATOR = "SQ-SCJGJ"
+HR_BUREAU = "SQ-RSJ"
+DISTRICT = "SQ-SC"
+DISTRICT_REGULATOR = "SQ-SC-SCJG"
+INBOX_BUREAU = "SQ-SLJ"  # no webhook: its pushes wait in the inbox
+COORDINATOR = "SQ-YSB"
+
+FOOD_LICENCE = "SP-SPJY"  # claim on push, routed to the market regulator
+LABOUR_DISPATCH = "SP-LWPQ"  # explicit claim; the registry wrongly gives its supervision to the market regulator
+WATER_PERMIT = "SP-QSXK"  # explicit claim; supervised in the district first, at city level otherwise
+FOOD_MATTER = "SQ-SG-SPJY"
+LABOUR_MATTER = "SQ-SG-LWPQ"
+WATER_MATTER = "SQ-SG-QSXK"
+PENALTY_MATTER = "SQ-GS-XZCF"
+
+SECRET = b"handoff-test-secret"
+
+REGISTRY = """
+departments:
+  - {{code: SQ, name: 宿遷市人民政府, level: city}}
+  - {{code: SQ-YSB, name: 宿遷市優化營商環境辦公室, level: city, parent: SQ}}
+  - code: SQ-SPJ
+    name: 宿遷市行政審批局
+    level: city
+    parent: SQ
+    webhook_url: {url}
+    secret_ref: handoff-test
+    functions:
+      approval:
+        - {{code: SP-SPJY, name: 食品經營許可}}
+        - {{code: SP-LWPQ, name: 勞務派遣經營許可}}
+        - {{code: SP-QSXK, name: 取水許可}}
+    roster:
+      - {{role: liaison, name: 示例聯絡員-審批局, phone: "13800000011"}}
+  - code: SQ-SCJGJ
+    name: 宿遷市市場監督管理局
+    level: city
+    parent: SQ
+    webhook_url: {url}
+    secret_ref: handoff-test
+    functions:
+      supervision:
+        - {{code: JG-SPJY, name: 食品經營監管}}
+        - {{code: JG-LWPQ, name: 勞務派遣監管}}
+        - {{code: JG-QSJG, name: 取水監管}}
+    roster:
+      - {{role: liaison, name: 示例聯絡員-市場監管局, phone: "13800000041"}}
+  - code: SQ-RSJ
+    name: 宿遷市人力資源和社會保障局
+    level: city
+    parent: SQ
+    webhook_url: {url}
+    secret_ref: handoff-test
+    roster:
+      - {{role: liaison, name: 示例聯絡員-人社局, phone: "13800000051"}}
+  - code: SQ-SLJ
+    name: 宿遷市水利局
+    level: city
+    parent: SQ
+    roster:
+      - {{role: liaison, name: 示例聯絡員-水利局, phone: "13800000061"}}
+  - {{code: SQ-SC, name: 宿城區人民政府, level: district, parent: SQ, locality: true}}
+  - code: SQ-SC-SCJG
+    name: 宿城區市場監督管理局
+    level: district
+    parent: SQ-SC
+    webhook_url: {url}
+    secret_ref: handoff-test
+    functions:
+      supervision:
+        - {{code: JG-QSJG, name: 取水監管}}
+    roster:
+      - {{role: liaison, name: 示例聯絡員-宿城區市場監管局, phone: "13800000071"}}
+
+matters:
+  - code: SQ-SG-SPJY
+    name: 食品經營許可 → 市場監管
+    kind: approval_supervision
+    direction: approval_to_supervision
+    trigger: case_closed
+    trigger_item: SP-SPJY
+    target_item: JG-SPJY
+    initiators: [SQ-SPJ]
+    claim_mode: on_push
+    card_profile: default
+    limits: &loop_one
+      claim: 2 working-days
+      return: 1 working-days
+      reroute: 1 working-days
+      feedback: 3 working-days
+      acknowledge: 1 working-days
+      end_to_end: 3 working-days
+  - code: SQ-SG-LWPQ
+    name: 勞務派遣經營許可 → 人社監管
+    kind: approval_supervision
+    direction: approval_to_supervision
+    trigger: case_closed
+    trigger_item: SP-LWPQ
+    target_item: JG-LWPQ
+    initiators: [SQ-SPJ]
+    claim_mode: explicit
+    card_profile: default
+    limits: *loop_one
+  - code: SQ-SG-QSXK
+    name: 取水許可 → 水利監管
+    kind: approval_supervision
+    direction: approval_to_supervision
+    trigger: case_closed
+    trigger_item: SP-QSXK
+    target_item: JG-QSJG
+    initiators: [SQ-SPJ]
+    claim_mode: explicit
+    card_profile: default
+    limits: *loop_one
+  - code: SQ-SG-QSXK-INBOX
+    name: 取水許可 → 水利局(告知)
+    kind: approval_supervision
+    direction: approval_to_supervision
+    trigger: enterprise_changed
+    initiators: [SQ-SPJ]
+    collaborators: [SQ-SLJ]
+    claim_mode: on_push
+    card_profile: default
+    limits: *loop_one
+  - code: SQ-GS-XZCF
+    name: 行政處罰決定 → 審批部門
+    kind: approval_supervision
+    direction: supervision_to_approval
+    trigger: penalty_decided
+    target_item: SP-SPJY
+    initiators: [SQ-SCJGJ]
+    claim_mode: explicit
+    card_profile: default
+    limits:
+      claim: 1 working-days
+      feedback: 2 working-days
+      acknowledge: 1 working-days
+      end_to_end: 3 working-days
+      push_back: 1 working-days
+"""
+
+
+def secrets(_ref: str) -> bytes:
+    return SECRET
+
+
+@pytest.fixture(scope="session")
+async def handoff_env(ts_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """The time-skipping server with the project's search attributes (it knows none until told)."""
+    try:
+        await ts_env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=ts_env.client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.ValueType(key.indexed_value_type.value) for key in search_attributes.ALL
+                },
+            )
+        )
+    except RPCError as error:
+        if "already" not in error.message.lower():
+            raise
+    return ts_env
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Workflow tests run on SQLite; the store's own behaviour is tested on both databases elsewhere."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    yield create_session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def receiver_script() -> list[Answer]:
+    """How the departments' systems answer, one answer per request, the last repeated; tests parametrize it."""
+    return [Answer(200, "ok")]
+
+
+@pytest.fixture
+def receiver(receiver_script: list[Answer]) -> Iterator[Receiver]:
+    """Every department's webhook, one real HTTP server on 127.0.0.1."""
+    department = Receiver(receiver_script)
+    with department.running():
+        yield department
+
+
+async def load_registry(sessions: async_sessionmaker[AsyncSession], tmp_path: Path, url: str) -> None:
+    path = tmp_path / "registry.yaml"
+    path.write_text(REGISTRY.format(url=url), encoding="utf-8")
+    await import_registry(sessions, [path])
+
+
+@pytest.fixture
+async def registry(store: async_sessionmaker[AsyncSession], receiver: Receiver, tmp_path: Path) -> None:
+    await load_registry(store, tmp_path, receiver.url)
+
+
+def handoff_activities(sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient) -> list[Callable[..., Any]]:
+    clock = ClockActivities(sessions)
+    gateway = GatewayActivities(sessions, http, secrets)
+    sms = SmsActivities(sessions, LoggingSmsProvider())
+    ledger = LedgerActivities(sessions)
+    registry = RegistryActivities(sessions)
+    intake = HandoffIntakeActivities(sessions)
+    reports = HandoffReportActivities(sessions)
+    return [
+        clock.compute_deadline,
+        clock.schedule_rungs,
+        gateway.deliver_push,
+        sms.send_sms,
+        ledger.record_handoff_transition,
+        ledger.record_card,
+        ledger.record_supervision_order,
+        ledger.record_score_event,
+        registry.get_department,
+        registry.resolve_handoff_receivers,
+        intake.admit_events,
+        reports.reconcile_open_loops,
+        reports.thread,
+    ]
+
+
+HANDOFF_WORKFLOWS = [HandoffWorkflow, HandoffIntakeWorkflow, HandoffBatchWorkflow, HandoffReconciliationWorkflow]
+
+
+@dataclass
+class Rig:
+    """What a hand-off test drives: the client, the store, the departments' receiver, the task queue."""
+
+    env: WorkflowEnvironment
+    sessions: async_sessionmaker[AsyncSession]
+    receiver: Receiver
+    task_queue: str
+    started: set[str] = field(default_factory=set)
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
+
+    async def report(self, event: SourceEvent) -> EventReport:
+        report = await report_event(self.client, event, self.task_queue)
+        self.started.update(handoff.handoff_id for handoff in report.handoffs)
+        return report
+
+    async def report_batch(self, batch: EventBatch) -> BatchReport:
+        report = await report_events(self.client, batch, self.task_queue)
+        self.started.update(handoff.handoff_id for event in report.reports for handoff in event.handoffs)
+        return report
+
+    async def stop_open_handoffs(self) -> None:
+        """Later tests skip time on the same server: no hand-off of this test may wake up without its worker.
+
+        Each is terminated once no activity of it is running: the test server keeps time locked for an
+        activity whose workflow was terminated under it, and every later test would wait for nothing.
+        """
+        for handoff_id in sorted(self.started):
+            request = DescribeWorkflowExecutionRequest(
+                namespace=self.client.namespace, execution=WorkflowExecution(workflow_id=handoff_id)
+            )
+            for _ in range(400):
+                # The raw description: the SDK's own cannot read the test server's datetime search attributes.
+                description = await self.client.workflow_service.describe_workflow_execution(request)
+                if description.workflow_execution_info.status != WorkflowExecutionStatus.RUNNING.value:
+                    break
+                running = [
+                    activity
+                    for activity in description.pending_activities
+                    if activity.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+                ]
+                if not running:
+                    await self.client.get_workflow_handle(handoff_id).terminate("test finished")
+                    break
+                await asyncio.sleep(0.025)
+
+    def handle(self, handoff_id: str) -> WorkflowHandle[Any, HandoffView]:
+        self.started.add(handoff_id)
+        return self.client.get_workflow_handle(handoff_id, result_type=HandoffView)
+
+    async def view(self, handoff_id: str) -> HandoffView:
+        return await self.handle(handoff_id).query(HandoffWorkflow.view)
+
+    async def until(self, handoff_id: str, ready: Callable[[HandoffView], bool]) -> HandoffView:
+        """Waits for the worker to finish what it was given (no workflow time passes meanwhile)."""
+        for _ in range(400):
+            view = await self.view(handoff_id)
+            if ready(view):
+                return view
+            await asyncio.sleep(0.025)
+        raise AssertionError(f"{handoff_id} never got there; it is {view.model_dump_json(indent=1)}")
+
+    async def trail_until(self, handoff_id: str, action: str) -> list[AuditEntry]:
+        """The hand-off's audit trail once `action` is in it: the store is written after the state changes."""
+        for _ in range(400):
+            async with self.sessions() as session:
+                trail = list(await AuditTrailRepository(session).entries_for(handoff_id))
+            if action in {entry.action for entry in trail}:
+                return trail
+            await asyncio.sleep(0.025)
+        raise AssertionError(f"{handoff_id} never recorded {action}: {[entry.action for entry in trail]}")
+
+    async def until_stage(self, handoff_id: str, stage: HandoffStage) -> HandoffView:
+        return await self.until(handoff_id, lambda view: view.stage is stage)
+
+    async def skip_past(self, instant: datetime | None) -> None:
+        """Lets workflow time run a minute past `instant`."""
+        assert instant is not None
+        await self.env.sleep(instant - await self.env.get_current_time() + timedelta(minutes=1))
+
+
+@pytest.fixture
+async def rig(
+    handoff_env: WorkflowEnvironment,
+    store: async_sessionmaker[AsyncSession],
+    registry: None,
+    receiver: Receiver,
+    task_queue: str,
+) -> AsyncIterator[Rig]:
+    async with (
+        httpx.AsyncClient(timeout=httpx.Timeout(2.0)) as http,
+        Worker(
+            handoff_env.client,
+            task_queue=task_queue,
+            workflows=HANDOFF_WORKFLOWS,
+            activities=handoff_activities(store, http),
+            max_concurrent_activities=50,
+        ),
+    ):
+        rig = Rig(handoff_env, store, receiver, task_queue)
+        yield rig
+        await rig.stop_open_handoffs()

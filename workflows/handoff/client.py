@@ -1,0 +1,98 @@
+"""The trigger API as clients call it (the SDK, the CLI, tests): report one event or a batch of events.
+
+Client-side code: it starts the intake workflows and waits for their reports; workflows never import it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+
+from schemas.handoff import (
+    BATCH_WORKFLOW_EVENTS,
+    BatchReport,
+    EventBatch,
+    EventOutcome,
+    EventReport,
+    Rejection,
+    SourceEvent,
+    batch_workflow_id,
+    intake_workflow_id,
+)
+from schemas.queues import DEFAULT_TASK_QUEUE
+from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow
+
+
+async def report_event(client: Client, event: SourceEvent, task_queue: str = DEFAULT_TASK_QUEUE) -> EventReport:
+    """Records the event and starts its hand-offs; the same event again starts nothing and reports `duplicate`.
+
+    A rejected event (unknown department, locality or related hand-off) comes back with outcome `rejected` and
+    the rule; nothing was recorded, and the corrected event may be reported under the same key.
+    """
+    workflow_id = intake_workflow_id(event.key)
+    handle, duplicate = await _start_once(
+        client, HandoffIntakeWorkflow.run, event, workflow_id, task_queue, EventReport
+    )
+    try:
+        report = await handle.result()
+    except WorkflowFailureError as failure:
+        rejection = _rejection(failure)
+        if rejection is None:
+            raise
+        return EventReport(event_key=event.key, outcome=EventOutcome.REJECTED, rejection=rejection)
+    return _as_duplicate(report) if duplicate else report
+
+
+async def report_events(client: Client, batch: EventBatch, task_queue: str = DEFAULT_TASK_QUEUE) -> BatchReport:
+    """Reports a batch (a nightly export): one batch workflow per BATCH_WORKFLOW_EVENTS events, reports in order.
+
+    Reporting the same batch ID again returns its first report with every started event marked `duplicate`.
+    """
+    parts = [batch.events[i : i + BATCH_WORKFLOW_EVENTS] for i in range(0, len(batch.events), BATCH_WORKFLOW_EVENTS)]
+
+    async def report_part(index: int, events: list[SourceEvent]) -> list[EventReport]:
+        part = EventBatch(batch_id=batch.batch_id, events=events)
+        workflow_id = batch_workflow_id(batch.batch_id, index)
+        handle, duplicate = await _start_once(
+            client, HandoffBatchWorkflow.run, part, workflow_id, task_queue, BatchReport
+        )
+        reports = (await handle.result()).reports
+        return [_as_duplicate(report) for report in reports] if duplicate else reports
+
+    parts_reports = await asyncio.gather(*(report_part(index, events) for index, events in enumerate(parts)))
+    return BatchReport(batch_id=batch.batch_id, reports=[report for part in parts_reports for report in part])
+
+
+async def _start_once(
+    client: Client, run: object, arg: object, workflow_id: str, task_queue: str, result_type: type
+) -> tuple[WorkflowHandle[object, object], bool]:
+    """Starts the workflow unless a run of it exists that did not fail; then that run's handle, as a duplicate."""
+    try:
+        handle = await client.start_workflow(
+            run,  # type: ignore[arg-type]
+            arg,
+            id=workflow_id,
+            task_queue=task_queue,
+            result_type=result_type,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        )
+        return handle, False
+    except WorkflowAlreadyStartedError:
+        return client.get_workflow_handle(workflow_id, result_type=result_type), True
+
+
+def _as_duplicate(report: EventReport) -> EventReport:
+    if report.outcome is EventOutcome.REJECTED:
+        return report
+    return report.model_copy(update={"outcome": EventOutcome.DUPLICATE})
+
+
+def _rejection(failure: WorkflowFailureError) -> Rejection | None:
+    cause = failure.cause
+    if isinstance(cause, ApplicationError) and cause.type == "Rejected" and cause.details:
+        return Rejection.model_validate(cause.details[0])
+    return None

@@ -1,0 +1,986 @@
+"""The hand-off entity workflow: one push to one receiving department, closed by its claim, feedback and the
+originator's acknowledgement (DESIGN.md §3), with SLA timers from the legal clock on every step.
+
+The main loop owes at most one push at a time (the receiver's package); notices to departments (reminders,
+cards, orders, feedback, loop closed) wait in the state's outbox and go out one by one, retried until delivered,
+so nothing is lost across worker restarts or continue-as-new. Commands are validated updates; every transition
+is written to the audit trail and the read model in one activity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, RetryState
+
+with workflow.unsafe.imports_passed_through():
+    from activities.clock.activities import ClockActivities
+    from activities.gateway.delivery import GatewayActivities
+    from activities.handoff.admission import LOOP_TWO_STARTED_SIGNAL, HandoffIntakeActivities
+    from activities.ledger import LedgerActivities
+    from activities.notify.sms import SmsActivities
+    from activities.registry.lookups import RegistryActivities
+    from schemas import search_attributes as sa
+    from schemas.clock import CardProfileName, ClockSpec, FiredRung, RungScheduleRequest, SlaClockState
+    from schemas.delivery import Push, PushKind, SmsNotification
+    from schemas.handoff import (
+        DELIVERY_ATTEMPTS_BEFORE_ALERT,
+        DIRECTION_CODES,
+        FINDING_EVENTS,
+        ORDER_ANSWER_LIMIT,
+        REMEMBERED_COMMANDS,
+        SYSTEM_ACTOR,
+        Acknowledge,
+        Actor,
+        ActorRole,
+        Admission,
+        CardLevel,
+        Claim,
+        Command,
+        Deadlines,
+        Feedback,
+        HandoffClock,
+        HandoffInput,
+        HandoffOrder,
+        HandoffStage,
+        HandoffState,
+        HandoffView,
+        IssuedCard,
+        LoopTwoStarted,
+        Reroute,
+        ReturnPush,
+        Route,
+        SendFeedback,
+        SlaColour,
+        SourceEvent,
+        StartActing,
+        Terminate,
+        clock_unit,
+    )
+    from schemas.ledger import (
+        AuditEntry,
+        CardIssue,
+        CardReason,
+        HandoffSnapshot,
+        HandoffTransition,
+        ScoreEventInput,
+        ScoreKind,
+        SubjectKind,
+        SupervisionOrderSnapshot,
+        SupervisionOrderStatus,
+        SupervisionOrderTransition,
+    )
+    from schemas.registry import DepartmentQuery, HandoffRouteQuery, Limit, MatterStep
+    from workflows import policies
+    from workflows.handoff import machine
+    from workflows.handoff.machine import HandoffRejected, RungAction
+    from workflows.sla import SlaClock
+
+S = HandoffStage
+
+# The receiver's push: a few attempts before the coordinator is shown DELIVERY_FAILED, then the full policy.
+FIRST_DELIVERY = {
+    **policies.DEPARTMENT_DELIVERY,
+    "retry_policy": dataclasses.replace(
+        policies.DEPARTMENT_DELIVERY["retry_policy"], maximum_attempts=DELIVERY_ATTEMPTS_BEFORE_ALERT
+    ),
+}
+# An SMS is a courtesy beside the push: worth a few tries, never worth holding the loop.
+SMS = {
+    **policies.DEPARTMENT_DELIVERY,
+    "retry_policy": dataclasses.replace(policies.DEPARTMENT_DELIVERY["retry_policy"], maximum_attempts=8),
+}
+# Admitting findings starts loop-2 workflows from the activity.
+ADMISSION = {**policies.STORE, "start_to_close_timeout": timedelta(minutes=2)}
+SMS_TEMPLATE = "handoff_push"
+_UNPUBLISHED = object()
+
+
+def _rejected(rejected: HandoffRejected) -> ApplicationError:
+    return ApplicationError(
+        rejected.rejection.message, rejected.rejection.model_dump(), type="Rejected", non_retryable=True
+    )
+
+
+def _profile(name: str) -> CardProfileName:
+    try:
+        return CardProfileName(name)
+    except ValueError:
+        return CardProfileName.DEFAULT
+
+
+@workflow.defn(name="Handoff")
+class HandoffWorkflow:
+    @workflow.init
+    def __init__(self, input: HandoffInput) -> None:
+        self._start = input.start
+        self._state = input.carried or HandoffState(receiver_code=input.start.receiver_code)
+        self._lock = asyncio.Lock()
+        self._clocks = {
+            name: SlaClock(self._state.clocks.setdefault(name, SlaClockState()), self._on_rung_of(name))
+            for name in HandoffClock
+        }
+        self._pushing: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._published: dict[str, Any] = {}
+
+    @workflow.run
+    async def run(self, input: HandoffInput) -> HandoffView:
+        clock_tasks = [asyncio.create_task(clock.run()) for clock in self._clocks.values()]
+        postman = asyncio.create_task(self._deliver_outbox())
+        if input.carried is None:
+            async with self._lock:
+                await self._open()
+        else:
+            self._publish()
+        while True:
+            await workflow.wait_condition(
+                lambda: self._push_due() or self._finished() or workflow.info().is_continue_as_new_suggested()
+            )
+            if self._push_due():
+                self._pushing = asyncio.create_task(self._push())
+                continue
+            await workflow.wait_condition(lambda: not self._lock.locked() and workflow.all_handlers_finished())
+            if self._finished():
+                break
+            if workflow.info().is_continue_as_new_suggested():
+                await self._stop_tasks(clock_tasks, postman)
+                workflow.continue_as_new(HandoffInput(start=self._start, carried=self._state))
+        await self._stop_tasks(clock_tasks, postman)
+        return self._view()
+
+    # Commands.
+
+    @workflow.update
+    async def claim(self, command: Claim) -> HandoffView:
+        async with self._command(command) as now:
+            if now is None:
+                return self._view()
+            self._state.claimed_at = now
+            self._clocks[HandoffClock.CLAIM].stop()
+            await self._transition(command.actor, "claimed", S.CLAIMED)
+            return self._view()
+
+    @workflow.update
+    async def return_push(self, command: ReturnPush) -> HandoffView:
+        async with self._command(command) as now:
+            if now is None:
+                return self._view()
+            route = self._state.routes[-1]
+            route.returned_at, route.return_reason, route.return_basis = now, command.reason, command.legal_basis
+            self._clocks[HandoffClock.CLAIM].stop()
+            self._clocks[HandoffClock.FEEDBACK].stop()
+            await self._arm(HandoffClock.REROUTE, now, self._limit(MatterStep.REROUTE))
+            reason = f"{command.reason} (legal basis: {command.legal_basis})"
+            await self._transition(command.actor, "returned", S.RETURNED, reason)
+            misroutes = len(self._state.returned_by)
+            if misroutes >= 2:
+                await self._transition(
+                    SYSTEM_ACTOR,
+                    "misrouting_flagged",
+                    S.RETURNED,
+                    f"returned {misroutes} times: the department-function registry may be wrong for "
+                    f"item {self._start.matter.target_item or self._start.event.item_code}",
+                )
+            return self._view()
+
+    @workflow.update
+    async def reroute(self, command: Reroute) -> HandoffView:
+        async with self._command(command) as now:
+            if now is None:
+                return self._view()
+            department = await self._reroute_target(command)
+            if self._pushing is not None and not self._pushing.done():
+                self._pushing.cancel()
+            self._state.receiver_code = department
+            self._state.version += 1
+            self._state.routes.append(Route(version=self._state.version, department_code=department, routed_at=now))
+            self._state.push_pending = True
+            self._clocks[HandoffClock.REROUTE].stop()
+            await self._transition(command.actor, "rerouted", S.REROUTED, f"to {department}: {command.reason}")
+            return self._view()
+
+    @workflow.update
+    async def start_acting(self, command: StartActing) -> HandoffView:
+        async with self._command(command) as now:
+            if now is None:
+                return self._view()
+            self._state.acting_at, self._state.measure = now, command.measure
+            await self._transition(command.actor, "acting", S.ACTING, command.measure)
+            return self._view()
+
+    @workflow.update
+    async def send_feedback(self, command: SendFeedback) -> HandoffView:
+        async with self._command(command) as now:
+            if now is None:
+                return self._view()
+            loop_two = await self._push_back(command) if command.findings else []
+            self._state.feedback = Feedback(
+                result=command.result, findings=command.findings, sent_at=now, details=command.details
+            )
+            self._clocks[HandoffClock.CLAIM].stop()
+            self._clocks[HandoffClock.FEEDBACK].stop()
+            await self._arm(HandoffClock.ACKNOWLEDGE, now, self._limit(MatterStep.ACKNOWLEDGE))
+            await self._transition(command.actor, "feedback_sent", S.FEEDBACK_SENT, command.result)
+            for identifier in loop_two:
+                await self._note_loop_two(identifier)
+            await self._settle_orders(SupervisionOrderStatus.ANSWERED, "answered by the feedback")
+            self._notify(
+                self._start.event.source_department, PushKind.HANDOFF_FEEDBACK, "feedback", self._feedback_body()
+            )
+            return self._view()
+
+    @workflow.update
+    async def acknowledge(self, command: Acknowledge) -> HandoffView:
+        async with self._command(command) as now:
+            if now is None:
+                return self._view()
+            await self._close(command.actor, command.remark or None, automatic=False)
+            return self._view()
+
+    @workflow.update
+    async def terminate(self, command: Terminate) -> HandoffView:
+        async with self._command(command) as now:
+            if now is None:
+                return self._view()
+            if self._pushing is not None and not self._pushing.done():
+                self._pushing.cancel()
+            self._state.push_pending = False
+            self._state.terminated_at, self._state.termination_reason = now, command.reason
+            for clock in self._clocks.values():
+                clock.stop()
+            pushed = any(route.pushed_at is not None for route in self._state.routes)
+            await self._transition(command.actor, "terminated", S.TERMINATED, command.reason)
+            await self._settle_orders(SupervisionOrderStatus.LIFTED, f"hand-off terminated: {command.reason}")
+            if pushed and self._state.receiver_code is not None:
+                body = {"stage": S.TERMINATED.value, "reason": command.reason}
+                self._notify(self._state.receiver_code, PushKind.LOOP_CLOSED, "terminated", body)
+            return self._view()
+
+    @claim.validator
+    def _validate_claim(self, command: Claim) -> None:
+        self._validate(command)
+
+    @return_push.validator
+    def _validate_return(self, command: ReturnPush) -> None:
+        self._validate(command)
+
+    @reroute.validator
+    def _validate_reroute(self, command: Reroute) -> None:
+        self._validate(command)
+
+    @start_acting.validator
+    def _validate_acting(self, command: StartActing) -> None:
+        self._validate(command)
+
+    @send_feedback.validator
+    def _validate_feedback(self, command: SendFeedback) -> None:
+        self._validate(command)
+
+    @acknowledge.validator
+    def _validate_acknowledge(self, command: Acknowledge) -> None:
+        self._validate(command)
+
+    @terminate.validator
+    def _validate_terminate(self, command: Terminate) -> None:
+        self._validate(command)
+
+    @workflow.signal(name=LOOP_TWO_STARTED_SIGNAL)
+    async def loop_two_started(self, started: LoopTwoStarted) -> None:
+        async with self._lock:
+            await self._note_loop_two(started.handoff_id)
+
+    @workflow.query
+    def view(self) -> HandoffView:
+        return self._view()
+
+    def _validate(self, command: Command) -> None:
+        if _command_id() in self._state.handled_commands:
+            return  # a repeat: the handler answers with the hand-off as it is
+        try:
+            machine.check(command, self._state, self._start, workflow.now())
+        except HandoffRejected as rejected:
+            raise _rejected(rejected) from None
+
+    def _command(self, command: Command) -> _CommandScope:
+        return _CommandScope(self, command)
+
+    # Pushing to the receiver.
+
+    def _push_due(self) -> bool:
+        return self._state.push_pending and (self._pushing is None or self._pushing.done()) and not self._stopping
+
+    async def _push(self) -> None:
+        state = self._state
+        receiver, version = state.receiver_code, state.version
+        assert receiver is not None
+        push = Push(
+            push_id=f"{self._start.handoff_id}:push:v{version}",
+            department_code=receiver,
+            kind=PushKind.HANDOFF_PUSH,
+            subject_id=self._start.handoff_id,
+            issued_at=workflow.now(),
+            body=self._package(version),
+        )
+        try:
+            try:
+                await workflow.execute_activity_method(GatewayActivities.deliver_push, push, **FIRST_DELIVERY)
+            except ActivityError as error:
+                if error.retry_state is not RetryState.MAXIMUM_ATTEMPTS_REACHED:
+                    raise
+                async with self._lock:
+                    state.delivery_alerted = True
+                    await self._transition(
+                        SYSTEM_ACTOR,
+                        "delivery_failing",
+                        S.DELIVERY_FAILED,
+                        f"{DELIVERY_ATTEMPTS_BEFORE_ALERT} attempts to reach {receiver} failed; still retrying: "
+                        f"{_cause(error)}",
+                    )
+                await workflow.execute_activity_method(
+                    GatewayActivities.deliver_push, push, **policies.DEPARTMENT_DELIVERY
+                )
+        except ActivityError as error:
+            if isinstance(error.cause, CancelledError):
+                return  # rerouted, terminated or continuing as new: whoever cancelled it owns what follows
+            async with self._lock:
+                if state.version != version or not state.stage.is_open:
+                    return
+                state.push_pending = False
+                await self._transition(
+                    SYSTEM_ACTOR,
+                    "delivery_failed",
+                    S.DELIVERY_FAILED,
+                    f"{receiver} refused the push; the coordinator must reroute it: {_cause(error)}",
+                )
+            return
+        async with self._lock:
+            if state.version != version or not state.stage.is_open:
+                return  # rerouted or terminated while it was on its way
+            await self._pushed(receiver)
+        await self._send_sms(push)
+
+    async def _pushed(self, receiver: str) -> None:
+        state, now = self._state, workflow.now()
+        state.push_pending = False
+        state.routes[-1].pushed_at = now
+        claim_limit = self._limit(MatterStep.CLAIM)
+        feedback_limit = self._start.limit(MatterStep.FEEDBACK)
+        return_limit = self._limit(MatterStep.RETURN)
+        arming: list[Any] = [
+            self._deadline(now, return_limit),
+            self._arm(HandoffClock.FEEDBACK, now, feedback_limit)
+            if feedback_limit is not None
+            else self._arm(HandoffClock.FEEDBACK, self._start.event.occurred_at, self._limit(MatterStep.END_TO_END)),
+        ]
+        next_stage = machine.stage_after_push(self._start)
+        if next_stage is S.PUSHED:
+            arming.append(self._arm(HandoffClock.CLAIM, now, claim_limit))
+        return_until, *_ = await asyncio.gather(*arming)
+        state.return_until = return_until
+        self._clocks[HandoffClock.REROUTE].stop()
+        action = "pushed"
+        if next_stage is S.CLAIMED:
+            state.claimed_at, state.claimed_on_push, action = now, True, "pushed_and_claimed"
+        await self._transition(SYSTEM_ACTOR, action, next_stage, f"delivered to {receiver} (push v{state.version})")
+
+    async def _send_sms(self, push: Push) -> None:
+        due = self._clocks[HandoffClock.CLAIM].state.due_at if not self._state.claimed_on_push else None
+        variables = {"matter": self._start.matter.code, "reference": self._start.event.reference}
+        if due is not None:
+            variables["claim_due"] = due.isoformat()
+        notification = SmsNotification(
+            notification_id=f"{push.push_id}:sms",
+            department_code=push.department_code,
+            matter_code=self._start.matter.code,
+            template_id=SMS_TEMPLATE,
+            variables=variables,
+        )
+        try:
+            await workflow.execute_activity_method(SmsActivities.send_sms, notification, **SMS)
+        except ActivityError as error:
+            async with self._lock:
+                await self._transition(SYSTEM_ACTOR, "sms_not_sent", None, _cause(error))
+
+    async def _reroute_target(self, command: Reroute) -> str:
+        """The named department if the registry knows it, else the next one the function catalogue names."""
+        state = self._state
+        if command.department_code is not None:
+            try:
+                department = await workflow.execute_activity_method(
+                    RegistryActivities.get_department, DepartmentQuery(code=command.department_code), **policies.STORE
+                )
+            except ActivityError:
+                raise _rejected(
+                    HandoffRejected(
+                        "reroute.unknown-department",
+                        "department_code",
+                        f"department {command.department_code} does not exist in the registry",
+                    )
+                ) from None
+            if not department.active:
+                raise _rejected(
+                    HandoffRejected(
+                        "reroute.inactive-department",
+                        "department_code",
+                        f"department {department.code} is inactive in the registry",
+                    )
+                )
+            return department.code
+        excluded = [*state.returned_by, self._start.event.source_department]
+        route = await workflow.execute_activity_method(
+            RegistryActivities.resolve_handoff_receivers,
+            HandoffRouteQuery(
+                matter_code=self._start.matter.code, locality_code=self._start.event.locality_code, exclude=excluded
+            ),
+            **policies.STORE,
+        )
+        if not route.receivers:
+            item = self._start.matter.target_item or "its item"
+            raise _rejected(
+                HandoffRejected(
+                    "reroute.no-department",
+                    "department_code",
+                    f"the department-function registry names no other department for {item}; name one",
+                )
+            )
+        return route.receivers[0].code
+
+    # Loop 2.
+
+    async def _push_back(self, command: SendFeedback) -> list[str]:
+        """Each finding becomes an event of the receiver's, linked to this hand-off: a loop-2 hand-off back."""
+        events = [
+            SourceEvent(
+                source_department=command.actor.department_code,
+                reference=finding.reference,
+                event=FINDING_EVENTS[finding.kind],
+                item_code=finding.item_code or self._start.event.item_code,
+                locality_code=self._start.event.locality_code,
+                occurred_at=finding.decided_at,
+                decision=finding.kind.value,
+                related_handoff_id=self._start.handoff_id,
+                package={"finding": finding.model_dump(mode="json"), "loop_one": self._start.handoff_id},
+            )
+            for finding in command.findings
+        ]
+        result = await workflow.execute_activity_method(
+            HandoffIntakeActivities.admit_events,
+            Admission(admitted_by=f"{self._start.handoff_id}:{_command_id()}", events=events),
+            **ADMISSION,
+        )
+        started = []
+        for report in result.reports:
+            started.extend(handoff.handoff_id for handoff in report.handoffs)
+            if not report.handoffs:
+                reason = report.rejection.message if report.rejection else report.outcome.value
+                await self._transition(command.actor, "finding_not_pushed_back", None, f"{report.event_key}: {reason}")
+        return started
+
+    async def _note_loop_two(self, identifier: str) -> None:
+        if identifier in self._state.loop_two:
+            return
+        self._state.loop_two.append(identifier)
+        await self._transition(SYSTEM_ACTOR, "loop_two_started", None, f"findings pushed back in {identifier}")
+
+    # Opening and closing.
+
+    async def _open(self) -> None:
+        start, state = self._start, self._state
+        now = workflow.now()
+        if state.receiver_code is not None:
+            state.version = 1
+            state.routes.append(Route(version=1, department_code=state.receiver_code, routed_at=now))
+            state.push_pending = True
+            reason = f"{start.event.event.value} {start.event.reference} matched matter {start.matter.code}"
+        else:
+            await self._arm(HandoffClock.REROUTE, now, self._limit(MatterStep.REROUTE))
+            reason = "no department holds the matter's item: the coordinator must route it"
+        await self._transition(
+            Actor(department_code=start.event.source_department, role=ActorRole.ORIGINATOR),
+            "created",
+            S.CREATED,
+            reason,
+        )
+        if start.event.related_handoff_id is not None:
+            await self._check_push_back_limit()
+
+    async def _check_push_back_limit(self) -> None:
+        """A finding pushed back later than its limit after the decision earns the reporting regulator a red card."""
+        event = self._start.event
+        due = await self._deadline(event.occurred_at, self._limit(MatterStep.PUSH_BACK))
+        if self._start.created_at > due:
+            await self._card(CardLevel.RED, event.source_department, CardReason.PUSH_BACK_OVERDUE, "push_back", due, 1)
+
+    async def _close(self, actor: Actor, remark: str | None, automatic: bool) -> None:
+        state, now = self._state, workflow.now()
+        state.closed_at, state.auto_acknowledged = now, automatic
+        for clock in self._clocks.values():
+            clock.stop()
+        action = "auto_acknowledged" if automatic else "acknowledged"
+        await self._transition(actor, action, S.LOOP_CLOSED, remark)
+        await self._settle_orders(SupervisionOrderStatus.LIFTED, "the loop is closed")
+        receiver = state.receiver_code
+        assert receiver is not None  # feedback came from it
+        if HandoffClock.FEEDBACK not in state.breached:
+            await workflow.execute_activity_method(
+                LedgerActivities.record_score_event,
+                ScoreEventInput(
+                    event_id=f"{self._start.handoff_id}:on-time",
+                    department_code=receiver,
+                    kind=ScoreKind.ON_TIME_CLOSE,
+                    subject_id=self._start.handoff_id,
+                    occurred_at=now,
+                    note=f"hand-off loop closed on time ({self._start.matter.code})",
+                ),
+                **policies.STORE,
+            )
+        self._notify(receiver, PushKind.LOOP_CLOSED, "closed", {"stage": S.LOOP_CLOSED.value, "automatic": automatic})
+
+    def _finished(self) -> bool:
+        return not self._state.stage.is_open and not self._state.outbox
+
+    async def _stop_tasks(self, clock_tasks: list[asyncio.Task[None]], postman: asyncio.Task[None]) -> None:
+        self._stopping = True
+        for clock in self._clocks.values():
+            clock.close()
+        if self._pushing is not None and not self._pushing.done():
+            self._pushing.cancel()
+        postman.cancel()
+        await asyncio.gather(*clock_tasks, postman, *([self._pushing] if self._pushing else []), return_exceptions=True)
+
+    # SLA clocks.
+
+    def _on_rung_of(self, clock: HandoffClock) -> Any:
+        async def on_rung(fired: FiredRung) -> None:
+            async with self._lock:
+                await self._on_rung(clock, fired)
+
+        return on_rung
+
+    async def _on_rung(self, clock: HandoffClock, fired: FiredRung) -> None:
+        state = self._state
+        if not state.stage.is_open:
+            return
+        meaning = machine.rung_meaning(clock, fired, clock in state.breached)
+        if meaning.breach:
+            state.breached.append(clock)
+        colour = machine.colour_of(meaning.action)
+        if colour is not None:
+            state.colour = machine.deeper(state.colour, colour)
+        action, receiver = meaning.action, state.receiver_code
+        rung = f"{clock.value} {fired.kind.value} (due {fired.due_at.isoformat()})"
+        if action is RungAction.NOTHING:
+            return
+        if action in (RungAction.TURN_YELLOW, RungAction.TURN_RED):
+            await self._transition(SYSTEM_ACTOR, f"sla_{state.colour.value}", None, rung)
+        elif action is RungAction.REMIND and receiver is not None:
+            await self._transition(SYSTEM_ACTOR, "reminded", None, rung)
+            self._notify(
+                receiver,
+                PushKind.REMINDER,
+                f"remind-{clock.value}",
+                {"clock": clock.value, "due_at": fired.due_at.isoformat()},
+            )
+        elif action is RungAction.YELLOW_CARD and receiver is not None:
+            self._clocks[HandoffClock.CLAIM].stop()
+            await self._card(
+                CardLevel.YELLOW, receiver, CardReason.CLAIM_OVERDUE, clock.value, fired.due_at, fired.deadline_version
+            )
+        elif action is RungAction.RED_CARD_AND_ORDER and receiver is not None:
+            await self._card(
+                CardLevel.RED, receiver, CardReason.FEEDBACK_OVERDUE, clock.value, fired.due_at, fired.deadline_version
+            )
+            await self._issue_order(receiver, fired)
+        elif action in (RungAction.REMINDER_NOTICE, RungAction.CIRCULAR, RungAction.ADMONITORY_TALK) and receiver:
+            kind = PushKind.REMINDER if action is RungAction.REMINDER_NOTICE else PushKind.CIRCULAR
+            await self._transition(SYSTEM_ACTOR, action.value, None, rung)
+            self._notify(receiver, kind, action.value, {"rung": action.value, "due_at": fired.due_at.isoformat()})
+        elif action is RungAction.AUTO_ACKNOWLEDGE:
+            await self._close(
+                SYSTEM_ACTOR, "not acknowledged within the limit: acknowledged automatically", automatic=True
+            )
+        elif action is RungAction.REROUTE_OVERDUE:
+            self._clocks[HandoffClock.REROUTE].stop()
+            await self._transition(SYSTEM_ACTOR, "reroute_overdue", None, f"the coordinator has not routed it: {rung}")
+
+    async def _arm(self, clock: HandoffClock, started_at: datetime, limit: Limit) -> None:
+        schedule = await workflow.execute_activity_method(
+            ClockActivities.schedule_rungs,
+            RungScheduleRequest(clock=self._spec(started_at, limit), profile=_profile(self._start.matter.card_profile)),
+            **policies.COMPUTE,
+        )
+        if clock in self._state.breached:
+            self._state.breached.remove(clock)
+        self._clocks[clock].arm(schedule)
+
+    async def _deadline(self, started_at: datetime, limit: Limit) -> datetime:
+        deadline = await workflow.execute_activity_method(
+            ClockActivities.compute_deadline, self._spec(started_at, limit), **policies.COMPUTE
+        )
+        return deadline.due_at
+
+    def _spec(self, started_at: datetime, limit: Limit) -> ClockSpec:
+        return ClockSpec(
+            started_at=started_at,
+            limit=float(limit.amount),
+            unit=clock_unit(limit.unit),
+            locality=self._start.event.locality_code,
+        )
+
+    def _limit(self, step: MatterStep) -> Limit:
+        limit = self._start.limit(step)
+        assert limit is not None  # every step the workflow asks for has a default
+        return limit
+
+    # Cards and supervision orders.
+
+    async def _card(
+        self, level: CardLevel, department: str, reason: CardReason, step: str, due_at: datetime, version: int
+    ) -> None:
+        now = workflow.now()
+        card_id = f"{self._start.handoff_id}:{step}:v{version}:{level.value}"
+        await workflow.execute_activity_method(
+            LedgerActivities.record_card,
+            CardIssue(
+                card_id=card_id,
+                subject_id=self._start.handoff_id,
+                subject_kind=SubjectKind.HANDOFF,
+                department_code=department,
+                level=level,
+                reason=reason,
+                step=step,
+                due_at=due_at,
+                issued_at=now,
+            ),
+            **policies.STORE,
+        )
+        self._state.cards.append(
+            IssuedCard(level=level, department_code=department, step=step, issued_at=now, reason=reason.value)
+        )
+        self._state.colour = machine.deeper(self._state.colour, SlaColour(level.value))
+        await self._transition(SYSTEM_ACTOR, f"{level.value}_card", None, f"{department}: {reason.value}")
+        self._notify(
+            department, PushKind.CARD, f"card-{step}-{level.value}", {"level": level.value, "reason": reason.value}
+        )
+
+    async def _issue_order(self, department: str, fired: FiredRung) -> None:
+        now = workflow.now()
+        order = HandoffOrder(
+            order_id=f"{self._start.handoff_id}:order:{len(self._state.supervision_orders) + 1}",
+            department_code=department,
+            status=SupervisionOrderStatus.ISSUED,
+            deadline=await self._deadline(now, ORDER_ANSWER_LIMIT),
+            issued_at=now,
+        )
+        self._state.supervision_orders.append(order)
+        await self._record_order(order, "issued", f"feedback limit {fired.due_at.isoformat()} missed")
+        await self._transition(SYSTEM_ACTOR, "supervision_order_issued", None, f"{order.order_id} to {department}")
+        self._notify(
+            department,
+            PushKind.SUPERVISION_ORDER,
+            order.order_id.rsplit(":", 1)[-1],
+            {"order_id": order.order_id, "deadline": order.deadline.isoformat()},
+        )
+
+    async def _settle_orders(self, status: SupervisionOrderStatus, reason: str) -> None:
+        now = workflow.now()
+        for order in self._state.supervision_orders:
+            if order.status is SupervisionOrderStatus.LIFTED or order.status is status:
+                continue
+            order.status, order.seq = status, order.seq + 1
+            if status is SupervisionOrderStatus.ANSWERED:
+                order.answered_at = now
+            else:
+                order.lifted_at = now
+            await self._record_order(order, status.value, reason)
+
+    async def _record_order(self, order: HandoffOrder, action: str, reason: str) -> None:
+        await workflow.execute_activity_method(
+            LedgerActivities.record_supervision_order,
+            SupervisionOrderTransition(
+                entry=AuditEntry(
+                    subject_id=order.order_id,
+                    subject_kind=SubjectKind.SUPERVISION_ORDER,
+                    seq=order.seq,
+                    actor=SYSTEM_ACTOR.role.value.upper(),
+                    actor_id=SYSTEM_ACTOR.department_code,
+                    action=action,
+                    reason=reason,
+                    to_stage=order.status.value,
+                    at=workflow.now(),
+                ),
+                order=SupervisionOrderSnapshot(
+                    order_id=order.order_id,
+                    case_id=self._start.handoff_id,
+                    department_code=order.department_code,
+                    level="red",
+                    basis=f"hand-off feedback overdue ({self._start.matter.code})",
+                    content=f"Send the feedback of hand-off {self._start.handoff_id} by {order.deadline.isoformat()}",
+                    status=order.status,
+                    deadline=order.deadline,
+                    issued_at=order.issued_at,
+                    answered_at=order.answered_at,
+                    lifted_at=order.lifted_at,
+                ),
+            ),
+            **policies.STORE,
+        )
+
+    # Notices, audit, read model, search attributes.
+
+    def _notify(self, department: str, kind: PushKind, what: str, body: dict[str, Any]) -> None:
+        """Queues a notice; its ID is unique within the hand-off, so a redelivery is recognised by the department."""
+        self._state.outbox.append(
+            Push(
+                push_id=f"{self._start.handoff_id}:{what}:{self._state.audit_seq}",
+                department_code=department,
+                kind=kind,
+                subject_id=self._start.handoff_id,
+                issued_at=workflow.now(),
+                body={"handoff_id": self._start.handoff_id, "thread_id": self._start.thread_id, **body},
+            )
+        )
+
+    async def _deliver_outbox(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: bool(self._state.outbox))
+            push = self._state.outbox[0]
+            try:
+                await workflow.execute_activity_method(
+                    GatewayActivities.deliver_push, push, **policies.DEPARTMENT_DELIVERY
+                )
+            except ActivityError as error:
+                async with self._lock:
+                    await self._transition(SYSTEM_ACTOR, "notice_undelivered", None, f"{push.push_id}: {_cause(error)}")
+            self._state.outbox.pop(0)
+
+    async def _transition(
+        self, actor: Actor, action: str, stage: HandoffStage | None, reason: str | None = None
+    ) -> None:
+        """Writes the audit entry and the read model after it, then shows the change in the Temporal UI."""
+        state, now = self._state, workflow.now()
+        before = state.stage
+        if stage is not None:
+            state.stage = stage
+        state.audit_seq += 1
+        await workflow.execute_activity_method(
+            LedgerActivities.record_handoff_transition,
+            HandoffTransition(
+                entry=AuditEntry(
+                    subject_id=self._start.handoff_id,
+                    subject_kind=SubjectKind.HANDOFF,
+                    seq=state.audit_seq,
+                    actor=actor.role.value.upper(),
+                    actor_id=actor.department_code,
+                    action=action,
+                    reason=reason,
+                    from_stage=before.value,
+                    to_stage=state.stage.value,
+                    at=now,
+                ),
+                handoff=self._snapshot(),
+            ),
+            **policies.STORE,
+        )
+        self._publish()
+
+    def _snapshot(self) -> HandoffSnapshot:
+        start, state = self._start, self._state
+        pushed = [route.pushed_at for route in state.routes if route.pushed_at is not None]
+        due_at, due_step = self._next_due()
+        return HandoffSnapshot(
+            handoff_id=start.handoff_id,
+            matter_code=start.matter.code,
+            direction=start.direction.value,
+            stage=state.stage.value,
+            source_department=start.event.source_department,
+            target_department=state.receiver_code,
+            source_case_number=start.event.reference,
+            locality=start.event.locality_code,
+            push_version=max(state.version, 1),
+            created_at=start.created_at,
+            pushed_at=pushed[-1] if pushed else None,
+            claimed_at=state.claimed_at,
+            feedback_at=state.feedback.sent_at if state.feedback else None,
+            closed_at=state.closed_at or state.terminated_at,
+            next_due_at=due_at,
+            next_due_step=due_step,
+        )
+
+    def _next_due(self) -> tuple[datetime | None, str | None]:
+        if not self._state.stage.is_open:
+            return None, None
+        armed = [
+            (clock.state.due_at, name.value)
+            for name, clock in self._clocks.items()
+            if clock.state.due_at is not None and not clock.state.stopped
+        ]
+        return min(armed, default=(None, None))
+
+    def _publish(self) -> None:
+        """Search attributes and current details; unchanged values are not upserted again."""
+        start, state = self._start, self._state
+        due_at, _ = self._next_due()
+        wanted: dict[Any, Any] = {
+            sa.KIND: "handoff",
+            sa.STAGE: state.stage.value,
+            sa.CARD_COLOUR: state.colour.value,
+            sa.MATTER: start.matter.code,
+            sa.DIRECTION: start.direction.value,
+            sa.LEAD_DEPARTMENT: state.receiver_code,
+            sa.LOCALITY: start.event.locality_code,
+            sa.NEXT_DUE_AT: due_at,
+        }
+        changed = [
+            key.value_set(value) if value is not None else key.value_unset()
+            for key, value in wanted.items()
+            if self._published.get(key.name, _UNPUBLISHED) != value
+        ]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+            self._published.update({key.name: value for key, value in wanted.items()})
+        workflow.set_current_details(self._details())
+
+    def _details(self) -> str:
+        start, state = self._start, self._state
+        lines = [
+            f"**{state.stage.value}** · colour {state.colour.value} · {start.matter.code} "
+            f"({DIRECTION_CODES[start.direction]})",
+            f"- from {start.event.source_department}, reference {start.event.reference}",
+            f"- to {state.receiver_code or '(not routed)'}, push v{max(state.version, 1)}"
+            + (" (claimed on push)" if state.claimed_on_push else ""),
+            f"- end-to-end limit {start.end_to_end_due_at.isoformat()}",
+        ]
+        for name, clock in self._clocks.items():
+            if clock.state.due_at is not None and not clock.state.stopped:
+                lines.append(f"- {name.value} due {clock.state.due_at.isoformat()}")
+        if start.thread_id != start.handoff_id:
+            lines.append(f"- loop 2 of {start.thread_id}")
+        lines.extend(f"- loop 2: {identifier}" for identifier in state.loop_two)
+        lines.extend(f"- {card.level.value} card to {card.department_code} ({card.reason})" for card in state.cards)
+        lines.extend(
+            f"- supervision order {order.order_id}: {order.status.value}" for order in state.supervision_orders
+        )
+        return "\n".join(lines)
+
+    def _package(self, version: int) -> dict[str, Any]:
+        start = self._start
+        event = start.event
+        return {
+            "handoff_id": start.handoff_id,
+            "thread_id": start.thread_id,
+            "version": version,
+            "matter_code": start.matter.code,
+            "matter_name": start.matter.name,
+            "direction": start.direction.value,
+            "claim_mode": start.matter.claim_mode.value,
+            "source_department": event.source_department,
+            "reference": event.reference,
+            "event": event.event.value,
+            "item_code": event.item_code,
+            "decision": event.decision,
+            "occurred_at": event.occurred_at.isoformat(),
+            "end_to_end_due_at": start.end_to_end_due_at.isoformat(),
+            "related_handoff_id": event.related_handoff_id,
+            "package": event.package,
+        }
+
+    def _feedback_body(self) -> dict[str, Any]:
+        feedback = self._state.feedback
+        assert feedback is not None
+        return {
+            "result": feedback.result,
+            "findings": [finding.model_dump(mode="json") for finding in feedback.findings],
+            "details": feedback.details,
+            "loop_two": list(self._state.loop_two),
+        }
+
+    def _view(self) -> HandoffView:
+        start, state = self._start, self._state
+        due_at, _ = self._next_due()
+
+        def due(clock: HandoffClock) -> datetime | None:
+            return self._clocks[clock].state.due_at
+
+        return HandoffView(
+            handoff_id=start.handoff_id,
+            thread_id=start.thread_id,
+            related_handoff_id=start.event.related_handoff_id,
+            loop_two=list(state.loop_two),
+            matter_code=start.matter.code,
+            direction=start.direction,
+            source_department=start.event.source_department,
+            reference=start.event.reference,
+            receiver_code=state.receiver_code,
+            version=state.version,
+            stage=state.stage,
+            colour=state.colour,
+            claimed_on_push=state.claimed_on_push,
+            auto_acknowledged=state.auto_acknowledged,
+            deadlines=Deadlines(
+                end_to_end=start.end_to_end_due_at,
+                claim=due(HandoffClock.CLAIM),
+                feedback=due(HandoffClock.FEEDBACK),
+                acknowledge=due(HandoffClock.ACKNOWLEDGE),
+                reroute=due(HandoffClock.REROUTE),
+                return_until=state.return_until,
+            ),
+            next_due_at=due_at,
+            cards=list(state.cards),
+            supervision_orders=list(state.supervision_orders),
+            routes=list(state.routes),
+            feedback=state.feedback,
+        )
+
+
+class _CommandScope:
+    """Holds the lock for one command: re-checks it against the state as it is now (an earlier command may have
+    changed it since validation) and remembers its ID, so a repeat of it changes nothing.
+
+    Yields the instant of the command, or None for a repeat.
+    """
+
+    def __init__(self, owner: HandoffWorkflow, command: Command) -> None:
+        self._owner = owner
+        self._command = command
+        self._id = ""
+
+    async def __aenter__(self) -> datetime | None:
+        owner, command = self._owner, self._command
+        await owner._lock.acquire()
+        state = owner._state
+        self._id = _command_id()
+        if self._id in state.handled_commands:
+            return None
+        try:
+            machine.check(command, state, owner._start, workflow.now())
+        except HandoffRejected as rejected:
+            owner._lock.release()
+            raise _rejected(rejected) from None
+        return workflow.now()
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> None:
+        try:
+            if kind is None:
+                state = self._owner._state
+                if self._id not in state.handled_commands:
+                    state.handled_commands = machine.remembered(state.handled_commands, self._id, REMEMBERED_COMMANDS)
+        finally:
+            self._owner._lock.release()
+
+
+def _command_id() -> str:
+    """The update's ID: clients retry a command under the same ID (the SDK's command id)."""
+    info = workflow.current_update_info()
+    assert info is not None  # only update handlers and validators ask
+    return info.id
+
+
+def _cause(error: ActivityError) -> str:
+    cause = error.cause
+    return str(cause) if cause is not None else str(error)

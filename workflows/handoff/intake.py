@@ -1,0 +1,75 @@
+"""Event intake workflows: one per reported event (its ID is the event's key, so a second report finds the
+first), and one per batch, admitting its events in chunks with bounded concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.handoff.admission import HandoffIntakeActivities
+    from schemas.handoff import (
+        ADMISSION_CHUNK,
+        ADMISSIONS_AT_ONCE,
+        Admission,
+        AdmissionResult,
+        BatchReport,
+        EventBatch,
+        EventOutcome,
+        EventReport,
+        SourceEvent,
+    )
+    from workflows import policies
+
+# A chunk starts up to ADMISSION_CHUNK × (matters × receivers) workflows: give it time.
+ADMISSION = {**policies.STORE, "start_to_close_timeout": timedelta(minutes=2)}
+
+
+def _run_key() -> str:
+    info = workflow.info()
+    return f"{info.workflow_id}:{info.run_id}"
+
+
+@workflow.defn(name="HandoffIntake")
+class HandoffIntakeWorkflow:
+    @workflow.run
+    async def run(self, event: SourceEvent) -> EventReport:
+        result = await workflow.execute_activity_method(
+            HandoffIntakeActivities.admit_events, Admission(admitted_by=_run_key(), events=[event]), **ADMISSION
+        )
+        report = result.reports[0]
+        if report.outcome is EventOutcome.REJECTED and report.rejection is not None:
+            # Failing the run (not returning) lets the department report the corrected event under the same key.
+            raise ApplicationError(
+                report.rejection.message, report.rejection.model_dump(), type="Rejected", non_retryable=True
+            )
+        return report
+
+
+@workflow.defn(name="HandoffBatch")
+class HandoffBatchWorkflow:
+    """Admits a batch chunk by chunk; its history holds a few events per chunk, whatever the batch's size."""
+
+    @workflow.run
+    async def run(self, batch: EventBatch) -> BatchReport:
+        chunks = [batch.events[i : i + ADMISSION_CHUNK] for i in range(0, len(batch.events), ADMISSION_CHUNK)]
+        results: list[AdmissionResult | None] = [None] * len(chunks)
+        gate = asyncio.Semaphore(ADMISSIONS_AT_ONCE)
+        run_key = _run_key()
+
+        async def admit(index: int) -> None:
+            async with gate:
+                results[index] = await workflow.execute_activity_method(
+                    HandoffIntakeActivities.admit_events,
+                    Admission(admitted_by=f"{run_key}:{index}", events=chunks[index]),
+                    **ADMISSION,
+                )
+
+        await asyncio.gather(*(admit(index) for index in range(len(chunks))))
+        return BatchReport(
+            batch_id=batch.batch_id,
+            reports=[report for result in results if result is not None for report in result.reports],
+        )
