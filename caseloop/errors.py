@@ -46,6 +46,13 @@ class Unreachable(CommandError):
 
 
 class CommandTimeout(CommandError):
-    """No answer in time. Retrying with the same command id is safe: it is applied at most once."""
+    """No answer in time. Retrying with the same command id is safe: it is applied at most once.
+
+    `command_id` is the id to retry with, when the call was a command.
+    """
 
     exit_code = EXIT_TIMEOUT
+
+    def __init__(self, message: str, *, command_id: str | None = None) -> None:
+        super().__init__(message)
+        self.command_id = command_id
