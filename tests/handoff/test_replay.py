@@ -1,0 +1,174 @@
+"""Committed histories of representative hand-offs replay against today's workflow code.
+
+A change to the workflows that would break running hand-offs fails here; guard it with `workflow.patched`.
+Regenerate the histories (after an intended, patched change) with:
+
+    CASELOOP_RECORD_HISTORIES=1 .venv/bin/pytest tests/handoff/test_replay.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from schemas.handoff import EventBatch, HandoffStage, ReconciliationRun, intake_workflow_id
+from schemas.registry import TriggerEvent
+from tests.gateway.receiver import Answer
+from tests.handoff.conftest import (
+    DISTRICT,
+    DISTRICT_REGULATOR,
+    FOOD_LICENCE,
+    HANDOFF_WORKFLOWS,
+    LABOUR_DISPATCH,
+    MARKET_REGULATOR,
+    WATER_PERMIT,
+    Rig,
+)
+from tests.handoff.scenario import (
+    acknowledge,
+    act,
+    claim,
+    closed_approval,
+    feedback,
+    give_back,
+    penalty,
+    reroute,
+    withdraw,
+)
+from workflows.handoff.entity import HandoffWorkflow
+from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
+
+HISTORIES = Path(__file__).with_name("histories")
+RECORDING = os.environ.get("CASELOOP_RECORD_HISTORIES") == "1"
+
+
+async def both_loops(rig: Rig) -> list[str]:
+    report = await rig.report(closed_approval(LABOUR_DISPATCH, reference="SQ-SP-REPLAY-0001"))
+    loop_one = report.handoffs[0].handoff_id
+    await rig.until_stage(loop_one, HandoffStage.PUSHED)
+    await rig.handle(loop_one).execute_update(HandoffWorkflow.claim, claim(MARKET_REGULATOR))
+    await rig.handle(loop_one).execute_update(HandoffWorkflow.start_acting, act(MARKET_REGULATOR))
+    now = await rig.env.get_current_time()
+    finding = penalty(now, reference="SQ-SCJGJ-PENALTY-0001")
+    sent = await rig.handle(loop_one).execute_update(HandoffWorkflow.send_feedback, feedback(MARKET_REGULATOR, finding))
+    loop_two = sent.loop_two[0]
+    await rig.until_stage(loop_two, HandoffStage.PUSHED)
+    await rig.handle(loop_two).execute_update(HandoffWorkflow.claim, claim(sent.source_department))
+    await rig.handle(loop_two).execute_update(HandoffWorkflow.send_feedback, feedback(sent.source_department))
+    await rig.handle(loop_two).execute_update(HandoffWorkflow.acknowledge, acknowledge(MARKET_REGULATOR))
+    await rig.handle(loop_one).execute_update(HandoffWorkflow.acknowledge, acknowledge())
+    await rig.handle(loop_one).result()
+    await rig.handle(loop_two).result()
+    return [loop_one, loop_two, intake_workflow_id(report.event_key)]
+
+
+async def cards_and_order(rig: Rig) -> list[str]:
+    report = await rig.report(closed_approval(LABOUR_DISPATCH, reference="SQ-SP-REPLAY-0002"))
+    handoff = report.handoffs[0].handoff_id
+    pushed = await rig.until_stage(handoff, HandoffStage.PUSHED)
+    await rig.skip_past(pushed.deadlines.claim)
+    await rig.until(handoff, lambda view: bool(view.cards))
+    await rig.handle(handoff).execute_update(HandoffWorkflow.claim, claim(MARKET_REGULATOR))
+    await rig.skip_past(pushed.deadlines.feedback)
+    await rig.until(handoff, lambda view: bool(view.supervision_orders))
+    await rig.handle(handoff).execute_update(HandoffWorkflow.send_feedback, feedback(MARKET_REGULATOR))
+    await rig.skip_past((await rig.view(handoff)).deadlines.acknowledge)
+    await rig.handle(handoff).result()
+    return [handoff]
+
+
+async def return_and_reroute(rig: Rig) -> list[str]:
+    event = closed_approval(WATER_PERMIT, reference="SQ-SP-REPLAY-0003", locality_code=DISTRICT)
+    handoff = (await rig.report(event)).handoffs[0].handoff_id
+    await rig.until_stage(handoff, HandoffStage.PUSHED)
+    await rig.handle(handoff).execute_update(HandoffWorkflow.return_push, give_back(DISTRICT_REGULATOR))
+    await rig.handle(handoff).execute_update(HandoffWorkflow.reroute, reroute())
+    await rig.until_stage(handoff, HandoffStage.PUSHED)
+    await rig.handle(handoff).execute_update(HandoffWorkflow.terminate, withdraw())
+    await rig.handle(handoff).result()
+    return [handoff]
+
+
+async def claim_on_push(rig: Rig) -> list[str]:
+    handoff = (await rig.report(closed_approval(FOOD_LICENCE, reference="SQ-SP-REPLAY-0004"))).handoffs[0].handoff_id
+    await rig.until_stage(handoff, HandoffStage.CLAIMED)
+    await rig.handle(handoff).execute_update(HandoffWorkflow.send_feedback, feedback(MARKET_REGULATOR))
+    await rig.skip_past((await rig.view(handoff)).deadlines.acknowledge)
+    await rig.handle(handoff).result()
+    return [handoff]
+
+
+async def delivery_outage(rig: Rig) -> list[str]:
+    handoff = (await rig.report(closed_approval(LABOUR_DISPATCH, reference="SQ-SP-REPLAY-0005"))).handoffs[0].handoff_id
+    await rig.env.sleep(timedelta(hours=1))
+    await rig.until_stage(handoff, HandoffStage.PUSHED)
+    await rig.handle(handoff).execute_update(HandoffWorkflow.terminate, withdraw())
+    await rig.handle(handoff).result()
+    return [handoff]
+
+
+async def batch_and_reconciliation(rig: Rig) -> list[str]:
+    events = [
+        closed_approval(LABOUR_DISPATCH, reference=f"SQ-SP-REPLAY-1{n:03d}", event=TriggerEvent.ENTERPRISE_CHANGED)
+        for n in range(3)
+    ]
+    report = await rig.report_batch(EventBatch(batch_id="SQ-SPJ-replay-batch", events=events))
+    reconciliation = await rig.client.execute_workflow(
+        HandoffReconciliationWorkflow.run,
+        ReconciliationRun(as_of=await rig.env.get_current_time() + timedelta(days=60)),
+        id="handoff-reconciliation-replay",
+        task_queue=rig.task_queue,
+    )
+    assert reconciliation.open_past_limit >= 3
+    for event in report.reports:
+        await rig.until_stage(event.handoffs[0].handoff_id, HandoffStage.CLAIMED)
+    return ["handoff-batch-SQ-SPJ-replay-batch-0", "handoff-reconciliation-replay"]
+
+
+SCENARIOS: dict[str, Callable[[Rig], Awaitable[list[str]]]] = {
+    "both_loops": both_loops,
+    "cards_and_order": cards_and_order,
+    "return_and_reroute": return_and_reroute,
+    "claim_on_push": claim_on_push,
+    "delivery_outage": delivery_outage,
+    "batch_and_reconciliation": batch_and_reconciliation,
+}
+
+
+def record(path: Path, workflow_id: str, history: WorkflowHistory) -> None:
+    path.write_text(json.dumps({"workflow_id": workflow_id, "history": history.to_json_dict()}, indent=1))
+
+
+@pytest.fixture
+def receiver_script(scenario: str) -> list[Answer]:
+    if scenario == "delivery_outage":
+        return [Answer(503, "maintenance")] * 8 + [Answer(200, "ok")]
+    return [Answer(200, "ok")]
+
+
+@pytest.mark.skipif(not RECORDING, reason="records histories only with CASELOOP_RECORD_HISTORIES=1")
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+async def test_record_history(rig: Rig, scenario: str) -> None:
+    for index, workflow_id in enumerate(await SCENARIOS[scenario](rig)):
+        history = await rig.client.get_workflow_handle(workflow_id).fetch_history()
+        record(HISTORIES / f"{scenario}-{index}.json", workflow_id, history)
+
+
+def committed(path: Path) -> WorkflowHistory:
+    recorded = json.loads(path.read_text())
+    return WorkflowHistory.from_json(recorded["workflow_id"], recorded["history"])
+
+
+@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda path: path.stem)
+async def test_committed_history_replays(path: Path) -> None:
+    history = committed(path)
+    replayer = Replayer(workflows=HANDOFF_WORKFLOWS, data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)
