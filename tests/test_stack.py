@@ -20,6 +20,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from schemas.health import HealthCheckInput, HealthReport
+from workers.schedules import RECONCILIATION_SCHEDULE_ID
 from workflows.health import HealthCheckWorkflow
 
 pytestmark = pytest.mark.slow
@@ -172,6 +173,8 @@ async def test_up_runs_stops_cleanly_and_keeps_its_data(stack_env: dict[str, str
         client = await Client.connect(stack_env["CASELOOP_TEMPORAL_TARGET"], data_converter=pydantic_data_converter)
         earlier = await client.get_workflow_handle(workflow_id).describe()
         assert earlier.status == WorkflowExecutionStatus.COMPLETED
+        schedule = await client.get_schedule_handle(RECONCILIATION_SCHEDULE_ID).describe()
+        assert schedule.schedule.spec.calendars, "the monthly reconciliation is scheduled"
         again = await _run_health(stack_env, f"health-{uuid.uuid4()}")
         assert again.store_rows == 2, "the store kept the first run's row"
         assert _registry_departments(stack_env) == departments, "the sample is loaded once"

@@ -28,6 +28,7 @@ from workers.binaries import temporal_cli
 from workers.client import connect, ensure_search_attributes
 from workers.metrics import domain_metrics_endpoint, sdk_runtime
 from workers.resources import open_resources
+from workers.schedules import ensure_schedules
 from workers.settings import Settings
 from workers.worker import build_worker
 
@@ -209,6 +210,7 @@ async def run_stack(settings: Settings) -> None:
                         log.info("sample registry for Suqian loaded into the fresh store", summary=loaded.model_dump())
                     worker = build_worker(client, resources)
                     worker_task = asyncio.create_task(worker.run())
+                    await ensure_schedules(client, settings)
                     _print_endpoints(settings, metrics_url)
                     stopped = asyncio.create_task(stop.wait())
                     server_exit = asyncio.create_task(process.wait())
@@ -270,6 +272,7 @@ async def run_worker(settings: Settings) -> None:
         async with open_resources(settings) as resources:
             worker = build_worker(client, resources)
             worker_task = asyncio.create_task(worker.run())
+            await ensure_schedules(client, settings)
             log.info(
                 "worker started",
                 target=settings.temporal_target,
