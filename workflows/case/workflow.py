@@ -181,6 +181,9 @@ class CaseWorkflow:
     async def _command(self, command: c.CaseCommand) -> c.CommandResult:
         info = workflow.current_update_info()
         assert info is not None
+        # A command sent right after the start may run before the run method has registered the case (resolved
+        # its parties); it waits for the registration's transition, then is checked again under the lock.
+        await workflow.wait_condition(lambda: self._state.seq > 0)
         async with self._lock:
             earlier = self._applied(info.id)
             if earlier is not None:
