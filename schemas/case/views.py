@@ -14,6 +14,7 @@ from schemas.case.state import (
     SupervisionOrder,
     TimelineEntry,
 )
+from schemas.clock import ArmedRung
 
 
 class CaseQuery(BaseModel):
@@ -28,6 +29,7 @@ class ClockView(BaseModel):
     colour: SlaColour
     suspended: bool
     estimated: bool
+    rungs: list[ArmedRung] = Field(description="the armed deadline's rungs: when each fires or fired")
 
 
 class CaseView(BaseModel):

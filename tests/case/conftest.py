@@ -48,5 +48,7 @@ async def case_worker(case_env: WorkflowEnvironment, resources: Resources, task_
 
 
 @pytest.fixture
-def driver(case_env: WorkflowEnvironment, resources: Resources, task_queue: str) -> Driver:
-    return Driver(case_env, task_queue, resources.sessions)
+async def driver(case_env: WorkflowEnvironment, resources: Resources, task_queue: str) -> AsyncIterator[Driver]:
+    driver = Driver(case_env, task_queue, resources.sessions)
+    yield driver
+    await driver.stop_all()

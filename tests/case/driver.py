@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest, DescribeWorkflowExecutionResponse
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.ledger import LedgerActivities
@@ -39,9 +40,21 @@ class Driver:
         self.env = env
         self.task_queue = task_queue
         self.sessions = sessions
+        self.started: list[CaseHandle] = []
 
     async def start(self, **changes: object) -> CaseHandle:
-        return await start_case(self.env.client, self.registration(**changes), task_queue=self.task_queue)
+        handle = await start_case(self.env.client, self.registration(**changes), task_queue=self.task_queue)
+        self.started.append(handle)
+        return handle
+
+    async def stop_all(self) -> None:
+        """Ends what a failed test left running: an orphaned case's timers would hold up the shared server's
+        time skipping for every later test."""
+        for handle in self.started:
+            try:
+                await handle.terminate("the test is over")
+            except RPCError:
+                pass  # it had completed
 
     def registration(self, **changes: object) -> CaseRegistration:
         """The test registration under a case number of its own: the server outlives every test."""
@@ -92,12 +105,17 @@ class Driver:
 async def search_attributes(handle: CaseHandle) -> dict[str, object]:
     """The case's search attributes as stored, read raw: the test server keeps an unset attribute as an empty
     payload, which the client's decoder refuses. Single values come unwrapped; an unset one is None."""
-    client = handle._client  # the handle's own client: the one the case was started with
-    response = await client.workflow_service.describe_workflow_execution(
-        DescribeWorkflowExecutionRequest(namespace=client.namespace, execution=WorkflowExecution(workflow_id=handle.id))
-    )
+    response = await describe(handle)
     values: dict[str, object] = {}
     for name, payload in response.workflow_execution_info.search_attributes.indexed_fields.items():
         value = json.loads(payload.data) if payload.data else None
         values[name] = value[0] if isinstance(value, list) and len(value) == 1 else value or None
     return values
+
+
+async def describe(handle: CaseHandle) -> DescribeWorkflowExecutionResponse:
+    """The raw description: the client's own would decode the search attributes (see search_attributes)."""
+    client = handle._client  # the handle's own client: the one the case was started with
+    return await client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(namespace=client.namespace, execution=WorkflowExecution(workflow_id=handle.id))
+    )

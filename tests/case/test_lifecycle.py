@@ -1,63 +1,41 @@
-"""A case through the worker on the time-skipping server, with the real activities and store."""
+"""Cases through the production worker on the time-skipping server, with the real activities and store."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.worker import Worker
 
+from activities.clock.activities import ClockActivities
+from activities.store.ledger.supervision import SupervisionOrderRepository
 from schemas import search_attributes as sa
-from schemas.case import commands as c
-from schemas.case.stages import CaseStage, CommitmentDecision, ReviewVerdict
-from schemas.clock import ClockUnit
-from schemas.ledger import RatingLevel
-from schemas.registry import Limit
-from tests.case.driver import Driver, coordinator, lead, locality, requester, search_attributes
-from tests.case.parties import COORDINATOR, LEAD, LOCALITY
-from workflows.case.workflow import CaseWorkflow
+from schemas.case.stages import AssignmentStatus, CaseStage, SupervisionLevel
+from schemas.clock import ClockSpec, ClockUnit, Pause
+from schemas.ledger import SupervisionOrderStatus
+from tests.case import scenarios
+from tests.case.driver import Driver, describe, search_attributes
+from tests.case.parties import CO_UNIT, COORDINATOR, LEAD, LOCALITY, OTHER
 
 
-def wd(amount: int) -> Limit:
-    return Limit(amount=Decimal(amount), unit=ClockUnit.WORKING_DAYS)
+async def due(sessions: async_sessionmaker[AsyncSession], started_at: datetime, days: int, *pauses: Pause) -> datetime:
+    """The legal clock's own answer, to compare the case's deadlines with."""
+    spec = ClockSpec(started_at=started_at, limit=days, unit=ClockUnit.WORKING_DAYS, locality=LOCALITY, pauses=pauses)
+    return (await ClockActivities(sessions).compute_deadline(spec)).due_at
 
 
 async def test_happy_path_from_registration_to_write_off(case_worker: Worker, driver: Driver) -> None:
-    handle = await driver.start()
-    again = await driver.start()
-    assert again.id == handle.id and again.result_run_id == handle.result_run_id
+    first = await driver.start()
+    again = await driver.start()  # the same case number: the same case
+    runs = [(await describe(handle)).workflow_execution_info.execution.run_id for handle in (first, again)]
+    assert runs[0] == runs[1]
+    handle = await scenarios.happy_path(driver)
+    assert handle.id == first.id
 
-    await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
-    await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=lead))
-    await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=locality))
-    await handle.execute_update(CaseWorkflow.commit, c.FileCommitment(actor=lead, limit=wd(15), plan="fix it"))
-    await handle.execute_update(CaseWorkflow.cosign_commitment, c.CosignCommitment(actor=locality))
-    result = await handle.execute_update(
-        CaseWorkflow.decide_commitment, c.DecideCommitment(actor=coordinator, decision=CommitmentDecision.ACCEPT)
-    )
-    assert result.stage is CaseStage.IN_PROGRESS
-    view = await driver.view(handle)
-    assert view.committed_due_at is not None and view.next_due_at is not None
-    await handle.execute_update(CaseWorkflow.report_progress, c.ReportProgress(actor=lead, summary="halfway"))
-    await handle.execute_update(
-        CaseWorkflow.submit_closing_report, c.SubmitClosingReport(actor=lead, result="permit issued")
-    )
-    await handle.execute_update(CaseWorkflow.cosign_closing_report, c.CosignClosingReport(actor=locality))
-    await handle.execute_update(
-        CaseWorkflow.review, c.ReviewClosingReport(actor=coordinator, verdict=ReviewVerdict.PASS)
-    )
-    await handle.execute_update(
-        CaseWorkflow.rate_follow_up, c.RateFollowUp(actor=requester, rating=RatingLevel.VERY_SATISFIED)
-    )
-    closed = await handle.execute_update(CaseWorkflow.write_off, c.WriteOff(actor=coordinator))
-    assert closed.stage is CaseStage.CLOSED
-
-    attributes = await search_attributes(handle)
-    assert attributes[sa.STAGE.name] == "closed"
-    assert attributes[sa.LEAD_DEPARTMENT.name] == LEAD
-    assert attributes[sa.NEXT_DUE_AT.name] is None
-
-    final = await handle.result()  # completes once the reopen window has passed
+    final = await handle.result()
     assert final.stage is CaseStage.CLOSED and final.seq == 15 and final.clocks == []
+    assert final.committed_due_at == await due(driver.sessions, final.registered_at, 15)
+    assert final.closing is not None and final.closing.on_time
     audit = await driver.audit(handle.id)
     timeline = await driver.timeline(handle)
     assert [(e.seq, e.action, e.to_stage) for e in audit] == [
@@ -88,3 +66,123 @@ async def test_happy_path_from_registration_to_write_off(case_worker: Worker, dr
         (LOCALITY, "case_assignment"),
         (COORDINATOR, "closure_review"),
     ]
+    attributes = await search_attributes(handle)
+    assert {name: attributes[key.name] for name, key in (("stage", sa.STAGE), ("kind", sa.KIND))} == {
+        "stage": "closed",
+        "kind": "case",
+    }
+    assert attributes[sa.LEAD_DEPARTMENT.name] == LEAD and attributes[sa.NEXT_DUE_AT.name] is None
+
+
+async def test_return_reroute_and_an_upheld_return(case_worker: Worker, driver: Driver) -> None:
+    handle = await scenarios.return_and_reroute(driver)
+    final = await handle.result()
+    assert [(a.department, a.party.value, a.status) for a in final.assignments] == [
+        (LEAD, "lead", AssignmentStatus.REROUTED),
+        (LOCALITY, "locality", AssignmentStatus.SIGNED),
+        (CO_UNIT, "co_unit", AssignmentStatus.PENDING_SIGN),
+        (OTHER, "lead", AssignmentStatus.SIGNED),
+    ]
+    assert final.stage is CaseStage.TERMINATED and final.lead_department == OTHER
+    assert [e.action for e in await driver.audit(handle.id)][3:] == [
+        "return_requested",
+        "return_granted",
+        "return_requested",
+        "return_rejected",
+        "card_yellow",
+        "force_signed",
+        "signed",
+        "all_signed",
+        "terminated",
+    ]
+    assert await driver.cards(handle.id) == [(LOCALITY, "yellow", "improper_return", None)]
+    assert await driver.pushes(handle.id) == [
+        (LEAD, "case_assignment"),
+        (LOCALITY, "case_assignment"),
+        (CO_UNIT, "case_assignment"),
+        (OTHER, "case_assignment"),
+        (LOCALITY, "card"),
+    ]
+
+
+async def test_an_approved_extension_moves_the_committed_deadline(case_worker: Worker, driver: Driver) -> None:
+    handle = await scenarios.extension(driver)
+    final = await handle.result()
+    assert [(e.amount, e.approved, e.granted) for e in final.extensions] == [(5, True, 3)]
+    assert final.committed_due_at == await due(driver.sessions, final.registered_at, 18)
+    actions = [e.action for e in await driver.audit(handle.id)]
+    assert actions[-3:] == ["extension_requested", "extension_approved", "terminated"]
+
+
+async def test_a_suspension_moves_the_deadline_by_the_paused_working_time(case_worker: Worker, driver: Driver) -> None:
+    handle = await scenarios.suspension(driver)
+    final = await handle.result()
+    timeline = (await driver.timeline(handle)).entries
+    suspended = next(e.at for e in timeline if e.action == "suspended")
+    resumed = next(e.at for e in timeline if e.action == "resumed")
+    pause = Pause(started_at=suspended, ended_at=resumed)
+    assert final.committed_due_at == await due(driver.sessions, final.registered_at, 15, pause)
+    assert final.committed_due_at is not None
+    assert final.committed_due_at > await due(driver.sessions, final.registered_at, 15)
+    assert [(e.action, e.to_stage) for e in timeline[-3:]] == [
+        ("suspended", CaseStage.SUSPENDED),
+        ("resumed", CaseStage.IN_PROGRESS),
+        ("terminated", CaseStage.TERMINATED),
+    ]
+
+
+async def test_a_supervision_order_is_issued_received_answered_and_lifted(case_worker: Worker, driver: Driver) -> None:
+    handle = await scenarios.supervision(driver)
+    final = await handle.result()
+    assert final.supervision_level is SupervisionLevel.SUPERVISION_ORDER
+    assert [(o.order_id, o.department, o.status) for o in final.orders] == [("o1", LEAD, SupervisionOrderStatus.LIFTED)]
+    order_id = f"{handle.id}.o1"
+    async with driver.sessions() as session:
+        stored = await SupervisionOrderRepository(session).get(order_id)
+        assert stored is not None and stored.status == "lifted" and stored.department_code == LEAD
+    assert [(e.seq, e.action) for e in await driver.audit(order_id)] == [
+        (1, "issued"),
+        (2, "received"),
+        (3, "answered"),
+        (4, "lifted"),
+    ]
+    assert [e.action for e in await driver.audit(handle.id)][9:] == [
+        "order_issued",
+        "order_received",
+        "progress_reported",
+        "order_answered",
+        "order_lifted",
+        "commented",
+        "terminated",
+    ]
+    assert (await search_attributes(handle))[sa.SUPERVISION_LEVEL.name] == "supervision_order"
+
+
+async def test_redo_after_review_and_after_a_bad_rating(case_worker: Worker, driver: Driver) -> None:
+    handle = await scenarios.redo(driver)
+    final = await handle.result()
+    assert final.stage is CaseStage.CLOSED and final.redo_count == 2
+    # A bad rating and the redo it causes happen at one instant: compared without their order.
+    assert sorted(await driver.scores(handle.id)) == [
+        (LEAD, "bad_rating"),
+        (LEAD, "on_time_close"),
+        (LEAD, "redo"),
+        (LEAD, "redo"),
+    ]
+    redone = [e for e in await driver.audit(handle.id) if e.action == "redo_ordered"]
+    assert [(e.actor, e.to_stage) for e in redone] == [("coordinator", "in_progress"), ("system", "in_progress")]
+
+
+async def test_reopen_rebaselines_a_closed_case(case_worker: Worker, driver: Driver) -> None:
+    handle = await scenarios.reopen(driver)
+    final = await handle.result()
+    assert final.reopen_count == 1 and final.stage is CaseStage.TERMINATED
+    timeline = (await driver.timeline(handle)).entries
+    assert [(e.action, e.to_stage) for e in timeline[-4:]] == [
+        ("written_off", CaseStage.CLOSED),
+        ("reopened", CaseStage.REOPENED),
+        ("rebaselined", CaseStage.IN_PROGRESS),
+        ("terminated", CaseStage.TERMINATED),
+    ]
+    reopened_at = timeline[-3].at
+    assert final.committed_due_at == await due(driver.sessions, reopened_at, 15)

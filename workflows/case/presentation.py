@@ -54,6 +54,7 @@ def view(state: CaseState) -> CaseView:
                 colour=clock.colour,
                 suspended=clock.sla.suspended,
                 estimated=clock.estimated,
+                rungs=clock.sla.rungs,
             )
             for clock in state.clocks.values()
         ],

@@ -34,7 +34,10 @@ def summary_of(registration: CaseRegistration) -> str:
 async def start_case(
     client: Client, registration: CaseRegistration, *, task_queue: str = DEFAULT_TASK_QUEUE
 ) -> WorkflowHandle[CaseWorkflow, CaseView]:
-    """Starts the case, or returns the one already started under the same case number (running or finished)."""
+    """Starts the case, or finds the one already started under the same case number (running or finished).
+
+    The handle targets the case's latest run, so commands still reach it after it continued as new.
+    """
     try:
         return await client.start_workflow(
             CaseWorkflow.run,

@@ -1,0 +1,183 @@
+"""Representative cases, played through a driver: the lifecycle tests check them, and the replay test replays
+the histories they leave (regenerate with `python -m tests.case.record_histories`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from schemas.case import commands as c
+from schemas.case.stages import CommitmentDecision, ReturnRuling, ReviewVerdict, Role
+from schemas.clock import ClockUnit
+from schemas.ledger import RatingLevel
+from schemas.registry import Limit
+from tests.case.driver import CaseHandle, Driver, coordinator, lead, locality, requester, supervisor
+from tests.case.parties import CO_UNIT, LEAD, OTHER
+from workflows.case.workflow import CaseWorkflow
+
+
+def wd(amount: int) -> Limit:
+    return Limit(amount=Decimal(amount), unit=ClockUnit.WORKING_DAYS)
+
+
+async def in_progress(driver: Driver, **changes: object) -> CaseHandle:
+    """Registered, accepted, signed by both parties, committed to 15 working days from receipt."""
+    handle = await driver.start(**changes)
+    await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
+    await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=lead))
+    await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=locality))
+    await handle.execute_update(CaseWorkflow.commit, c.FileCommitment(actor=lead, limit=wd(15), plan="fix it"))
+    await handle.execute_update(CaseWorkflow.cosign_commitment, c.CosignCommitment(actor=locality))
+    await handle.execute_update(
+        CaseWorkflow.decide_commitment, c.DecideCommitment(actor=coordinator, decision=CommitmentDecision.ACCEPT)
+    )
+    return handle
+
+
+async def close(handle: CaseHandle, rating: RatingLevel = RatingLevel.VERY_SATISFIED) -> None:
+    """From work to write-off: report, co-sign, review, rating, write-off."""
+    await submit_for_review(handle)
+    await handle.execute_update(
+        CaseWorkflow.review, c.ReviewClosingReport(actor=coordinator, verdict=ReviewVerdict.PASS)
+    )
+    await handle.execute_update(CaseWorkflow.rate_follow_up, c.RateFollowUp(actor=requester, rating=rating))
+    if not rating.is_bad:
+        await handle.execute_update(CaseWorkflow.write_off, c.WriteOff(actor=coordinator))
+
+
+async def submit_for_review(handle: CaseHandle) -> None:
+    report = c.SubmitClosingReport(actor=lead, result="permit issued", evidence=["permit-17"], requester_confirmed=True)
+    await handle.execute_update(CaseWorkflow.submit_closing_report, report)
+    await handle.execute_update(CaseWorkflow.cosign_closing_report, c.CosignClosingReport(actor=locality))
+
+
+async def terminate(handle: CaseHandle) -> None:
+    await handle.execute_update(
+        CaseWorkflow.terminate, c.TerminateCase(actor=coordinator, reason="the scenario ends here")
+    )
+    await handle.result()
+
+
+async def happy_path(driver: Driver) -> CaseHandle:
+    handle = await in_progress(driver)
+    await handle.execute_update(CaseWorkflow.report_progress, c.ReportProgress(actor=lead, summary="halfway"))
+    await close(handle)
+    await handle.result()  # the reopen window passes
+    return handle
+
+
+async def return_and_reroute(driver: Driver) -> CaseHandle:
+    handle = await driver.start(co_units=[{"department": CO_UNIT, "mandatory": False}])
+    await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
+    await handle.execute_update(
+        CaseWorkflow.request_return,
+        c.RequestReturn(actor=lead, reason="fire review is not ours", legal_basis="city fire regulation art. 12"),
+    )
+    await handle.execute_update(
+        CaseWorkflow.rule_on_return,
+        c.RuleOnReturn(
+            actor=coordinator,
+            department=LEAD,
+            ruling=ReturnRuling.REROUTE,
+            to_department=OTHER,
+            reason="the water bureau runs the fire water review",
+        ),
+    )
+    await handle.execute_update(
+        CaseWorkflow.request_return,
+        c.RequestReturn(actor=locality, reason="the site is city land", legal_basis="district duties list"),
+    )
+    await handle.execute_update(
+        CaseWorkflow.rule_on_return,
+        c.RuleOnReturn(
+            actor=coordinator, department=locality.department, ruling=ReturnRuling.UPHOLD, reason="the site is yours"
+        ),
+    )
+    await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=c.Actor(department=OTHER, role=Role.LEAD)))
+    await terminate(handle)
+    return handle
+
+
+async def extension(driver: Driver) -> CaseHandle:
+    handle = await in_progress(driver)
+    await handle.execute_update(
+        CaseWorkflow.request_extension, c.RequestExtension(actor=lead, amount=5, reason="the expert report is late")
+    )
+    await handle.execute_update(
+        CaseWorkflow.decide_extension, c.DecideExtension(actor=coordinator, approve=True, amount=3)
+    )
+    await terminate(handle)
+    return handle
+
+
+async def suspension(driver: Driver) -> CaseHandle:
+    handle = await in_progress(driver)
+    await handle.execute_update(
+        CaseWorkflow.suspend, c.SuspendCase(actor=coordinator, reason="waiting for the court hearing")
+    )
+    await driver.env.sleep(timedelta(days=7))
+    await handle.execute_update(CaseWorkflow.resume, c.ResumeCase(actor=coordinator, reason="hearing held"))
+    await terminate(handle)
+    return handle
+
+
+async def supervision(driver: Driver) -> CaseHandle:
+    handle = await in_progress(driver)
+    issued = await handle.execute_update(
+        CaseWorkflow.issue_supervision_order,
+        c.IssueSupervisionOrder(
+            actor=supervisor, department=LEAD, content="Report weekly until done.", reason="the mayor asked"
+        ),
+    )
+    assert issued.subject_id is not None
+    order = issued.subject_id
+    await handle.execute_update(
+        CaseWorkflow.receive_supervision_order, c.ReceiveSupervisionOrder(actor=lead, order_id=order)
+    )
+    await handle.execute_update(
+        CaseWorkflow.report_progress, c.ReportProgress(actor=lead, summary="week one", percent_done=40)
+    )
+    await handle.execute_update(
+        CaseWorkflow.answer_supervision_order,
+        c.AnswerSupervisionOrder(actor=lead, order_id=order, answer="the review is booked for Monday"),
+    )
+    await handle.execute_update(
+        CaseWorkflow.lift_supervision_order, c.LiftSupervisionOrder(actor=supervisor, order_id=order)
+    )
+    await handle.execute_update(CaseWorkflow.comment, c.CommentOnCase(actor=supervisor, text="thank you"))
+    await terminate(handle)
+    return handle
+
+
+async def redo(driver: Driver) -> CaseHandle:
+    handle = await in_progress(driver)
+    await submit_for_review(handle)
+    await handle.execute_update(
+        CaseWorkflow.review,
+        c.ReviewClosingReport(
+            actor=coordinator, verdict=ReviewVerdict.REDO, reason="no evidence of the permit", redo_limit=wd(5)
+        ),
+    )
+    await close(handle, RatingLevel.DISSATISFIED)  # a bad rating sends it back once more
+    await close(handle)
+    await handle.result()
+    return handle
+
+
+async def reopen(driver: Driver) -> CaseHandle:
+    handle = await in_progress(driver)
+    await close(handle)
+    await handle.execute_update(CaseWorkflow.reopen, c.ReopenCase(actor=requester, reason="the leak is back"))
+    await terminate(handle)
+    return handle
+
+
+SCENARIOS = {
+    "happy_path": happy_path,
+    "return_and_reroute": return_and_reroute,
+    "extension": extension,
+    "suspension": suspension,
+    "supervision": supervision,
+    "redo": redo,
+    "reopen": reopen,
+}
