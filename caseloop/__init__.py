@@ -1,1 +1,17 @@
-"""What users touch: the caseloop SDK and the caseloop command line."""
+"""What users touch: the caseloop SDK (`CaseClient`, its handles, its errors) and the caseloop command line."""
+
+from caseloop.errors import CommandError, CommandTimeout, InputRejected, NotFound, Unreachable
+from caseloop.sdk import CaseClient, CaseHandle, CaseSummary, HandoffHandle, HandoffSummary
+
+__all__ = [
+    "CaseClient",
+    "CaseHandle",
+    "CaseSummary",
+    "CommandError",
+    "CommandTimeout",
+    "HandoffHandle",
+    "HandoffSummary",
+    "InputRejected",
+    "NotFound",
+    "Unreachable",
+]
