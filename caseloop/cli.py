@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "caseloop.commands.inbox",
     "caseloop.commands.registry",
     "caseloop.commands.clock",
+    "caseloop.commands.case",
 )
 
 

@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 from activities.registry.importer import import_registry
 from activities.registry.sample import load_sample_registry_if_empty
 from activities.store.migrate import upgrade
+from caseloop.cli import main
 from workers.resources import Resources, open_resources
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -75,6 +76,12 @@ async def add_case_matter(sessions: async_sessionmaker[AsyncSession], directory:
     )
     await import_registry(sessions, [file])
     return code
+
+
+async def run_cli(*argv: str) -> int:
+    """`caseloop ARGV` in-process; the CLI runs its own event loop, so it gets a thread of its own and the worker
+    stays on the test's loop."""
+    return await asyncio.to_thread(main, list(argv))
 
 
 async def eventually(read: Callable[[], Awaitable[T]], expected: Callable[[T], bool], attempts: int = 100) -> T:

@@ -1,0 +1,269 @@
+"""`caseloop case launch|show|timeline|list|count|<command> …`: cases from the command line, through the SDK.
+
+Every command of the case workflow is a verb (`caseloop case sign CASE --as lead:SQ-ZJJ`), its fields are flags
+or come from `--file` (JSON or YAML), and `--command-id` makes a retried command apply once. Read commands print
+tables, or JSON with `--json`. Exit codes: 0 done, 2 rejected by a rule, 3 not found, 4 unreachable, 5 timed out.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from caseloop.commands.forms import add_model_flags, merged, parse_instant
+from caseloop.commands.tables import as_json, cell, pairs, table
+from caseloop.errors import InputRejected
+from caseloop.sdk.actors import case_actor
+from caseloop.sdk.cases import COMMANDS, CaseHandle
+from caseloop.sdk.channel import build
+from caseloop.sdk.client import CaseClient
+from caseloop.sdk.visibility import CaseSummary
+from schemas.case.commands import CommandResult
+from schemas.case.stages import CardColour, CaseStage, Priority, SupervisionLevel
+from schemas.case.state import CaseRegistration
+from schemas.case.views import CaseView, Timeline
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    case = subparsers.add_parser(
+        "case",
+        help="launch, drive and find cases",
+        description="Cases (launch, commit, supervise, close) through the SDK, against the Temporal target of the "
+        "settings. CASE is a case ID (case-SYSTEM-NUMBER, as `list` shows it) or, with --system, a case number.",
+    )
+    verbs = case.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    launch = verbs.add_parser(
+        "launch",
+        help="register a case (idempotent by the system's case number)",
+        description="Registers a case under the initiating system's own case number; the same number again "
+        "returns the existing case. Fields come from flags or --file.",
+    )
+    add_model_flags(launch, CaseRegistration, skip=frozenset({"policy", "co_units"}))
+    launch.add_argument("--co-unit", action="append", default=[], metavar="CODE", help="a mandatory co-unit")
+    launch.add_argument("--optional-co-unit", action="append", default=[], metavar="CODE", help="an optional one")
+    _common(launch, file=True)
+    launch.set_defaults(handler=_launch)
+
+    show = verbs.add_parser("show", help="a case's state: stage, parties, clocks, orders, cards")
+    _case_argument(show)
+    _common(show)
+    show.set_defaults(handler=_show)
+
+    timeline = verbs.add_parser("timeline", help="a case's transitions: who, what, when, why")
+    _case_argument(timeline)
+    timeline.add_argument("--after", type=int, default=0, metavar="SEQ", help="entries after this seq")
+    timeline.add_argument("--limit", type=int, default=1000, help="at most this many entries (default 1000)")
+    _common(timeline)
+    timeline.set_defaults(handler=_timeline)
+
+    listing = verbs.add_parser("list", help="cases matching filters (Temporal visibility)")
+    _filters(listing)
+    listing.add_argument("--limit", type=int, default=100, help="at most this many (default 100; 0: all)")
+    _common(listing)
+    listing.set_defaults(handler=_list)
+
+    count = verbs.add_parser("count", help="how many cases match the filters")
+    _filters(count)
+    _common(count)
+    count.set_defaults(handler=_count)
+
+    for name, (_update, model) in COMMANDS.items():
+        method = getattr(CaseHandle, name)
+        verb = verbs.add_parser(name.replace("_", "-"), help=_first_line(method.__doc__), description=method.__doc__)
+        _case_argument(verb)
+        verb.add_argument("--as", dest="actor", metavar="ROLE:DEPT", help="who sends it, e.g. lead:SQ-ZJJ")
+        add_model_flags(verb, model)
+        verb.add_argument("--command-id", metavar="ID", help="applied at most once; default: a new uuid")
+        _common(verb, file=True)
+        verb.set_defaults(handler=_command, command=name, model=model)
+
+
+def _common(parser: argparse.ArgumentParser, *, file: bool = False) -> None:
+    if file:
+        parser.add_argument("--file", metavar="FILE", help="fields from a JSON or YAML file; flags override them")
+    parser.add_argument("--within", type=float, default=60.0, metavar="SECONDS", help="wait this long (default 60)")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def _case_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("case", metavar="CASE", help="a case ID, or a case number with --system")
+    parser.add_argument("--system", metavar="CODE", help="the initiating system, when CASE is a case number")
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    stages = [stage.value for stage in CaseStage]
+    parser.add_argument("--stage", action="append", choices=stages, help="repeat for any of several")
+    parser.add_argument("--card-colour", action="append", choices=[c.value for c in CardColour])
+    parser.add_argument("--department", action="append", metavar="CODE", help="the lead department")
+    parser.add_argument("--locality", action="append", metavar="CODE")
+    parser.add_argument("--matter", action="append", metavar="CODE")
+    parser.add_argument("--priority", action="append", choices=[p.value for p in Priority])
+    parser.add_argument("--supervision-level", action="append", choices=[level.value for level in SupervisionLevel])
+    overdue = parser.add_mutually_exclusive_group()
+    overdue.add_argument("--overdue", action="store_true", default=None, help="a running step deadline has passed")
+    overdue.add_argument(
+        "--not-overdue", dest="overdue", action="store_false", default=None, help="nothing is past its deadline"
+    )
+    parser.add_argument("--due-before", metavar="ISO_TIME", help="a running step deadline falls before this")
+    running = parser.add_mutually_exclusive_group()
+    running.add_argument("--running", action="store_true", default=None, help="the case's workflow still runs")
+    running.add_argument(
+        "--finished", dest="running", action="store_false", default=None, help="the case's workflow ended"
+    )
+
+
+async def _client(args: argparse.Namespace) -> CaseClient:
+    return await CaseClient.connect(within=args.within, system=getattr(args, "system", None))
+
+
+def _handle(client: CaseClient, args: argparse.Namespace) -> CaseHandle:
+    if args.system is not None:
+        return client.case(args.case, system=args.system)
+    if not args.case.startswith("case-"):
+        raise InputRejected(
+            f"CASE: {args.case!r} is not a case ID (case-SYSTEM-NUMBER); give --system to use a case number",
+            rule="case.id",
+            field="CASE",
+        )
+    return client.case_by_id(args.case)
+
+
+async def _launch(args: argparse.Namespace) -> int:
+    fields = merged(args, CaseRegistration)
+    nominated = [{"department": code} for code in args.co_unit]
+    nominated += [{"department": code, "mandatory": False} for code in args.optional_co_unit]
+    if nominated:
+        fields["co_units"] = [*fields.get("co_units", []), *nominated]
+    registration = build(CaseRegistration, None, fields)
+    async with await _client(args) as client:
+        case = await client.launch(registration)
+        view = await case.state()
+    print(as_json(view) if args.json else f"{case.case_id}  {view.stage.value}")
+    return 0
+
+
+async def _show(args: argparse.Namespace) -> int:
+    async with await _client(args) as client:
+        view = await _handle(client, args).state()
+    print(as_json(view) if args.json else _view(view))
+    return 0
+
+
+async def _timeline(args: argparse.Namespace) -> int:
+    async with await _client(args) as client:
+        timeline = await _handle(client, args).timeline(after_seq=args.after, limit=args.limit)
+    print(as_json(timeline) if args.json else _entries(timeline))
+    return 0
+
+
+async def _list(args: argparse.Namespace) -> int:
+    async with await _client(args) as client:
+        found = await client.list(**_filter_values(args), limit=args.limit or None)
+    print(as_json(found) if args.json else _summaries(found))
+    return 0
+
+
+async def _count(args: argparse.Namespace) -> int:
+    async with await _client(args) as client:
+        counted = await client.count(**_filter_values(args))
+    print(f'{{"count": {counted}}}' if args.json else counted)
+    return 0
+
+
+async def _command(args: argparse.Namespace) -> int:
+    model = args.model
+    fields = merged(args, model)
+    actor = args.actor or fields.pop("actor", None)
+    fields["actor"] = case_actor(actor)
+    command = build(model, None, fields)
+    async with await _client(args) as client:
+        result = await _handle(client, args).send(command, command_id=args.command_id)
+    print(as_json(result) if args.json else _result(result))
+    return 0
+
+
+def _filter_values(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "stage": args.stage,
+        "card_colour": args.card_colour,
+        "department": args.department,
+        "locality": args.locality,
+        "matter": args.matter,
+        "priority": args.priority,
+        "supervision_level": args.supervision_level,
+        "overdue": args.overdue,
+        "due_before": parse_instant(args.due_before, "--due-before"),
+        "running": args.running,
+    }
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().split("\n")[0]
+
+
+def _result(result: CommandResult) -> str:
+    made = f", created {result.subject_id}" if result.subject_id else ""
+    return (
+        f"{result.command}: {result.case_id} is {result.stage.value}"
+        f" (seq {result.seq}{made}; command id {result.update_id})"
+    )
+
+
+def _view(view: CaseView) -> str:
+    lines = [
+        pairs(
+            [
+                ("case", view.case_id),
+                ("stage", view.stage),
+                ("card", view.card_colour),
+                ("SLA colour", view.sla_colour),
+                ("supervision", view.supervision_level),
+                ("matter", view.matter_code),
+                ("lead", view.lead_department),
+                ("locality", view.locality),
+                ("coordinator", view.coordinator),
+                ("priority", view.priority),
+                ("registered", view.registered_at),
+                ("committed due", view.committed_due_at),
+                ("next due", f"{cell(view.next_due_at)} ({cell(view.next_due_step)})" if view.next_due_at else None),
+                ("transitions", view.seq),
+            ]
+        )
+    ]
+    if view.assignments:
+        assignments = [(a.party, a.department, a.status, a.signed_at) for a in view.assignments]
+        lines += ["", table(["party", "department", "status", "signed"], assignments)]
+    if view.clocks:
+        clocks = [(c.step, c.department, c.due_at, c.colour, "suspended" if c.suspended else "") for c in view.clocks]
+        lines += ["", table(["clock", "department", "due", "colour", ""], clocks)]
+    if view.orders:
+        orders = [(o.order_id, o.department, o.status, o.due_at) for o in view.orders]
+        lines += ["", table(["order", "to", "status", "due"], orders)]
+    if view.cards:
+        cards = [(card.level, card.department, card.reason, card.issued_at) for card in view.cards]
+        lines += ["", table(["card", "department", "reason", "issued"], cards)]
+    return "\n".join(lines)
+
+
+def _entries(timeline: Timeline) -> str:
+    rows = [
+        (
+            e.seq,
+            e.at,
+            e.actor.label,
+            e.action,
+            e.to_stage,
+            "; ".join(part for part in (e.reason, e.note) if part),
+        )
+        for e in timeline.entries
+    ]
+    return table(["seq", "at", "actor", "action", "stage", "reason / note"], rows)
+
+
+def _summaries(found: list[CaseSummary]) -> str:
+    rows = [
+        (s.case_id, s.stage, s.card_colour, s.lead_department, s.locality, s.matter, s.next_due_at, s.status)
+        for s in found
+    ]
+    return table(["case", "stage", "card", "lead", "locality", "matter", "next due", "workflow"], rows)

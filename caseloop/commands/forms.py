@@ -1,0 +1,200 @@
+"""Command models as command-line flags: one flag per field, values from flags or a JSON/YAML file (flags win).
+
+The flags are derived from the models in `schemas/`, so a field added there is a flag here without more code.
+Scalars are given as text and validated by the model; limits as `<amount> <unit>`; yes/no fields as
+`--field/--no-field`; lists by repeating the flag; structured fields (findings, details) as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import types
+import typing
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from caseloop.errors import InputRejected
+from caseloop.sdk.channel import limit_of
+from schemas.registry import Limit
+
+# Fields the commands name themselves: the actor comes from --as.
+SKIPPED = frozenset({"actor"})
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_model_flags(parser: argparse.ArgumentParser, model: type[BaseModel], skip: frozenset[str] = SKIPPED) -> None:
+    """One flag per field of `model`; each stores into `field:<name>` so the fields can be told from the rest."""
+    for name, info in model.model_fields.items():
+        if name in skip:
+            continue
+        kind = _kind(info)
+        dest = f"field:{name}"
+        help_text = _help(info, kind)
+        if kind == "bool":
+            yes_no = argparse.BooleanOptionalAction
+            parser.add_argument(flag(name), dest=dest, action=yes_no, default=None, help=help_text)
+        elif kind in ("list", "json-list"):
+            metavar = "JSON" if kind == "json-list" else "VALUE"
+            parser.add_argument(flag(name), dest=dest, action="append", default=None, metavar=metavar, help=help_text)
+        else:
+            parser.add_argument(flag(name), dest=dest, default=None, metavar=_metavar(kind, name), help=help_text)
+
+
+def model_fields(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:
+    """The fields given as flags (only those given), converted as their kinds say."""
+    given: dict[str, Any] = {}
+    for key, value in vars(args).items():
+        if not key.startswith("field:") or value is None:
+            continue
+        name = key.removeprefix("field:")
+        given[name] = _convert(name, _kind(model.model_fields[name]), value)
+    return given
+
+
+def read_file(path: str | None) -> dict[str, Any]:
+    """The fields in a JSON or YAML file (a mapping), or nothing without a file."""
+    if path is None:
+        return {}
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputRejected(
+            f"--file: cannot read {path}: {error.strerror}", rule="file.unreadable", field="--file"
+        ) from None
+    try:
+        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        raise InputRejected(
+            f"--file: {path} is not valid JSON/YAML: {error}", rule="file.syntax", field="--file"
+        ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputRejected(f"--file: {path} must hold a mapping of fields", rule="file.mapping", field="--file")
+    return data
+
+
+def read_events(path: str) -> tuple[str | None, list[Any]]:
+    """A batch file: a list of events, or a mapping with `events` and, optionally, its `batch_id`."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except OSError as error:
+        raise InputRejected(
+            f"FILE: cannot read {path}: {error.strerror}", rule="file.unreadable", field="FILE"
+        ) from None
+    except (ValueError, yaml.YAMLError) as error:
+        raise InputRejected(f"FILE: {path} is not valid JSON/YAML: {error}", rule="file.syntax", field="FILE") from None
+    if isinstance(data, dict) and isinstance(data.get("events"), list):
+        batch_id = data.get("batch_id")
+        return (str(batch_id) if batch_id is not None else None), data["events"]
+    if not isinstance(data, list):
+        raise InputRejected(f"FILE: {path} must hold a list of events", rule="file.list", field="FILE")
+    return None, data
+
+
+def merged(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:
+    """The file's fields, then the flags over them."""
+    fields = read_file(getattr(args, "file", None))
+    for name, value in list(fields.items()):
+        if name in model.model_fields and _kind(model.model_fields[name]) == "limit":
+            fields[name] = limit_of(value, name)
+    fields.update(model_fields(args, model))
+    return fields
+
+
+def parse_instant(text: str | None, field: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputRejected(f"{field}: {text!r} is not an ISO 8601 time", rule="datetime.format", field=field) from None
+    if instant.tzinfo is None:
+        raise InputRejected(f"{field}: give the offset too, e.g. {text}+08:00", rule="datetime.aware", field=field)
+    return instant
+
+
+def _kind(info: FieldInfo) -> str:
+    annotation = info.annotation
+    arguments = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if _is_union(annotation) and len(arguments) == 1:
+        annotation = arguments[0]
+    origin = typing.get_origin(annotation)
+    if annotation is bool:
+        return "bool"
+    if annotation is Limit:
+        return "limit"
+    if origin is list:
+        (item,) = typing.get_args(annotation) or (str,)
+        return "json-list" if _structured(item) else "list"
+    if origin is dict or _structured(annotation):
+        return "json"
+    return "text"
+
+
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
+
+
+def _structured(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _convert(name: str, kind: str, value: Any) -> Any:
+    if kind == "limit":
+        return limit_of(value, name)
+    if kind == "json":
+        return _json(name, value)
+    if kind == "json-list":
+        return [_json(name, item) for item in value]
+    return value
+
+
+def _json(name: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise InputRejected(f"{flag(name)}: not JSON: {error}", rule="json.syntax", field=name) from None
+
+
+def _metavar(kind: str, name: str) -> str:
+    return {"limit": "'N UNIT'", "json": "JSON"}.get(kind, name.upper())
+
+
+def _help(info: FieldInfo, kind: str) -> str:
+    parts = [info.description] if info.description else []
+    if kind == "limit":
+        parts.append("e.g. '15 working-days', '2 office-hours'")
+    elif kind == "json-list":
+        parts.append("JSON, repeat for more")
+    elif kind == "list":
+        parts.append("repeat for more")
+    elif kind == "json":
+        parts.append("JSON")
+    annotation = info.annotation
+    choices = _choices(annotation)
+    if choices:
+        parts.append("one of " + ", ".join(choices))
+    if info.is_required():
+        parts.append("required")
+    return "; ".join(parts) or " "
+
+
+def _choices(annotation: Any) -> list[str]:
+    candidates = [annotation, *typing.get_args(annotation)]
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, str) and hasattr(candidate, "__members__"):
+            return [member.value for member in candidate.__members__.values()]
+    return []
