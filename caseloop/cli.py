@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "caseloop.commands.registry",
     "caseloop.commands.clock",
     "caseloop.commands.case",
+    "caseloop.commands.handoff",
 )
 
 

@@ -25,7 +25,7 @@ from caseloop.errors import InputRejected
 from caseloop.sdk.actors import CaseActor, HandoffActor
 from caseloop.sdk.cases import CaseHandle
 from caseloop.sdk.channel import Channel, build
-from caseloop.sdk.failures import connect_failed, invalid
+from caseloop.sdk.failures import connect_failed, invalid, rejected
 from caseloop.sdk.handoffs import HandoffHandle
 from caseloop.sdk.inbox import Inbox
 from caseloop.sdk.visibility import (
@@ -41,6 +41,7 @@ from schemas.case.stages import Priority
 from schemas.case.state import CasePolicy, CaseRegistration, CoUnitNomination, case_id_of
 from schemas.delivery import InboxItem, InboxPage
 from schemas.handoff import BatchReport, EventBatch, EventOutcome, EventReport, SourceEvent
+from schemas.registry import TriggerEvent
 from workers.client import connect
 from workers.codec import InvalidKey, parse_key
 from workers.settings import Settings, get_settings
@@ -276,25 +277,52 @@ class CaseClient:
     # Hand-offs.
 
     async def report_event(
-        self, event: SourceEvent | None = None, *, within: float | None = None, **fields: Any
+        self,
+        source_event: SourceEvent | None = None,
+        /,
+        *,
+        source_department: str | None = None,
+        reference: str | None = None,
+        event: TriggerEvent | str | None = None,
+        item_code: str | None = None,
+        locality_code: str | None = None,
+        occurred_at: datetime | None = None,
+        decision: str | None = None,
+        related_handoff_id: str | None = None,
+        package: Mapping[str, Any] | None = None,
+        within: float | None = None,
     ) -> EventReport:
         """Reports an event (an approval closed, an enterprise registered, a penalty decided) and starts the
-        hand-offs its collaboration matters call for; `fields` are `SourceEvent`'s when no event is given.
+        hand-offs its collaboration matters call for. Give a `SourceEvent` or its fields: the reporting
+        department, its own `reference` (e.g. its case number), the `event`, the approval or supervision
+        `item_code`, where it was handled (`locality_code`), when (`occurred_at`, aware), the `decision` and the
+        `package` the receiver needs (it may hold personal data: it travels only in encrypted payloads).
 
         Idempotent by the event's key (department, event, reference): reporting it again starts nothing and
         answers outcome `duplicate` with the hand-offs of the first report. `unmatched`: recorded, but no matter
         is triggered by it. Raises `InputRejected` (rule, field) for an event the registry refuses; nothing is
         recorded then, and the corrected event may be reported under the same reference.
         """
-        event = build(SourceEvent, event, fields)
+        fields = {
+            "source_department": source_department,
+            "reference": reference,
+            "event": event,
+            "item_code": item_code,
+            "locality_code": locality_code,
+            "occurred_at": occurred_at,
+            "decision": decision,
+            "related_handoff_id": related_handoff_id,
+            "package": dict(package) if package is not None else None,
+        }
+        reported = build(SourceEvent, source_event, fields)
         report = await self._channel.ask(
-            f"event {event.key}",
-            intake.report_event(self._channel.temporal, event, self._channel.task_queue),
+            f"event {reported.key}",
+            intake.report_event(self._channel.temporal, reported, self._channel.task_queue),
             within=within,
         )
         if report.outcome is EventOutcome.REJECTED and report.rejection is not None:
             rejection = report.rejection
-            raise InputRejected(f"event {event.key}: {rejection.message}", rule=rejection.rule, field=rejection.field)
+            raise rejected(f"event {reported.key}: {rejection.message}", rejection.rule, rejection.field)
         return report
 
     async def report_events(

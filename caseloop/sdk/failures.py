@@ -74,10 +74,16 @@ def timed_out(call: Call, seconds: float | None) -> CommandTimeout:
 def update_failed(call: Call, cause: BaseException) -> CommandError:
     if isinstance(cause, ApplicationError) and cause.type == REJECTED:
         rule, field = _rule_and_field(cause.details)
-        return InputRejected(f"{call.subject}: {cause.message}", rule=rule, field=field)
+        return rejected(f"{call.subject}: {cause.message}", rule, field)
     if isinstance(cause, ApplicationError):
         return CommandError(f"{call.subject}: {cause.message}")
     return CommandError(f"{call.subject}: the command failed: {cause}")
+
+
+def rejected(message: str, rule: str | None, field: str | None) -> InputRejected:
+    """A rule's rejection; the message ends with the rule and the field, as scripts and logs need them."""
+    named = ", ".join(part for part in (f"rule {rule}" if rule else "", f"field {field}" if field else "") if part)
+    return InputRejected(f"{message} ({named})" if named else message, rule=rule, field=field)
 
 
 def _rule_and_field(details: Any) -> tuple[str | None, str | None]:

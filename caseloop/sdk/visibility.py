@@ -30,16 +30,17 @@ CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class CaseSummary(BaseModel):
-    """A case as visibility lists it: its search attributes and its run's status, without a query."""
+    """A case as visibility lists it: its search attributes and its run's status, without a query. A value this
+    SDK does not know (a newer server's stage) is kept as text rather than refused."""
 
     case_id: str
-    stage: CaseStage | str | None
-    card_colour: CardColour | str | None
+    stage: CaseStage | str | None = Field(union_mode="left_to_right")
+    card_colour: CardColour | str | None = Field(union_mode="left_to_right")
     lead_department: str | None
     locality: str | None
     matter: str | None
-    priority: Priority | str | None
-    supervision_level: SupervisionLevel | str | None
+    priority: Priority | str | None = Field(union_mode="left_to_right")
+    supervision_level: SupervisionLevel | str | None = Field(union_mode="left_to_right")
     next_due_at: AwareDatetime | None = Field(description="the earliest running step deadline")
     status: str = Field(description="the workflow's status: running, completed (closed or over), …")
     started_at: AwareDatetime
@@ -50,10 +51,10 @@ class HandoffSummary(BaseModel):
     """A hand-off as visibility lists it."""
 
     handoff_id: str
-    stage: HandoffStage | str | None
-    colour: SlaColour | str | None
+    stage: HandoffStage | str | None = Field(union_mode="left_to_right")
+    colour: SlaColour | str | None = Field(union_mode="left_to_right")
     matter: str | None
-    direction: HandoffDirection | str | None
+    direction: HandoffDirection | str | None = Field(union_mode="left_to_right")
     receiver: str | None
     locality: str | None
     next_due_at: AwareDatetime | None
