@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "caseloop.commands.clock",
     "caseloop.commands.case",
     "caseloop.commands.handoff",
+    "caseloop.commands.demo",
 )
 
 

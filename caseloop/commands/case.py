@@ -235,8 +235,8 @@ def _view(view: CaseView) -> str:
         assignments = [(a.party, a.department, a.status, a.signed_at) for a in view.assignments]
         lines += ["", table(["party", "department", "status", "signed"], assignments)]
     if view.clocks:
-        clocks = [(c.step, c.department, c.due_at, c.colour, "suspended" if c.suspended else "") for c in view.clocks]
-        lines += ["", table(["clock", "department", "due", "colour", ""], clocks)]
+        clocks = [(c.step, c.department, c.due_at, c.colour, c.suspended) for c in view.clocks]
+        lines += ["", table(["clock", "department", "due", "colour", "suspended"], clocks)]
     if view.orders:
         orders = [(o.order_id, o.department, o.status, o.due_at) for o in view.orders]
         lines += ["", table(["order", "to", "status", "due"], orders)]

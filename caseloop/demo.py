@@ -1,0 +1,311 @@
+"""The seed's scenarios, played through the SDK so a newcomer sees real cases and hand-offs in the Temporal UI.
+
+They follow Suqian's 2021 press release (`seed/suqian-press-release-2021-06-15.txt`) on the sample registry
+that `caseloop up` loads: the development and reform commission's "launch, commit, supervise, close" loop for
+problems blocking major projects (the Hengli functional fibre project's tail-water pipeline and land listing,
+the Tongkun differentiated fibre project's land, the Shenghong new materials project's wharf approval), and the
+approval–supervision linkage (a public-place health licence pushed to the health commission and its finding
+pushed back; a labour dispatch licence of Siyang's "inverted approval" pushed to the county's labour bureau).
+
+Playing is idempotent: case numbers, event references and command ids are fixed, so a second run finds every
+case and hand-off where the first one left it and creates nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from caseloop.errors import CommandError, InputRejected
+from caseloop.sdk.cases import CaseHandle
+from caseloop.sdk.client import CaseClient
+from caseloop.sdk.handoffs import HandoffHandle
+from schemas.case.stages import CaseStage, Priority
+from schemas.handoff import FindingKind, HandoffStage, HandoffView, SourceEvent
+from schemas.ledger import RatingLevel
+from schemas.registry import TriggerEvent
+
+T = TypeVar("T")
+
+# Sample registry codes (activities/registry/suqian.yaml).
+DRC = "SQ-FGW"  # 發展和改革委員會: raises project problems, its system is the cases' initiator
+BUSINESS_OFFICE = "SQ-YSB"  # 優化營商環境辦公室: coordinates
+SUPERVISION_OFFICE = "SQ-DCS"  # 督查室: supervises
+APPROVAL_BUREAU = "SQ-SPJ"  # 行政審批局
+HOUSING = "SQ-ZJJ"  # 住房和城鄉建設局
+NATURAL_RESOURCES = "SQ-ZRZYJ"  # 自然資源和規劃局
+HEALTH_COMMISSION = "SQ-WJW"  # 衛生健康委員會
+SUCHENG = "SQ-SCQ"  # 宿城區
+SUYU = "SQ-SYQ"  # 宿豫區
+SIYANG = "SQ-SIY"  # 泗陽縣
+PROJECT_PROCEDURES = "SQ-XM-SPSX"  # 重大項目前期審批手續問題: lead 審批局, with 住建局 and 自然資源局
+PROJECT_LAND = "SQ-XM-YDBZ"  # 重大項目用地保障問題: lead 自然資源局
+
+WAIT = 60.0  # seconds a scenario waits for a push or a registration before it gives up
+UNPUSHED = frozenset({HandoffStage.CREATED, HandoffStage.DELIVERY_FAILED})
+UNCLAIMED = UNPUSHED | {HandoffStage.PUSHED}
+
+
+class Played(BaseModel):
+    """What a scenario left: one case or hand-off, its stage, and what it is about."""
+
+    kind: str
+    workflow_id: str
+    stage: str
+    about: str
+
+
+async def play(client: CaseClient) -> list[Played]:
+    """Plays every scenario in order; safe to run again."""
+    played: list[Played] = []
+    for scenario in (
+        hengli_tail_water_pipeline,
+        hengli_land_listing,
+        tongkun_land,
+        shenghong_wharf,
+        health_licence_double_loop,
+        siyang_labour_dispatch,
+    ):
+        played += await scenario(client)
+    return played
+
+
+# Cases: 啟動、承諾、督辦、報結.
+
+
+async def hengli_tail_water_pipeline(client: CaseClient) -> list[Played]:
+    """恒力功能性纖維項目尾水管線施工: launched to the approval bureau, housing, natural resources and the district;
+    all sign, the lead commits 15 working days, the district co-signs, the coordinator accepts; work is under way."""
+    about = "恒力功能性纖維項目尾水管線施工 (tail-water pipeline of the Hengli fibre project)"
+    case = await _launch(client, "XM-2021-0417", PROJECT_PROCEDURES, SUCHENG, about)
+    once = _Once(case.case_id)
+    await once(case.accept(actor=f"coordinator:{BUSINESS_OFFICE}", command_id=once.id("accept")))
+    for actor in (f"lead:{APPROVAL_BUREAU}", f"co_unit:{HOUSING}", f"co_unit:{NATURAL_RESOURCES}"):
+        await once(case.sign(actor=actor, command_id=once.id(f"sign-{actor}")))
+    await once(case.sign(actor=f"locality:{SUCHENG}", command_id=once.id("sign-locality")))
+    await once(
+        case.commit(
+            actor=f"lead:{APPROVAL_BUREAU}",
+            limit="15 working-days",
+            plan="housing re-routes the pipeline along the canal road; the district clears the construction site",
+            command_id=once.id("commit"),
+        )
+    )
+    await once(case.cosign_commitment(actor=f"locality:{SUCHENG}", command_id=once.id("cosign")))
+    await once(
+        case.decide_commitment(actor=f"coordinator:{BUSINESS_OFFICE}", decision="accept", command_id=once.id("decide"))
+    )
+    await once(
+        case.report_progress(
+            actor=f"lead:{APPROVAL_BUREAU}",
+            summary="route approved by housing; construction permit in review",
+            percent_done=40,
+            command_id=once.id("progress-1"),
+        )
+    )
+    return [await _case_played(case, about)]
+
+
+async def hengli_land_listing(client: CaseClient) -> list[Played]:
+    """恒力項目土地掛牌調整: the whole loop, from launch to a satisfied follow-up and the write-off (銷號)."""
+    about = "恒力項目土地掛牌調整 (land listing adjustment of the Hengli project)"
+    case = await _launch(client, "XM-2021-0305", PROJECT_LAND, SUCHENG, about)
+    once = _Once(case.case_id)
+    lead, locality, coordinator = f"lead:{NATURAL_RESOURCES}", f"locality:{SUCHENG}", f"coordinator:{BUSINESS_OFFICE}"
+    await once(case.accept(actor=coordinator, command_id=once.id("accept")))
+    await once(case.sign(actor=lead, command_id=once.id("sign-lead")))
+    await once(case.sign(actor=locality, command_id=once.id("sign-locality")))
+    await once(case.commit(actor=lead, limit="10 working-days", plan="re-list the plot", command_id=once.id("commit")))
+    await once(case.cosign_commitment(actor=locality, command_id=once.id("cosign")))
+    await once(case.decide_commitment(actor=coordinator, decision="accept", command_id=once.id("decide")))
+    await once(
+        case.submit_closing_report(
+            actor=lead,
+            result="the plot was re-listed with the adjusted boundary and sold",
+            evidence=["listing notice 2021-37"],
+            requester_confirmed=True,
+            command_id=once.id("report"),
+        )
+    )
+    await once(case.cosign_closing_report(actor=locality, command_id=once.id("cosign-report")))
+    await once(case.review(actor=coordinator, verdict="pass", command_id=once.id("review")))
+    await once(
+        case.rate_follow_up(actor=f"requester:{DRC}", rating=RatingLevel.VERY_SATISFIED, command_id=once.id("rate"))
+    )
+    await once(case.write_off(actor=coordinator, command_id=once.id("write-off")))
+    return [await _case_played(case, about)]
+
+
+async def tongkun_land(client: CaseClient) -> list[Played]:
+    """桐昆差別化纖維項目用地保障: launched; the lead signed, the district has not yet."""
+    about = "桐昆差別化纖維項目用地保障 (land for the Tongkun fibre project)"
+    case = await _launch(client, "XM-2021-0522", PROJECT_LAND, SUYU, about)
+    once = _Once(case.case_id)
+    await once(case.accept(actor=f"coordinator:{BUSINESS_OFFICE}", command_id=once.id("accept")))
+    await once(case.sign(actor=f"lead:{NATURAL_RESOURCES}", command_id=once.id("sign-lead")))
+    return [await _case_played(case, about)]
+
+
+async def shenghong_wharf(client: CaseClient) -> list[Played]:
+    """盛虹新材料項目順岸式港口碼頭審批: registered as urgent, waiting for the coordinator to accept it."""
+    about = "盛虹新材料項目順岸式港口碼頭審批 (wharf approval of the Shenghong project)"
+    case = await _launch(client, "XM-2021-0601", PROJECT_PROCEDURES, SUYU, about, priority=Priority.URGENT)
+    return [await _case_played(case, about)]
+
+
+# Hand-offs: 雙推送、雙回路.
+
+
+async def health_licence_double_loop(client: CaseClient) -> list[Played]:
+    """A public-place health licence granted by the approval bureau is pushed to the health commission (claimed
+    on push); its inspection finds the hygiene pledge false, and the finding is pushed back to the approval
+    bureau as a loop-2 hand-off, which claims it and starts acting. Loop 1 is closed; loop 2 is open."""
+    about = "公共場所衛生許可 → 衛健委 (health licence pushed to its regulator, loop 1)"
+    reference = "SQ-SP-2021-GGCSWS-0117"
+    report = await client.report_event(
+        SourceEvent(
+            source_department=APPROVAL_BUREAU,
+            reference=reference,
+            event=TriggerEvent.CASE_CLOSED,
+            item_code="SP-GGCSWS",
+            locality_code=SUCHENG,
+            occurred_at=datetime.now(UTC),
+            decision="grant",
+            package={"licence_no": "宿衛公字〔2021〕第0117號", "entity": "示例浴室有限公司", "pledge": True},
+        )
+    )
+    [started] = report.handoffs
+    loop_one = client.handoff(started.handoff_id, actor=f"receiver:{HEALTH_COMMISSION}")
+    once = _Once(started.handoff_id)
+    await _past(loop_one, UNCLAIMED)  # its matter claims on push
+    await once(loop_one.start_acting(measure="on-site check of the hygiene pledge", command_id=once.id("act")))
+    await once(
+        loop_one.send_feedback(
+            result="the ventilation and disinfection pledged are missing",
+            findings=[
+                {
+                    "kind": FindingKind.FALSE_PLEDGE,
+                    "reference": "宿衛監〔2021〕第0042號",
+                    "decided_at": datetime.now(UTC),
+                    "summary": "hygiene pledge found false on site",
+                }
+            ],
+            command_id=once.id("feedback"),
+        )
+    )
+    await once(
+        loop_one.acknowledge(
+            actor=f"originator:{APPROVAL_BUREAU}", remark="licence review opened", command_id=once.id("ack")
+        )
+    )
+    first = await loop_one.view()
+    played = [_handoff_played(first, about)]
+    for loop_two_id in first.loop_two:
+        loop_two = client.handoff(loop_two_id, actor=f"receiver:{APPROVAL_BUREAU}")
+        back = _Once(loop_two_id)
+        await _past(loop_two, UNPUSHED)
+        await back(loop_two.claim(command_id=back.id("claim")))
+        await back(loop_two.start_acting(measure="revoke the licence", command_id=back.id("act")))
+        played.append(_handoff_played(await loop_two.view(), "承諾不實 → 撤銷許可 (finding pushed back, loop 2)"))
+    return played
+
+
+async def siyang_labour_dispatch(client: CaseClient) -> list[Played]:
+    """Siyang's inverted approval (倒置審批): a labour dispatch licence granted on a credit pledge is pushed to
+    the county's labour bureau, which has yet to claim it."""
+    report = await client.report_event(
+        SourceEvent(
+            source_department=APPROVAL_BUREAU,
+            reference="SQ-SP-2021-LWPQ-0009",
+            event=TriggerEvent.CASE_CLOSED,
+            item_code="SP-LWPQ",
+            locality_code=SIYANG,
+            occurred_at=datetime.now(UTC),
+            decision="grant",
+            package={"licence_no": "泗人社派遣〔2021〕9號", "pledge": True},
+        )
+    )
+    played = []
+    for started in report.handoffs:
+        view = await _past(client.handoff(started.handoff_id), UNPUSHED)
+        about = "勞務派遣經營許可 → 泗陽縣人社局 (labour dispatch licence, inverted approval)"
+        played.append(_handoff_played(view, about))
+    return played
+
+
+# Helpers.
+
+
+class _Once:
+    """Fixed command ids per subject, and a command that its workflow has finished with counts as played."""
+
+    def __init__(self, subject: str) -> None:
+        self._subject = subject
+
+    def id(self, step: str) -> str:
+        return f"demo:{self._subject}:{step}".replace(" ", "_")[:100]
+
+    async def __call__(self, command: Awaitable[T]) -> T | None:
+        try:
+            return await command
+        except InputRejected as rejected:
+            if rejected.rule == "workflow.finished":
+                return None  # played to its end on an earlier run
+            raise
+
+
+async def _launch(
+    client: CaseClient,
+    number: str,
+    matter: str,
+    locality: str,
+    title: str,
+    priority: Priority = Priority.NORMAL,
+) -> CaseHandle:
+    case = await client.launch(
+        system=DRC,
+        case_number=number,
+        matter_code=matter,
+        locality_code=locality,
+        title=title,
+        coordinator=BUSINESS_OFFICE,
+        supervisors=[SUPERVISION_OFFICE],
+        priority=priority,
+    )
+    view = await _poll(case.state, lambda view: view.seq > 0)
+    if view.stage is CaseStage.REJECTED and view.lead_department is None:
+        raise CommandError(
+            f"the registry could not place {case.case_id} (matter {matter}, locality {locality}): the demo needs the "
+            "sample registry, which `caseloop up` loads into a fresh store (or: caseloop registry import FILE)"
+        )
+    return case
+
+
+async def _case_played(case: CaseHandle, about: str) -> Played:
+    view = await case.state()
+    return Played(kind="case", workflow_id=case.case_id, stage=view.stage.value, about=about)
+
+
+def _handoff_played(view: HandoffView, about: str) -> Played:
+    return Played(kind="hand-off", workflow_id=view.handoff_id, stage=view.stage.value, about=about)
+
+
+async def _past(handoff: HandoffHandle, stages: frozenset[HandoffStage]) -> HandoffView:
+    """The hand-off once it has left `stages`: its push goes out in the background."""
+    return await _poll(handoff.view, lambda view: view.stage not in stages)
+
+
+async def _poll(read: Callable[[], Awaitable[T]], done: Callable[[T], bool]) -> T:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
+    value = await read()
+    while not done(value):
+        if loop.time() > deadline:
+            raise CommandError(f"the demo waited {WAIT:g}s for {value!r:.200}; is a worker running?")
+        await asyncio.sleep(0.2)
+        value = await read()
+    return value

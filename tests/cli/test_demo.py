@@ -1,0 +1,81 @@
+"""`caseloop demo` against `caseloop up`, as a newcomer runs them: the seed's cases and hand-offs are there to find,
+and a second run creates nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from caseloop import CaseClient
+from schemas.case.stages import CaseStage
+from tests.support.department_world import eventually
+from tests.support.embedded_stack import kill_stack, stack_environment, start_stack, stop_stack, wait_ready
+from workers.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+EXPECTED = {
+    "case-SQ-FGW-XM-2021-0417": "in_progress",  # 恒力 tail-water pipeline
+    "case-SQ-FGW-XM-2021-0305": "closed",  # 恒力 land listing, written off
+    "case-SQ-FGW-XM-2021-0522": "launched",  # 桐昆 land, the district has not signed
+    "case-SQ-FGW-XM-2021-0601": "registered",  # 盛虹 wharf, waiting for the coordinator
+}
+
+
+def run_demo(env: dict[str, str]) -> list[dict[str, str]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "caseloop.cli", "demo", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+async def test_the_demo_leaves_the_seed_scenarios_visible_and_runs_again_harmlessly(tmp_path: Path) -> None:
+    env = stack_environment(tmp_path / "data")
+    log = tmp_path / "up.log"
+    stack = start_stack(env, log)
+    try:
+        wait_ready(stack, log)
+        first = run_demo(env)
+        assert {p["workflow_id"]: p["stage"] for p in first if p["kind"] == "case"} == EXPECTED
+        handoffs = {p["workflow_id"]: p["stage"] for p in first if p["kind"] == "hand-off"}
+        assert sorted(handoffs.values()) == ["acting", "loop_closed", "pushed"]
+
+        client = await CaseClient.connect(
+            Settings(_env_file=None),  # type: ignore[call-arg]
+            target=env["CASELOOP_TEMPORAL_TARGET"],
+            store_url=f"sqlite+aiosqlite:///{tmp_path / 'data' / 'caseloop.db'}",
+        )
+        listed = await eventually(
+            lambda: client.list(matter=["SQ-XM-SPSX", "SQ-XM-YDBZ"]),
+            lambda found: {s.case_id: str(s.stage) for s in found} == EXPECTED,
+        )
+        assert {s.case_id: str(s.stage) for s in listed} == EXPECTED
+        pipeline = await client.list(stage=CaseStage.IN_PROGRESS, department="SQ-SPJ", locality="SQ-SCQ")
+        assert [s.case_id for s in pipeline] == ["case-SQ-FGW-XM-2021-0417"]
+        assert await client.count_handoffs(receiver="SQ-WJW", matter="SQ-SG-GGCSWS") == 1
+        back = await client.list_handoffs(direction="supervision_to_approval", receiver="SQ-SPJ")
+        assert [(s.matter, str(s.stage)) for s in back] == [("SQ-GS-CNBS", "acting")]
+        transitions = (await client.case("XM-2021-0417", system="SQ-FGW").timeline()).total
+
+        again = run_demo(env)
+        assert again == first, "the second run finds everything where the first left it"
+        assert await client.count(matter=["SQ-XM-SPSX", "SQ-XM-YDBZ"]) == len(EXPECTED)
+        assert await client.count_handoffs() == len(handoffs)
+        assert (await client.case("XM-2021-0417", system="SQ-FGW").timeline()).total == transitions
+        inbox = await client.read_inbox("SQ-SIY-RSJ")
+        assert inbox.unacknowledged == 1, "the labour dispatch licence waits in the county bureau's inbox"
+        await client.close()
+    finally:
+        code, left = stop_stack(stack) if stack.poll() is None else (stack.returncode, set())
+        kill_stack(stack)
+    assert code == 0, log.read_text()
+    assert left == set()

@@ -1,0 +1,111 @@
+"""`caseloop up` as a user runs it, for tests: a subprocess on free ports in a data directory of its own."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+READY_LINE = "Press Ctrl-C to stop."
+
+
+def free_ports(count: int) -> list[int]:
+    """Listening ports below the ephemeral range, so outgoing connections cannot take them meanwhile."""
+    rng = random.Random()
+    ports: list[int] = []
+    while len(ports) < count:
+        port = rng.randrange(20000, 30000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def stack_environment(data_dir: Path) -> dict[str, str]:
+    """The process environment of a stack on free ports, without the caller's own CASELOOP_* settings."""
+    grpc, ui, metrics, sdk, server = free_ports(5)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELOOP_")}
+    env.update(
+        CASELOOP_DATA_DIR=str(data_dir),
+        CASELOOP_TEMPORAL_TARGET=f"127.0.0.1:{grpc}",
+        CASELOOP_UI_PORT=str(ui),
+        CASELOOP_METRICS_PORT=str(metrics),
+        CASELOOP_SDK_METRICS_PORT=str(sdk),
+        CASELOOP_SERVER_METRICS_PORT=str(server),
+        CASELOOP_LOG_FORMAT="json",
+    )
+    return env
+
+
+def start_stack(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "caseloop.cli", "up"],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_ready(process: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while READY_LINE not in log.read_text(errors="replace"):
+        if process.poll() is not None:
+            pytest.fail(f"caseloop up exited with {process.returncode}:\n{log.read_text()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"caseloop up was not ready in {timeout}s:\n{log.read_text()}")
+        time.sleep(0.2)
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    pending = [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.add(child)
+            pending.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def stop_stack(process: subprocess.Popen[bytes]) -> tuple[int, set[int]]:
+    """SIGTERM, as Ctrl-C would; the exit code and the child processes left alive (there should be none)."""
+    children = descendants(process.pid)
+    process.send_signal(signal.SIGTERM)
+    code = process.wait(timeout=60)
+    return code, {pid for pid in children if alive(pid)}
+
+
+def kill_stack(process: subprocess.Popen[bytes]) -> None:
+    """What a test leaves behind when it fails half-way: the whole process group, killed."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
