@@ -19,7 +19,6 @@ from schemas.case.stages import (
     SupervisionLevel,
 )
 from schemas.clock import CardProfileName, ClockSpec, SlaClockState
-from schemas.delivery import Push, SmsNotification
 from schemas.ledger import CardLevel, CardReason, RatingLevel, SupervisionOrderStatus
 from schemas.registry import CaseParties, Limit, LimitUnit, MatterInfo, MatterStep
 
@@ -256,8 +255,6 @@ class CaseState(BaseModel):
     pushes: int = Field(0, description="pushes issued, for their ids")
     supervision_level: SupervisionLevel = SupervisionLevel.NONE
     report_overdue: bool = False
-    outbox: list[Push] = Field(default_factory=list, description="pushes issued and not yet delivered")
-    sms_outbox: list[SmsNotification] = Field(default_factory=list, description="SMS issued and not yet sent")
     unrecorded: PendingChanges = Field(default_factory=PendingChanges)
     timeline: list[TimelineEntry] = Field(default_factory=list, description="the most recent entries")
     applied: list[AppliedCommand] = Field(default_factory=list, description="the most recent commands, oldest first")

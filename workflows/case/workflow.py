@@ -68,10 +68,12 @@ class CaseWorkflow:
             registered_at=min(received, now) if received else now,
         )
         self._continued = start.state is not None
+        self._registered = self._continued  # commands wait until the registry has placed the case
         self._lock = asyncio.Lock()
         self._clocks: dict[str, SlaClock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight = 0  # rung callbacks and failed deliveries waiting to record a transition
+        self._deliveries = 0  # pushes and SMS on their way
 
     # The run: register, then live until rejected, terminated, or closed past the reopen window.
 
@@ -101,11 +103,9 @@ class CaseWorkflow:
         return presentation.view(self._state)
 
     async def _drain(self) -> None:
-        """Before the case completes: every push out, every handler done, and the store holding every write."""
+        """Before the case completes: every handler done, every push out, and the store holding every write."""
         while True:
-            await workflow.wait_condition(
-                lambda: self._quiet() and not self._state.outbox and not self._state.sms_outbox
-            )
+            await workflow.wait_condition(self._quiet)
             if self._state.unrecorded.empty:
                 return
             async with self._lock:
@@ -132,8 +132,13 @@ class CaseWorkflow:
         return info.is_continue_as_new_suggested() or (limit is not None and info.get_current_history_length() >= limit)
 
     def _quiet(self) -> bool:
-        """No command, rung or failed delivery is between its start and its record."""
-        return workflow.all_handlers_finished() and self._in_flight == 0 and not self._lock.locked()
+        """No command, rung or delivery is under way: the state is whole and no activity is outstanding."""
+        return (
+            workflow.all_handlers_finished()
+            and self._in_flight == 0
+            and self._deliveries == 0
+            and not self._lock.locked()
+        )
 
     async def _register(self) -> None:
         async with self._lock:
@@ -143,8 +148,10 @@ class CaseWorkflow:
             except ApplicationError as error:
                 why = f"the registry cannot place this case: {error.message}"
                 await self._transact(lambda state, at: machine.refuse_registration(state, why, at), now)
+                self._registered = True
                 return
             await self._transact(lambda state, at: machine.register(state, parties), now)
+        self._registered = True
 
     async def _resolve_parties(self) -> CaseParties:
         registration = self._state.registration
@@ -170,10 +177,6 @@ class CaseWorkflow:
     def _resume_after_continue_as_new(self) -> None:
         for key in self._state.clocks:
             self._watch(key)
-        for push in self._state.outbox:
-            self._spawn(self._deliver(push))
-        for sms in self._state.sms_outbox:
-            self._spawn(self._send_sms(sms))
         self._publish()
 
     # Commands.
@@ -254,11 +257,11 @@ class CaseWorkflow:
             return effects
         self._state.unrecorded = records.pending(self._state, effects)
         await self._flush_store()
+        # Counted when spawned, not when first run, so no continue-as-new can slip in between.
+        self._deliveries += len(effects.pushes) + len(effects.sms)
         for push in effects.pushes:
-            self._state.outbox.append(push)
             self._spawn(self._deliver(push))
         for sms in effects.sms:
-            self._state.sms_outbox.append(sms)
             self._spawn(self._send_sms(sms))
         self._publish()
         return effects
@@ -365,7 +368,8 @@ class CaseWorkflow:
         finally:
             self._in_flight -= 1
 
-    # Pushes and SMS: in the background, so a department that is down for hours never holds up a command.
+    # Pushes and SMS: in the background, so a department that is down for hours never holds up a command. Only
+    # continue-as-new and completion wait for them: no activity may be left behind by a closed run.
 
     def _spawn(self, work: object) -> None:
         task: asyncio.Task[None] = asyncio.create_task(work)  # type: ignore[arg-type]
@@ -385,13 +389,12 @@ class CaseWorkflow:
             self._in_flight += 1
             try:
                 async with self._lock:
-                    await self._transact(
-                        lambda state, at: machine.delivery_failed(state, push, why, at), workflow.now()
-                    )
+                    failed = machine.delivery_failed
+                    await self._transact(lambda state, at: failed(state, push, why, at), workflow.now())
             finally:
                 self._in_flight -= 1
         finally:
-            self._state.outbox = [item for item in self._state.outbox if item.push_id != push.push_id]
+            self._deliveries -= 1
 
     async def _send_sms(self, sms: SmsNotification) -> None:
         try:
@@ -400,9 +403,7 @@ class CaseWorkflow:
             # The push is the record; an SMS that cannot go out (no roster phone) is only logged.
             workflow.logger.warning("sms %s not sent: %s", sms.notification_id, error.cause)
         finally:
-            self._state.sms_outbox = [
-                item for item in self._state.sms_outbox if item.notification_id != sms.notification_id
-            ]
+            self._deliveries -= 1
 
     # What supervisors see.
 
