@@ -22,7 +22,7 @@ class CommandError(Exception):
 class InputRejected(CommandError):
     """A rule rejected the command or its input; nothing was changed.
 
-    `rule` names the rule (e.g. "actor_must_be_lead"), `field` the input field it concerns, when there is one.
+    `rule` names the rule (e.g. "return.legal-basis"), `field` the input field it concerns, when there is one.
     """
 
     exit_code = EXIT_REJECTED
