@@ -10,6 +10,7 @@ from temporalio import activity
 
 from activities.clock.activities import ClockActivities
 from activities.ledger import LedgerActivities
+from activities.metrics import CARDS_ISSUED, COMMANDS, ESCALATIONS, LOOP_SECONDS
 from schemas.case.records import (
     CaseChanges,
     CaseChangesRecorded,
@@ -18,7 +19,10 @@ from schemas.case.records import (
     ClockPlanRequest,
     ClockPlanResult,
 )
+from schemas.case.stages import CaseStage
 from schemas.ledger import CaseTransition
+
+CLOSED = CaseStage.CLOSED.value
 
 
 class CaseActivities:
@@ -46,12 +50,23 @@ class CaseActivities:
         for entry in changes.entries:
             view = await self._ledger.record_case_transition(CaseTransition(entry=entry, case=changes.case))
             entries += view.applied
+            if view.applied and entry.to_stage == CLOSED and entry.from_stage != CLOSED:
+                LOOP_SECONDS.labels(kind="case").observe((entry.at - changes.case.opened_at).total_seconds())
         for order in changes.orders:
             orders += (await self._ledger.record_supervision_order(order)).applied
         for card in changes.cards:
-            cards += (await self._ledger.record_card(card)).recorded
+            record = await self._ledger.record_card(card)
+            cards += record.recorded
+            if record.recorded:
+                CARDS_ISSUED.labels(department=card.department_code, colour=card.level.value).inc()
         for score in changes.scores:
             scores += (await self._ledger.record_score_event(score)).recorded
         for rating in changes.ratings:
             ratings += (await self._ledger.record_rating(rating)).recorded
+        # A retry finds every entry written already: what it would count was counted by the call that wrote them.
+        if entries or not changes.entries:
+            for command in changes.commands:
+                COMMANDS.labels(workflow="case", command=command).inc()
+            for escalation in changes.escalations:
+                ESCALATIONS.labels(department=escalation.department, rung=escalation.rung.value).inc()
         return CaseChangesRecorded(entries=entries, orders=orders, cards=cards, scores=scores, ratings=ratings)

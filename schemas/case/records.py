@@ -10,6 +10,7 @@ from schemas.clock import (
     DeadlineChange,
     DeadlineExtension,
     DeadlineSuspension,
+    RungKind,
     RungSchedule,
     RungScheduleRequest,
 )
@@ -58,10 +59,20 @@ class ClockPlan(BaseModel):
         return {result.key: result for result in self.results}
 
 
+class Escalation(BaseModel):
+    """A rung of the escalation ladder a department reached, for the domain metrics."""
+
+    department: str
+    rung: RungKind
+
+
 class CaseChanges(BaseModel):
-    """A transition's store writes: its audit rows with the case's read model, orders, cards, scores, ratings."""
+    """A transition's store writes: its audit rows with the case's read model, orders, cards, scores, ratings;
+    and what the domain metrics count once they are written."""
 
     case: CaseSnapshot
+    commands: list[str] = Field(default_factory=list, description="the commands applied, by update name")
+    escalations: list[Escalation] = Field(default_factory=list)
     entries: list[AuditEntry] = Field(default_factory=list)
     orders: list[SupervisionOrderTransition] = Field(default_factory=list)
     cards: list[CardIssue] = Field(default_factory=list)
@@ -82,6 +93,8 @@ class CaseChangesRecorded(BaseModel):
 class PendingChanges(BaseModel):
     """Store writes not yet confirmed: written with the next transition's, so the store catches up after an outage."""
 
+    commands: list[str] = Field(default_factory=list)
+    escalations: list[Escalation] = Field(default_factory=list)
     entries: list[AuditEntry] = Field(default_factory=list)
     order_entries: list[AuditEntry] = Field(default_factory=list)
     cards: list[CardIssue] = Field(default_factory=list)
@@ -90,4 +103,4 @@ class PendingChanges(BaseModel):
 
     @property
     def empty(self) -> bool:
-        return not (self.entries or self.order_entries or self.cards or self.scores or self.ratings)
+        return not (self.entries or self.order_entries or self.cards or self.scores or self.ratings or self.escalations)

@@ -13,9 +13,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from schemas.case.commands import Actor
+    from schemas.case.records import Escalation
     from schemas.case.stages import CaseStage, ClockStep, Role, SupervisionLevel
     from schemas.case.state import CaseClock, CaseState, IssuedCard, SupervisionOrder, TimelineEntry
-    from schemas.clock import CardProfileName, ClockSpec, Pause
+    from schemas.clock import CardProfileName, ClockSpec, Pause, RungKind
     from schemas.delivery import Push, PushKind, SmsNotification
     from schemas.ledger import (
         CardIssue,
@@ -78,11 +79,13 @@ class Effects:
     clock_resumes: dict[str, Pause] = field(default_factory=dict)
     clock_extensions: dict[str, float] = field(default_factory=dict)
     windows: list[Window] = field(default_factory=list)
+    escalations: list[Escalation] = field(default_factory=list)
     subject_id: str | None = None
 
     @property
-    def empty(self) -> bool:
-        return not (self.entries or self.order_entries or self.pushes or self.clock_starts or self.clock_ends)
+    def to_record(self) -> bool:
+        """Whether the store has anything to write; a colour rung alone changes only the state."""
+        return bool(self.entries or self.order_entries or self.escalations)
 
 
 class Recorder:
@@ -202,6 +205,9 @@ class Recorder:
                 note=note,
             )
         )
+
+    def escalate(self, department: str, rung: RungKind) -> None:
+        self.effects.escalations.append(Escalation(department=department, rung=rung))
 
     def raise_level(self, level: SupervisionLevel) -> None:
         if level.rank > self.state.supervision_level.rank:

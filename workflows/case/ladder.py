@@ -54,9 +54,9 @@ def on_rung(rec: Recorder, clock: CaseClock, kind: RungKind) -> None:
     elif kind is RungKind.SUPERVISION_ORDER:
         _ladder_order(rec, clock)
     elif kind is RungKind.CIRCULAR:
-        _climb(rec, clock, SupervisionLevel.CIRCULAR, PushKind.CIRCULAR)
+        _climb(rec, clock, kind, SupervisionLevel.CIRCULAR, PushKind.CIRCULAR)
     elif kind is RungKind.ADMONITORY_TALK:
-        _climb(rec, clock, SupervisionLevel.ADMONITORY_TALK, PushKind.REMINDER)
+        _climb(rec, clock, kind, SupervisionLevel.ADMONITORY_TALK, PushKind.REMINDER)
 
 
 def _due(clock: CaseClock) -> str:
@@ -78,6 +78,7 @@ def _breach(rec: Recorder, clock: CaseClock) -> None:
 def _reminder_notice(rec: Recorder, clock: CaseClock) -> None:
     """催辦: a reminder notice the next working day; an overdue signature also goes up to the coordinator."""
     rec.raise_level(SupervisionLevel.REMINDER_NOTICE)
+    rec.escalate(clock.department, RungKind.REMINDER_NOTICE)
     _remind(rec, clock, "reminder_notice", "overdue since the deadline")
     if clock.step is ClockStep.SIGN and clock.subject is not None:
         for assignment in rec.state.assignments:
@@ -93,6 +94,7 @@ def _ladder_order(rec: Recorder, clock: CaseClock) -> None:
     rec.raise_level(SupervisionLevel.SUPERVISION_ORDER)
     if clock.step is ClockStep.SUPERVISION_ORDER:
         return
+    rec.escalate(clock.department, RungKind.SUPERVISION_ORDER)
     if any(order.open and order.department == clock.department for order in rec.state.orders):
         return
     supervision.issue(
@@ -105,7 +107,8 @@ def _ladder_order(rec: Recorder, clock: CaseClock) -> None:
     )
 
 
-def _climb(rec: Recorder, clock: CaseClock, level: SupervisionLevel, kind: PushKind) -> None:
+def _climb(rec: Recorder, clock: CaseClock, rung: RungKind, level: SupervisionLevel, kind: PushKind) -> None:
     rec.raise_level(level)
+    rec.escalate(clock.department, rung)
     rec.push(clock.department, kind, {"rung": level.value, "step": clock.step.value, "due_at": _due(clock)})
     rec.record(SYSTEM, level.value, note=f"{clock.department}: {clock.step.value} overdue since {_due(clock)}")

@@ -58,10 +58,12 @@ def order_entry(state: CaseState, entry: OrderEntry) -> AuditEntry:
     )
 
 
-def pending(state: CaseState, effects: Effects) -> PendingChanges:
+def pending(state: CaseState, effects: Effects, command: str | None) -> PendingChanges:
     """The transition's writes added to any an earlier transition could not make."""
     earlier = state.unrecorded
     return PendingChanges(
+        commands=[*earlier.commands, *([command] if command else [])],
+        escalations=[*earlier.escalations, *effects.escalations],
         entries=[*earlier.entries, *(audit_entry(state, entry) for entry in effects.entries)],
         order_entries=[*earlier.order_entries, *(order_entry(state, entry) for entry in effects.order_entries)],
         cards=[*earlier.cards, *effects.cards],
@@ -115,6 +117,8 @@ def case_changes(state: CaseState, writes: PendingChanges) -> CaseChanges:
     orders = {order_id(state, order.order_id): order for order in state.orders}
     return CaseChanges(
         case=case_snapshot(state),
+        commands=writes.commands,
+        escalations=writes.escalations,
         entries=writes.entries,
         orders=[
             SupervisionOrderTransition(entry=entry, order=order_snapshot(state, orders[entry.subject_id]))

@@ -195,7 +195,8 @@ class CaseWorkflow:
             try:
                 machine.validate(self._state, command, now)
                 await self._check_departments(command)
-                effects = await self._transact(lambda state, at: machine.apply(state, command, at), now, command)
+                apply = machine.apply
+                effects = await self._transact(lambda state, at: apply(state, command, at), now, command, info.name)
             except Rejected as rejected:
                 raise rejection(rejected) from None
             result = c.CommandResult(
@@ -245,17 +246,19 @@ class CaseWorkflow:
 
     # Transitions: try on a copy, compute deadlines, apply, record, arm, push, publish.
 
-    async def _transact(self, change: Change, now: datetime, command: c.CaseCommand | None = None) -> Effects:
+    async def _transact(
+        self, change: Change, now: datetime, command: c.CaseCommand | None = None, name: str | None = None
+    ) -> Effects:
         preview = change(self._state.model_copy(deep=True), now)
         plan = await self._plan(preview)
         if isinstance(command, c.DecideCommitment):
             self._check_committed_deadline(plan, now)
         effects = change(self._state, now)
         self._settle(effects, plan)
-        if not effects.entries and not effects.order_entries:
+        if not effects.to_record:
             presentation.details(self._state)
             return effects
-        self._state.unrecorded = records.pending(self._state, effects)
+        self._state.unrecorded = records.pending(self._state, effects, name)
         await self._flush_store()
         # Counted when spawned, not when first run, so no continue-as-new can slip in between.
         self._deliveries += len(effects.pushes) + len(effects.sms)

@@ -1,0 +1,136 @@
+"""The case's two activities on a real store: every deadline of a transition in one call, every write in one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prometheus_client import REGISTRY
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.case.activities import CaseActivities
+from activities.clock.activities import ClockActivities
+from activities.ledger import LedgerActivities
+from activities.registry.importer import import_registry
+from schemas.case import commands as c
+from schemas.case.records import CaseChanges, ClockPlanItem, ClockPlanRequest, Escalation
+from schemas.case.stages import CaseStage, Role
+from schemas.clock import (
+    ClockSpec,
+    ClockUnit,
+    DeadlineExtension,
+    DeadlineSuspension,
+    Pause,
+    RungKind,
+    RungScheduleRequest,
+)
+from schemas.ledger import (
+    AuditTrailQuery,
+    CardIssue,
+    CardLevel,
+    CardReason,
+    RatingInput,
+    RatingLevel,
+    ScoreEventInput,
+    ScoreKind,
+    SubjectKind,
+)
+from tests.case.conftest import REGISTRY as TEST_REGISTRY
+from tests.case.parties import LEAD, LOCALITY, START, new_case
+from workflows.case import records
+from workflows.case.effects import SYSTEM, Recorder
+
+
+def activities(sessions: async_sessionmaker[AsyncSession]) -> CaseActivities:
+    return CaseActivities(ClockActivities(sessions), LedgerActivities(sessions))
+
+
+async def test_plan_clocks_answers_every_kind_of_computation(sessions: async_sessionmaker[AsyncSession]) -> None:
+    spec = ClockSpec(started_at=START, limit=5, unit=ClockUnit.WORKING_DAYS, locality=LOCALITY)
+    pause = Pause(started_at=START + timedelta(days=1), ended_at=START + timedelta(days=3))
+    plan = await activities(sessions).plan_clocks(
+        ClockPlanRequest(
+            items=[
+                ClockPlanItem(key="deadline", schedule=RungScheduleRequest(clock=spec)),
+                ClockPlanItem(key="window:return:a1", window=spec),
+                ClockPlanItem(key="extended", extension=DeadlineExtension(clock=spec, extension=2)),
+                ClockPlanItem(key="paused", suspension=DeadlineSuspension(clock=spec, pause=pause)),
+            ]
+        )
+    )
+    results = plan.by_key()
+    schedule, window = results["deadline"].schedule, results["window:return:a1"].deadline
+    extended, paused = results["extended"].change, results["paused"].change
+    assert schedule is not None and window is not None and extended is not None and paused is not None
+    assert schedule.deadline.due_at == window.due_at
+    assert extended.clock.extensions == [2] and extended.schedule.deadline.due_at > window.due_at
+    assert paused.clock.pauses == [pause] and paused.schedule.deadline.due_at > window.due_at
+
+
+def sample(rec: Recorder) -> CaseChanges:
+    actor = c.Actor(department=LEAD, role=Role.LEAD)
+    rec.record(actor, "commented", note="on site")
+    rec.record(SYSTEM, "written_off", to_stage=CaseStage.CLOSED)
+    writes = records.pending(rec.state, rec.effects, "comment")
+    card = CardIssue(
+        card_id=f"{rec.case_id}.c1",
+        subject_id=rec.case_id,
+        subject_kind=SubjectKind.CASE,
+        department_code=LEAD,
+        level=CardLevel.RED,
+        reason=CardReason.DEADLINE_OVERDUE,
+        step="deadline",
+        issued_at=rec.now,
+    )
+    score = ScoreEventInput(
+        event_id=f"{rec.case_id}.e1",
+        department_code=LEAD,
+        kind=ScoreKind.REDO,
+        subject_id=rec.case_id,
+        occurred_at=rec.now,
+    )
+    rating = RatingInput(
+        rating_id=f"{rec.case_id}.r1",
+        case_id=rec.case_id,
+        department_code=LEAD,
+        level=RatingLevel.DISSATISFIED,
+        rated_at=rec.now,
+    )
+    writes = writes.model_copy(
+        update={
+            "cards": [card],
+            "scores": [score],
+            "ratings": [rating],
+            "escalations": [Escalation(department=LEAD, rung=RungKind.ADMONITORY_TALK)],
+        }
+    )
+    return records.case_changes(rec.state, writes)
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_record_changes_writes_once_and_counts_once(sessions: async_sessionmaker[AsyncSession]) -> None:
+    await import_registry(sessions, [TEST_REGISTRY])
+    state = new_case()
+    changes = sample(Recorder(state, START + timedelta(days=2)))
+    counted = {
+        "cards": ("caseloop_cards_issued_total", {"department": LEAD, "colour": "red"}),
+        "talks": ("caseloop_escalations_total", {"department": LEAD, "rung": "admonitory-talk"}),
+        "commands": ("caseloop_commands_total", {"workflow": "case", "command": "comment"}),
+        "loops": ("caseloop_loop_seconds_count", {"kind": "case"}),
+    }
+    before = {key: metric(name, **labels) for key, (name, labels) in counted.items()}
+
+    first = await activities(sessions).record_changes(changes)
+    again = await activities(sessions).record_changes(changes)  # a retried attempt
+
+    assert (first.entries, first.cards, first.scores, first.ratings) == (2, 1, 1, 1)
+    assert (again.entries, again.cards, again.scores, again.ratings) == (0, 0, 0, 0)
+    after = {key: metric(name, **labels) for key, (name, labels) in counted.items()}
+    assert {key: after[key] - before[key] for key in counted} == {"cards": 1, "talks": 1, "commands": 1, "loops": 1}
+    trail = await LedgerActivities(sessions).audit_trail(AuditTrailQuery(subject_id=state.case_id))
+    assert [(entry.seq, entry.action, entry.reason) for entry in trail.entries] == [
+        (2, "commented", "on site"),
+        (3, "written_off", None),
+    ]
