@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.worker import Worker
 
 from activities.clock.activities import ClockActivities
@@ -72,6 +73,19 @@ async def test_happy_path_from_registration_to_write_off(case_worker: Worker, dr
         "kind": "case",
     }
     assert attributes[sa.LEAD_DEPARTMENT.name] == LEAD and attributes[sa.NEXT_DUE_AT.name] is None
+
+
+async def test_the_ui_shows_codes_never_the_title(case_worker: Worker, driver: Driver) -> None:
+    handle = await scenarios.in_progress(driver, title="王小明家的漏水 13812345678")
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    details = metadata.current_details
+    assert details.startswith("**Stage** in_progress · **card** none · **SLA** ")
+    assert f"**lead** {LEAD}" in details and "| lead | SQ-HOUSING | signed |" in details
+    assert "王小明" not in details and "138" not in details
+    assert metadata.definition.type == "Case" and "decide_commitment" in {
+        u.name for u in metadata.definition.update_definitions
+    }
+    await scenarios.terminate(handle)
 
 
 async def test_return_reroute_and_an_upheld_return(case_worker: Worker, driver: Driver) -> None:

@@ -37,9 +37,10 @@ from tests.case.parties import (
     new_case,
     settle,
 )
-from workflows.case import machine
+from workflows.case import machine, presentation
 from workflows.case.effects import Effects
 from workflows.case.rules import Rejected
+from workflows.case.start import summary_of
 
 coordinator = c.Actor(department=COORDINATOR, role=Role.COORDINATOR)
 lead = c.Actor(department=LEAD, role=Role.LEAD)
@@ -597,3 +598,35 @@ def test_supervision_order_must_be_received_before_it_is_answered_by_its_address
     with pytest.raises(Rejected) as rejected:
         do(state, c.LiftSupervisionOrder(actor=supervisor, order_id="o1"), 6)
     assert rejected.value.rule == "reason.required"
+
+
+def test_summary_details_and_search_attributes_carry_codes_only() -> None:
+    state = in_progress()
+    state.registration.title = "王小明家的漏水"
+    text = presentation.markdown(state) + summary_of(state.registration)
+    assert "王小明" not in text
+    assert summary_of(state.registration) == "case 2026-0001 from hotline · matter M-PERMIT · locality SQ-SUYU · normal"
+    attributes = {pair.key.name: pair.value for pair in presentation.search_attributes(state)}
+    assert attributes == {
+        "CaseloopKind": "case",
+        "CaseloopStage": "in_progress",
+        "CaseloopCardColour": "none",
+        "CaseloopLocality": LOCALITY,
+        "CaseloopMatter": "M-PERMIT",
+        "CaseloopPriority": "normal",
+        "CaseloopSupervisionLevel": "none",
+        "CaseloopLeadDepartment": LEAD,
+        "CaseloopNextDueAt": state.committed_due_at,
+    }
+
+
+def test_only_changed_search_attributes_are_upserted() -> None:
+    state = in_progress()
+    current = presentation.search_attributes(state)
+    assert presentation.search_attribute_updates(state, current) == []
+    do(state, c.SubmitClosingReport(actor=lead, result="done"), 48)
+    updates = {update.key.name: update.value for update in presentation.search_attribute_updates(state, current)}
+    assert updates == {"CaseloopStage": "closure_submitted", "CaseloopNextDueAt": state.clocks["review"].sla.due_at}
+    do(state, c.TerminateCase(actor=coordinator, reason="merged"), 49)
+    updates = {update.key.name: update.value for update in presentation.search_attribute_updates(state, current)}
+    assert updates == {"CaseloopStage": "terminated", "CaseloopNextDueAt": None}
