@@ -68,7 +68,6 @@ class CaseWorkflow:
             registered_at=min(received, now) if received else now,
         )
         self._continued = start.state is not None
-        self._registered = self._continued  # commands wait until the registry has placed the case
         self._lock = asyncio.Lock()
         self._clocks: dict[str, SlaClock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -148,10 +147,8 @@ class CaseWorkflow:
             except ApplicationError as error:
                 why = f"the registry cannot place this case: {error.message}"
                 await self._transact(lambda state, at: machine.refuse_registration(state, why, at), now)
-                self._registered = True
                 return
             await self._transact(lambda state, at: machine.register(state, parties), now)
-        self._registered = True
 
     async def _resolve_parties(self) -> CaseParties:
         registration = self._state.registration
