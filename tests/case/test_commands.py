@@ -13,7 +13,7 @@ from temporalio.worker import Worker
 from schemas.case import commands as c
 from schemas.case.stages import CaseStage, CommitmentDecision, Role
 from schemas.clock import RungKind
-from tests.case.driver import CaseHandle, Driver, coordinator, lead, locality
+from tests.case.driver import CaseHandle, Driver, coordinator, lead, locality, search_attributes
 from tests.case.parties import LEAD, OTHER
 from tests.case.scenarios import terminate, wd
 from tests.case.test_ladder import rung
@@ -136,6 +136,8 @@ async def test_continue_as_new_carries_the_case_its_clocks_and_its_command_ids(
     await handle.execute_update(CaseWorkflow.comment, c.CommentOnCase(actor=locality, text="on site tomorrow"))
     view = await driver.view(handle)
     assert view.runs >= 2
+    attributes = await search_attributes(handle)
+    assert (attributes["CaseloopStage"], attributes["CaseloopLeadDepartment"]) == ("launched", LEAD)
     # Temporal forgets update ids at continue-as-new; the case remembers them.
     repeated = await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator), id="cmd-accept")
     assert repeated == accepted
