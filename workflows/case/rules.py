@@ -243,5 +243,5 @@ def sla_colour(state: CaseState) -> SlaColour:
 
 def next_due(state: CaseState) -> tuple[datetime, ClockStep] | None:
     """The earliest deadline still ahead of, or missed by, a running clock."""
-    due = [(clock.sla.due_at, clock.step) for clock in state.clocks.values() if running(clock)]
-    return min(due, key=lambda pair: pair[0]) if due else None  # type: ignore[return-value]
+    due = [(clock.sla.due_at, clock.step) for clock in state.clocks.values() if clock.sla.due_at and running(clock)]
+    return min(due, key=lambda pair: pair[0]) if due else None

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ActivityConfig
 
 with workflow.unsafe.imports_passed_through():
     from activities.case.activities import CaseActivities
@@ -83,10 +85,9 @@ class CaseWorkflow:
         else:
             await self._register()
         while not self._over():
-            seen = self._state.seq
             try:
                 await workflow.wait_condition(
-                    lambda seen=seen: self._state.seq != seen or self._continue_as_new_due(),
+                    partial(self._moved_on, self._state.seq),
                     timeout=self._reopen_window_left(),
                     timeout_summary="reopen window closes",
                 )
@@ -111,6 +112,10 @@ class CaseWorkflow:
                 await self._flush_store()
             if not self._state.unrecorded.empty:
                 await workflow.sleep(STORE_RETRY, summary="store write retried")
+
+    def _moved_on(self, seen: int) -> bool:
+        """A transition since `seen` (which may close or reopen the case), or the server asks to continue as new."""
+        return self._state.seq != seen or self._continue_as_new_due()
 
     def _over(self) -> bool:
         stage = self._state.stage
@@ -330,8 +335,8 @@ class CaseWorkflow:
             deadline = results[f"window:{window.target}"].deadline
             assert deadline is not None
             machine.set_window(state, window.target, deadline.due_at)
-        for clock in state.clocks.values():
-            clock.colour = rules.clock_colour(clock)
+        for watched in state.clocks.values():
+            watched.colour = rules.clock_colour(watched)
 
     async def _flush_store(self) -> None:
         """Writes what the store has not confirmed; on an outage it stays pending for the next transition."""
@@ -378,12 +383,11 @@ class CaseWorkflow:
 
     async def _deliver(self, push: Push) -> None:
         try:
-            await workflow.execute_activity_method(
-                GatewayActivities.deliver_push,
-                push,
+            delivery: ActivityConfig = {
                 **policies.DEPARTMENT_DELIVERY,
-                summary=f"{push.kind.value} to {push.department_code}",
-            )
+                "summary": f"{push.kind.value} to {push.department_code}",
+            }
+            await workflow.execute_activity_method(GatewayActivities.deliver_push, push, **delivery)
         except ActivityError as error:
             why = str(error.cause.message if isinstance(error.cause, ApplicationError) else error)
             self._in_flight += 1
