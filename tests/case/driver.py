@@ -69,6 +69,11 @@ class Driver:
         if left > timedelta(0):
             await self.env.sleep(left)
 
+    async def settle(self) -> None:
+        """Lets the workers finish their background work (deliveries, a continue-as-new): the test server skips
+        the minute only once they are idle, and nothing of a case falls due within a minute of a command."""
+        await self.env.sleep(timedelta(minutes=1))
+
     @staticmethod
     async def view(handle: CaseHandle) -> CaseView:
         return await handle.query(CaseWorkflow.state, CaseQuery())

@@ -134,6 +134,7 @@ async def test_continue_as_new_carries_the_case_its_clocks_and_its_command_ids(
     accepted = await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator), id="cmd-accept")
     await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=locality))
     await handle.execute_update(CaseWorkflow.comment, c.CommentOnCase(actor=locality, text="on site tomorrow"))
+    await driver.settle()
     view = await driver.view(handle)
     assert view.runs >= 2
     attributes = await search_attributes(handle)
