@@ -507,8 +507,13 @@ class SourceWithdrawal(BaseModel):
 
 class WithdrawalReport(BaseModel):
     event_key: str
-    terminated: list[str]
-    already_closed: list[str]
+    terminated: list[str] = Field(default_factory=list)
+    already_closed: list[str] = Field(default_factory=list)
+    rejection: Rejection | None = Field(None, description="set when the withdrawal was refused")
+
+
+def withdrawal_workflow_id(key: str) -> str:
+    return _bounded(f"handoff-withdrawal-{id_part(key)}")
 
 
 class ThreadQuery(BaseModel):

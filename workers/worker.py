@@ -15,6 +15,7 @@ from activities.gateway.inbox import InboxActivities
 from activities.gateway.webhook_secrets import environment_secret
 from activities.handoff.admission import HandoffIntakeActivities
 from activities.handoff.reconciliation import HandoffReportActivities
+from activities.handoff.withdrawal import HandoffWithdrawalActivities
 from activities.health import HealthActivities
 from activities.ledger import LedgerActivities
 from activities.notify.providers import sms_provider_for
@@ -23,7 +24,7 @@ from activities.registry.lookups import RegistryActivities
 from workers.resources import Resources
 from workflows.case.workflow import CaseWorkflow
 from workflows.handoff.entity import HandoffWorkflow
-from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow
+from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow, HandoffWithdrawalWorkflow
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
 from workflows.health import HealthCheckWorkflow
 
@@ -33,6 +34,7 @@ WORKFLOWS: Sequence[type] = (
     HandoffWorkflow,
     HandoffIntakeWorkflow,
     HandoffBatchWorkflow,
+    HandoffWithdrawalWorkflow,
     HandoffReconciliationWorkflow,
 )
 
@@ -49,6 +51,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     case = CaseActivities(clock, ledger)
     handoff_intake = HandoffIntakeActivities(resources.sessions)
     handoff_reports = HandoffReportActivities(resources.sessions)
+    handoff_withdrawal = HandoffWithdrawalActivities(resources.sessions)
     return [
         health.record_health_check,
         gateway.deliver_push,
@@ -80,6 +83,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
         handoff_intake.admit_events,
         handoff_reports.reconcile_open_loops,
         handoff_reports.thread,
+        handoff_withdrawal.withdraw_source,
     ]
 
 

@@ -17,7 +17,7 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import IndexedValueType, PendingActivityState
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -26,6 +26,7 @@ from activities.clock.activities import ClockActivities
 from activities.gateway.delivery import GatewayActivities
 from activities.handoff.admission import HandoffIntakeActivities
 from activities.handoff.reconciliation import HandoffReportActivities
+from activities.handoff.withdrawal import HandoffWithdrawalActivities
 from activities.ledger import LedgerActivities
 from activities.notify.providers import LoggingSmsProvider
 from activities.notify.sms import SmsActivities
@@ -35,12 +36,22 @@ from activities.store.db import create_engine, create_session_factory
 from activities.store.ledger.audit import AuditTrailRepository
 from activities.store.migrate import upgrade
 from schemas import search_attributes
-from schemas.handoff import BatchReport, EventBatch, EventReport, HandoffStage, HandoffView, SourceEvent
+from schemas.handoff import (
+    Actor,
+    ActorRole,
+    BatchReport,
+    EventBatch,
+    EventReport,
+    HandoffStage,
+    HandoffView,
+    SourceEvent,
+    Terminate,
+)
 from schemas.ledger import AuditEntry
 from tests.gateway.receiver import Answer, Receiver
 from workflows.handoff.client import report_event, report_events
 from workflows.handoff.entity import HandoffWorkflow
-from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow
+from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow, HandoffWithdrawalWorkflow
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
 
 APPROVAL_BUREAU = "SQ-SPJ"
@@ -251,6 +262,7 @@ def handoff_activities(sessions: async_sessionmaker[AsyncSession], http: httpx.A
     registry = RegistryActivities(sessions)
     intake = HandoffIntakeActivities(sessions)
     reports = HandoffReportActivities(sessions)
+    withdrawal = HandoffWithdrawalActivities(sessions)
     return [
         clock.compute_deadline,
         clock.schedule_rungs,
@@ -265,10 +277,17 @@ def handoff_activities(sessions: async_sessionmaker[AsyncSession], http: httpx.A
         intake.admit_events,
         reports.reconcile_open_loops,
         reports.thread,
+        withdrawal.withdraw_source,
     ]
 
 
-HANDOFF_WORKFLOWS = [HandoffWorkflow, HandoffIntakeWorkflow, HandoffBatchWorkflow, HandoffReconciliationWorkflow]
+HANDOFF_WORKFLOWS = [
+    HandoffWorkflow,
+    HandoffIntakeWorkflow,
+    HandoffBatchWorkflow,
+    HandoffWithdrawalWorkflow,
+    HandoffReconciliationWorkflow,
+]
 
 
 @dataclass
@@ -296,29 +315,41 @@ class Rig:
         return report
 
     async def stop_open_handoffs(self) -> None:
-        """Later tests skip time on the same server: no hand-off of this test may wake up without its worker.
+        """Later tests skip time on the same server: every hand-off of this test ends before its worker stops.
 
-        Each is terminated once no activity of it is running: the test server keeps time locked for an
-        activity whose workflow was terminated under it, and every later test would wait for nothing.
+        They end the domain's way (the coordinator terminates them), once idle: the test server keeps time
+        locked for a task whose workflow Temporal terminated under it, and it refuses to cancel an activity
+        that completes in the same workflow task (sdk-java issue 2391), which the real server accepts.
         """
+        stop = Terminate(actor=Actor(department_code=COORDINATOR, role=ActorRole.COORDINATOR), reason="test finished")
         for handoff_id in sorted(self.started):
-            request = DescribeWorkflowExecutionRequest(
-                namespace=self.client.namespace, execution=WorkflowExecution(workflow_id=handoff_id)
+            handle = self.handle(handoff_id)
+            if not await self._idle(handoff_id):
+                continue  # it ended
+            try:
+                await asyncio.wait_for(handle.execute_update(HandoffWorkflow.terminate, stop), timeout=30)
+            except (WorkflowUpdateFailedError, RPCError):
+                pass  # its loop closed or it ended already
+            await asyncio.wait_for(handle.result(), timeout=30)
+
+    async def _idle(self, handoff_id: str) -> bool:
+        """Waits until the hand-off has no workflow task pending and no activity running; False if it ended."""
+        request = DescribeWorkflowExecutionRequest(
+            namespace=self.client.namespace, execution=WorkflowExecution(workflow_id=handoff_id)
+        )
+        for _ in range(400):
+            # The raw description: the SDK's own cannot read the test server's datetime search attributes.
+            description = await self.client.workflow_service.describe_workflow_execution(request)
+            if description.workflow_execution_info.status != WorkflowExecutionStatus.RUNNING.value:
+                return False
+            busy = description.HasField("pending_workflow_task") or any(
+                activity.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED or activity.attempt == 1
+                for activity in description.pending_activities
             )
-            for _ in range(400):
-                # The raw description: the SDK's own cannot read the test server's datetime search attributes.
-                description = await self.client.workflow_service.describe_workflow_execution(request)
-                if description.workflow_execution_info.status != WorkflowExecutionStatus.RUNNING.value:
-                    break
-                running = [
-                    activity
-                    for activity in description.pending_activities
-                    if activity.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
-                ]
-                if not running:
-                    await self.client.get_workflow_handle(handoff_id).terminate("test finished")
-                    break
-                await asyncio.sleep(0.025)
+            if not busy:
+                return True
+            await asyncio.sleep(0.025)
+        raise AssertionError(f"{handoff_id} never came to rest")
 
     def handle(self, handoff_id: str) -> WorkflowHandle[Any, HandoffView]:
         self.started.add(handoff_id)

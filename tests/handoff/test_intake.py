@@ -8,10 +8,12 @@ from sqlalchemy import func, select
 
 from activities.store.delivery import InboxEntry
 from activities.store.handoff_events import HandoffEvent
-from schemas.handoff import EventBatch, EventOutcome, HandoffStage
+from schemas.handoff import EventBatch, EventOutcome, HandoffStage, SourceWithdrawal
 from schemas.registry import TriggerEvent
-from tests.handoff.conftest import INBOX_BUREAU, LABOUR_DISPATCH, LABOUR_MATTER, Rig
-from tests.handoff.scenario import closed_approval
+from tests.handoff.conftest import INBOX_BUREAU, LABOUR_DISPATCH, LABOUR_MATTER, MARKET_REGULATOR, Rig
+from tests.handoff.scenario import claim, closed_approval
+from workflows.handoff.client import withdraw_source
+from workflows.handoff.entity import HandoffWorkflow
 
 BATCH = 200
 
@@ -83,3 +85,27 @@ async def test_a_batch_of_200_events_becomes_200_handoffs_each_pushed_once(rig: 
     assert inboxed == BATCH
     claimed = await rig.until_stage(handoffs[-1].handoff_id, HandoffStage.CLAIMED)
     assert claimed.claimed_on_push
+
+
+async def test_withdrawing_the_source_terminates_its_handoffs_once(rig: Rig) -> None:
+    event = closed_approval(LABOUR_DISPATCH)
+    [started] = (await rig.report(event)).handoffs
+    await rig.until_stage(started.handoff_id, HandoffStage.PUSHED)
+    await rig.handle(started.handoff_id).execute_update(HandoffWorkflow.claim, claim(MARKET_REGULATOR))
+    withdrawal = SourceWithdrawal(
+        source_department=event.source_department,
+        event=event.event,
+        reference=event.reference,
+        reason="the applicant withdrew the application",
+    )
+
+    report = await withdraw_source(rig.client, withdrawal, rig.task_queue)
+    assert report.terminated == [started.handoff_id] and report.rejection is None
+    final = await rig.handle(started.handoff_id).result()
+    assert final.stage is HandoffStage.TERMINATED
+    again = await withdraw_source(rig.client, withdrawal, rig.task_queue)
+    assert again.already_closed == [started.handoff_id] and not again.terminated
+
+    unknown = withdrawal.model_copy(update={"reference": "SQ-SP-NEVER-REPORTED"})
+    refused = await withdraw_source(rig.client, unknown, rig.task_queue)
+    assert refused.rejection is not None and refused.rejection.rule == "withdrawal.unknown-event"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,9 +18,18 @@ from activities.store.ledger.cards import Card
 from activities.store.ledger.handoffs import HandoffRecordRepository
 from activities.store.ledger.scores import ScoreEvent
 from activities.store.ledger.supervision import SupervisionOrder
-from schemas.handoff import EventOutcome, HandoffInput, HandoffStage, HandoffStart, HandoffState, SlaColour, ThreadQuery
+from schemas.handoff import (
+    EventOutcome,
+    HandoffInput,
+    HandoffStage,
+    HandoffStart,
+    HandoffState,
+    SlaColour,
+    SourceEvent,
+    ThreadQuery,
+)
 from schemas.ledger import CardLevel, SupervisionOrderStatus
-from schemas.registry import HandoffDirection
+from schemas.registry import HandoffDirection, TriggerEvent
 from tests.handoff.conftest import (
     APPROVAL_BUREAU,
     DISTRICT,
@@ -314,3 +324,27 @@ async def test_a_command_applied_before_continue_as_new_is_not_applied_again_aft
     assert repeated.stage is HandoffStage.PUSHED
     fresh = await handle.execute_update(HandoffWorkflow.claim, claim(MARKET_REGULATOR), id="SQ-SCJGJ-claim-0002")
     assert fresh.stage is HandoffStage.CLAIMED
+
+
+async def test_a_finding_reported_late_earns_the_regulator_a_red_card_and_joins_the_thread(rig: Rig) -> None:
+    [started] = (await rig.report(closed_approval(LABOUR_DISPATCH))).handoffs
+    loop_one = started.handoff_id
+    await rig.until_stage(loop_one, HandoffStage.PUSHED)
+    await rig.handle(loop_one).execute_update(HandoffWorkflow.claim, claim(MARKET_REGULATOR))
+    decided = await rig.env.get_current_time() - timedelta(days=10)
+    finding = SourceEvent(
+        source_department=MARKET_REGULATOR,
+        reference="宿市監罰〔2026〕99號",
+        event=TriggerEvent.PENALTY_DECIDED,
+        occurred_at=decided,
+        decision="penalty",
+        related_handoff_id=loop_one,
+    )
+
+    [loop_two] = (await rig.report(finding)).handoffs
+    assert loop_two.thread_id == loop_one and loop_two.receiver_code == APPROVAL_BUREAU
+    back = await rig.until(loop_two.handoff_id, lambda view: bool(view.cards))
+    [card] = back.cards
+    assert (card.level, card.department_code, card.reason) == (CardLevel.RED, MARKET_REGULATOR, "push_back_overdue")
+    linked = await rig.until(loop_one, lambda view: bool(view.loop_two))
+    assert linked.loop_two == [loop_two.handoff_id]

@@ -19,11 +19,14 @@ from schemas.handoff import (
     EventReport,
     Rejection,
     SourceEvent,
+    SourceWithdrawal,
+    WithdrawalReport,
     batch_workflow_id,
     intake_workflow_id,
+    withdrawal_workflow_id,
 )
 from schemas.queues import DEFAULT_TASK_QUEUE
-from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow
+from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow, HandoffWithdrawalWorkflow
 
 
 async def report_event(client: Client, event: SourceEvent, task_queue: str = DEFAULT_TASK_QUEUE) -> EventReport:
@@ -66,6 +69,28 @@ async def report_events(client: Client, batch: EventBatch, task_queue: str = DEF
     return BatchReport(batch_id=batch.batch_id, reports=[report for part in parts_reports for report in part])
 
 
+async def withdraw_source(
+    client: Client, withdrawal: SourceWithdrawal, task_queue: str = DEFAULT_TASK_QUEUE
+) -> WithdrawalReport:
+    """Terminates every hand-off the withdrawn event started; withdrawing again reports them as already closed.
+
+    An event that was never reported comes back with a rejection; nothing changed.
+    """
+    try:
+        return await client.execute_workflow(
+            HandoffWithdrawalWorkflow.run,
+            withdrawal,
+            id=withdrawal_workflow_id(withdrawal.key),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+    except WorkflowFailureError as failure:
+        rejection = _rejection(failure)
+        if rejection is None:
+            raise
+        return WithdrawalReport(event_key=withdrawal.key, rejection=rejection)
+
+
 async def _start_once(
     client: Client, run: object, arg: object, workflow_id: str, task_queue: str, result_type: type
 ) -> tuple[WorkflowHandle[object, object], bool]:
@@ -92,7 +117,10 @@ def _as_duplicate(report: EventReport) -> EventReport:
 
 
 def _rejection(failure: WorkflowFailureError) -> Rejection | None:
-    cause = failure.cause
-    if isinstance(cause, ApplicationError) and cause.type == "Rejected" and cause.details:
-        return Rejection.model_validate(cause.details[0])
+    """The rule that refused the input, raised by the workflow itself or by its activity."""
+    cause: BaseException | None = failure.cause
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type == "Rejected" and cause.details:
+            return Rejection.model_validate(cause.details[0])
+        cause = cause.__cause__
     return None

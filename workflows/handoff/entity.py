@@ -125,6 +125,8 @@ class HandoffWorkflow:
             for name in HandoffClock
         }
         self._pushing: asyncio.Task[None] | None = None
+        # SMS run beside the push and are never cancelled: a courtesy that has been sent may as well be answered.
+        self._texts: list[asyncio.Task[None]] = []
         self._stopping = False
         self._published: dict[str, Any] = {}
 
@@ -138,16 +140,14 @@ class HandoffWorkflow:
         else:
             self._publish()
         while True:
-            await workflow.wait_condition(
-                lambda: self._push_due() or self._finished() or workflow.info().is_continue_as_new_suggested()
-            )
+            await workflow.wait_condition(lambda: self._push_due() or self._finished() or self._continue_as_new_due())
             if self._push_due():
                 self._pushing = asyncio.create_task(self._push())
                 continue
             await workflow.wait_condition(lambda: not self._lock.locked() and workflow.all_handlers_finished())
             if self._finished():
                 break
-            if workflow.info().is_continue_as_new_suggested():
+            if self._continue_as_new_due():
                 await self._stop_tasks(clock_tasks, postman)
                 workflow.continue_as_new(HandoffInput(start=self._start, carried=self._state))
         await self._stop_tasks(clock_tasks, postman)
@@ -362,7 +362,7 @@ class HandoffWorkflow:
             if state.version != version or not state.stage.is_open:
                 return  # rerouted or terminated while it was on its way
             await self._pushed(receiver)
-        await self._send_sms(push)
+        self._texts.append(asyncio.create_task(self._send_sms(push)))
 
     async def _pushed(self, receiver: str) -> None:
         state, now = self._state, workflow.now()
@@ -513,7 +513,7 @@ class HandoffWorkflow:
         """A finding pushed back later than its limit after the decision earns the reporting regulator a red card."""
         event = self._start.event
         due = await self._deadline(event.occurred_at, self._limit(MatterStep.PUSH_BACK))
-        if self._start.created_at > due:
+        if workflow.now() > due:
             await self._card(CardLevel.RED, event.source_department, CardReason.PUSH_BACK_OVERDUE, "push_back", due, 1)
 
     async def _close(self, actor: Actor, remark: str | None, automatic: bool) -> None:
@@ -542,7 +542,13 @@ class HandoffWorkflow:
         self._notify(receiver, PushKind.LOOP_CLOSED, "closed", {"stage": S.LOOP_CLOSED.value, "automatic": automatic})
 
     def _finished(self) -> bool:
-        return not self._state.stage.is_open and not self._state.outbox
+        return not self._state.stage.is_open and not self._state.outbox and self._texted()
+
+    def _continue_as_new_due(self) -> bool:
+        return workflow.info().is_continue_as_new_suggested() and self._texted()
+
+    def _texted(self) -> bool:
+        return all(text.done() for text in self._texts)
 
     async def _stop_tasks(self, clock_tasks: list[asyncio.Task[None]], postman: asyncio.Task[None]) -> None:
         self._stopping = True

@@ -1,5 +1,5 @@
 """Event intake workflows: one per reported event (its ID is the event's key, so a second report finds the
-first), and one per batch, admitting its events in chunks with bounded concurrency."""
+first), one per batch, admitting its events in chunks with bounded concurrency, and one per withdrawal."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.handoff.admission import HandoffIntakeActivities
+    from activities.handoff.withdrawal import HandoffWithdrawalActivities
     from schemas.handoff import (
         ADMISSION_CHUNK,
         ADMISSIONS_AT_ONCE,
@@ -21,6 +22,8 @@ with workflow.unsafe.imports_passed_through():
         EventOutcome,
         EventReport,
         SourceEvent,
+        SourceWithdrawal,
+        WithdrawalReport,
     )
     from workflows import policies
 
@@ -72,4 +75,13 @@ class HandoffBatchWorkflow:
         return BatchReport(
             batch_id=batch.batch_id,
             reports=[report for result in results if result is not None for report in result.reports],
+        )
+
+
+@workflow.defn(name="HandoffWithdrawal")
+class HandoffWithdrawalWorkflow:
+    @workflow.run
+    async def run(self, withdrawal: SourceWithdrawal) -> WithdrawalReport:
+        return await workflow.execute_activity_method(
+            HandoffWithdrawalActivities.withdraw_source, withdrawal, **ADMISSION
         )
