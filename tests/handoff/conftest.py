@@ -179,6 +179,16 @@ matters:
     claim_mode: on_push
     card_profile: default
     limits: *loop_one
+  - code: SQ-SGZ-QYDJ
+    name: 企業設立登記 → 許可部門(雙告知)
+    kind: registration_notice
+    direction: registration_to_permit
+    trigger: enterprise_registered
+    initiators: [SQ-SPJ]
+    collaborators: [SQ-SCJGJ, SQ-RSJ]
+    claim_mode: explicit
+    card_profile: near-due
+    limits: *loop_one
   - code: SQ-GS-XZCF
     name: 行政處罰決定 → 審批部門
     kind: approval_supervision

@@ -230,3 +230,14 @@ async def test_the_migration_creates_exactly_the_tables_the_models_describe(stor
     finally:
         await engine.dispose()
     assert differences == []
+
+
+async def test_a_matter_with_two_receivers_starts_one_handoff_each(intake: HandoffIntakeActivities) -> None:
+    registered = closed_approval(None, event=TriggerEvent.ENTERPRISE_REGISTERED, reference="SQ-DJ-2026-0042")
+    [report] = await admit(intake, "intake-1", registered)
+    assert report.outcome is EventOutcome.STARTED
+    identifier = "handoff-SQ-SGZ-QYDJ-SQ-SPJ-SQ-DJ-2026-0042-r2p"
+    assert {(handoff.receiver_code, handoff.handoff_id) for handoff in report.handoffs} == {
+        (receiver, f"{identifier}-{receiver}") for receiver in (MARKET_REGULATOR, HR_BUREAU)
+    }
+    assert {handoff.thread_id for handoff in report.handoffs} == {handoff.handoff_id for handoff in report.handoffs}

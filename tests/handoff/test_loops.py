@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
@@ -348,3 +351,30 @@ async def test_a_finding_reported_late_earns_the_regulator_a_red_card_and_joins_
     assert (card.level, card.department_code, card.reason) == (CardLevel.RED, MARKET_REGULATOR, "push_back_overdue")
     linked = await rig.until(loop_one, lambda view: bool(view.loop_two))
     assert linked.loop_two == [loop_two.handoff_id]
+
+
+async def test_the_temporal_ui_sees_codes_and_stages_but_no_personal_data(rig: Rig) -> None:
+    event = closed_approval(LABOUR_DISPATCH)
+    [started] = (await rig.report(event)).handoffs
+    await rig.trail_until(started.handoff_id, "pushed")
+
+    metadata = await rig.handle(started.handoff_id).query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    details = metadata.current_details
+    assert "**pushed**" in details and f"to {MARKET_REGULATOR}" in details and "claim due" in details
+    request = DescribeWorkflowExecutionRequest(
+        namespace=rig.client.namespace, execution=WorkflowExecution(workflow_id=started.handoff_id)
+    )
+    description = await rig.client.workflow_service.describe_workflow_execution(request)
+    fields = description.workflow_execution_info.search_attributes.indexed_fields
+    attributes = {name: json.loads(payload.data) for name, payload in fields.items()}
+    assert "CaseloopLocality" not in attributes, "a hand-off without a locality sets none"
+    assert {name: attributes[name] for name in ("CaseloopKind", "CaseloopStage", "CaseloopLeadDepartment")} == {
+        "CaseloopKind": "handoff",
+        "CaseloopStage": "pushed",
+        "CaseloopLeadDepartment": MARKET_REGULATOR,
+    }
+    assert attributes["CaseloopMatter"] == LABOUR_MATTER and "CaseloopNextDueAt" in attributes
+    summary = description.execution_config.user_metadata.summary.data.decode()
+    shown = json.dumps(attributes, ensure_ascii=False) + details + summary + started.handoff_id
+    for personal in ("宿遷示例餐飲有限公司", "示例路1號", "13800000041"):
+        assert personal not in shown

@@ -6,6 +6,7 @@ Client-side code: it starts the intake workflows and waits for their reports; wo
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -26,7 +27,7 @@ from schemas.handoff import (
     withdrawal_workflow_id,
 )
 from schemas.queues import DEFAULT_TASK_QUEUE
-from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow, HandoffWithdrawalWorkflow
+from workflows.handoff.intake import BATCH_WORKFLOW, INTAKE_WORKFLOW, HandoffWithdrawalWorkflow
 
 
 async def report_event(client: Client, event: SourceEvent, task_queue: str = DEFAULT_TASK_QUEUE) -> EventReport:
@@ -36,11 +37,9 @@ async def report_event(client: Client, event: SourceEvent, task_queue: str = DEF
     the rule; nothing was recorded, and the corrected event may be reported under the same key.
     """
     workflow_id = intake_workflow_id(event.key)
-    handle, duplicate = await _start_once(
-        client, HandoffIntakeWorkflow.run, event, workflow_id, task_queue, EventReport
-    )
+    handle, duplicate = await _start_once(client, INTAKE_WORKFLOW, event, workflow_id, task_queue, EventReport)
     try:
-        report = await handle.result()
+        report: EventReport = await handle.result()
     except WorkflowFailureError as failure:
         rejection = _rejection(failure)
         if rejection is None:
@@ -59,10 +58,9 @@ async def report_events(client: Client, batch: EventBatch, task_queue: str = DEF
     async def report_part(index: int, events: list[SourceEvent]) -> list[EventReport]:
         part = EventBatch(batch_id=batch.batch_id, events=events)
         workflow_id = batch_workflow_id(batch.batch_id, index)
-        handle, duplicate = await _start_once(
-            client, HandoffBatchWorkflow.run, part, workflow_id, task_queue, BatchReport
-        )
-        reports = (await handle.result()).reports
+        handle, duplicate = await _start_once(client, BATCH_WORKFLOW, part, workflow_id, task_queue, BatchReport)
+        result: BatchReport = await handle.result()
+        reports = result.reports
         return [_as_duplicate(report) for report in reports] if duplicate else reports
 
     parts_reports = await asyncio.gather(*(report_part(index, events) for index, events in enumerate(parts)))
@@ -92,12 +90,17 @@ async def withdraw_source(
 
 
 async def _start_once(
-    client: Client, run: object, arg: object, workflow_id: str, task_queue: str, result_type: type
-) -> tuple[WorkflowHandle[object, object], bool]:
+    client: Client,
+    workflow_type: str,
+    arg: EventBatch | SourceEvent,
+    workflow_id: str,
+    task_queue: str,
+    result_type: type,
+) -> tuple[WorkflowHandle[Any, Any], bool]:
     """Starts the workflow unless a run of it exists that did not fail; then that run's handle, as a duplicate."""
     try:
         handle = await client.start_workflow(
-            run,  # type: ignore[arg-type]
+            workflow_type,
             arg,
             id=workflow_id,
             task_queue=task_queue,

@@ -16,6 +16,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, RetryState
+from temporalio.workflow import ActivityConfig
 
 with workflow.unsafe.imports_passed_through():
     from activities.clock.activities import ClockActivities
@@ -82,20 +83,20 @@ with workflow.unsafe.imports_passed_through():
 
 S = HandoffStage
 
+_DELIVERY_RETRY = policies.DEPARTMENT_DELIVERY["retry_policy"]
+assert _DELIVERY_RETRY is not None
 # The receiver's push: a few attempts before the coordinator is shown DELIVERY_FAILED, then the full policy.
-FIRST_DELIVERY = {
+FIRST_DELIVERY: ActivityConfig = {
     **policies.DEPARTMENT_DELIVERY,
-    "retry_policy": dataclasses.replace(
-        policies.DEPARTMENT_DELIVERY["retry_policy"], maximum_attempts=DELIVERY_ATTEMPTS_BEFORE_ALERT
-    ),
+    "retry_policy": dataclasses.replace(_DELIVERY_RETRY, maximum_attempts=DELIVERY_ATTEMPTS_BEFORE_ALERT),
 }
 # An SMS is a courtesy beside the push: worth a few tries, never worth holding the loop.
-SMS = {
+SMS: ActivityConfig = {
     **policies.DEPARTMENT_DELIVERY,
-    "retry_policy": dataclasses.replace(policies.DEPARTMENT_DELIVERY["retry_policy"], maximum_attempts=8),
+    "retry_policy": dataclasses.replace(_DELIVERY_RETRY, maximum_attempts=8),
 }
 # Admitting findings starts loop-2 workflows from the activity.
-ADMISSION = {**policies.STORE, "start_to_close_timeout": timedelta(minutes=2)}
+ADMISSION: ActivityConfig = {**policies.STORE, "start_to_close_timeout": timedelta(minutes=2)}
 SMS_TEMPLATE = "handoff_push"
 _UNPUBLISHED = object()
 
@@ -128,7 +129,8 @@ class HandoffWorkflow:
         # SMS run beside the push and are never cancelled: a courtesy that has been sent may as well be answered.
         self._texts: list[asyncio.Task[None]] = []
         self._stopping = False
-        self._published: dict[str, Any] = {}
+        # What the Temporal UI holds: nothing for a new hand-off; after continue-as-new, unknown (so all is sent).
+        self._published: dict[str, Any] = {} if input.carried else {key.name: None for key in sa.ALL}
 
     @workflow.run
     async def run(self, input: HandoffInput) -> HandoffView:
@@ -473,7 +475,7 @@ class HandoffWorkflow:
             Admission(admitted_by=f"{self._start.handoff_id}:{_command_id()}", events=events),
             **ADMISSION,
         )
-        started = []
+        started: list[str] = []
         for report in result.reports:
             started.extend(handoff.handoff_id for handoff in report.handoffs)
             if not report.handoffs:

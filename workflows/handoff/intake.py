@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
+from temporalio.workflow import ActivityConfig
 
 with workflow.unsafe.imports_passed_through():
     from activities.handoff.admission import HandoffIntakeActivities
@@ -27,8 +28,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import policies
 
+INTAKE_WORKFLOW = "HandoffIntake"
+BATCH_WORKFLOW = "HandoffBatch"
+
 # A chunk starts up to ADMISSION_CHUNK × (matters × receivers) workflows: give it time.
-ADMISSION = {**policies.STORE, "start_to_close_timeout": timedelta(minutes=2)}
+ADMISSION: ActivityConfig = {**policies.STORE, "start_to_close_timeout": timedelta(minutes=2)}
 
 
 def _run_key() -> str:
@@ -36,7 +40,7 @@ def _run_key() -> str:
     return f"{info.workflow_id}:{info.run_id}"
 
 
-@workflow.defn(name="HandoffIntake")
+@workflow.defn(name=INTAKE_WORKFLOW)
 class HandoffIntakeWorkflow:
     @workflow.run
     async def run(self, event: SourceEvent) -> EventReport:
@@ -52,7 +56,7 @@ class HandoffIntakeWorkflow:
         return report
 
 
-@workflow.defn(name="HandoffBatch")
+@workflow.defn(name=BATCH_WORKFLOW)
 class HandoffBatchWorkflow:
     """Admits a batch chunk by chunk; its history holds a few events per chunk, whatever the batch's size."""
 
