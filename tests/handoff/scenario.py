@@ -24,7 +24,7 @@ from tests.handoff.conftest import APPROVAL_BUREAU, COORDINATOR
 
 
 def closed_approval(
-    item: str, reference: str | None = None, at: datetime | None = None, **changes: object
+    item: str | None, reference: str | None = None, at: datetime | None = None, **changes: object
 ) -> SourceEvent:
     """The approval bureau closed an approval case of `item` (辦結)."""
     values: dict[str, object] = {
