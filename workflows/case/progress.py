@@ -73,14 +73,6 @@ def check_decide_commitment(state: CaseState, command: DecideCommitment, now: da
     rules.statutory_check(state, command.limit, "limit")
 
 
-def committed_limit(state: CaseState, command: DecideCommitment) -> Limit:
-    if command.decision is CommitmentDecision.IMPOSE:
-        assert command.limit is not None
-        return command.limit
-    assert state.commitment is not None
-    return state.commitment.limit
-
-
 def apply_decide_commitment(rec: Recorder, command: DecideCommitment) -> None:
     state = rec.state
     if command.decision is CommitmentDecision.IMPOSE:

@@ -45,8 +45,9 @@ async def start_case(
             id=registration.case_id,
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            # A finished case keeps its number: starting it again returns it rather than a second case.
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            # A finished case keeps its number: starting it again returns it rather than a second case. Only a
+            # run that failed (the registry or the clock unreachable for longer than their retries) starts anew.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(sa.KIND, KIND),

@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.sla import SlaClock
 
 REJECTED = "Rejected"
-STORE_RETRY = timedelta(minutes=5)  # a store that stayed down through a whole retry policy
+STORE_RETRY = timedelta(minutes=5)  # the store or the clock stayed down through a whole retry policy
 Change = Callable[[CaseState, datetime], Effects]
 
 
@@ -365,11 +365,18 @@ class CaseWorkflow:
     async def _on_rung(self, key: str, fired: FiredRung) -> None:
         self._in_flight += 1
         try:
-            async with self._lock:
-                clock = self._state.clocks.get(key)
-                if clock is None or clock.sla.deadline_version != fired.deadline_version:
-                    return  # the step was done, or its deadline moved, while the rung waited for the lock
-                await self._transact(lambda state, at: machine.fire(state, key, fired.kind, at), workflow.now())
+            while True:
+                async with self._lock:
+                    clock = self._state.clocks.get(key)
+                    if clock is None or clock.sla.deadline_version != fired.deadline_version:
+                        return  # the step was done, or its deadline moved, while the rung waited for the lock
+                    try:
+                        await self._transact(lambda state, at: machine.fire(state, key, fired.kind, at), workflow.now())
+                        return
+                    except ActivityError as error:
+                        # The legal clock failed before anything changed: a rung is never dropped, only late.
+                        workflow.logger.error("rung %s of %s not carried out yet: %s", fired.kind, key, error.cause)
+                await workflow.sleep(STORE_RETRY, summary=f"{fired.kind.value} of {key} retried")
         finally:
             self._in_flight -= 1
 
