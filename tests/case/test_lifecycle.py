@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.worker import Worker
 
@@ -35,6 +36,9 @@ async def test_happy_path_from_registration_to_write_off(case_worker: Worker, dr
 
     final = await handle.result()
     assert final.stage is CaseStage.CLOSED and final.seq == 15 and final.clocks == []
+    finished = await driver.start()  # a finished case keeps its number: no second case
+    run = (await describe(finished)).workflow_execution_info
+    assert run.execution.run_id == runs[0] and run.status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED
     assert final.committed_due_at == await due(driver.sessions, final.registered_at, 15)
     assert final.closing is not None and final.closing.on_time
     audit = await driver.audit(handle.id)
