@@ -387,7 +387,6 @@ class HandoffState(BaseModel):
     terminated_at: AwareDatetime | None = None
     termination_reason: str | None = None
     return_until: AwareDatetime | None = None
-    delivery_alerted: bool = False
     clocks: dict[HandoffClock, SlaClockState] = Field(default_factory=dict)
     breached: list[HandoffClock] = Field(default_factory=list, description="clocks whose deadline passed")
     colour: SlaColour = SlaColour.GREEN

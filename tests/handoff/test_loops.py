@@ -243,6 +243,10 @@ async def test_a_reroute_names_the_department_when_the_registry_knows_no_other(r
     pushed = await rig.until_stage(handoff, HandoffStage.PUSHED)
     assert pushed.receiver_code == HR_BUREAU
 
+    await rig.handle(handoff).execute_update(HandoffWorkflow.return_push, give_back(HR_BUREAU))
+    trail = await rig.trail_until(handoff, "misrouting_flagged")
+    assert "registry may be wrong for item JG-LWPQ" in (trail[-1].reason or "")
+
 
 async def test_termination_mid_loop_stops_everything_and_later_commands_are_refused(rig: Rig) -> None:
     [started] = (await rig.report(closed_approval(LABOUR_DISPATCH))).handoffs

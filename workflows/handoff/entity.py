@@ -335,7 +335,8 @@ class HandoffWorkflow:
                 if error.retry_state is not RetryState.MAXIMUM_ATTEMPTS_REACHED:
                     raise
                 async with self._lock:
-                    state.delivery_alerted = True
+                    if state.version != version or not state.stage.is_open:
+                        return
                     await self._transition(
                         SYSTEM_ACTOR,
                         "delivery_failing",
