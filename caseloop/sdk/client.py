@@ -12,7 +12,10 @@ Every error is a `caseloop.errors.CommandError`: `InputRejected` (rule, field), 
 
 from __future__ import annotations
 
+import atexit
 import builtins
+import functools
+import gc
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -111,6 +114,7 @@ class CaseClient:
             temporal = await connect(settings)
         except RuntimeError as error:
             raise connect_failed(settings.temporal_target, settings.temporal_namespace, error) from None
+        _free_clients_before_exit()
         return cls(temporal, settings, system=system, within=within)
 
     async def close(self) -> None:
@@ -438,6 +442,14 @@ class CaseClient:
             "the visibility store", self._channel.temporal.count_workflows(query), within=within
         )
         return counted.count
+
+
+@functools.cache
+def _free_clients_before_exit() -> None:
+    """A Temporal client first freed while the interpreter finalizes aborts the process from the SDK's Rust
+    threads (temporalio/sdk-python#300; one short script in five here). Its reference cycle would keep it until
+    then; at-exit callbacks run while the interpreter is still whole, so one collection there frees it in time."""
+    atexit.register(gc.collect)
 
 
 def configured(settings: Settings, **overrides: Any) -> Settings:

@@ -83,7 +83,9 @@ def update_failed(call: Call, cause: BaseException) -> CommandError:
 def rejected(message: str, rule: str | None, field: str | None) -> InputRejected:
     """A rule's rejection; the message ends with the rule and the field, as scripts and logs need them."""
     named = ", ".join(part for part in (f"rule {rule}" if rule else "", f"field {field}" if field else "") if part)
-    return InputRejected(f"{message} ({named})" if named else message, rule=rule, field=field)
+    if not named or f"(rule {rule}" in message:  # the case workflow names them itself
+        return InputRejected(message, rule=rule, field=field)
+    return InputRejected(f"{message} ({named})", rule=rule, field=field)
 
 
 def _rule_and_field(details: Any) -> tuple[str | None, str | None]:
