@@ -33,6 +33,17 @@ async def upgrade(url: str, revision: str = "heads") -> str | None:
         await engine.dispose()
 
 
+async def downgrade(url: str, revision: str) -> str | None:
+    """Migrates the store at `url` down to `revision` ("base" empties it)."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
+            return await conn.run_sync(_current_revision)
+    finally:
+        await engine.dispose()
+
+
 async def current_revision(url: str) -> str | None:
     engine = create_engine(url)
     try:
