@@ -1,7 +1,8 @@
 """Finding cases and hand-offs through Temporal visibility: filters become queries over the typed search attributes.
 
-Every value is checked before it reaches a query (codes by their pattern, stages and colours by their enums,
-instants as aware datetimes), so a filter can never change the query's meaning. Visibility is eventually
+Keyword filters take one value or a sequence of values (any of them); every filter given must hold. Every value
+is checked before it reaches a query (codes by their pattern, stages and colours by their enums, instants as
+aware datetimes), so a filter can never change the query's meaning. Visibility is eventually
 consistent: a command's effect shows in `list()` a moment after the command returns.
 """
 
@@ -24,7 +25,8 @@ from schemas.handoff import HandoffStage, SlaColour
 from schemas.registry import HandoffDirection
 
 E = TypeVar("E", bound=StrEnum)
-Many = Any  # one value or a sequence of them
+# A keyword filter: one value, or a sequence of them meaning any of them. Enums are strings too.
+Many = str | Sequence[str]
 
 CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -33,34 +35,38 @@ class CaseSummary(BaseModel):
     """A case as visibility lists it: its search attributes and its run's status, without a query. A value this
     SDK does not know (a newer server's stage) is kept as text rather than refused."""
 
-    case_id: str
-    stage: CaseStage | str | None = Field(union_mode="left_to_right")
-    card_colour: CardColour | str | None = Field(union_mode="left_to_right")
-    lead_department: str | None
-    locality: str | None
-    matter: str | None
-    priority: Priority | str | None = Field(union_mode="left_to_right")
-    supervision_level: SupervisionLevel | str | None = Field(union_mode="left_to_right")
-    next_due_at: AwareDatetime | None = Field(description="the earliest running step deadline")
-    status: str = Field(description="the workflow's status: running, completed (closed or over), …")
+    case_id: str = Field(description="the workflow ID, case-<system>-<case number>")
+    stage: CaseStage | str | None = Field(union_mode="left_to_right", description="CaseloopStage")
+    card_colour: CardColour | str | None = Field(
+        union_mode="left_to_right", description="CaseloopCardColour: the most severe card issued"
+    )
+    lead_department: str | None = Field(description="CaseloopLeadDepartment")
+    locality: str | None = Field(description="CaseloopLocality")
+    matter: str | None = Field(description="CaseloopMatter")
+    priority: Priority | str | None = Field(union_mode="left_to_right", description="CaseloopPriority")
+    supervision_level: SupervisionLevel | str | None = Field(
+        union_mode="left_to_right", description="CaseloopSupervisionLevel: the highest rung reached"
+    )
+    next_due_at: AwareDatetime | None = Field(description="CaseloopNextDueAt: the earliest running step deadline")
+    status: str = Field(description="the workflow's status: running (a closed case runs through its reopen window)")
     started_at: AwareDatetime
-    closed_at: AwareDatetime | None
+    closed_at: AwareDatetime | None = Field(description="when the workflow ended")
 
 
 class HandoffSummary(BaseModel):
     """A hand-off as visibility lists it."""
 
-    handoff_id: str
-    stage: HandoffStage | str | None = Field(union_mode="left_to_right")
-    colour: SlaColour | str | None = Field(union_mode="left_to_right")
-    matter: str | None
-    direction: HandoffDirection | str | None = Field(union_mode="left_to_right")
-    receiver: str | None
-    locality: str | None
-    next_due_at: AwareDatetime | None
-    status: str
+    handoff_id: str = Field(description="the workflow ID, handoff-<matter>-<source>-<reference>-<direction>")
+    stage: HandoffStage | str | None = Field(union_mode="left_to_right", description="CaseloopStage")
+    colour: SlaColour | str | None = Field(union_mode="left_to_right", description="CaseloopCardColour: SLA colour")
+    matter: str | None = Field(description="CaseloopMatter")
+    direction: HandoffDirection | str | None = Field(union_mode="left_to_right", description="CaseloopDirection")
+    receiver: str | None = Field(description="CaseloopLeadDepartment: the department the push went to")
+    locality: str | None = Field(description="CaseloopLocality: where the source case was handled")
+    next_due_at: AwareDatetime | None = Field(description="CaseloopNextDueAt: the earliest running step deadline")
+    status: str = Field(description="the workflow's status: running until the loop is closed or terminated")
     started_at: AwareDatetime
-    closed_at: AwareDatetime | None
+    closed_at: AwareDatetime | None = Field(description="when the workflow ended")
 
 
 class Query:

@@ -113,7 +113,8 @@ async def test_the_exit_codes_scripts_rely_on(
     assert await run_cli("case", "request-return", case_id, "--as", f"lead:{HOUSING}", "--reason", "not ours") == (
         EXIT_REJECTED
     )
-    assert "legal basis" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "legal basis" in err and err.count("(rule return.legal-basis, field legal_basis)") == 1
     assert await run_cli("case", "sign", case_id, "--as", "lead") == EXIT_REJECTED
     assert await run_cli("case", "sign", "2026-0302", "--as", f"lead:{HOUSING}") == EXIT_REJECTED, "no --system"
     assert await run_cli("case", "commit", case_id, "--as", f"lead:{HOUSING}", "--limit", "15") == EXIT_REJECTED

@@ -26,6 +26,21 @@ EXPECTED = {
 }
 
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_example() -> str:
+    """The copy-pasteable example of the README's section for department systems."""
+    section = README.read_text(encoding="utf-8").split("## Driving caseloop from a department system", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def run_python(env: dict[str, str], source: str) -> str:
+    done = subprocess.run([sys.executable, "-c", source], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def run_demo(env: dict[str, str]) -> list[dict[str, str]]:
     done = subprocess.run(
         [sys.executable, "-m", "caseloop.cli", "demo", "--json"],
@@ -73,6 +88,14 @@ async def test_the_demo_leaves_the_seed_scenarios_visible_and_runs_again_harmles
         assert (await client.case("XM-2021-0417", system="SQ-FGW").timeline()).total == transitions
         inbox = await client.read_inbox("SQ-SIY-RSJ")
         assert inbox.unacknowledged == 1, "the labour dispatch licence waits in the county bureau's inbox"
+
+        example = readme_example()
+        printed = run_python(env, example)
+        assert "case-SQ-FGW-XM-2026-0042 awaiting_commitment lead SQ-SPJ" in printed
+        assert "rejected by" in printed and "commitment_filed" in printed
+        assert run_python(env, example).splitlines()[:2] == printed.splitlines()[:2], "the example runs again"
+        example_case = await client.case("XM-2026-0042", system="SQ-FGW").timeline()
+        assert [entry.action for entry in example_case.entries].count("commitment_filed") == 1
         await client.close()
     finally:
         code, left = stop_stack(stack) if stack.poll() is None else (stack.returncode, set())

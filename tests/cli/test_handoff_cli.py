@@ -45,7 +45,7 @@ async def test_a_hand_off_from_report_to_closed_loop_on_the_command_line(
     await eventually(lambda: run_json(capsys, "handoff", "show", handoff_id), lambda v: v["stage"] == "pushed")
     receiver = ("--as", f"receiver:{LABOUR_BUREAU}")
     assert await run_cli("handoff", "claim", handoff_id, "--as", f"receiver:{APPROVAL_BUREAU}") == EXIT_REJECTED
-    assert "actor" in capsys.readouterr().err
+    assert "(rule actor.receiver, field actor)" in capsys.readouterr().err
     assert await run_cli("handoff", "claim", handoff_id, *receiver, "--command-id", f"claim-{reference}") == 0
     assert await run_cli("handoff", "claim", handoff_id, *receiver, "--command-id", f"claim-{reference}") == 0
     assert capsys.readouterr().out.splitlines() == [f"{handoff_id} is claimed"] * 2
