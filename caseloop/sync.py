@@ -208,6 +208,7 @@ class CaseClient(_Facade):
     count = _blocking(AsyncCaseClient.count)
     report_event = _blocking(AsyncCaseClient.report_event)
     report_events = _blocking(AsyncCaseClient.report_events)
+    withdraw_source = _blocking(AsyncCaseClient.withdraw_source)
     handoff = _handoff(AsyncCaseClient.handoff)
     list_handoffs: Callable[..., builtins.list[HandoffSummary]] = _blocking(AsyncCaseClient.list_handoffs)
     count_handoffs = _blocking(AsyncCaseClient.count_handoffs)

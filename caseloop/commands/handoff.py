@@ -1,4 +1,4 @@
-"""`caseloop handoff report|report-batch|show|list|count|<command> …`: the double push and double loop from the
+"""`caseloop handoff report|report-batch|withdraw|show|list|count|<command> …`: the double push and double loop from the
 command line, through the SDK.
 
 `report` tells caseloop that an approval closed (or an enterprise registered, a penalty was decided) and starts
@@ -20,7 +20,15 @@ from caseloop.sdk.channel import build
 from caseloop.sdk.client import CaseClient
 from caseloop.sdk.handoffs import COMMANDS, HandoffHandle
 from caseloop.sdk.visibility import HandoffSummary
-from schemas.handoff import BatchReport, EventReport, HandoffStage, HandoffView, SlaColour, SourceEvent
+from schemas.handoff import (
+    BatchReport,
+    EventReport,
+    HandoffStage,
+    HandoffView,
+    SlaColour,
+    SourceEvent,
+    SourceWithdrawal,
+)
 from schemas.registry import HandoffDirection
 
 # The verbs as operators say them; each names a method of HandoffHandle.
@@ -63,6 +71,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     batch.add_argument("--batch-id", metavar="ID", help="the batch's id; default: the file's batch_id")
     _common(batch)
     batch.set_defaults(handler=_report_batch)
+
+    withdraw = verbs.add_parser(
+        "withdraw",
+        help="the source case was withdrawn: terminate every hand-off its event started",
+        description="Terminates every open hand-off the event (department, event, reference) started, with the "
+        "reason; withdrawing again reports them as already closed.",
+    )
+    add_model_flags(withdraw, SourceWithdrawal, skip=frozenset())
+    _common(withdraw, file=True)
+    withdraw.set_defaults(handler=_withdraw)
 
     show = verbs.add_parser("show", help="a hand-off: stage, receiver, deadlines, routes, feedback")
     show.add_argument("handoff", metavar="ID")
@@ -134,6 +152,20 @@ async def _report_batch(args: argparse.Namespace) -> int:
     async with await _client(args) as client:
         report = await client.report_events(events, batch_id=args.batch_id or batch_id)
     print(as_json(report) if args.json else _batch_lines(report))
+    return 0
+
+
+async def _withdraw(args: argparse.Namespace) -> int:
+    withdrawal = build(SourceWithdrawal, None, merged(args, SourceWithdrawal))
+    async with await _client(args) as client:
+        report = await client.withdraw_source(withdrawal)
+    if args.json:
+        print(as_json(report))
+    else:
+        lines = [f"withdrawal of {report.event_key}"]
+        lines += [f"  terminated      {handoff_id}" for handoff_id in report.terminated]
+        lines += [f"  already closed  {handoff_id}" for handoff_id in report.already_closed]
+        print("\n".join(lines))
     return 0
 
 

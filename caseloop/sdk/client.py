@@ -43,7 +43,15 @@ from caseloop.sdk.visibility import (
 from schemas.case.stages import Priority
 from schemas.case.state import CasePolicy, CaseRegistration, CoUnitNomination, case_id_of
 from schemas.delivery import InboxItem, InboxPage
-from schemas.handoff import BatchReport, EventBatch, EventOutcome, EventReport, SourceEvent
+from schemas.handoff import (
+    BatchReport,
+    EventBatch,
+    EventOutcome,
+    EventReport,
+    SourceEvent,
+    SourceWithdrawal,
+    WithdrawalReport,
+)
 from schemas.registry import TriggerEvent
 from workers.client import connect
 from workers.codec import InvalidKey, parse_key
@@ -355,6 +363,32 @@ class CaseClient:
             intake.report_events(self._channel.temporal, batch, self._channel.task_queue),
             within=within,
         )
+
+    async def withdraw_source(
+        self,
+        withdrawal: SourceWithdrawal | None = None,
+        /,
+        *,
+        source_department: str | None = None,
+        event: TriggerEvent | str | None = None,
+        reference: str | None = None,
+        reason: str | None = None,
+        within: float | None = None,
+    ) -> WithdrawalReport:
+        """The source case was withdrawn (or the entity deregistered): every open hand-off its event started is
+        terminated, with the reason. Withdrawing again reports them as already closed. Raises `InputRejected`
+        for an event that was never reported; nothing changes then."""
+        fields = {"source_department": source_department, "event": event, "reference": reference, "reason": reason}
+        given = build(SourceWithdrawal, withdrawal, fields)
+        report = await self._channel.ask(
+            f"withdrawal of {given.key}",
+            intake.withdraw_source(self._channel.temporal, given, self._channel.task_queue),
+            within=within,
+        )
+        if report.rejection is not None:
+            rejection = report.rejection
+            raise rejected(f"withdrawal of {given.key}: {rejection.message}", rejection.rule, rejection.field)
+        return report
 
     def handoff(self, handoff_id: str, *, actor: HandoffActor | None = None) -> HandoffHandle:
         """The handle of a hand-off by its ID, as `report_event` and `list_handoffs()` answer it."""

@@ -121,6 +121,14 @@ async def test_the_exit_codes_scripts_rely_on(
     assert "limit" in capsys.readouterr().err
     assert await run_cli("case", "list", "--due-before", "2026-01-01T00:00:00") == EXIT_REJECTED
 
+    note = ("case", "comment", case_id, "--as", f"coordinator:{BUSINESS_OFFICE}", "--text", "site visit Monday")
+    assert await run_cli(*note, "--command-id", "centre-note-1") == 0
+    assert await run_cli(*note, "--command-id", "centre-note-1") == 0, "a retried command id is answered again"
+    first, again = capsys.readouterr().out.splitlines()
+    assert first == again and first.endswith("command id centre-note-1)")
+    timeline = await run_json(capsys, "case", "timeline", case_id)
+    assert [entry["action"] for entry in timeline["entries"]].count("commented") == 1
+
     assert await run_cli("case", "show", "case-hotline-cli-missing") == EXIT_NOT_FOUND
     assert await run_cli("case", "sign", "case-hotline-cli-missing", "--as", f"lead:{HOUSING}") == EXIT_NOT_FOUND
     assert await run_cli("case", "show", case_id, "--within", "0.000001") == EXIT_TIMEOUT

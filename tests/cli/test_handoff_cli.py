@@ -94,9 +94,13 @@ async def test_a_hand_off_from_report_to_closed_loop_on_the_command_line(
     batch.write_text(json.dumps({"batch_id": f"b-{uuid.uuid4().hex[:8]}", "events": events}), encoding="utf-8")
     batch_report = await run_json(capsys, "handoff", "report-batch", str(batch))
     assert [item["outcome"] for item in batch_report["reports"]] == ["started", "unmatched"]
-    for started in batch_report["reports"][0]["handoffs"]:
-        terminate = ("handoff", "terminate", started["handoff_id"], "--as", "coordinator:SQ-YSB")
-        assert await run_cli(*terminate, "--reason", "test finished") == 0
+    [started] = batch_report["reports"][0]["handoffs"]
+    withdraw = (
+        *("handoff", "withdraw", "--source-department", APPROVAL_BUREAU, "--event", "case_closed"),
+        *("--reference", events[0]["reference"], "--reason", "the applicant withdrew"),
+    )
+    assert await run_cli(*withdraw) == 0
+    assert capsys.readouterr().out.splitlines()[1].split() == ["terminated", started["handoff_id"]]
 
 
 async def test_hand_off_exit_codes(cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,3 +112,5 @@ async def test_hand_off_exit_codes(cli_env: None, capsys: pytest.CaptureFixture[
     assert "source_department" in capsys.readouterr().err
     assert await run_cli("handoff", "claim", "handoff-x", "--as", "boss:SQ-RSJ") == EXIT_REJECTED
     assert await run_cli("handoff", "report-batch", "/nonexistent/batch.yaml", "--batch-id", "b") == EXIT_REJECTED
+    never = ("--source-department", "SQ-SPJ", "--event", "case_closed", "--reference", f"none-{uuid.uuid4()}")
+    assert await run_cli("handoff", "withdraw", *never, "--reason", "nothing to withdraw") == EXIT_REJECTED

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from caseloop import CaseClient, InputRejected
-from schemas.handoff import EventOutcome, FindingKind, HandoffStage, HandoffView, SourceEvent
+from schemas.handoff import EventOutcome, FindingKind, HandoffStage, HandoffView, SourceEvent, SourceWithdrawal
 from schemas.registry import HandoffDirection, TriggerEvent
 from tests.support.department_world import APPROVAL_BUREAU, HEALTH_COMMISSION, eventually
 
@@ -106,5 +106,19 @@ async def test_a_batch_reports_each_event_with_its_own_outcome(client: CaseClien
             source_department=APPROVAL_BUREAU, reference="x-1", event="issue_raised", occurred_at=datetime.now(UTC)
         )
     assert invalid.value.rule == "value_error"
-    for started in report.reports[0].handoffs:
-        await client.handoff(started.handoff_id).terminate(actor="coordinator:SQ-YSB", reason="test finished")
+
+    withdrawal = SourceWithdrawal(
+        source_department=APPROVAL_BUREAU,
+        event=TriggerEvent.CASE_CLOSED,
+        reference=granted.reference,
+        reason="the applicant withdrew the application",
+    )
+    terminated = await client.withdraw_source(withdrawal)
+    assert terminated.terminated == [started.handoff_id for started in report.reports[0].handoffs]
+    assert (await client.withdraw_source(withdrawal)).already_closed == terminated.terminated
+    view = await client.handoff(terminated.terminated[0]).view()
+    assert view.stage is HandoffStage.TERMINATED
+    with pytest.raises(InputRejected):
+        await client.withdraw_source(
+            source_department=APPROVAL_BUREAU, event="case_closed", reference="never-reported", reason="none"
+        )
