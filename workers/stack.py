@@ -23,6 +23,7 @@ from temporalio.service import RPCError
 
 from activities.registry.sample import load_sample_registry_if_empty
 from activities.store import migrate
+from activities.store.db import redacted_url
 from schemas import search_attributes
 from workers.binaries import temporal_cli
 from workers.client import connect, ensure_search_attributes
@@ -199,7 +200,7 @@ async def run_stack(settings: Settings) -> None:
     stop = _stop_event()
     with data_dir_lock(settings.data_dir):
         revision = await migrate.upgrade(settings.resolved_store_url)
-        log.info("store migrated", revision=revision, url=_safe_url(settings.resolved_store_url))
+        log.info("store migrated", revision=revision, url=redacted_url(settings.resolved_store_url))
         async with temporal_server(settings) as process:
             runtime = sdk_runtime(settings)
             client = await wait_for_server(settings, process, runtime)
@@ -234,7 +235,7 @@ def _print_endpoints(settings: Settings, metrics_url: str | None) -> None:
         f"  Temporal Web UI     http://{host}:{settings.ui_port}",
         f"  Temporal frontend   {settings.temporal_target} (namespace {settings.temporal_namespace})",
         f"  worker              task queue {settings.task_queue}",
-        f"  store               {_safe_url(settings.resolved_store_url)}",
+        f"  store               {redacted_url(settings.resolved_store_url)}",
     ]
     if metrics_url:
         lines.append(f"  caseloop metrics    {metrics_url}")
@@ -244,13 +245,6 @@ def _print_endpoints(settings: Settings, metrics_url: str | None) -> None:
     lines.append(f"  data directory      {settings.data_dir.resolve()}")
     lines.append("Press Ctrl-C to stop.")
     print("\n".join(lines), flush=True)
-
-
-def _safe_url(url: str) -> str:
-    """A store URL without its password, fit for a log line."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 async def run_worker(settings: Settings) -> None:

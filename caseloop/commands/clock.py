@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.clock.activities import load_legal_clock
 from activities.clock.errors import ClockInputError, describe
 from activities.clock.overrides import parse_override
 from activities.clock.profiles import schedule_rungs
 from activities.store.calendar import CalendarRepository
-from activities.store.db import create_engine, create_session_factory
-from caseloop.errors import CommandError, InputRejected, NotFound, Unreachable
+from caseloop.errors import InputRejected, NotFound
+from caseloop.store import open_store
 from schemas.clock import (
     CalendarOverride,
     CardProfileName,
@@ -30,7 +26,6 @@ from schemas.clock import (
     Pause,
     RungSchedule,
 )
-from workers.settings import get_settings
 
 # The options that fill each field of ClockSpec, so errors name what the user typed.
 OPTIONS = {
@@ -137,26 +132,9 @@ def _spec(args: argparse.Namespace) -> tuple[ClockSpec, CardProfileName]:
     return spec, profiles[args.profile]
 
 
-@asynccontextmanager
-async def _store() -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = get_settings().resolved_store_url
-    where = make_url(url).render_as_string(hide_password=True)
-    engine = create_engine(url)
-    try:
-        yield create_session_factory(engine)
-    except OSError as error:
-        raise Unreachable(f"the store at {where} cannot be reached: {error}") from None
-    except DBAPIError as error:
-        raise CommandError(
-            f"the store at {where} refused the query ({error.orig}); if it is new, run `caseloop db upgrade`"
-        ) from None
-    finally:
-        await engine.dispose()
-
-
 async def _deadline(args: argparse.Namespace) -> int:
     spec, profile = _spec(args)
-    async with _store() as sessions:
+    async with open_store() as sessions:
         clock = await load_legal_clock(sessions, spec.locality)
     try:
         schedule = schedule_rungs(clock, spec, profile)
@@ -201,7 +179,7 @@ def _year(text: str) -> int:
 
 async def _show(args: argparse.Namespace) -> int:
     year = _year(args.year)
-    async with _store() as sessions:
+    async with open_store() as sessions:
         clock = await load_legal_clock(sessions, None)
     data = clock.calendar.year(year)
     if args.json:
@@ -235,7 +213,7 @@ def _import(args: argparse.Namespace) -> Coroutine[Any, Any, int]:
 
 async def _store_override(override: CalendarOverride | OfficeHoursOverride, file_name: str) -> int:
     now = datetime.now(UTC)
-    async with _store() as sessions, sessions.begin() as session:
+    async with open_store() as sessions, sessions.begin() as session:
         repository = CalendarRepository(session)
         if isinstance(override, CalendarOverride):
             await repository.replace_year(override, file_name, now)

@@ -8,15 +8,12 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import make_url
-from sqlalchemy.exc import DBAPIError
 from temporalio.exceptions import ApplicationError
 
 from activities.gateway.inbox import InboxActivities
-from activities.store.db import create_engine, create_session_factory
-from caseloop.errors import CommandError, InputRejected, NotFound, Unreachable
+from caseloop.errors import InputRejected, NotFound
+from caseloop.store import open_store
 from schemas.delivery import InboxAcknowledgement, InboxItem, InboxPage, InboxQuery
-from workers.settings import get_settings
 
 ACK = "ack"
 T = TypeVar("T")
@@ -77,23 +74,13 @@ def _rejected(error: ValidationError) -> InputRejected:
 
 
 async def _run(call: Callable[[InboxActivities], Awaitable[T]]) -> T:
-    url = get_settings().resolved_store_url
-    where = make_url(url).render_as_string(hide_password=True)
-    engine = create_engine(url)
-    try:
-        return await call(InboxActivities(create_session_factory(engine)))
-    except ApplicationError as error:
-        if error.type == "NotFound":
-            raise NotFound(error.message) from error
-        raise
-    except OSError as error:
-        raise Unreachable(f"the store at {where} cannot be reached: {error}") from error
-    except DBAPIError as error:
-        raise CommandError(
-            f"the store at {where} refused the query ({error.orig}); if it is new, run `caseloop db upgrade`"
-        ) from error
-    finally:
-        await engine.dispose()
+    async with open_store() as sessions:
+        try:
+            return await call(InboxActivities(sessions))
+        except ApplicationError as error:
+            if error.type == "NotFound":
+                raise NotFound(error.message) from error
+            raise
 
 
 def _line(item: InboxItem) -> str:

@@ -8,17 +8,14 @@ from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import make_url
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.registry.importer import RegistryRejected, import_registry
 from activities.registry.lookups import department_info, matter_info
-from activities.store.db import create_engine, create_session_factory
 from activities.store.registry import RegistryRepository, RosterEntry
-from caseloop.errors import CommandError, InputRejected, NotFound, Unreachable
+from caseloop.errors import InputRejected, NotFound
+from caseloop.store import open_store
 from schemas.registry import DepartmentInfo, ImportSummary, MatterInfo, SectionSummary
-from workers.settings import get_settings
 
 T = TypeVar("T")
 
@@ -49,22 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def _with_store(call: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
-    settings = get_settings()
-    url = settings.resolved_store_url
-    if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    where = make_url(url).render_as_string(hide_password=True)
-    engine = create_engine(url)
-    try:
-        return await call(create_session_factory(engine))
-    except OSError as error:
-        raise Unreachable(f"the store at {where} cannot be reached: {error}") from error
-    except DBAPIError as error:
-        raise CommandError(
-            f"the store at {where} refused the query ({error.orig}); if it is new, run `caseloop db upgrade`"
-        ) from error
-    finally:
-        await engine.dispose()
+    async with open_store() as sessions:
+        return await call(sessions)
 
 
 async def _import(args: argparse.Namespace) -> int:

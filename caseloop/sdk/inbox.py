@@ -10,15 +10,14 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import make_url
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 
 from activities.gateway.inbox import NOT_FOUND, InboxActivities
 from activities.store.db import create_engine, create_session_factory
-from caseloop.errors import CommandError, NotFound, Unreachable
+from caseloop.errors import CommandError, NotFound
 from caseloop.sdk.failures import invalid
+from caseloop.store import store_errors
 from schemas.delivery import InboxAcknowledgement, InboxItem, InboxPage, InboxQuery
 
 T = TypeVar("T")
@@ -53,16 +52,10 @@ class Inbox:
         if self._activities is None:
             self._engine = create_engine(self._url)
             self._activities = InboxActivities(create_session_factory(self._engine))
-        where = make_url(self._url).render_as_string(hide_password=True)
-        try:
-            return await call(self._activities)
-        except ApplicationError as error:
-            if error.type == NOT_FOUND:
-                raise NotFound(error.message) from None
-            raise CommandError(error.message) from None
-        except OSError as error:
-            raise Unreachable(f"the store at {where} cannot be reached: {error}") from None
-        except DBAPIError as error:
-            raise CommandError(
-                f"the store at {where} refused the query ({error.orig}); if it is new, run `caseloop db upgrade`"
-            ) from None
+        with store_errors(self._url):
+            try:
+                return await call(self._activities)
+            except ApplicationError as error:
+                if error.type == NOT_FOUND:
+                    raise NotFound(error.message) from None
+                raise CommandError(error.message) from None
