@@ -14,8 +14,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import IndexedValueType, PendingActivityState
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
@@ -35,7 +34,6 @@ from activities.registry.lookups import RegistryActivities
 from activities.store.db import create_engine, create_session_factory
 from activities.store.ledger.audit import AuditTrailRepository
 from activities.store.migrate import upgrade
-from schemas import search_attributes
 from schemas.handoff import (
     Actor,
     ActorRole,
@@ -211,24 +209,6 @@ def secrets(_ref: str) -> bytes:
     return SECRET
 
 
-@pytest.fixture(scope="session")
-async def handoff_env(ts_env: WorkflowEnvironment) -> WorkflowEnvironment:
-    """The time-skipping server with the project's search attributes (it knows none until told)."""
-    try:
-        await ts_env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=ts_env.client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.ValueType(key.indexed_value_type.value) for key in search_attributes.ALL
-                },
-            )
-        )
-    except RPCError as error:
-        if "already" not in error.message.lower():
-            raise
-    return ts_env
-
-
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Workflow tests run on SQLite; the store's own behaviour is tested on both databases elsewhere."""
@@ -398,7 +378,7 @@ class Rig:
 
 @pytest.fixture
 async def rig(
-    handoff_env: WorkflowEnvironment,
+    ts_env: WorkflowEnvironment,
     store: async_sessionmaker[AsyncSession],
     registry: None,
     receiver: Receiver,
@@ -407,13 +387,13 @@ async def rig(
     async with (
         httpx.AsyncClient(timeout=httpx.Timeout(2.0)) as http,
         Worker(
-            handoff_env.client,
+            ts_env.client,
             task_queue=task_queue,
             workflows=HANDOFF_WORKFLOWS,
             activities=handoff_activities(store, http),
             max_concurrent_activities=50,
         ),
     ):
-        rig = Rig(handoff_env, store, receiver, task_queue)
+        rig = Rig(ts_env, store, receiver, task_queue)
         yield rig
         await rig.stop_open_handoffs()
