@@ -23,6 +23,7 @@ from activities.store.migrate import upgrade
 from schemas import search_attributes
 from tests.case.driver import Driver
 from tests.case.scenarios import SCENARIOS
+from tests.support.histories import without_machine_paths
 from workers.binaries import temporal_test_server
 from workers.resources import open_resources
 from workers.settings import Settings
@@ -56,7 +57,7 @@ async def record(names: list[str]) -> None:
                         handle = await SCENARIOS[name](Driver(env, task_queue, resources.sessions))
                         history = await handle.fetch_history()
                     path = HISTORIES / f"{name}.json"
-                    path.write_text(history.to_json(), encoding="utf-8")
+                    path.write_text(without_machine_paths(history.to_json()), encoding="utf-8")
                     print(f"{path}: {len(history.events)} events")
     finally:
         await env.shutdown()

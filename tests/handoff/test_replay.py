@@ -43,6 +43,7 @@ from tests.handoff.scenario import (
     reroute,
     withdraw,
 )
+from tests.support.histories import without_machine_paths
 from workflows.handoff.entity import HandoffWorkflow
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
 
@@ -144,7 +145,9 @@ SCENARIOS: dict[str, Callable[[Rig], Awaitable[list[str]]]] = {
 
 
 def record(path: Path, workflow_id: str, history: WorkflowHistory) -> None:
-    path.write_text(json.dumps({"workflow_id": workflow_id, "history": history.to_json_dict()}, indent=1))
+    path.write_text(
+        without_machine_paths(json.dumps({"workflow_id": workflow_id, "history": history.to_json_dict()}, indent=1))
+    )
 
 
 @pytest.fixture
