@@ -7,8 +7,10 @@ the same key is refused (`Rejected`): it means two different histories claim one
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -92,6 +94,22 @@ def _card_record(card: Card, recorded: bool) -> CardRecord:
     )
 
 
+_State = TypeVar("_State", contravariant=True)
+_View = TypeVar("_View", covariant=True)
+
+
+class _ReadModelRow(Protocol[_View]):
+    def to_view(self, applied: bool) -> _View: ...
+
+
+class _ReadModelRepository(Protocol[_State, _View]):
+    """What the case, hand-off and supervision-order repositories share: versioned save, then read back."""
+
+    async def save(self, state: _State, seq: int, at: datetime) -> bool: ...
+
+    async def get(self, key: str) -> _ReadModelRow[_View] | None: ...
+
+
 class LedgerActivities:
     def __init__(
         self,
@@ -120,6 +138,22 @@ class LedgerActivities:
             raise _conflict(f"audit entry {entry.seq} of {entry.subject_id}", differences)
         return written
 
+    async def _record_transition(
+        self,
+        entry: AuditEntry,
+        repository_of: Callable[[AsyncSession], _ReadModelRepository[_State, _View]],
+        state: _State,
+        key: str,
+    ) -> _View:
+        """An audit entry and the read model it moves, together or not at all; a repeat changes nothing."""
+        async with self._sessions.begin() as session:
+            await self._append(session, entry)
+            repository = repository_of(session)
+            applied = await repository.save(state, entry.seq, entry.at)
+            record = await repository.get(key)
+            assert record is not None  # saved above, now or by an earlier transition
+            return record.to_view(applied)
+
     @activity.defn(name="ledger_record_audit_entry")
     async def record_audit_entry(self, entry: AuditEntry) -> AuditEntryRecorded:
         async with self._sessions.begin() as session:
@@ -134,34 +168,22 @@ class LedgerActivities:
     @activity.defn(name="ledger_record_case_transition")
     async def record_case_transition(self, transition: CaseTransition) -> CaseRecordView:
         """The audit entry and the case's read model after it, together or not at all."""
-        async with self._sessions.begin() as session:
-            await self._append(session, transition.entry)
-            repository = CaseRecordRepository(session)
-            applied = await repository.save(transition.case, transition.entry.seq, transition.entry.at)
-            record = await repository.get(transition.case.case_id)
-            assert record is not None  # saved above, now or by an earlier transition
-            return record.to_view(applied)
+        return await self._record_transition(
+            transition.entry, CaseRecordRepository, transition.case, transition.case.case_id
+        )
 
     @activity.defn(name="ledger_record_handoff_transition")
     async def record_handoff_transition(self, transition: HandoffTransition) -> HandoffRecordView:
-        async with self._sessions.begin() as session:
-            await self._append(session, transition.entry)
-            repository = HandoffRecordRepository(session)
-            applied = await repository.save(transition.handoff, transition.entry.seq, transition.entry.at)
-            record = await repository.get(transition.handoff.handoff_id)
-            assert record is not None  # saved above, now or by an earlier transition
-            return record.to_view(applied)
+        return await self._record_transition(
+            transition.entry, HandoffRecordRepository, transition.handoff, transition.handoff.handoff_id
+        )
 
     @activity.defn(name="ledger_record_supervision_order")
     async def record_supervision_order(self, transition: SupervisionOrderTransition) -> SupervisionOrderView:
         """An order issued, received, answered or lifted: its audit entry and its current state."""
-        async with self._sessions.begin() as session:
-            await self._append(session, transition.entry)
-            repository = SupervisionOrderRepository(session)
-            applied = await repository.save(transition.order, transition.entry.seq, transition.entry.at)
-            order = await repository.get(transition.order.order_id)
-            assert order is not None  # saved above, now or by an earlier transition
-            return order.to_view(applied)
+        return await self._record_transition(
+            transition.entry, SupervisionOrderRepository, transition.order, transition.order.order_id
+        )
 
     @activity.defn(name="ledger_record_card")
     async def record_card(self, issue: CardIssue) -> CardRecord:
