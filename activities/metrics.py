@@ -16,4 +16,3 @@ LOOP_SECONDS = Histogram(
     ["kind"],
     buckets=(3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400, 15 * 86400, 30 * 86400, 90 * 86400),
 )
-HEALTH_CHECKS = Counter("caseloop_health_checks_total", "Health workflows that reached the store")

@@ -5,39 +5,49 @@ from __future__ import annotations
 import base64
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from schemas.health import HealthCheckInput, HealthReport
-from workers.codec import ENCODING, data_converter
-from workers.resources import Resources
+from caseloop import CaseClient
+from schemas.case.stages import CaseStage
+from tests.support.department_world import sample_store, target_of
+from workers.codec import ENCODING
+from workers.resources import open_resources
 from workers.settings import Settings
 from workers.worker import build_worker
-from workflows.health import HealthCheckWorkflow
 
 
-async def test_history_holds_only_ciphertext(
-    dev_env: WorkflowEnvironment, resources: Resources, task_queue: str
-) -> None:
+async def test_history_holds_only_ciphertext(dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str) -> None:
     key = base64.b64encode(os.urandom(32)).decode()
-    encrypted = Client(dev_env.client.service_client, namespace="default", data_converter=data_converter(key))
-    secret_marker = f"marker-{uuid.uuid4().hex}"
-    workflow_id = f"health-{uuid.uuid4()}"
-    async with build_worker(encrypted, resources, task_queue):
-        report = await encrypted.execute_workflow(
-            HealthCheckWorkflow.run,
-            HealthCheckInput(check_id=secret_marker[:64]),
-            id=workflow_id,
+    store_url = await sample_store(tmp_path)
+    marker = f"marker-{uuid.uuid4().hex}"  # stands for the personal data a case title may hold
+    async with (
+        await CaseClient.connect(
+            Settings(_env_file=None),  # type: ignore[call-arg]
+            target=target_of(dev_env),
+            encryption_key=key,
             task_queue=task_queue,
-            result_type=HealthReport,
-        )
-    assert report.check_id == secret_marker[:64]
-    history = await dev_env.client.get_workflow_handle(workflow_id).fetch_history()
-    raw = history.to_json()
-    assert secret_marker not in raw
+            system="SQ-FGW",
+        ) as client,
+        open_resources(Settings(store_url=store_url, encryption_key=key)) as resources,
+    ):
+        async with build_worker(client.temporal, resources, task_queue):
+            case = await client.launch(
+                case_number="XM-SECRET-1",
+                matter_code="SQ-XM-SPSX",
+                locality_code="SQ-SCQ",
+                title=marker,
+                coordinator="SQ-YSB",
+            )
+            view = await case.state()
+    assert view.stage is CaseStage.REGISTERED
+    plain = Client(dev_env.client.service_client, namespace=dev_env.client.namespace)
+    history = await plain.get_workflow_handle(view.case_id).fetch_history()
+    assert marker not in history.to_json(), "the title never reaches Temporal in clear"
     started = history.events[0].workflow_execution_started_event_attributes
     assert started.input.payloads[0].metadata["encoding"] == ENCODING
 

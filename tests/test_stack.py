@@ -1,4 +1,4 @@
-"""`caseloop up` as a user runs it: a subprocess on free ports, a workflow through it, SIGTERM, and a restart."""
+"""`caseloop up` as a user runs it: a subprocess on free ports, a case through it, SIGTERM, and a restart."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from schemas.health import HealthCheckInput, HealthReport
+from caseloop import CaseClient
+from schemas.case.stages import CaseStage
+from schemas.case.views import CaseView
 from tests.support.embedded_stack import (
     descendants,
     kill_stack,
@@ -25,7 +27,6 @@ from tests.support.embedded_stack import (
     wait_ready,
 )
 from workers.schedules import RECONCILIATION_SCHEDULE_ID
-from workflows.health import HealthCheckWorkflow
 
 pytestmark = pytest.mark.slow
 
@@ -54,15 +55,23 @@ def _registry_departments(env: dict[str, str]) -> list[str]:
     return [department["code"] for department in json.loads(shown.stdout)["overview"]["departments"]]
 
 
-async def _run_health(env: dict[str, str], workflow_id: str) -> HealthReport:
-    client = await Client.connect(env["CASELOOP_TEMPORAL_TARGET"], data_converter=pydantic_data_converter)
-    return await client.execute_workflow(
-        HealthCheckWorkflow.run,
-        HealthCheckInput(check_id=workflow_id),
-        id=workflow_id,
-        task_queue="caseloop",
-        result_type=HealthReport,
-    )
+async def _launch_and_accept(env: dict[str, str], case_number: str) -> CaseView:
+    """A project problem launched to the sample registry's parties and accepted by the coordinator."""
+    async with await CaseClient.connect(target=env["CASELOOP_TEMPORAL_TARGET"], system="SQ-FGW") as client:
+        case = await client.launch(
+            case_number=case_number,
+            matter_code="SQ-XM-SPSX",
+            locality_code="SQ-SCQ",
+            title="stack test",
+            coordinator="SQ-YSB",
+        )
+        await case.accept(actor="coordinator:SQ-YSB", command_id=f"{case_number}:accept")
+        return await case.state()
+
+
+async def _state(env: dict[str, str], case_number: str) -> CaseView:
+    async with await CaseClient.connect(target=env["CASELOOP_TEMPORAL_TARGET"], system="SQ-FGW") as client:
+        return await client.case(case_number).state()
 
 
 async def test_up_runs_stops_cleanly_and_keeps_its_data(stack_env: dict[str, str], tmp_path: Path) -> None:
@@ -75,9 +84,10 @@ async def test_up_runs_stops_cleanly_and_keeps_its_data(stack_env: dict[str, str
             assert ui.status_code == 200
             metrics = await http.get(f"http://127.0.0.1:{stack_env['CASELOOP_METRICS_PORT']}/metrics")
             assert "caseloop_commands_total" in metrics.text
-        workflow_id = f"health-{uuid.uuid4()}"
-        report = await _run_health(stack_env, workflow_id)
-        assert report.store_rows == 1
+        case_number = f"XM-{uuid.uuid4().hex[:8]}"
+        launched = await _launch_and_accept(stack_env, case_number)
+        assert launched.stage is CaseStage.LAUNCHED
+        assert launched.lead_department == "SQ-SPJ", "the sample registry placed the case"
         departments = _registry_departments(stack_env)
         assert "SQ-SPJ" in departments, "a fresh data directory starts with the sample registry for Suqian"
     finally:
@@ -89,12 +99,21 @@ async def test_up_runs_stops_cleanly_and_keeps_its_data(stack_env: dict[str, str
     try:
         wait_ready(second, tmp_path / "up-2.log")
         client = await Client.connect(stack_env["CASELOOP_TEMPORAL_TARGET"], data_converter=pydantic_data_converter)
-        earlier = await client.get_workflow_handle(workflow_id).describe()
-        assert earlier.status == WorkflowExecutionStatus.COMPLETED
+        earlier = await _state(stack_env, case_number)
+        assert earlier.case_id == launched.case_id
+        assert earlier.stage is CaseStage.LAUNCHED, "the case kept its stage across the restart"
+        assert (await client.get_workflow_handle(launched.case_id).describe()).status is WorkflowExecutionStatus.RUNNING
         schedule = await client.get_schedule_handle(RECONCILIATION_SCHEDULE_ID).describe()
         assert schedule.schedule.spec.calendars, "the monthly reconciliation is scheduled"
-        again = await _run_health(stack_env, f"health-{uuid.uuid4()}")
-        assert again.store_rows == 2, "the store kept the first run's row"
+        async with await CaseClient.connect(target=stack_env["CASELOOP_TEMPORAL_TARGET"], system="SQ-FGW") as sdk:
+            again = await sdk.launch(
+                case_number=case_number,
+                matter_code="SQ-XM-SPSX",
+                locality_code="SQ-SCQ",
+                title="stack test",
+                coordinator="SQ-YSB",
+            )
+            assert (await again.state()).stage is CaseStage.LAUNCHED, "launching it again returns the same case"
         assert _registry_departments(stack_env) == departments, "the sample is loaded once"
     finally:
         code, left = stop_stack(second)

@@ -16,7 +16,6 @@ from activities.gateway.webhook_secrets import environment_secret
 from activities.handoff.admission import HandoffIntakeActivities
 from activities.handoff.reconciliation import HandoffReportActivities
 from activities.handoff.withdrawal import HandoffWithdrawalActivities
-from activities.health import HealthActivities
 from activities.ledger import LedgerActivities
 from activities.notify.providers import sms_provider_for
 from activities.notify.sms import SmsActivities
@@ -26,11 +25,9 @@ from workflows.case.workflow import CaseWorkflow
 from workflows.handoff.entity import HandoffWorkflow
 from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow, HandoffWithdrawalWorkflow
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
-from workflows.health import HealthCheckWorkflow
 
 WORKFLOWS: Sequence[type] = (
     CaseWorkflow,
-    HealthCheckWorkflow,
     HandoffWorkflow,
     HandoffIntakeWorkflow,
     HandoffBatchWorkflow,
@@ -41,7 +38,6 @@ WORKFLOWS: Sequence[type] = (
 
 def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     """Every activity, bound to the process's resources."""
-    health = HealthActivities(resources.sessions)
     gateway = GatewayActivities(resources.sessions, resources.http, environment_secret)
     inbox = InboxActivities(resources.sessions)
     sms = SmsActivities(resources.sessions, sms_provider_for(resources.settings, resources.http))
@@ -53,7 +49,6 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     handoff_reports = HandoffReportActivities(resources.sessions)
     handoff_withdrawal = HandoffWithdrawalActivities(resources.sessions)
     return [
-        health.record_health_check,
         gateway.deliver_push,
         inbox.read_inbox,
         inbox.acknowledge_inbox_item,

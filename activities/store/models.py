@@ -8,7 +8,6 @@ from __future__ import annotations
 from activities.store.calendar import CalendarDayOverride, CalendarYearOverride, OfficeHoursRow  # noqa: F401
 from activities.store.delivery import DeliveryAttempt, InboxEntry
 from activities.store.handoff_events import HandoffEvent, HandoffReconciliation, HandoffStartRow  # noqa: F401
-from activities.store.health import HealthCheck
 from activities.store.ledger import audit, cards, cases, handoffs, ratings, scores, supervision  # noqa: F401
 from activities.store.registry import (
     CollaborationMatter,
@@ -24,7 +23,6 @@ __all__ = [
     "DeliveryAttempt",
     "Department",
     "DepartmentFunction",
-    "HealthCheck",
     "InboxEntry",
     "MatterParty",
     "MatterStepLimit",
