@@ -1,7 +1,7 @@
 """What users touch: the caseloop SDK (`CaseClient`, its handles, its errors) and the caseloop command line."""
 
 from caseloop.errors import CommandError, CommandTimeout, InputRejected, NotFound, Unreachable
-from caseloop.sdk import CaseClient, CaseHandle, CaseSummary, HandoffHandle, HandoffSummary
+from caseloop.direct import CaseClient, CaseHandle, CaseSummary, HandoffHandle, HandoffSummary
 
 __all__ = [
     "CaseClient",

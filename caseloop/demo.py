@@ -21,9 +21,9 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from caseloop.errors import CommandError, InputRejected
-from caseloop.sdk.cases import CaseHandle
-from caseloop.sdk.client import CaseClient
-from caseloop.sdk.handoffs import HandoffHandle
+from caseloop.direct.cases import CaseHandle
+from caseloop.direct.client import CaseClient
+from caseloop.direct.handoffs import HandoffHandle
 from schemas.case.stages import CaseStage, Priority
 from schemas.handoff import FindingKind, HandoffStage, HandoffView, SourceEvent
 from schemas.ledger import RatingLevel

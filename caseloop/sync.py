@@ -22,10 +22,10 @@ from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from caseloop.sdk.cases import CaseHandle as AsyncCaseHandle
-from caseloop.sdk.client import CaseClient as AsyncCaseClient
-from caseloop.sdk.handoffs import HandoffHandle as AsyncHandoffHandle
-from caseloop.sdk.visibility import CaseSummary, HandoffSummary
+from caseloop.direct.cases import CaseHandle as AsyncCaseHandle
+from caseloop.direct.client import CaseClient as AsyncCaseClient
+from caseloop.direct.handoffs import HandoffHandle as AsyncHandoffHandle
+from caseloop.direct.visibility import CaseSummary, HandoffSummary
 from workers.settings import Settings
 
 P = ParamSpec("P")

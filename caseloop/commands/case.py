@@ -13,11 +13,11 @@ from typing import Any
 from caseloop.commands.forms import add_model_flags, merged, parse_instant
 from caseloop.commands.tables import as_json, cell, pairs, table
 from caseloop.errors import InputRejected
-from caseloop.sdk.actors import case_actor
-from caseloop.sdk.cases import COMMANDS, CaseHandle
-from caseloop.sdk.channel import build
-from caseloop.sdk.client import CaseClient
-from caseloop.sdk.visibility import CaseSummary
+from caseloop.direct.actors import case_actor
+from caseloop.direct.cases import COMMANDS, CaseHandle
+from caseloop.direct.channel import build
+from caseloop.direct.client import CaseClient
+from caseloop.direct.visibility import CaseSummary
 from schemas.case.commands import CommandResult
 from schemas.case.stages import CardColour, CaseStage, Priority, SupervisionLevel
 from schemas.case.state import CaseRegistration

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from caseloop import demo
 from caseloop.commands.tables import as_json, table
-from caseloop.sdk.client import CaseClient
+from caseloop.direct.client import CaseClient
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from caseloop.errors import InputRejected
-from caseloop.sdk.channel import limit_of
+from caseloop.direct.channel import limit_of
 from schemas.registry import Limit
 
 # Fields the commands name themselves: the actor comes from --as.

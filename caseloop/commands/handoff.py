@@ -15,11 +15,11 @@ from typing import Any
 
 from caseloop.commands.forms import add_model_flags, merged, parse_instant, read_events
 from caseloop.commands.tables import as_json, pairs, table
-from caseloop.sdk.actors import handoff_actor
-from caseloop.sdk.channel import build
-from caseloop.sdk.client import CaseClient
-from caseloop.sdk.handoffs import COMMANDS, HandoffHandle
-from caseloop.sdk.visibility import HandoffSummary
+from caseloop.direct.actors import handoff_actor
+from caseloop.direct.channel import build
+from caseloop.direct.client import CaseClient
+from caseloop.direct.handoffs import COMMANDS, HandoffHandle
+from caseloop.direct.visibility import HandoffSummary
 from schemas.handoff import (
     BatchReport,
     EventReport,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from temporalio import workflow
 
 from caseloop import sync
-from caseloop.sdk import cases, handoffs
-from caseloop.sdk.cases import CaseHandle
-from caseloop.sdk.handoffs import HandoffHandle
-from caseloop.sdk.reference import DOCUMENT, render
+from caseloop.direct import cases, handoffs
+from caseloop.direct.cases import CaseHandle
+from caseloop.direct.handoffs import HandoffHandle
+from caseloop.direct.reference import DOCUMENT, render
 from workflows.case.workflow import CaseWorkflow
 from workflows.handoff.entity import HandoffWorkflow
 
@@ -30,4 +30,4 @@ def test_one_method_per_command_of_each_workflow() -> None:
 
 
 def test_the_api_reference_is_current() -> None:
-    assert DOCUMENT.read_text(encoding="utf-8") == render(), "run: python -m caseloop.sdk.reference > docs/sdk.md"
+    assert DOCUMENT.read_text(encoding="utf-8") == render(), "run: python -m caseloop.direct.reference > docs/sdk.md"

@@ -19,7 +19,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from activities.registry.document import LimitText
 from caseloop.errors import InputRejected
-from caseloop.sdk.failures import Call, guarded, invalid
+from caseloop.direct.failures import Call, guarded, invalid
 from schemas.registry import Limit
 
 M = TypeVar("M", bound=BaseModel)

@@ -25,13 +25,13 @@ from pydantic import SecretStr, ValidationError
 from temporalio.client import Client
 
 from caseloop.errors import InputRejected
-from caseloop.sdk.actors import CaseActor, HandoffActor
-from caseloop.sdk.cases import CaseHandle
-from caseloop.sdk.channel import Channel, build
-from caseloop.sdk.failures import connect_failed, invalid, rejected
-from caseloop.sdk.handoffs import HandoffHandle
-from caseloop.sdk.inbox import Inbox
-from caseloop.sdk.visibility import (
+from caseloop.direct.actors import CaseActor, HandoffActor
+from caseloop.direct.cases import CaseHandle
+from caseloop.direct.channel import Channel, build
+from caseloop.direct.failures import connect_failed, invalid, rejected
+from caseloop.direct.handoffs import HandoffHandle
+from caseloop.direct.inbox import Inbox
+from caseloop.direct.visibility import (
     CaseSummary,
     HandoffSummary,
     Many,

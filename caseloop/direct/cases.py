@@ -18,8 +18,8 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle
 
-from caseloop.sdk.actors import CaseActor, case_actor
-from caseloop.sdk.channel import Channel, build, limit_of
+from caseloop.direct.actors import CaseActor, case_actor
+from caseloop.direct.channel import Channel, build, limit_of
 from schemas.case import commands as c
 from schemas.case.stages import CommitmentDecision, ReturnRuling, ReviewVerdict
 from schemas.case.views import CaseQuery, CaseView, Timeline, TimelineQuery

@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import JsonValue
 from temporalio.client import WorkflowHandle
 
-from caseloop.sdk.actors import HandoffActor, handoff_actor
-from caseloop.sdk.channel import Channel, build
+from caseloop.direct.actors import HandoffActor, handoff_actor
+from caseloop.direct.channel import Channel, build
 from schemas import handoff as h
 from workflows.handoff.entity import HandoffWorkflow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from caseloop.errors import InputRejected
-from caseloop.sdk.failures import invalid
+from caseloop.direct.failures import invalid
 from schemas import handoff
 from schemas.case.commands import Actor
 from schemas.case.stages import Role

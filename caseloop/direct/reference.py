@@ -1,7 +1,7 @@
 """Renders the SDK's API reference (docs/sdk.md) from its docstrings and signatures.
 
-python -m caseloop.sdk.reference > docs/sdk.md     # regenerate
-python -m caseloop.sdk.reference --check           # exit 1 when docs/sdk.md is stale (a test runs this too)
+python -m caseloop.direct.reference > docs/sdk.md     # regenerate
+python -m caseloop.direct.reference --check           # exit 1 when docs/sdk.md is stale (a test runs this too)
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from caseloop import errors, sync
-from caseloop.sdk import cases, client, handoffs, visibility
-from caseloop.sdk.cases import CaseHandle
-from caseloop.sdk.client import CaseClient
-from caseloop.sdk.handoffs import HandoffHandle
-from caseloop.sdk.visibility import CaseSummary, HandoffSummary
+from caseloop.direct import cases, client, handoffs, visibility
+from caseloop.direct.cases import CaseHandle
+from caseloop.direct.client import CaseClient
+from caseloop.direct.handoffs import HandoffHandle
+from caseloop.direct.visibility import CaseSummary, HandoffSummary
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "sdk.md"
 WIDTH = 100
@@ -26,7 +26,7 @@ WIDTH = 100
 PREAMBLE = """\
 # caseloop SDK reference
 
-Generated from the docstrings by `python -m caseloop.sdk.reference > docs/sdk.md`; do not edit by hand.
+Generated from the docstrings by `python -m caseloop.direct.reference > docs/sdk.md`; do not edit by hand.
 The README's section "Driving caseloop from a department system" shows it at work.
 
 ```python
@@ -163,7 +163,7 @@ def _error(kind: type[errors.CommandError]) -> str:
 def main(argv: list[str]) -> int:
     if argv == ["--check"]:
         if DOCUMENT.read_text(encoding="utf-8") != render():
-            print(f"{DOCUMENT} is stale: run python -m caseloop.sdk.reference > docs/sdk.md", file=sys.stderr)
+            print(f"{DOCUMENT} is stale: run python -m caseloop.direct.reference > docs/sdk.md", file=sys.stderr)
             return 1
         return 0
     sys.stdout.write(render())
