@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -17,21 +17,18 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from schemas.clock import CardProfileName
+from schemas.limits import LimitText
 from schemas.registry import (
     ClaimMode,
     DepartmentLevel,
     HandoffDirection,
     ItemKind,
-    Limit,
-    LimitUnit,
     MatterKind,
     MatterStep,
     RegistryProblem,
     RosterRole,
     TriggerEvent,
 )
-
-UNITS = ", ".join(unit.value for unit in LimitUnit)
 
 
 def _text(value: Any) -> Any:
@@ -43,28 +40,8 @@ def _text(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _limit(value: Any) -> Any:
-    """A limit is written '<amount> <unit>', e.g. '2 working_days' or '0.5 office_hours'."""
-    if isinstance(value, Limit | dict):
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
-        raise ValueError(f"a limit is written '<amount> <unit>' with a unit of {UNITS}")
-    parts = str(value).split()
-    if len(parts) == 1:
-        try:
-            Decimal(parts[0])
-        except InvalidOperation:
-            raise ValueError(f"a limit is written '<amount> <unit>' with a unit of {UNITS}") from None
-        raise ValueError(f"the limit {parts[0]} has no unit: write '{parts[0]} <unit>' with a unit of {UNITS}")
-    if len(parts) != 2:
-        raise ValueError(f"a limit is written '<amount> <unit>' with a unit of {UNITS}")
-    # The clock spells units with '-'; '_' is accepted too, as in the issue that introduced the registry.
-    return {"amount": parts[0], "unit": parts[1].replace("_", "-")}
-
-
 Code = Annotated[str, BeforeValidator(_text), Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 Text = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=200)]
-LimitText = Annotated[Limit, BeforeValidator(_limit)]
 
 
 class _Spec(BaseModel):

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.client import Client, WorkflowHandle
 
-from activities.registry.document import LimitText
-from caseloop.errors import InputRejected
 from caseloop.direct.failures import Call, guarded, invalid
+from caseloop.errors import InputRejected
+from schemas.limits import LimitText
 from schemas.registry import Limit
 
 M = TypeVar("M", bound=BaseModel)
