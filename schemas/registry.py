@@ -163,6 +163,13 @@ class PartyRole(StrEnum):
     COLLABORATOR = "collaborator"  # co-unit of a case, or a fixed receiver of a hand-off
 
 
+class CaseRole(StrEnum):
+    """Who the registry names to run a matter's cases: per matter, per locality, or registry-wide."""
+
+    COORDINATOR = "coordinator"  # the collaboration centre that accepts, rules and reviews; routes hand-offs
+    SUPERVISOR = "supervisor"  # a supervision office (督查) of cases
+
+
 class RosterRole(StrEnum):
     LIAISON = "liaison"
     BACKUP = "backup"
@@ -203,6 +210,12 @@ class MatterInfo(BaseModel):
     lead: str | None
     collaborators: list[str]
     active: bool
+    coordinator: str | None = Field(
+        None, description="the matter's own coordinator; None: its locality's or the default"
+    )
+    supervisors: list[str] = Field(
+        default_factory=list, description="the matter's own supervision offices; empty: its locality's or the default"
+    )
 
 
 class DepartmentQuery(BaseModel):
@@ -225,6 +238,15 @@ class CaseParties(BaseModel):
     lead: DepartmentInfo
     locality: DepartmentInfo
     co_units: list[DepartmentInfo]
+
+
+class LaunchRoles(BaseModel):
+    """Who may launch a case of a matter in a locality, and who coordinates and supervises it: the registry decides,
+    not the launcher."""
+
+    initiators: list[str] = Field(description="the departments that may launch the matter")
+    coordinator: str = Field(description="from the matter, else the locality (or its parents), else the defaults")
+    supervisors: list[str] = Field(description="found the same way as the coordinator; may be empty")
 
 
 class ItemDepartmentsQuery(BaseModel):
@@ -292,7 +314,9 @@ class ImportSummary(BaseModel):
     matters: SectionSummary = Field(default_factory=SectionSummary)
     functions: SectionSummary = Field(default_factory=SectionSummary)
     roster: SectionSummary = Field(default_factory=SectionSummary)
+    defaults: SectionSummary = Field(default_factory=SectionSummary)
 
     @property
     def changed(self) -> bool:
-        return any(s.changed for s in (self.departments, self.matters, self.functions, self.roster))
+        sections = (self.departments, self.matters, self.functions, self.roster, self.defaults)
+        return any(s.changed for s in sections)

@@ -1,7 +1,8 @@
 """Reads registry files (YAML, or CSV tables) into located records, with every field-level problem named.
 
-A YAML file holds `departments` (with their `functions` and `roster`) and `matters`. A CSV file holds one table,
-recognised by its header: departments, functions, roster or matters. docs/registry.md describes both.
+A YAML file holds `departments` (with their `functions` and `roster`), `matters` and `defaults` (the registry-wide
+coordinator and supervisors). A CSV file holds one table, recognised by its header: departments, functions, roster
+or matters. docs/registry.md describes both.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ class DepartmentSpec(_Spec):
     active: bool = True
     functions: FunctionsSpec | None = None
     roster: list[RosterPersonSpec] | None = None
+    # For the cases in this department's area (a locality's entry, usually), unless their matter names its own.
+    coordinator: Code | None = None
+    supervisors: list[Code] = []
 
 
 class MatterSpec(_Spec):
@@ -98,6 +102,15 @@ class MatterSpec(_Spec):
     extension_cap: LimitText | None = None
     max_extensions: int = Field(1, ge=0, le=10)
     active: bool = True
+    coordinator: Code | None = None
+    supervisors: list[Code] = []
+
+
+class DefaultsSpec(_Spec):
+    """The registry-wide coordinator and supervisors, for cases whose matter and locality name none."""
+
+    coordinator: Code | None = None
+    supervisors: list[Code] = []
 
 
 class FunctionRow(_Spec):
@@ -135,6 +148,7 @@ class RegistryDocument:
     matters: list[Located[MatterSpec]] = field(default_factory=list)
     functions: list[Located[FunctionRow]] = field(default_factory=list)
     roster: list[Located[RosterRow]] = field(default_factory=list)
+    defaults: list[Located[DefaultsSpec]] = field(default_factory=list)  # one per file that states them
     # Departments whose function list / roster the files state; those lists replace the stored ones.
     function_lists: dict[str, Located[Any]] = field(default_factory=dict)
     rosters: dict[str, Located[Any]] = field(default_factory=dict)
@@ -222,10 +236,23 @@ def _read_yaml(document: RegistryDocument, file: str, content: str) -> None:
         document.unreadable = True
         return
     for key in data:
-        if key not in {"departments", "matters"}:
+        if key not in {"departments", "matters", "defaults"}:
             document.problems.append(
                 RegistryProblem(
-                    file=file, where="top level", field=str(key), rule="is not a section (departments, matters)"
+                    file=file,
+                    where="top level",
+                    field=str(key),
+                    rule="is not a section (departments, matters, defaults)",
+                )
+            )
+    if "defaults" in data:
+        if isinstance(data["defaults"], dict):
+            if (defaults := _parse(document, DefaultsSpec, data["defaults"], file, "defaults")) is not None:
+                document.defaults.append(defaults)
+        else:
+            document.problems.append(
+                RegistryProblem(
+                    file=file, where="top level", field="defaults", rule="must be a mapping (coordinator, supervisors)"
                 )
             )
     for name in ("departments", "matters"):
@@ -272,7 +299,7 @@ def _read_yaml(document: RegistryDocument, file: str, content: str) -> None:
 CSV_TABLES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "departments": (
         frozenset({"code", "name", "level"}),
-        frozenset({"parent", "locality", "webhook_url", "secret_ref", "active"}),
+        frozenset({"parent", "locality", "webhook_url", "secret_ref", "active", "coordinator", "supervisors"}),
     ),
     "functions": (frozenset({"department", "kind", "item_code", "item_name"}), frozenset()),
     "roster": (frozenset({"department", "role", "name", "phone"}), frozenset({"matter"})),
@@ -294,11 +321,21 @@ CSV_TABLES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
                 "extension_cap",
                 "max_extensions",
                 "active",
+                "coordinator",
+                "supervisors",
             }
         ),
     ),
 }
-CSV_LIST_COLUMNS = {"initiators", "collaborators"}
+CSV_LIST_COLUMNS = {"initiators", "collaborators", "supervisors"}
+
+
+def _csv_lists(row: dict[str, Any]) -> dict[str, Any]:
+    """List cells are written `A;B;C`."""
+    raw: dict[str, Any] = dict(row)
+    for column in CSV_LIST_COLUMNS & raw.keys():
+        raw[column] = [part.strip() for part in raw[column].split(";") if part.strip()]
+    return raw
 
 
 def _csv_table(header: list[str]) -> str | None:
@@ -355,7 +392,7 @@ def _csv_department(document: RegistryDocument, file: str, where: str, row: dict
     if (code := _declared_code(row)) is not None:
         document.declared_departments.add(code)
         where = f"{where} ({code})"
-    if (department := _parse(document, DepartmentSpec, row, file, where)) is not None:
+    if (department := _parse(document, DepartmentSpec, _csv_lists(row), file, where)) is not None:
         document.departments.append(department)
 
 
@@ -363,9 +400,7 @@ def _csv_matter(document: RegistryDocument, file: str, where: str, row: dict[str
     if (code := _declared_code(row)) is not None:
         document.declared_matters.add(code)
         where = f"{where} ({code})"
-    raw: dict[str, Any] = dict(row)
-    for column in CSV_LIST_COLUMNS & raw.keys():
-        raw[column] = [part.strip() for part in raw[column].split(";") if part.strip()]
+    raw = _csv_lists(row)
     if "limits" in raw:
         limits: dict[str, str] = {}
         for part in (p.strip() for p in raw["limits"].split(";")):

@@ -2,7 +2,8 @@
 
 Departments and matters are created or updated by code and never deleted (`active: false` retires one). A
 department's function list and roster are replaced whenever the files state them; lists the files leave out
-stay as they are.
+stay as they are. The coordinator and supervisors a department or matter names are replaced with the record, and
+the registry-wide defaults whenever a file has a `defaults` section.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.registry.document import DepartmentSpec, Located, MatterSpec, RegistryDocument, read_registry_files
+from activities.registry.document import (
+    DefaultsSpec,
+    DepartmentSpec,
+    Located,
+    MatterSpec,
+    RegistryDocument,
+    read_registry_files,
+)
 from activities.registry.validation import StoredRegistry, validate
 from activities.store.registry import (
     CollaborationMatter,
@@ -25,9 +33,13 @@ from activities.store.registry import (
     MatterParty,
     MatterStepLimit,
     RegistryRepository,
+    RegistryRole,
     RosterEntry,
 )
-from schemas.registry import ImportSummary, PartyRole, RegistryProblem, SectionSummary
+from schemas.registry import CaseRole, ImportSummary, PartyRole, RegistryProblem, SectionSummary
+
+Scope = tuple[str | None, str | None]  # (matter, area); (None, None) is the registry-wide defaults
+Roles = list[tuple[str, str, int]]  # (role, department, position), sorted
 
 
 class RegistryRejected(Exception):
@@ -55,6 +67,10 @@ async def import_registry(sessions: async_sessionmaker[AsyncSession], paths: Seq
             roster.setdefault(entry.department_code, set()).add(
                 (entry.matter_code, entry.role, entry.person_name, entry.phone)
             )
+        roles: dict[Scope, Roles] = {}
+        for role in await repository.all_roles():
+            roles.setdefault(role.scope, []).append((role.role, role.department_code, role.position))
+        roles = {scope: sorted(rows) for scope, rows in roles.items()}
 
         problems = list(document.problems)
         if not document.unreadable:  # references into an unreadable file would only add false alarms
@@ -62,6 +78,8 @@ async def import_registry(sessions: async_sessionmaker[AsyncSession], paths: Seq
                 parents={code: row.parent_code for code, row in departments.items()},
                 matters=set(matters),
                 functions={code: set(items) for code, items in functions.items()},
+                inactive={code for code, row in departments.items() if not row.active},
+                roles={scope: [(role, code) for role, code, _ in rows] for scope, rows in roles.items()},
             )
             problems += validate(document, stored)
         if problems:
@@ -69,8 +87,9 @@ async def import_registry(sessions: async_sessionmaker[AsyncSession], paths: Seq
 
         summary = ImportSummary(files=document.files)
         now = datetime.now(UTC)
-        await _apply_departments(session, document, departments, summary.departments, now)
-        await _apply_matters(session, document, matters, summary.matters, now)
+        await _apply_departments(session, document, departments, roles, summary.departments, now)
+        await _apply_matters(session, document, matters, roles, summary.matters, now)
+        await _apply_defaults(session, document, roles, summary.defaults)
         await _apply_functions(session, document, functions, summary.functions)
         await _apply_roster(session, document, roster, summary.roster)
     return summary
@@ -113,13 +132,40 @@ def _assign(row: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
+def _roles_of(spec: DepartmentSpec | MatterSpec | DefaultsSpec) -> Roles:
+    roles = [(CaseRole.COORDINATOR.value, spec.coordinator, 0)] if spec.coordinator else []
+    roles += [(CaseRole.SUPERVISOR.value, code, index) for index, code in enumerate(spec.supervisors)]
+    return sorted(roles)
+
+
+async def _replace_roles(session: AsyncSession, changed: dict[Scope, Roles]) -> None:
+    """Rewrites the roles of each changed scope; its records (departments, matters) are flushed already."""
+    for (matter, area), roles in changed.items():
+        await session.execute(
+            delete(RegistryRole).where(
+                RegistryRole.matter_code.is_(None) if matter is None else RegistryRole.matter_code == matter,
+                RegistryRole.area_code.is_(None) if area is None else RegistryRole.area_code == area,
+            )
+        )
+        if roles:
+            await session.execute(
+                insert(RegistryRole),
+                [
+                    {"matter_code": matter, "area_code": area, "role": role, "department_code": code, "position": at}
+                    for role, code, at in roles
+                ],
+            )
+
+
 async def _apply_departments(
     session: AsyncSession,
     document: RegistryDocument,
     stored: dict[str, Department],
+    stored_roles: dict[Scope, Roles],
     summary: SectionSummary,
     now: datetime,
 ) -> None:
+    changed_roles: dict[Scope, Roles] = {}
     for located in _parents_first(document.departments):
         spec = located.value
         values = {
@@ -131,16 +177,20 @@ async def _apply_departments(
             "secret_ref": spec.secret_ref,
             "active": spec.active,
         }
+        roles = _roles_of(spec)
+        if roles != stored_roles.get((None, spec.code), []):
+            changed_roles[(None, spec.code)] = roles
         row = stored.get(spec.code)
         if row is None:
             session.add(Department(code=spec.code, updated_at=now, **values))
             _count(summary, existed=False, changed=True)
             continue
-        changed = _assign(row, values)
+        changed = _assign(row, values) or (None, spec.code) in changed_roles
         if changed:
             row.updated_at = now
         _count(summary, existed=True, changed=changed)
     await session.flush()
+    await _replace_roles(session, changed_roles)
 
 
 def _matter_values(spec: MatterSpec) -> dict[str, Any]:
@@ -183,14 +233,19 @@ async def _apply_matters(
     session: AsyncSession,
     document: RegistryDocument,
     stored: dict[str, CollaborationMatter],
+    stored_roles: dict[Scope, Roles],
     summary: SectionSummary,
     now: datetime,
 ) -> None:
+    changed_roles: dict[Scope, Roles] = {}
     for located in document.matters:
         spec = located.value
         values = _matter_values(spec)
         parties = _matter_parties(spec)
         limits = {step.value: (limit.amount, limit.unit.value) for step, limit in spec.limits.items()}
+        roles = _roles_of(spec)
+        if roles != stored_roles.get((spec.code, None), []):
+            changed_roles[(spec.code, None)] = roles
         row = stored.get(spec.code)
         if row is None:
             session.add(
@@ -211,10 +266,24 @@ async def _apply_matters(
         if {lim.step: (lim.amount, lim.unit) for lim in row.step_limits} != limits:
             row.step_limits = _limit_rows(limits)
             changed = True
+        changed = changed or (spec.code, None) in changed_roles
         if changed:
             row.updated_at = now
         _count(summary, existed=True, changed=changed)
     await session.flush()
+    await _replace_roles(session, changed_roles)
+
+
+async def _apply_defaults(
+    session: AsyncSession, document: RegistryDocument, stored_roles: dict[Scope, Roles], summary: SectionSummary
+) -> None:
+    if not document.defaults:  # files without a defaults section leave the stored ones
+        return
+    roles = _roles_of(document.defaults[0].value)
+    current = stored_roles.get((None, None), [])
+    _count(summary, existed=bool(current) or not roles, changed=roles != current)
+    if roles != current:
+        await _replace_roles(session, {(None, None): roles})
 
 
 async def _apply_functions(

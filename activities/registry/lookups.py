@@ -16,6 +16,7 @@ from schemas.registry import (
     RECEIVER_ITEM_KIND,
     CaseParties,
     CasePartiesQuery,
+    CaseRole,
     ClaimMode,
     DeliveryChannel,
     DepartmentInfo,
@@ -69,6 +70,7 @@ def matter_info(matter: CollaborationMatter) -> MatterInfo:
         return None if amount is None or unit is None else Limit(amount=_plain(amount), unit=LimitUnit(unit))
 
     leads = parties(PartyRole.LEAD)
+    coordinators = [r.department_code for r in matter.roles if r.role == CaseRole.COORDINATOR.value]
     return MatterInfo(
         code=matter.code,
         name=matter.name,
@@ -91,6 +93,8 @@ def matter_info(matter: CollaborationMatter) -> MatterInfo:
         lead=leads[0] if leads else None,
         collaborators=parties(PartyRole.COLLABORATOR),
         active=matter.active,
+        coordinator=coordinators[0] if coordinators else None,
+        supervisors=[r.department_code for r in matter.roles if r.role == CaseRole.SUPERVISOR.value],
     )
 
 

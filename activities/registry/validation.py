@@ -10,10 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from activities.registry.document import Located, RegistryDocument
+from activities.registry.document import DefaultsSpec, DepartmentSpec, Located, MatterSpec, RegistryDocument
 from schemas.registry import (
     DIRECTIONS_OF_KIND,
     RECEIVER_ITEM_KIND,
+    CaseRole,
     DepartmentLevel,
     MatterKind,
     RegistryProblem,
@@ -31,6 +32,9 @@ class StoredRegistry:
     parents: dict[str, str | None] = field(default_factory=dict)
     matters: set[str] = field(default_factory=set)
     functions: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # department → {(kind, item)}
+    inactive: set[str] = field(default_factory=set)  # retired departments
+    # (matter, area) → [(role, department)]; (None, None) is the registry-wide defaults.
+    roles: dict[tuple[str | None, str | None], list[tuple[str, str]]] = field(default_factory=dict)
 
 
 def validate(document: RegistryDocument, stored: StoredRegistry) -> list[RegistryProblem]:
@@ -45,12 +49,19 @@ def validate(document: RegistryDocument, stored: StoredRegistry) -> list[Registr
     problems += _function_rules(document, departments)
     problems += _roster_rules(document, departments, matters)
     problems += _matter_rules(document, stored, departments)
+    problems += _role_rules(document, stored, departments)
     return _not_yet_reported(document, problems)
 
 
 def _not_yet_reported(document: RegistryDocument, problems: list[RegistryProblem]) -> list[RegistryProblem]:
     """Drops problems of fields that reading already reported (they were left out of the record)."""
-    records: list[Located[Any]] = [*document.departments, *document.matters, *document.functions, *document.roster]
+    records: list[Located[Any]] = [
+        *document.departments,
+        *document.matters,
+        *document.functions,
+        *document.roster,
+        *document.defaults,
+    ]
     failed = {(r.file, r.where): r.failed for r in records if r.failed}
     return [p for p in problems if re.split(r"[.\[]", p.field)[0] not in failed.get((p.file, p.where), ())]
 
@@ -212,4 +223,69 @@ def _matter_rules(document: RegistryDocument, stored: StoredRegistry, department
                         f"no department holds {kind} item {matter.target_item}: add it to a department's functions",
                     )
                 )
+    return problems
+
+
+def _role_rules(document: RegistryDocument, stored: StoredRegistry, departments: set[str]) -> list[RegistryProblem]:
+    """Coordinators and supervisors: known, active departments, each named once; one defaults section."""
+    retired = set(stored.inactive) - {d.value.code for d in document.departments}
+    retired |= {d.value.code for d in document.departments if not d.value.active}
+
+    problems = []
+    named: list[Located[DepartmentSpec] | Located[MatterSpec] | Located[DefaultsSpec]] = [
+        *document.departments,
+        *document.matters,
+        *document.defaults,
+    ]
+    for located in named:
+        spec = located.value
+        if spec.coordinator is not None:
+            if spec.coordinator not in departments:
+                problems.append(located.problem("coordinator", _unknown_department(spec.coordinator)))
+            elif spec.coordinator in retired:
+                problems.append(
+                    located.problem("coordinator", f"{spec.coordinator} is inactive: a coordinator must be active")
+                )
+        for index, code in enumerate(spec.supervisors):
+            if code not in departments:
+                problems.append(located.problem(f"supervisors[{index}]", _unknown_department(code)))
+            elif code in spec.supervisors[:index]:
+                problems.append(located.problem(f"supervisors[{index}]", f"duplicate: {code} is listed twice"))
+            elif code in retired:
+                problems.append(
+                    located.problem(f"supervisors[{index}]", f"{code} is inactive: a supervisor must be active")
+                )
+        if isinstance(spec, MatterSpec) and spec.kind is not MatterKind.CASE and spec.supervisors:
+            problems.append(
+                located.problem(
+                    "supervisors", "are only for case matters: a hand-off has a coordinator, no supervisors"
+                )
+            )
+    for later in document.defaults[1:]:
+        first = document.defaults[0]
+        problems.append(later.problem("defaults", f"duplicate: the defaults are already stated at {first.file}"))
+    return problems + _roles_left_to_retired(document, stored, retired)
+
+
+def _roles_left_to_retired(
+    document: RegistryDocument, stored: StoredRegistry, retired: set[str]
+) -> list[RegistryProblem]:
+    """A department the files retire must not stay coordinator or supervisor where the files do not restate it."""
+    restated: set[tuple[str | None, str | None]] = {(m.value.code, None) for m in document.matters}
+    restated |= {(None, d.value.code) for d in document.departments}
+    if document.defaults:
+        restated.add((None, None))
+    retiring = {d.value.code: d for d in document.departments if not d.value.active}
+    problems = []
+    for (matter, area), roles in sorted(stored.roles.items(), key=lambda item: (item[0][0] or "", item[0][1] or "")):
+        if (matter, area) in restated:
+            continue
+        for role, code in roles:
+            if code not in retiring:
+                continue
+            scope = f"of matter {matter}" if matter else f"for cases in {area}" if area else "by default"
+            word = "the coordinator" if role == CaseRole.COORDINATOR.value else "a supervisor"
+            problems.append(
+                retiring[code].problem("active", f"{code} is still {word} {scope}: name another there first")
+            )
     return problems

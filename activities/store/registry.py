@@ -91,6 +91,8 @@ class CollaborationMatter(Base):
     step_limits: Mapped[list[MatterStepLimit]] = relationship(
         order_by="MatterStepLimit.step", cascade="all, delete-orphan", lazy="selectin"
     )
+    # The matter's own coordinator and supervisors; the import writes them, so the list is only read here.
+    roles: Mapped[list[RegistryRole]] = relationship(order_by="RegistryRole.position", lazy="selectin", viewonly=True)
 
 
 Index("ix_collaboration_matters_trigger", CollaborationMatter.trigger, CollaborationMatter.trigger_item)
@@ -140,6 +142,41 @@ Index(
     RosterEntry.department_code,
     func.coalesce(RosterEntry.matter_code, ""),
     RosterEntry.role,
+    unique=True,
+)
+
+
+class RegistryRole(Base):
+    """A coordinator or supervisor of cases, named for one matter, for the cases in one department's area (a
+    locality's entry, usually), or registry-wide when neither is set (the `defaults:` section)."""
+
+    __tablename__ = "registry_roles"
+    __table_args__ = (
+        CheckConstraint("role IN ('coordinator', 'supervisor')", name="role"),
+        CheckConstraint("matter_code IS NULL OR area_code IS NULL", name="one_scope"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    matter_code: Mapped[str | None] = mapped_column(
+        CODE, ForeignKey("collaboration_matters.code", ondelete="CASCADE"), index=True
+    )
+    area_code: Mapped[str | None] = mapped_column(CODE, ForeignKey("departments.code"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    department_code: Mapped[str] = mapped_column(CODE, ForeignKey("departments.code"))
+    position: Mapped[int] = mapped_column(Integer)
+
+    @property
+    def scope(self) -> tuple[str | None, str | None]:
+        return (self.matter_code, self.area_code)
+
+
+# A department holds a role once per scope; NULL (no matter, no area) is a scope of its own, as in the roster.
+Index(
+    "uq_registry_roles_scope_role_department",
+    func.coalesce(RegistryRole.matter_code, ""),
+    func.coalesce(RegistryRole.area_code, ""),
+    RegistryRole.role,
+    RegistryRole.department_code,
     unique=True,
 )
 
@@ -236,6 +273,17 @@ class RegistryRepository:
 
     async def all_roster(self) -> Sequence[RosterEntry]:
         return (await self._session.scalars(select(RosterEntry))).all()
+
+    async def all_roles(self) -> Sequence[RegistryRole]:
+        return (await self._session.scalars(select(RegistryRole).order_by(RegistryRole.id))).all()
+
+    async def roles_for(self, matter_code: str | None, area_code: str | None) -> Sequence[RegistryRole]:
+        """The roles named for exactly this scope; (None, None) is the registry-wide defaults."""
+        query = select(RegistryRole).where(
+            RegistryRole.matter_code.is_(None) if matter_code is None else RegistryRole.matter_code == matter_code,
+            RegistryRole.area_code.is_(None) if area_code is None else RegistryRole.area_code == area_code,
+        )
+        return (await self._session.scalars(query.order_by(RegistryRole.role, RegistryRole.position))).all()
 
     async def is_empty(self) -> bool:
         return await self._session.scalar(select(func.count()).select_from(Department)) == 0

@@ -15,7 +15,7 @@ from activities.registry.lookups import department_info, matter_info
 from activities.store.registry import RegistryRepository, RosterEntry
 from caseloop.errors import InputRejected, NotFound
 from caseloop.store import open_store
-from schemas.registry import DepartmentInfo, ImportSummary, MatterInfo, SectionSummary
+from schemas.registry import CaseRole, DepartmentInfo, ImportSummary, MatterInfo, SectionSummary
 
 T = TypeVar("T")
 
@@ -37,7 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("--json", action="store_true", help="print JSON for scripts")
     load.set_defaults(handler=_import)
 
-    show = verbs.add_parser("show", help="print the registry, a department or a matter")
+    show = verbs.add_parser(
+        "show", help="print the registry, a department or a matter (with who coordinates and supervises)"
+    )
     show.add_argument("--department", metavar="CODE", help="a department: its functions, roster and matters")
     show.add_argument("--matter", metavar="CODE", help="a matter: kind, trigger, limits, parties")
     show.add_argument("--contacts", action="store_true", help="show phone numbers in full (personal data)")
@@ -73,6 +75,7 @@ def _summary_text(summary: ImportSummary) -> str:
             _section("matters", summary.matters),
             _section("function lists", summary.functions, " departments"),
             _section("rosters", summary.roster, " departments"),
+            _section("defaults", summary.defaults),
         ]
     )
 
@@ -83,6 +86,16 @@ class RosterPerson(BaseModel):
     role: str
     name: str
     phone: str
+
+
+class NamedRoles(BaseModel):
+    """The coordinator and supervisors one scope names: the registry's defaults, or a department's entry."""
+
+    coordinator: str | None = None
+    supervisors: list[str] = []
+
+    def __str__(self) -> str:
+        return f"coordinator {self.coordinator or '-'}; supervisors {', '.join(self.supervisors) or '-'}"
 
 
 class FunctionItem(BaseModel):
@@ -96,6 +109,7 @@ class DepartmentDetail(BaseModel):
     functions: list[FunctionItem]
     roster: list[RosterPerson]
     matters: dict[str, list[str]]  # role → matter codes
+    names: NamedRoles  # for the cases in its area, unless their matter names its own
 
 
 class MatterDetail(BaseModel):
@@ -106,6 +120,7 @@ class MatterDetail(BaseModel):
 class RegistryOverview(BaseModel):
     departments: list[DepartmentInfo]
     matters: list[MatterInfo]
+    defaults: NamedRoles
 
 
 class RegistryShow(BaseModel):
@@ -117,6 +132,15 @@ class RegistryShow(BaseModel):
 
 def _mask(phone: str) -> str:
     return phone if len(phone) < 8 else f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
+
+
+async def _named(repository: RegistryRepository, area_code: str | None) -> NamedRoles:
+    roles = await repository.roles_for(None, area_code)
+    coordinators = [r.department_code for r in roles if r.role == CaseRole.COORDINATOR.value]
+    return NamedRoles(
+        coordinator=coordinators[0] if coordinators else None,
+        supervisors=[r.department_code for r in roles if r.role == CaseRole.SUPERVISOR.value],
+    )
 
 
 def _people(entries: list[RosterEntry], reveal: bool) -> list[RosterPerson]:
@@ -140,6 +164,7 @@ async def _gather(sessions: async_sessionmaker[AsyncSession], args: argparse.Nam
             shown.overview = RegistryOverview(
                 departments=[await department_info(repository, d) for d in await repository.departments()],
                 matters=[matter_info(m) for m in await repository.matters()],
+                defaults=await _named(repository, None),
             )
             return shown
         if args.department is not None:
@@ -159,6 +184,7 @@ async def _gather(sessions: async_sessionmaker[AsyncSession], args: argparse.Nam
                 ],
                 roster=_people(list(await repository.roster_of(department.code)), args.contacts),
                 matters=matters,
+                names=await _named(repository, department.code),
             )
         if args.matter is not None:
             asked = await repository.get_matter(args.matter)
@@ -215,6 +241,7 @@ def _overview_text(overview: RegistryOverview) -> str:
     tree(None, 0)
     for parent in sorted(p for p in children if p is not None and p not in known):
         tree(parent, 0)
+    lines.append(f"defaults: {overview.defaults}")
     lines.append(f"matters ({len(overview.matters)}):")
     for matter in overview.matters:
         parties = f"lead {matter.lead}" if matter.lead else f"from {', '.join(matter.initiators) or '-'}"
@@ -241,6 +268,8 @@ def _department_text(detail: DepartmentDetail) -> str:
     lines += [f"    {_person_line(p)}" for p in detail.roster] or ["    nobody"]
     lines.append("  matters:")
     lines += [f"    {role}: {', '.join(codes)}" for role, codes in sorted(detail.matters.items())] or ["    none"]
+    if detail.names.coordinator or detail.names.supervisors:
+        lines.append(f"  for the cases in its area: {detail.names}")
     return "\n".join(lines)
 
 
@@ -255,6 +284,8 @@ def _matter_text(detail: MatterDetail) -> str:
         f"  initiators {', '.join(m.initiators) or '-'}; lead {m.lead or '-'}; "
         f"collaborators {', '.join(m.collaborators) or '-'}"
         + (f"; routed by item {m.target_item}" if m.target_item else ""),
+        f"  coordinator {m.coordinator or '- (from the locality or the defaults)'}; "
+        f"supervisors {', '.join(m.supervisors) or '- (from the locality or the defaults)'}",
         "  limits:",
     ]
     lines += [f"    {step.value:<18} {limit}" for step, limit in m.limits.items()] or ["    none"]

@@ -20,12 +20,21 @@ from activities.store.registry import (
     DepartmentFunction,
     MatterParty,
     MatterStepLimit,
+    RegistryRole,
     RosterEntry,
 )
 
 REGISTRY_TABLES = [
     model.__tablename__
-    for model in (Department, DepartmentFunction, CollaborationMatter, MatterParty, MatterStepLimit, RosterEntry)
+    for model in (
+        Department,
+        DepartmentFunction,
+        CollaborationMatter,
+        MatterParty,
+        MatterStepLimit,
+        RosterEntry,
+        RegistryRole,
+    )
 ]
 
 

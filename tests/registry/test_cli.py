@@ -76,3 +76,30 @@ async def test_show_of_an_unknown_code_exits_3(cli_store: None, capsys: pytest.C
     assert "the registry is empty" in capsys.readouterr().out
     assert await run_cli("registry", "show", "--matter", "SQ-NOPE") == EXIT_NOT_FOUND
     assert "matter SQ-NOPE does not exist" in capsys.readouterr().err
+
+
+async def test_show_tells_who_coordinates_and_supervises(
+    cli_store: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert await run_cli("registry", "import", str(SAMPLE_REGISTRY)) == 0
+    own = tmp_path / "own.yaml"
+    own.write_text(
+        "departments:\n"
+        "  - {code: SQ-SCQ, name: 宿城區人民政府, level: district, parent: SQ, locality: true, coordinator: SQ-SPJ}\n"
+        "matters:\n"
+        "  - {code: T-OWN, name: 自有督查的事項, kind: case, trigger: issue_raised, lead: SQ-ZJJ,"
+        " coordinator: SQ-FGW, supervisors: [SQ-DCS, SQ]}\n",
+        encoding="utf-8",
+    )
+    assert await run_cli("registry", "import", str(own)) == 0
+    capsys.readouterr()
+
+    assert await run_cli("registry", "show") == 0
+    assert "defaults: coordinator SQ-YSB; supervisors SQ-DCS" in capsys.readouterr().out
+    assert await run_cli("registry", "show", "--matter", "T-OWN", "--department", "SQ-SCQ") == 0
+    shown = capsys.readouterr().out
+    assert "  coordinator SQ-FGW; supervisors SQ-DCS, SQ" in shown
+    assert "  for the cases in its area: coordinator SQ-SPJ; supervisors -" in shown
+    assert await run_cli("registry", "show", "--matter", "T-OWN", "--json") == 0
+    matter = json.loads(capsys.readouterr().out)["matter"]["matter"]
+    assert (matter["coordinator"], matter["supervisors"]) == ("SQ-FGW", ["SQ-DCS", "SQ"])

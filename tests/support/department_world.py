@@ -70,6 +70,8 @@ async def add_case_matter(sessions: async_sessionmaker[AsyncSession], directory:
         "    kind: case\n"
         "    trigger: issue_raised\n"
         f"    lead: {lead}\n"
+        f"    coordinator: {BUSINESS_OFFICE}\n"
+        f"    supervisors: [{SUPERVISION_OFFICE}]\n"
         "    card_profile: default\n"
         "    statutory_limit: 20 working-days\n",
         encoding="utf-8",
