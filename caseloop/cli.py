@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "caseloop.commands.db",
     "caseloop.commands.inbox",
     "caseloop.commands.registry",
+    "caseloop.commands.credentials",
     "caseloop.commands.clock",
     "caseloop.commands.case",
     "caseloop.commands.handoff",

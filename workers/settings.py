@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,10 +32,36 @@ class SmsProviderName(StrEnum):
     HTTP = "http"
 
 
+_PEPPER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+MIN_PEPPER_BYTES = 32
+
+
+def parse_peppers(text: str) -> list[tuple[str, bytes]]:
+    """`id:base64,id:base64` into (id, pepper) pairs, the first the one new keys are hashed with."""
+    peppers: list[tuple[str, bytes]] = []
+    for part in (piece.strip() for piece in text.split(",")):
+        pepper_id, colon, encoded = part.partition(":")
+        if not colon or not _PEPPER_ID.fullmatch(pepper_id):
+            raise ValueError("api_key_peppers is a list of id:base64 separated by commas (id: letters, digits, _ -)")
+        try:
+            pepper = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"api_key_peppers: the pepper {pepper_id} is not valid base64") from None
+        if len(pepper) < MIN_PEPPER_BYTES:
+            raise ValueError(f"api_key_peppers: the pepper {pepper_id} has fewer than {MIN_PEPPER_BYTES} bytes")
+        if any(known == pepper_id for known, _ in peppers):
+            raise ValueError(f"api_key_peppers: the id {pepper_id} appears twice")
+        peppers.append((pepper_id, pepper))
+    return peppers
+
+
 class Settings(BaseSettings):
     """Defaults serve the embedded stack (`caseloop up`) on one machine."""
 
-    model_config = SettingsConfigDict(env_prefix="CASELOOP_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused key or pepper must not be printed back into a log.
+    model_config = SettingsConfigDict(
+        env_prefix="CASELOOP_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Environment = Environment.DEVELOPMENT
 
@@ -61,11 +92,37 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.CONSOLE
     log_level: str = "INFO"
 
+    api_port: int = Field(8080, ge=1, le=65535, description="the front door's HTTP port")
+    api_url: str | None = Field(None, description="the front door's URL, for the CLI and the SDK")
+    problem_base: str = Field(
+        "https://caseloop.invalid/problems/", description="absolute URI the API's problem types are under"
+    )
+    api_key_peppers: SecretStr | None = Field(
+        None,
+        description="id:base64,id:base64 (each at least 32 bytes): API key secrets are stored as an HMAC under "
+        "the first; the others still verify, for rotation. Required in production",
+    )
+    api_key_default_days: int = Field(90, ge=1, description="lifetime of an API key issued without an expiry")
+    api_key_max_days: int = Field(730, ge=1, description="the longest lifetime an API key may be issued with")
+    jwt_issuer: str | None = Field(None, description="the identity platform whose client-credentials JWTs count")
+    jwt_jwks_url: str | None = Field(None, description="where the issuer publishes its signing keys (JWKS)")
+    jwt_audience: str | None = Field(None, description="the audience a JWT must be issued for")
+    jwt_department_claim: str = Field("department", description="the JWT claim naming the caller's department")
+    jwt_operator_claim: str = Field("caseloop_operator", description="the JWT claim that is true for operators")
+    jwt_leeway_seconds: int = Field(30, ge=0, le=300, description="clock skew allowed on exp and nbf")
+
     @field_validator("encryption_key")
     @classmethod
     def _usable_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             parse_key(value.get_secret_value())
+        return value
+
+    @field_validator("api_key_peppers")
+    @classmethod
+    def _usable_peppers(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_peppers(value.get_secret_value())
         return value
 
     @field_validator("log_level")
@@ -83,12 +140,25 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _jwt_whole_or_absent(self) -> Settings:
+        named = [self.jwt_issuer, self.jwt_jwks_url, self.jwt_audience]
+        if any(named) and not all(named):
+            raise ValueError("jwt_issuer, jwt_jwks_url and jwt_audience are set together or not at all")
+        if self.api_key_default_days > self.api_key_max_days:
+            raise ValueError("api_key_default_days cannot exceed api_key_max_days")
+        return self
+
+    @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.environment is Environment.PRODUCTION:
             if self.store_url is None or self.store_url.startswith("sqlite"):
                 raise ValueError("store_url must name a PostgreSQL database in production")
             if self.log_format is not LogFormat.JSON:
                 raise ValueError("log_format must be json in production")
+            if self.api_key_peppers is None:
+                raise ValueError("api_key_peppers must be set in production (id:base64 of at least 32 random bytes)")
+            if self.jwt_jwks_url is not None and urlsplit(self.jwt_jwks_url).scheme != "https":
+                raise ValueError("jwt_jwks_url must be an https URL in production")
         return self
 
     @property
@@ -108,6 +178,24 @@ class Settings(BaseSettings):
     @property
     def temporal_db_path(self) -> Path:
         return self.data_dir / "temporal.db"
+
+    @property
+    def jwt_configured(self) -> bool:
+        return self.jwt_issuer is not None
+
+    def api_key_pepper_list(self) -> list[tuple[str, bytes]]:
+        """The peppers, the first encoding; unset outside production, one derived from the data directory's path.
+
+        The derived pepper is no secret (anyone who knows the path can compute it): it only keeps development
+        stores working without setup. Its id names the path's digest, so a key checked against another data
+        directory is refused as such rather than as a wrong secret.
+        """
+        if self.api_key_peppers is not None:
+            return parse_peppers(self.api_key_peppers.get_secret_value())
+        if self.environment is Environment.PRODUCTION:
+            raise ValueError("api_key_peppers must be set in production")
+        digest = hashlib.sha256(b"caseloop development pepper\0" + str(self.data_dir.resolve()).encode()).digest()
+        return [(f"dev-{digest[:4].hex()}", digest)]
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,1 @@
+"""The front door: the authenticated HTTP API department systems drive caseloop through."""
