@@ -27,6 +27,8 @@ OURS = {
     "cards",
     "score_events",
     "ratings",
+    "registry_roles",
+    "api_credentials",
 }
 
 
