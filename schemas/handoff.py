@@ -147,12 +147,19 @@ class ActorRole(StrEnum):
 
 
 class Actor(BaseModel):
-    """Who sends a command: a department code and the part it plays; never a person's name."""
+    """Who sends a command: a department code and the part it plays; never a person's name. The front door adds
+    the credential and an operator's reason for acting on behalf, which the audit trail records beside it."""
 
     model_config = ConfigDict(frozen=True)
 
     department_code: Code
     role: ActorRole
+    credential: str | None = Field(
+        None, max_length=200, description="the credential that sent it, e.g. key:<key id>; set by the front door"
+    )
+    on_behalf_reason: str | None = Field(
+        None, max_length=2000, description="why an operator acted for the department; set by the front door"
+    )
 
     def __str__(self) -> str:
         return f"{self.role.value} {self.department_code}"
@@ -569,3 +576,16 @@ class ReconciliationReport(BaseModel):
     as_of: AwareDatetime
     open_past_limit: int
     departments: list[DepartmentLoops]
+
+
+# Every hand-off command by its verb, as the front door's routes (`POST /v1/handoffs/{id}/{verb}`), the SDK and the
+# CLI name it: one table they share without importing the workflows.
+HANDOFF_COMMANDS: dict[str, type[Command]] = {
+    "claim": Claim,
+    "return": ReturnPush,
+    "reroute": Reroute,
+    "start-acting": StartActing,
+    "feedback": SendFeedback,
+    "acknowledge": Acknowledge,
+    "terminate": Terminate,
+}

@@ -32,6 +32,10 @@ class AuditEntry(BaseModel):
     seq: int = Field(ge=1, description="the subject's transition counter, kept by its workflow")
     actor: Label = Field(description="the acting role, e.g. COORDINATOR, LEAD_DEPT, SYSTEM")
     actor_id: str | None = Field(None, max_length=200, description="the department code or account that acted")
+    credential_id: str | None = Field(None, max_length=200, description="the credential that sent the command")
+    on_behalf_reason: str | None = Field(
+        None, max_length=2000, description="an operator's stated reason for acting on the department's behalf"
+    )
     action: Label
     reason: str | None = Field(None, max_length=4000)
     from_stage: str | None = Field(None, max_length=40)

@@ -1,7 +1,7 @@
 """Typed search-attribute keys of cases and hand-offs: what supervisors filter on in the Temporal UI.
 
-None of them may carry personal data: they are stored in clear. SQL visibility allows at most 10 Keyword
-and 3 Datetime keys per namespace, so add with care.
+None of them may carry personal data: they are stored in clear. SQL visibility allows at most 10 Keyword,
+3 KeywordList and 3 Datetime keys per namespace, so add with care.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ PRIORITY = SearchAttributeKey.for_keyword("CaseloopPriority")
 SUPERVISION_LEVEL = SearchAttributeKey.for_keyword("CaseloopSupervisionLevel")
 DIRECTION = SearchAttributeKey.for_keyword("CaseloopDirection")
 NEXT_DUE_AT = SearchAttributeKey.for_datetime("CaseloopNextDueAt")
+# Every department party to the case or hand-off, by code: what scopes a department's lists and counts
+# (`CaseloopParties = 'SQ-SPJ'` matches any element).
+PARTIES = SearchAttributeKey.for_keyword_list("CaseloopParties")
 
 ALL: tuple[SearchAttributeKey, ...] = (
     KIND,
@@ -30,4 +33,5 @@ ALL: tuple[SearchAttributeKey, ...] = (
     SUPERVISION_LEVEL,
     DIRECTION,
     NEXT_DUE_AT,
+    PARTIES,
 )

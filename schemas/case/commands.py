@@ -21,10 +21,20 @@ Reason = Annotated[str | None, Field(max_length=2000)]
 
 
 class Actor(BaseModel):
-    """Who sends a command: a department acting in a role. Never a person's name."""
+    """Who sends a command: a department acting in a role. Never a person's name.
+
+    The front door fills in the credential and, for an operator acting for the department, the stated reason;
+    both go into the audit trail beside the actor.
+    """
 
     department: Code
     role: Role
+    credential: str | None = Field(
+        None, max_length=200, description="the credential that sent it, e.g. key:<key id>; set by the front door"
+    )
+    on_behalf_reason: str | None = Field(
+        None, max_length=2000, description="why an operator acted for the department; set by the front door"
+    )
 
     @property
     def label(self) -> str:
@@ -206,3 +216,35 @@ class CommandRejection(BaseModel):
 
     rule: str
     field: str | None = None
+
+
+# Every case command by its verb, as the front door's routes (`POST /v1/cases/{case_id}/{verb}`), the SDK and the
+# CLI name it: one table they share without importing the workflows.
+CASE_COMMANDS: dict[str, type[CaseCommand]] = {
+    "accept": AcceptCase,
+    "reject": RejectCase,
+    "sign": SignAssignment,
+    "request-return": RequestReturn,
+    "reroute": RerouteAssignment,
+    "rule-on-return": RuleOnReturn,
+    "commit": FileCommitment,
+    "cosign-commitment": CosignCommitment,
+    "decide-commitment": DecideCommitment,
+    "report-progress": ReportProgress,
+    "request-extension": RequestExtension,
+    "decide-extension": DecideExtension,
+    "suspend": SuspendCase,
+    "resume": ResumeCase,
+    "submit-closing-report": SubmitClosingReport,
+    "cosign-closing-report": CosignClosingReport,
+    "review": ReviewClosingReport,
+    "rate-follow-up": RateFollowUp,
+    "write-off": WriteOff,
+    "reopen": ReopenCase,
+    "terminate": TerminateCase,
+    "issue-supervision-order": IssueSupervisionOrder,
+    "receive-supervision-order": ReceiveSupervisionOrder,
+    "answer-supervision-order": AnswerSupervisionOrder,
+    "lift-supervision-order": LiftSupervisionOrder,
+    "comment": CommentOnCase,
+}

@@ -87,6 +87,9 @@ class CaseRegistration(BaseModel):
     co_units: list[CoUnitNomination] = Field(default_factory=list, max_length=20)
     received_at: AwareDatetime | None = Field(None, description="receipt, if before registration; clocks start here")
     policy: CasePolicy = Field(default_factory=CasePolicy)
+    launched_by: Actor | None = Field(
+        None, description="the initiating system as the front door authenticated it; the registration row names it"
+    )
 
     @model_validator(mode="after")
     def _distinct(self) -> CaseRegistration:
@@ -95,6 +98,8 @@ class CaseRegistration(BaseModel):
             raise ValueError("co_units: each department may be named once")
         if len(set(self.supervisors)) != len(self.supervisors):
             raise ValueError("supervisors: each department may be named once")
+        if self.launched_by is not None and self.launched_by.department != self.system:
+            raise ValueError("launched_by: the initiating system launches its own cases")
         return self
 
     @property

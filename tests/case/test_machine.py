@@ -617,7 +617,25 @@ def test_summary_details_and_search_attributes_carry_codes_only() -> None:
         "CaseloopSupervisionLevel": "none",
         "CaseloopLeadDepartment": LEAD,
         "CaseloopNextDueAt": state.committed_due_at,
+        "CaseloopParties": [SYSTEM_CODE, COORDINATOR, SUPERVISOR, LEAD, LOCALITY],
     }
+    # A run that began before the parties were published replays without them.
+    unpatched = {pair.key.name for pair in presentation.search_attributes(state, with_parties=False)}
+    assert unpatched == set(attributes) - {"CaseloopParties"}
+
+
+def test_parties_keep_a_rerouted_department_and_add_an_order_co_department() -> None:
+    state = launched()
+    do(state, c.RerouteAssignment(actor=coordinator, department=LOCALITY, to_department=OTHER, reason="wrong place"))
+    assert presentation.parties(state) == [SYSTEM_CODE, COORDINATOR, SUPERVISOR, LEAD, LOCALITY, OTHER]
+    current = presentation.search_attributes(state)
+    do(state, c.SignAssignment(actor=lead), 2)
+    assert presentation.search_attribute_updates(state, current) == []
+    order = c.IssueSupervisionOrder(
+        actor=supervisor, department=LEAD, content="x", reason="y", co_departments=[CO_UNIT]
+    )
+    do(state, order, 3)
+    assert presentation.parties(state)[-1] == CO_UNIT
 
 
 def test_only_changed_search_attributes_are_upserted() -> None:
@@ -630,3 +648,12 @@ def test_only_changed_search_attributes_are_upserted() -> None:
     do(state, c.TerminateCase(actor=coordinator, reason="merged"), 49)
     updates = {update.key.name: update.value for update in presentation.search_attribute_updates(state, current)}
     assert updates == {"CaseloopStage": "terminated", "CaseloopNextDueAt": None}
+
+
+def test_a_launch_through_the_door_is_registered_under_its_credential() -> None:
+    launcher = c.Actor(department=SYSTEM_CODE, role=Role.INITIATOR, credential="key:sys")
+    state = new_case(launched_by=launcher)
+    assert state.timeline[0].actor == launcher
+    assert new_case().timeline[0].actor.department == "caseloop"
+    with pytest.raises(ValueError, match="launched_by"):
+        new_case(launched_by=c.Actor(department=OTHER, role=Role.INITIATOR))

@@ -107,6 +107,20 @@ async def test_a_different_entry_under_a_taken_seq_is_refused(sessions: Sessions
     assert trail.entries[0].at == T0 + timedelta(hours=1) and trail.entries[0].at.tzinfo is not None
 
 
+async def test_an_audit_row_keeps_the_credential_and_the_reason_for_acting_on_behalf(sessions: Sessions) -> None:
+    ledger = LedgerActivities(sessions)
+    sent = entry(1, credential_id="jwt:sso.example:ops-7", on_behalf_reason="their system is down")
+    await ActivityEnvironment().run(ledger.record_audit_entry, sent)
+    await ActivityEnvironment().run(ledger.record_audit_entry, entry(2))
+    trail = await ActivityEnvironment().run(ledger.audit_trail, AuditTrailQuery(subject_id="SQ-FGW-2026-001"))
+    assert trail.entries == [sent, entry(2)]
+    assert trail.entries[1].credential_id is None
+    # The same transition retried under another credential is another transition: refused, not overwritten.
+    with pytest.raises(ApplicationError) as refused:
+        await ActivityEnvironment().run(ledger.record_audit_entry, entry(1, credential_id="key:other"))
+    assert "credential_id" in refused.value.message
+
+
 async def test_the_case_read_model_follows_transitions_and_ignores_retries(sessions: Sessions) -> None:
     ledger = LedgerActivities(sessions)
     run = ActivityEnvironment().run

@@ -78,7 +78,8 @@ def register(state: CaseState, parties: CaseParties) -> Effects:
     """The case is registered: the coordinator's accept clock starts at receipt."""
     state.parties = parties
     rec = Recorder(state, state.registered_at)
-    rec.record(SYSTEM, "registered", to_stage=CaseStage.REGISTERED, note=f"matter {parties.matter.code}")
+    launcher = state.registration.launched_by or SYSTEM
+    rec.record(launcher, "registered", to_stage=CaseStage.REGISTERED, note=f"matter {parties.matter.code}")
     rec.start_clock(
         ClockStep.ACCEPT.value,
         ClockStep.ACCEPT,
@@ -92,7 +93,7 @@ def register(state: CaseState, parties: CaseParties) -> Effects:
 def refuse_registration(state: CaseState, why: str, now: datetime) -> Effects:
     """The registry cannot place the case (unknown matter or locality): it is rejected, and says why."""
     rec = Recorder(state, now)
-    rec.record(SYSTEM, "registered", to_stage=CaseStage.REGISTERED)
+    rec.record(state.registration.launched_by or SYSTEM, "registered", to_stage=CaseStage.REGISTERED)
     rec.record(SYSTEM, "rejected", to_stage=CaseStage.REJECTED, reason=why)
     state.ended_at = now
     return rec.effects

@@ -12,11 +12,13 @@ from temporalio.common import SearchAttributePair, SearchAttributeUpdate, TypedS
 with workflow.unsafe.imports_passed_through():
     from schemas import search_attributes as sa
     from schemas.case.stages import CaseStage
-    from schemas.case.state import CaseState
+    from schemas.case.state import CaseRegistration, CaseState
     from schemas.case.views import CaseView, ClockView, Timeline, TimelineQuery
     from workflows.case import rules
 
 KIND = "case"
+# Cases started before CaseloopParties existed replay without it; from this marker on, a case upserts it.
+PARTIES_PATCH = "case-parties-search-attribute"
 
 
 def view(state: CaseState) -> CaseView:
@@ -73,8 +75,34 @@ def timeline(state: CaseState, query: TimelineQuery) -> Timeline:
     return Timeline(entries=entries, total=state.seq, oldest_kept_seq=state.timeline[0].seq if state.timeline else None)
 
 
-def search_attributes(state: CaseState) -> TypedSearchAttributes:
-    """The attributes supervisors filter on; a key without a value (no lead yet, nothing due) is left out."""
+def registered_parties(registration: CaseRegistration) -> list[str]:
+    """The parties a registration names itself: what a case is found by from its start."""
+    codes = [registration.system, registration.coordinator, *registration.supervisors]
+    codes += [unit.department for unit in registration.co_units]
+    return list(dict.fromkeys(codes))
+
+
+def parties(state: CaseState) -> list[str]:
+    """Every department with a part in the case, by code, in the order they joined; none ever leaves.
+
+    The initiating system, the coordinator and supervisors; the lead, locality and co-units the registry named;
+    every assignment's department, a rerouted one's too; the departments a supervision order went to.
+    """
+    codes = registered_parties(state.registration)
+    if state.parties is not None:
+        codes += [state.parties.lead.code, state.parties.locality.code]
+        codes += [unit.code for unit in state.parties.co_units]
+    codes += [assignment.department for assignment in state.assignments]
+    for order in state.orders:
+        codes += [order.department, *order.co_departments]
+    return list(dict.fromkeys(codes))
+
+
+def search_attributes(state: CaseState, *, with_parties: bool = True) -> TypedSearchAttributes:
+    """The attributes supervisors filter on; a key without a value (no lead yet, nothing due) is left out.
+
+    `with_parties` is False only for a run that began before the parties were published (see PARTIES_PATCH).
+    """
     due = rules.next_due(state)
     lead = rules.lead_department(state)
     registration = state.registration
@@ -92,12 +120,16 @@ def search_attributes(state: CaseState) -> TypedSearchAttributes:
     pairs: list[SearchAttributePair] = [SearchAttributePair(key, value) for key, value in keywords]
     if due is not None:
         pairs.append(SearchAttributePair(sa.NEXT_DUE_AT, due[0]))
+    if with_parties:
+        pairs.append(SearchAttributePair(sa.PARTIES, parties(state)))
     return TypedSearchAttributes(pairs)
 
 
-def search_attribute_updates(state: CaseState, current: TypedSearchAttributes) -> list[SearchAttributeUpdate]:
+def search_attribute_updates(
+    state: CaseState, current: TypedSearchAttributes, *, with_parties: bool = True
+) -> list[SearchAttributeUpdate]:
     """Only what changed, so an unchanged transition adds no history event."""
-    wanted = {pair.key.name: pair for pair in search_attributes(state)}
+    wanted = {pair.key.name: pair for pair in search_attributes(state, with_parties=with_parties)}
     have = {pair.key.name: pair for pair in current}
     updates: list[SearchAttributeUpdate] = []
     for name, pair in wanted.items():

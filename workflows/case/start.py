@@ -19,7 +19,7 @@ from schemas.case.stages import CardColour, CaseStage, SupervisionLevel
 from schemas.case.state import CaseRegistration, CaseWorkflowInput
 from schemas.case.views import CaseView
 from schemas.queues import DEFAULT_TASK_QUEUE
-from workflows.case.presentation import KIND
+from workflows.case.presentation import KIND, registered_parties
 from workflows.case.workflow import CaseWorkflow
 
 
@@ -57,6 +57,7 @@ async def start_case(
                     SearchAttributePair(sa.LOCALITY, registration.locality_code),
                     SearchAttributePair(sa.PRIORITY, registration.priority.value),
                     SearchAttributePair(sa.SUPERVISION_LEVEL, SupervisionLevel.NONE.value),
+                    SearchAttributePair(sa.PARTIES, registered_parties(registration)),
                 ]
             ),
             static_summary=summary_of(registration),

@@ -419,7 +419,9 @@ class CaseWorkflow:
     # What supervisors see.
 
     def _publish(self) -> None:
-        updates = presentation.search_attribute_updates(self._state, workflow.info().typed_search_attributes)
+        with_parties = workflow.patched(presentation.PARTIES_PATCH)
+        current = workflow.info().typed_search_attributes
+        updates = presentation.search_attribute_updates(self._state, current, with_parties=with_parties)
         if updates:
             workflow.upsert_search_attributes(updates)
         presentation.details(self._state)

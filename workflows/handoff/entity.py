@@ -99,6 +99,8 @@ SMS: ActivityConfig = {
 ADMISSION: ActivityConfig = {**policies.STORE, "start_to_close_timeout": timedelta(minutes=2)}
 SMS_TEMPLATE = "handoff_push"
 _UNPUBLISHED = object()
+# Hand-offs started before CaseloopParties existed replay without it; from this marker on, one upserts it.
+PARTIES_PATCH = "handoff-parties-search-attribute"
 
 
 def _rejected(rejected: HandoffRejected) -> ApplicationError:
@@ -786,6 +788,8 @@ class HandoffWorkflow:
                     seq=state.audit_seq,
                     actor=actor.role.value.upper(),
                     actor_id=actor.department_code,
+                    credential_id=actor.credential,
+                    on_behalf_reason=actor.on_behalf_reason,
                     action=action,
                     reason=reason,
                     from_stage=before.value,
@@ -845,6 +849,8 @@ class HandoffWorkflow:
             sa.LOCALITY: start.event.locality_code,
             sa.NEXT_DUE_AT: due_at,
         }
+        if workflow.patched(PARTIES_PATCH):
+            wanted[sa.PARTIES] = self._parties()
         changed = [
             key.value_set(value) if value is not None else key.value_unset()
             for key, value in wanted.items()
@@ -854,6 +860,13 @@ class HandoffWorkflow:
             workflow.upsert_search_attributes(changed)
             self._published.update({key.name: value for key, value in wanted.items()})
         workflow.set_current_details(self._details())
+
+    def _parties(self) -> list[str]:
+        """The reporting department and every receiver it was routed to, earlier ones too: codes only."""
+        codes = [self._start.event.source_department, *(route.department_code for route in self._state.routes)]
+        if self._state.receiver_code is not None:
+            codes.append(self._state.receiver_code)
+        return list(dict.fromkeys(codes))
 
     def _details(self) -> str:
         start, state = self._start, self._state

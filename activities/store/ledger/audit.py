@@ -25,6 +25,8 @@ class AuditRecord(Base):
     seq: Mapped[int]
     actor: Mapped[str] = mapped_column(String(40))
     actor_id: Mapped[str | None] = mapped_column(String(200))
+    credential_id: Mapped[str | None] = mapped_column(String(200))
+    on_behalf_reason: Mapped[str | None] = mapped_column(Text)
     action: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(Text)
     from_stage: Mapped[str | None] = mapped_column(String(40))
@@ -38,6 +40,8 @@ class AuditRecord(Base):
             seq=self.seq,
             actor=self.actor,
             actor_id=self.actor_id,
+            credential_id=self.credential_id,
+            on_behalf_reason=self.on_behalf_reason,
             action=self.action,
             reason=self.reason,
             from_stage=self.from_stage,
