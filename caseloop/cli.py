@@ -1,7 +1,7 @@
 """The `caseloop` command line: one parser, command groups registered from caseloop.commands.
 
 Exit codes scripts can rely on: 0 done, 1 failed, 2 rejected by a rule (bad input), 3 not found,
-4 unreachable.
+4 unreachable, 5 timed out (retry with the same command id), 6 forbidden (credential refused or role not held).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "caseloop.commands.case",
     "caseloop.commands.handoff",
     "caseloop.commands.demo",
+    "caseloop.commands.api",
 )
 
 

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
 
     api_port: int = Field(8080, ge=1, le=65535, description="the front door's HTTP port")
     api_url: str | None = Field(None, description="the front door's URL, for the CLI and the SDK")
+    api_command_seconds: float = Field(30.0, gt=0, le=600, description="how long the door waits for a command")
+    api_idempotency_hours: int = Field(24, ge=1, le=24 * 30, description="how long an Idempotency-Key is kept")
+    api_max_body_bytes: int = Field(1 << 20, ge=1024, le=64 << 20, description="the largest request body")
     problem_base: str = Field(
         "https://caseloop.invalid/problems/", description="absolute URI the API's problem types are under"
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from caseloop.errors import InputRejected
 from caseloop.direct.failures import invalid
+from caseloop.errors import InputRejected
 from schemas import handoff
 from schemas.case.commands import Actor
 from schemas.case.stages import Role

@@ -25,8 +25,9 @@ from schemas.registry import Limit
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
-# Command ids travel in update IDs and audit rows: printable ASCII without spaces, as the hand-off's schema says.
-COMMAND_ID = re.compile(r"^[!-~]{1,100}$")
+# Command ids travel in update IDs: printable ASCII without spaces, as the hand-off's schema says. The front door
+# sends `<department>/<Idempotency-Key>` (64 + 1 + 100 characters at most), hence the room.
+COMMAND_ID = re.compile(r"^[!-~]{1,200}$")
 _LIMIT = TypeAdapter(LimitText)
 
 
@@ -69,7 +70,7 @@ def command_id_of(given: str | None) -> str:
         return str(uuid.uuid4())
     if not COMMAND_ID.match(given):
         raise InputRejected(
-            f"command_id must be 1 to 100 printable ASCII characters without spaces, not {given!r}",
+            f"command_id must be 1 to 200 printable ASCII characters without spaces, not {given!r}",
             rule="command_id.format",
             field="command_id",
         )

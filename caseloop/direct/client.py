@@ -17,14 +17,15 @@ import builtins
 import functools
 import gc
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
+from temporalio.api.workflowservice.v1 import StartWorkflowExecutionResponse
 from temporalio.client import Client
 
-from caseloop.errors import InputRejected
 from caseloop.direct.actors import CaseActor, HandoffActor
 from caseloop.direct.cases import CaseHandle
 from caseloop.direct.channel import Channel, build
@@ -40,6 +41,7 @@ from caseloop.direct.visibility import (
     handoff_query,
     handoff_summary,
 )
+from caseloop.errors import InputRejected
 from schemas.case.stages import Priority
 from schemas.case.state import CasePolicy, CaseRegistration, CoUnitNomination, case_id_of
 from schemas.delivery import InboxItem, InboxPage
@@ -60,6 +62,14 @@ from workflows.case.start import start_case
 from workflows.handoff import client as intake
 
 DEFAULT_WITHIN = 60.0
+
+
+@dataclass(frozen=True)
+class Launched:
+    """What `start` did: the case's handle, and False in `created` when the case number was registered before."""
+
+    handle: CaseHandle
+    created: bool
 
 
 class CaseClient:
@@ -197,12 +207,22 @@ class CaseClient:
                     field="system",
                 )
             registration = build(CaseRegistration, None, fields)
-        await self._channel.ask(
+        return (await self.start(registration, actor=actor, within=within)).handle
+
+    async def start(
+        self, registration: CaseRegistration, *, actor: CaseActor | None = None, within: float | None = None
+    ) -> Launched:
+        """Registers the case as `launch` does, and says whether this call started it or found it already there."""
+        workflow = await self._channel.ask(
             f"case {registration.case_id}",
             start_case(self._channel.temporal, registration, task_queue=self._channel.task_queue),
             within=within,
         )
-        return CaseHandle(self._channel, registration.case_id, actor)
+        # The start's answer says whether the server started a run or handed back the existing one (USE_EXISTING);
+        # a case found through WorkflowAlreadyStartedError (a finished one) carries no answer.
+        answer = getattr(workflow, "_start_workflow_response", None)
+        created = isinstance(answer, StartWorkflowExecutionResponse) and answer.started
+        return Launched(CaseHandle(self._channel, registration.case_id, actor), created)
 
     def case(self, case_number: str, *, system: str | None = None, actor: CaseActor | None = None) -> CaseHandle:
         """The handle of the case the system registered under `case_number`; nothing is called yet."""
@@ -233,6 +253,7 @@ class CaseClient:
         due_before: datetime | None = None,
         running: bool | None = None,
         limit: int | None = 100,
+        where: str | None = None,
         within: float | None = None,
     ) -> builtins.list[CaseSummary]:
         """Cases matching every filter given, newest first, at most `limit` (None: all).
@@ -240,7 +261,8 @@ class CaseClient:
         Keyword filters take one value or a sequence (any of them): `stage` (CaseStage), `card_colour`,
         `department` (the lead department), `locality`, `matter`, `priority`, `supervision_level`.
         `overdue=True`: a running step deadline has passed; `due_before`: one falls before that instant;
-        `running`: the workflow still runs (a closed case runs on through its reopen window).
+        `running`: the workflow still runs (a closed case runs on through its reopen window). `where` is one more
+        clause of the visibility query, built by this package (e.g. `party_clause`), never from user text.
         """
         query = case_query(
             stage=stage,
@@ -254,7 +276,7 @@ class CaseClient:
             due_before=due_before,
             running=running,
         )
-        return [case_summary(execution) for execution in await self._list(query, limit, within)]
+        return [case_summary(execution) for execution in await self._list(query, where, limit, within)]
 
     async def count(
         self,
@@ -269,6 +291,7 @@ class CaseClient:
         overdue: bool | None = None,
         due_before: datetime | None = None,
         running: bool | None = None,
+        where: str | None = None,
         within: float | None = None,
     ) -> int:
         """How many cases match; the filters are those of `list()`."""
@@ -284,7 +307,7 @@ class CaseClient:
             due_before=due_before,
             running=running,
         )
-        return await self._count(query, within)
+        return await self._count(query, where, within)
 
     # Hand-offs.
 
@@ -407,6 +430,7 @@ class CaseClient:
         due_before: datetime | None = None,
         running: bool | None = None,
         limit: int | None = 100,
+        where: str | None = None,
         within: float | None = None,
     ) -> builtins.list[HandoffSummary]:
         """Hand-offs matching every filter given, newest first: `stage` (HandoffStage), `colour` (SLA colour),
@@ -423,7 +447,7 @@ class CaseClient:
             due_before=due_before,
             running=running,
         )
-        return [handoff_summary(execution) for execution in await self._list(query, limit, within)]
+        return [handoff_summary(execution) for execution in await self._list(query, where, limit, within)]
 
     async def count_handoffs(
         self,
@@ -437,6 +461,7 @@ class CaseClient:
         overdue: bool | None = None,
         due_before: datetime | None = None,
         running: bool | None = None,
+        where: str | None = None,
         within: float | None = None,
     ) -> int:
         """How many hand-offs match; the filters are those of `list_handoffs()`."""
@@ -451,7 +476,7 @@ class CaseClient:
             due_before=due_before,
             running=running,
         )
-        return await self._count(query, within)
+        return await self._count(query, where, within)
 
     # The inbox of departments without a webhook.
 
@@ -465,13 +490,16 @@ class CaseClient:
 
     # Visibility.
 
-    async def _list(self, query: str, limit: int | None, within: float | None) -> builtins.list[Any]:
+    async def _list(self, query: str, where: str | None, limit: int | None, within: float | None) -> builtins.list[Any]:
+        query = f"{query} AND {where}" if where else query
+
         async def collect() -> builtins.list[Any]:
             return [execution async for execution in self._channel.temporal.list_workflows(query, limit=limit)]
 
         return await self._channel.ask("the visibility store", collect(), within=within)
 
-    async def _count(self, query: str, within: float | None) -> int:
+    async def _count(self, query: str, where: str | None, within: float | None) -> int:
+        query = f"{query} AND {where}" if where else query
         counted = await self._channel.ask(
             "the visibility store", self._channel.temporal.count_workflows(query), within=within
         )

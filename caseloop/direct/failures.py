@@ -28,6 +28,8 @@ T = TypeVar("T")
 
 # The ApplicationError type both workflows give a rejected command; its first detail names rule and field.
 REJECTED = "Rejected"
+# What a workflow answers a query or an update it has no handler for: the ID names a workflow of another kind.
+_NO_HANDLER = "expected but not found"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ async def guarded(call: Call, work: Awaitable[T], within: float | None) -> T:
     except WorkflowQueryRejectedError as error:
         raise CommandError(f"{call.subject} refused the query: {error}") from None
     except WorkflowQueryFailedError as error:
+        if _NO_HANDLER in error.message:  # a workflow of another kind under that ID
+            raise NotFound(f"{call.subject} does not exist") from None
         raise CommandError(f"{call.subject} could not answer: {error.message}") from None
 
 
@@ -75,6 +79,8 @@ def update_failed(call: Call, cause: BaseException) -> CommandError:
     if isinstance(cause, ApplicationError) and cause.type == REJECTED:
         rule, field = _rule_and_field(cause.details)
         return rejected(f"{call.subject}: {cause.message}", rule, field)
+    if isinstance(cause, ApplicationError) and _NO_HANDLER in cause.message:
+        return NotFound(f"{call.subject} does not exist")
     if isinstance(cause, ApplicationError):
         return CommandError(f"{call.subject}: {cause.message}")
     return CommandError(f"{call.subject}: the command failed: {cause}")

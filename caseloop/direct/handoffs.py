@@ -17,6 +17,7 @@ from temporalio.client import WorkflowHandle
 from caseloop.direct.actors import HandoffActor, handoff_actor
 from caseloop.direct.channel import Channel, build
 from schemas import handoff as h
+from schemas import search_attributes as sa
 from workflows.handoff.entity import HandoffWorkflow
 
 # Every command: its update on the hand-off workflow and its model. The CLI offers one verb per entry.
@@ -59,6 +60,15 @@ class HandoffHandle:
     async def view(self, *, within: float | None = None) -> h.HandoffView:
         """The hand-off as its parties see it: stage, receiver, deadlines, routes, cards, orders, feedback."""
         return await self._channel.ask(self._subject, self._workflow.query(HandoffWorkflow.view), within=within)
+
+    async def placement(self, *, within: float | None = None) -> tuple[str | None, str | None]:
+        """The hand-off's matter and the locality its source case was handled in, from its search attributes."""
+
+        async def describe() -> tuple[str | None, str | None]:
+            attributes = (await self._workflow.describe()).typed_search_attributes
+            return attributes.get(sa.MATTER), attributes.get(sa.LOCALITY)
+
+        return await self._channel.ask(self._subject, describe(), within=within)
 
     async def claim(
         self,

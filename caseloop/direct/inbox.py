@@ -15,8 +15,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.gateway.inbox import NOT_FOUND, InboxActivities
 from activities.store.db import create_engine, create_session_factory
-from caseloop.errors import CommandError, NotFound
 from caseloop.direct.failures import invalid
+from caseloop.errors import CommandError, NotFound
 from caseloop.store import store_errors
 from schemas.delivery import InboxAcknowledgement, InboxItem, InboxPage, InboxQuery
 

@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, Field
 from temporalio.client import WorkflowExecution
 from temporalio.common import SearchAttributeKey
 
 from caseloop.errors import InputRejected
 from schemas import search_attributes as sa
+from schemas.api import CaseSummary, HandoffSummary
 from schemas.case.stages import CardColour, CaseStage, Priority, SupervisionLevel
 from schemas.handoff import HandoffStage, SlaColour
 from schemas.registry import HandoffDirection
@@ -29,44 +29,6 @@ E = TypeVar("E", bound=StrEnum)
 Many = str | Sequence[str]
 
 CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-class CaseSummary(BaseModel):
-    """A case as visibility lists it: its search attributes and its run's status, without a query. A value this
-    SDK does not know (a newer server's stage) is kept as text rather than refused."""
-
-    case_id: str = Field(description="the workflow ID, case-<system>-<case number>")
-    stage: CaseStage | str | None = Field(union_mode="left_to_right", description="CaseloopStage")
-    card_colour: CardColour | str | None = Field(
-        union_mode="left_to_right", description="CaseloopCardColour: the most severe card issued"
-    )
-    lead_department: str | None = Field(description="CaseloopLeadDepartment")
-    locality: str | None = Field(description="CaseloopLocality")
-    matter: str | None = Field(description="CaseloopMatter")
-    priority: Priority | str | None = Field(union_mode="left_to_right", description="CaseloopPriority")
-    supervision_level: SupervisionLevel | str | None = Field(
-        union_mode="left_to_right", description="CaseloopSupervisionLevel: the highest rung reached"
-    )
-    next_due_at: AwareDatetime | None = Field(description="CaseloopNextDueAt: the earliest running step deadline")
-    status: str = Field(description="the workflow's status: running (a closed case runs through its reopen window)")
-    started_at: AwareDatetime
-    closed_at: AwareDatetime | None = Field(description="when the workflow ended")
-
-
-class HandoffSummary(BaseModel):
-    """A hand-off as visibility lists it."""
-
-    handoff_id: str = Field(description="the workflow ID, handoff-<matter>-<source>-<reference>-<direction>")
-    stage: HandoffStage | str | None = Field(union_mode="left_to_right", description="CaseloopStage")
-    colour: SlaColour | str | None = Field(union_mode="left_to_right", description="CaseloopCardColour: SLA colour")
-    matter: str | None = Field(description="CaseloopMatter")
-    direction: HandoffDirection | str | None = Field(union_mode="left_to_right", description="CaseloopDirection")
-    receiver: str | None = Field(description="CaseloopLeadDepartment: the department the push went to")
-    locality: str | None = Field(description="CaseloopLocality: where the source case was handled")
-    next_due_at: AwareDatetime | None = Field(description="CaseloopNextDueAt: the earliest running step deadline")
-    status: str = Field(description="the workflow's status: running until the loop is closed or terminated")
-    started_at: AwareDatetime
-    closed_at: AwareDatetime | None = Field(description="when the workflow ended")
 
 
 class Query:
@@ -166,6 +128,11 @@ def handoff_query(
         .due(overdue=overdue, due_before=due_before, now=now)
         .running(running)
     )
+
+
+def party_clause(department: str) -> str:
+    """The clause that keeps what `department` is party to (`CaseloopParties` holds every party's code)."""
+    return f'{sa.PARTIES.name} = "{_code("department", department)}"'
 
 
 def case_summary(execution: WorkflowExecution) -> CaseSummary:

@@ -40,6 +40,10 @@ class CaseView(BaseModel):
     stage: CaseStage
     priority: Priority
     coordinator: str
+    supervisors: list[str] = Field(default_factory=list)
+    parties: list[str] = Field(
+        default_factory=list, description="every department with a part in the case (CaseloopParties), by code"
+    )
     lead_department: str | None
     locality: str
     supervision_level: SupervisionLevel

@@ -29,6 +29,7 @@ OURS = {
     "ratings",
     "registry_roles",
     "api_credentials",
+    "idempotency_keys",
 }
 
 

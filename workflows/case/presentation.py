@@ -32,6 +32,8 @@ def view(state: CaseState) -> CaseView:
         stage=state.stage,
         priority=registration.priority,
         coordinator=registration.coordinator,
+        supervisors=registration.supervisors,
+        parties=parties(state),
         lead_department=rules.lead_department(state),
         locality=registration.locality_code,
         supervision_level=state.supervision_level,

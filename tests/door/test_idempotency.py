@@ -1,0 +1,111 @@
+"""Idempotency-Key over real HTTP: a retry answers the first result and applies nothing twice; another request under
+the same key is 422; a key in flight is 409; a stale claim is taken over; the key's syntax is checked."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from activities.store.idempotency import IN_FLIGHT, IdempotencyKey
+from tests.door.conftest import COORDINATOR, LEAD, LOCALITY, DoorWorld
+from tests.door.test_cases import audit, launched, problem
+from workers.door.idempotency import fingerprint
+
+
+async def test_a_retry_answers_the_first_result_and_applies_once(door_world: DoorWorld) -> None:
+    case_id = await launched(door_world)
+    coordinator = door_world.client(COORDINATOR)
+    key = str(uuid.uuid4())
+    body = {"role": "coordinator", "text": "一次"}
+    first = await coordinator.post(f"/v1/cases/{case_id}/comment", json=body, headers={"Idempotency-Key": key})
+    # The draft's quoted form names the same key; key order of the body does not matter.
+    again = await coordinator.post(
+        f"/v1/cases/{case_id}/comment",
+        content=b'{"text": "\\u4e00\\u6b21", "role": "coordinator"}',
+        headers={"Idempotency-Key": f'"{key}"', "Content-Type": "application/json"},
+    )
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert again.headers.get("idempotent-replayed") == "true"
+    view = (await coordinator.get(f"/v1/cases/{case_id}")).json()
+    assert view["seq"] == first.json()["seq"]
+    rows = await audit(door_world, case_id, "commented")
+    assert rows["commented"].seq == first.json()["seq"]
+
+
+async def test_a_refusal_is_replayed_too(door_world: DoorWorld) -> None:
+    case_id = await launched(door_world)
+    key = str(uuid.uuid4())
+    body = {"role": "lead"}
+    first = await door_world.client(LOCALITY).post(
+        f"/v1/cases/{case_id}/sign", json=body, headers={"Idempotency-Key": key}
+    )
+    again = await door_world.client(LOCALITY).post(
+        f"/v1/cases/{case_id}/sign", json=body, headers={"Idempotency-Key": key}
+    )
+    assert problem(first, 403) == problem(again, 403)
+
+
+async def test_the_same_key_with_another_request_is_422(door_world: DoorWorld) -> None:
+    case_id = await launched(door_world)
+    coordinator = door_world.client(COORDINATOR)
+    key = str(uuid.uuid4())
+    done = await coordinator.post(
+        f"/v1/cases/{case_id}/comment", json={"role": "coordinator", "text": "a"}, headers={"Idempotency-Key": key}
+    )
+    assert done.status_code == 200
+    reused = problem(
+        await coordinator.post(
+            f"/v1/cases/{case_id}/comment", json={"role": "coordinator", "text": "b"}, headers={"Idempotency-Key": key}
+        ),
+        422,
+    )
+    assert reused["type"].endswith("/idempotency-key-reused")
+    assert reused["field"] == "Idempotency-Key"
+    # Keys are the department's own: another department's request under the same key is its own.
+    lead = await door_world.client(LEAD).post(
+        f"/v1/cases/{case_id}/comment", json={"role": "lead", "text": "b"}, headers={"Idempotency-Key": key}
+    )
+    assert lead.status_code == 200, lead.text
+
+
+async def test_a_key_in_flight_is_409_until_it_goes_stale(door_world: DoorWorld) -> None:
+    case_id = await launched(door_world)
+    key = str(uuid.uuid4())
+    body = b'{"role":"coordinator","text":"busy"}'
+    path = f"/v1/cases/{case_id}/comment"
+    now = datetime.now(UTC)
+    async with door_world.sessions.begin() as session:
+        session.add(
+            IdempotencyKey(
+                department=COORDINATOR,
+                key=key,
+                fingerprint=fingerprint("POST", path, body),
+                state=IN_FLIGHT,
+                created_at=now,
+                expires_at=now + timedelta(hours=1),
+            )
+        )
+    headers = {"Idempotency-Key": key, "Content-Type": "application/json"}
+    busy = problem(await door_world.client(COORDINATOR).post(path, content=body, headers=headers), 409)
+    assert busy["type"].endswith("/idempotency-key-in-flight")
+    async with door_world.sessions.begin() as session:
+        row = await session.get(IdempotencyKey, (COORDINATOR, key))
+        assert row is not None
+        row.created_at = now - timedelta(hours=1)  # the door that claimed it crashed long ago
+    taken = await door_world.client(COORDINATOR).post(path, content=body, headers=headers)
+    assert taken.status_code == 200, taken.text
+
+
+async def test_a_malformed_key_is_refused(door_world: DoorWorld) -> None:
+    case_id = await launched(door_world)
+    for bad in (b"has space", b"x" * 101, "é".encode()):
+        refused = problem(
+            await door_world.client(COORDINATOR).post(
+                f"/v1/cases/{case_id}/comment",
+                json={"role": "coordinator", "text": "x"},
+                headers={b"Idempotency-Key": bad},
+            ),
+            422,
+        )
+        assert refused["field"] == "Idempotency-Key"

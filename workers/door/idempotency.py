@@ -1,0 +1,201 @@
+"""`Idempotency-Key` as the IETF draft means it: a completed retry answers the first result, a retry while the first
+is in flight answers 409, and the same key with another request answers 422.
+
+The key is also the command's id: the Temporal update id is `<department>/<key>`, so the workflow applies a command
+at most once even when the door's own record is lost. A 503 or 504 releases the key, since the retry must reach
+the engine again (which then answers the first result). A claim older than a command can take is taken over, so a
+door that crashed mid-request never jams a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.store.idempotency import COMPLETED, IN_FLIGHT, IdempotencyKey, IdempotencyRepository
+from workers.door.problems import DoorProblem, Kind
+
+log = structlog.get_logger(__name__)
+
+# The engine's command id rule: printable ASCII without spaces.
+KEY = re.compile(r"^[!-~]{1,100}$")
+HEADER = "Idempotency-Key"
+
+
+def parse_key(value: str | None) -> str | None:
+    """The key of the header: a Structured-Field String (`"abc"`, as the draft writes it) or a bare token."""
+    if value is None:
+        return None
+    text = value.strip()
+    if len(text) >= 2 and text.startswith('"') and text.endswith('"'):
+        text = re.sub(r"\\([\\\"])", r"\1", text[1:-1])
+    if not KEY.match(text):
+        raise DoorProblem(
+            Kind.INVALID_REQUEST,
+            f"{HEADER} must be 1 to 100 printable ASCII characters without spaces, quoted or bare",
+            rule="idempotency-key.format",
+            field=HEADER,
+        )
+    return text
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """sha256 of the method, the path and the body as canonical JSON (key order and spacing do not count)."""
+    try:
+        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except ValueError:
+        canonical = body.decode("utf-8", "replace")
+    return hashlib.sha256(f"{method}\n{path}\n{canonical}".encode()).hexdigest()
+
+
+def command_id(department: str, key: str) -> str:
+    """The update id the engine gets: keys of two departments never meet."""
+    return f"{department}/{key}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a command route answers: the status and the JSON body."""
+
+    status: int
+    body: Any
+
+
+Work = Callable[[str], Awaitable[Answer]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Idempotency:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        problem_base: str,
+        retention: timedelta,
+        stale_after: timedelta,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._sessions = sessions
+        self._base = problem_base
+        self.retention = retention
+        self._stale_after = stale_after
+        self._clock = clock
+
+    async def run(self, department: str, key: str | None, fingerprint: str, work: Work) -> Response:
+        """Runs `work` with the key (a new uuid without one), or answers what the key answered before."""
+        if key is None:
+            return await self._answer(work, str(uuid.uuid4()))
+        claimed = await self._claim(department, key, fingerprint)
+        if isinstance(claimed, Response):
+            return claimed
+        try:
+            response = await self._answer(work, key)
+        except BaseException:
+            await self._release(department, key, claimed)
+            raise
+        if response.status_code >= 500:
+            await self._release(department, key, claimed)
+        else:
+            async with self._sessions.begin() as session:
+                await IdempotencyRepository(session).complete(
+                    department,
+                    key,
+                    claimed,
+                    response.status_code,
+                    response.media_type or "application/json",
+                    bytes(response.body).decode(),
+                )
+        return response
+
+    async def purge(self) -> int:
+        async with self._sessions.begin() as session:
+            return await IdempotencyRepository(session).purge(self._clock())
+
+    async def _answer(self, work: Work, key: str) -> Response:
+        try:
+            answer = await work(key)
+        except DoorProblem as problem:
+            return problem.response(self._base)
+        return JSONResponse(answer.body, status_code=answer.status)
+
+    async def _claim(self, department: str, key: str, fingerprint: str) -> datetime | Response:
+        """Claims the key (answering when the claim was taken), or the stored answer, or raises 409 or 422."""
+        for _ in range(3):
+            now = self._clock()
+            expires_at = now + self.retention
+            try:
+                async with self._sessions.begin() as session:
+                    session.add(
+                        IdempotencyKey(
+                            department=department,
+                            key=key,
+                            fingerprint=fingerprint,
+                            state=IN_FLIGHT,
+                            created_at=now,
+                            expires_at=expires_at,
+                        )
+                    )
+                return now
+            except IntegrityError:
+                pass
+            async with self._sessions.begin() as session:
+                repository = IdempotencyRepository(session)
+                row = await repository.get(department, key)
+                if row is None:
+                    continue  # released between the insert and the read: claim again
+                if row.expires_at <= now or (row.state == IN_FLIGHT and now - row.created_at > self._stale_after):
+                    if row.state == IN_FLIGHT:
+                        log.warning("idempotency key taken over", department=department, key=key)
+                    if await repository.take_over(row, fingerprint, now, expires_at):
+                        return now
+                    continue
+                if row.fingerprint != fingerprint:
+                    raise DoorProblem(
+                        Kind.IDEMPOTENCY_KEY_REUSED,
+                        f"{HEADER} {key} was used for another request; a key names one request only",
+                        rule="idempotency-key.reused",
+                        field=HEADER,
+                    )
+                if row.state == COMPLETED and row.status is not None and row.body is not None:
+                    return Response(
+                        row.body,
+                        status_code=row.status,
+                        media_type=row.media_type,
+                        headers={"Idempotent-Replayed": "true"},
+                    )
+                raise DoorProblem(
+                    Kind.IDEMPOTENCY_KEY_IN_FLIGHT,
+                    f"a request with {HEADER} {key} is still in flight; retry once it has answered",
+                    rule="idempotency-key.in-flight",
+                    field=HEADER,
+                    headers={"Retry-After": "1"},
+                )
+        raise DoorProblem(
+            Kind.IDEMPOTENCY_KEY_IN_FLIGHT,
+            f"a request with {HEADER} {key} is contended; retry",
+            rule="idempotency-key.in-flight",
+            field=HEADER,
+            headers={"Retry-After": "1"},
+        )
+
+    async def _release(self, department: str, key: str, claimed: datetime) -> None:
+        try:
+            async with self._sessions.begin() as session:
+                await IdempotencyRepository(session).release(department, key, claimed)
+        except Exception:
+            # The claim then goes stale and is taken over; the update id still keeps the command single.
+            log.warning("idempotency key not released", department=department, key=key, exc_info=True)

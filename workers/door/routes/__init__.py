@@ -1,0 +1,1 @@
+"""The door's routes, one module per resource."""

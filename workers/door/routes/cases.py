@@ -1,0 +1,180 @@
+"""Cases: launch, state and timeline, list and count, and one route per command."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from pydantic import AwareDatetime, ValidationError
+
+from activities.registry.roles import launch_roles
+from caseloop.errors import CommandError, InputRejected
+from schemas.api import CASE_COMMAND_BODIES, CaseActing, CasePage, Count, LaunchRequest, LaunchResult
+from schemas.case.commands import Actor, Code, CommandResult
+from schemas.case.stages import CardColour, CaseStage, Priority, Role, SupervisionLevel
+from schemas.case.state import CasePolicy, CaseRegistration
+from schemas.case.views import CaseView, Timeline
+from workers.door import access
+from workers.door.commands import case_command
+from workers.door.deps import CallerDep, DoorDep, KeyDep
+from workers.door.problems import DoorProblem, Kind, from_engine, not_found
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+
+ID_PATTERN = r"^[A-Za-z0-9._~-]+$"
+CaseId = Annotated[str, Path(min_length=1, max_length=200, pattern=ID_PATTERN, description="case-<system>-<number>")]
+
+
+def case_filters(
+    stage: Annotated[list[CaseStage] | None, Query(max_length=20)] = None,
+    card_colour: Annotated[list[CardColour] | None, Query(max_length=20)] = None,
+    department: Annotated[
+        list[Code] | None, Query(max_length=50, description="the lead department (repeatable: any of them)")
+    ] = None,
+    locality: Annotated[list[Code] | None, Query(max_length=50)] = None,
+    matter: Annotated[list[Code] | None, Query(max_length=50)] = None,
+    priority: Annotated[list[Priority] | None, Query(max_length=20)] = None,
+    supervision_level: Annotated[list[SupervisionLevel] | None, Query(max_length=20)] = None,
+    overdue: Annotated[bool | None, Query(description="a running step deadline has passed")] = None,
+    due_before: Annotated[AwareDatetime | None, Query(description="a step deadline falls before this")] = None,
+    running: Annotated[bool | None, Query(description="the workflow still runs")] = None,
+) -> dict[str, Any]:
+    return {
+        "stage": stage,
+        "card_colour": card_colour,
+        "department": department,
+        "locality": locality,
+        "matter": matter,
+        "priority": priority,
+        "supervision_level": supervision_level,
+        "overdue": overdue,
+        "due_before": due_before,
+        "running": running,
+    }
+
+
+Filters = Annotated[dict[str, Any], Depends(case_filters)]
+Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many, newest first")]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=LaunchResult,
+    responses={200: {"model": LaunchResult, "description": "the case number was registered before"}},
+    summary="Launch a case",
+)
+async def launch(parts: DoorDep, caller: CallerDep, body: LaunchRequest, response: Response) -> LaunchResult:
+    """Registers a case under the calling system's case number; launching it again starts nothing (200). The
+    registry names its coordinator and supervisors; only the matter's initiators may launch it."""
+    system, reason = access.launching_system(caller, body)
+    try:
+        async with parts.sessions() as session:
+            roles = await launch_roles(session, body.matter_code, body.locality_code)
+    except InputRejected as rejected:
+        raise from_engine(rejected, subject=f"matter {body.matter_code}") from None
+    access.check_launch(caller, system, body.matter_code, roles)
+    fields = body.model_dump(exclude={"on_behalf_of", "on_behalf_reason", "policy"})
+    try:
+        registration = CaseRegistration(
+            **fields,
+            system=system,
+            coordinator=roles.coordinator,
+            supervisors=roles.supervisors,
+            policy=body.policy or CasePolicy(),
+            launched_by=Actor(
+                department=system, role=Role.INITIATOR, credential=caller.credential_id, on_behalf_reason=reason
+            ),
+        )
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise DoorProblem(Kind.INVALID_REQUEST, str(first["msg"]), rule=first["type"]) from None
+    try:
+        launched = await parts.engine.start(registration, within=parts.options.command_seconds)
+    except CommandError as error:
+        raise from_engine(error, subject=f"case {registration.case_id}") from None
+    response.status_code = 201 if launched.created else 200
+    return LaunchResult(case_id=registration.case_id, created=launched.created)
+
+
+@router.get("", response_model=CasePage, summary="List cases")
+async def list_cases(parts: DoorDep, caller: CallerDep, filters: Filters, limit: Limit = 100) -> CasePage:
+    """The cases matching every filter given that the caller's department is party to, newest first."""
+    try:
+        items = await parts.engine.list(**filters, limit=limit, where=access.visibility_clause(caller))
+    except CommandError as error:
+        raise from_engine(error, subject="the case list") from None
+    return CasePage(items=items)
+
+
+@router.get("/count", response_model=Count, summary="Count cases")
+async def count_cases(parts: DoorDep, caller: CallerDep, filters: Filters) -> Count:
+    """How many cases match, of those the caller's department is party to."""
+    try:
+        count = await parts.engine.count(**filters, where=access.visibility_clause(caller))
+    except CommandError as error:
+        raise from_engine(error, subject="the case count") from None
+    return Count(count=count)
+
+
+async def readable_case(parts: DoorDep, caller: CallerDep, case_id: CaseId) -> CaseView:
+    try:
+        view = await parts.engine.case_by_id(case_id).state(within=parts.options.command_seconds)
+    except CommandError as error:
+        raise from_engine(error, subject=f"case {case_id}") from None
+    if not access.can_read(caller, access.case_parties(view)):
+        raise not_found(f"case {case_id}")
+    return view
+
+
+@router.get("/{case_id}", response_model=CaseView, summary="A case's state")
+async def case_state(view: Annotated[CaseView, Depends(readable_case)]) -> CaseView:
+    return view
+
+
+@router.get("/{case_id}/timeline", response_model=Timeline, summary="A case's timeline")
+async def case_timeline(
+    parts: DoorDep,
+    case_id: CaseId,
+    _view: Annotated[CaseView, Depends(readable_case)],
+    after_seq: Annotated[int, Query(ge=0, le=2**31)] = 0,
+    limit: Limit = 100,
+) -> Timeline:
+    """The transitions after `after_seq`, oldest first: who, what, when, why."""
+    try:
+        return await parts.engine.case_by_id(case_id).timeline(after_seq=after_seq, limit=limit)
+    except CommandError as error:
+        raise from_engine(error, subject=f"case {case_id}") from None
+
+
+def _command_route(verb: str, body_model: type[CaseActing]) -> None:
+    name = verb.replace("-", "_")
+
+    async def endpoint(
+        parts: DoorDep, caller: CallerDep, key: KeyDep, request: Request, case_id: CaseId, body: Any
+    ) -> Response:
+        return await case_command(parts, caller, key, request, case_id, name, body)
+
+    # The body's model differs per verb: give FastAPI the real annotation.
+    signature = inspect.signature(endpoint)
+    endpoint.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[
+            parameter.replace(annotation=Annotated[body_model, Body()]) if parameter.name == "body" else parameter
+            for parameter in signature.parameters.values()
+        ]
+    )
+    endpoint.__name__ = f"case_{name}"
+    router.add_api_route(
+        f"/{{case_id}}/{verb}",
+        endpoint,
+        methods=["POST"],
+        response_model=CommandResult,
+        summary=f"Case command: {verb}",
+        description=(body_model.__doc__ or "").strip(),
+        operation_id=f"case_{name}",
+    )
+
+
+for _verb, _model in CASE_COMMAND_BODIES.items():
+    _command_route(_verb, _model)

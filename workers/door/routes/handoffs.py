@@ -1,0 +1,178 @@
+"""Hand-offs: report an event or a batch, withdraw, view, list and count, and one route per command."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from pydantic import AwareDatetime, ValidationError
+
+from caseloop.direct.handoffs import COMMANDS
+from caseloop.errors import CommandError
+from schemas import handoff as h
+from schemas.access import Caller
+from schemas.api import (
+    HANDOFF_COMMAND_BODIES,
+    BatchRequest,
+    Count,
+    EventRequest,
+    HandoffActing,
+    HandoffPage,
+    WithdrawalRequest,
+)
+from schemas.case.commands import Code
+from schemas.registry import HandoffDirection
+from workers.door import access
+from workers.door.commands import handoff_command, handoff_coordinator_of
+from workers.door.deps import CallerDep, DoorDep, KeyDep
+from workers.door.problems import DoorProblem, Kind, from_engine, not_found
+
+router = APIRouter(tags=["hand-offs"])
+
+HandoffId = Annotated[
+    str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._~-]+$", description="as report_event answers it")
+]
+Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many, newest first")]
+# The engine's method of each verb.
+ENGINE_NAMES = {
+    verb: next(n for n, (_u, m) in COMMANDS.items() if m is h.HANDOFF_COMMANDS[verb]) for verb in h.HANDOFF_COMMANDS
+}
+
+
+def handoff_filters(
+    stage: Annotated[list[h.HandoffStage] | None, Query(max_length=20)] = None,
+    colour: Annotated[list[h.SlaColour] | None, Query(max_length=10)] = None,
+    receiver: Annotated[list[Code] | None, Query(max_length=50, description="the department the push went to")] = None,
+    locality: Annotated[list[Code] | None, Query(max_length=50)] = None,
+    matter: Annotated[list[Code] | None, Query(max_length=50)] = None,
+    direction: Annotated[list[HandoffDirection] | None, Query(max_length=10)] = None,
+    overdue: bool | None = None,
+    due_before: AwareDatetime | None = None,
+    running: bool | None = None,
+) -> dict[str, Any]:
+    return {
+        "stage": stage,
+        "colour": colour,
+        "receiver": receiver,
+        "locality": locality,
+        "matter": matter,
+        "direction": direction,
+        "overdue": overdue,
+        "due_before": due_before,
+        "running": running,
+    }
+
+
+Filters = Annotated[dict[str, Any], Depends(handoff_filters)]
+
+
+def _source(caller: Caller, body: EventRequest | BatchRequest | WithdrawalRequest) -> str:
+    department, _reason = access.acting_department(caller, body, field="source_department")
+    return department
+
+
+def _event(source: str, body: EventRequest) -> h.SourceEvent:
+    fields = body.model_dump(exclude={"on_behalf_of", "on_behalf_reason"})
+    try:
+        return h.SourceEvent(**fields, source_department=source)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        raise DoorProblem(Kind.INVALID_REQUEST, str(first["msg"]), rule=first["type"], field=field) from None
+
+
+@router.post("/v1/events", response_model=h.EventReport, summary="Report an event")
+async def report_event(parts: DoorDep, caller: CallerDep, body: EventRequest) -> h.EventReport:
+    """Reports an event of the caller's department and starts the hand-offs its matters call for; reporting it
+    again starts nothing and answers `duplicate`."""
+    event = _event(_source(caller, body), body)
+    try:
+        return await parts.engine.report_event(event, within=parts.options.command_seconds)
+    except CommandError as error:
+        raise from_engine(error, subject=f"event {event.reference}") from None
+
+
+@router.post("/v1/event-batches", response_model=h.BatchReport, summary="Report a batch of events")
+async def report_events(parts: DoorDep, caller: CallerDep, body: BatchRequest) -> h.BatchReport:
+    source = _source(caller, body)
+    batch = h.EventBatch(batch_id=body.batch_id, events=[_event(source, event) for event in body.events])
+    try:
+        return await parts.engine.report_events(batch, within=parts.options.command_seconds)
+    except CommandError as error:
+        raise from_engine(error, subject=f"batch {body.batch_id}") from None
+
+
+@router.post("/v1/withdrawals", response_model=h.WithdrawalReport, summary="Withdraw a source case")
+async def withdraw(parts: DoorDep, caller: CallerDep, body: WithdrawalRequest) -> h.WithdrawalReport:
+    """The caller's source case was withdrawn: every open hand-off its event started is terminated."""
+    fields = body.model_dump(exclude={"on_behalf_of", "on_behalf_reason"})
+    withdrawal = h.SourceWithdrawal(**fields, source_department=_source(caller, body))
+    try:
+        return await parts.engine.withdraw_source(withdrawal, within=parts.options.command_seconds)
+    except CommandError as error:
+        raise from_engine(error, subject=f"withdrawal of {body.reference}") from None
+
+
+@router.get("/v1/handoffs", response_model=HandoffPage, summary="List hand-offs")
+async def list_handoffs(parts: DoorDep, caller: CallerDep, filters: Filters, limit: Limit = 100) -> HandoffPage:
+    try:
+        items = await parts.engine.list_handoffs(**filters, limit=limit, where=access.visibility_clause(caller))
+    except CommandError as error:
+        raise from_engine(error, subject="the hand-off list") from None
+    return HandoffPage(items=items)
+
+
+@router.get("/v1/handoffs/count", response_model=Count, summary="Count hand-offs")
+async def count_handoffs(parts: DoorDep, caller: CallerDep, filters: Filters) -> Count:
+    try:
+        count = await parts.engine.count_handoffs(**filters, where=access.visibility_clause(caller))
+    except CommandError as error:
+        raise from_engine(error, subject="the hand-off count") from None
+    return Count(count=count)
+
+
+@router.get("/v1/handoffs/{handoff_id}", response_model=h.HandoffView, summary="A hand-off")
+async def view_handoff(parts: DoorDep, caller: CallerDep, handoff_id: HandoffId) -> h.HandoffView:
+    subject = f"hand-off {handoff_id}"
+    try:
+        view = await parts.engine.handoff(handoff_id).view(within=parts.options.command_seconds)
+    except CommandError as error:
+        raise from_engine(error, subject=subject) from None
+    if access.can_read(caller, access.handoff_parties(view)):
+        return view
+    # The coordinator is a party too; the registry names it, so it is looked up only when needed.
+    if access.can_read(caller, access.handoff_parties(view, await handoff_coordinator_of(parts, handoff_id))):
+        return view
+    raise not_found(subject)
+
+
+def _command_route(verb: str, body_model: type[HandoffActing]) -> None:
+    name = ENGINE_NAMES[verb]
+
+    async def endpoint(
+        parts: DoorDep, caller: CallerDep, key: KeyDep, request: Request, handoff_id: HandoffId, body: Any
+    ) -> Response:
+        return await handoff_command(parts, caller, key, request, handoff_id, name, body)
+
+    signature = inspect.signature(endpoint)
+    endpoint.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[
+            parameter.replace(annotation=Annotated[body_model, Body()]) if parameter.name == "body" else parameter
+            for parameter in signature.parameters.values()
+        ]
+    )
+    endpoint.__name__ = f"handoff_{name}"
+    router.add_api_route(
+        f"/v1/handoffs/{{handoff_id}}/{verb}",
+        endpoint,
+        methods=["POST"],
+        response_model=h.HandoffView,
+        summary=f"Hand-off command: {verb}",
+        description=(body_model.__doc__ or "").strip(),
+        operation_id=f"handoff_{name}",
+    )
+
+
+for _verb, _model in HANDOFF_COMMAND_BODIES.items():
+    _command_route(_verb, _model)
