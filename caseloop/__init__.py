@@ -1,7 +1,8 @@
-"""What users touch: the caseloop SDK (`CaseClient`, its handles, its errors) and the caseloop command line."""
+"""What users touch: the caseloop SDK (`CaseClient`, its handles, its errors), a client of the front door over HTTP,
+and the caseloop command line."""
 
-from caseloop.errors import CommandError, CommandTimeout, InputRejected, NotFound, Unreachable
-from caseloop.direct import CaseClient, CaseHandle, CaseSummary, HandoffHandle, HandoffSummary
+from caseloop.errors import CommandError, CommandTimeout, Forbidden, InputRejected, NotFound, Unreachable
+from caseloop.sdk import CaseClient, CaseHandle, CaseSummary, HandoffHandle, HandoffSummary
 
 __all__ = [
     "CaseClient",
@@ -9,6 +10,7 @@ __all__ = [
     "CaseSummary",
     "CommandError",
     "CommandTimeout",
+    "Forbidden",
     "HandoffHandle",
     "HandoffSummary",
     "InputRejected",

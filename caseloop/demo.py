@@ -1,4 +1,6 @@
-"""The seed's scenarios, played through the SDK so a newcomer sees real cases and hand-offs in the Temporal UI.
+"""The seed's scenarios, played through the SDK and the front door so a newcomer sees real cases and hand-offs in
+the Temporal UI. Each department acts with its own credential (the development keys `caseloop up` issues), so the
+door checks every role as it would a city's systems.
 
 They follow Suqian's 2021 press release (`seed/suqian-press-release-2021-06-15.txt`) on the sample registry
 that `caseloop up` loads: the development and reform commission's "launch, commit, supervise, close" loop for
@@ -14,18 +16,18 @@ case and hand-off where the first one left it and creates nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from pydantic import BaseModel
 
-from caseloop.errors import CommandError, InputRejected
-from caseloop.direct.cases import CaseHandle
-from caseloop.direct.client import CaseClient
-from caseloop.direct.handoffs import HandoffHandle
+from caseloop.errors import CommandError, Forbidden, InputRejected
+from caseloop.sdk.cases import CaseHandle
+from caseloop.sdk.client import CaseClient
+from caseloop.sdk.handoffs import HandoffHandle
 from schemas.case.stages import CaseStage, Priority
-from schemas.handoff import FindingKind, HandoffStage, HandoffView, SourceEvent
+from schemas.handoff import FindingKind, HandoffStage, HandoffView
 from schemas.ledger import RatingLevel
 from schemas.registry import TriggerEvent
 
@@ -50,6 +52,28 @@ UNPUSHED = frozenset({HandoffStage.CREATED, HandoffStage.DELIVERY_FAILED})
 UNCLAIMED = UNPUSHED | {HandoffStage.PUSHED}
 
 
+class Departments:
+    """One client per department, each with that department's key, connected at its first use."""
+
+    def __init__(self, url: str, keys: Mapping[str, str], *, within: float | None = 60.0) -> None:
+        self._url = url
+        self._keys = dict(keys)
+        self._within = within
+        self._clients: dict[str, CaseClient] = {}
+
+    async def __call__(self, department: str) -> CaseClient:
+        if department not in self._clients:
+            if department not in self._keys:
+                raise Forbidden(f"the demo has no key for {department}; `caseloop up` issues one per department")
+            self._clients[department] = await CaseClient.connect(self._url, self._keys[department], within=self._within)
+        return self._clients[department]
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
+
+
 class Played(BaseModel):
     """What a scenario left: one case or hand-off, its stage, and what it is about."""
 
@@ -59,8 +83,8 @@ class Played(BaseModel):
     about: str
 
 
-async def play(client: CaseClient) -> list[Played]:
-    """Plays every scenario in order; safe to run again."""
+async def play(client: Departments) -> list[Played]:
+    """Plays every scenario in order, each department with its own client; safe to run again."""
     played: list[Played] = []
     for scenario in (
         hengli_tail_water_pipeline,
@@ -77,31 +101,32 @@ async def play(client: CaseClient) -> list[Played]:
 # Cases: 啟動、承諾、督辦、報結.
 
 
-async def hengli_tail_water_pipeline(client: CaseClient) -> list[Played]:
+async def hengli_tail_water_pipeline(departments: Departments) -> list[Played]:
     """恒力功能性纖維項目尾水管線施工: launched to the approval bureau, housing, natural resources and the district;
     all sign, the lead commits 15 working days, the district co-signs, the coordinator accepts; work is under way."""
     about = "恒力功能性纖維項目尾水管線施工 (tail-water pipeline of the Hengli fibre project)"
-    case = await _launch(client, "XM-2021-0417", PROJECT_PROCEDURES, SUCHENG, about)
+    case = await _launch(departments, "XM-2021-0417", PROJECT_PROCEDURES, SUCHENG, about)
     once = _Once(case.case_id)
-    await once(case.accept(actor=f"coordinator:{BUSINESS_OFFICE}", command_id=once.id("accept")))
-    for actor in (f"lead:{APPROVAL_BUREAU}", f"co_unit:{HOUSING}", f"co_unit:{NATURAL_RESOURCES}"):
-        await once(case.sign(actor=actor, command_id=once.id(f"sign-{actor}")))
-    await once(case.sign(actor=f"locality:{SUCHENG}", command_id=once.id("sign-locality")))
+    coordinator = await _party(departments, case, BUSINESS_OFFICE, "coordinator")
+    lead = await _party(departments, case, APPROVAL_BUREAU, "lead")
+    locality = await _party(departments, case, SUCHENG, "locality")
+    await once(coordinator.accept(command_id=once.id("accept")))
+    await once(lead.sign(command_id=once.id(f"sign-lead:{APPROVAL_BUREAU}")))
+    for co_unit in (HOUSING, NATURAL_RESOURCES):
+        signer = await _party(departments, case, co_unit, "co_unit")
+        await once(signer.sign(command_id=once.id(f"sign-co_unit:{co_unit}")))
+    await once(locality.sign(command_id=once.id("sign-locality")))
     await once(
-        case.commit(
-            actor=f"lead:{APPROVAL_BUREAU}",
+        lead.commit(
             limit="15 working-days",
             plan="housing re-routes the pipeline along the canal road; the district clears the construction site",
             command_id=once.id("commit"),
         )
     )
-    await once(case.cosign_commitment(actor=f"locality:{SUCHENG}", command_id=once.id("cosign")))
+    await once(locality.cosign_commitment(command_id=once.id("cosign")))
+    await once(coordinator.decide_commitment(decision="accept", command_id=once.id("decide")))
     await once(
-        case.decide_commitment(actor=f"coordinator:{BUSINESS_OFFICE}", decision="accept", command_id=once.id("decide"))
-    )
-    await once(
-        case.report_progress(
-            actor=f"lead:{APPROVAL_BUREAU}",
+        lead.report_progress(
             summary="route approved by housing; construction permit in review",
             percent_done=40,
             command_id=once.id("progress-1"),
@@ -110,76 +135,73 @@ async def hengli_tail_water_pipeline(client: CaseClient) -> list[Played]:
     return [await _case_played(case, about)]
 
 
-async def hengli_land_listing(client: CaseClient) -> list[Played]:
+async def hengli_land_listing(departments: Departments) -> list[Played]:
     """恒力項目土地掛牌調整: the whole loop, from launch to a satisfied follow-up and the write-off (銷號)."""
     about = "恒力項目土地掛牌調整 (land listing adjustment of the Hengli project)"
-    case = await _launch(client, "XM-2021-0305", PROJECT_LAND, SUCHENG, about)
+    case = await _launch(departments, "XM-2021-0305", PROJECT_LAND, SUCHENG, about)
     once = _Once(case.case_id)
-    lead, locality, coordinator = f"lead:{NATURAL_RESOURCES}", f"locality:{SUCHENG}", f"coordinator:{BUSINESS_OFFICE}"
-    await once(case.accept(actor=coordinator, command_id=once.id("accept")))
-    await once(case.sign(actor=lead, command_id=once.id("sign-lead")))
-    await once(case.sign(actor=locality, command_id=once.id("sign-locality")))
-    await once(case.commit(actor=lead, limit="10 working-days", plan="re-list the plot", command_id=once.id("commit")))
-    await once(case.cosign_commitment(actor=locality, command_id=once.id("cosign")))
-    await once(case.decide_commitment(actor=coordinator, decision="accept", command_id=once.id("decide")))
+    coordinator = await _party(departments, case, BUSINESS_OFFICE, "coordinator")
+    lead = await _party(departments, case, NATURAL_RESOURCES, "lead")
+    locality = await _party(departments, case, SUCHENG, "locality")
+    await once(coordinator.accept(command_id=once.id("accept")))
+    await once(lead.sign(command_id=once.id("sign-lead")))
+    await once(locality.sign(command_id=once.id("sign-locality")))
+    await once(lead.commit(limit="10 working-days", plan="re-list the plot", command_id=once.id("commit")))
+    await once(locality.cosign_commitment(command_id=once.id("cosign")))
+    await once(coordinator.decide_commitment(decision="accept", command_id=once.id("decide")))
     await once(
-        case.submit_closing_report(
-            actor=lead,
+        lead.submit_closing_report(
             result="the plot was re-listed with the adjusted boundary and sold",
             evidence=["listing notice 2021-37"],
             requester_confirmed=True,
             command_id=once.id("report"),
         )
     )
-    await once(case.cosign_closing_report(actor=locality, command_id=once.id("cosign-report")))
-    await once(case.review(actor=coordinator, verdict="pass", command_id=once.id("review")))
-    await once(
-        case.rate_follow_up(actor=f"requester:{DRC}", rating=RatingLevel.VERY_SATISFIED, command_id=once.id("rate"))
-    )
-    await once(case.write_off(actor=coordinator, command_id=once.id("write-off")))
+    await once(locality.cosign_closing_report(command_id=once.id("cosign-report")))
+    await once(coordinator.review(verdict="pass", command_id=once.id("review")))
+    await once(case.rate_follow_up(actor="requester", rating=RatingLevel.VERY_SATISFIED, command_id=once.id("rate")))
+    await once(coordinator.write_off(command_id=once.id("write-off")))
     return [await _case_played(case, about)]
 
 
-async def tongkun_land(client: CaseClient) -> list[Played]:
+async def tongkun_land(departments: Departments) -> list[Played]:
     """桐昆差別化纖維項目用地保障: launched; the lead signed, the district has not yet."""
     about = "桐昆差別化纖維項目用地保障 (land for the Tongkun fibre project)"
-    case = await _launch(client, "XM-2021-0522", PROJECT_LAND, SUYU, about)
+    case = await _launch(departments, "XM-2021-0522", PROJECT_LAND, SUYU, about)
     once = _Once(case.case_id)
-    await once(case.accept(actor=f"coordinator:{BUSINESS_OFFICE}", command_id=once.id("accept")))
-    await once(case.sign(actor=f"lead:{NATURAL_RESOURCES}", command_id=once.id("sign-lead")))
+    await once((await _party(departments, case, BUSINESS_OFFICE, "coordinator")).accept(command_id=once.id("accept")))
+    await once((await _party(departments, case, NATURAL_RESOURCES, "lead")).sign(command_id=once.id("sign-lead")))
     return [await _case_played(case, about)]
 
 
-async def shenghong_wharf(client: CaseClient) -> list[Played]:
+async def shenghong_wharf(departments: Departments) -> list[Played]:
     """盛虹新材料項目順岸式港口碼頭審批: registered as urgent, waiting for the coordinator to accept it."""
     about = "盛虹新材料項目順岸式港口碼頭審批 (wharf approval of the Shenghong project)"
-    case = await _launch(client, "XM-2021-0601", PROJECT_PROCEDURES, SUYU, about, priority=Priority.URGENT)
+    case = await _launch(departments, "XM-2021-0601", PROJECT_PROCEDURES, SUYU, about, priority=Priority.URGENT)
     return [await _case_played(case, about)]
 
 
 # Hand-offs: 雙推送、雙回路.
 
 
-async def health_licence_double_loop(client: CaseClient) -> list[Played]:
+async def health_licence_double_loop(departments: Departments) -> list[Played]:
     """A public-place health licence granted by the approval bureau is pushed to the health commission (claimed
     on push); its inspection finds the hygiene pledge false, and the finding is pushed back to the approval
     bureau as a loop-2 hand-off, which claims it and starts acting. Loop 1 is closed; loop 2 is open."""
     about = "公共場所衛生許可 → 衛健委 (health licence pushed to its regulator, loop 1)"
-    reference = "SQ-SP-2021-GGCSWS-0117"
-    report = await client.report_event(
-        SourceEvent(
-            source_department=APPROVAL_BUREAU,
-            reference=reference,
-            event=TriggerEvent.CASE_CLOSED,
-            item_code="SP-GGCSWS",
-            locality_code=SUCHENG,
-            occurred_at=datetime.now(UTC),
-            decision="grant",
-            package={"licence_no": "宿衛公字〔2021〕第0117號", "entity": "示例浴室有限公司", "pledge": True},
-        )
+    approval = await departments(APPROVAL_BUREAU)
+    health = await departments(HEALTH_COMMISSION)
+    report = await approval.report_event(
+        reference="SQ-SP-2021-GGCSWS-0117",
+        event=TriggerEvent.CASE_CLOSED,
+        item_code="SP-GGCSWS",
+        locality_code=SUCHENG,
+        occurred_at=datetime.now(UTC),
+        decision="grant",
+        package={"licence_no": "宿衛公字〔2021〕第0117號", "entity": "示例浴室有限公司", "pledge": True},
     )
     [started] = report.handoffs
-    loop_one = client.handoff(started.handoff_id, actor=f"receiver:{HEALTH_COMMISSION}")
+    loop_one = health.handoff(started.handoff_id, actor="receiver")
     once = _Once(started.handoff_id)
     await _past(loop_one, UNCLAIMED)  # its matter claims on push
     await once(loop_one.start_acting(measure="on-site check of the hygiene pledge", command_id=once.id("act")))
@@ -190,22 +212,20 @@ async def health_licence_double_loop(client: CaseClient) -> list[Played]:
                 {
                     "kind": FindingKind.FALSE_PLEDGE,
                     "reference": "宿衛監〔2021〕第0042號",
-                    "decided_at": datetime.now(UTC),
+                    # Fixed, as every field of a command sent again under its command id must be.
+                    "decided_at": datetime(2021, 6, 18, 2, 0, tzinfo=UTC),
                     "summary": "hygiene pledge found false on site",
                 }
             ],
             command_id=once.id("feedback"),
         )
     )
-    await once(
-        loop_one.acknowledge(
-            actor=f"originator:{APPROVAL_BUREAU}", remark="licence review opened", command_id=once.id("ack")
-        )
-    )
+    originator = approval.handoff(started.handoff_id, actor="originator")
+    await once(originator.acknowledge(remark="licence review opened", command_id=once.id("ack")))
     first = await loop_one.view()
     played = [_handoff_played(first, about)]
     for loop_two_id in first.loop_two:
-        loop_two = client.handoff(loop_two_id, actor=f"receiver:{APPROVAL_BUREAU}")
+        loop_two = approval.handoff(loop_two_id, actor="receiver")
         back = _Once(loop_two_id)
         await _past(loop_two, UNPUSHED)
         await back(loop_two.claim(command_id=back.id("claim")))
@@ -214,30 +234,33 @@ async def health_licence_double_loop(client: CaseClient) -> list[Played]:
     return played
 
 
-async def siyang_labour_dispatch(client: CaseClient) -> list[Played]:
+async def siyang_labour_dispatch(departments: Departments) -> list[Played]:
     """Siyang's inverted approval (倒置審批): a labour dispatch licence granted on a credit pledge is pushed to
     the county's labour bureau, which has yet to claim it."""
-    report = await client.report_event(
-        SourceEvent(
-            source_department=APPROVAL_BUREAU,
-            reference="SQ-SP-2021-LWPQ-0009",
-            event=TriggerEvent.CASE_CLOSED,
-            item_code="SP-LWPQ",
-            locality_code=SIYANG,
-            occurred_at=datetime.now(UTC),
-            decision="grant",
-            package={"licence_no": "泗人社派遣〔2021〕9號", "pledge": True},
-        )
+    approval = await departments(APPROVAL_BUREAU)
+    report = await approval.report_event(
+        reference="SQ-SP-2021-LWPQ-0009",
+        event=TriggerEvent.CASE_CLOSED,
+        item_code="SP-LWPQ",
+        locality_code=SIYANG,
+        occurred_at=datetime.now(UTC),
+        decision="grant",
+        package={"licence_no": "泗人社派遣〔2021〕9號", "pledge": True},
     )
     played = []
     for started in report.handoffs:
-        view = await _past(client.handoff(started.handoff_id), UNPUSHED)
+        view = await _past(approval.handoff(started.handoff_id), UNPUSHED)
         about = "勞務派遣經營許可 → 泗陽縣人社局 (labour dispatch licence, inverted approval)"
         played.append(_handoff_played(view, about))
     return played
 
 
 # Helpers.
+
+
+async def _party(departments: Departments, case: CaseHandle, department: str, role: str) -> CaseHandle:
+    """The case as `department` sees it, acting in `role`, with its own key."""
+    return (await departments(department)).case_by_id(case.case_id, actor=role)
 
 
 class _Once:
@@ -259,22 +282,16 @@ class _Once:
 
 
 async def _launch(
-    client: CaseClient,
+    departments: Departments,
     number: str,
     matter: str,
     locality: str,
     title: str,
     priority: Priority = Priority.NORMAL,
 ) -> CaseHandle:
-    case = await client.launch(
-        system=DRC,
-        case_number=number,
-        matter_code=matter,
-        locality_code=locality,
-        title=title,
-        coordinator=BUSINESS_OFFICE,
-        supervisors=[SUPERVISION_OFFICE],
-        priority=priority,
+    initiator = await departments(DRC)
+    case = await initiator.launch(
+        case_number=number, matter_code=matter, locality_code=locality, title=title, priority=priority
     )
     view = await _poll(case.state, lambda view: view.seq > 0)
     if view.stage is CaseStage.REJECTED and view.lead_department is None:

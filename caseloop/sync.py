@@ -2,10 +2,9 @@
 
     from caseloop.sync import CaseClient
 
-    with CaseClient.connect(system="12345-hotline") as client:
-        case = client.launch(case_number="2026-0001", matter_code="SQ-XM-SPSX", locality_code="SQ-SCQ",
-                             title="…", coordinator="SQ-YSB")
-        case.accept(actor="coordinator:SQ-YSB")
+    with CaseClient.connect(url="https://caseloop.example.gov", api_key="clk_…") as client:
+        case = client.launch(case_number="2026-0001", matter_code="SQ-XM-SPSX", locality_code="SQ-SCQ", title="…")
+        print(case.state().stage)
 
 Each client runs the async SDK on an event loop in a thread of its own, so it works from any thread (also one
 that runs an event loop of its own, which it then blocks for the call). Errors are the same `caseloop.errors`.
@@ -22,11 +21,11 @@ from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from caseloop.direct.cases import CaseHandle as AsyncCaseHandle
-from caseloop.direct.client import CaseClient as AsyncCaseClient
-from caseloop.direct.handoffs import HandoffHandle as AsyncHandoffHandle
-from caseloop.direct.visibility import CaseSummary, HandoffSummary
-from workers.settings import Settings
+from caseloop.sdk.cases import CaseHandle as AsyncCaseHandle
+from caseloop.sdk.client import CaseClient as AsyncCaseClient
+from caseloop.sdk.handoffs import HandoffHandle as AsyncHandoffHandle
+from caseloop.sdk.summaries import CaseSummary, HandoffSummary
+from schemas.access import Caller, CredentialKind
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -183,8 +182,20 @@ class CaseClient(_Facade):
     connect = staticmethod(_connecting(AsyncCaseClient.connect))
 
     @property
-    def settings(self) -> Settings:
-        return self._inner.settings
+    def url(self) -> str:
+        return self._inner.url
+
+    @property
+    def caller(self) -> Caller:
+        return self._inner.caller
+
+    @property
+    def department(self) -> str:
+        return self._inner.department
+
+    @property
+    def kind(self) -> CredentialKind:
+        return self._inner.kind
 
     def close(self) -> None:
         """Closes the client and stops its event loop thread."""
@@ -214,3 +225,4 @@ class CaseClient(_Facade):
     count_handoffs = _blocking(AsyncCaseClient.count_handoffs)
     read_inbox = _blocking(AsyncCaseClient.read_inbox)
     acknowledge_inbox_item = _blocking(AsyncCaseClient.acknowledge_inbox_item)
+    deadline = _blocking(AsyncCaseClient.deadline)

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from caseloop import CaseClient
+from caseloop.direct import CaseClient  # the trusted in-cluster transport: it holds the payload key
 from schemas.case.stages import CaseStage
 from tests.support.department_world import sample_store, target_of
 from workers.codec import ENCODING

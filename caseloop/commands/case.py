@@ -1,8 +1,11 @@
-"""`caseloop case launch|show|timeline|list|count|<command> …`: cases from the command line, through the SDK.
+"""`caseloop case launch|show|timeline|list|count|<command> …`: cases from the command line, through the SDK and the
+front door, with a department's credential (see `caseloop.commands.forms` for the flags that name it).
 
-Every command of the case workflow is a verb (`caseloop case sign CASE --as lead:SQ-ZJJ`), its fields are flags
-or come from `--file` (JSON or YAML), and `--command-id` makes a retried command apply once. Read commands print
-tables, or JSON with `--json`. Exit codes: 0 done, 2 rejected by a rule, 3 not found, 4 unreachable, 5 timed out.
+Every command of the case workflow is a verb (`caseloop case sign CASE --as lead`), its fields are flags or come
+from `--file` (JSON or YAML), and `--command-id` makes a retried command apply once. `--as` names the role; the
+department is the credential's (`--as lead:SQ-ZJJ` names it too, and is refused unless it is the credential's).
+Read commands print tables, or JSON with `--json`. Exit codes: 0 done, 2 rejected by a rule, 3 not found,
+4 unreachable, 5 timed out, 6 forbidden.
 """
 
 from __future__ import annotations
@@ -10,17 +13,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from caseloop.commands.forms import add_model_flags, merged, parse_instant
+from caseloop.commands.forms import add_door_flags, add_model_flags, connect, merged, parse_instant
 from caseloop.commands.tables import as_json, cell, pairs, table
 from caseloop.errors import InputRejected
-from caseloop.direct.actors import case_actor
-from caseloop.direct.cases import COMMANDS, CaseHandle
-from caseloop.direct.channel import build
-from caseloop.direct.client import CaseClient
-from caseloop.direct.visibility import CaseSummary
-from schemas.case.commands import CommandResult
+from caseloop.sdk.building import build
+from caseloop.sdk.cases import CaseHandle
+from caseloop.sdk.client import CaseClient
+from caseloop.sdk.summaries import CaseSummary
+from schemas.api import LaunchRequest
+from schemas.case.commands import CASE_COMMANDS, CommandResult
 from schemas.case.stages import CardColour, CaseStage, Priority, SupervisionLevel
-from schemas.case.state import CaseRegistration
+from schemas.case.state import case_id_of
 from schemas.case.views import CaseView, Timeline
 
 
@@ -28,18 +31,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     case = subparsers.add_parser(
         "case",
         help="launch, drive and find cases",
-        description="Cases (launch, commit, supervise, close) through the SDK, against the Temporal target of the "
-        "settings. CASE is a case ID (case-SYSTEM-NUMBER, as `list` shows it) or, with --system, a case number.",
+        description="Cases (launch, commit, supervise, close) through the caseloop API, as the credential's "
+        "department. CASE is a case ID (case-SYSTEM-NUMBER, as `list` shows it) or a case number of the "
+        "credential's department (of --system's with --system).",
     )
     verbs = case.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     launch = verbs.add_parser(
         "launch",
-        help="register a case (idempotent by the system's case number)",
-        description="Registers a case under the initiating system's own case number; the same number again "
-        "returns the existing case. Fields come from flags or --file.",
+        help="register a case (idempotent by the department's case number)",
+        description="Registers a case under the credential's department's own case number; the same number again "
+        "returns the existing case. The registry names its coordinator and supervisors. Fields come from flags "
+        "or --file.",
     )
-    add_model_flags(launch, CaseRegistration, skip=frozenset({"policy", "co_units"}))
+    add_model_flags(launch, LaunchRequest, skip=frozenset({"policy", "co_units"}))
     launch.add_argument("--co-unit", action="append", default=[], metavar="CODE", help="a mandatory co-unit")
     launch.add_argument("--optional-co-unit", action="append", default=[], metavar="CODE", help="an optional one")
     _common(launch, file=True)
@@ -68,15 +73,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(count)
     count.set_defaults(handler=_count)
 
-    for name, (_update, model) in COMMANDS.items():
-        method = getattr(CaseHandle, name)
-        verb = verbs.add_parser(name.replace("_", "-"), help=_first_line(method.__doc__), description=method.__doc__)
+    for name, model in CASE_COMMANDS.items():
+        method = getattr(CaseHandle, name.replace("-", "_"))
+        verb = verbs.add_parser(name, help=_first_line(method.__doc__), description=method.__doc__)
         _case_argument(verb)
-        verb.add_argument("--as", dest="actor", metavar="ROLE:DEPT", help="who sends it, e.g. lead:SQ-ZJJ")
+        verb.add_argument("--as", dest="actor", metavar="ROLE[:DEPT]", help="the role it acts in, e.g. lead")
         add_model_flags(verb, model)
+        verb.add_argument("--on-behalf-of", metavar="DEPT", help="operators: the department acted for")
+        verb.add_argument("--on-behalf-reason", metavar="TEXT", help="operators: why (required with --on-behalf-of)")
         verb.add_argument("--command-id", metavar="ID", help="applied at most once; default: a new uuid")
         _common(verb, file=True)
-        verb.set_defaults(handler=_command, command=name, model=model)
+        verb.set_defaults(handler=_command, command=name.replace("-", "_"), model=model)
 
 
 def _common(parser: argparse.ArgumentParser, *, file: bool = False) -> None:
@@ -84,11 +91,14 @@ def _common(parser: argparse.ArgumentParser, *, file: bool = False) -> None:
         parser.add_argument("--file", metavar="FILE", help="fields from a JSON or YAML file; flags override them")
     parser.add_argument("--within", type=float, default=60.0, metavar="SECONDS", help="wait this long (default 60)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_door_flags(parser)
 
 
 def _case_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("case", metavar="CASE", help="a case ID, or a case number with --system")
-    parser.add_argument("--system", metavar="CODE", help="the initiating system, when CASE is a case number")
+    parser.add_argument("case", metavar="CASE", help="a case ID, or a case number")
+    parser.add_argument(
+        "--system", metavar="CODE", help="the initiating department of a case number (default: the credential's)"
+    )
 
 
 def _filters(parser: argparse.ArgumentParser) -> None:
@@ -114,30 +124,26 @@ def _filters(parser: argparse.ArgumentParser) -> None:
 
 
 async def _client(args: argparse.Namespace) -> CaseClient:
-    return await CaseClient.connect(within=args.within, system=getattr(args, "system", None))
+    return await connect(args)
 
 
 def _handle(client: CaseClient, args: argparse.Namespace) -> CaseHandle:
     if args.system is not None:
-        return client.case(args.case, system=args.system)
-    if not args.case.startswith("case-"):
-        raise InputRejected(
-            f"CASE: {args.case!r} is not a case ID (case-SYSTEM-NUMBER); give --system to use a case number",
-            rule="case.id",
-            field="CASE",
-        )
-    return client.case_by_id(args.case)
+        return client.case_by_id(case_id_of(args.system, args.case))
+    if args.case.startswith("case-"):
+        return client.case_by_id(args.case)
+    return client.case(args.case)
 
 
 async def _launch(args: argparse.Namespace) -> int:
-    fields = merged(args, CaseRegistration)
+    fields = merged(args, LaunchRequest)
     nominated = [{"department": code} for code in args.co_unit]
     nominated += [{"department": code, "mandatory": False} for code in args.optional_co_unit]
     if nominated:
         fields["co_units"] = [*fields.get("co_units", []), *nominated]
-    registration = build(CaseRegistration, None, fields)
+    request = build(LaunchRequest, None, fields)
     async with await _client(args) as client:
-        case = await client.launch(registration)
+        case = await client.launch(request)
         view = await case.state()
     print(as_json(view) if args.json else f"{case.case_id}  {view.stage.value}")
     return 0
@@ -172,15 +178,25 @@ async def _count(args: argparse.Namespace) -> int:
 
 
 async def _command(args: argparse.Namespace) -> int:
-    model = args.model
-    fields = merged(args, model)
+    fields = merged(args, args.model)
     actor = args.actor or fields.pop("actor", None)
-    fields["actor"] = case_actor(actor)
-    command = build(model, None, fields)
+    unknown = sorted(set(fields) - set(args.model.model_fields))
+    if unknown:
+        raise InputRejected(f"--file: {', '.join(unknown)}: not a field of {args.command}", rule="extra_forbidden",
+                            field=unknown[0])  # fmt: skip
     async with await _client(args) as client:
-        result = await _handle(client, args).send(command, command_id=args.command_id)
+        handle = _handle(client, args).acting_as(
+            actor or _no_actor(), on_behalf_of=args.on_behalf_of, reason=args.on_behalf_reason
+        )
+        result = await getattr(handle, args.command)(**fields, command_id=args.command_id)
     print(as_json(result) if args.json else _result(result))
     return 0
+
+
+def _no_actor() -> str:
+    raise InputRejected(
+        "--as: every command names the role it acts in, e.g. --as lead", rule="actor.required", field="actor"
+    )
 
 
 def _filter_values(args: argparse.Namespace) -> dict[str, Any]:

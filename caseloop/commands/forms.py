@@ -1,14 +1,20 @@
-"""Command models as command-line flags: one flag per field, values from flags or a JSON/YAML file (flags win).
+"""Command models as command-line flags: one flag per field, values from flags or a JSON/YAML file (flags win);
+and how the case, hand-off and inbox verbs reach the front door.
 
 The flags are derived from the models in `schemas/`, so a field added there is a flag here without more code.
 Scalars are given as text and validated by the model; limits as `<amount> <unit>`; yes/no fields as
 `--field/--no-field`; lists by repeating the flag; structured fields (findings, details) as JSON.
+
+The door is at `CASELOOP_API_URL` (default: the embedded stack's, http://127.0.0.1:8080, on `CASELOOP_API_PORT`).
+The credential is `--api-key-file FILE`, or `--as-department DEPT` for the development key `caseloop up` wrote
+for DEPT into `<data_dir>/credentials.json` (`operator` for its operator key), or `CASELOOP_API_KEY`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import types
 import typing
 from datetime import datetime
@@ -19,12 +25,80 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from caseloop.errors import InputRejected
-from caseloop.direct.channel import limit_of
+from caseloop.errors import Forbidden, InputRejected
+from caseloop.sdk.building import limit_of
+from caseloop.sdk.client import CaseClient
 from schemas.registry import Limit
+from workers.settings import get_settings
+
+# Where `caseloop up` writes the development keys, inside the data directory: department code → API key.
+DEVELOPMENT_CREDENTIALS = "credentials.json"
 
 # Fields the commands name themselves: the actor comes from --as.
 SKIPPED = frozenset({"actor"})
+
+
+def add_door_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags that say which door to ask and with which credential."""
+    parser.add_argument("--api-url", metavar="URL", help="the caseloop API (default: CASELOOP_API_URL or the stack's)")
+    credential = parser.add_mutually_exclusive_group()
+    credential.add_argument("--api-key-file", metavar="FILE", help="read the API key (or JWT) from this file")
+    credential.add_argument(
+        "--as-department",
+        metavar="DEPT",
+        help="use the development key `caseloop up` issued for DEPT (embedded stack only; `operator` for its "
+        "operator key)",
+    )
+
+
+def door_url(args: argparse.Namespace) -> str:
+    settings = get_settings()
+    given: str | None = getattr(args, "api_url", None)
+    return given or settings.api_url or f"http://{settings.bind_host}:{settings.api_port}"
+
+
+def api_key(args: argparse.Namespace) -> str:
+    """The credential the flags name, else CASELOOP_API_KEY; never printed."""
+    file: str | None = getattr(args, "api_key_file", None)
+    if file is not None:
+        try:
+            return Path(file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise Forbidden(f"--api-key-file: cannot read {file}: {error.strerror}") from None
+    department: str | None = getattr(args, "as_department", None)
+    if department is not None:
+        return development_key(department)
+    key = os.environ.get("CASELOOP_API_KEY")
+    if not key:
+        raise Forbidden(
+            "no credential: give --api-key-file FILE, --as-department DEPT (embedded stack) or set CASELOOP_API_KEY"
+        )
+    return key
+
+
+def development_keys() -> dict[str, str]:
+    """The development keys of the embedded stack's data directory, by department code."""
+    path = get_settings().data_dir / DEVELOPMENT_CREDENTIALS
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise Forbidden(f"no development credentials at {path}: `caseloop up` writes them on a fresh store") from None
+    except (OSError, ValueError) as error:
+        raise Forbidden(f"cannot read the development credentials at {path}: {error}") from None
+    return {str(name): str(key) for name, key in loaded.items()}
+
+
+def development_key(department: str) -> str:
+    keys = development_keys()
+    if department not in keys:
+        known = ", ".join(sorted(keys))
+        raise Forbidden(f"--as-department: no development key for {department} (there are keys for {known})")
+    return keys[department]
+
+
+async def connect(args: argparse.Namespace) -> CaseClient:
+    """The SDK's client for the door and credential the flags (or the environment) name."""
+    return await CaseClient.connect(door_url(args), api_key(args), within=args.within)
 
 
 def flag(name: str) -> str:

@@ -1,10 +1,10 @@
 """`caseloop handoff report|report-batch|withdraw|show|list|count|<command> …`: the double push and double loop from the
 command line, through the SDK.
 
-`report` tells caseloop that an approval closed (or an enterprise registered, a penalty was decided) and starts
-the hand-offs its matters call for; the receiving department then claims, acts and sends feedback, and the
-originating department acknowledges. Exit codes: 0 done, 2 rejected by a rule, 3 not found, 4 unreachable,
-5 timed out.
+`report` tells caseloop that an approval of the credential's department closed (or an enterprise registered, a
+penalty was decided) and starts the hand-offs its matters call for; the receiving department then claims, acts and
+sends feedback, and the originating department acknowledges, each with its own credential, through the caseloop
+API. Exit codes: 0 done, 2 rejected by a rule, 3 not found, 4 unreachable, 5 timed out, 6 forbidden.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from caseloop.commands.forms import add_model_flags, merged, parse_instant, read_events
+from caseloop.commands.forms import add_door_flags, add_model_flags, connect, merged, parse_instant, read_events
 from caseloop.commands.tables import as_json, pairs, table
-from caseloop.direct.actors import handoff_actor
-from caseloop.direct.channel import build
-from caseloop.direct.client import CaseClient
-from caseloop.direct.handoffs import COMMANDS, HandoffHandle
-from caseloop.direct.visibility import HandoffSummary
+from caseloop.errors import InputRejected
+from caseloop.sdk.building import build
+from caseloop.sdk.client import CaseClient
+from caseloop.sdk.handoffs import COMMANDS, VERBS, HandoffHandle
+from caseloop.sdk.summaries import HandoffSummary
 from schemas.handoff import (
     BatchReport,
     EventReport,
@@ -31,24 +31,13 @@ from schemas.handoff import (
 )
 from schemas.registry import HandoffDirection
 
-# The verbs as operators say them; each names a method of HandoffHandle.
-VERBS = {
-    "claim": "claim",
-    "return": "return_push",
-    "reroute": "reroute",
-    "start-acting": "start_acting",
-    "feedback": "send_feedback",
-    "acknowledge": "acknowledge",
-    "terminate": "terminate",
-}
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     handoff = subparsers.add_parser(
         "handoff",
         help="report events, drive and find hand-offs (double push, double loop)",
-        description="Hand-offs through the SDK, against the Temporal target of the settings. ID is a hand-off "
-        "ID as `report` and `list` show it.",
+        description="Hand-offs through the caseloop API, as the credential's department. ID is a hand-off ID as "
+        "`report` and `list` show it.",
     )
     verbs = handoff.add_subparsers(dest="verb", metavar="VERB", required=True)
 
@@ -56,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "report",
         help="report an event and start its hand-offs (idempotent by department, event and reference)",
         description="Reports an event a department system saw: an approval closed, an enterprise registered, a "
-        "penalty decided. Fields come from flags or --file; --occurred-at defaults to now.",
+        "penalty decided. Fields come from flags or --file; --occurred-at defaults to now, "
+        "--source-department to the credential's department (the only one it may name).",
     )
     add_model_flags(report, SourceEvent, skip=frozenset())
     _common(report, file=True)
@@ -98,16 +88,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(count)
     count.set_defaults(handler=_count)
 
-    for verb, name in VERBS.items():
-        _update, model = COMMANDS[name]
+    for name, verb in VERBS.items():
+        model = COMMANDS[name]
         method = getattr(HandoffHandle, name)
         command = verbs.add_parser(verb, help=_first_line(method.__doc__), description=method.__doc__)
         command.add_argument("handoff", metavar="ID")
-        command.add_argument("--as", dest="actor", metavar="ROLE:DEPT", help="e.g. receiver:SQ-WJW")
+        command.add_argument("--as", dest="actor", metavar="ROLE[:DEPT]", help="the part it acts in, e.g. receiver")
         add_model_flags(command, model)
+        command.add_argument("--on-behalf-of", metavar="DEPT", help="operators: the department acted for")
+        command.add_argument("--on-behalf-reason", metavar="TEXT", help="operators: why (required with it)")
         command.add_argument("--command-id", metavar="ID", help="applied at most once; default: a new uuid")
         _common(command, file=True)
-        command.set_defaults(handler=_command, model=model)
+        command.set_defaults(handler=_command, command=name, model=model)
 
 
 def _common(parser: argparse.ArgumentParser, *, file: bool = False) -> None:
@@ -115,6 +107,7 @@ def _common(parser: argparse.ArgumentParser, *, file: bool = False) -> None:
         parser.add_argument("--file", metavar="FILE", help="fields from a JSON or YAML file; flags override them")
     parser.add_argument("--within", type=float, default=60.0, metavar="SECONDS", help="wait this long (default 60)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_door_flags(parser)
 
 
 def _filters(parser: argparse.ArgumentParser) -> None:
@@ -134,15 +127,15 @@ def _filters(parser: argparse.ArgumentParser) -> None:
 
 
 async def _client(args: argparse.Namespace) -> CaseClient:
-    return await CaseClient.connect(within=args.within)
+    return await connect(args)
 
 
 async def _report(args: argparse.Namespace) -> int:
     fields = merged(args, SourceEvent)
     fields.setdefault("occurred_at", datetime.now(UTC))
-    event = build(SourceEvent, None, fields)
     async with await _client(args) as client:
-        report = await client.report_event(event)
+        fields.setdefault("source_department", client.department)
+        report = await client.report_event(build(SourceEvent, None, fields))
     print(as_json(report) if args.json else _report_lines(report))
     return 0
 
@@ -156,9 +149,10 @@ async def _report_batch(args: argparse.Namespace) -> int:
 
 
 async def _withdraw(args: argparse.Namespace) -> int:
-    withdrawal = build(SourceWithdrawal, None, merged(args, SourceWithdrawal))
+    fields = merged(args, SourceWithdrawal)
     async with await _client(args) as client:
-        report = await client.withdraw_source(withdrawal)
+        fields.setdefault("source_department", client.department)
+        report = await client.withdraw_source(build(SourceWithdrawal, None, fields))
     if args.json:
         print(as_json(report))
     else:
@@ -191,12 +185,20 @@ async def _count(args: argparse.Namespace) -> int:
 
 
 async def _command(args: argparse.Namespace) -> int:
-    model = args.model
-    fields = merged(args, model)
-    fields["actor"] = handoff_actor(args.actor or fields.pop("actor", None))
-    command = build(model, None, fields)
+    fields = merged(args, args.model)
+    actor = args.actor or fields.pop("actor", None)
+    unknown = sorted(set(fields) - set(args.model.model_fields))
+    if unknown:
+        raise InputRejected(
+            f"--file: {', '.join(unknown)}: not a field of this command", rule="extra_forbidden", field=unknown[0]
+        )
+    if actor is None:
+        raise InputRejected("--as: name the part it acts in, e.g. --as receiver", rule="actor.required", field="actor")
     async with await _client(args) as client:
-        view = await client.handoff(args.handoff).send(command, command_id=args.command_id)
+        handle = client.handoff(args.handoff).acting_as(
+            actor, on_behalf_of=args.on_behalf_of, reason=args.on_behalf_reason
+        )
+        view = await getattr(handle, args.command)(**fields, command_id=args.command_id)
     print(as_json(view) if args.json else f"{view.handoff_id} is {view.stage.value}")
     return 0
 

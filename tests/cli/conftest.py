@@ -1,8 +1,10 @@
-"""CLI fixtures: the dev server, a worker on a SQLite store with the sample registry, and the CLI's settings
-pointing at them through CASELOOP_* variables, as an operator's shell would."""
+"""CLI fixtures: the dev server, a worker on a SQLite store with the sample registry, the real front door in front of
+them, and the CLI pointed at the door through CASELOOP_* variables, with development keys in its data directory as
+`caseloop up` writes them (`--as-department DEPT` picks one), as an operator's shell would."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -10,9 +12,22 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.support.department_world import add_case_matter, running_worker, sample_store, target_of
+from caseloop.commands.forms import DEVELOPMENT_CREDENTIALS
+from tests.sdk.world import DEVELOPMENT_REFORM, World, add_launchable_matter, running_door
+from tests.support.department_world import (
+    APPROVAL_BUREAU,
+    BUSINESS_OFFICE,
+    HEALTH_COMMISSION,
+    HOUSING,
+    SUCHENG,
+    running_worker,
+    sample_store,
+)
 from workers.resources import Resources
 from workers.settings import get_settings
+
+LABOUR_BUREAU = "SQ-RSJ"  # 人社局: supervises labour dispatch licences
+DEPARTMENTS = (DEVELOPMENT_REFORM, BUSINESS_OFFICE, HOUSING, SUCHENG, APPROVAL_BUREAU, HEALTH_COMMISSION, LABOUR_BUREAU)
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +46,22 @@ async def worker(dev_env: WorkflowEnvironment, store: str, queue: str) -> AsyncI
         yield resources
 
 
+@pytest.fixture(scope="module")
+async def door(
+    dev_env: WorkflowEnvironment, store: str, queue: str, worker: Resources, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[World]:
+    data_dir = tmp_path_factory.mktemp("data")
+    async with running_door(dev_env, store, queue, data_dir, worker.sessions) as world:
+        keys = {department: await world.key(department) for department in DEPARTMENTS}
+        (data_dir / DEVELOPMENT_CREDENTIALS).write_text(json.dumps(keys), encoding="utf-8")
+        yield world
+
+
 @pytest.fixture
-def cli_env(
-    dev_env: WorkflowEnvironment, store: str, queue: str, worker: Resources, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
-    monkeypatch.setenv("CASELOOP_TEMPORAL_TARGET", target_of(dev_env))
-    monkeypatch.setenv("CASELOOP_TASK_QUEUE", queue)
-    monkeypatch.setenv("CASELOOP_STORE_URL", store)
+def cli_env(door: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("CASELOOP_API_KEY", raising=False)
+    monkeypatch.setenv("CASELOOP_API_URL", door.url)
+    monkeypatch.setenv("CASELOOP_DATA_DIR", str(door.settings.data_dir))
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
@@ -45,4 +69,4 @@ def cli_env(
 
 @pytest.fixture
 async def matter(worker: Resources, tmp_path: Path) -> str:
-    return await add_case_matter(worker.sessions, tmp_path)
+    return await add_launchable_matter(worker.sessions, tmp_path)

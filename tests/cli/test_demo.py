@@ -1,5 +1,5 @@
-"""`caseloop demo` against `caseloop up`, as a newcomer runs them: the seed's cases and hand-offs are there to find,
-and a second run creates nothing."""
+"""`caseloop demo` against `caseloop up`, as a newcomer runs them: the seed's cases and hand-offs are there to find
+through the front door with the development keys, a second run creates nothing, and the README's example runs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from caseloop import CaseClient
 from schemas.case.stages import CaseStage
 from tests.support.department_world import eventually
 from tests.support.embedded_stack import kill_stack, stack_environment, start_stack, stop_stack, wait_ready
-from workers.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -59,44 +58,46 @@ async def test_the_demo_leaves_the_seed_scenarios_visible_and_runs_again_harmles
     stack = start_stack(env, log)
     try:
         wait_ready(stack, log)
+        url = f"http://127.0.0.1:{env['CASELOOP_API_PORT']}"
+        env["CASELOOP_API_URL"] = url
         first = run_demo(env)
         assert {p["workflow_id"]: p["stage"] for p in first if p["kind"] == "case"} == EXPECTED
         handoffs = {p["workflow_id"]: p["stage"] for p in first if p["kind"] == "hand-off"}
         assert sorted(handoffs.values()) == ["acting", "loop_closed", "pushed"]
 
-        client = await CaseClient.connect(
-            Settings(_env_file=None),  # type: ignore[call-arg]
-            target=env["CASELOOP_TEMPORAL_TARGET"],
-            store_url=f"sqlite+aiosqlite:///{tmp_path / 'data' / 'caseloop.db'}",
-        )
+        keys = json.loads((tmp_path / "data" / "credentials.json").read_text(encoding="utf-8"))
+        initiator = await CaseClient.connect(url, keys["SQ-FGW"])
+        approval = await CaseClient.connect(url, keys["SQ-SPJ"])
         listed = await eventually(
-            lambda: client.list(matter=["SQ-XM-SPSX", "SQ-XM-YDBZ"]),
+            lambda: initiator.list(matter=["SQ-XM-SPSX", "SQ-XM-YDBZ"]),
             lambda found: {s.case_id: str(s.stage) for s in found} == EXPECTED,
         )
         assert {s.case_id: str(s.stage) for s in listed} == EXPECTED
-        pipeline = await client.list(stage=CaseStage.IN_PROGRESS, department="SQ-SPJ", locality="SQ-SCQ")
+        pipeline = await initiator.list(stage=CaseStage.IN_PROGRESS, department="SQ-SPJ", locality="SQ-SCQ")
         assert [s.case_id for s in pipeline] == ["case-SQ-FGW-XM-2021-0417"]
-        assert await client.count_handoffs(receiver="SQ-WJW", matter="SQ-SG-GGCSWS") == 1
-        back = await client.list_handoffs(direction="supervision_to_approval", receiver="SQ-SPJ")
+        assert await approval.count_handoffs(receiver="SQ-WJW", matter="SQ-SG-GGCSWS") == 1
+        back = await approval.list_handoffs(direction="supervision_to_approval", receiver="SQ-SPJ")
         assert [(s.matter, str(s.stage)) for s in back] == [("SQ-GS-CNBS", "acting")]
-        transitions = (await client.case("XM-2021-0417", system="SQ-FGW").timeline()).total
+        transitions = (await initiator.case("XM-2021-0417").timeline()).total
 
         again = run_demo(env)
         assert again == first, "the second run finds everything where the first left it"
-        assert await client.count(matter=["SQ-XM-SPSX", "SQ-XM-YDBZ"]) == len(EXPECTED)
-        assert await client.count_handoffs() == len(handoffs)
-        assert (await client.case("XM-2021-0417", system="SQ-FGW").timeline()).total == transitions
-        inbox = await client.read_inbox("SQ-SIY-RSJ")
+        assert await initiator.count(matter=["SQ-XM-SPSX", "SQ-XM-YDBZ"]) == len(EXPECTED)
+        assert await approval.count_handoffs() == len(handoffs)
+        assert (await initiator.case("XM-2021-0417").timeline()).total == transitions
+        county = await CaseClient.connect(url, keys["SQ-SIY-RSJ"])
+        inbox = await county.read_inbox()
         assert inbox.unacknowledged == 1, "the labour dispatch licence waits in the county bureau's inbox"
 
         example = readme_example()
         printed = run_python(env, example)
         assert "case-SQ-FGW-XM-2026-0042 awaiting_commitment lead SQ-SPJ" in printed
-        assert "rejected by" in printed and "commitment_filed" in printed
+        assert "rejected by" in printed and "refused" in printed and "commitment_filed" in printed
         assert run_python(env, example).splitlines()[:2] == printed.splitlines()[:2], "the example runs again"
-        example_case = await client.case("XM-2026-0042", system="SQ-FGW").timeline()
+        example_case = await initiator.case("XM-2026-0042").timeline()
         assert [entry.action for entry in example_case.entries].count("commitment_filed") == 1
-        await client.close()
+        for client in (initiator, approval, county):
+            await client.close()
     finally:
         code, left = stop_stack(stack) if stack.poll() is None else (stack.returncode, set())
         kill_stack(stack)

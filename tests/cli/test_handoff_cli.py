@@ -1,5 +1,6 @@
-"""A whole hand-off through `caseloop handoff …` on the dev server: report, claim, act, feedback with a finding,
-acknowledge; the loop-2 hand-off it starts; a batch from a file; and the exit codes."""
+"""A whole hand-off through `caseloop handoff …` and the front door on the dev server, each department with its
+development key: report, claim, act, feedback with a finding, acknowledge; the loop-2 hand-off it starts; a batch
+from a file; and the exit codes."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from caseloop.errors import EXIT_NOT_FOUND, EXIT_REJECTED
+from caseloop.errors import EXIT_FORBIDDEN, EXIT_NOT_FOUND, EXIT_REJECTED
+from tests.cli.conftest import LABOUR_BUREAU
 from tests.support.department_world import APPROVAL_BUREAU, eventually, run_cli
 
-LABOUR_BUREAU = "SQ-RSJ"  # 人社局: supervises labour dispatch licences (SQ-SG-LWPQ, explicit claim)
+APPROVAL = ("--as-department", APPROVAL_BUREAU)
+LABOUR = ("--as-department", LABOUR_BUREAU)
 
 
 async def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
@@ -27,7 +30,7 @@ async def test_a_hand_off_from_report_to_closed_loop_on_the_command_line(
 ) -> None:
     reference = f"SQ-SP-{uuid.uuid4().hex[:10]}"
     report = (
-        *("handoff", "report", "--source-department", APPROVAL_BUREAU, "--reference", reference),
+        *("handoff", "report", *APPROVAL, "--reference", reference),
         *("--event", "case_closed", "--item-code", "SP-LWPQ", "--decision", "grant"),
         *("--package", '{"licence_no": "LW-2026-7"}'),
     )
@@ -42,10 +45,10 @@ async def test_a_hand_off_from_report_to_closed_loop_on_the_command_line(
         f"  {handoff_id} → {LABOUR_BUREAU}",
     ]
 
-    await eventually(lambda: run_json(capsys, "handoff", "show", handoff_id), lambda v: v["stage"] == "pushed")
-    receiver = ("--as", f"receiver:{LABOUR_BUREAU}")
-    assert await run_cli("handoff", "claim", handoff_id, "--as", f"receiver:{APPROVAL_BUREAU}") == EXIT_REJECTED
-    assert "(rule actor.receiver, field actor)" in capsys.readouterr().err
+    await eventually(lambda: run_json(capsys, "handoff", "show", handoff_id, *LABOUR), lambda v: v["stage"] == "pushed")
+    receiver = ("--as", "receiver", *LABOUR)
+    assert await run_cli("handoff", "claim", handoff_id, "--as", "receiver", *APPROVAL) == EXIT_FORBIDDEN
+    assert "receiver" in capsys.readouterr().err
     assert await run_cli("handoff", "claim", handoff_id, *receiver, "--command-id", f"claim-{reference}") == 0
     assert await run_cli("handoff", "claim", handoff_id, *receiver, "--command-id", f"claim-{reference}") == 0
     assert capsys.readouterr().out.splitlines() == [f"{handoff_id} is claimed"] * 2
@@ -64,20 +67,23 @@ async def test_a_hand_off_from_report_to_closed_loop_on_the_command_line(
     sent = await run_json(capsys, "handoff", "feedback", handoff_id, *receiver, "--file", str(feedback))
     assert sent["stage"] == "feedback_sent"
     [loop_two] = sent["loop_two"]
-    acknowledged = ("handoff", "acknowledge", handoff_id, "--as", f"originator:{APPROVAL_BUREAU}")
+    acknowledged = ("handoff", "acknowledge", handoff_id, "--as", f"originator:{APPROVAL_BUREAU}", *APPROVAL)
     assert (await run_json(capsys, *acknowledged, "--remark", "revocation started"))["stage"] == "loop_closed"
 
-    assert await run_cli("handoff", "show", loop_two) == 0
+    assert await run_cli("handoff", "show", loop_two, *APPROVAL) == 0
     shown = capsys.readouterr().out
     assert "direction        supervision_to_approval" in shown and f"thread           {handoff_id}" in shown
 
     listed = await eventually(
-        lambda: run_json(capsys, "handoff", "list", "--matter", "SQ-SG-LWPQ", "--stage", "loop_closed", "--limit", "0"),
+        lambda: run_json(
+            capsys, "handoff", "list", *LABOUR, "--matter", "SQ-SG-LWPQ", "--stage", "loop_closed", "--limit", "0"
+        ),
         lambda found: handoff_id in {s["handoff_id"] for s in found},
     )
     assert {s["receiver"] for s in listed if s["handoff_id"] == handoff_id} == {LABOUR_BUREAU}
-    assert (await run_json(capsys, "handoff", "count", "--receiver", APPROVAL_BUREAU))["count"] >= 1
-    assert await run_cli("handoff", "list", "--receiver", LABOUR_BUREAU, "--direction", "approval_to_supervision") == 0
+    assert (await run_json(capsys, "handoff", "count", *APPROVAL, "--receiver", APPROVAL_BUREAU))["count"] >= 1
+    listing = ("handoff", "list", *LABOUR, "--receiver", LABOUR_BUREAU, "--direction", "approval_to_supervision")
+    assert await run_cli(*listing) == 0
     assert capsys.readouterr().out.split()[:7] == ["hand-off", "stage", "colour", "matter", "receiver", "next", "due"]
 
     batch = tmp_path / "batch.json"
@@ -92,11 +98,11 @@ async def test_a_hand_off_from_report_to_closed_loop_on_the_command_line(
         for item in ("SP-QSXK", "SP-NO-SUCH-ITEM")
     ]
     batch.write_text(json.dumps({"batch_id": f"b-{uuid.uuid4().hex[:8]}", "events": events}), encoding="utf-8")
-    batch_report = await run_json(capsys, "handoff", "report-batch", str(batch))
+    batch_report = await run_json(capsys, "handoff", "report-batch", str(batch), *APPROVAL)
     assert [item["outcome"] for item in batch_report["reports"]] == ["started", "unmatched"]
     [started] = batch_report["reports"][0]["handoffs"]
     withdraw = (
-        *("handoff", "withdraw", "--source-department", APPROVAL_BUREAU, "--event", "case_closed"),
+        *("handoff", "withdraw", *APPROVAL, "--event", "case_closed"),
         *("--reference", events[0]["reference"], "--reason", "the applicant withdrew"),
     )
     assert await run_cli(*withdraw) == 0
@@ -104,13 +110,18 @@ async def test_a_hand_off_from_report_to_closed_loop_on_the_command_line(
 
 
 async def test_hand_off_exit_codes(cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
-    assert await run_cli("handoff", "show", "handoff-no-such-thing") == EXIT_NOT_FOUND
-    unknown = ("--source-department", "SQ-NOBODY", "--reference", "r-1", "--event", "case_closed")
-    assert await run_cli("handoff", "report", *unknown, "--item-code", "SP-LWPQ") == EXIT_REJECTED
+    assert await run_cli("handoff", "show", "handoff-no-such-thing", *APPROVAL) == EXIT_NOT_FOUND
+    other = ("--source-department", "SQ-NOBODY", "--reference", "r-1", "--event", "case_closed")
+    assert await run_cli("handoff", "report", *APPROVAL, *other, "--item-code", "SP-LWPQ") == EXIT_FORBIDDEN
     assert "SQ-NOBODY" in capsys.readouterr().err
-    assert await run_cli("handoff", "report", "--reference", "r-2", "--event", "case_closed") == EXIT_REJECTED
-    assert "source_department" in capsys.readouterr().err
-    assert await run_cli("handoff", "claim", "handoff-x", "--as", "boss:SQ-RSJ") == EXIT_REJECTED
-    assert await run_cli("handoff", "report-batch", "/nonexistent/batch.yaml", "--batch-id", "b") == EXIT_REJECTED
-    never = ("--source-department", "SQ-SPJ", "--event", "case_closed", "--reference", f"none-{uuid.uuid4()}")
-    assert await run_cli("handoff", "withdraw", *never, "--reason", "nothing to withdraw") == EXIT_REJECTED
+    nowhere = ("--reference", f"r-{uuid.uuid4().hex[:8]}", "--event", "case_closed", "--locality-code", "SQ-NOWHERE")
+    assert await run_cli("handoff", "report", *APPROVAL, *nowhere, "--item-code", "SP-LWPQ") == EXIT_REJECTED
+    assert "SQ-NOWHERE" in capsys.readouterr().err
+    assert await run_cli("handoff", "report", *APPROVAL, "--reference", "r-2") == EXIT_REJECTED
+    assert "event" in capsys.readouterr().err
+    assert await run_cli("handoff", "claim", "handoff-x", "--as", "boss", *LABOUR) == EXIT_REJECTED
+    assert await run_cli("handoff", "claim", "handoff-x", "--as", "system", *LABOUR) == EXIT_REJECTED, "never outside"
+    batch = ("handoff", "report-batch", "/nonexistent/batch.yaml", "--batch-id", "b", *APPROVAL)
+    assert await run_cli(*batch) == EXIT_REJECTED
+    never = ("--event", "case_closed", "--reference", f"none-{uuid.uuid4()}")
+    assert await run_cli("handoff", "withdraw", *APPROVAL, *never, "--reason", "nothing to withdraw") == EXIT_REJECTED

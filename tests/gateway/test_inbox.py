@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import json
-import socket
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -18,10 +14,8 @@ from activities.gateway.delivery import GatewayActivities
 from activities.gateway.inbox import InboxActivities
 from activities.gateway.webhook_secrets import environment_secret
 from activities.store.delivery import DeliveryAttemptRepository
-from caseloop.cli import main
 from schemas.delivery import DeliveryOutcome, InboxAcknowledgement, InboxQuery, Push, PushKind
 from tests.gateway.conftest import a_push, add_department
-from workers.settings import get_settings
 
 DEPARTMENT = "SQ-SUCHENG"  # a district without a system of its own
 
@@ -101,67 +95,3 @@ async def test_unknown_departments_and_items_are_not_found(sessions: async_sessi
 
     assert unknown_department.value.type == "NotFound" and "'SQ-NOWHERE'" in unknown_department.value.message
     assert unknown_item.value.type == "NotFound" and "999" in unknown_item.value.message
-
-
-@pytest.fixture
-def cli_store(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("CASELOOP_STORE_URL", store_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-async def run_cli(*argv: str) -> int:
-    # The CLI runs its own event loop, so it gets a thread of its own.
-    return await asyncio.to_thread(main, list(argv))
-
-
-async def test_the_inbox_command_lists_and_acknowledges(
-    sessions: async_sessionmaker[AsyncSession], cli_store: None, capsys: pytest.CaptureFixture[str]
-) -> None:
-    await add_department(sessions, DEPARTMENT)
-    push = a_push(DEPARTMENT)
-    await deliver(sessions, push)
-
-    assert await run_cli("inbox", DEPARTMENT) == 0
-    listing = capsys.readouterr().out
-    assert f"inbox of {DEPARTMENT}: 1 unacknowledged" in listing and push.push_id in listing
-    assert await run_cli("inbox", DEPARTMENT, "--json") == 0
-    [item] = json.loads(capsys.readouterr().out)["items"]
-    assert item["push_id"] == push.push_id
-
-    assert await run_cli("inbox", "ack", str(item["item_id"]), "--by", "zhang.san") == 0
-    assert f"acknowledged #{item['item_id']}" in capsys.readouterr().out
-    assert await run_cli("inbox", "ack", str(item["item_id"])) == 0, "acknowledging again is harmless"
-    assert "by zhang.san" in capsys.readouterr().out
-    assert await run_cli("inbox", DEPARTMENT, "--json") == 0
-    assert json.loads(capsys.readouterr().out)["items"] == []
-    assert await run_cli("inbox", DEPARTMENT, "--all", "--json") == 0
-    assert len(json.loads(capsys.readouterr().out)["items"]) == 1
-
-
-async def test_the_inbox_command_refuses_bad_input_with_exit_codes(
-    cli_store: None, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert await run_cli("inbox", "SQ-NOWHERE") == 3
-    assert "'SQ-NOWHERE'" in capsys.readouterr().err
-    assert await run_cli("inbox", "ack", "999") == 3
-    assert await run_cli("inbox", "ack", "first") == 2
-    assert "ID must be a positive item number" in capsys.readouterr().err
-    assert await run_cli("inbox", "ack") == 2
-
-
-async def test_the_inbox_command_says_when_the_store_is_unreachable(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    monkeypatch.setenv("CASELOOP_STORE_URL", f"postgresql+asyncpg://caseloop:hunter2@127.0.0.1:{closed_port}/store")
-    get_settings.cache_clear()
-    try:
-        assert await run_cli("inbox", DEPARTMENT) == 4
-    finally:
-        get_settings.cache_clear()
-    said = capsys.readouterr().err
-    assert "cannot be reached" in said and "hunter2" not in said

@@ -1,4 +1,5 @@
-"""A whole case through the SDK on the dev server: launch, every step to write-off, state, timeline, list filters."""
+"""A whole case through the SDK and the front door on the dev server, each party with its own key: launch, every
+step to write-off, state, timeline, list filters."""
 
 from __future__ import annotations
 
@@ -7,44 +8,34 @@ from datetime import UTC, datetime, timedelta
 from caseloop import CaseClient, CaseSummary
 from schemas.case.stages import AssignmentStatus, CardColour, CaseStage, Role
 from schemas.ledger import RatingLevel
-from tests.support.department_world import (
-    BUSINESS_OFFICE,
-    HOUSING,
-    SUCHENG,
-    SUPERVISION_OFFICE,
-    SUYU,
-    eventually,
-)
-
-coordinator = f"coordinator:{BUSINESS_OFFICE}"
-lead = f"lead:{HOUSING}"
-locality = f"locality:{SUCHENG}"
+from tests.sdk.conftest import Connect
+from tests.sdk.world import DEVELOPMENT_REFORM, case_number
+from tests.support.department_world import BUSINESS_OFFICE, HOUSING, SUCHENG, SUYU, eventually
 
 
-async def test_a_case_from_launch_to_write_off(client: CaseClient, matter: str) -> None:
+async def test_a_case_from_launch_to_write_off(client: CaseClient, connect: Connect, matter: str) -> None:
+    number = case_number()
     case = await client.launch(
-        case_number="2026-0001",
-        matter_code=matter,
-        locality_code=SUCHENG,
-        title="恒力功能性纖維項目尾水管線施工",
-        coordinator=BUSINESS_OFFICE,
-        supervisors=[SUPERVISION_OFFICE],
+        case_number=number, matter_code=matter, locality_code=SUCHENG, title="恒力功能性纖維項目尾水管線施工"
     )
-    again = await client.launch(
-        case_number="2026-0001", matter_code=matter, locality_code=SUCHENG, title="again", coordinator=BUSINESS_OFFICE
-    )
-    assert again.case_id == case.case_id == client.case("2026-0001").case_id
+    again = await client.launch(case_number=number, matter_code=matter, locality_code=SUCHENG, title="again")
+    assert again.case_id == case.case_id == client.case(number).case_id == f"case-{DEVELOPMENT_REFORM}-{number}"
     registered = await case.state()
     assert (registered.stage, registered.matter_code, registered.locality) == (CaseStage.REGISTERED, matter, SUCHENG)
+    assert (registered.system, registered.coordinator) == (DEVELOPMENT_REFORM, BUSINESS_OFFICE), "the registry's"
 
-    accepted = await case.accept(actor=coordinator)
+    coordinator = (await connect(BUSINESS_OFFICE)).case_by_id(case.case_id, actor="coordinator")
+    lead = (await connect(HOUSING)).case_by_id(case.case_id, actor="lead")
+    locality = (await connect(SUCHENG)).case_by_id(case.case_id)
+
+    accepted = await coordinator.accept()
     assert accepted.stage is CaseStage.LAUNCHED and accepted.command == "accept"
-    await case.sign(actor=lead)
-    signed = await case.acting_as(locality).sign()
+    await lead.sign()
+    signed = await locality.acting_as("locality").sign()
     assert signed.stage is CaseStage.AWAITING_COMMITMENT
-    await case.commit(actor=lead, limit="15 working-days", plan="re-route the pipeline along the canal road")
-    await case.cosign_commitment(actor=locality)
-    decided = await case.decide_commitment(actor=coordinator, decision="accept")
+    await lead.commit(limit="15 working-days", plan="re-route the pipeline along the canal road")
+    await locality.cosign_commitment(actor=f"locality:{SUCHENG}")
+    decided = await coordinator.decide_commitment(decision="accept")
     assert decided.stage is CaseStage.IN_PROGRESS
 
     view = await case.state()
@@ -67,14 +58,14 @@ async def test_a_case_from_launch_to_write_off(client: CaseClient, matter: str) 
     assert await client.count(matter=matter, due_before=due + timedelta(seconds=1)) == 1
     assert await client.count(matter=matter, due_before=due - timedelta(seconds=1)) == 0
 
-    await case.report_progress(actor=lead, summary="canal-road route approved", percent_done=60)
-    await case.submit_closing_report(
-        actor=lead, result="pipeline laid and connected", evidence=["photo-0417"], requester_confirmed=True
+    await lead.report_progress(summary="canal-road route approved", percent_done=60)
+    await lead.submit_closing_report(
+        result="pipeline laid and connected", evidence=["photo-0417"], requester_confirmed=True
     )
-    await case.cosign_closing_report(actor=locality)
-    await case.review(actor=coordinator, verdict="pass")
-    await case.rate_follow_up(actor=f"requester:{registered.system}", rating=RatingLevel.SATISFIED)
-    closed = await case.write_off(actor=coordinator)
+    await locality.cosign_closing_report(actor="locality")
+    await coordinator.review(verdict="pass")
+    await case.rate_follow_up(actor="requester", rating=RatingLevel.SATISFIED)
+    closed = await coordinator.write_off()
     assert closed.stage is CaseStage.CLOSED
 
     timeline = await case.timeline(limit=1000)
@@ -112,15 +103,14 @@ async def test_a_case_from_launch_to_write_off(client: CaseClient, matter: str) 
 async def test_overdue_and_due_before_find_a_case_received_long_ago(client: CaseClient, matter: str) -> None:
     received = datetime.now(UTC) - timedelta(days=20)
     old = await client.launch(
-        case_number="late-1",
+        case_number=case_number("late"),
         matter_code=matter,
         locality_code=SUYU,
         title="a problem nobody accepted",
-        coordinator=BUSINESS_OFFICE,
         received_at=received,
     )
     fresh = await client.launch(
-        case_number="fresh-1", matter_code=matter, locality_code=SUCHENG, title="new", coordinator=BUSINESS_OFFICE
+        case_number=case_number("fresh"), matter_code=matter, locality_code=SUCHENG, title="new"
     )
     # Registered, each with its accept deadline counted from receipt.
     both = await eventually(

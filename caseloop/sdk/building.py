@@ -1,0 +1,54 @@
+"""Commands and requests built from keyword fields and checked before they travel, so a missing or malformed field
+is refused with its field at once; the door checks them again, with the rules only it knows."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from caseloop.errors import InputRejected
+from schemas.limits import LimitText
+from schemas.registry import Limit
+
+M = TypeVar("M", bound=BaseModel)
+_LIMIT = TypeAdapter(LimitText)
+
+
+def build(model: type[M], given: M | None, fields: dict[str, Any]) -> M:
+    """The model: `given` as it is, or built from the fields that are not None (so defaults apply)."""
+    present = {name: value for name, value in fields.items() if value is not None}
+    if given is not None:
+        if not isinstance(given, model):
+            raise TypeError(f"expected a {model.__name__}, not a {type(given).__name__}")
+        extra = sorted(set(present) - {"actor"})
+        if extra:
+            raise TypeError(f"pass either a {model.__name__} or its fields, not both ({', '.join(extra)})")
+        return given
+    try:
+        return model.model_validate(present)
+    except ValidationError as error:
+        raise invalid(error) from None
+
+
+def limit_of(value: Limit | str | int | Decimal | None, field: str = "limit") -> Limit | None:
+    """A limit given as a model or written `<amount> <unit>`, e.g. `15 working-days` or `0.5 office-hours`."""
+    if value is None or isinstance(value, Limit):
+        return value
+    try:
+        return _LIMIT.validate_python(value)
+    except ValidationError as error:
+        raise invalid(error, within=field) from None
+
+
+def invalid(error: ValidationError, *, within: str | None = None) -> InputRejected:
+    """The first problem pydantic found, as a rejection naming the field (inside `within`) and pydantic's rule."""
+    problems = error.errors()
+    first = problems[0]
+    parts = [within] if within else []
+    parts += [str(part) for part in first["loc"]]
+    field = ".".join(parts) or None
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    message = f"{field}: {first['msg']}{more}" if field else f"{first['msg']}{more}"
+    return InputRejected(message, rule=first["type"], field=field)

@@ -1,0 +1,515 @@
+"""`CaseClient`: how a department system starts and drives cases and hand-offs, and reads its inbox, through the
+front door (the caseloop API) with its own credential.
+
+    client = await CaseClient.connect(url="https://caseloop.example.gov", api_key="clk_…")
+    case = await client.launch(case_number="2026-0001", matter_code="SQ-XM-SPSX", locality_code="SQ-SCQ",
+                               title="…")
+    view = await case.state()
+
+The department a call acts for is the credential's (`client.department`), never an argument: the system that
+launches a case is the caller's department, and the registry names the case's coordinator and supervisors.
+Every error is a `caseloop.errors.CommandError`: `InputRejected` (rule, field), `Forbidden`, `NotFound`,
+`Unreachable` (naming the URL), `CommandTimeout` (naming the command id to retry with).
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from caseloop.errors import Forbidden, InputRejected
+from caseloop.sdk.actors import CaseActor, HandoffActor
+from caseloop.sdk.building import build, invalid
+from caseloop.sdk.cases import CaseHandle
+from caseloop.sdk.handoffs import HandoffHandle
+from caseloop.sdk.summaries import CaseSummary, HandoffSummary, Many
+from caseloop.sdk.transport import Transport, rejected
+from schemas.access import Caller, CredentialKind
+from schemas.api import Count, DeadlineRequest, LaunchRequest, LaunchResult
+from schemas.case.stages import Priority
+from schemas.case.state import CasePolicy, CoUnitNomination, case_id_of
+from schemas.clock import ClockUnit, RungSchedule
+from schemas.delivery import InboxItem, InboxPage
+from schemas.handoff import (
+    BatchReport,
+    EventBatch,
+    EventOutcome,
+    EventReport,
+    SourceEvent,
+    SourceWithdrawal,
+    WithdrawalReport,
+)
+from schemas.registry import TriggerEvent
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+DEFAULT_WITHIN = 60.0
+# The most a list answers at once (the door's own bound): what `limit=None` asks for.
+MOST = 1000
+
+
+class CaseClient:
+    """The SDK's entry point. Create it with `CaseClient.connect(...)`; close it with `close()` or use it as an
+    async context manager. Handles it returns share its connection."""
+
+    def __init__(self, transport: Transport, caller: Caller) -> None:
+        self._transport = transport
+        self._caller = caller
+
+    @classmethod
+    async def connect(
+        cls, url: str | None = None, api_key: str | None = None, *, within: float | None = DEFAULT_WITHIN
+    ) -> CaseClient:
+        """Connects to the caseloop API at `url` with the department's `api_key` (an API key or a JWT);
+        `CASELOOP_API_URL` and `CASELOOP_API_KEY` when not given (the URL defaults to the embedded stack's,
+        http://127.0.0.1:8080). Asks the door once who the credential is: `department` and `kind` then say.
+
+        `within` is how long a call waits for an answer, in seconds (None: no limit); each call may override it.
+        Raises `Forbidden` for a refused credential and `Unreachable` when nothing answers at the URL.
+        """
+        url = url or os.environ.get("CASELOOP_API_URL") or DEFAULT_URL
+        api_key = api_key or os.environ.get("CASELOOP_API_KEY")
+        if not api_key:
+            raise Forbidden("no credential: give CaseClient.connect(api_key=...) or set CASELOOP_API_KEY")
+        transport = Transport(url, api_key.strip(), within=within)
+        try:
+            caller = Caller.model_validate(await transport.get("/v1/me", subject=f"the caseloop API at {url}"))
+        except BaseException:
+            await transport.close()
+            raise
+        return cls(transport, caller)
+
+    async def close(self) -> None:
+        """Closes the connection to the door."""
+        await self._transport.close()
+
+    async def __aenter__(self) -> CaseClient:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @property
+    def url(self) -> str:
+        """The door's base URL."""
+        return self._transport.url
+
+    @property
+    def caller(self) -> Caller:
+        """Who the credential is, as the door told at `connect`."""
+        return self._caller
+
+    @property
+    def department(self) -> str:
+        """The credential's department: the system that launches, and the department that acts."""
+        return self._caller.department
+
+    @property
+    def kind(self) -> CredentialKind:
+        """`department` for a department's system; `operator` for the city's operators."""
+        return self._caller.kind
+
+    # Cases.
+
+    async def launch(
+        self,
+        request: LaunchRequest | None = None,
+        *,
+        case_number: str | None = None,
+        matter_code: str | None = None,
+        locality_code: str | None = None,
+        title: str | None = None,
+        priority: Priority | str | None = None,
+        leader_instruction: bool | None = None,
+        co_units: Sequence[CoUnitNomination | Mapping[str, Any] | str] | None = None,
+        received_at: datetime | None = None,
+        policy: CasePolicy | None = None,
+        on_behalf_of: str | None = None,
+        on_behalf_reason: str | None = None,
+        actor: CaseActor | None = None,
+        within: float | None = None,
+    ) -> CaseHandle:
+        """Registers a case under the department's own case number and returns its handle; idempotent: a case
+        number already registered (running or finished) returns that case's handle and starts nothing.
+
+        Only a matter's initiators may launch it (`Forbidden` otherwise). The registry resolves the lead
+        department and the locality from `matter_code` and `locality_code`, and names the coordinator and the
+        supervisors; the coordinator then accepts the case, which launches it to both at once. A case the
+        registry cannot place is registered as rejected (see `state()` and `timeline()`). Co-units are
+        department codes, or `{"department": code, "mandatory": False}`. `policy` and `on_behalf_of` (with its
+        reason) are an operator's. `actor` is the handle's default actor.
+
+        The system, coordinator and supervisors of earlier releases are no arguments any more: the door takes
+        the system from the credential and the others from the registry, and refuses them in a request.
+        """
+        fields: dict[str, Any] = {
+            "case_number": case_number,
+            "matter_code": matter_code,
+            "locality_code": locality_code,
+            "title": title,
+            "priority": priority,
+            "leader_instruction": leader_instruction,
+            "co_units": [_co_unit(unit) for unit in co_units] if co_units is not None else None,
+            "received_at": received_at,
+            "policy": policy,
+            "on_behalf_of": on_behalf_of,
+            "on_behalf_reason": on_behalf_reason,
+        }
+        launched = build(LaunchRequest, request, fields)
+        body = launched.model_dump(mode="json", exclude_none=True)
+        subject = f"case number {launched.case_number} of {launched.on_behalf_of or self.department}"
+        answer = LaunchResult.model_validate(
+            await self._transport.post("/v1/cases", body, subject=subject, within=within)
+        )
+        return self.case_by_id(answer.case_id, actor=actor)
+
+    def case(self, case_number: str, *, actor: CaseActor | None = None) -> CaseHandle:
+        """The handle of the case the caller's department registered under `case_number`; nothing is called yet."""
+        return self.case_by_id(case_id_of(self.department, case_number), actor=actor)
+
+    def case_by_id(self, case_id: str, *, actor: CaseActor | None = None) -> CaseHandle:
+        """The handle of a case by its workflow ID, as the Temporal UI and `list()` show it."""
+        return CaseHandle(self._transport, self._caller, case_id, actor)
+
+    async def list(
+        self,
+        *,
+        stage: Many | None = None,
+        card_colour: Many | None = None,
+        department: Many | None = None,
+        locality: Many | None = None,
+        matter: Many | None = None,
+        priority: Many | None = None,
+        supervision_level: Many | None = None,
+        overdue: bool | None = None,
+        due_before: datetime | None = None,
+        running: bool | None = None,
+        limit: int | None = 100,
+        within: float | None = None,
+    ) -> builtins.list[CaseSummary]:
+        """Cases the department is party to that match every filter given, newest first, at most `limit`
+        (None: as many as the door answers at once, 1000).
+
+        Keyword filters take one value or a sequence (any of them): `stage` (CaseStage), `card_colour`,
+        `department` (the lead department), `locality`, `matter`, `priority`, `supervision_level`.
+        `overdue=True`: a running step deadline has passed; `due_before`: one falls before that instant;
+        `running`: the workflow still runs (a closed case runs on through its reopen window).
+        """
+        params = {
+            "stage": stage,
+            "card_colour": card_colour,
+            "department": department,
+            "locality": locality,
+            "matter": matter,
+            "priority": priority,
+            "supervision_level": supervision_level,
+            "overdue": overdue,
+            "due_before": _aware(due_before),
+            "running": running,
+            "limit": MOST if limit is None else limit,
+        }
+        answer = await self._transport.get("/v1/cases", subject="the case list", params=params, within=within)
+        return [CaseSummary.model_validate(item) for item in answer["items"]]
+
+    async def count(
+        self,
+        *,
+        stage: Many | None = None,
+        card_colour: Many | None = None,
+        department: Many | None = None,
+        locality: Many | None = None,
+        matter: Many | None = None,
+        priority: Many | None = None,
+        supervision_level: Many | None = None,
+        overdue: bool | None = None,
+        due_before: datetime | None = None,
+        running: bool | None = None,
+        within: float | None = None,
+    ) -> int:
+        """How many cases the department is party to match; the filters are those of `list()`."""
+        params = {
+            "stage": stage,
+            "card_colour": card_colour,
+            "department": department,
+            "locality": locality,
+            "matter": matter,
+            "priority": priority,
+            "supervision_level": supervision_level,
+            "overdue": overdue,
+            "due_before": _aware(due_before),
+            "running": running,
+        }
+        answer = await self._transport.get("/v1/cases/count", subject="the case count", params=params, within=within)
+        return Count.model_validate(answer).count
+
+    # Hand-offs.
+
+    async def report_event(
+        self,
+        source_event: SourceEvent | None = None,
+        /,
+        *,
+        reference: str | None = None,
+        event: TriggerEvent | str | None = None,
+        item_code: str | None = None,
+        locality_code: str | None = None,
+        occurred_at: datetime | None = None,
+        decision: str | None = None,
+        related_handoff_id: str | None = None,
+        package: Mapping[str, Any] | None = None,
+        within: float | None = None,
+    ) -> EventReport:
+        """Reports an event of the department's (an approval closed, an enterprise registered, a penalty decided)
+        and starts the hand-offs its collaboration matters call for. Give a `SourceEvent` or its fields: its own
+        `reference` (e.g. its case number), the `event`, the approval or supervision `item_code`, where it was
+        handled (`locality_code`), when (`occurred_at`, aware), the `decision` and the `package` the receiver
+        needs (it may hold personal data: it travels only in encrypted payloads). The reporting department is the
+        credential's; a `SourceEvent` naming another is refused (`Forbidden`).
+
+        Idempotent by the event's key (department, event, reference): reporting it again starts nothing and
+        answers outcome `duplicate` with the hand-offs of the first report. `unmatched`: recorded, but no matter
+        is triggered by it. Raises `InputRejected` (rule, field) for an event the registry refuses; nothing is
+        recorded then, and the corrected event may be reported under the same reference.
+        """
+        fields = {
+            "source_department": self.department,
+            "reference": reference,
+            "event": event,
+            "item_code": item_code,
+            "locality_code": locality_code,
+            "occurred_at": occurred_at,
+            "decision": decision,
+            "related_handoff_id": related_handoff_id,
+            "package": dict(package) if package is not None else None,
+        }
+        reported = build(SourceEvent, source_event, {} if source_event is not None else fields)
+        self._own(reported.source_department, "source_department")
+        subject = f"event {reported.key}"
+        answer = await self._transport.post("/v1/events", _event_body(reported), subject=subject, within=within)
+        report = EventReport.model_validate(answer)
+        if report.outcome is EventOutcome.REJECTED and report.rejection is not None:
+            rejection = report.rejection
+            raise rejected(f"{subject}: {rejection.message}", rejection.rule, rejection.field)
+        return report
+
+    async def report_events(
+        self,
+        events: EventBatch | Iterable[SourceEvent | Mapping[str, Any]],
+        *,
+        batch_id: str | None = None,
+        within: float | None = None,
+    ) -> BatchReport:
+        """Reports a batch of the department's events (e.g. a nightly export) under `batch_id`; one report per
+        event, in order, each with its own outcome (a refused event is reported `rejected` with its rule, the
+        others go on).
+
+        Reporting the same batch id again answers its first report with the started events marked `duplicate`.
+        """
+        given: builtins.list[SourceEvent | Mapping[str, Any]]
+        if isinstance(events, EventBatch):
+            batch_id, given = events.batch_id, builtins.list(events.events)
+        else:
+            if batch_id is None:
+                raise InputRejected("batch_id: a batch needs its id", rule="missing", field="batch_id")
+            given = builtins.list(events)
+        bodies = []
+        for index, event in enumerate(given):
+            if isinstance(event, SourceEvent):
+                self._own(event.source_department, f"events.{index}.source_department")
+                bodies.append(_event_body(event))
+            else:
+                entry = dict(_json(event))
+                self._own(entry.pop("source_department", None), f"events.{index}.source_department")
+                bodies.append(entry)
+        answer = await self._transport.post(
+            "/v1/event-batches", {"batch_id": batch_id, "events": bodies}, subject=f"batch {batch_id}", within=within
+        )
+        return BatchReport.model_validate(answer)
+
+    async def withdraw_source(
+        self,
+        withdrawal: SourceWithdrawal | None = None,
+        /,
+        *,
+        event: TriggerEvent | str | None = None,
+        reference: str | None = None,
+        reason: str | None = None,
+        within: float | None = None,
+    ) -> WithdrawalReport:
+        """The department's source case was withdrawn (or the entity deregistered): every open hand-off its event
+        started is terminated, with the reason. Withdrawing again reports them as already closed. Raises
+        `InputRejected` for an event that was never reported; nothing changes then."""
+        fields = {"source_department": self.department, "event": event, "reference": reference, "reason": reason}
+        given = build(SourceWithdrawal, withdrawal, {} if withdrawal is not None else fields)
+        self._own(given.source_department, "source_department")
+        subject = f"withdrawal of {given.key}"
+        body = given.model_dump(mode="json", exclude={"source_department"})
+        report = WithdrawalReport.model_validate(
+            await self._transport.post("/v1/withdrawals", body, subject=subject, within=within)
+        )
+        if report.rejection is not None:
+            rejection = report.rejection
+            raise rejected(f"{subject}: {rejection.message}", rejection.rule, rejection.field)
+        return report
+
+    def handoff(self, handoff_id: str, *, actor: HandoffActor | None = None) -> HandoffHandle:
+        """The handle of a hand-off by its ID, as `report_event` and `list_handoffs()` answer it."""
+        return HandoffHandle(self._transport, self._caller, handoff_id, actor)
+
+    async def list_handoffs(
+        self,
+        *,
+        stage: Many | None = None,
+        colour: Many | None = None,
+        receiver: Many | None = None,
+        locality: Many | None = None,
+        matter: Many | None = None,
+        direction: Many | None = None,
+        overdue: bool | None = None,
+        due_before: datetime | None = None,
+        running: bool | None = None,
+        limit: int | None = 100,
+        within: float | None = None,
+    ) -> builtins.list[HandoffSummary]:
+        """Hand-offs the department is party to that match every filter given, newest first: `stage`
+        (HandoffStage), `colour` (SLA colour), `receiver` (the department the push went to), `locality`,
+        `matter`, `direction`, `overdue`, `due_before`, `running`; at most `limit` (None: 1000)."""
+        params = {
+            "stage": stage,
+            "colour": colour,
+            "receiver": receiver,
+            "locality": locality,
+            "matter": matter,
+            "direction": direction,
+            "overdue": overdue,
+            "due_before": _aware(due_before),
+            "running": running,
+            "limit": MOST if limit is None else limit,
+        }
+        answer = await self._transport.get("/v1/handoffs", subject="the hand-off list", params=params, within=within)
+        return [HandoffSummary.model_validate(item) for item in answer["items"]]
+
+    async def count_handoffs(
+        self,
+        *,
+        stage: Many | None = None,
+        colour: Many | None = None,
+        receiver: Many | None = None,
+        locality: Many | None = None,
+        matter: Many | None = None,
+        direction: Many | None = None,
+        overdue: bool | None = None,
+        due_before: datetime | None = None,
+        running: bool | None = None,
+        within: float | None = None,
+    ) -> int:
+        """How many hand-offs the department is party to match; the filters are those of `list_handoffs()`."""
+        params = {
+            "stage": stage,
+            "colour": colour,
+            "receiver": receiver,
+            "locality": locality,
+            "matter": matter,
+            "direction": direction,
+            "overdue": overdue,
+            "due_before": _aware(due_before),
+            "running": running,
+        }
+        answer = await self._transport.get(
+            "/v1/handoffs/count", subject="the hand-off count", params=params, within=within
+        )
+        return Count.model_validate(answer).count
+
+    # The inbox of departments without a webhook.
+
+    async def read_inbox(
+        self,
+        department: str | None = None,
+        *,
+        include_acknowledged: bool = False,
+        limit: int = 100,
+        within: float | None = None,
+    ) -> InboxPage:
+        """The pushes waiting for the department, oldest first; acknowledged ones too when asked. The inbox is
+        the credential's own: naming another department raises `Forbidden`."""
+        self._own(department, "department")
+        params = {"include_acknowledged": include_acknowledged, "limit": limit}
+        answer = await self._transport.get(
+            "/v1/inbox", subject=f"the inbox of {self.department}", params=params, within=within
+        )
+        return InboxPage.model_validate(answer)
+
+    async def acknowledge_inbox_item(self, item_id: int, *, by: str, within: float | None = None) -> InboxItem:
+        """Marks an item of the department's inbox as taken; idempotent (acknowledging again answers the first
+        acknowledgement). Another department's item is `NotFound`."""
+        answer = await self._transport.post(
+            f"/v1/inbox/{int(item_id)}/ack", {"by": by}, subject=f"inbox item {item_id}", within=within
+        )
+        return InboxItem.model_validate(answer)
+
+    # The legal clock.
+
+    async def deadline(
+        self,
+        request: DeadlineRequest | None = None,
+        *,
+        started_at: datetime | None = None,
+        limit: float | None = None,
+        unit: ClockUnit | str | None = None,
+        locality: str | None = None,
+        within: float | None = None,
+    ) -> RungSchedule:
+        """When a limit counted on the legal clock falls due from `started_at` (aware), in `unit` (working days,
+        office hours, …) with `locality`'s office hours, and when each warning card of the profile fires; as
+        `caseloop deadline` computes it. Pauses, extensions and the card profile go in a `DeadlineRequest`."""
+        fields = {"from": started_at, "limit": limit, "unit": unit, "locality": locality}
+        asked = build(DeadlineRequest, request, fields)
+        body = asked.model_dump(mode="json", by_alias=True, exclude_none=True)
+        answer = await self._transport.post("/v1/deadlines", body, subject="the legal clock", within=within)
+        return RungSchedule.model_validate(answer)
+
+    def _own(self, department: str | None, field: str) -> None:
+        """Refuses, before any request, a department other than the credential's where only its own can be."""
+        if department is not None and department != self.department:
+            raise Forbidden(
+                f"{field}: this credential acts for {self.department}, not {department} "
+                "(the department comes from the credential)"
+            )
+
+
+def _co_unit(unit: CoUnitNomination | Mapping[str, Any] | str) -> Any:
+    return {"department": unit} if isinstance(unit, str) else unit
+
+
+def _aware(instant: datetime | None) -> datetime | None:
+    if instant is not None and instant.tzinfo is None:
+        raise InputRejected(
+            "due_before: give an aware datetime (with its offset)", rule="filter.aware", field="due_before"
+        )
+    return instant
+
+
+def _event_body(event: SourceEvent) -> dict[str, Any]:
+    return event.model_dump(mode="json", exclude={"source_department"})
+
+
+def _json(value: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
+    """A request body: models as their JSON, mappings with their models and instants as JSON too."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    try:
+        return _ANY.dump_python(dict(value), mode="json")
+    except (ValidationError, TypeError, ValueError) as error:
+        if isinstance(error, ValidationError):
+            raise invalid(error) from None
+        raise InputRejected(f"not JSON: {error}", rule="json") from None
+
+
+_ANY: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])

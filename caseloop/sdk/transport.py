@@ -1,0 +1,204 @@
+"""One HTTP hop to the front door: requests with the credential, answers as JSON, problems as caseloop's typed errors.
+
+A command's id travels as its `Idempotency-Key`, so a retry with the same id answers the first result and is
+applied at most once. Problem types (RFC 9457, `application/problem+json`) map to the errors as follows:
+
+- `rule-refused`, `invalid-request`, `idempotency-key-reused` (422): `InputRejected` with its rule and field;
+- 404: `NotFound`; 401 and 403: `Forbidden`;
+- 503, or no connection at all: `Unreachable`, naming the URL;
+- 504, or no answer within `within` seconds: `CommandTimeout`, naming the command id to retry with;
+- 409 `idempotency-key-in-flight` (the first attempt of this command id has not answered yet): the call asks
+  again, a little later each time, until `within` runs out, then raises `CommandTimeout` with the command id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from caseloop.errors import CommandError, CommandTimeout, Forbidden, InputRejected, NotFound, Unreachable
+
+# Command ids travel in update IDs and audit rows: printable ASCII without spaces, as the workflows take them.
+COMMAND_ID = re.compile(r"^[!-~]{1,100}$")
+PROBLEM_JSON = "application/problem+json"
+REJECTIONS = frozenset({"rule-refused", "invalid-request", "idempotency-key-reused"})
+IN_FLIGHT = "idempotency-key-in-flight"
+# How long to wait before asking again about a command whose first attempt is in flight.
+FIRST_PAUSE, LONGEST_PAUSE = 0.1, 2.0
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a request is about, for the messages: the subject and, for a command, its id."""
+
+    subject: str
+    command_id: str | None = None
+
+
+class Transport:
+    """The door's base URL, the credential, and how long a call waits by default (None: no limit)."""
+
+    def __init__(self, url: str, api_key: str, *, within: float | None, http: httpx.AsyncClient | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.within = within
+        self._http = http or httpx.AsyncClient(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+            # The call's own deadline (`within`) bounds every request; httpx's per-phase timeouts would cut it up.
+            timeout=None,
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def get(
+        self, path: str, *, subject: str, params: Mapping[str, Any] | None = None, within: float | None = None
+    ) -> Any:
+        return await self._request("GET", path, Call(subject), params=params, within=within)
+
+    async def post(
+        self,
+        path: str,
+        body: Any,
+        *,
+        subject: str,
+        command_id: str | None = None,
+        within: float | None = None,
+    ) -> Any:
+        """A POST; with `command_id`, sent as the Idempotency-Key and retried while its first attempt is in flight."""
+        return await self._request("POST", path, Call(subject, command_id), body=body, within=within)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        call: Call,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        within: float | None,
+    ) -> Any:
+        seconds = self.within if within is None else within
+        headers = {"Idempotency-Key": call.command_id} if call.command_id is not None else {}
+        if seconds is not None:
+            # RFC 7240: how long the caller waits, so the door need not hold on to the engine for longer.
+            headers["Prefer"] = f"wait={max(1, math.ceil(seconds))}"
+        query = _query(params) if params else None
+        try:
+            async with asyncio.timeout(seconds):
+                pause = FIRST_PAUSE
+                while True:
+                    response = await self._http.request(method, path, params=query, json=body, headers=headers)
+                    if response.status_code == 409 and _problem_type(response) == IN_FLIGHT:
+                        await asyncio.sleep(pause)
+                        pause = min(pause * 2, LONGEST_PAUSE)
+                        continue
+                    break
+        except TimeoutError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from None  # the caller cancelled: not a timeout
+            raise timed_out(call, seconds) from None
+        except httpx.TimeoutException:
+            raise timed_out(call, seconds) from None
+        except httpx.TransportError as error:
+            raise Unreachable(f"cannot reach the caseloop API at {self.url}: {_reason(error)}") from None
+        if response.is_success:
+            return response.json() if response.content else None
+        raise problem_error(response, call, self.url)
+
+
+def command_id_of(given: str | None) -> str:
+    """The command id to send: the one given (checked), or a new uuid4."""
+    if given is None:
+        return str(uuid.uuid4())
+    if not COMMAND_ID.match(given):
+        raise InputRejected(
+            f"command_id must be 1 to 100 printable ASCII characters without spaces, not {given!r}",
+            rule="command_id.format",
+            field="command_id",
+        )
+    return given
+
+
+def timed_out(call: Call, seconds: float | None) -> CommandTimeout:
+    waited = f" within {seconds:g}s" if seconds is not None else ""
+    if call.command_id is None:
+        return CommandTimeout(f"{call.subject}: no answer{waited}")
+    return CommandTimeout(
+        f"{call.subject}: no answer{waited}; the command may or may not be applied: retry it with "
+        f"command id {call.command_id}, which applies it at most once",
+        command_id=call.command_id,
+    )
+
+
+def problem_error(response: httpx.Response, call: Call, url: str) -> CommandError:
+    """The typed error of a failed answer, from its problem details (or its status, when it has none)."""
+    problem = _problem(response)
+    status = response.status_code
+    kind = _problem_type(response)
+    detail = str(problem.get("detail") or problem.get("title") or response.reason_phrase or status)
+    message = detail if call.subject in detail else f"{call.subject}: {detail}"
+    if status == 422 or kind in REJECTIONS:
+        rule, field = problem.get("rule"), problem.get("field")
+        return rejected(message, rule if isinstance(rule, str) else None, field if isinstance(field, str) else None)
+    if status == 404:
+        return NotFound(message)
+    if status in (401, 403):
+        return Forbidden(message)
+    if status == 504:
+        command_id = problem.get("command_id") or call.command_id
+        return timed_out(Call(call.subject, command_id if isinstance(command_id, str) else None), None)
+    if status in (502, 503):
+        return Unreachable(f"the caseloop API at {url} cannot serve {call.subject} now: {detail}")
+    return CommandError(f"{message} (HTTP {status})")
+
+
+def rejected(message: str, rule: str | None, field: str | None) -> InputRejected:
+    """A rule's rejection; the message ends with the rule and the field, as scripts and logs need them."""
+    named = ", ".join(part for part in (f"rule {rule}" if rule else "", f"field {field}" if field else "") if part)
+    if not named or f"(rule {rule}" in message:  # the case workflow names them itself
+        return InputRejected(message, rule=rule, field=field)
+    return InputRejected(f"{message} ({named})", rule=rule, field=field)
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _problem_type(response: httpx.Response) -> str | None:
+    """The problem type's last path segment (`rule-refused`), whatever base URI the door is configured with."""
+    kind = _problem(response).get("type")
+    return kind.rstrip("/").rsplit("/", 1)[-1] if isinstance(kind, str) else None
+
+
+def _query(params: Mapping[str, Any]) -> list[tuple[str, str | int | float | bool | None]]:
+    """Query parameters; a sequence repeats its parameter (any of them), None leaves it out."""
+    pairs: list[tuple[str, str | int | float | bool | None]] = []
+    for name, value in params.items():
+        values = value if isinstance(value, list | tuple | set | frozenset) else [value]
+        pairs += [(name, _text(item)) for item in values if item is not None]
+    return pairs
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value.value if hasattr(value, "value") else value)
+
+
+def _reason(error: httpx.TransportError) -> str:
+    return str(error) or type(error).__name__

@@ -1,0 +1,197 @@
+"""The SDK's HTTP transport against a real HTTP server on 127.0.0.1: problem details become the typed errors, the
+command id travels as the Idempotency-Key, a command in flight is asked about again, and timeouts name the id."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import uvicorn
+
+from caseloop.errors import (
+    EXIT_FORBIDDEN,
+    EXIT_TIMEOUT,
+    EXIT_UNREACHABLE,
+    CommandError,
+    CommandTimeout,
+    Forbidden,
+    InputRejected,
+    NotFound,
+    Unreachable,
+)
+from caseloop.sdk.transport import Transport
+
+BASE = "https://caseloop.invalid/problems/"
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Door:
+    """A stand-in door: each path answers one way; it remembers what it was sent."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, str], str, bytes]] = []
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        path = scope["path"]
+        self.seen.append((path, headers, scope["query_string"].decode(), body))
+        if path.startswith("/problem/"):
+            _, _, status, kind = path.split("/")
+            extra = json.loads(body) if body else {}
+            await _answer(send, int(status), {"type": BASE + kind, "title": kind, "status": int(status), **extra})
+        elif path == "/in-flight-once":
+            self.in_flight += 1
+            if self.in_flight == 1:
+                await _answer(send, 409, {"type": BASE + "idempotency-key-in-flight", "status": 409})
+            else:
+                await _answer(send, 200, {"ok": True}, problem=False)
+        elif path == "/in-flight":
+            await _answer(send, 409, {"type": BASE + "idempotency-key-in-flight", "status": 409})
+        elif path == "/slow":
+            await asyncio.sleep(5)
+            await _answer(send, 200, {}, problem=False)
+        elif path == "/html-502":
+            await send({"type": "http.response.start", "status": 502, "headers": [(b"content-type", b"text/html")]})
+            await send({"type": "http.response.body", "body": b"<html>bad gateway</html>"})
+        else:
+            await _answer(send, 200, {"headers": headers, "query": scope["query_string"].decode()}, problem=False)
+
+
+async def _answer(send: Send, status: int, body: dict[str, Any], *, problem: bool = True) -> None:
+    kind = b"application/problem+json" if problem else b"application/json"
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", kind)]})
+    await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """`app` served by uvicorn on a free 127.0.0.1 port until the block ends; yields its URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=0
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.01)  # uvicorn says it started only by this flag
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def door() -> AsyncIterator[tuple[Door, str]]:
+    app = Door()
+    async with serving(app) as url:
+        yield app, url
+
+
+async def test_problems_become_typed_errors(door: tuple[Door, str]) -> None:
+    _app, url = door
+    transport = Transport(url, "clk_test", within=5)
+
+    async def failure(status: int, kind: str, **extra: Any) -> CommandError:
+        with pytest.raises(CommandError) as raised:
+            await transport.post(f"/problem/{status}/{kind}", extra, subject="case case-X-1", command_id="c-1")
+        return raised.value
+
+    refused = await failure(422, "rule-refused", detail="a return needs its legal basis", rule="return.legal-basis",
+                            field="legal_basis")  # fmt: skip
+    assert isinstance(refused, InputRejected)
+    assert (refused.rule, refused.field) == ("return.legal-basis", "legal_basis")
+    assert str(refused) == "case case-X-1: a return needs its legal basis (rule return.legal-basis, field legal_basis)"
+    reused = await failure(422, "idempotency-key-reused", detail="c-1 was sent with another body", rule="idempotency")
+    assert isinstance(reused, InputRejected) and reused.rule == "idempotency"
+    invalid = await failure(422, "invalid-request", detail="limit: Field required", rule="missing", field="limit")
+    assert isinstance(invalid, InputRejected) and invalid.field == "limit"
+
+    missing = await failure(404, "not-found", detail="case case-X-1 does not exist")
+    assert isinstance(missing, NotFound) and str(missing) == "case case-X-1 does not exist"
+    for status, kind in ((401, "unauthenticated"), (403, "forbidden")):
+        refused_identity = await failure(status, kind, detail="SQ-SCQ does not hold the role lead on this case")
+        assert isinstance(refused_identity, Forbidden) and refused_identity.exit_code == EXIT_FORBIDDEN
+
+    down = await failure(503, "unavailable", detail="Temporal does not answer")
+    assert isinstance(down, Unreachable) and url in str(down) and down.exit_code == EXIT_UNREACHABLE
+    late = await failure(504, "timeout", detail="no answer in time", command_id="c-1")
+    assert isinstance(late, CommandTimeout) and late.command_id == "c-1" and "c-1" in str(late)
+    assert late.exit_code == EXIT_TIMEOUT
+    with pytest.raises(Unreachable):
+        await transport.get("/html-502", subject="the case list")
+    teapot = await failure(418, "teapot")
+    assert type(teapot) is CommandError and "418" in str(teapot)
+    await transport.close()
+
+
+async def test_the_command_id_is_the_idempotency_key_and_lists_repeat_their_parameter(door: tuple[Door, str]) -> None:
+    _app, url = door
+    transport = Transport(url, "clk_abc", within=7)
+    echoed = await transport.post("/echo", {"text": "x"}, subject="case c", command_id="note-1")
+    headers = echoed["headers"]
+    assert (headers["idempotency-key"], headers["authorization"], headers["prefer"]) == (
+        "note-1",
+        "Bearer clk_abc",
+        "wait=7",
+    )
+    listed = await transport.get("/echo", subject="list", params={"stage": ["a", "b"], "overdue": False, "x": None})
+    assert listed["query"] == "stage=a&stage=b&overdue=false"
+    read = await transport.get("/echo", subject="read")
+    assert "idempotency-key" not in read["headers"]
+    await transport.close()
+
+
+async def test_a_command_in_flight_is_asked_again_until_it_answers_or_time_runs_out(door: tuple[Door, str]) -> None:
+    app, url = door
+    transport = Transport(url, "clk_test", within=5)
+    assert await transport.post("/in-flight-once", {}, subject="case c", command_id="sign-1") == {"ok": True}
+    assert app.in_flight == 2
+    with pytest.raises(CommandTimeout) as still:
+        await transport.post("/in-flight", {}, subject="case c", command_id="sign-2", within=0.5)
+    assert still.value.command_id == "sign-2" and "sign-2" in str(still.value)
+    await transport.close()
+
+
+async def test_no_answer_in_time_names_the_command_id(door: tuple[Door, str]) -> None:
+    _app, url = door
+    transport = Transport(url, "clk_test", within=0.3)
+    with pytest.raises(CommandTimeout) as timed_out:
+        await transport.post("/slow", {}, subject="case c", command_id="sign-3")
+    assert timed_out.value.command_id == "sign-3" and "no answer within 0.3s" in str(timed_out.value)
+    with pytest.raises(CommandTimeout) as read_late:
+        await transport.get("/slow", subject="case c")
+    assert read_late.value.command_id is None
+    await transport.close()
+
+
+async def test_nothing_listening_is_unreachable_naming_the_url() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    transport = Transport(url, "clk_test", within=5)
+    with pytest.raises(Unreachable) as unreachable:
+        await transport.get("/v1/me", subject="me")
+    assert url in str(unreachable.value)
+    await transport.close()
