@@ -55,22 +55,30 @@ def _registry_departments(env: dict[str, str]) -> list[str]:
     return [department["code"] for department in json.loads(shown.stdout)["overview"]["departments"]]
 
 
+def _door(env: dict[str, str]) -> str:
+    return f"http://127.0.0.1:{env['CASELOOP_API_PORT']}"
+
+
+def _key(env: dict[str, str], department: str) -> str:
+    """The development key `caseloop up` issued for the department into the data directory."""
+    keys = json.loads((Path(env["CASELOOP_DATA_DIR"]) / "credentials.json").read_text())
+    return str(keys[department])
+
+
 async def _launch_and_accept(env: dict[str, str], case_number: str) -> CaseView:
-    """A project problem launched to the sample registry's parties and accepted by the coordinator."""
-    async with await CaseClient.connect(target=env["CASELOOP_TEMPORAL_TARGET"], system="SQ-FGW") as client:
+    """A project problem launched through the door to the sample registry's parties, accepted by the coordinator."""
+    async with await CaseClient.connect(_door(env), _key(env, "SQ-FGW")) as client:
         case = await client.launch(
-            case_number=case_number,
-            matter_code="SQ-XM-SPSX",
-            locality_code="SQ-SCQ",
-            title="stack test",
-            coordinator="SQ-YSB",
+            case_number=case_number, matter_code="SQ-XM-SPSX", locality_code="SQ-SCQ", title="stack test"
         )
-        await case.accept(actor="coordinator:SQ-YSB", command_id=f"{case_number}:accept")
-        return await case.state()
+    async with await CaseClient.connect(_door(env), _key(env, "SQ-YSB")) as coordinator:
+        await coordinator.case_by_id(case.case_id).accept(actor="coordinator", command_id=f"{case_number}:accept")
+    async with await CaseClient.connect(_door(env), _key(env, "SQ-FGW")) as client:
+        return await client.case(case_number).state()
 
 
 async def _state(env: dict[str, str], case_number: str) -> CaseView:
-    async with await CaseClient.connect(target=env["CASELOOP_TEMPORAL_TARGET"], system="SQ-FGW") as client:
+    async with await CaseClient.connect(_door(env), _key(env, "SQ-FGW")) as client:
         return await client.case(case_number).state()
 
 
@@ -84,6 +92,10 @@ async def test_up_runs_stops_cleanly_and_keeps_its_data(stack_env: dict[str, str
             assert ui.status_code == 200
             metrics = await http.get(f"http://127.0.0.1:{stack_env['CASELOOP_METRICS_PORT']}/metrics")
             assert "caseloop_commands_total" in metrics.text
+            door = await http.get(f"{_door(stack_env)}/openapi.json")
+            assert door.status_code == 200, "the stack serves the front door"
+        keys = Path(stack_env["CASELOOP_DATA_DIR"]) / "credentials.json"
+        assert keys.stat().st_mode & 0o777 == 0o600, "the development keys are the owner's only"
         case_number = f"XM-{uuid.uuid4().hex[:8]}"
         launched = await _launch_and_accept(stack_env, case_number)
         assert launched.stage is CaseStage.LAUNCHED
@@ -105,13 +117,9 @@ async def test_up_runs_stops_cleanly_and_keeps_its_data(stack_env: dict[str, str
         assert (await client.get_workflow_handle(launched.case_id).describe()).status is WorkflowExecutionStatus.RUNNING
         schedule = await client.get_schedule_handle(RECONCILIATION_SCHEDULE_ID).describe()
         assert schedule.schedule.spec.calendars, "the monthly reconciliation is scheduled"
-        async with await CaseClient.connect(target=stack_env["CASELOOP_TEMPORAL_TARGET"], system="SQ-FGW") as sdk:
+        async with await CaseClient.connect(_door(stack_env), _key(stack_env, "SQ-FGW")) as sdk:
             again = await sdk.launch(
-                case_number=case_number,
-                matter_code="SQ-XM-SPSX",
-                locality_code="SQ-SCQ",
-                title="stack test",
-                coordinator="SQ-YSB",
+                case_number=case_number, matter_code="SQ-XM-SPSX", locality_code="SQ-SCQ", title="stack test"
             )
             assert (await again.state()).stage is CaseStage.LAUNCHED, "launching it again returns the same case"
         assert _registry_departments(stack_env) == departments, "the sample is loaded once"

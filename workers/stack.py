@@ -1,4 +1,5 @@
-"""The embedded stack behind `caseloop up`: Temporal dev server on SQLite, store, worker, metrics, one process.
+"""The embedded stack behind `caseloop up`: Temporal dev server on SQLite, store, worker, front door, metrics, one
+process.
 
 Everything lives under the data directory, so a second `caseloop up` on it finds what the first one left.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.runtime import Runtime
@@ -24,9 +26,13 @@ from temporalio.service import RPCError
 from activities.registry.sample import load_sample_registry_if_empty
 from activities.store import migrate
 from activities.store.db import redacted_url
+from activities.store.registry import RegistryRepository
 from schemas import search_attributes
 from workers.binaries import temporal_cli
 from workers.client import connect, ensure_search_attributes
+from workers.door.app import build_app
+from workers.door.credentials import issue_development_credentials, write_development_credentials
+from workers.door.serve import serving
 from workers.metrics import domain_metrics_endpoint, sdk_runtime
 from workers.resources import open_resources
 from workers.schedules import ensure_schedules
@@ -55,6 +61,7 @@ class Endpoint:
 
 def planned_endpoints(settings: Settings) -> list[Endpoint]:
     endpoints = [
+        Endpoint("front door (HTTP API)", settings.api_port),
         Endpoint("Temporal frontend (gRPC)", settings.temporal_port),
         Endpoint("Temporal Web UI", settings.ui_port),
         Endpoint("Temporal server metrics", settings.server_metrics_port),
@@ -204,19 +211,27 @@ async def run_stack(settings: Settings) -> None:
         async with temporal_server(settings) as process:
             runtime = sdk_runtime(settings)
             client = await wait_for_server(settings, process, runtime)
+            # The server's --search-attribute flags register only into a fresh database: a data directory from an
+            # earlier version gets the attributes added since (CaseloopParties) here.
+            await ensure_search_attributes(client, settings.temporal_namespace)
             with domain_metrics_endpoint(settings) as metrics_url:
                 async with open_resources(settings) as resources:
                     loaded = await load_sample_registry_if_empty(resources.sessions)
                     if loaded is not None:
                         log.info("sample registry for Suqian loaded into the fresh store", summary=loaded.model_dump())
+                    if loaded is not None or not credentials_path(settings).exists():
+                        await _issue_development_credentials(settings, resources.sessions)
                     worker = build_worker(client, resources)
                     worker_task = asyncio.create_task(worker.run())
                     await ensure_schedules(client, settings)
-                    _print_endpoints(settings, metrics_url)
-                    stopped = asyncio.create_task(stop.wait())
-                    server_exit = asyncio.create_task(process.wait())
-                    await asyncio.wait({stopped, server_exit, worker_task}, return_when=asyncio.FIRST_COMPLETED)
-                    log.info("stopping")
+                    door_app = build_app(settings, sessions=resources.sessions)
+                    async with serving(door_app, settings.bind_host, settings.api_port) as door:
+                        _print_endpoints(settings, metrics_url)
+                        stopped = asyncio.create_task(stop.wait())
+                        server_exit = asyncio.create_task(process.wait())
+                        await asyncio.wait({stopped, server_exit, worker_task}, return_when=asyncio.FIRST_COMPLETED)
+                        log.info("stopping")
+                        door.should_exit = True  # the door finishes the requests in flight before the worker stops
                     if not worker_task.done():
                         await worker.shutdown()
                     for task in (stopped, server_exit):
@@ -228,10 +243,27 @@ async def run_stack(settings: Settings) -> None:
     log.info("stopped")
 
 
+def credentials_path(settings: Settings) -> Path:
+    """Where `caseloop up` leaves the development keys of the registry's departments (dept → key, mode 0600)."""
+    return settings.data_dir / "credentials.json"
+
+
+async def _issue_development_credentials(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """A development key for every department of the registry, so the demo and the README's examples can act as
+    each of them through the door; `issue_development_credentials` refuses this in production."""
+    async with sessions() as session:
+        departments = [department.code for department in await RegistryRepository(session).departments()]
+    keys = await issue_development_credentials(sessions, settings, departments)
+    write_development_credentials(credentials_path(settings), keys)
+    log.info("development credentials issued", departments=len(departments), path=str(credentials_path(settings)))
+
+
 def _print_endpoints(settings: Settings, metrics_url: str | None) -> None:
     host = settings.bind_host
     lines = [
         "caseloop is up:",
+        f"  front door (API)    http://{host}:{settings.api_port} (reference at /docs)",
+        f"  development keys    {credentials_path(settings).resolve()}",
         f"  Temporal Web UI     http://{host}:{settings.ui_port}",
         f"  Temporal frontend   {settings.temporal_target} (namespace {settings.temporal_namespace})",
         f"  worker              task queue {settings.task_queue}",

@@ -34,7 +34,7 @@ def free_ports(count: int) -> list[int]:
 
 def stack_environment(data_dir: Path) -> dict[str, str]:
     """The process environment of a stack on free ports, without the caller's own CASELOOP_* settings."""
-    grpc, ui, metrics, sdk, server = free_ports(5)
+    grpc, ui, metrics, sdk, server, api = free_ports(6)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASELOOP_")}
     env.update(
         CASELOOP_DATA_DIR=str(data_dir),
@@ -43,6 +43,7 @@ def stack_environment(data_dir: Path) -> dict[str, str]:
         CASELOOP_METRICS_PORT=str(metrics),
         CASELOOP_SDK_METRICS_PORT=str(sdk),
         CASELOOP_SERVER_METRICS_PORT=str(server),
+        CASELOOP_API_PORT=str(api),
         CASELOOP_LOG_FORMAT="json",
     )
     return env
