@@ -51,12 +51,24 @@ def parse_key(value: str | None) -> str | None:
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
-    """sha256 of the method, the path and the body as canonical JSON (key order and spacing do not count)."""
+    """sha256 of the method, the path and the body as canonical JSON: key order, spacing and fields sent as null
+    do not count (a null field means its default, so curl's `{"role": "lead"}` and a client that writes every
+    field are the same request)."""
     try:
-        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        canonical = json.dumps(
+            _without_nulls(json.loads(body or b"null")), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
     except ValueError:
         canonical = body.decode("utf-8", "replace")
     return hashlib.sha256(f"{method}\n{path}\n{canonical}".encode()).hexdigest()
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {name: _without_nulls(item) for name, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
 
 
 def command_id(department: str, key: str) -> str:
