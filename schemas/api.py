@@ -201,8 +201,9 @@ class Count(BaseModel):
 # Hand-offs.
 
 
-class EventRequest(OnBehalf):
-    """An event the calling department reports; `SourceEvent` without `source_department` (the credential's)."""
+class ReportedEvent(Forbidding):
+    """An event as the calling department reports it, alone or in a batch: `SourceEvent` without
+    `source_department` (the credential's) or who reported it (the door records the credential)."""
 
     reference: Reference = Field(description="the department's own reference, e.g. its case number")
     event: TriggerEvent
@@ -218,12 +219,22 @@ class EventRequest(OnBehalf):
     )
 
 
+class EventRequest(ReportedEvent, OnBehalf):
+    """An event the calling department reports; `SourceEvent` without `source_department` (the credential's). An
+    operator reports for a department with `on_behalf_of` and `on_behalf_reason`."""
+
+
 class BatchRequest(OnBehalf):
+    """Many events of the calling department; an operator names the department once, for the whole batch."""
+
     batch_id: CommandId = Field(description="the caller's name for the batch; reporting it again is idempotent")
-    events: list[EventRequest] = Field(min_length=1, max_length=5000)
+    events: list[ReportedEvent] = Field(min_length=1, max_length=5000)
 
 
 class WithdrawalRequest(OnBehalf):
+    """The calling department's source case was withdrawn; an operator withdraws for a department with
+    `on_behalf_of` and `on_behalf_reason`."""
+
     event: TriggerEvent
     reference: Reference
     reason: Text

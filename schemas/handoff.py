@@ -168,6 +168,14 @@ class Actor(BaseModel):
 SYSTEM_ACTOR = Actor(department_code="caseloop", role=ActorRole.SYSTEM)
 
 
+def _reported_by_the_source(reporter: Actor | None, source_department: str) -> None:
+    """An event or a withdrawal is reported by its source department, as the originator, whoever's credential."""
+    if reporter is None:
+        return
+    if reporter.role is not ActorRole.ORIGINATOR or reporter.department_code != source_department:
+        raise ValueError(f"reported_by: the reporter is the originator {source_department}, not {reporter}")
+
+
 class FindingKind(StrEnum):
     """What supervision found that must go back to the approval side (loop 2)."""
 
@@ -206,11 +214,17 @@ class SourceEvent(BaseModel):
     package: dict[str, JsonValue] = Field(
         default_factory=dict, description="what the receiver needs; may hold personal data, so never in IDs"
     )
+    reported_by: Actor | None = Field(
+        None,
+        description="the source department as originator, with the credential that reported it and an operator's "
+        "reason; set by the front door, recorded in the hand-off's created row, never part of the event's key",
+    )
 
     @model_validator(mode="after")
     def _starts_a_handoff(self) -> SourceEvent:
         if self.event is TriggerEvent.ISSUE_RAISED:
             raise ValueError("event: issue_raised starts a case (launch), not a hand-off")
+        _reported_by_the_source(self.reported_by, self.source_department)
         return self
 
     @property
@@ -293,6 +307,11 @@ class HandoffStart(BaseModel):
     receiver_code: str | None
     routed_by_function: bool
     created_at: AwareDatetime
+    coordinator_code: str | None = Field(
+        None,
+        description="the registry's coordinator of the matter's hand-offs at admission, who alone reroutes and "
+        "terminates as coordinator; None when the registry names none, or for hand-offs admitted before it was kept",
+    )
 
     end_to_end_due_at: AwareDatetime = Field(description="the event's time plus the matter's end-to-end limit")
 
@@ -505,6 +524,16 @@ class SourceWithdrawal(BaseModel):
     event: TriggerEvent
     reference: Reference
     reason: Text
+    reported_by: Actor | None = Field(
+        None,
+        description="the source department as originator, with the credential and an operator's reason; set by the "
+        "front door, recorded in every termination the withdrawal causes",
+    )
+
+    @model_validator(mode="after")
+    def _withdrawn_by_the_source(self) -> SourceWithdrawal:
+        _reported_by_the_source(self.reported_by, self.source_department)
+        return self
 
     @property
     def key(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.clock.activities import load_legal_clock
 from activities.clock.deadline import LegalClock
 from activities.registry.lookups import RegistryActivities
+from activities.registry.roles import handoff_coordinator
 from activities.store.handoff_events import HandoffEvent, HandoffEventRepository, HandoffStartRow
 from activities.store.registry import RegistryRepository
 from schemas.clock import ClockSpec
@@ -61,6 +63,15 @@ LOOP_TWO_STARTED_SIGNAL = "loop_two_started"
 UNMATCHED_RULE = "event.unmatched"
 
 
+@dataclass
+class _Known:
+    """What one admission looked up once for all its events: legal clocks per locality, coordinators per matter and
+    locality."""
+
+    clocks: dict[str | None, LegalClock] = field(default_factory=dict)
+    coordinators: dict[tuple[str, str | None], str | None] = field(default_factory=dict)
+
+
 class _Unmatched(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -76,12 +87,12 @@ class HandoffIntakeActivities:
 
     @activity.defn(name="handoff_admit_events")
     async def admit_events(self, admission: Admission) -> AdmissionResult:
-        clocks: dict[str | None, LegalClock] = {}
+        known = _Known()
         reports: list[EventReport] = []
         starts: list[HandoffStart] = []
         seen: set[str] = set()
         for event in admission.events:
-            report, event_starts = await self._admit(event, admission.admitted_by, clocks)
+            report, event_starts = await self._admit(event, admission.admitted_by, known)
             if event.key in seen:  # the same event twice in one batch: the second is a duplicate report
                 report = report.model_copy(update={"outcome": EventOutcome.DUPLICATE})
                 event_starts = []
@@ -97,7 +108,7 @@ class HandoffIntakeActivities:
         return AdmissionResult(reports=reports)
 
     async def _admit(
-        self, event: SourceEvent, admitted_by: str, clocks: dict[str | None, LegalClock]
+        self, event: SourceEvent, admitted_by: str, known: _Known
     ) -> tuple[EventReport, list[HandoffStart]]:
         async with self._sessions() as session:
             stored = await HandoffEventRepository(session).get(event.key)
@@ -108,7 +119,7 @@ class HandoffIntakeActivities:
             return EventReport(event_key=event.key, outcome=EventOutcome.REJECTED, rejection=rejection), []
         now = datetime.now(UTC)
         try:
-            planned = await self._plan(event, now, clocks)
+            planned = await self._plan(event, now, known)
             outcome, rule = EventOutcome.STARTED, None
         except _Unmatched as unmatched:
             planned, outcome, rule = [], EventOutcome.UNMATCHED, unmatched.rejection
@@ -131,11 +142,9 @@ class HandoffIntakeActivities:
             # A concurrent report of the same event may have recorded it first; then this one is its duplicate.
             return _recorded(stored, admitted_by, rule)
 
-    async def _plan(
-        self, event: SourceEvent, now: datetime, clocks: dict[str | None, LegalClock]
-    ) -> list[HandoffStart]:
+    async def _plan(self, event: SourceEvent, now: datetime, known: _Known) -> list[HandoffStart]:
         if event.related_handoff_id is not None:
-            return await self._plan_loop_two(event, now, clocks)
+            return await self._plan_loop_two(event, now, known)
         matched = await self._registry.match_trigger(TriggerQuery(trigger=event.event, item_code=event.item_code))
         if not matched.matters:
             item = f" of item {event.item_code}" if event.item_code else ""
@@ -166,14 +175,12 @@ class HandoffIntakeActivities:
                         receiver,
                         route.routed_by_function,
                         now,
-                        clocks,
+                        known,
                     )
                 )
         return starts
 
-    async def _plan_loop_two(
-        self, event: SourceEvent, now: datetime, clocks: dict[str | None, LegalClock]
-    ) -> list[HandoffStart]:
+    async def _plan_loop_two(self, event: SourceEvent, now: datetime, known: _Known) -> list[HandoffStart]:
         """A finding goes back to the department whose push it answers, on a matter for its event or loop 1's own."""
         assert event.related_handoff_id is not None
         async with self._sessions() as session:
@@ -201,7 +208,7 @@ class HandoffIntakeActivities:
                 related.source_department,
                 False,
                 now,
-                clocks,
+                known,
             )
             for matter in matters
         ]
@@ -216,7 +223,7 @@ class HandoffIntakeActivities:
         receiver: str | None,
         routed_by_function: bool,
         now: datetime,
-        clocks: dict[str | None, LegalClock],
+        known: _Known,
     ) -> HandoffStart:
         start = HandoffStart(
             handoff_id=identifier,
@@ -228,9 +235,11 @@ class HandoffIntakeActivities:
             routed_by_function=routed_by_function,
             created_at=now,
             end_to_end_due_at=now,
+            coordinator_code=await self._coordinator(matter.code, event.locality_code, known),
         )
         end_to_end = start.limit(MatterStep.END_TO_END)
         assert end_to_end is not None  # there is a default
+        clocks = known.clocks
         if event.locality_code not in clocks:
             clocks[event.locality_code] = await load_legal_clock(self._sessions, event.locality_code)
         spec = ClockSpec(
@@ -241,6 +250,15 @@ class HandoffIntakeActivities:
         )
         start.end_to_end_due_at = clocks[event.locality_code].deadline(spec).due_at
         return start
+
+    async def _coordinator(self, matter_code: str, locality_code: str | None, known: _Known) -> str | None:
+        """The registry's coordinator for the matter where the event happened: the hand-off keeps it, so only that
+        department reroutes and terminates it as coordinator."""
+        place = (matter_code, locality_code)
+        if place not in known.coordinators:
+            async with self._sessions() as session:
+                known.coordinators[place] = await handoff_coordinator(session, matter_code, locality_code)
+        return known.coordinators[place]
 
     async def _start_all(self, starts: list[HandoffStart]) -> None:
         client = self._client or activity.client()

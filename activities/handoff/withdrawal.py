@@ -45,10 +45,11 @@ class HandoffWithdrawalActivities:
             )
             raise ApplicationError(rejection.message, rejection.model_dump(), type="Rejected", non_retryable=True)
         client = self._client or activity.client()
-        command = Terminate(
-            actor=Actor(department_code=withdrawal.source_department, role=ActorRole.ORIGINATOR),
-            reason=withdrawal.reason,
+        # The door names who withdrew it (the credential, an operator's reason); every termination records it.
+        reporter = withdrawal.reported_by or Actor(
+            department_code=withdrawal.source_department, role=ActorRole.ORIGINATOR
         )
+        command = Terminate(actor=reporter, reason=withdrawal.reason)
         report = WithdrawalReport(event_key=withdrawal.key)
         # Stable across this run's retries, new for a later withdrawal: that one finds the hand-offs closed.
         update_id = f"withdrawal:{activity.info().workflow_run_id}"

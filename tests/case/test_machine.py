@@ -600,6 +600,28 @@ def test_supervision_order_must_be_received_before_it_is_answered_by_its_address
     assert rejected.value.rule == "reason.required"
 
 
+def test_an_orders_addressee_receives_and_answers_it_only_in_the_part_it_holds() -> None:
+    state = in_progress()
+    do(state, c.IssueSupervisionOrder(actor=supervisor, department=LEAD, content="x", reason="y"), 5)
+    before = state.model_dump()
+    for role in (Role.CO_UNIT, Role.LOCALITY):
+        with pytest.raises(Rejected) as rejected:
+            do(state, c.ReceiveSupervisionOrder(actor=c.Actor(department=LEAD, role=role), order_id="o1"), 6)
+        assert (rejected.value.rule, rejected.value.field) == ("actor.role", "actor.role")
+        assert f"no {role.value} assignment" in str(rejected.value)
+    assert state.model_dump() == before
+    do(state, c.ReceiveSupervisionOrder(actor=lead, order_id="o1"), 6)
+    with pytest.raises(Rejected) as rejected:
+        do(
+            state,
+            c.AnswerSupervisionOrder(actor=c.Actor(department=LEAD, role=Role.CO_UNIT), order_id="o1", answer="x"),
+            7,
+        )
+    assert rejected.value.rule == "actor.role"
+    do(state, c.AnswerSupervisionOrder(actor=lead, order_id="o1", answer="done"), 7)
+    assert state.orders[0].status is SupervisionOrderStatus.ANSWERED
+
+
 def test_summary_details_and_search_attributes_carry_codes_only() -> None:
     state = in_progress()
     state.registration.title = "王小明家的漏水"

@@ -9,7 +9,7 @@ from typing import Any
 
 from activities.store.delivery import InboxRepository
 from tests.door.conftest import COORDINATOR, OUTSIDER, DoorWorld
-from tests.door.test_cases import problem
+from tests.door.test_cases import audit, problem
 from tests.support.department_world import APPROVAL_BUREAU, HEALTH_COMMISSION, eventually
 
 LICENCE_TO_HEALTH = "SQ-SG-GGCSWS"
@@ -70,6 +70,73 @@ async def test_a_handoff_is_its_parties_only(door_world: DoorWorld) -> None:
         f"{path}/terminate", json={"role": "coordinator", "reason": "重複推送"}
     )
     assert terminated.status_code == 200, terminated.text
+
+
+async def test_an_event_and_its_withdrawal_are_recorded_with_the_credential_that_sent_them(
+    door_world: DoorWorld,
+) -> None:
+    reference = f"R-{uuid.uuid4().hex[:8]}"
+    reported = await door_world.client(APPROVAL_BUREAU).post("/v1/events", json=licence_granted(reference))
+    assert reported.status_code == 200, reported.text
+    [handoff] = reported.json()["handoffs"]
+    withdrawal = {"event": "case_closed", "reference": reference, "reason": "申請人撤回申請"}
+    withdrawn = await door_world.client(APPROVAL_BUREAU).post("/v1/withdrawals", json=withdrawal)
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["terminated"] == [handoff["handoff_id"]]
+
+    rows = await audit(door_world, handoff["handoff_id"], "created", "terminated")
+    credential = f"key:{door_world.key_ids[APPROVAL_BUREAU]}"
+    for action in ("created", "terminated"):
+        row = rows[action]
+        assert (row.actor, row.actor_id, row.credential_id, row.on_behalf_reason) == (
+            "ORIGINATOR",
+            APPROVAL_BUREAU,
+            credential,
+            None,
+        ), action
+
+
+async def test_an_operator_reports_and_withdraws_for_a_department_only_with_a_reason(door_world: DoorWorld) -> None:
+    operator, health = door_world.client("operator"), door_world.client(HEALTH_COMMISSION)
+    reference = f"R-{uuid.uuid4().hex[:8]}"
+    behalf = {"on_behalf_of": APPROVAL_BUREAU, "on_behalf_reason": "審批局系統停機"}
+    refused = problem(
+        await operator.post("/v1/events", json={**licence_granted(reference), "on_behalf_of": APPROVAL_BUREAU}), 422
+    )
+    assert (refused["rule"], refused["field"]) == ("on-behalf.reason", "on_behalf_reason")
+    refused = problem(await health.post("/v1/events", json={**licence_granted(reference), **behalf}), 403)
+    assert (refused["rule"], refused["field"]) == ("on-behalf.operator-only", "on_behalf_of")
+    batch = {"batch_id": f"B-{reference}", "events": [licence_granted(reference)], **behalf}
+    problem(await health.post("/v1/event-batches", json=batch), 403)
+    # The batch names the department once; its events may not name one of their own.
+    entry = {**licence_granted(reference), **behalf}
+    problem(await operator.post("/v1/event-batches", json={**batch, "events": [entry]}), 422)
+
+    reported = await operator.post("/v1/events", json={**licence_granted(reference), **behalf})
+    assert reported.status_code == 200, reported.text
+    [handoff] = reported.json()["handoffs"]
+    assert handoff["handoff_id"].startswith(f"handoff-{LICENCE_TO_HEALTH}-{APPROVAL_BUREAU}-")
+
+    withdrawal = {"event": "case_closed", "reference": reference, "reason": "申請人撤回申請"}
+    refused = problem(await operator.post("/v1/withdrawals", json={**withdrawal, "on_behalf_of": APPROVAL_BUREAU}), 422)
+    assert refused["field"] == "on_behalf_reason"
+    refused = problem(await health.post("/v1/withdrawals", json={**withdrawal, **behalf}), 403)
+    assert refused["field"] == "on_behalf_of"
+    # Without on_behalf_of a key withdraws its own department's events only: the health commission reported none.
+    refused = problem(await health.post("/v1/withdrawals", json=withdrawal), 422)
+    assert refused["rule"] == "withdrawal.unknown-event"
+    withdrawn = await operator.post("/v1/withdrawals", json={**withdrawal, **behalf})
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["terminated"] == [handoff["handoff_id"]]
+
+    rows = await audit(door_world, handoff["handoff_id"], "created", "terminated")
+    for action in ("created", "terminated"):
+        row = rows[action]
+        assert (row.actor_id, row.credential_id, row.on_behalf_reason) == (
+            APPROVAL_BUREAU,
+            f"key:{door_world.key_ids['operator']}",
+            "審批局系統停機",
+        ), action
 
 
 async def test_an_inbox_is_its_departments_own(door_world: DoorWorld) -> None:

@@ -61,11 +61,8 @@ BODIES: dict[str, dict[str, Any]] = {
 }
 
 
-# The case's rules check that the addressee of an order receives and answers it, not that it does so in a role it
-# holds (workflows/case/supervision.py `_addressee`): the lead's department may answer as `co_unit`. Reported; once
-# the rule checks the role, these answer 403 like every other role not held.
+# An order went to the lead: only the lead's department receives and answers it, and only as the lead.
 ADDRESSED = {"receive-supervision-order", "answer-supervision-order"}
-ADDRESSEE_ONLY = {("receive-supervision-order", LEAD), ("answer-supervision-order", LEAD)}
 
 
 def shows(case_id: str, party: bool, listed: set[str]) -> bool:
@@ -78,7 +75,7 @@ def expected(department: str, verb: str, role: str) -> set[int]:
     if department == OUTSIDER:
         return {404}
     if role not in HELD[department]:
-        return {200, 403, 422} if (verb, department) in ADDRESSEE_ONLY else {403}
+        return {403}
     if verb in ADDRESSED and department != LEAD:
         return {403}  # the order went to the lead: it is no other party's to receive or answer
     return {200, 422}

@@ -74,8 +74,12 @@ def an_event(reference: str = "SQ-2025-0001", **changes: object) -> SourceEvent:
 
 
 def a_start(
-    matter: MatterInfo | None = None, event: SourceEvent | None = None, receiver: str | None = MARKET_REGULATOR
+    matter: MatterInfo | None = None,
+    event: SourceEvent | None = None,
+    receiver: str | None = MARKET_REGULATOR,
+    coordinator: str | None = None,
 ) -> HandoffStart:
+    """A start as admission makes it; `coordinator` None as for hand-offs admitted before it was kept."""
     matter = matter or a_matter()
     event = event or an_event()
     assert matter.direction is not None
@@ -90,6 +94,7 @@ def a_start(
         routed_by_function=True,
         created_at=datetime(2025, 3, 3, 10, 5, tzinfo=UTC),
         end_to_end_due_at=datetime(2025, 3, 6, 9, 30, tzinfo=UTC),
+        coordinator_code=coordinator,
     )
 
 
@@ -101,5 +106,8 @@ def originator(code: str = APPROVAL_BUREAU) -> Actor:
     return Actor(department_code=code, role=ActorRole.ORIGINATOR)
 
 
-def coordinator() -> Actor:
-    return Actor(department_code="SQ-XTZX", role=ActorRole.COORDINATOR)
+COORDINATION_CENTRE = "SQ-XTZX"
+
+
+def coordinator(code: str = COORDINATION_CENTRE) -> Actor:
+    return Actor(department_code=code, role=ActorRole.COORDINATOR)

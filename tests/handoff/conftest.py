@@ -71,6 +71,9 @@ PENALTY_MATTER = "SQ-GS-XZCF"
 SECRET = b"handoff-test-secret"
 
 REGISTRY = """
+defaults:
+  coordinator: SQ-YSB
+
 departments:
   - {{code: SQ, name: 宿遷市人民政府, level: city}}
   - {{code: SQ-YSB, name: 宿遷市優化營商環境辦公室, level: city, parent: SQ}}

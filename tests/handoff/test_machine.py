@@ -31,6 +31,7 @@ from schemas.handoff import (
 from schemas.registry import ClaimMode, HandoffDirection, TriggerEvent
 from tests.handoff.builders import (
     APPROVAL_BUREAU,
+    COORDINATION_CENTRE,
     HEALTH_COMMISSION,
     MARKET_REGULATOR,
     a_matter,
@@ -126,6 +127,43 @@ def test_the_originator_or_the_coordinator_terminates_but_not_the_receiver() -> 
     check(Terminate(actor=coordinator(), reason="duplicate"), pushed, a_start(), NOW)
     _, field = rejection(Terminate(actor=receiver(), reason="bored"), pushed)
     assert field == "actor"
+
+
+def test_a_handoff_that_knows_its_coordinator_is_rerouted_and_terminated_as_coordinator_by_it_only() -> None:
+    start = a_start(coordinator=COORDINATION_CENTRE)
+    returned, pushed = state(HandoffStage.RETURNED), state(HandoffStage.PUSHED)
+    check(Reroute(actor=coordinator(), reason="misrouted"), returned, start, NOW)
+    check(Terminate(actor=coordinator(), reason="duplicate"), pushed, start, NOW)
+    for command, at in (
+        (Reroute(actor=coordinator(HEALTH_COMMISSION), reason="misrouted"), returned),
+        (Terminate(actor=coordinator(HEALTH_COMMISSION), reason="duplicate"), pushed),
+    ):
+        with pytest.raises(HandoffRejected) as raised:
+            check(command, at, start, NOW)
+        rejection = raised.value.rejection
+        assert (rejection.rule, rejection.field) == ("actor.coordinator", "actor")
+        assert COORDINATION_CENTRE in rejection.message and HEALTH_COMMISSION in rejection.message
+    # The originator still terminates its own hand-off, whoever coordinates it.
+    check(Terminate(actor=originator(), reason="withdrawn"), pushed, start, NOW)
+
+
+def test_a_handoff_admitted_before_its_coordinator_was_kept_takes_any_coordinator_as_before() -> None:
+    assert a_start().coordinator_code is None
+    check(
+        Reroute(actor=coordinator(HEALTH_COMMISSION), reason="misrouted"), state(HandoffStage.RETURNED), a_start(), NOW
+    )
+    check(Terminate(actor=coordinator(HEALTH_COMMISSION), reason="dup"), state(HandoffStage.PUSHED), a_start(), NOW)
+
+
+def test_the_reporter_of_an_event_or_a_withdrawal_is_its_source_department_as_originator() -> None:
+    reported = an_event(reported_by=originator().model_copy(update={"credential": "key:abc"}))
+    assert reported.reported_by is not None and reported.key == an_event().key  # the credential is not the event
+    for reporter in (originator(HEALTH_COMMISSION), receiver(APPROVAL_BUREAU)):
+        with pytest.raises(ValidationError, match="reported_by"):
+            an_event(reported_by=reporter)
+    old = an_event().model_dump(mode="json")
+    del old["reported_by"]
+    assert SourceEvent.model_validate(old).reported_by is None  # events recorded before it was kept still parse
 
 
 COMMANDS: list[Command] = [

@@ -1,5 +1,5 @@
-"""On the dev server's visibility, a hand-off is found by `CaseloopParties` for the reporting department and every
-receiver it was routed to, earlier ones too, and never for an outsider."""
+"""On the dev server's visibility, a hand-off is found by `CaseloopParties` for the reporting department, every
+receiver it was routed to (earlier ones too) and the registry's coordinator, and never for an outsider."""
 
 from __future__ import annotations
 
@@ -69,20 +69,20 @@ async def settled(client: Client, workflow_id: str, department: str, expected: i
     return count
 
 
-async def test_a_handoff_is_found_by_its_source_and_every_receiver_and_not_by_an_outsider(dev_rig: Rig) -> None:
+async def test_a_handoff_is_found_by_its_source_receivers_and_coordinator_and_not_by_an_outsider(dev_rig: Rig) -> None:
     rig, client = dev_rig, dev_rig.client
     [started] = (await rig.report(closed_approval(WATER_PERMIT, locality_code=DISTRICT))).handoffs
     handoff = started.handoff_id
     try:
         await rig.until_stage(handoff, HandoffStage.PUSHED)
-        for party in (APPROVAL_BUREAU, DISTRICT_REGULATOR):
+        for party in (APPROVAL_BUREAU, DISTRICT_REGULATOR, COORDINATOR):
             assert await settled(client, handoff, party, 1) == 1, party
         assert await found_by(client, handoff, MARKET_REGULATOR) == 0
 
         await rig.handle(handoff).execute_update(HandoffWorkflow.return_push, give_back(DISTRICT_REGULATOR))
         await rig.handle(handoff).execute_update(HandoffWorkflow.reroute, reroute())
         await rig.until_stage(handoff, HandoffStage.PUSHED)
-        for party in (APPROVAL_BUREAU, DISTRICT_REGULATOR, MARKET_REGULATOR):
+        for party in (APPROVAL_BUREAU, DISTRICT_REGULATOR, MARKET_REGULATOR, COORDINATOR):
             assert await settled(client, handoff, party, 1) == 1, party
         assert await found_by(client, handoff, HR_BUREAU) == 0
         assert await found_by(client, handoff, "caseloop") == 0  # the system is never a party
@@ -91,6 +91,7 @@ async def test_a_handoff_is_found_by_its_source_and_every_receiver_and_not_by_an
             APPROVAL_BUREAU,
             DISTRICT_REGULATOR,
             MARKET_REGULATOR,
+            COORDINATOR,
         ]
     finally:
         stop = Terminate(actor=Actor(department_code=COORDINATOR, role=ActorRole.COORDINATOR), reason="test over")

@@ -195,6 +195,18 @@ def handoff_actor(caller: Caller, command: str, body: HandoffActing) -> h.Actor:
     )
 
 
+def reporter(caller: Caller, body: OnBehalf) -> h.Actor:
+    """Who reports an event or withdraws a source case: the credential's department (an operator's `on_behalf_of`,
+    with its reason) as the originator, and the credential, for the audit rows the report writes."""
+    department, reason = acting_department(caller, body, field="source_department")
+    return h.Actor(
+        department_code=department,
+        role=h.ActorRole.ORIGINATOR,
+        credential=caller.credential_id,
+        on_behalf_reason=reason,
+    )
+
+
 def launching_system(caller: Caller, body: LaunchRequest) -> tuple[str, str | None]:
     """The initiating system of a launch: the credential's department, or an operator's `on_behalf_of`."""
     if body.policy is not None and not is_operator(caller):

@@ -126,11 +126,22 @@ def apply_issue(rec: Recorder, command: IssueSupervisionOrder) -> None:
 
 
 def _addressee(state: CaseState, actor: Actor, order: SupervisionOrder, command: str) -> None:
+    """The order's addressee, acting in the part it holds on the case: the audit trail records that role."""
     if actor.role not in (Role.LEAD, Role.LOCALITY, Role.CO_UNIT):
         raise Rejected("actor.role", "actor.role", f"{command} is for the department the order is addressed to")
     if actor.department != order.department:
         raise Rejected(
             "actor.department", "actor.department", f"order {order.order_id} is addressed to {order.department}"
+        )
+    if not any(
+        assignment.active and assignment.department == actor.department and assignment.party.role is actor.role
+        for assignment in state.assignments
+    ):
+        raise Rejected(
+            "actor.role",
+            "actor.role",
+            f"{actor.department} may {command} only in the part it holds: it holds no {actor.role.value} "
+            "assignment on this case",
         )
 
 

@@ -459,6 +459,14 @@ class HandoffWorkflow:
 
     async def _push_back(self, command: SendFeedback) -> list[str]:
         """Each finding becomes an event of the receiver's, linked to this hand-off: a loop-2 hand-off back."""
+        # Reported by whoever sent the feedback, so loop 2's created row names the same credential.
+        actor = command.actor
+        reporter = Actor(
+            department_code=actor.department_code,
+            role=ActorRole.ORIGINATOR,
+            credential=actor.credential,
+            on_behalf_reason=actor.on_behalf_reason,
+        )
         events = [
             SourceEvent(
                 source_department=command.actor.department_code,
@@ -470,6 +478,7 @@ class HandoffWorkflow:
                 decision=finding.kind.value,
                 related_handoff_id=self._start.handoff_id,
                 package={"finding": finding.model_dump(mode="json"), "loop_one": self._start.handoff_id},
+                reported_by=reporter,
             )
             for finding in command.findings
         ]
@@ -505,12 +514,11 @@ class HandoffWorkflow:
         else:
             await self._arm(HandoffClock.REROUTE, now, self._limit(MatterStep.REROUTE))
             reason = "no department holds the matter's item: the coordinator must route it"
-        await self._transition(
-            Actor(department_code=start.event.source_department, role=ActorRole.ORIGINATOR),
-            "created",
-            S.CREATED,
-            reason,
+        # The door names the credential that reported the event; events from inside the cluster name none.
+        reporter = start.event.reported_by or Actor(
+            department_code=start.event.source_department, role=ActorRole.ORIGINATOR
         )
+        await self._transition(reporter, "created", S.CREATED, reason)
         if start.event.related_handoff_id is not None:
             await self._check_push_back_limit()
 
@@ -862,10 +870,13 @@ class HandoffWorkflow:
         workflow.set_current_details(self._details())
 
     def _parties(self) -> list[str]:
-        """The reporting department and every receiver it was routed to, earlier ones too: codes only."""
+        """The reporting department, every receiver it was routed to (earlier ones too) and the coordinator when
+        the registry named one at admission: codes only."""
         codes = [self._start.event.source_department, *(route.department_code for route in self._state.routes)]
         if self._state.receiver_code is not None:
             codes.append(self._state.receiver_code)
+        if self._start.coordinator_code is not None:
+            codes.append(self._start.coordinator_code)
         return list(dict.fromkeys(codes))
 
     def _details(self) -> str:

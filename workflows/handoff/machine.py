@@ -10,6 +10,7 @@ from enum import StrEnum
 from schemas.clock import FiredRung, RungKind
 from schemas.handoff import (
     Acknowledge,
+    Actor,
     ActorRole,
     Claim,
     Command,
@@ -124,6 +125,7 @@ def _check_actor(command: Command, state: HandoffState, start: HandoffStart, ver
             raise HandoffRejected(
                 "actor.coordinator", "actor", f"only the coordinator may {verb} a hand-off, not {actor}"
             )
+        _check_coordinator(actor, start, verb)
     elif isinstance(command, Terminate):
         origin = start.event.source_department
         is_origin = actor.role is ActorRole.ORIGINATOR and actor.department_code == origin
@@ -133,6 +135,20 @@ def _check_actor(command: Command, state: HandoffState, start: HandoffStart, ver
                 "actor",
                 f"only the coordinator or the originating department {origin} may {verb} the hand-off, not {actor}",
             )
+        if actor.role is ActorRole.COORDINATOR:
+            _check_coordinator(actor, start, verb)
+
+
+def _check_coordinator(actor: Actor, start: HandoffStart, verb: str) -> None:
+    """The coordinator is the department the registry named at admission. Hand-offs admitted before it was recorded
+    know none, and take any department's word for it, as they always did (their histories replay unchanged)."""
+    coordinator = start.coordinator_code
+    if coordinator is not None and actor.department_code != coordinator:
+        raise HandoffRejected(
+            "actor.coordinator",
+            "actor",
+            f"only the coordinator {coordinator} the registry names may {verb} the hand-off, not {actor}",
+        )
 
 
 def stage_after_push(start: HandoffStart) -> HandoffStage:

@@ -11,7 +11,6 @@ from pydantic import AwareDatetime, ValidationError
 from caseloop.direct.handoffs import COMMANDS
 from caseloop.errors import CommandError
 from schemas import handoff as h
-from schemas.access import Caller
 from schemas.api import (
     HANDOFF_COMMAND_BODIES,
     BatchRequest,
@@ -19,6 +18,7 @@ from schemas.api import (
     EventRequest,
     HandoffActing,
     HandoffPage,
+    ReportedEvent,
     WithdrawalRequest,
 )
 from schemas.case.commands import Code
@@ -67,18 +67,15 @@ def handoff_filters(
 Filters = Annotated[dict[str, Any], Depends(handoff_filters)]
 
 
-def _source(caller: Caller, body: EventRequest | BatchRequest | WithdrawalRequest) -> str:
-    department, _reason = access.acting_department(caller, body, field="source_department")
-    return department
-
-
-def _event(source: str, body: EventRequest) -> h.SourceEvent:
-    fields = body.model_dump(exclude={"on_behalf_of", "on_behalf_reason"})
+def _event(reporter: h.Actor, body: ReportedEvent, within: str = "") -> h.SourceEvent:
+    """The event of the reporting department (always the credential's, or an operator's `on_behalf_of`); `within`
+    prefixes the field a refusal names, e.g. `events.3.`."""
+    fields = {name: getattr(body, name) for name in ReportedEvent.model_fields}
     try:
-        return h.SourceEvent(**fields, source_department=source)
+        return h.SourceEvent(**fields, source_department=reporter.department_code, reported_by=reporter)
     except ValidationError as error:
         first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or None
+        field = within + ".".join(str(part) for part in first["loc"]) if first["loc"] else None
         raise DoorProblem(Kind.INVALID_REQUEST, str(first["msg"]), rule=first["type"], field=field) from None
 
 
@@ -86,7 +83,7 @@ def _event(source: str, body: EventRequest) -> h.SourceEvent:
 async def report_event(parts: DoorDep, caller: CallerDep, body: EventRequest) -> h.EventReport:
     """Reports an event of the caller's department and starts the hand-offs its matters call for; reporting it
     again starts nothing and answers `duplicate`."""
-    event = _event(_source(caller, body), body)
+    event = _event(access.reporter(caller, body), body)
     try:
         return await parts.engine.report_event(event, within=parts.options.command_seconds)
     except CommandError as error:
@@ -95,8 +92,9 @@ async def report_event(parts: DoorDep, caller: CallerDep, body: EventRequest) ->
 
 @router.post("/v1/event-batches", response_model=h.BatchReport, summary="Report a batch of events")
 async def report_events(parts: DoorDep, caller: CallerDep, body: BatchRequest) -> h.BatchReport:
-    source = _source(caller, body)
-    batch = h.EventBatch(batch_id=body.batch_id, events=[_event(source, event) for event in body.events])
+    reporter = access.reporter(caller, body)
+    events = [_event(reporter, event, f"events.{index}.") for index, event in enumerate(body.events)]
+    batch = h.EventBatch(batch_id=body.batch_id, events=events)
     try:
         return await parts.engine.report_events(batch, within=parts.options.command_seconds)
     except CommandError as error:
@@ -106,8 +104,14 @@ async def report_events(parts: DoorDep, caller: CallerDep, body: BatchRequest) -
 @router.post("/v1/withdrawals", response_model=h.WithdrawalReport, summary="Withdraw a source case")
 async def withdraw(parts: DoorDep, caller: CallerDep, body: WithdrawalRequest) -> h.WithdrawalReport:
     """The caller's source case was withdrawn: every open hand-off its event started is terminated."""
-    fields = body.model_dump(exclude={"on_behalf_of", "on_behalf_reason"})
-    withdrawal = h.SourceWithdrawal(**fields, source_department=_source(caller, body))
+    reporter = access.reporter(caller, body)
+    withdrawal = h.SourceWithdrawal(
+        event=body.event,
+        reference=body.reference,
+        reason=body.reason,
+        source_department=reporter.department_code,
+        reported_by=reporter,
+    )
     try:
         return await parts.engine.withdraw_source(withdrawal, within=parts.options.command_seconds)
     except CommandError as error:
