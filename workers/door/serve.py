@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import structlog
@@ -14,6 +15,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from caseloop.direct import CaseClient
+from caseloop.errors import Unreachable
 from workers.door.app import build_app
 from workers.door.deps import DoorOptions
 from workers.settings import Settings
@@ -58,22 +60,81 @@ def _config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
 
 
 async def serve(settings: Settings) -> None:
-    """Serves on bind_host:api_port until SIGTERM or SIGINT; uvicorn stops accepting, lets requests finish, then
-    the lifespan closes the engine and the store."""
+    """Serves on bind_host:api_port until SIGTERM or SIGINT; uvicorn stops accepting, lets requests finish (a second
+    signal stops waiting for them), then the engine closes and this returns."""
     host, port = settings.bind_host, settings.api_port
     listening = bind(host, port)
-    options = DoorOptions.of(settings)
-    # Connected before serving, so that an unreachable Temporal is said plainly (Unreachable) and nothing listens.
-    engine = await CaseClient.connect(settings, within=options.command_seconds)
     try:
-        server = uvicorn.Server(_config(build_app(settings, engine=engine, options=options), host, port))
-        log.info("front door serving", url=f"http://{host}:{port}")
-        await server.serve(sockets=[listening])
+        options = DoorOptions.of(settings)
+        # Connected before serving, so that an unreachable Temporal is said plainly and nothing answers requests.
+        engine = await _engine(settings, options)
+        try:
+            server = uvicorn.Server(_config(build_app(settings, engine=engine, options=options), host, port))
+            # uvicorn re-raises a signal it caught once it has stopped, which kills the process by that signal
+            # (exit -15, the engine left open); here a stop is asked for by signal and ends as an ordinary return.
+            server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+            with _stopped_by_signals(server):
+                log.info("front door serving", url=f"http://{host}:{port}")
+                await server.serve(sockets=[listening])
+        finally:
+            await engine.close()
     finally:
-        await engine.close()
         listening.close()
     if not server.started:
         raise DoorError(f"the front door could not start on {host}:{port}")
+    log.info("front door stopped")
+
+
+async def _engine(settings: Settings, options: DoorOptions) -> CaseClient:
+    try:
+        return await CaseClient.connect(settings, within=options.command_seconds)
+    except Unreachable as error:
+        # The transport's own words go to the log; the message says what and where.
+        log.warning("temporal unreachable", error=str(error))
+        target, namespace = settings.temporal_target, settings.temporal_namespace
+        raise Unreachable(
+            f"the front door cannot start: Temporal at {target} (namespace {namespace}) cannot be reached: "
+            f"{_reason(str(error))}; check CASELOOP_TEMPORAL_TARGET"
+        ) from None
+
+
+# What a failed connection's text means, in a few words, for the message; anything else is told as it came.
+_REASONS = (
+    ("connection refused", "nothing listens there"),
+    ("dns error", "the host name is not known"),
+    ("failed to lookup address", "the host name is not known"),
+    ("timed out", "no answer in time"),
+    ("deadline exceeded", "no answer in time"),
+    ("certificate", "its TLS certificate is not accepted"),
+)
+
+
+def _reason(text: str) -> str:
+    lowered = text.lower()
+    for fragment, reason in _REASONS:
+        if fragment in lowered:
+            return reason
+    return text
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(server: uvicorn.Server) -> Iterator[None]:
+    """SIGTERM or SIGINT asks the server to stop; a second one stops it without waiting for requests in flight."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        if server.should_exit:
+            server.force_exit = True
+        server.should_exit = True
+
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for number in signals:
+        loop.add_signal_handler(number, stop)
+    try:
+        yield
+    finally:
+        for number in signals:
+            loop.remove_signal_handler(number)
 
 
 @asynccontextmanager
