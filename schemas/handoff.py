@@ -14,7 +14,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from schemas.clock import ClockUnit, SlaClockState
 from schemas.delivery import Push
@@ -118,8 +127,10 @@ def intake_workflow_id(key: str) -> str:
     return _bounded(f"handoff-event-{id_part(key)}")
 
 
-def batch_workflow_id(batch_id: str, part: int) -> str:
-    return _bounded(f"handoff-batch-{id_part(batch_id)}-{part}")
+def batch_workflow_id(department: str, batch_id: str, part: int) -> str:
+    """A batch id is the reporting department's own name for it ("nightly-2026-11-30"): two departments' batches
+    of the same name never meet."""
+    return _bounded(f"handoff-batch-{id_part(department)}-{id_part(batch_id)}-{part}")
 
 
 class HandoffStage(StrEnum):
@@ -220,10 +231,15 @@ class SourceEvent(BaseModel):
         "reason; set by the front door, recorded in the hand-off's created row, never part of the event's key",
     )
 
+    @field_validator("event")
+    @classmethod
+    def _starts_a_handoff(cls, event: TriggerEvent) -> TriggerEvent:
+        if event is TriggerEvent.ISSUE_RAISED:
+            raise ValueError("issue_raised starts a case (launch), not a hand-off")
+        return event
+
     @model_validator(mode="after")
-    def _starts_a_handoff(self) -> SourceEvent:
-        if self.event is TriggerEvent.ISSUE_RAISED:
-            raise ValueError("event: issue_raised starts a case (launch), not a hand-off")
+    def _reported_by_its_source(self) -> SourceEvent:
         _reported_by_the_source(self.reported_by, self.source_department)
         return self
 

@@ -57,7 +57,7 @@ async def report_events(client: Client, batch: EventBatch, task_queue: str = DEF
 
     async def report_part(index: int, events: list[SourceEvent]) -> list[EventReport]:
         part = EventBatch(batch_id=batch.batch_id, events=events)
-        workflow_id = batch_workflow_id(batch.batch_id, index)
+        workflow_id = batch_workflow_id(batch.events[0].source_department, batch.batch_id, index)
         handle, duplicate = await _start_once(client, BATCH_WORKFLOW, part, workflow_id, task_queue, BatchReport)
         result: BatchReport = await handle.result()
         reports = result.reports
