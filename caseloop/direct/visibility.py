@@ -9,15 +9,17 @@ consistent: a command's effect shows in `list()` a moment after the command retu
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from temporalio.client import WorkflowExecution
 from temporalio.common import SearchAttributeKey
 
 from caseloop.errors import InputRejected
+from caseloop.sdk.summaries import Many
 from schemas import search_attributes as sa
 from schemas.api import CaseSummary, HandoffSummary
 from schemas.case.stages import CardColour, CaseStage, Priority, SupervisionLevel
@@ -25,10 +27,46 @@ from schemas.handoff import HandoffStage, SlaColour
 from schemas.registry import HandoffDirection
 
 E = TypeVar("E", bound=StrEnum)
-# A keyword filter: one value, or a sequence of them meaning any of them. Enums are strings too.
-Many = str | Sequence[str]
+S = TypeVar("S", bound=BaseModel)
+# Each keyword filter: the search attribute it reads, and the enum of its values (None: registry codes).
+FilterTable = Mapping[str, tuple[SearchAttributeKey[str], type[StrEnum] | None]]
 
 CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+CASE_FILTERS: FilterTable = {
+    "stage": (sa.STAGE, CaseStage),
+    "card_colour": (sa.CARD_COLOUR, CardColour),
+    "department": (sa.LEAD_DEPARTMENT, None),  # the lead department
+    "locality": (sa.LOCALITY, None),
+    "matter": (sa.MATTER, None),
+    "priority": (sa.PRIORITY, Priority),
+    "supervision_level": (sa.SUPERVISION_LEVEL, SupervisionLevel),
+}
+HANDOFF_FILTERS: FilterTable = {
+    "stage": (sa.STAGE, HandoffStage),
+    "colour": (sa.CARD_COLOUR, SlaColour),
+    "receiver": (sa.LEAD_DEPARTMENT, None),  # the department the push went to
+    "locality": (sa.LOCALITY, None),
+    "matter": (sa.MATTER, None),
+    "direction": (sa.DIRECTION, HandoffDirection),
+}
+# What each summary's fields read, besides the workflow's ID, status and times.
+CASE_FIELDS = {
+    "stage": sa.STAGE,
+    "card_colour": sa.CARD_COLOUR,
+    "lead_department": sa.LEAD_DEPARTMENT,
+    "locality": sa.LOCALITY,
+    "matter": sa.MATTER,
+    "priority": sa.PRIORITY,
+    "supervision_level": sa.SUPERVISION_LEVEL,
+}
+HANDOFF_FIELDS = {
+    "stage": sa.STAGE,
+    "colour": sa.CARD_COLOUR,
+    "matter": sa.MATTER,
+    "direction": sa.DIRECTION,
+    "receiver": sa.LEAD_DEPARTMENT,
+    "locality": sa.LOCALITY,
+}
 
 
 class Query:
@@ -37,13 +75,14 @@ class Query:
     def __init__(self, kind: str) -> None:
         self._clauses = [f'{sa.KIND.name} = "{kind}"']
 
-    def enum(self, key: SearchAttributeKey[str], field: str, kind: type[E], value: Many | None) -> Query:
-        values = [_member(kind, field, item) for item in _each(value)]
-        return self._keyword(key, values)
-
-    def code(self, key: SearchAttributeKey[str], field: str, value: Many | None) -> Query:
-        values = [_code(field, item) for item in _each(value)]
-        return self._keyword(key, values)
+    def keywords(self, filters: FilterTable, given: Mapping[str, Many | None]) -> Query:
+        """The keyword filters given, each checked against its enum or the code pattern."""
+        for field, value in given.items():
+            if field not in filters:
+                raise TypeError(f"no filter {field!r}; the filters are {', '.join(filters)}")
+            key, kind = filters[field]
+            self._keyword(key, [_member(kind, field, item) if kind else _code(field, item) for item in _each(value)])
+        return self
 
     def due(self, *, overdue: bool | None, due_before: datetime | None, now: datetime | None = None) -> Query:
         key = sa.NEXT_DUE_AT.name
@@ -62,13 +101,12 @@ class Query:
             self._clauses.append('ExecutionStatus != "Running"')
         return self
 
-    def _keyword(self, key: SearchAttributeKey[str], values: list[str]) -> Query:
+    def _keyword(self, key: SearchAttributeKey[str], values: list[str]) -> None:
         if len(values) == 1:
             self._clauses.append(f'{key.name} = "{values[0]}"')
         elif values:
             quoted = ", ".join(f'"{value}"' for value in values)
             self._clauses.append(f"{key.name} IN ({quoted})")
-        return self
 
     def __str__(self) -> str:
         return " AND ".join(self._clauses)
@@ -76,58 +114,40 @@ class Query:
 
 def case_query(
     *,
-    stage: Many | None = None,
-    card_colour: Many | None = None,
-    department: Many | None = None,
-    locality: Many | None = None,
-    matter: Many | None = None,
-    priority: Many | None = None,
-    supervision_level: Many | None = None,
     overdue: bool | None = None,
     due_before: datetime | None = None,
     running: bool | None = None,
     now: datetime | None = None,
+    **keywords: Many | None,
 ) -> str:
-    """The visibility query of the case filters; each keyword filter takes one value or a sequence (any of)."""
-    return str(
-        Query("case")
-        .enum(sa.STAGE, "stage", CaseStage, stage)
-        .enum(sa.CARD_COLOUR, "card_colour", CardColour, card_colour)
-        .code(sa.LEAD_DEPARTMENT, "department", department)
-        .code(sa.LOCALITY, "locality", locality)
-        .code(sa.MATTER, "matter", matter)
-        .enum(sa.PRIORITY, "priority", Priority, priority)
-        .enum(sa.SUPERVISION_LEVEL, "supervision_level", SupervisionLevel, supervision_level)
-        .due(overdue=overdue, due_before=due_before, now=now)
-        .running(running)
-    )
+    """The visibility query of the case filters: the keywords of `CASE_FILTERS`, each one value or a sequence (any
+    of them); `overdue` (a running step deadline has passed), `due_before`, `running`."""
+    return _query("case", CASE_FILTERS, keywords, overdue, due_before, running, now)
 
 
 def handoff_query(
     *,
-    stage: Many | None = None,
-    colour: Many | None = None,
-    receiver: Many | None = None,
-    locality: Many | None = None,
-    matter: Many | None = None,
-    direction: Many | None = None,
     overdue: bool | None = None,
     due_before: datetime | None = None,
     running: bool | None = None,
     now: datetime | None = None,
+    **keywords: Many | None,
 ) -> str:
-    """The visibility query of the hand-off filters; `receiver` is the department the push went to."""
-    return str(
-        Query("handoff")
-        .enum(sa.STAGE, "stage", HandoffStage, stage)
-        .enum(sa.CARD_COLOUR, "colour", SlaColour, colour)
-        .code(sa.LEAD_DEPARTMENT, "receiver", receiver)
-        .code(sa.LOCALITY, "locality", locality)
-        .code(sa.MATTER, "matter", matter)
-        .enum(sa.DIRECTION, "direction", HandoffDirection, direction)
-        .due(overdue=overdue, due_before=due_before, now=now)
-        .running(running)
-    )
+    """The visibility query of the hand-off filters: the keywords of `HANDOFF_FILTERS`, then as for cases."""
+    return _query("handoff", HANDOFF_FILTERS, keywords, overdue, due_before, running, now)
+
+
+def _query(
+    kind: str,
+    filters: FilterTable,
+    keywords: Mapping[str, Many | None],
+    overdue: bool | None,
+    due_before: datetime | None,
+    running: bool | None,
+    now: datetime | None,
+) -> str:
+    query = Query(kind).keywords(filters, keywords)
+    return str(query.due(overdue=overdue, due_before=due_before, now=now).running(running))
 
 
 def party_clause(department: str) -> str:
@@ -136,42 +156,27 @@ def party_clause(department: str) -> str:
 
 
 def case_summary(execution: WorkflowExecution) -> CaseSummary:
-    attributes = execution.typed_search_attributes
-    return CaseSummary(
-        case_id=execution.id,
-        stage=attributes.get(sa.STAGE),
-        card_colour=attributes.get(sa.CARD_COLOUR),
-        lead_department=attributes.get(sa.LEAD_DEPARTMENT),
-        locality=attributes.get(sa.LOCALITY),
-        matter=attributes.get(sa.MATTER),
-        priority=attributes.get(sa.PRIORITY),
-        supervision_level=attributes.get(sa.SUPERVISION_LEVEL),
-        next_due_at=attributes.get(sa.NEXT_DUE_AT),
-        status=_status(execution),
-        started_at=execution.start_time,
-        closed_at=execution.close_time,
-    )
+    return _summary(CaseSummary, "case_id", CASE_FIELDS, execution)
 
 
 def handoff_summary(execution: WorkflowExecution) -> HandoffSummary:
+    return _summary(HandoffSummary, "handoff_id", HANDOFF_FIELDS, execution)
+
+
+def _summary(
+    model: type[S], id_field: str, fields: Mapping[str, SearchAttributeKey[Any]], execution: WorkflowExecution
+) -> S:
     attributes = execution.typed_search_attributes
-    return HandoffSummary(
-        handoff_id=execution.id,
-        stage=attributes.get(sa.STAGE),
-        colour=attributes.get(sa.CARD_COLOUR),
-        matter=attributes.get(sa.MATTER),
-        direction=attributes.get(sa.DIRECTION),
-        receiver=attributes.get(sa.LEAD_DEPARTMENT),
-        locality=attributes.get(sa.LOCALITY),
-        next_due_at=attributes.get(sa.NEXT_DUE_AT),
-        status=_status(execution),
-        started_at=execution.start_time,
-        closed_at=execution.close_time,
+    return model.model_validate(
+        {
+            id_field: execution.id,
+            **{field: attributes.get(key) for field, key in fields.items()},
+            "next_due_at": attributes.get(sa.NEXT_DUE_AT),
+            "status": execution.status.name.lower() if execution.status is not None else "unknown",
+            "started_at": execution.start_time,
+            "closed_at": execution.close_time,
+        }
     )
-
-
-def _status(execution: WorkflowExecution) -> str:
-    return execution.status.name.lower() if execution.status is not None else "unknown"
 
 
 def _each(value: Many | None) -> Iterable[Any]:

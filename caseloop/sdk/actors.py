@@ -7,14 +7,17 @@ door refuses unless it is the credential's. An operator credential names the dep
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from caseloop.errors import InputRejected
-from caseloop.sdk.building import invalid
+from caseloop.sdk.building import build
+from caseloop.sdk.failures import invalid
 from schemas import handoff
+from schemas.access import Caller
 from schemas.api import CaseActingRole, HandoffActingRole
 from schemas.case.commands import Actor
 from schemas.case.stages import Role
@@ -94,6 +97,29 @@ def handoff_acting(value: HandoffActor | Acting | None) -> Acting:
     if isinstance(value, handoff.Actor):
         return Acting(value.role.value, value.department_code, handoff=True)
     return _parse(value, [role.value for role in HandoffActingRole], handoff=True)
+
+
+def command_body(
+    model: type[BaseModel],
+    given: Any,
+    fields: dict[str, Any],
+    *,
+    acting_of: Callable[[Any], Acting],
+    default: Acting | None,
+    caller: Caller,
+    on_behalf: OnBehalf | None,
+) -> dict[str, Any]:
+    """A command's request body: `given` whole, sent by its own actor, or built from `fields`, sent by the actor
+    they name or the handle's `default`, in the department it writes, the one acted for, or the credential's."""
+    written = fields.pop("actor", None)
+    if given is not None:
+        acting = acting_of(given.actor)
+    else:
+        acting = acting_of(written or default)
+        department = acting.department or (on_behalf.department if on_behalf else caller.department)
+        # Built here too, so a missing or malformed field is refused before the request, with its field.
+        fields["actor"] = acting.actor(department)
+    return acting.body(build(model, given, fields), on_behalf)
 
 
 def _parse(value: str | None, roles: list[str], *, handoff: bool) -> Acting:

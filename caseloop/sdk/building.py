@@ -3,17 +3,22 @@ is refused with its field at once; the door checks them again, with the rules on
 
 from __future__ import annotations
 
+import re
+import uuid
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from caseloop.errors import InputRejected
+from caseloop.sdk.failures import invalid
 from schemas.limits import LimitText
 from schemas.registry import Limit
 
 M = TypeVar("M", bound=BaseModel)
 _LIMIT = TypeAdapter(LimitText)
+# Command ids travel in update IDs and audit rows: printable ASCII without spaces, as the workflows take them.
+COMMAND_ID = re.compile(r"^[!-~]+$")
 
 
 def build(model: type[M], given: M | None, fields: dict[str, Any]) -> M:
@@ -42,13 +47,14 @@ def limit_of(value: Limit | str | int | Decimal | None, field: str = "limit") ->
         raise invalid(error, within=field) from None
 
 
-def invalid(error: ValidationError, *, within: str | None = None) -> InputRejected:
-    """The first problem pydantic found, as a rejection naming the field (inside `within`) and pydantic's rule."""
-    problems = error.errors()
-    first = problems[0]
-    parts = [within] if within else []
-    parts += [str(part) for part in first["loc"]]
-    field = ".".join(parts) or None
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    message = f"{field}: {first['msg']}{more}" if field else f"{first['msg']}{more}"
-    return InputRejected(message, rule=first["type"], field=field)
+def command_id_of(given: str | None, *, longest: int = 100) -> str:
+    """The command id to send: the one given (checked), or a new uuid4."""
+    if given is None:
+        return str(uuid.uuid4())
+    if len(given) > longest or not COMMAND_ID.fullmatch(given):
+        raise InputRejected(
+            f"command_id must be 1 to {longest} printable ASCII characters without spaces, not {given!r}",
+            rule="command_id.format",
+            field="command_id",
+        )
+    return given

@@ -23,9 +23,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from caseloop.sdk.actors import Acting, CaseActor, OnBehalf, case_acting
-from caseloop.sdk.building import build, limit_of
-from caseloop.sdk.transport import Transport, command_id_of
+from caseloop.sdk.actors import CaseActor, OnBehalf, case_acting, command_body
+from caseloop.sdk.building import build, command_id_of, limit_of
+from caseloop.sdk.transport import Transport
 from schemas.access import Caller
 from schemas.case import commands as c
 from schemas.case.stages import CommitmentDecision, ReturnRuling, ReviewVerdict
@@ -571,19 +571,16 @@ class CaseHandle:
     async def _send(
         self, name: str, given: c.CaseCommand | None, command_id: str | None, within: float | None, **fields: Any
     ) -> c.CommandResult:
-        model = COMMANDS[name]
         command_id = command_id_of(command_id)
-        if given is None:
-            acting = case_acting(fields.pop("actor", None) or self._actor)
-        else:
-            fields.pop("actor", None)
-            acting = Acting(given.actor.role.value, given.actor.department)
-        department = acting.department or (self._on_behalf.department if self._on_behalf else self._caller.department)
-        if given is None:
-            # Built here too, so a missing or malformed field is refused before the request, with its field.
-            fields["actor"] = acting.actor(department)
-        command = build(model, given, fields)
-        body = acting.body(command, self._on_behalf)
+        body = command_body(
+            COMMANDS[name],
+            given,
+            fields,
+            acting_of=case_acting,
+            default=self._actor,
+            caller=self._caller,
+            on_behalf=self._on_behalf,
+        )
         answer = await self._transport.post(
             f"{self._path}/{name.replace('_', '-')}",
             body,

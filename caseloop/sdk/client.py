@@ -24,12 +24,13 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from caseloop.errors import Forbidden, InputRejected
-from caseloop.sdk.actors import CaseActor, HandoffActor
-from caseloop.sdk.building import build, invalid
+from caseloop.sdk.actors import CaseActor, HandoffActor, OnBehalf
+from caseloop.sdk.building import build
 from caseloop.sdk.cases import CaseHandle
+from caseloop.sdk.failures import invalid, refusal
 from caseloop.sdk.handoffs import HandoffHandle
 from caseloop.sdk.summaries import CaseSummary, HandoffSummary, Many
-from caseloop.sdk.transport import Transport, rejected
+from caseloop.sdk.transport import Transport
 from schemas.access import Caller, CredentialKind
 from schemas.api import Count, DeadlineRequest, LaunchRequest, LaunchResult
 from schemas.case.stages import Priority
@@ -202,19 +203,7 @@ class CaseClient:
         `overdue=True`: a running step deadline has passed; `due_before`: one falls before that instant;
         `running`: the workflow still runs (a closed case runs on through its reopen window).
         """
-        params = {
-            "stage": stage,
-            "card_colour": card_colour,
-            "department": department,
-            "locality": locality,
-            "matter": matter,
-            "priority": priority,
-            "supervision_level": supervision_level,
-            "overdue": overdue,
-            "due_before": _aware(due_before),
-            "running": running,
-            "limit": MOST if limit is None else limit,
-        }
+        params = _filters(locals())
         answer = await self._transport.get("/v1/cases", subject="the case list", params=params, within=within)
         return [CaseSummary.model_validate(item) for item in answer["items"]]
 
@@ -234,18 +223,7 @@ class CaseClient:
         within: float | None = None,
     ) -> int:
         """How many cases the department is party to match; the filters are those of `list()`."""
-        params = {
-            "stage": stage,
-            "card_colour": card_colour,
-            "department": department,
-            "locality": locality,
-            "matter": matter,
-            "priority": priority,
-            "supervision_level": supervision_level,
-            "overdue": overdue,
-            "due_before": _aware(due_before),
-            "running": running,
-        }
+        params = _filters(locals())
         answer = await self._transport.get("/v1/cases/count", subject="the case count", params=params, within=within)
         return Count.model_validate(answer).count
 
@@ -264,6 +242,8 @@ class CaseClient:
         decision: str | None = None,
         related_handoff_id: str | None = None,
         package: Mapping[str, Any] | None = None,
+        on_behalf_of: str | None = None,
+        on_behalf_reason: str | None = None,
         within: float | None = None,
     ) -> EventReport:
         """Reports an event of the department's (an approval closed, an enterprise registered, a penalty decided)
@@ -271,15 +251,18 @@ class CaseClient:
         `reference` (e.g. its case number), the `event`, the approval or supervision `item_code`, where it was
         handled (`locality_code`), when (`occurred_at`, aware), the `decision` and the `package` the receiver
         needs (it may hold personal data: it travels only in encrypted payloads). The reporting department is the
-        credential's; a `SourceEvent` naming another is refused (`Forbidden`).
+        credential's; a `SourceEvent` naming another is refused (`Forbidden`). An operator credential reports for a
+        department with `on_behalf_of` (its code) and `on_behalf_reason`, both recorded in the audit trail.
 
         Idempotent by the event's key (department, event, reference): reporting it again starts nothing and
         answers outcome `duplicate` with the hand-offs of the first report. `unmatched`: recorded, but no matter
         is triggered by it. Raises `InputRejected` (rule, field) for an event the registry refuses; nothing is
         recorded then, and the corrected event may be reported under the same reference.
         """
+        behalf = OnBehalf.of(on_behalf_of, on_behalf_reason)
+        source = behalf.department if behalf is not None else self.department
         fields = {
-            "source_department": self.department,
+            "source_department": source,
             "reference": reference,
             "event": event,
             "item_code": item_code,
@@ -290,13 +273,18 @@ class CaseClient:
             "package": dict(package) if package is not None else None,
         }
         reported = build(SourceEvent, source_event, {} if source_event is not None else fields)
-        self._own(reported.source_department, "source_department")
+        if behalf is None:
+            self._own(reported.source_department, "source_department")
+        elif reported.source_department != source:
+            raise Forbidden(
+                f"source_department: this report is on behalf of {source}, not {reported.source_department}"
+            )
         subject = f"event {reported.key}"
-        answer = await self._transport.post("/v1/events", _event_body(reported), subject=subject, within=within)
+        body = {**_event_body(reported), **_on_behalf(behalf)}
+        answer = await self._transport.post("/v1/events", body, subject=subject, within=within)
         report = EventReport.model_validate(answer)
         if report.outcome is EventOutcome.REJECTED and report.rejection is not None:
-            rejection = report.rejection
-            raise rejected(f"{subject}: {rejection.message}", rejection.rule, rejection.field)
+            raise refusal(subject, report.rejection)
         return report
 
     async def report_events(
@@ -304,14 +292,19 @@ class CaseClient:
         events: EventBatch | Iterable[SourceEvent | Mapping[str, Any]],
         *,
         batch_id: str | None = None,
+        on_behalf_of: str | None = None,
+        on_behalf_reason: str | None = None,
         within: float | None = None,
     ) -> BatchReport:
         """Reports a batch of the department's events (e.g. a nightly export) under `batch_id`; one report per
         event, in order, each with its own outcome (a refused event is reported `rejected` with its rule, the
-        others go on).
+        others go on). An operator credential reports the whole batch for one department with `on_behalf_of` and
+        `on_behalf_reason`.
 
         Reporting the same batch id again answers its first report with the started events marked `duplicate`.
         """
+        behalf = OnBehalf.of(on_behalf_of, on_behalf_reason)
+        source = behalf.department if behalf is not None else self.department
         given: builtins.list[SourceEvent | Mapping[str, Any]]
         if isinstance(events, EventBatch):
             batch_id, given = events.batch_id, builtins.list(events.events)
@@ -322,15 +315,20 @@ class CaseClient:
         bodies = []
         for index, event in enumerate(given):
             if isinstance(event, SourceEvent):
-                self._own(event.source_department, f"events.{index}.source_department")
+                named: str | None = event.source_department
                 bodies.append(_event_body(event))
             else:
                 entry = dict(_json(event))
-                self._own(entry.pop("source_department", None), f"events.{index}.source_department")
+                named = entry.pop("source_department", None)
+                entry.pop("reported_by", None)  # the door records who reported it
                 bodies.append(entry)
-        answer = await self._transport.post(
-            "/v1/event-batches", {"batch_id": batch_id, "events": bodies}, subject=f"batch {batch_id}", within=within
-        )
+            if named is not None and named != source:
+                raise Forbidden(
+                    f"events.{index}.source_department: this batch is {source}'s, not {named} "
+                    "(the department comes from the credential, or an operator's on_behalf_of)"
+                )
+        body = {"batch_id": batch_id, "events": bodies, **_on_behalf(behalf)}
+        answer = await self._transport.post("/v1/event-batches", body, subject=f"batch {batch_id}", within=within)
         return BatchReport.model_validate(answer)
 
     async def withdraw_source(
@@ -341,22 +339,31 @@ class CaseClient:
         event: TriggerEvent | str | None = None,
         reference: str | None = None,
         reason: str | None = None,
+        on_behalf_of: str | None = None,
+        on_behalf_reason: str | None = None,
         within: float | None = None,
     ) -> WithdrawalReport:
         """The department's source case was withdrawn (or the entity deregistered): every open hand-off its event
         started is terminated, with the reason. Withdrawing again reports them as already closed. Raises
-        `InputRejected` for an event that was never reported; nothing changes then."""
-        fields = {"source_department": self.department, "event": event, "reference": reference, "reason": reason}
+        `InputRejected` for an event that was never reported; nothing changes then. An operator credential
+        withdraws for a department with `on_behalf_of` and `on_behalf_reason`, both recorded in the audit trail."""
+        behalf = OnBehalf.of(on_behalf_of, on_behalf_reason)
+        source = behalf.department if behalf is not None else self.department
+        fields = {"source_department": source, "event": event, "reference": reference, "reason": reason}
         given = build(SourceWithdrawal, withdrawal, {} if withdrawal is not None else fields)
-        self._own(given.source_department, "source_department")
+        if behalf is None:
+            self._own(given.source_department, "source_department")
+        elif given.source_department != source:
+            raise Forbidden(
+                f"source_department: this withdrawal is on behalf of {source}, not {given.source_department}"
+            )
         subject = f"withdrawal of {given.key}"
-        body = given.model_dump(mode="json", exclude={"source_department"})
+        body = {**given.model_dump(mode="json", exclude={"source_department", "reported_by"}), **_on_behalf(behalf)}
         report = WithdrawalReport.model_validate(
             await self._transport.post("/v1/withdrawals", body, subject=subject, within=within)
         )
         if report.rejection is not None:
-            rejection = report.rejection
-            raise rejected(f"{subject}: {rejection.message}", rejection.rule, rejection.field)
+            raise refusal(subject, report.rejection)
         return report
 
     def handoff(self, handoff_id: str, *, actor: HandoffActor | None = None) -> HandoffHandle:
@@ -381,18 +388,7 @@ class CaseClient:
         """Hand-offs the department is party to that match every filter given, newest first: `stage`
         (HandoffStage), `colour` (SLA colour), `receiver` (the department the push went to), `locality`,
         `matter`, `direction`, `overdue`, `due_before`, `running`; at most `limit` (None: 1000)."""
-        params = {
-            "stage": stage,
-            "colour": colour,
-            "receiver": receiver,
-            "locality": locality,
-            "matter": matter,
-            "direction": direction,
-            "overdue": overdue,
-            "due_before": _aware(due_before),
-            "running": running,
-            "limit": MOST if limit is None else limit,
-        }
+        params = _filters(locals())
         answer = await self._transport.get("/v1/handoffs", subject="the hand-off list", params=params, within=within)
         return [HandoffSummary.model_validate(item) for item in answer["items"]]
 
@@ -411,17 +407,7 @@ class CaseClient:
         within: float | None = None,
     ) -> int:
         """How many hand-offs the department is party to match; the filters are those of `list_handoffs()`."""
-        params = {
-            "stage": stage,
-            "colour": colour,
-            "receiver": receiver,
-            "locality": locality,
-            "matter": matter,
-            "direction": direction,
-            "overdue": overdue,
-            "due_before": _aware(due_before),
-            "running": running,
-        }
+        params = _filters(locals())
         answer = await self._transport.get(
             "/v1/handoffs/count", subject="the hand-off count", params=params, within=within
         )
@@ -488,16 +474,27 @@ def _co_unit(unit: CoUnitNomination | Mapping[str, Any] | str) -> Any:
     return {"department": unit} if isinstance(unit, str) else unit
 
 
-def _aware(instant: datetime | None) -> datetime | None:
-    if instant is not None and instant.tzinfo is None:
+def _filters(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """A list or count call's own arguments (its `locals()` before anything else) as the door's query parameters:
+    the filters as given, `due_before` aware, `limit` None for the most the door answers; not `self` or `within`."""
+    params = {name: value for name, value in arguments.items() if name not in ("self", "within")}
+    due_before = params.get("due_before")
+    if due_before is not None and due_before.tzinfo is None:
         raise InputRejected(
             "due_before: give an aware datetime (with its offset)", rule="filter.aware", field="due_before"
         )
-    return instant
+    if "limit" in params and params["limit"] is None:
+        params["limit"] = MOST
+    return params
 
 
 def _event_body(event: SourceEvent) -> dict[str, Any]:
-    return event.model_dump(mode="json", exclude={"source_department"})
+    """The event as the door takes it: without the reporting department or who reported it (the door's to say)."""
+    return event.model_dump(mode="json", exclude={"source_department", "reported_by"})
+
+
+def _on_behalf(behalf: OnBehalf | None) -> dict[str, str]:
+    return {} if behalf is None else {"on_behalf_of": behalf.department, "on_behalf_reason": behalf.reason}
 
 
 def _json(value: BaseModel | Mapping[str, Any]) -> dict[str, Any]:

@@ -15,9 +15,9 @@ from urllib.parse import quote
 
 from pydantic import JsonValue
 
-from caseloop.sdk.actors import Acting, HandoffActor, OnBehalf, handoff_acting
-from caseloop.sdk.building import build
-from caseloop.sdk.transport import Transport, command_id_of
+from caseloop.sdk.actors import HandoffActor, OnBehalf, command_body, handoff_acting
+from caseloop.sdk.building import command_id_of
+from caseloop.sdk.transport import Transport
 from schemas import handoff as h
 from schemas.access import Caller
 
@@ -191,20 +191,19 @@ class HandoffHandle:
     async def _send(
         self, name: str, given: h.Command | None, command_id: str | None, within: float | None, **fields: Any
     ) -> h.HandoffView:
-        model = COMMANDS[name]
         command_id = command_id_of(command_id)
-        if given is None:
-            acting = handoff_acting(fields.pop("actor", None) or self._actor)
-        else:
-            fields.pop("actor", None)
-            acting = Acting(given.actor.role.value, given.actor.department_code, handoff=True)
-        department = acting.department or (self._on_behalf.department if self._on_behalf else self._caller.department)
-        if given is None:
-            fields["actor"] = acting.actor(department)
-        command = build(model, given, fields)
+        body = command_body(
+            COMMANDS[name],
+            given,
+            fields,
+            acting_of=handoff_acting,
+            default=self._actor,
+            caller=self._caller,
+            on_behalf=self._on_behalf,
+        )
         answer = await self._transport.post(
             f"{self._path}/{VERBS[name]}",
-            acting.body(command, self._on_behalf),
+            body,
             subject=self._subject,
             command_id=command_id,
             within=within,

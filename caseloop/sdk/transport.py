@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from caseloop.errors import CommandError, CommandTimeout, Forbidden, InputRejected, NotFound, Unreachable
+from caseloop.errors import CommandError, Forbidden, NotFound, Unreachable
+from caseloop.sdk.failures import rejected, timed_out
 
-# Command ids travel in update IDs and audit rows: printable ASCII without spaces, as the workflows take them.
-COMMAND_ID = re.compile(r"^[!-~]{1,100}$")
 PROBLEM_JSON = "application/problem+json"
 REJECTIONS = frozenset({"rule-refused", "invalid-request", "idempotency-key-reused"})
 IN_FLIGHT = "idempotency-key-in-flight"
@@ -105,38 +102,14 @@ class Transport:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise asyncio.CancelledError from None  # the caller cancelled: not a timeout
-            raise timed_out(call, seconds) from None
+            raise timed_out(call.subject, call.command_id, seconds) from None
         except httpx.TimeoutException:
-            raise timed_out(call, seconds) from None
+            raise timed_out(call.subject, call.command_id, seconds) from None
         except httpx.TransportError as error:
             raise Unreachable(f"cannot reach the caseloop API at {self.url}: {_reason(error)}") from None
         if response.is_success:
             return response.json() if response.content else None
         raise problem_error(response, call, self.url)
-
-
-def command_id_of(given: str | None) -> str:
-    """The command id to send: the one given (checked), or a new uuid4."""
-    if given is None:
-        return str(uuid.uuid4())
-    if not COMMAND_ID.match(given):
-        raise InputRejected(
-            f"command_id must be 1 to 100 printable ASCII characters without spaces, not {given!r}",
-            rule="command_id.format",
-            field="command_id",
-        )
-    return given
-
-
-def timed_out(call: Call, seconds: float | None) -> CommandTimeout:
-    waited = f" within {seconds:g}s" if seconds is not None else ""
-    if call.command_id is None:
-        return CommandTimeout(f"{call.subject}: no answer{waited}")
-    return CommandTimeout(
-        f"{call.subject}: no answer{waited}; the command may or may not be applied: retry it with "
-        f"command id {call.command_id}, which applies it at most once",
-        command_id=call.command_id,
-    )
 
 
 def problem_error(response: httpx.Response, call: Call, url: str) -> CommandError:
@@ -155,18 +128,10 @@ def problem_error(response: httpx.Response, call: Call, url: str) -> CommandErro
         return Forbidden(message)
     if status == 504:
         command_id = problem.get("command_id") or call.command_id
-        return timed_out(Call(call.subject, command_id if isinstance(command_id, str) else None), None)
+        return timed_out(call.subject, command_id if isinstance(command_id, str) else None, None)
     if status in (502, 503):
         return Unreachable(f"the caseloop API at {url} cannot serve {call.subject} now: {detail}")
     return CommandError(f"{message} (HTTP {status})")
-
-
-def rejected(message: str, rule: str | None, field: str | None) -> InputRejected:
-    """A rule's rejection; the message ends with the rule and the field, as scripts and logs need them."""
-    named = ", ".join(part for part in (f"rule {rule}" if rule else "", f"field {field}" if field else "") if part)
-    if not named or f"(rule {rule}" in message:  # the case workflow names them itself
-        return InputRejected(message, rule=rule, field=field)
-    return InputRejected(f"{message} ({named})", rule=rule, field=field)
 
 
 def _problem(response: httpx.Response) -> dict[str, Any]:

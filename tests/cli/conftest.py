@@ -5,45 +5,27 @@ them, and the CLI pointed at the door through CASELOOP_* variables, with develop
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from caseloop.commands.forms import DEVELOPMENT_CREDENTIALS
-from tests.sdk.world import DEVELOPMENT_REFORM, World, add_launchable_matter, running_door
+from tests.sdk.world import DEVELOPMENT_REFORM, World, matter, queue, running_door, store, worker
 from tests.support.department_world import (
     APPROVAL_BUREAU,
     BUSINESS_OFFICE,
     HEALTH_COMMISSION,
     HOUSING,
     SUCHENG,
-    running_worker,
-    sample_store,
 )
 from workers.resources import Resources
 from workers.settings import get_settings
 
+__all__ = ["matter", "queue", "store", "worker"]  # the world's fixtures
+
 LABOUR_BUREAU = "SQ-RSJ"  # 人社局: supervises labour dispatch licences
 DEPARTMENTS = (DEVELOPMENT_REFORM, BUSINESS_OFFICE, HOUSING, SUCHENG, APPROVAL_BUREAU, HEALTH_COMMISSION, LABOUR_BUREAU)
-
-
-@pytest.fixture(scope="module")
-async def store(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return await sample_store(tmp_path_factory.mktemp("store"))
-
-
-@pytest.fixture(scope="module")
-def queue() -> str:
-    return f"cli-{uuid.uuid4()}"
-
-
-@pytest.fixture(scope="module")
-async def worker(dev_env: WorkflowEnvironment, store: str, queue: str) -> AsyncIterator[Resources]:
-    async with running_worker(dev_env, store, queue) as resources:
-        yield resources
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +47,3 @@ def cli_env(door: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
-
-
-@pytest.fixture
-async def matter(worker: Resources, tmp_path: Path) -> str:
-    return await add_launchable_matter(worker.sessions, tmp_path)

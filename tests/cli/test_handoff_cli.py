@@ -76,7 +76,7 @@ async def test_a_hand_off_from_report_to_closed_loop_on_the_command_line(
 
     listed = await eventually(
         lambda: run_json(
-            capsys, "handoff", "list", *LABOUR, "--matter", "SQ-SG-LWPQ", "--stage", "loop_closed", "--limit", "0"
+            capsys, "handoff", "list", *LABOUR, "--matter", "SQ-SG-LWPQ", "--stage", "loop_closed", "--limit", "1000"
         ),
         lambda found: handoff_id in {s["handoff_id"] for s in found},
     )

@@ -11,7 +11,6 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,9 +21,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from activities.registry.importer import import_registry
 from caseloop.direct import CaseClient
 from schemas.access import CredentialKind
+from tests.sdk.world import add_launchable_matter
 from tests.support.department_world import (
     APPROVAL_BUREAU,
     BUSINESS_OFFICE,
@@ -91,21 +90,11 @@ def _jwks_app(key: rsa.RSAPrivateKey) -> FastAPI:
     return app
 
 
-def _matter_file(directory: Path, code: str) -> Path:
-    file = directory / f"{code}.yaml"
-    file.write_text(
-        "matters:\n"
-        f"  - code: {code}\n"
-        "    name: 項目尾水管線施工協調(門測試)\n"
-        "    kind: case\n"
-        "    trigger: issue_raised\n"
-        f"    initiators: [{INITIATOR}]\n"
-        f"    lead: {LEAD}\n"
-        "    card_profile: default\n"
-        "    statutory_limit: 20 working-days\n",
-        encoding="utf-8",
-    )
-    return file
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """A plain HTTP client, as the door's authenticator fetches JWKS with."""
+    async with httpx.AsyncClient() as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +117,7 @@ async def door_world(
         jwt_audience=AUDIENCE,
     )
     async with running_worker(dev_env, store, queue) as resources:
-        matter = f"D-{uuid.uuid4().hex[:12]}"
-        await import_registry(resources.sessions, [_matter_file(directory, matter)])
+        matter = await add_launchable_matter(resources.sessions, directory, lead=LEAD, initiator=INITIATOR)
         keys: dict[str, str] = {}
         key_ids: dict[str, str] = {}
         for department in (INITIATOR, COORDINATOR, SUPERVISOR, LEAD, LOCALITY, OUTSIDER, BYSTANDER, HEALTH_COMMISSION):

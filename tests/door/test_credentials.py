@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import stat
-import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -15,22 +14,18 @@ from typing import Any
 
 import httpx
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.store import models  # noqa: F401  (registers every table)
-from activities.store.base import Base
 from activities.store.credentials import ApiCredential
-from activities.store.db import create_engine
 from activities.store.registry import Department
 from caseloop.cli import main
 from caseloop.errors import EXIT_NOT_FOUND, EXIT_REJECTED
 from schemas.access import CredentialKind, CredentialStatus, RefusalReason
 from schemas.clock import SHANGHAI
+from tests.support.migrations import model_differences
+from tests.support.production import production_settings
 from workers.door.credentials import (
     OPERATOR_ENTRY,
     Authenticator,
@@ -85,12 +80,6 @@ async def departments(sessions: Sessions) -> Sessions:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path, api_key_peppers=P0)
-
-
-@pytest.fixture
-async def http() -> Any:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 async def issue(sessions: Sessions, settings: Settings, department: str = LEAD, **options: Any) -> tuple[str, str]:
@@ -328,7 +317,7 @@ def test_development_credentials_are_written_for_the_owner_only(tmp_path: Path) 
 
 
 def test_peppers_in_the_settings(tmp_path: Path) -> None:
-    production = {"environment": "production", "store_url": "postgresql+asyncpg://db/caseloop", "log_format": "json"}
+    production = production_settings() | {"api_key_peppers": None}
     with pytest.raises(ValidationError, match="api_key_peppers must be set in production"):
         Settings.model_validate(production)
     assert Settings.model_validate(production | {"api_key_peppers": P0}).api_key_pepper_list()[0][0] == "p0"
@@ -346,21 +335,8 @@ def test_peppers_in_the_settings(tmp_path: Path) -> None:
     assert here.api_key_pepper_list()[0][0] != there.api_key_pepper_list()[0][0]
 
 
-def _credential_differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        differences = compare_metadata(context, Base.metadata)
-    return [d for d in differences if "api_credentials" in repr(d)]
-
-
 async def test_the_model_matches_the_migration(store_url: str) -> None:
-    engine = create_engine(store_url)
-    try:
-        async with engine.connect() as connection:
-            assert await connection.run_sync(_credential_differences) == []
-    finally:
-        await engine.dispose()
+    assert await model_differences(store_url, "api_credentials") == []
 
 
 # The CLI, as an operator runs it against the store of the settings.

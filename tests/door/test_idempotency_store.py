@@ -3,20 +3,13 @@ a 5xx, take over a stale claim, purge expired records; and the table is the migr
 
 from __future__ import annotations
 
-import warnings
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.store import models  # noqa: F401  (registers every table)
-from activities.store.base import Base
-from activities.store.db import create_engine
 from activities.store.idempotency import COMPLETED, IdempotencyKey
+from tests.support.migrations import model_differences
 from workers.door.idempotency import Answer, Idempotency, fingerprint, parse_key
 from workers.door.problems import DoorProblem, Kind
 
@@ -117,18 +110,5 @@ def test_keys_are_read_quoted_or_bare_and_fingerprints_ignore_layout() -> None:
     assert fingerprint("POST", "/v1/x", b'{"a":1}') != fingerprint("POST", "/v1/y", b'{"a":1}')
 
 
-def _differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        differences = compare_metadata(context, Base.metadata)
-    return [d for d in differences if "idempotency_keys" in repr(d)]
-
-
 async def test_the_model_matches_the_migration(store_url: str) -> None:
-    engine = create_engine(store_url)
-    try:
-        async with engine.connect() as connection:
-            assert await connection.run_sync(_differences) == []
-    finally:
-        await engine.dispose()
+    assert await model_differences(store_url, "idempotency_keys") == []

@@ -10,6 +10,7 @@ import httpx
 
 from tests.door.conftest import AUDIENCE, BYSTANDER, ISSUER, LEAD, DoorWorld
 from tests.door.test_cases import problem
+from tests.door.test_tokens import claims as token_claims
 from workers.door.credentials import issue_credential, revoke_credential
 
 
@@ -46,17 +47,8 @@ async def test_missing_malformed_revoked_and_expired_keys_are_refused(door_world
 
 
 def claims(**changes: object) -> dict[str, object]:
-    now = int(time.time())
-    given: dict[str, object] = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": "lead-system",
-        "department": LEAD,
-        "iat": now,
-        "exp": now + 300,
-    }
-    given.update(changes)
-    return given
+    """The lead's system's claims, from the door world's issuer."""
+    return token_claims(**({"iss": ISSUER, "aud": AUDIENCE, "sub": "lead-system", "department": LEAD} | changes))
 
 
 async def test_a_jwt_from_the_issuer_is_accepted_end_to_end(door_world: DoorWorld) -> None:

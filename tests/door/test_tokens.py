@@ -10,7 +10,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from schemas.access import CredentialKind, RefusalReason
+from tests.support.production import production_settings
 from workers.door.credentials import Authenticator, CredentialRefused
 from workers.door.tokens import JwksCache, JwtVerifier
 from workers.settings import Settings
@@ -78,12 +79,6 @@ def jwks() -> Iterator[JwksServer]:
 
 def jwt_settings(tmp_path: Path, jwks_url: str) -> Settings:
     return Settings(data_dir=tmp_path, jwt_issuer=ISSUER, jwt_jwks_url=jwks_url, jwt_audience=AUDIENCE)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 @pytest.fixture
@@ -255,12 +250,7 @@ async def test_the_authenticator_routes_jwts_and_api_keys(
 def test_jwt_settings_come_whole(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="set together"):
         Settings(data_dir=tmp_path, jwt_issuer=ISSUER)
-    production = {
-        "environment": "production",
-        "store_url": "postgresql+asyncpg://db/caseloop",
-        "log_format": "json",
-        "api_key_peppers": "p0:" + base64.b64encode(bytes(32)).decode(),
-    }
+    production = production_settings()
     jwt_parts = {"jwt_issuer": ISSUER, "jwt_audience": AUDIENCE}
     with pytest.raises(ValueError, match="https"):
         Settings.model_validate(production | jwt_parts | {"jwt_jwks_url": "http://sso/certs"})

@@ -3,35 +3,18 @@ door in front of them on a free port, and clients holding the API keys of the de
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from caseloop import CaseClient
-from tests.sdk.world import DEVELOPMENT_REFORM, World, add_launchable_matter, running_door
-from tests.support.department_world import running_worker, sample_store
+from tests.sdk.world import DEVELOPMENT_REFORM, World, matter, queue, running_door, store, worker
 from workers.resources import Resources
 
+__all__ = ["matter", "queue", "store", "worker"]  # the world's fixtures
+
 Connect = Callable[[str], Awaitable[CaseClient]]
-
-
-@pytest.fixture(scope="module")
-async def store(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return await sample_store(tmp_path_factory.mktemp("store"))
-
-
-@pytest.fixture(scope="module")
-def queue() -> str:
-    return f"sdk-{uuid.uuid4()}"
-
-
-@pytest.fixture(scope="module")
-async def worker(dev_env: WorkflowEnvironment, store: str, queue: str) -> AsyncIterator[Resources]:
-    async with running_worker(dev_env, store, queue) as resources:
-        yield resources
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +44,3 @@ async def connect(door: World) -> AsyncIterator[Connect]:
 async def client(connect: Connect) -> CaseClient:
     """The initiating department's system (the development and reform commission launches the test matters)."""
     return await connect(DEVELOPMENT_REFORM)
-
-
-@pytest.fixture
-async def matter(worker: Resources, tmp_path: Path) -> str:
-    return await add_launchable_matter(worker.sessions, tmp_path)

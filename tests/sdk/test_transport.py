@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-import uvicorn
 
 from caseloop.errors import (
     EXIT_FORBIDDEN,
@@ -25,6 +22,8 @@ from caseloop.errors import (
     Unreachable,
 )
 from caseloop.sdk.transport import Transport
+from tests.sdk.world import serving
+from tests.support.embedded_stack import free_ports
 
 BASE = "https://caseloop.invalid/problems/"
 Scope = dict[str, Any]
@@ -79,35 +78,10 @@ async def _answer(send: Send, status: int, body: dict[str, Any], *, problem: boo
     await send({"type": "http.response.body", "body": json.dumps(body).encode()})
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
-    """`app` served by uvicorn on a free 127.0.0.1 port until the block ends; yields its URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=0
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.01)  # uvicorn says it started only by this flag
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
-
-
 @pytest.fixture
 async def door() -> AsyncIterator[tuple[Door, str]]:
     app = Door()
-    async with serving(app) as url:
+    async with serving(app, stand_in=True) as url:
         yield app, url
 
 
@@ -189,7 +163,7 @@ async def test_no_answer_in_time_names_the_command_id(door: tuple[Door, str]) ->
 
 
 async def test_nothing_listening_is_unreachable_naming_the_url() -> None:
-    url = f"http://127.0.0.1:{free_port()}"
+    url = f"http://127.0.0.1:{free_ports(1)[0]}"
     transport = Transport(url, "clk_test", within=5)
     with pytest.raises(Unreachable) as unreachable:
         await transport.get("/v1/me", subject="me")

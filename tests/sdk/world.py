@@ -5,7 +5,6 @@ keys for the departments a test plays."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
@@ -20,26 +20,30 @@ from temporalio.testing import WorkflowEnvironment
 from activities.registry.importer import import_registry
 from caseloop.sdk.client import CaseClient
 from schemas.access import CredentialKind
-from tests.support.department_world import HOUSING, target_of
+from tests.support.department_world import HOUSING, running_worker, sample_store, target_of
+from tests.support.embedded_stack import free_ports
 from workers.door.app import build_app
 from workers.door.credentials import issue_credential
 from workers.door.deps import DoorOptions
+from workers.resources import Resources
 from workers.settings import Settings
 
 DEVELOPMENT_REFORM = "SQ-FGW"  # 發改委: the initiator of the tests' case matters, as of the sample's project matters
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
-    """`app` served by uvicorn on a free 127.0.0.1 port (its lifespan too) until the block ends; yields its URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
+async def serving(app: Any, *, stand_in: bool = False) -> AsyncIterator[str]:
+    """`app` served by uvicorn on a free 127.0.0.1 port (its lifespan too) until the block ends; yields its URL. A
+    `stand_in` is a bare ASGI app: it has no lifespan, and what it still answers at the end is cut off at once."""
+    [port] = free_ports(1)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off" if stand_in else "auto",
+        timeout_graceful_shutdown=0 if stand_in else 1,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(1000):
@@ -49,7 +53,7 @@ async def serving(app: Any) -> AsyncIterator[str]:
     if not server.started:
         server.should_exit = True
         await task
-        raise RuntimeError("uvicorn did not start the door")
+        raise RuntimeError("uvicorn did not start")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -133,6 +137,31 @@ async def add_launchable_matter(
     )
     await import_registry(sessions, [file])
     return code
+
+
+# The fixtures the SDK's and the CLI's tests share (their conftests import them): one store, task queue and worker
+# per module, and a case matter per test.
+
+
+@pytest.fixture(scope="module")
+async def store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return await sample_store(tmp_path_factory.mktemp("store"))
+
+
+@pytest.fixture(scope="module")
+def queue() -> str:
+    return f"world-{uuid.uuid4()}"
+
+
+@pytest.fixture(scope="module")
+async def worker(dev_env: WorkflowEnvironment, store: str, queue: str) -> AsyncIterator[Resources]:
+    async with running_worker(dev_env, store, queue) as resources:
+        yield resources
+
+
+@pytest.fixture
+async def matter(worker: Resources, tmp_path: Path) -> str:
+    return await add_launchable_matter(worker.sessions, tmp_path)
 
 
 def case_number(prefix: str = "2026") -> str:

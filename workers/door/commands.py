@@ -9,9 +9,12 @@ up first.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Collection
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
@@ -24,11 +27,60 @@ from schemas.access import Caller
 from schemas.api import CaseActing, HandoffActing
 from schemas.case.commands import Actor
 from workers.door import access
-from workers.door.deps import Door
+from workers.door.deps import CallerDep, Door, DoorDep, KeyDep
 from workers.door.idempotency import Answer, command_id, fingerprint
 from workers.door.problems import DoorProblem, Kind, from_engine, not_found
 
 ACTING_FIELDS = frozenset({"role", "actor_department", "on_behalf_of", "on_behalf_reason"})
+
+# What a route hands a command to: the door's parts, the caller, its Idempotency-Key, the request, the case or
+# hand-off id, the command's name and its body.
+Handler = Callable[[Door, Caller, str | None, Request, str, str, Any], Awaitable[Response]]
+
+
+def add_command_route(
+    router: APIRouter,
+    path: str,
+    *,
+    name: str,
+    operation_id: str,
+    target: tuple[str, Any],
+    body_model: type[BaseModel],
+    response_model: type[BaseModel],
+    summary: str,
+    handler: Handler,
+) -> None:
+    """One POST route per command: `target` is the path parameter naming the case or hand-off, with its type."""
+    target_name, target_type = target
+
+    async def endpoint(
+        parts: Door, caller: Caller, key: str | None, request: Request, body: Any, **path: str
+    ) -> Response:
+        return await handler(parts, caller, key, request, path[target_name], name, body)
+
+    # FastAPI reads the signature: give it the body's model of this command and the path parameter of its resource.
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("parts", positional, annotation=DoorDep),
+            inspect.Parameter("caller", positional, annotation=CallerDep),
+            inspect.Parameter("key", positional, annotation=KeyDep),
+            inspect.Parameter("request", positional, annotation=Request),
+            inspect.Parameter(target_name, positional, annotation=target_type),
+            inspect.Parameter("body", positional, annotation=Annotated[body_model, Body()]),
+        ],
+        return_annotation=Response,
+    )
+    endpoint.__name__ = operation_id
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["POST"],
+        response_model=response_model,
+        summary=summary,
+        description=(body_model.__doc__ or "").strip(),
+        operation_id=operation_id,
+    )
 
 
 def _command(model: type[BaseModel], body: BaseModel, actor: BaseModel) -> Any:
@@ -47,45 +99,9 @@ async def case_command(
     actor = access.case_actor(caller, name, body)
     _update, model = CASE_COMMANDS[name]
     command = _command(model, body, actor)
+    refusal = functools.partial(_case_refusal, parts, caller, actor, case_id, name)
     handle = parts.engine.case_by_id(case_id)
-    subject = f"case {case_id}"
-
-    async def send(key: str) -> Answer:
-        try:
-            result = await handle.send(
-                command, command_id=command_id(caller.department, key), within=parts.options.command_seconds
-            )
-        except InputRejected as rejected:
-            raise await _case_refusal(parts, caller, actor, case_id, name, rejected) from None
-        except CommandError as error:
-            raise from_engine(error, subject=subject, command_id=key) from None
-        return Answer(200, result.model_dump(mode="json"))
-
-    return await parts.idempotency.run(caller.department, key, await _fingerprint(request), send)
-
-
-async def _case_refusal(
-    parts: Door, caller: Caller, actor: Actor, case_id: str, name: str, rejected: InputRejected
-) -> DoorProblem:
-    subject = f"case {case_id}"
-    try:
-        view = await parts.engine.case_by_id(case_id).state(within=parts.options.command_seconds)
-    except CommandError as error:
-        return from_engine(error, subject=subject)
-    parties = access.case_parties(view)
-    identity = access.is_actor_rule(rejected.rule) or access.holds_case_role(view, actor) is False
-    if identity or not access.can_read(caller, parties):
-        return access.refusal(
-            caller,
-            actor.department,
-            subject=subject,
-            command=name,
-            rule=rejected.rule if access.is_actor_rule(rejected.rule) else "actor.role",
-            parties=parties,
-            field="role",
-            detail=str(rejected) if access.is_actor_rule(rejected.rule) else None,
-        )
-    return from_engine(rejected, subject=subject)
+    return await _send(parts, caller, key, request, f"case {case_id}", handle.send, command, refusal)
 
 
 async def handoff_command(
@@ -94,33 +110,57 @@ async def handoff_command(
     actor = access.handoff_actor(caller, name, body)
     _update, model = HANDOFF_COMMANDS[name]
     command = _command(model, body, actor)
-    handle = parts.engine.handoff(handoff_id)
-    subject = f"hand-off {handoff_id}"
     if actor.role is h.ActorRole.COORDINATOR:
         await _require_coordinator(parts, caller, actor.department_code, handoff_id, name)
+    refusal = functools.partial(_handoff_refusal, parts, caller, actor, handoff_id, name)
+    handle = parts.engine.handoff(handoff_id)
+    return await _send(parts, caller, key, request, f"hand-off {handoff_id}", handle.send, command, refusal)
 
-    async def send(key: str) -> Answer:
+
+async def _send(
+    parts: Door,
+    caller: Caller,
+    key: str | None,
+    request: Request,
+    subject: str,
+    send: Callable[..., Awaitable[BaseModel]],
+    command: BaseModel,
+    refusal: Callable[[InputRejected], Awaitable[DoorProblem]],
+) -> Response:
+    """Sends the command once per Idempotency-Key, under the caller's command id; a retry answers the first result."""
+
+    async def attempt(key: str) -> Answer:
         try:
-            view = await handle.send(
+            result = await send(
                 command, command_id=command_id(caller.department, key), within=parts.options.command_seconds
             )
         except InputRejected as rejected:
-            raise await _handoff_refusal(parts, caller, actor, handoff_id, name, rejected) from None
+            raise await refusal(rejected) from None
         except CommandError as error:
             raise from_engine(error, subject=subject, command_id=key) from None
-        return Answer(200, view.model_dump(mode="json"))
+        return Answer(200, result.model_dump(mode="json"))
 
-    return await parts.idempotency.run(caller.department, key, await _fingerprint(request), send)
+    return await parts.idempotency.run(caller.department, key, await _fingerprint(request), attempt)
+
+
+async def _case_refusal(
+    parts: Door, caller: Caller, actor: Actor, case_id: str, name: str, rejected: InputRejected
+) -> DoorProblem:
+    """Reads the case's parties to answer a refused command; a failing read is answered as such."""
+    subject = f"case {case_id}"
+    view = await parts.ask(subject, parts.engine.case_by_id(case_id).state(within=parts.options.command_seconds))
+    parties = access.case_parties(view)
+    holds = access.holds_case_role(view, actor)
+    return _refusal(caller, actor.department, subject, name, rejected, parties, holds)
 
 
 async def handoff_coordinator_of(parts: Door, handoff_id: str) -> str | None:
     """The registry's coordinator for the hand-off's matter and locality (one describe, one registry read)."""
-    try:
-        matter, locality = await parts.engine.handoff(handoff_id).placement(within=parts.options.command_seconds)
-    except CommandError as error:
-        raise from_engine(error, subject=f"hand-off {handoff_id}") from None
+    subject = f"hand-off {handoff_id}"
+    placement = parts.engine.handoff(handoff_id).placement(within=parts.options.command_seconds)
+    matter, locality = await parts.ask(subject, placement)
     if matter is None:
-        raise not_found(f"hand-off {handoff_id}")
+        raise not_found(subject)
     async with parts.sessions() as session:
         return await handoff_coordinator(session, matter, locality)
 
@@ -130,10 +170,7 @@ async def _require_coordinator(parts: Door, caller: Caller, department: str, han
     if coordinator is not None and coordinator == department:
         return
     subject = f"hand-off {handoff_id}"
-    try:
-        view = await parts.engine.handoff(handoff_id).view(within=parts.options.command_seconds)
-    except CommandError as error:
-        raise from_engine(error, subject=subject) from None
+    view = await parts.ask(subject, parts.engine.handoff(handoff_id).view(within=parts.options.command_seconds))
     raise access.refusal(
         caller,
         department,
@@ -150,24 +187,36 @@ async def _handoff_refusal(
     parts: Door, caller: Caller, actor: h.Actor, handoff_id: str, name: str, rejected: InputRejected
 ) -> DoorProblem:
     subject = f"hand-off {handoff_id}"
-    try:
-        view = await parts.engine.handoff(handoff_id).view(within=parts.options.command_seconds)
-    except CommandError as error:
-        return from_engine(error, subject=subject)
+    view = await parts.ask(subject, parts.engine.handoff(handoff_id).view(within=parts.options.command_seconds))
     parties = access.handoff_parties(view)
     if not access.can_read(caller, parties):
         parties = access.handoff_parties(view, await handoff_coordinator_of(parts, handoff_id))
-    identity = access.is_actor_rule(rejected.rule) or access.holds_handoff_role(view, actor) is False
-    if identity or not access.can_read(caller, parties):
+    holds = access.holds_handoff_role(view, actor)
+    return _refusal(caller, actor.department_code, subject, name, rejected, parties, holds)
+
+
+def _refusal(
+    caller: Caller,
+    department: str,
+    subject: str,
+    name: str,
+    rejected: InputRejected,
+    parties: Collection[str],
+    holds: bool | None,
+) -> DoorProblem:
+    """A refused command's answer: 403 or 404 (as `access.refusal` decides) when the actor was refused for who it
+    is, when its department does not hold the role, or when the caller is no party; the rule's own 422 otherwise."""
+    actor_rule = access.is_actor_rule(rejected.rule)
+    if actor_rule or holds is False or not access.can_read(caller, parties):
         return access.refusal(
             caller,
-            actor.department_code,
+            department,
             subject=subject,
             command=name,
-            rule=rejected.rule if access.is_actor_rule(rejected.rule) else "actor.role",
+            rule=rejected.rule if actor_rule else "actor.role",
             parties=parties,
             field="role",
-            detail=str(rejected) if access.is_actor_rule(rejected.rule) else None,
+            detail=str(rejected) if actor_rule else None,
         )
     return from_engine(rejected, subject=subject)
 

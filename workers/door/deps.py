@@ -6,9 +6,10 @@ the registry knows, since the identity platform only names it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import structlog
 from fastapi import Depends, Header, Request, Security
@@ -17,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.store.registry import RegistryRepository
 from caseloop.direct import CaseClient
+from caseloop.errors import CommandError
 from schemas.access import Caller, RefusalReason
 from workers.door.credentials import Authenticator, CredentialRefused
 from workers.door.idempotency import HEADER, Idempotency, parse_key
-from workers.door.problems import DoorProblem, Kind
+from workers.door.problems import DoorProblem, Kind, from_engine
 from workers.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -28,6 +30,8 @@ log = structlog.get_logger(__name__)
 DEFAULT_COMMAND_SECONDS = 30.0
 DEFAULT_IDEMPOTENCY_HOURS = 24
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,13 @@ class Door:
     @property
     def problem_base(self) -> str:
         return self.settings.problem_base
+
+    async def ask(self, subject: str, work: Awaitable[T]) -> T:
+        """An engine call's answer; what the engine raises becomes the door's problem about `subject`."""
+        try:
+            return await work
+        except CommandError as error:
+            raise from_engine(error, subject=subject) from None
 
 
 def door(request: Request) -> Door:

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import AwareDatetime, ValidationError
 
 from activities.registry.roles import launch_roles
-from caseloop.errors import CommandError, InputRejected
-from schemas.api import CASE_COMMAND_BODIES, CaseActing, CasePage, Count, LaunchRequest, LaunchResult
+from caseloop.errors import InputRejected
+from schemas.api import CASE_COMMAND_BODIES, CasePage, Count, LaunchRequest, LaunchResult
 from schemas.case.commands import Actor, Code, CommandResult
 from schemas.case.stages import CardColour, CaseStage, Priority, Role, SupervisionLevel
 from schemas.case.state import CasePolicy, CaseRegistration
 from schemas.case.views import CaseView, Timeline
 from workers.door import access
-from workers.door.commands import case_command
-from workers.door.deps import CallerDep, DoorDep, KeyDep
+from workers.door.commands import add_command_route, case_command
+from workers.door.deps import CallerDep, DoorDep
 from workers.door.problems import DoorProblem, Kind, from_engine, not_found
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -90,10 +89,9 @@ async def launch(parts: DoorDep, caller: CallerDep, body: LaunchRequest, respons
     except ValidationError as error:
         first = error.errors()[0]
         raise DoorProblem(Kind.INVALID_REQUEST, str(first["msg"]), rule=first["type"]) from None
-    try:
-        launched = await parts.engine.start(registration, within=parts.options.command_seconds)
-    except CommandError as error:
-        raise from_engine(error, subject=f"case {registration.case_id}") from None
+    launched = await parts.ask(
+        f"case {registration.case_id}", parts.engine.start(registration, within=parts.options.command_seconds)
+    )
     response.status_code = 201 if launched.created else 200
     return LaunchResult(case_id=registration.case_id, created=launched.created)
 
@@ -101,30 +99,22 @@ async def launch(parts: DoorDep, caller: CallerDep, body: LaunchRequest, respons
 @router.get("", response_model=CasePage, summary="List cases")
 async def list_cases(parts: DoorDep, caller: CallerDep, filters: Filters, limit: Limit = 100) -> CasePage:
     """The cases matching every filter given that the caller's department is party to, newest first."""
-    try:
-        items = await parts.engine.list(**filters, limit=limit, where=access.visibility_clause(caller))
-    except CommandError as error:
-        raise from_engine(error, subject="the case list") from None
-    return CasePage(items=items)
+    where = access.visibility_clause(caller)
+    return CasePage(items=await parts.ask("the case list", parts.engine.list(**filters, limit=limit, where=where)))
 
 
 @router.get("/count", response_model=Count, summary="Count cases")
 async def count_cases(parts: DoorDep, caller: CallerDep, filters: Filters) -> Count:
     """How many cases match, of those the caller's department is party to."""
-    try:
-        count = await parts.engine.count(**filters, where=access.visibility_clause(caller))
-    except CommandError as error:
-        raise from_engine(error, subject="the case count") from None
-    return Count(count=count)
+    where = access.visibility_clause(caller)
+    return Count(count=await parts.ask("the case count", parts.engine.count(**filters, where=where)))
 
 
 async def readable_case(parts: DoorDep, caller: CallerDep, case_id: CaseId) -> CaseView:
-    try:
-        view = await parts.engine.case_by_id(case_id).state(within=parts.options.command_seconds)
-    except CommandError as error:
-        raise from_engine(error, subject=f"case {case_id}") from None
+    subject = f"case {case_id}"
+    view = await parts.ask(subject, parts.engine.case_by_id(case_id).state(within=parts.options.command_seconds))
     if not access.can_read(caller, access.case_parties(view)):
-        raise not_found(f"case {case_id}")
+        raise not_found(subject)
     return view
 
 
@@ -142,39 +132,19 @@ async def case_timeline(
     limit: Limit = 100,
 ) -> Timeline:
     """The transitions after `after_seq`, oldest first: who, what, when, why."""
-    try:
-        return await parts.engine.case_by_id(case_id).timeline(after_seq=after_seq, limit=limit)
-    except CommandError as error:
-        raise from_engine(error, subject=f"case {case_id}") from None
-
-
-def _command_route(verb: str, body_model: type[CaseActing]) -> None:
-    name = verb.replace("-", "_")
-
-    async def endpoint(
-        parts: DoorDep, caller: CallerDep, key: KeyDep, request: Request, case_id: CaseId, body: Any
-    ) -> Response:
-        return await case_command(parts, caller, key, request, case_id, name, body)
-
-    # The body's model differs per verb: give FastAPI the real annotation.
-    signature = inspect.signature(endpoint)
-    endpoint.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[
-            parameter.replace(annotation=Annotated[body_model, Body()]) if parameter.name == "body" else parameter
-            for parameter in signature.parameters.values()
-        ]
-    )
-    endpoint.__name__ = f"case_{name}"
-    router.add_api_route(
-        f"/{{case_id}}/{verb}",
-        endpoint,
-        methods=["POST"],
-        response_model=CommandResult,
-        summary=f"Case command: {verb}",
-        description=(body_model.__doc__ or "").strip(),
-        operation_id=f"case_{name}",
-    )
+    timeline = parts.engine.case_by_id(case_id).timeline(after_seq=after_seq, limit=limit)
+    return await parts.ask(f"case {case_id}", timeline)
 
 
 for _verb, _model in CASE_COMMAND_BODIES.items():
-    _command_route(_verb, _model)
+    add_command_route(
+        router,
+        f"/{{case_id}}/{_verb}",
+        name=_verb.replace("-", "_"),
+        operation_id=f"case_{_verb.replace('-', '_')}",
+        target=("case_id", CaseId),
+        body_model=_model,
+        response_model=CommandResult,
+        summary=f"Case command: {_verb}",
+        handler=case_command,
+    )
