@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime, ValidationError
 
 from caseloop.direct.handoffs import COMMANDS
-from caseloop.errors import CommandError
 from schemas import handoff as h
 from schemas.api import (
     HANDOFF_COMMAND_BODIES,
     BatchRequest,
     Count,
     EventRequest,
-    HandoffActing,
     HandoffPage,
     ReportedEvent,
     WithdrawalRequest,
@@ -24,9 +21,9 @@ from schemas.api import (
 from schemas.case.commands import Code
 from schemas.registry import HandoffDirection
 from workers.door import access
-from workers.door.commands import handoff_command, handoff_coordinator_of
-from workers.door.deps import CallerDep, DoorDep, KeyDep
-from workers.door.problems import DoorProblem, Kind, from_engine, not_found
+from workers.door.commands import add_command_route, handoff_command, handoff_coordinator_of
+from workers.door.deps import CallerDep, DoorDep
+from workers.door.problems import DoorProblem, Kind, not_found
 
 router = APIRouter(tags=["hand-offs"])
 
@@ -84,10 +81,9 @@ async def report_event(parts: DoorDep, caller: CallerDep, body: EventRequest) ->
     """Reports an event of the caller's department and starts the hand-offs its matters call for; reporting it
     again starts nothing and answers `duplicate`."""
     event = _event(access.reporter(caller, body), body)
-    try:
-        return await parts.engine.report_event(event, within=parts.options.command_seconds)
-    except CommandError as error:
-        raise from_engine(error, subject=f"event {event.reference}") from None
+    return await parts.ask(
+        f"event {event.reference}", parts.engine.report_event(event, within=parts.options.command_seconds)
+    )
 
 
 @router.post("/v1/event-batches", response_model=h.BatchReport, summary="Report a batch of events")
@@ -95,10 +91,9 @@ async def report_events(parts: DoorDep, caller: CallerDep, body: BatchRequest) -
     reporter = access.reporter(caller, body)
     events = [_event(reporter, event, f"events.{index}.") for index, event in enumerate(body.events)]
     batch = h.EventBatch(batch_id=body.batch_id, events=events)
-    try:
-        return await parts.engine.report_events(batch, within=parts.options.command_seconds)
-    except CommandError as error:
-        raise from_engine(error, subject=f"batch {body.batch_id}") from None
+    return await parts.ask(
+        f"batch {body.batch_id}", parts.engine.report_events(batch, within=parts.options.command_seconds)
+    )
 
 
 @router.post("/v1/withdrawals", response_model=h.WithdrawalReport, summary="Withdraw a source case")
@@ -112,37 +107,28 @@ async def withdraw(parts: DoorDep, caller: CallerDep, body: WithdrawalRequest) -
         source_department=reporter.department_code,
         reported_by=reporter,
     )
-    try:
-        return await parts.engine.withdraw_source(withdrawal, within=parts.options.command_seconds)
-    except CommandError as error:
-        raise from_engine(error, subject=f"withdrawal of {body.reference}") from None
+    return await parts.ask(
+        f"withdrawal of {body.reference}",
+        parts.engine.withdraw_source(withdrawal, within=parts.options.command_seconds),
+    )
 
 
 @router.get("/v1/handoffs", response_model=HandoffPage, summary="List hand-offs")
 async def list_handoffs(parts: DoorDep, caller: CallerDep, filters: Filters, limit: Limit = 100) -> HandoffPage:
-    try:
-        items = await parts.engine.list_handoffs(**filters, limit=limit, where=access.visibility_clause(caller))
-    except CommandError as error:
-        raise from_engine(error, subject="the hand-off list") from None
-    return HandoffPage(items=items)
+    listed = parts.engine.list_handoffs(**filters, limit=limit, where=access.visibility_clause(caller))
+    return HandoffPage(items=await parts.ask("the hand-off list", listed))
 
 
 @router.get("/v1/handoffs/count", response_model=Count, summary="Count hand-offs")
 async def count_handoffs(parts: DoorDep, caller: CallerDep, filters: Filters) -> Count:
-    try:
-        count = await parts.engine.count_handoffs(**filters, where=access.visibility_clause(caller))
-    except CommandError as error:
-        raise from_engine(error, subject="the hand-off count") from None
-    return Count(count=count)
+    counted = parts.engine.count_handoffs(**filters, where=access.visibility_clause(caller))
+    return Count(count=await parts.ask("the hand-off count", counted))
 
 
 @router.get("/v1/handoffs/{handoff_id}", response_model=h.HandoffView, summary="A hand-off")
 async def view_handoff(parts: DoorDep, caller: CallerDep, handoff_id: HandoffId) -> h.HandoffView:
     subject = f"hand-off {handoff_id}"
-    try:
-        view = await parts.engine.handoff(handoff_id).view(within=parts.options.command_seconds)
-    except CommandError as error:
-        raise from_engine(error, subject=subject) from None
+    view = await parts.ask(subject, parts.engine.handoff(handoff_id).view(within=parts.options.command_seconds))
     if access.can_read(caller, access.handoff_parties(view)):
         return view
     # The coordinator is a party too; the registry names it, so it is looked up only when needed.
@@ -151,32 +137,15 @@ async def view_handoff(parts: DoorDep, caller: CallerDep, handoff_id: HandoffId)
     raise not_found(subject)
 
 
-def _command_route(verb: str, body_model: type[HandoffActing]) -> None:
-    name = ENGINE_NAMES[verb]
-
-    async def endpoint(
-        parts: DoorDep, caller: CallerDep, key: KeyDep, request: Request, handoff_id: HandoffId, body: Any
-    ) -> Response:
-        return await handoff_command(parts, caller, key, request, handoff_id, name, body)
-
-    signature = inspect.signature(endpoint)
-    endpoint.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[
-            parameter.replace(annotation=Annotated[body_model, Body()]) if parameter.name == "body" else parameter
-            for parameter in signature.parameters.values()
-        ]
-    )
-    endpoint.__name__ = f"handoff_{name}"
-    router.add_api_route(
-        f"/v1/handoffs/{{handoff_id}}/{verb}",
-        endpoint,
-        methods=["POST"],
-        response_model=h.HandoffView,
-        summary=f"Hand-off command: {verb}",
-        description=(body_model.__doc__ or "").strip(),
-        operation_id=f"handoff_{name}",
-    )
-
-
 for _verb, _model in HANDOFF_COMMAND_BODIES.items():
-    _command_route(_verb, _model)
+    add_command_route(
+        router,
+        f"/v1/handoffs/{{handoff_id}}/{_verb}",
+        name=ENGINE_NAMES[_verb],
+        operation_id=f"handoff_{ENGINE_NAMES[_verb]}",
+        target=("handoff_id", HandoffId),
+        body_model=_model,
+        response_model=h.HandoffView,
+        summary=f"Hand-off command: {_verb}",
+        handler=handoff_command,
+    )
