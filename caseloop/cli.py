@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "caseloop.commands.handoff",
     "caseloop.commands.demo",
     "caseloop.commands.api",
+    "caseloop.commands.codec",
 )
 
 

@@ -1,8 +1,12 @@
-"""`caseloop up` as a user runs it: a subprocess on free ports, a case through it, SIGTERM, and a restart."""
+"""`caseloop up` as a user runs it: a subprocess on free ports, a case through it, SIGTERM, and a restart; SIGKILL
+leaves no server behind, and the codec server decodes the embedded UI's payloads for supervisors only."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -12,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from google.protobuf import json_format
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -21,12 +26,15 @@ from schemas.case.views import CaseView
 from tests.support.embedded_stack import (
     descendants,
     kill_stack,
+    open_files,
     stack_environment,
     start_stack,
     stop_stack,
+    wait_gone,
     wait_ready,
 )
 from workers.schedules import RECONCILIATION_SCHEDULE_ID
+from workers.stack import StackError, data_dir_lock
 
 pytestmark = pytest.mark.slow
 
@@ -139,3 +147,89 @@ def test_up_refuses_a_taken_port(stack_env: dict[str, str], tmp_path: Path) -> N
     assert result.returncode != 0
     assert f"port already in use: {stack_env['CASELOOP_UI_PORT']} (Temporal Web UI)" in result.stderr
     assert not (tmp_path / "data" / "temporal.db").exists(), "nothing was started"
+
+
+def _up_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`caseloop up` run to its end: for one that is refused."""
+    return subprocess.run(
+        [sys.executable, "-m", "caseloop.cli", "up"], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+async def _decode(env: dict[str, str], payloads: str, who: str) -> list[bytes]:
+    """What the codec server answers the embedded UI's page for `who`: the payloads' data."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        answer = await http.post(
+            f"http://127.0.0.1:{env['CASELOOP_CODEC_PORT']}/decode",
+            content=payloads,
+            headers={
+                "Authorization": f"Bearer {_key(env, who)}",
+                "Content-Type": "application/json",
+                "X-Namespace": "default",
+                "Origin": f"http://127.0.0.1:{env['CASELOOP_UI_PORT']}",
+            },
+        )
+    assert answer.status_code == 200, answer.text
+    return [base64.b64decode(payload["data"]) for payload in answer.json()["payloads"]]
+
+
+async def test_a_killed_stack_takes_its_server_along_and_its_data_directory_starts_again(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = stack_env | {"CASELOOP_ENCRYPTION_KEY": base64.b64encode(os.urandom(32)).decode()}
+    lock = Path(env["CASELOOP_DATA_DIR"]) / "caseloop.lock"  # tmp_path is resolved already, as /proc shows it
+    first = start_stack(env, tmp_path / "up-1.log")
+    try:
+        wait_ready(first, tmp_path / "up-1.log")
+        server = descendants(first.pid)
+        assert server, "the Temporal server runs as a child"
+        assert any(lock in open_files(pid) for pid in server), "the server holds the data directory's lock"
+
+        # With a key, the embedded UI decodes through the stack's codec server: a case's input in clear for the
+        # supervisor, ciphertext for a department that is no supervisor.
+        async with httpx.AsyncClient(timeout=10) as http:
+            ui = (await http.get(f"http://127.0.0.1:{env['CASELOOP_UI_PORT']}/api/v1/settings")).json()
+        assert ui["Codec"]["Endpoint"] == f"http://127.0.0.1:{env['CASELOOP_CODEC_PORT']}"
+        case_number = f"XM-{uuid.uuid4().hex[:8]}"
+        launched = await _launch_and_accept(env, case_number)
+        temporal = await Client.connect(env["CASELOOP_TEMPORAL_TARGET"])
+        history = await temporal.get_workflow_handle(launched.case_id).fetch_history()
+        started = json_format.MessageToJson(history.events[0].workflow_execution_started_event_attributes.input)
+        assert b"stack test" in (await _decode(env, started, "SQ-DCS"))[0]
+        assert b"stack test" not in (await _decode(env, started, "SQ-FGW"))[0]
+
+        # A second stack on the same data directory, on ports of its own, is refused.
+        elsewhere = stack_environment(Path(env["CASELOOP_DATA_DIR"]))
+        refused = _up_once(elsewhere)
+        assert refused.returncode == 1
+        assert f"another `caseloop up` (pid {first.pid}) or the Temporal server it started" in refused.stderr
+
+        os.kill(first.pid, signal.SIGKILL)  # the OOM killer, kill -9: no handler runs
+        first.wait(timeout=30)
+        assert wait_gone(server) == set(), "the Temporal server died with its parent"
+    finally:
+        kill_stack(first)
+
+    second = start_stack(env, tmp_path / "up-2.log")
+    try:
+        wait_ready(second, tmp_path / "up-2.log")
+        assert (await _state(env, case_number)).stage is CaseStage.LAUNCHED, "the case survived the kill"
+    finally:
+        code, left = stop_stack(second)
+    assert code == 0, (tmp_path / "up-2.log").read_text()
+    assert left == set()
+
+
+def test_the_lock_lasts_as_long_as_a_process_that_inherited_it(tmp_path: Path) -> None:
+    """Where the server could outlive its parent (no PR_SET_PDEATHSIG), the lock it inherited still refuses a
+    second stack until it is gone."""
+    with data_dir_lock(tmp_path) as lock:
+        holder = subprocess.Popen(["sleep", "60"], pass_fds=(lock,))
+    try:
+        with pytest.raises(StackError, match="the Temporal server it started is running on"), data_dir_lock(tmp_path):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with data_dir_lock(tmp_path):
+        pass

@@ -1,7 +1,9 @@
-"""`caseloop worker` against an existing Temporal target registers what the namespace lacks and runs workflows."""
+"""`caseloop worker` against an existing Temporal target registers what the namespace lacks and runs workflows;
+in production it refuses to start without what production requires."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -36,3 +38,20 @@ def test_worker_says_which_target_it_cannot_reach() -> None:
     )
     assert result.returncode == 4
     assert "cannot reach Temporal at 127.0.0.1:1" in result.stderr
+
+
+def test_worker_refuses_production_without_encryption() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASELOOP_")}
+    env.update(
+        CASELOOP_ENVIRONMENT="production",
+        CASELOOP_STORE_URL="postgresql+asyncpg://caseloop@127.0.0.1:1/caseloop",
+        CASELOOP_LOG_FORMAT="json",
+        CASELOOP_API_KEY_PEPPERS="p0:" + base64.b64encode(os.urandom(32)).decode(),
+        CASELOOP_TEMPORAL_TARGET="127.0.0.1:1",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "caseloop.cli", "worker"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, result.stderr
+    assert "the settings are refused: encryption_key (or encryption_keys) must be set in production" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -17,7 +17,7 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings.encryption_key.get_secret_value() if settings.encryption_key else None),
+        data_converter=data_converter(settings.payload_keyring(), refuse_plaintext=settings.refuse_plaintext_payloads),
         api_key=api_key,
         tls=settings.temporal_tls or api_key is not None,
         runtime=runtime,

@@ -1,77 +1,184 @@
 """AES-256-GCM payload encryption: with a key configured, Temporal stores case payloads only as ciphertext.
 
-Search attributes, workflow IDs and summaries stay in clear, which is why they never carry personal data.
+Keys rotate: a keyring holds several keys by key id, the first encrypts, and every payload names the id of the key
+that encrypted it, so a payload written before a rotation still decrypts after it. Search attributes and workflow
+IDs stay in clear, which is why they never carry personal data.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import dataclasses
 import hashlib
 import os
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
 
 ENCODING = b"binary/encrypted-aes256gcm"
+# What a payload in clear becomes where clear text is refused: no converter reads it, so it fails where it is used.
+REFUSED_ENCODING = b"binary/unencrypted-refused-in-production"
+KEY_ID_METADATA = "encryption-key-id"
 NONCE_BYTES = 12
+KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 class InvalidKey(ValueError):
-    """The configured key is not a base64-encoded 32-byte AES key."""
+    """A configured key is not a base64-encoded 32-byte AES key, or the keyring is malformed."""
 
 
-def parse_key(encoded: str) -> bytes:
+class PayloadRefused(ValueError):
+    """A payload cannot be decoded: an unknown key id, or a key that does not open it."""
+
+
+def parse_key(encoded: str, *, name: str = "encryption_key") -> bytes:
     try:
         key = base64.b64decode(encoded, validate=True)
-    except ValueError:
-        raise InvalidKey("encryption_key must be base64 (e.g. `openssl rand -base64 32`)") from None
+    except (binascii.Error, ValueError):
+        raise InvalidKey(f"{name} must be base64 (e.g. `openssl rand -base64 32`)") from None
     if len(key) != 32:
-        raise InvalidKey(f"encryption_key must decode to 32 bytes for AES-256, not {len(key)}")
+        raise InvalidKey(f"{name} must decode to 32 bytes for AES-256, not {len(key)}")
     return key
 
 
+def derived_key_id(key: bytes) -> str:
+    """The id a key goes by when none is given: a digest prefix, which names the key without revealing it.
+
+    It is what payloads written under the single CASELOOP_ENCRYPTION_KEY carry, so they decode after a rotation.
+    """
+    return hashlib.sha256(key).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """Keys by id, the first the one that encrypts. Every key also answers to its derived id."""
+
+    keys: tuple[tuple[str, bytes], ...] = field(repr=False)  # a traceback or a log line never shows a key
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            raise InvalidKey("a keyring needs at least one key")
+        names: dict[str, bytes] = {}
+        for key_id, key in self.keys:
+            if key_id in names:
+                raise InvalidKey(f"encryption_keys: the key id {key_id} appears twice")
+            names[key_id] = key
+        for key_id, key in self.keys:
+            derived = derived_key_id(key)
+            if names.get(derived, key) != key:
+                raise InvalidKey(f"encryption_keys: the key id {derived} is the derived id of key {key_id}")
+
+    @classmethod
+    def single(cls, encoded: str) -> Keyring:
+        """CASELOOP_ENCRYPTION_KEY: one key under its derived id."""
+        key = parse_key(encoded)
+        return cls(((derived_key_id(key), key),))
+
+    @classmethod
+    def parse(cls, text: str) -> Keyring:
+        """CASELOOP_ENCRYPTION_KEYS: `id:base64,id:base64`, the first encrypting; an entry without `id:` goes by
+        its derived id. Neither base64 nor an id holds a colon, so one colon splits the two."""
+        keys: list[tuple[str, bytes]] = []
+        for part in (piece.strip() for piece in text.split(",")):
+            key_id, colon, encoded = part.rpartition(":")
+            if not colon:
+                key = parse_key(encoded, name="encryption_keys")
+                keys.append((derived_key_id(key), key))
+                continue
+            if not KEY_ID.fullmatch(key_id):
+                raise InvalidKey(
+                    "encryption_keys is a list of id:base64 separated by commas (id: 1 to 32 letters, digits, _ -)"
+                )
+            keys.append((key_id, parse_key(encoded, name=f"encryption_keys: the key {key_id}")))
+        return cls(tuple(keys))
+
+    @property
+    def encoding_id(self) -> str:
+        return self.keys[0][0]
+
+    @property
+    def ids(self) -> list[str]:
+        return [key_id for key_id, _ in self.keys]
+
+
 class EncryptionCodec(PayloadCodec):
-    def __init__(self, key: bytes) -> None:
-        self._aead = AESGCM(key)
-        # The key id lets a reader tell which key encrypted a payload without revealing the key.
-        self._key_id = hashlib.sha256(key).hexdigest()[:16].encode()
+    """Encrypts under the keyring's first key; decrypts under whichever key the payload names.
+
+    `refuse_plaintext` (production) refuses a payload that is not encrypted rather than passing it through: in
+    production everything is written encrypted, so clear text comes from someone who went around the door (the
+    Temporal CLI, a forged client). Raising would fail the workflow task, and a clear update or signal would then
+    jam its workflow for good; instead the payload is handed on as one no converter reads (REFUSED_ENCODING), so
+    the update is rejected, the signal dropped, the query failed, and the workflow carries on.
+    """
+
+    def __init__(self, keyring: Keyring, *, refuse_plaintext: bool = False) -> None:
+        self._keyring = keyring
+        self._refuse_plaintext = refuse_plaintext
+        # Each key under its configured id and its derived one (what CASELOOP_ENCRYPTION_KEY wrote).
+        self._ciphers: dict[str, AESGCM] = {}
+        for key_id, key in reversed(keyring.keys):
+            self._ciphers[derived_key_id(key)] = self._ciphers[key_id] = AESGCM(key)
+        self._encoding_id = keyring.encoding_id.encode()
+
+    @property
+    def keyring(self) -> Keyring:
+        return self._keyring
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [
-            Payload(
-                metadata={"encoding": ENCODING, "encryption-key-id": self._key_id},
-                data=self._encrypt(payload.SerializeToString()),
-            )
-            for payload in payloads
-        ]
+        return [self.encrypt(payload) for payload in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        decoded = []
-        for payload in payloads:
-            if payload.metadata.get("encoding") != ENCODING:
-                decoded.append(payload)  # written before encryption was turned on
-                continue
-            if payload.metadata.get("encryption-key-id") != self._key_id:
-                raise ValueError("payload was encrypted with another key than the one configured")
-            inner = Payload()
-            inner.ParseFromString(self._decrypt(payload.data))
-            decoded.append(inner)
-        return decoded
+        return [self.decrypt(payload) for payload in payloads]
 
-    def _encrypt(self, data: bytes) -> bytes:
+    def encrypt(self, payload: Payload) -> Payload:
         nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, data, None)
+        sealed = self._ciphers[self._keyring.encoding_id].encrypt(nonce, payload.SerializeToString(), None)
+        return Payload(metadata={"encoding": ENCODING, KEY_ID_METADATA: self._encoding_id}, data=nonce + sealed)
 
-    def _decrypt(self, data: bytes) -> bytes:
-        return self._aead.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], None)
+    def decrypt(self, payload: Payload) -> Payload:
+        """The payload as it was before encryption. One that is not encrypted comes back as it is, or, where clear
+        text is refused, as an unreadable REFUSED_ENCODING payload. Raises PayloadRefused naming the key id, never
+        the key."""
+        if not is_encrypted(payload):
+            if self._refuse_plaintext:
+                return Payload(metadata={"encoding": REFUSED_ENCODING})
+            return payload  # written before encryption was turned on
+        key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode(errors="replace")
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            raise PayloadRefused(
+                f"the payload was encrypted under key id {key_id!r}, which is not among the configured keys "
+                f"({', '.join(self._keyring.ids)}): add that key to CASELOOP_ENCRYPTION_KEYS"
+            )
+        try:
+            clear = cipher.decrypt(payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], None)
+        except InvalidTag:
+            raise PayloadRefused(
+                f"the payload under key id {key_id!r} does not decrypt with the key configured under that id: "
+                "the key was changed without changing its id, or the payload was altered"
+            ) from None
+        inner = Payload()
+        inner.ParseFromString(clear)
+        return inner
 
 
-def data_converter(encryption_key: str | None) -> DataConverter:
-    """The project's converter: pydantic always, AES-GCM on top when a key is configured."""
-    if not encryption_key:
+def is_encrypted(payload: Payload) -> bool:
+    return payload.metadata.get("encoding") == ENCODING
+
+
+def data_converter(keyring: Keyring | str | None, *, refuse_plaintext: bool = False) -> DataConverter:
+    """The project's converter: pydantic always, AES-GCM on top when keys are configured (a Keyring, or one
+    base64 key as CASELOOP_ENCRYPTION_KEY gives it)."""
+    if not keyring:
         return pydantic_data_converter
-    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(parse_key(encryption_key)))
+    if isinstance(keyring, str):
+        keyring = Keyring.single(keyring)
+    codec = EncryptionCodec(keyring, refuse_plaintext=refuse_plaintext)
+    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from workers.codec import parse_key
+from workers.codec import Keyring, parse_key
 
 
 class LogFormat(StrEnum):
@@ -73,6 +73,17 @@ class Settings(BaseSettings):
     encryption_key: SecretStr | None = Field(
         None, description="base64 AES-256 key; when set, workflow payloads are stored encrypted"
     )
+    encryption_keys: SecretStr | None = Field(
+        None,
+        description="id:base64,id:base64 (AES-256 keys), instead of encryption_key: payloads are encrypted under "
+        "the first and decrypt under any of them, so a key rotates while older payloads stay readable",
+    )
+    codec_port: int = Field(8234, ge=1, le=65535, description="the codec server's port (the Temporal UI's decoder)")
+    codec_ui_origin: str | None = Field(
+        None,
+        description="the Temporal Web UI origin the codec server admits (CORS); default the embedded UI, "
+        "http://127.0.0.1:<ui_port>",
+    )
 
     data_dir: Path = Field(Path("data"), description="where the embedded stack keeps its SQLite files")
     store_url: str | None = Field(
@@ -88,6 +99,15 @@ class Settings(BaseSettings):
     sms_provider: SmsProviderName = Field(SmsProviderName.LOGGING, description="logging: SMS are only logged")
     sms_url: str | None = Field(None, description="the SMS platform's send endpoint, for sms_provider=http")
     sms_api_key: SecretStr | None = None
+
+    webhook_allow_hosts: str = Field(
+        "",
+        description="host names, IP addresses or networks (CIDR), comma-separated, that department webhooks may "
+        "reach although they are loopback, link-local or private; e.g. 127.0.0.1 for a receiver on this machine",
+    )
+    webhook_reply_max_bytes: int = Field(
+        64 << 10, ge=1024, le=16 << 20, description="the most of a department's reply that is read (bytes)"
+    )
 
     log_format: LogFormat = LogFormat.CONSOLE
     log_level: str = "INFO"
@@ -121,6 +141,13 @@ class Settings(BaseSettings):
             parse_key(value.get_secret_value())
         return value
 
+    @field_validator("encryption_keys")
+    @classmethod
+    def _usable_keyring(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            Keyring.parse(value.get_secret_value())
+        return value
+
     @field_validator("api_key_peppers")
     @classmethod
     def _usable_peppers(cls, value: SecretStr | None) -> SecretStr | None:
@@ -152,9 +179,18 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _one_way_to_give_keys(self) -> Settings:
+        if self.encryption_key is not None and self.encryption_keys is not None:
+            raise ValueError(
+                "set encryption_key or encryption_keys, not both: to rotate, list the old key in encryption_keys "
+                "(its id is the first 16 hex digits of its SHA-256, or any id of yours: both are known)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.environment is Environment.PRODUCTION:
-            if self.store_url is None or self.store_url.startswith("sqlite"):
+            if self.store_url is None or not self.store_url.split(":", 1)[0].startswith("postgresql"):
                 raise ValueError("store_url must name a PostgreSQL database in production")
             if self.log_format is not LogFormat.JSON:
                 raise ValueError("log_format must be json in production")
@@ -162,6 +198,18 @@ class Settings(BaseSettings):
                 raise ValueError("api_key_peppers must be set in production (id:base64 of at least 32 random bytes)")
             if self.jwt_jwks_url is not None and urlsplit(self.jwt_jwks_url).scheme != "https":
                 raise ValueError("jwt_jwks_url must be an https URL in production")
+            if self.encryption_key is None and self.encryption_keys is None:
+                raise ValueError(
+                    "encryption_key (or encryption_keys) must be set in production: Temporal keeps case payloads, "
+                    "personal data included, only as ciphertext"
+                )
+            if not self.temporal_tls and self.temporal_api_key is None:
+                raise ValueError(
+                    "production reaches Temporal over TLS: set temporal_tls=true, or temporal_api_key (which "
+                    "implies TLS)"
+                )
+            if self.sms_provider is SmsProviderName.LOGGING:
+                raise ValueError("sms_provider=logging only writes text messages to the log; production needs http")
         return self
 
     @property
@@ -186,6 +234,23 @@ class Settings(BaseSettings):
     def jwt_configured(self) -> bool:
         return self.jwt_issuer is not None
 
+    def payload_keyring(self) -> Keyring | None:
+        """The payload keys (encryption_keys, else encryption_key under its derived id); None: no encryption."""
+        if self.encryption_keys is not None:
+            return Keyring.parse(self.encryption_keys.get_secret_value())
+        if self.encryption_key is not None:
+            return Keyring.single(self.encryption_key.get_secret_value())
+        return None
+
+    @property
+    def refuse_plaintext_payloads(self) -> bool:
+        """In production every payload is written encrypted, so one in clear is refused rather than read."""
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def resolved_codec_ui_origin(self) -> str:
+        return self.codec_ui_origin or f"http://127.0.0.1:{self.ui_port}"
+
     def api_key_pepper_list(self) -> list[tuple[str, bytes]]:
         """The peppers, the first encoding; unset outside production, one derived from the data directory's path.
 
@@ -199,6 +264,19 @@ class Settings(BaseSettings):
             raise ValueError("api_key_peppers must be set in production")
         digest = hashlib.sha256(b"caseloop development pepper\0" + str(self.data_dir.resolve()).encode()).digest()
         return [(f"dev-{digest[:4].hex()}", digest)]
+
+
+class _EnvironmentOnly(BaseSettings):
+    """Only the environment, read as Settings reads it: lets `caseloop up` refuse production before it asks for
+    what production requires."""
+
+    model_config = SettingsConfigDict(env_prefix="CASELOOP_", env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+
+
+def configured_environment() -> Environment:
+    return _EnvironmentOnly().environment
 
 
 @lru_cache(maxsize=1)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import fcntl
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Iterator
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from activities.store.registry import RegistryRepository
 from schemas import search_attributes
 from workers.binaries import temporal_cli
 from workers.client import connect, ensure_search_attributes
+from workers.codec_server import build_codec_app
 from workers.door.app import build_app
 from workers.door.credentials import issue_development_credentials, write_development_credentials
 from workers.door.serve import serving
@@ -70,6 +73,8 @@ def planned_endpoints(settings: Settings) -> list[Endpoint]:
         endpoints.append(Endpoint("caseloop metrics", settings.metrics_port))
     if settings.sdk_metrics_port:
         endpoints.append(Endpoint("worker SDK metrics", settings.sdk_metrics_port))
+    if settings.payload_keyring() is not None:
+        endpoints.append(Endpoint("codec server", settings.codec_port))
     return endpoints
 
 
@@ -87,17 +92,28 @@ def taken_ports(settings: Settings) -> list[Endpoint]:
 
 
 @contextlib.contextmanager
-def data_dir_lock(data_dir: Path) -> Iterator[None]:
-    """One stack per data directory: two Temporal servers on one SQLite file would corrupt it."""
+def data_dir_lock(data_dir: Path) -> Iterator[int]:
+    """One stack per data directory: two Temporal servers on one SQLite file would corrupt it.
+
+    Yields the locked descriptor. The Temporal server inherits it, so the lock lasts as long as the server does,
+    even if this process is killed first.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / "caseloop.lock", "w") as handle:
+    # "a+", not "w": opening must not wipe the holder's pid before the lock is known to be free.
+    with open(data_dir / "caseloop.lock", "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise StackError(f"another `caseloop up` is running on {data_dir.resolve()}") from None
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise StackError(
+                f"another `caseloop up` (pid {holder}) or the Temporal server it started is running on "
+                f"{data_dir.resolve()}; stop it first"
+            ) from None
+        handle.truncate(0)
         handle.write(str(os.getpid()))
         handle.flush()
-        yield
+        yield handle.fileno()
 
 
 _CLI_TYPE_NAMES = {
@@ -139,14 +155,45 @@ def server_command(settings: Settings) -> list[str]:
     ]
     for key in search_attributes.ALL:
         command += ["--search-attribute", f"{key.name}={_CLI_TYPE_NAMES[key.indexed_value_type]}"]
+    if settings.payload_keyring() is not None:
+        command += ["--ui-codec-endpoint", codec_url(settings)]
     if settings.temporal_namespace != "default":
         command += ["--namespace", settings.temporal_namespace]
     return command
 
 
+def codec_url(settings: Settings) -> str:
+    """Where the embedded UI's page, in the browser, finds the codec server."""
+    host = "127.0.0.1" if settings.bind_host in ("0.0.0.0", "::") else settings.bind_host
+    return f"http://{host}:{settings.codec_port}"
+
+
+PR_SET_PDEATHSIG = 1
+# Looked up now: the hook below runs between fork and exec, where resolving a symbol could take a lock that a
+# thread of the parent held at the fork.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+
+
+def _dies_with(parent: int) -> Callable[[], None]:
+    """A preexec hook: the child is killed when `parent` (the thread that forks it, here the event loop's) dies,
+    however it dies (SIGKILL, the OOM killer). Linux only; elsewhere the inherited lock still refuses a second
+    stack while an orphaned server lives."""
+
+    def hook() -> None:
+        if _prctl is not None:
+            _prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the line above: no signal would come
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
+
 @contextlib.asynccontextmanager
-async def temporal_server(settings: Settings) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Runs the dev server in its own process group and always takes the whole group down on exit."""
+async def temporal_server(settings: Settings, lock: int | None = None) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Runs the dev server in its own process group and always takes the whole group down on exit.
+
+    The server dies with this process, and holds `lock` (the data directory's) for as long as it lives.
+    """
     log_path = settings.data_dir / "temporal.log"
     with open(log_path, "ab") as server_log:  # noqa: ASYNC230 (once per start, before anything runs)
         process = await asyncio.create_subprocess_exec(
@@ -155,6 +202,8 @@ async def temporal_server(settings: Settings) -> AsyncIterator[asyncio.subproces
             stdout=server_log,
             stderr=server_log,
             start_new_session=True,
+            pass_fds=() if lock is None else (lock,),
+            preexec_fn=_dies_with(os.getpid()),
         )
     try:
         yield process
@@ -205,10 +254,10 @@ async def run_stack(settings: Settings) -> None:
         names = ", ".join(f"{e.port} ({e.name})" for e in taken)
         raise StackError(f"port already in use: {names}; free it or choose another port in CASELOOP_* settings")
     stop = _stop_event()
-    with data_dir_lock(settings.data_dir):
+    with data_dir_lock(settings.data_dir) as lock:
         revision = await migrate.upgrade(settings.resolved_store_url)
         log.info("store migrated", revision=revision, url=redacted_url(settings.resolved_store_url))
-        async with temporal_server(settings) as process:
+        async with temporal_server(settings, lock) as process:
             runtime = sdk_runtime(settings)
             client = await wait_for_server(settings, process, runtime)
             # The server's --search-attribute flags register only into a fresh database: a data directory from an
@@ -225,7 +274,10 @@ async def run_stack(settings: Settings) -> None:
                     worker_task = asyncio.create_task(worker.run())
                     await ensure_schedules(client, settings)
                     door_app = build_app(settings, sessions=resources.sessions)
-                    async with serving(door_app, settings.bind_host, settings.api_port) as door:
+                    async with (
+                        _codec_server(settings, resources.sessions),
+                        serving(door_app, settings.bind_host, settings.api_port) as door,
+                    ):
                         _print_endpoints(settings, metrics_url)
                         stopped = asyncio.create_task(stop.wait())
                         server_exit = asyncio.create_task(process.wait())
@@ -241,6 +293,16 @@ async def run_stack(settings: Settings) -> None:
                     if process.returncode is not None and not stop.is_set():
                         raise StackError(f"the Temporal server exited with code {process.returncode}")
     log.info("stopped")
+
+
+@contextlib.asynccontextmanager
+async def _codec_server(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[None]:
+    """The embedded UI's codec server, when payloads are encrypted: the UI was started pointing at it."""
+    if settings.payload_keyring() is None:
+        yield
+        return
+    async with serving(build_codec_app(settings, sessions=sessions), settings.bind_host, settings.codec_port):
+        yield
 
 
 def credentials_path(settings: Settings) -> Path:
@@ -265,6 +327,10 @@ def _print_endpoints(settings: Settings, metrics_url: str | None) -> None:
         f"  front door (API)    http://{host}:{settings.api_port} (reference at /docs)",
         f"  development keys    {credentials_path(settings).resolve()}",
         f"  Temporal Web UI     http://{host}:{settings.ui_port}",
+    ]
+    if settings.payload_keyring() is not None:
+        lines.append(f"  codec server        {codec_url(settings)} (decodes the UI's payloads for supervisors' keys)")
+    lines += [
         f"  Temporal frontend   {settings.temporal_target} (namespace {settings.temporal_namespace})",
         f"  worker              task queue {settings.task_queue}",
         f"  store               {redacted_url(settings.resolved_store_url)}",

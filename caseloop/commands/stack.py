@@ -4,10 +4,26 @@ from __future__ import annotations
 
 import argparse
 
-from caseloop.errors import CommandError, Unreachable
+from pydantic import ValidationError
+
+from caseloop.errors import CommandError, InputRejected, Unreachable
 from workers.logs import configure_logging
-from workers.settings import get_settings
+from workers.settings import Environment, Settings, configured_environment, get_settings
 from workers.stack import StackError, TemporalUnreachable, run_stack, run_worker
+
+
+def server_settings() -> Settings:
+    """The settings a server process runs with, or exit 2 saying what they lack (production refuses to start
+    without encryption, TLS to Temporal, a real SMS provider and PostgreSQL) instead of a traceback."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        problems = []
+        for problem in error.errors():
+            where = ".".join(str(part) for part in problem["loc"])
+            said = problem["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}: {said}" if where else said)
+        raise InputRejected(f"the settings are refused: {'; '.join(problems)}", rule="settings") from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +36,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def _up(_args: argparse.Namespace) -> int:
-    settings = get_settings()
+    # Asked before the settings are read whole, so production hears this rather than what else it lacks.
+    if configured_environment() is Environment.PRODUCTION:
+        raise InputRejected(
+            "caseloop up is the embedded stack for one machine (a Temporal dev server on SQLite) and refuses "
+            "production: run `caseloop worker`, `caseloop api` and `caseloop codec-server` against a Temporal "
+            "cluster and PostgreSQL (deploy/README.md)",
+            rule="environment.production",
+            field="environment",
+        )
+    settings = server_settings()
     configure_logging(settings.log_format, settings.log_level)
     try:
         await run_stack(settings)
@@ -30,7 +55,7 @@ async def _up(_args: argparse.Namespace) -> int:
 
 
 async def _worker(_args: argparse.Namespace) -> int:
-    settings = get_settings()
+    settings = server_settings()
     configure_logging(settings.log_format, settings.log_level)
     try:
         await run_worker(settings)

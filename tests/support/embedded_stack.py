@@ -34,7 +34,7 @@ def free_ports(count: int) -> list[int]:
 
 def stack_environment(data_dir: Path) -> dict[str, str]:
     """The process environment of a stack on free ports, without the caller's own CASELOOP_* settings."""
-    grpc, ui, metrics, sdk, server, api = free_ports(6)
+    grpc, ui, metrics, sdk, server, api, codec = free_ports(7)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASELOOP_")}
     env.update(
         CASELOOP_DATA_DIR=str(data_dir),
@@ -44,6 +44,7 @@ def stack_environment(data_dir: Path) -> dict[str, str]:
         CASELOOP_SDK_METRICS_PORT=str(sdk),
         CASELOOP_SERVER_METRICS_PORT=str(server),
         CASELOOP_API_PORT=str(api),
+        CASELOOP_CODEC_PORT=str(codec),
         CASELOOP_LOG_FORMAT="json",
     )
     return env
@@ -95,6 +96,27 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def wait_gone(pids: set[int], timeout: float = 30) -> set[int]:
+    """Polls /proc until none of `pids` is alive, or `timeout` passes; answers those still alive."""
+    deadline = time.monotonic() + timeout
+    left = {pid for pid in pids if alive(pid)}
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = {pid for pid in left if alive(pid)}
+    return left
+
+
+def open_files(pid: int) -> set[Path]:
+    """The files a process holds open, as /proc names them."""
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            found.add(Path(os.readlink(fd)))
+        except OSError:
+            continue  # closed meanwhile
+    return found
 
 
 def stop_stack(process: subprocess.Popen[bytes]) -> tuple[int, set[int]]:
