@@ -10,6 +10,11 @@ ESCALATIONS = Counter("caseloop_escalations_total", "Rungs of the escalation lad
 DELIVERIES = Counter(
     "caseloop_deliveries_total", "Pushes to department systems by outcome", ["department", "channel", "outcome"]
 )
+WEBHOOK_ENDPOINTS_DISABLED = Counter(
+    "caseloop_webhook_endpoints_disabled_total",
+    "Department webhooks disabled because they answered 410 Gone; their pushes wait in the inbox",
+    ["department"],
+)
 LOOP_SECONDS = Histogram(
     "caseloop_loop_seconds",
     "Time from launch or push to close, per kind",

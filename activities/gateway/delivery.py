@@ -3,6 +3,10 @@
 Every attempt is recorded. Temporal does the retrying (workflows.policies.DEPARTMENT_DELIVERY): this module
 only decides whether an answer is final. Each attempt reads the registry afresh, so a corrected webhook URL or
 secret takes effect on the next retry.
+
+Pushes are signed per Standard Webhooks v1 (activities.gateway.signing). A webhook URL the rules refuse
+(activities.gateway.endpoints) and a webhook that answers 410 Gone both send the push to the inbox instead, and
+fail the activity for good so the workflow tells the coordinator; after a 410 every later push goes to the inbox.
 """
 
 from __future__ import annotations
@@ -10,16 +14,26 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NoReturn
 
 import httpx
+from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.gateway import responses
-from activities.gateway.signing import IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from activities.gateway.endpoints import (
+    Destination,
+    EndpointRefused,
+    EndpointUnresolved,
+    WebhookPolicy,
+    current_policy,
+    resolve,
+)
+from activities.gateway.signing import UnusableSecret, signed_headers, signing_keys
 from activities.gateway.webhook_secrets import SecretResolver, secret_env_name
-from activities.metrics import DELIVERIES
+from activities.metrics import DELIVERIES, WEBHOOK_ENDPOINTS_DISABLED
 from activities.store.delivery import (
     AttemptOutcome,
     DeliveryAttempt,
@@ -27,13 +41,15 @@ from activities.store.delivery import (
     DeliveryChannel,
     InboxRepository,
 )
-from activities.store.registry import RegistryRepository
+from activities.store.registry import Department, RegistryRepository
 from schemas.delivery import DeliveryOutcome, DeliveryRejection, DeliveryResult, Push
 
-# Error types a workflow may catch; DeliveryRejected and NotFound are in policies.NON_RETRYABLE_ERRORS.
+# Error types a workflow may catch; DeliveryRejected and NotFound are in policies.NON_RETRYABLE_ERRORS, and
+# EndpointRefused is raised non-retryable.
 DELIVERY_FAILED = "DeliveryFailed"
 DELIVERY_MISCONFIGURED = "DeliveryMisconfigured"
 DELIVERY_REJECTED = "DeliveryRejected"
+ENDPOINT_REFUSED = "EndpointRefused"
 NOT_FOUND = "NotFound"
 REJECTED = "Rejected"
 
@@ -44,27 +60,49 @@ class _Endpoint:
 
     url: str | None
     secret_ref: str | None
+    disabled: bool
 
 
 class GatewayActivities:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient, secrets: SecretResolver
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        http: httpx.AsyncClient,
+        secrets: SecretResolver,
+        policy: WebhookPolicy | None = None,
     ) -> None:
         self._sessions = sessions
         self._http = http
         self._secrets = secrets
+        # None: the process's settings (CASELOOP_ENVIRONMENT, CASELOOP_WEBHOOK_ALLOW_HOSTS, ...) on every attempt.
+        self._policy = policy
 
     @activity.defn(name="deliver_push")
     async def deliver_push(self, push: Push) -> DeliveryResult:
         endpoint = await self._endpoint_of(push)
-        if endpoint.url is None:
+        if endpoint.url is None or endpoint.disabled:
             return await self._store_in_inbox(push)
-        return await self._post(push, endpoint.url, await self._secret_for(push, endpoint.secret_ref))
+        policy = self._policy or current_policy()
+        try:
+            destination = await resolve(endpoint.url, policy)
+        except EndpointRefused as refused:
+            await self._refuse(push, refused.rule)
+        except EndpointUnresolved as unresolved:
+            await self._record(push, DeliveryChannel.WEBHOOK, AttemptOutcome.FAILED, error=str(unresolved))
+            activity.logger.warning(
+                "push not delivered, will retry",
+                extra={"push_id": push.push_id, "department": push.department_code, "error": str(unresolved)},
+            )
+            raise ApplicationError(
+                f"push {push.push_id} to {push.department_code}: {unresolved}", type=DELIVERY_FAILED
+            ) from None
+        keys = await self._keys_for(push, endpoint.secret_ref)
+        return await self._post(push, destination, keys, policy)
 
     async def _endpoint_of(self, push: Push) -> _Endpoint:
         async with self._sessions() as session:
             department = await RegistryRepository(session).get_department(push.department_code)
-            endpoint = None if department is None else _Endpoint(department.webhook_url, department.secret_ref)
+            endpoint = None if department is None else _Endpoint(*_webhook_of(department))
             active = department is not None and department.active
         if endpoint is None:
             await self._record(
@@ -84,30 +122,61 @@ class GatewayActivities:
             )
         return endpoint
 
-    async def _secret_for(self, push: Push, secret_ref: str | None) -> bytes:
+    async def _refuse(self, push: Push, rule: str) -> NoReturn:
+        """A URL the rules refuse: nothing is sent, the push waits in the inbox, and retrying cannot help."""
+        problem = f"webhook_url {rule}"
+        await self._record(push, DeliveryChannel.WEBHOOK, AttemptOutcome.REJECTED, error=problem)
+        activity.logger.error(
+            "department webhook refused by the URL rules, push stored in the inbox",
+            extra={"push_id": push.push_id, "department": push.department_code, "rule": rule},
+        )
+        await self._store_in_inbox(push)
+        raise ApplicationError(
+            f"push {push.push_id} to {push.department_code}: {problem}; the push waits in the department's inbox",
+            type=ENDPOINT_REFUSED,
+            non_retryable=True,
+        )
+
+    async def _keys_for(self, push: Push, secret_ref: str | None) -> list[bytes]:
         secret = self._secrets(secret_ref) if secret_ref else None
-        if secret is not None:
-            return secret
-        # Retryable on purpose: the push waits while an operator supplies the secret, and is never sent unsigned.
-        where = f"set {secret_env_name(secret_ref)} on the workers" if secret_ref else "give it a secret_ref"
-        problem = f"department {push.department_code!r} has a webhook but no secret: {where}"
+        problem = None
+        if secret is None:
+            # The push waits while an operator supplies the secret, and is never sent unsigned.
+            where = f"set {secret_env_name(secret_ref)} on the workers" if secret_ref else "give it a secret_ref"
+            problem = f"department {push.department_code!r} has a webhook but no secret: {where}"
+        else:
+            try:
+                return signing_keys(secret)
+            except UnusableSecret as unusable:
+                assert secret_ref is not None
+                problem = f"{secret_env_name(secret_ref)} cannot sign: {unusable}"
         await self._record(push, DeliveryChannel.WEBHOOK, AttemptOutcome.FAILED, error=problem)
         activity.logger.error(
-            "department webhook has no secret", extra={"push_id": push.push_id, "department": push.department_code}
+            "department webhook has no usable secret",
+            extra={"push_id": push.push_id, "department": push.department_code},
         )
+        # Retryable on purpose, like a missing secret: fixing the variable lets the push go out.
         raise ApplicationError(f"push {push.push_id}: {problem}", type=DELIVERY_MISCONFIGURED)
 
-    async def _post(self, push: Push, url: str, secret: bytes) -> DeliveryResult:
+    async def _post(
+        self, push: Push, destination: Destination, keys: list[bytes], policy: WebhookPolicy
+    ) -> DeliveryResult:
         body = push.model_dump_json().encode()
-        timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
-            IDEMPOTENCY_KEY_HEADER: push.push_id,
-            TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: signature(secret, timestamp, body),
+            # The reply is only digested: compressed, a few bytes read could stand for gigabytes.
+            "Accept-Encoding": "identity",
+            "Host": destination.host_header,
+            **signed_headers(keys, push.push_id, str(int(time.time())), body),
         }
+        extensions = {}
+        if destination.tls_server_name is not None:
+            # The connection goes to the checked address, the certificate must name the host. Pooled connections
+            # are keyed by address, so one made for another host's name must not carry this push.
+            extensions["sni_hostname"] = destination.tls_server_name
+            headers["Connection"] = "close"
         try:
-            response = await self._http.post(url, content=body, headers=headers)
+            reply = await self._send(destination, body, headers, extensions, policy.reply_max_bytes)
         except (httpx.RequestError, httpx.InvalidURL) as error:
             detail = _transport_problem(error)
             await self._record(push, DeliveryChannel.WEBHOOK, AttemptOutcome.FAILED, error=detail)
@@ -117,9 +186,9 @@ class GatewayActivities:
             )
             raise ApplicationError(
                 f"push {push.push_id} to {push.department_code}: {detail}", type=DELIVERY_FAILED
-            ) from error
+            ) from None
 
-        status = response.status_code
+        status = reply.status
         if responses.is_delivered(status):
             await self._record(push, DeliveryChannel.WEBHOOK, AttemptOutcome.DELIVERED, status_code=status)
             activity.logger.info(
@@ -133,28 +202,76 @@ class GatewayActivities:
                 status_code=status,
             )
 
-        kept = responses.kept_body(response)
-        message = f"push {push.push_id} to {push.department_code}: HTTP {status}: {responses.body_excerpt(response)}"
+        message = f"push {push.push_id} to {push.department_code}: {reply}"
         if responses.is_retryable(status):
-            await self._record(push, DeliveryChannel.WEBHOOK, AttemptOutcome.FAILED, status_code=status, error=kept)
+            await self._record(
+                push, DeliveryChannel.WEBHOOK, AttemptOutcome.FAILED, status_code=status, error=str(reply)
+            )
             activity.logger.warning(
                 "push not delivered, will retry",
                 extra={"push_id": push.push_id, "department": push.department_code, "status": status},
             )
-            raise ApplicationError(message, type=DELIVERY_FAILED, next_retry_delay=responses.retry_after(response))
-        await self._record(push, DeliveryChannel.WEBHOOK, AttemptOutcome.REJECTED, status_code=status, error=kept)
-        activity.logger.error(
-            "push rejected by the department",
-            extra={"push_id": push.push_id, "department": push.department_code, "status": status},
+            raise ApplicationError(message, type=DELIVERY_FAILED, next_retry_delay=reply.retry_after)
+        await self._record(push, DeliveryChannel.WEBHOOK, AttemptOutcome.REJECTED, status_code=status, error=str(reply))
+        rejection = DeliveryRejection(
+            push_id=push.push_id, department_code=push.department_code, status_code=status, body=str(reply)
         )
-        raise ApplicationError(
-            message,
-            DeliveryRejection(
-                push_id=push.push_id, department_code=push.department_code, status_code=status, body=kept
-            ),
-            type=DELIVERY_REJECTED,
-            non_retryable=True,
-        )
+        if responses.is_gone(status):
+            await self._disable_webhook(push)
+            await self._store_in_inbox(push)
+            message += "; its webhook is disabled and the push waits in the department's inbox"
+        else:
+            activity.logger.error(
+                "push rejected by the department",
+                extra={"push_id": push.push_id, "department": push.department_code, "status": status},
+            )
+        raise ApplicationError(message, rejection, type=DELIVERY_REJECTED, non_retryable=True)
+
+    async def _send(
+        self,
+        destination: Destination,
+        body: bytes,
+        headers: dict[str, str],
+        extensions: dict[str, str],
+        max_bytes: int,
+    ) -> responses.Reply:
+        """POSTs to the checked addresses in turn until one accepts the connection; nothing is sent twice."""
+        last = len(destination.addresses) - 1
+        for index, address in enumerate(destination.addresses):
+            try:
+                async with self._http.stream(
+                    "POST",
+                    destination.request_url(address),
+                    content=body,
+                    headers=headers,
+                    extensions=extensions,
+                    follow_redirects=False,
+                ) as response:
+                    return await responses.read_reply(response, max_bytes)
+            except httpx.ConnectError:
+                if index == last:
+                    raise
+        raise AssertionError("a destination has at least one address")
+
+    async def _disable_webhook(self, push: Push) -> None:
+        """410 Gone: later pushes go to the inbox until an import changes the department; the operator is told."""
+        now = datetime.now(UTC)
+        async with self._sessions.begin() as session:
+            enabled = or_(
+                Department.webhook_disabled_at.is_(None), Department.webhook_disabled_at < Department.updated_at
+            )
+            disabled = await session.execute(
+                update(Department)
+                .where(Department.code == push.department_code, enabled)
+                .values(webhook_disabled_at=now)
+            )
+        if disabled.rowcount:  # type: ignore[attr-defined]  # first to see the 410: count the endpoint once
+            WEBHOOK_ENDPOINTS_DISABLED.labels(push.department_code).inc()
+            activity.logger.error(
+                "department webhook answered 410 Gone: disabled; its pushes wait in its inbox until the registry "
+                "gives it a new webhook_url",
+                extra={"push_id": push.push_id, "department": push.department_code},
+            )
 
     async def _store_in_inbox(self, push: Push) -> DeliveryResult:
         now = datetime.now(UTC)
@@ -216,6 +333,12 @@ class GatewayActivities:
             workflow_id=info.workflow_id,
             attempted_at=datetime.now(UTC),
         )
+
+
+def _webhook_of(department: Department) -> tuple[str | None, str | None, bool]:
+    """The webhook, and whether a 410 disabled it after the registry last changed the department."""
+    gone_at = department.webhook_disabled_at
+    return department.webhook_url, department.secret_ref, gone_at is not None and gone_at >= department.updated_at
 
 
 def _transport_problem(error: Exception) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from activities.gateway.endpoints import EndpointRefused, WebhookPolicy, check_url, current_policy
 from activities.registry.document import DefaultsSpec, DepartmentSpec, Located, MatterSpec, RegistryDocument
 from schemas.registry import (
     DIRECTIONS_OF_KIND,
@@ -37,14 +38,19 @@ class StoredRegistry:
     roles: dict[tuple[str | None, str | None], list[tuple[str, str]]] = field(default_factory=dict)
 
 
-def validate(document: RegistryDocument, stored: StoredRegistry) -> list[RegistryProblem]:
-    """Problems of the files as a whole (field-level ones were found while reading)."""
+def validate(
+    document: RegistryDocument, stored: StoredRegistry, policy: WebhookPolicy | None = None
+) -> list[RegistryProblem]:
+    """Problems of the files as a whole (field-level ones were found while reading).
+
+    Webhook URLs follow `policy`, by default the one the workers deliver under (the process's settings).
+    """
     problems: list[RegistryProblem] = []
     departments = stored.parents.keys() | document.declared_departments
     matters = stored.matters | document.declared_matters
     problems += _duplicates((d, d.value.code) for d in document.departments)
     problems += _duplicates((m, m.value.code) for m in document.matters)
-    problems += _department_rules(document, departments)
+    problems += _department_rules(document, departments, policy or current_policy())
     problems += _cycles(document, stored)
     problems += _function_rules(document, departments)
     problems += _roster_rules(document, departments, matters)
@@ -84,7 +90,9 @@ def _unknown_department(code: str) -> str:
     return f"unknown department {code}: it must be defined in these files or already be in the registry"
 
 
-def _department_rules(document: RegistryDocument, departments: set[str]) -> list[RegistryProblem]:
+def _department_rules(
+    document: RegistryDocument, departments: set[str], policy: WebhookPolicy
+) -> list[RegistryProblem]:
     problems = []
     for located in document.departments:
         spec = located.value
@@ -93,8 +101,11 @@ def _department_rules(document: RegistryDocument, departments: set[str]) -> list
         if spec.parent is not None and spec.parent not in departments:
             problems.append(located.problem("parent", _unknown_department(spec.parent)))
         if spec.webhook_url is not None:
-            if not spec.webhook_url.startswith(("https://", "http://")):
-                problems.append(located.problem("webhook_url", "must be an http:// or https:// URL"))
+            # The URL as written; its host is checked again on the address it resolves to before every push.
+            try:
+                check_url(spec.webhook_url, policy)
+            except EndpointRefused as refused:
+                problems.append(located.problem("webhook_url", refused.rule))
             if spec.secret_ref is None:
                 problems.append(
                     located.problem("secret_ref", "is required with a webhook_url: pushes are signed with that secret")

@@ -45,6 +45,8 @@ class Department(Base):
     secret_ref: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime]
+    # When the webhook answered 410 Gone; pushes go to the inbox until an import changes the department again.
+    webhook_disabled_at: Mapped[datetime | None]
 
 
 class DepartmentFunction(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,9 +12,19 @@ from temporalio.worker import Worker
 from activities.registry.importer import import_registry
 from tests.case.driver import Driver
 from workers.resources import Resources
+from workers.settings import get_settings
 from workers.worker import build_worker
 
 REGISTRY = Path(__file__).with_name("registry.yaml")
+
+
+@pytest.fixture(autouse=True)
+def local_webhooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The departments' receivers live on 127.0.0.1, which the webhook URL rules refuse unless allowed."""
+    monkeypatch.setenv("CASELOOP_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture

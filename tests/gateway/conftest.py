@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import ipaddress
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -9,17 +11,23 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.gateway.endpoints import WebhookPolicy
 from activities.gateway.webhook_secrets import secret_env_name
 from activities.store.registry import Department, RosterEntry
 from schemas.delivery import Push, PushKind
 
 SECRET_REF = "test-department-webhook"
-SECRET = b"s3cret-shared-with-the-department"
+SECRET_KEY = b"s3cret-shared-with-the-department-system"
+# As the department holds it, and as the official Standard Webhooks libraries take it.
+SECRET = "whsec_" + base64.b64encode(SECRET_KEY).decode()
+
+# The receivers of these tests live on 127.0.0.1, which the URL rules refuse unless allowed.
+LOCAL_RECEIVERS = WebhookPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.1/32"),))
 
 
 @pytest.fixture
-def webhook_secret(monkeypatch: pytest.MonkeyPatch) -> Iterator[bytes]:
-    monkeypatch.setenv(secret_env_name(SECRET_REF), SECRET.decode())
+def webhook_secret(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv(secret_env_name(SECRET_REF), SECRET)
     yield SECRET
 
 

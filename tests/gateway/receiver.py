@@ -6,6 +6,7 @@ keeps every request it saw so a test can check signatures and idempotency keys a
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,14 +38,25 @@ Gate = Callable[[dict[str, str], bytes], Answer | None]
 
 
 class Receiver:
-    def __init__(self, script: list[Answer], gate: Gate | None = None) -> None:
+    """Listens on 127.0.0.1; `tls` serves https, and `host` is the name its URL gives (e.g. localhost)."""
+
+    def __init__(
+        self,
+        script: list[Answer],
+        gate: Gate | None = None,
+        tls: ssl.SSLContext | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         self._script = list(script)
         self._gate = gate
         self._lock = threading.Lock()
         self._released = threading.Event()
         self.requests: list[Request] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/push"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://{host}:{self._server.server_address[1]}/push"
 
     def answered(self, status: int) -> list[Request]:
         return [r for r in self.requests if r.status == status]
@@ -76,7 +88,10 @@ class Receiver:
                 self.send_header("Content-Type", "text/plain; charset=utf-8")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):  # a caller that reads only part of a long reply
+                    self.close_connection = True
 
             def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
                 pass

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import hmac
-import json
 import socket
 import time
 import uuid
@@ -24,32 +23,10 @@ from activities.gateway.delivery import GatewayActivities
 from activities.gateway.webhook_secrets import environment_secret, secret_env_name
 from activities.store.delivery import DeliveryAttempt, DeliveryAttemptRepository
 from schemas.delivery import DeliveryOutcome, DeliveryResult, Push
-from tests.gateway.conftest import SECRET_REF, a_push, add_department
-from tests.gateway.receiver import SILENCE, Answer, Gate, Receiver
+from tests.gateway.conftest import LOCAL_RECEIVERS, SECRET_KEY, SECRET_REF, a_push, add_department
+from tests.gateway.department import DepartmentSystem, verify_deprecated_headers
+from tests.gateway.receiver import SILENCE, Answer, Receiver
 from tests.gateway.workflows import ATTEMPTS, DeliverOnePushWorkflow
-
-
-def verify_caseloop_push(secret: bytes, headers: dict[str, str], body: bytes) -> bool:
-    """The recipe of docs/webhooks.md, written out independently of the gateway's own signing code."""
-    timestamp = headers.get("x-caseloop-timestamp", "")
-    signature = headers.get("x-caseloop-signature", "")
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > 300:
-        return False
-    expected = "sha256=" + hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature)
-
-
-def department_gate(secret: bytes) -> Gate:
-    """What a careful department does before anything else: check the signature and the idempotency key."""
-
-    def gate(headers: dict[str, str], body: bytes) -> Answer | None:
-        if not verify_caseloop_push(secret, headers, body):
-            return Answer(401, "bad signature")
-        if headers.get("idempotency-key") != json.loads(body)["push_id"]:
-            return Answer(400, "idempotency key does not name the push")
-        return None
-
-    return gate
 
 
 @pytest.fixture
@@ -61,7 +38,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def gateway(sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient) -> GatewayActivities:
-    return GatewayActivities(sessions, http, environment_secret)
+    return GatewayActivities(sessions, http, environment_secret, LOCAL_RECEIVERS)
 
 
 async def deliver_through_temporal(
@@ -99,11 +76,10 @@ async def test_two_503_then_200_is_delivered_once_after_three_recorded_attempts(
     sessions: async_sessionmaker[AsyncSession],
     gateway: GatewayActivities,
     task_queue: str,
-    webhook_secret: bytes,
+    webhook_secret: str,
 ) -> None:
-    receiver = Receiver(
-        [Answer(503, "maintenance"), Answer(503, "maintenance"), Answer(200, "ok")], department_gate(webhook_secret)
-    )
+    department = DepartmentSystem(webhook_secret, [Answer(503, "maintenance"), Answer(503), Answer(200, "ok")])
+    receiver = department.receiver
     await add_department(sessions, "SQ-SCJGJ", webhook_url=receiver.url)
     push = a_push("SQ-SCJGJ")
     failed_before = _delivery_count("SQ-SCJGJ", "failed")
@@ -118,8 +94,9 @@ async def test_two_503_then_200_is_delivered_once_after_three_recorded_attempts(
     assert _delivery_count("SQ-SCJGJ", "delivered") - delivered_before == 1
     assert result.status_code == 200
     assert [r.status for r in receiver.requests] == [503, 503, 200]
-    assert len(receiver.answered(200)) == 1
-    assert {r.headers["idempotency-key"] for r in receiver.requests} == {push.push_id}
+    assert department.refused == 0, "every attempt verifies with the official Standard Webhooks library"
+    assert list(department.stored) == [push.push_id]
+    assert {r.headers["webhook-id"] for r in receiver.requests} == {push.push_id}
     assert len({r.body for r in receiver.requests}) == 1, "every attempt sends the same bytes"
     assert Push.model_validate_json(receiver.requests[0].body) == push
     attempts = await attempts_of(sessions, push.push_id)
@@ -128,34 +105,87 @@ async def test_two_503_then_200_is_delivered_once_after_three_recorded_attempts(
         (2, "failed", 503),
         (3, "delivered", 200),
     ]
-    assert attempts[0].error == "maintenance"
+    maintenance = hashlib.sha256(b"maintenance").hexdigest()[:12]
+    assert attempts[0].error == f"HTTP 503, reply of 11 bytes, sha256:{maintenance}"
+    assert attempts[1].error == "HTTP 503, empty reply"
     assert all(a.channel == "webhook" and a.attempted_at.tzinfo is not None for a in attempts)
 
 
-async def test_422_is_not_retried_and_keeps_the_departments_answer(
+async def test_the_deprecated_headers_still_go_out_beside_standard_webhooks(
+    sessions: async_sessionmaker[AsyncSession], gateway: GatewayActivities, webhook_secret: str
+) -> None:
+    department = DepartmentSystem(webhook_secret, [Answer(200, "ok")])
+    await add_department(sessions, "SQ-FGW", webhook_url=department.receiver.url)
+    push = a_push("SQ-FGW")
+
+    with department.receiver.running():
+        result = await ActivityEnvironment().run(gateway.deliver_push, push)
+
+    assert result.outcome is DeliveryOutcome.DELIVERED
+    [request] = department.receiver.requests
+    assert request.headers["idempotency-key"] == request.headers["webhook-id"] == push.push_id
+    assert request.headers["x-caseloop-timestamp"] == request.headers["webhook-timestamp"]
+    assert verify_deprecated_headers(SECRET_KEY, request.headers, request.body)
+    assert request.headers["webhook-signature"].startswith("v1,") and " " not in request.headers["webhook-signature"]
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "signature"),
+    [("²³", "sha256=00"), ("now", "sha256=é"), ("١٧٠٠٠٠٠٠٠٠", "x"), ("9" * 5000, "x"), ("", "")],
+)
+def test_the_deprecated_recipe_refuses_non_ascii_headers_instead_of_crashing(timestamp: str, signature: str) -> None:
+    now = str(int(time.time()))
+    headers = {"x-caseloop-timestamp": now if timestamp == "now" else timestamp, "x-caseloop-signature": signature}
+    assert verify_deprecated_headers(SECRET_KEY, headers, b"{}") is False
+
+
+async def test_422_is_not_retried_and_keeps_no_part_of_the_departments_answer(
     ts_env: WorkflowEnvironment,
     sessions: async_sessionmaker[AsyncSession],
     gateway: GatewayActivities,
     task_queue: str,
-    webhook_secret: bytes,
+    webhook_secret: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    refusal = "field body.licence_no: required for decision=grant"
-    receiver = Receiver([Answer(422, refusal)], department_gate(webhook_secret))
-    await add_department(sessions, "SQ-ZJJ", webhook_url=receiver.url)
+    # Departments echo what they refuse, and so a citizen's name and ID number.
+    refusal = "申請人 張三 (110101199003077777): licence_no required for decision=grant"
+    department = DepartmentSystem(webhook_secret, [Answer(422, refusal)])
+    await add_department(sessions, "SQ-ZJJ", webhook_url=department.receiver.url)
     push = a_push("SQ-ZJJ")
 
-    with receiver.running(), pytest.raises(WorkflowFailureError) as raised:
+    with department.receiver.running(), pytest.raises(WorkflowFailureError) as raised:
         await deliver_through_temporal(ts_env, gateway, task_queue, push)
 
     failure = activity_failure(raised.value)
     assert failure.type == "DeliveryRejected"
     assert failure.non_retryable
-    assert "HTTP 422" in failure.message and refusal in failure.message
-    assert failure.details[0]["body"] == refusal
+    digest = hashlib.sha256(refusal.encode()).hexdigest()[:12]
+    summary = f"HTTP 422, reply of {len(refusal.encode())} bytes, sha256:{digest}"
+    assert summary in failure.message
+    assert failure.details[0]["body"] == summary
     assert failure.details[0]["status_code"] == 422
-    assert len(receiver.requests) == 1
+    assert len(department.receiver.requests) == 1
     [attempt] = await attempts_of(sessions, push.push_id)
-    assert (attempt.outcome, attempt.status_code, attempt.error) == ("rejected", 422, refusal)
+    assert (attempt.outcome, attempt.status_code, attempt.error) == ("rejected", 422, summary)
+    kept = [failure.message, str(failure.details), attempt.error or "", caplog.text]
+    assert not any(secret in text for text in kept for secret in ("張三", "110101199003077777", "licence_no"))
+
+
+async def test_a_long_reply_is_read_only_up_to_the_cap(
+    sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient, webhook_secret: str
+) -> None:
+    page = "<html>" + "x" * (1 << 20) + "</html>"
+    receiver = Receiver([Answer(500, page)])
+    await add_department(sessions, "SQ-TJJ", webhook_url=receiver.url)
+    capped_policy = dataclasses.replace(LOCAL_RECEIVERS, reply_max_bytes=1024)
+    capped = GatewayActivities(sessions, http, environment_secret, capped_policy)
+
+    with receiver.running(), pytest.raises(ApplicationError) as raised:
+        await ActivityEnvironment().run(capped.deliver_push, a_push("SQ-TJJ"))
+
+    digest = hashlib.sha256(page.encode()[:1024]).hexdigest()[:12]
+    assert raised.value.type == "DeliveryFailed"
+    assert raised.value.message.endswith(f"HTTP 500, reply of 1024 bytes and more, not read, sha256:{digest}")
 
 
 async def test_a_silent_department_is_retried_until_the_policy_gives_up(
@@ -163,9 +193,10 @@ async def test_a_silent_department_is_retried_until_the_policy_gives_up(
     sessions: async_sessionmaker[AsyncSession],
     gateway: GatewayActivities,
     task_queue: str,
-    webhook_secret: bytes,
+    webhook_secret: str,
 ) -> None:
-    receiver = Receiver([SILENCE], department_gate(webhook_secret))
+    department = DepartmentSystem(webhook_secret, [SILENCE])
+    receiver = department.receiver
     await add_department(sessions, "SQ-FGW", webhook_url=receiver.url)
     push = a_push("SQ-FGW")
 
@@ -202,7 +233,7 @@ async def test_a_push_to_an_unknown_department_fails_at_once_naming_it(
 
 
 async def test_an_unreachable_department_is_retryable(
-    sessions: async_sessionmaker[AsyncSession], gateway: GatewayActivities, webhook_secret: bytes
+    sessions: async_sessionmaker[AsyncSession], gateway: GatewayActivities, webhook_secret: str
 ) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -220,10 +251,24 @@ async def test_an_unreachable_department_is_retryable(
     assert attempt.outcome == "failed"
 
 
-async def test_throttling_honours_retry_after(
-    sessions: async_sessionmaker[AsyncSession], gateway: GatewayActivities, webhook_secret: bytes
+@pytest.mark.parametrize(
+    ("answer", "wait"),
+    [
+        (Answer(429, "slow down", {"Retry-After": "7"}), timedelta(seconds=7)),
+        (Answer(503, "maintenance", {"Retry-After": "120"}), timedelta(minutes=2)),
+        (Answer(503, "maintenance", {"Retry-After": "9" * 5000}), timedelta(minutes=30)),
+        (Answer(429, "slow down", {"Retry-After": "²"}), None),
+        (Answer(500, "fault", {"Retry-After": "7"}), None),
+    ],
+)
+async def test_throttling_honours_retry_after_within_bounds(
+    sessions: async_sessionmaker[AsyncSession],
+    gateway: GatewayActivities,
+    webhook_secret: str,
+    answer: Answer,
+    wait: timedelta | None,
 ) -> None:
-    receiver = Receiver([Answer(429, "slow down", {"Retry-After": "7"})], department_gate(webhook_secret))
+    receiver = DepartmentSystem(webhook_secret, [answer]).receiver
     await add_department(sessions, "SQ-GXJ", webhook_url=receiver.url)
 
     with receiver.running(), pytest.raises(ApplicationError) as raised:
@@ -231,7 +276,7 @@ async def test_throttling_honours_retry_after(
 
     assert raised.value.type == "DeliveryFailed"
     assert not raised.value.non_retryable
-    assert raised.value.next_retry_delay == timedelta(seconds=7)
+    assert raised.value.next_retry_delay == wait
 
 
 async def test_a_webhook_without_its_secret_is_never_sent_unsigned(
@@ -254,7 +299,7 @@ async def test_a_webhook_without_its_secret_is_never_sent_unsigned(
 
 
 async def test_an_inactive_department_gets_nothing(
-    sessions: async_sessionmaker[AsyncSession], gateway: GatewayActivities, webhook_secret: bytes
+    sessions: async_sessionmaker[AsyncSession], gateway: GatewayActivities, webhook_secret: str
 ) -> None:
     receiver = Receiver([Answer(200, "ok")])
     await add_department(sessions, "SQ-OLD", webhook_url=receiver.url, active=False)

@@ -47,6 +47,7 @@ from schemas.handoff import (
 )
 from schemas.ledger import AuditEntry
 from tests.gateway.receiver import Answer, Receiver
+from workers.settings import get_settings
 from workflows.handoff.client import report_event, report_events
 from workflows.handoff.entity import HandoffWorkflow
 from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow, HandoffWithdrawalWorkflow
@@ -210,6 +211,15 @@ matters:
 
 def secrets(_ref: str) -> bytes:
     return SECRET
+
+
+@pytest.fixture(autouse=True)
+def local_webhooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The departments' receivers live on 127.0.0.1, which the webhook URL rules refuse unless allowed."""
+    monkeypatch.setenv("CASELOOP_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture
