@@ -2,18 +2,24 @@
 
 Exit codes scripts can rely on: 0 done, 1 failed, 2 rejected by a rule (bad input), 3 not found,
 4 unreachable, 5 timed out (retry with the same command id), 6 forbidden (credential refused or role not held).
+Output into a pipe whose reader has gone (`caseloop deadline … | head -1`) ends quietly, with the command's own
+exit code (0, not the shell's 141 for SIGPIPE): the reader took what it wanted.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import importlib
+import io
+import os
 import sys
 from collections.abc import Sequence
 
-from caseloop.errors import CommandError
+from caseloop.commands.forms import unreachable
+from caseloop.errors import CommandError, InputRejected, Unreachable
 
 COMMAND_MODULES = (
     "caseloop.commands.stack",
@@ -42,14 +48,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Runs one command and answers its exit code.
+
+    A reader that stops reading (`caseloop calendar show 2026 | head -1`) ends the command quietly with the exit
+    code it would have had (0 when it succeeded), not with a BrokenPipeError: the output it took is the output
+    it wanted. Scripts that must know the rest was not written can compare line counts.
+    """
+    try:
+        code = _run(build_parser(), argv)
+    except BrokenPipeError:
+        code = 0  # raised while printing a result: the command did its work
+    try:
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is seen while it can still be handled
+    except BrokenPipeError:
+        _discard_stdout()
+    return code
+
+
+def _run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # argparse's own refusals (exit 2) and --help (exit 0)
+        return int(exit.code or 0)
     try:
         result = args.handler(args)
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
     except CommandError as error:
-        print(f"caseloop: {error}", file=sys.stderr)
+        if isinstance(error, Unreachable) and hasattr(args, "api_url"):
+            error = unreachable(args, error)
+        with contextlib.suppress(BrokenPipeError):  # `2>&1 | head`: the exit code still tells
+            print(f"caseloop: {_said(error)}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         return 130
@@ -58,6 +87,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         # threads (temporalio/sdk-python#300, about one short command in five here): free it now.
         gc.collect()
     return int(result or 0)
+
+
+def _said(error: CommandError) -> str:
+    """The message, ending with the rule and the field of a rejection when it does not name them already."""
+    message = str(error)
+    if not isinstance(error, InputRejected) or not error.rule or f"rule {error.rule}" in message:
+        return message
+    named = ", ".join([f"rule {error.rule}"] + ([f"field {error.field}"] if error.field else []))
+    return f"{message} ({named})"
+
+
+def _discard_stdout() -> None:
+    """Points stdout at /dev/null, so the interpreter's last flush does not raise into a closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # stdout is no file (a test's capture): nothing will flush into the pipe
 
 
 if __name__ == "__main__":

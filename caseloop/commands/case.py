@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from caseloop.commands.bounds import MOST_LISTED, after, listed, within
 from caseloop.commands.forms import add_door_flags, add_model_flags, connect, merged, parse_instant
 from caseloop.commands.tables import as_json, cell, pairs, table
 from caseloop.errors import InputRejected
@@ -57,14 +58,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     timeline = verbs.add_parser("timeline", help="a case's transitions: who, what, when, why")
     _case_argument(timeline)
-    timeline.add_argument("--after", type=int, default=0, metavar="SEQ", help="entries after this seq")
-    timeline.add_argument("--limit", type=int, default=1000, help="at most this many entries (default 1000)")
+    timeline.add_argument("--after", type=after, default=0, metavar="SEQ", help="entries after this seq")
+    timeline.add_argument(
+        "--limit", type=listed, default=MOST_LISTED, help="at most this many entries, 1 to 1000 (default 1000)"
+    )
     _common(timeline)
     timeline.set_defaults(handler=_timeline)
 
     listing = verbs.add_parser("list", help="cases matching filters (Temporal visibility)")
     _filters(listing)
-    listing.add_argument("--limit", type=int, default=100, help="at most this many (default 100; 0: all)")
+    listing.add_argument("--limit", type=listed, default=100, help="at most this many, 1 to 1000 (default 100)")
     _common(listing)
     listing.set_defaults(handler=_list)
 
@@ -89,7 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _common(parser: argparse.ArgumentParser, *, file: bool = False) -> None:
     if file:
         parser.add_argument("--file", metavar="FILE", help="fields from a JSON or YAML file; flags override them")
-    parser.add_argument("--within", type=float, default=60.0, metavar="SECONDS", help="wait this long (default 60)")
+    parser.add_argument("--within", type=within, default=60.0, metavar="SECONDS", help="wait this long (default 60)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     add_door_flags(parser)
 
@@ -165,7 +168,7 @@ async def _timeline(args: argparse.Namespace) -> int:
 
 async def _list(args: argparse.Namespace) -> int:
     async with await _client(args) as client:
-        found = await client.list(**_filter_values(args), limit=args.limit or None)
+        found = await client.list(**_filter_values(args), limit=args.limit)
     print(as_json(found) if args.json else _summaries(found))
     return 0
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,12 +13,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from activities.clock.activities import load_legal_clock
+from activities.clock.calendar import LegalCalendar
+from activities.clock.deadline import LegalClock
 from activities.clock.errors import ClockInputError, describe
+from activities.clock.office_hours import OfficeHours
 from activities.clock.overrides import parse_override
 from activities.clock.profiles import schedule_rungs
 from activities.store.calendar import CalendarRepository
-from caseloop.errors import InputRejected, NotFound
-from caseloop.store import open_store
+from caseloop.commands.bounds import read_text
+from caseloop.errors import CommandError, InputRejected, NotFound
+from caseloop.store import open_store, why_no_store
 from schemas.clock import (
     CalendarOverride,
     CardProfileName,
@@ -88,9 +94,12 @@ def _instant(text: str, field: str) -> datetime:
 
 def _amount(text: str, field: str) -> float:
     try:
-        return float(text)
+        amount = float(text)
     except ValueError:
         raise InputRejected(f"{field}: {text!r} is not a number", rule="number", field=field) from None
+    if not math.isfinite(amount):
+        raise InputRejected(f"{field}: {text!r} is not a finite number", rule="number", field=field)
+    return amount
 
 
 def _pause(text: str) -> Pause:
@@ -132,16 +141,47 @@ def _spec(args: argparse.Namespace) -> tuple[ClockSpec, CardProfileName]:
     return spec, profiles[args.profile]
 
 
+async def _legal_clock(locality: str | None) -> LegalClock:
+    """The legal clock with the operators' overrides from the store; the built-in calendars and office hours,
+    said on stderr, where there is no store to read them from (a fresh machine, a shell outside the stack's data
+    directory) or it was never migrated."""
+    missing = await why_no_store()
+    if missing is not None:
+        print(f"caseloop: no operator overrides were read: {missing}; the built-in calendars answer", file=sys.stderr)
+        return LegalClock(LegalCalendar(), OfficeHours())
+    async with open_store() as sessions:
+        return await load_legal_clock(sessions, locality)
+
+
 async def _deadline(args: argparse.Namespace) -> int:
     spec, profile = _spec(args)
-    async with open_store() as sessions:
-        clock = await load_legal_clock(sessions, spec.locality)
+    clock = await _legal_clock(spec.locality)
     try:
         schedule = schedule_rungs(clock, spec, profile)
-    except ClockInputError as error:
-        raise InputRejected(str(error), rule="horizon") from None
+    except (ClockInputError, OverflowError) as error:  # more hours than a timedelta holds are past the horizon too
+        field = _beyond_the_horizon(clock, spec, profile)
+        said = str(error) if isinstance(error, ClockInputError) else "the deadline lies past any date the clock counts"
+        raise InputRejected(f"{OPTIONS[field]}: {said}", rule="clock.horizon", field=field) from None
     print(schedule.model_dump_json(indent=2) if args.json else _schedule_text(schedule))
     return 0
+
+
+def _beyond_the_horizon(clock: LegalClock, spec: ClockSpec, profile: CardProfileName) -> str:
+    """Which field carried the deadline past the clock's horizon: the limit itself, its extensions, or the pauses.
+
+    Asks the clock again without them, so the horizon stays the clock's own rule."""
+    attempts: list[tuple[str, dict[str, Any]]] = [
+        ("limit", {"extensions": [], "pauses": []}),
+        ("extensions", {"pauses": []}),
+    ]
+    for field, without in attempts:
+        if field == "extensions" and not spec.extensions:
+            continue
+        try:
+            schedule_rungs(clock, spec.model_copy(update=without), profile)
+        except (ClockInputError, OverflowError):
+            return field
+    return "pauses"
 
 
 def _schedule_text(schedule: RungSchedule) -> str:
@@ -179,8 +219,7 @@ def _year(text: str) -> int:
 
 async def _show(args: argparse.Namespace) -> int:
     year = _year(args.year)
-    async with open_store() as sessions:
-        clock = await load_legal_clock(sessions, None)
+    clock = await _legal_clock(None)
     data = clock.calendar.year(year)
     if args.json:
         print(data.model_dump_json(indent=2))
@@ -199,11 +238,12 @@ def _import(args: argparse.Namespace) -> Coroutine[Any, Any, int]:
     """Reads and checks the file before anything touches the store, so a bad file stores nothing."""
     path = Path(args.file)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, "FILE")
     except FileNotFoundError:
         raise NotFound(f"{args.file}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputRejected(f"{args.file}: cannot be read as UTF-8 text ({error})", field="FILE") from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise InputRejected(f"FILE: cannot read {args.file}: {reason}", rule="file.unreadable", field="FILE") from None
     try:
         override = parse_override(text, path.name)
     except ClockInputError as error:
@@ -212,6 +252,9 @@ def _import(args: argparse.Namespace) -> Coroutine[Any, Any, int]:
 
 
 async def _store_override(override: CalendarOverride | OfficeHoursOverride, file_name: str) -> int:
+    missing = await why_no_store()
+    if missing is not None:
+        raise CommandError(f"nothing was imported: {missing}")
     now = datetime.now(UTC)
     async with open_store() as sessions, sessions.begin() as session:
         repository = CalendarRepository(session)

@@ -7,6 +7,7 @@ import argparse
 from urllib.parse import quote
 
 from caseloop import demo
+from caseloop.commands.bounds import within
 from caseloop.commands.forms import development_keys, door_url
 from caseloop.commands.tables import as_json, table
 from workers.settings import get_settings
@@ -21,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the data directory (start `caseloop up` first). Running it again creates nothing new.",
     )
     parser.add_argument("--api-url", metavar="URL", help="the caseloop API (default: CASELOOP_API_URL or the stack's)")
-    parser.add_argument("--within", type=float, default=60.0, metavar="SECONDS", help="wait this long per call")
+    parser.add_argument("--within", type=within, default=60.0, metavar="SECONDS", help="wait this long per call")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.set_defaults(handler=_demo)
 

@@ -15,17 +15,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
+import ssl
 import types
 import typing
 from datetime import datetime
-from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from caseloop.errors import Forbidden, InputRejected
+from caseloop.commands.bounds import check_values, read_text
+from caseloop.errors import Forbidden, InputRejected, Unreachable
 from caseloop.sdk.building import limit_of
 from caseloop.sdk.client import CaseClient
 from schemas.registry import Limit
@@ -52,9 +56,69 @@ def add_door_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def door_url(args: argparse.Namespace) -> str:
+    """The door's URL: --api-url, else the settings'; an http(s) URL with a host, or rejected."""
     settings = get_settings()
     given: str | None = getattr(args, "api_url", None)
-    return given or settings.api_url or f"http://{settings.bind_host}:{settings.api_port}"
+    url = given or settings.api_url or f"http://{settings.bind_host}:{settings.api_port}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputRejected(
+            f"--api-url: {redacted(url)!r} is not an http:// or https:// URL with a host",
+            rule="api_url.format",
+            field="api_url",
+        )
+    return url
+
+
+def redacted(url: str) -> str:
+    """A door URL fit for messages: no user, password, query or fragment (a credential may hide in any)."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "(a malformed URL)"
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else "(a malformed URL)"
+
+
+def unreachable(args: argparse.Namespace, error: Unreachable) -> Unreachable:
+    """The door could not be reached: one sentence naming the (redacted) URL, never the transport's own text,
+    which may carry the URL's credentials and means little to the reader."""
+    try:
+        url = door_url(args)
+    except InputRejected:
+        return error
+    transport = _transport_failure(error)
+    if transport is None:  # the door answered, that it cannot serve now: its words, the URL redacted
+        return Unreachable(str(error).replace(url.rstrip("/"), redacted(url).rstrip("/")))
+    return Unreachable(f"cannot reach the caseloop API at {redacted(url)}: {transport}")
+
+
+def _transport_failure(error: BaseException) -> str | None:
+    """What went wrong on the way to the door, in plain words, when a transport failure caused `error`."""
+    causes: list[BaseException] = []
+    seen: BaseException | None = error.__cause__ or error.__context__
+    while seen is not None and len(causes) < 10:
+        causes.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    if not any(isinstance(cause, httpx.TransportError | OSError) for cause in causes):
+        return None
+    for cause in causes:
+        if isinstance(cause, socket.gaierror):
+            return "its host name does not resolve"
+        if isinstance(cause, ssl.SSLError):
+            return "the TLS handshake failed"
+        if isinstance(cause, ConnectionRefusedError):
+            return "nothing accepts connections there (is `caseloop up` or `caseloop api` running?)"
+        if isinstance(cause, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+            return "the connection broke off before an answer"
+    return "no connection could be made"
 
 
 def api_key(args: argparse.Namespace) -> str:
@@ -62,7 +126,7 @@ def api_key(args: argparse.Namespace) -> str:
     file: str | None = getattr(args, "api_key_file", None)
     if file is not None:
         try:
-            return Path(file).read_text(encoding="utf-8").strip()
+            return read_text(file, "--api-key-file").strip()
         except OSError as error:
             raise Forbidden(f"--api-key-file: cannot read {file}: {error.strerror}") from None
     department: str | None = getattr(args, "as_department", None)
@@ -138,42 +202,59 @@ def read_file(path: str | None) -> dict[str, Any]:
     """The fields in a JSON or YAML file (a mapping), or nothing without a file."""
     if path is None:
         return {}
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputRejected(
-            f"--file: cannot read {path}: {error.strerror}", rule="file.unreadable", field="--file"
-        ) from None
-    try:
-        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as error:
-        raise InputRejected(
-            f"--file: {path} is not valid JSON/YAML: {error}", rule="file.syntax", field="--file"
-        ) from None
+    data = _parsed(path, "--file")
     if data is None:
         return {}
-    if not isinstance(data, dict):
-        raise InputRejected(f"--file: {path} must hold a mapping of fields", rule="file.mapping", field="--file")
+    if not isinstance(data, dict) or not all(isinstance(name, str) for name in data):
+        raise InputRejected(
+            f"--file: {path} must hold a mapping of field names to values", rule="file.mapping", field="--file"
+        )
     return data
 
 
 def read_events(path: str) -> tuple[str | None, list[Any]]:
     """A batch file: a list of events, or a mapping with `events` and, optionally, its `batch_id`."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except OSError as error:
-        raise InputRejected(
-            f"FILE: cannot read {path}: {error.strerror}", rule="file.unreadable", field="FILE"
-        ) from None
-    except (ValueError, yaml.YAMLError) as error:
-        raise InputRejected(f"FILE: {path} is not valid JSON/YAML: {error}", rule="file.syntax", field="FILE") from None
+    data = _parsed(path, "FILE")
     if isinstance(data, dict) and isinstance(data.get("events"), list):
         batch_id = data.get("batch_id")
         return (str(batch_id) if batch_id is not None else None), data["events"]
     if not isinstance(data, list):
         raise InputRejected(f"FILE: {path} must hold a list of events", rule="file.list", field="FILE")
     return None, data
+
+
+def _parsed(path: str, field: str) -> Any:
+    """The JSON (a `.json` file) or YAML a file holds; a file that cannot be read or parsed is rejected."""
+    try:
+        text = read_text(path, field)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise InputRejected(f"{field}: cannot read {path}: {reason}", rule="file.unreadable", field=field) from None
+    try:
+        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        raise InputRejected(
+            f"{field}: {path} is not valid {_syntax(path)}: {_where(error)}", rule="file.syntax", field=field
+        ) from None
+    except RecursionError:
+        raise InputRejected(f"{field}: {path} nests too deeply to be read", rule="file.syntax", field=field) from None
+    check_values(data, path, field)
+    return data
+
+
+def _syntax(path: str) -> str:
+    return "JSON" if path.endswith(".json") else "YAML"
+
+
+def _where(error: ValueError | yaml.YAMLError) -> str:
+    """Where the parser stopped and why, in one line."""
+    if isinstance(error, json.JSONDecodeError):
+        return f"line {error.lineno}, column {error.colno}: {error.msg}"
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    if mark is not None:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return str(problem)
 
 
 def merged(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
+from caseloop.commands.bounds import listed, within
 from caseloop.commands.forms import add_door_flags, add_model_flags, connect, merged, parse_instant, read_events
 from caseloop.commands.tables import as_json, pairs, table
 from caseloop.errors import InputRejected
@@ -79,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     listing = verbs.add_parser("list", help="hand-offs matching filters (Temporal visibility)")
     _filters(listing)
-    listing.add_argument("--limit", type=int, default=100, help="at most this many (default 100; 0: all)")
+    listing.add_argument("--limit", type=listed, default=100, help="at most this many, 1 to 1000 (default 100)")
     _common(listing)
     listing.set_defaults(handler=_list)
 
@@ -105,7 +106,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _common(parser: argparse.ArgumentParser, *, file: bool = False) -> None:
     if file:
         parser.add_argument("--file", metavar="FILE", help="fields from a JSON or YAML file; flags override them")
-    parser.add_argument("--within", type=float, default=60.0, metavar="SECONDS", help="wait this long (default 60)")
+    parser.add_argument("--within", type=within, default=60.0, metavar="SECONDS", help="wait this long (default 60)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     add_door_flags(parser)
 
@@ -172,7 +173,7 @@ async def _show(args: argparse.Namespace) -> int:
 
 async def _list(args: argparse.Namespace) -> int:
     async with await _client(args) as client:
-        found = await client.list_handoffs(**_filter_values(args), limit=args.limit or None)
+        found = await client.list_handoffs(**_filter_values(args), limit=args.limit)
     print(as_json(found) if args.json else _summaries(found))
     return 0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from caseloop.commands.bounds import listed, within
 from caseloop.commands.forms import add_door_flags, connect
 from caseloop.errors import Forbidden, InputRejected
 from schemas.delivery import InboxItem, InboxPage
@@ -26,9 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     inbox.add_argument("item_id", metavar="ID", nargs="?", help="with `ack`: the item number shown by the listing")
     inbox.add_argument("--all", action="store_true", help="include acknowledged items")
-    inbox.add_argument("--limit", type=int, default=100, help="at most this many items (default 100)")
+    inbox.add_argument("--limit", type=listed, default=100, help="at most this many items, 1 to 1000 (default 100)")
     inbox.add_argument("--by", metavar="WHO", default="cli", help="with `ack`: who acknowledges (default: cli)")
-    inbox.add_argument("--within", type=float, default=60.0, metavar="SECONDS", help="wait this long (default 60)")
+    inbox.add_argument("--within", type=within, default=60.0, metavar="SECONDS", help="wait this long (default 60)")
     inbox.add_argument("--json", action="store_true", help="print JSON for scripts")
     add_door_flags(inbox)
     inbox.set_defaults(handler=_inbox)

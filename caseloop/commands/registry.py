@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from activities.registry.importer import RegistryRejected, import_registry
 from activities.registry.lookups import department_info, matter_info
 from activities.store.registry import RegistryRepository, RosterEntry
+from caseloop.commands.bounds import check_csv, read_text
 from caseloop.errors import InputRejected, NotFound
 from caseloop.store import open_store
 from schemas.registry import CaseRole, DepartmentInfo, ImportSummary, MatterInfo, SectionSummary
@@ -52,7 +53,24 @@ async def _with_store(call: Callable[[async_sessionmaker[AsyncSession]], Awaitab
         return await call(sessions)
 
 
+def _check_files(paths: list[Path]) -> None:
+    """Refuses, before the store is opened, a file too big to read or a CSV table the importer cannot parse; the
+    importer itself lists every other problem of every file."""
+    for path in paths:
+        try:
+            text = read_text(path, "FILE")
+        except OSError:
+            continue  # the importer reports it with every other problem
+        except InputRejected as error:
+            if error.rule != "file.encoding":
+                raise
+            continue  # the importer reports a file that is not UTF-8 too
+        if path.suffix.lower() == ".csv":
+            check_csv(text, path, "FILE")
+
+
 async def _import(args: argparse.Namespace) -> int:
+    _check_files(args.files)
     try:
         summary = await _with_store(lambda sessions: import_registry(sessions, args.files))
     except RegistryRejected as error:

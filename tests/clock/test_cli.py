@@ -189,5 +189,5 @@ def test_an_unmigrated_store_says_what_to_do(
         code, _, err = run(capsys, *NATIONAL_DAY)
     finally:
         get_settings.cache_clear()
-    assert code == 1
+    assert code == 0, "the built-in calendars answer (tests/clock/test_cli_without_store.py)"
     assert "caseloop db upgrade" in err
