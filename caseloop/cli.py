@@ -18,8 +18,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from caseloop.commands.forms import unreachable
-from caseloop.errors import CommandError, InputRejected, Unreachable
+from caseloop.errors import CommandError, InputRejected
 
 COMMAND_MODULES = (
     "caseloop.commands.stack",
@@ -75,8 +74,6 @@ def _run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
     except CommandError as error:
-        if isinstance(error, Unreachable) and hasattr(args, "api_url"):
-            error = unreachable(args, error)
         with contextlib.suppress(BrokenPipeError):  # `2>&1 | head`: the exit code still tells
             print(f"caseloop: {_said(error)}", file=sys.stderr)
         return error.exit_code

@@ -37,7 +37,8 @@ def test_worker_says_which_target_it_cannot_reach() -> None:
         [sys.executable, "-m", "caseloop.cli", "worker"], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 4
-    assert "cannot reach Temporal at 127.0.0.1:1" in result.stderr
+    assert "caseloop: Temporal at 127.0.0.1:1 cannot be reached: nothing listens there" in result.stderr
+    assert "error trying to connect" not in result.stderr.splitlines()[-1], "the transport's text is only logged"
 
 
 def test_worker_refuses_production_without_encryption() -> None:

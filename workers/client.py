@@ -24,6 +24,26 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     )
 
 
+# What a failed connection's text means, in a few words; the transport's own text goes to the log, not the reader.
+_REASONS = (
+    ("connection refused", "nothing listens there"),
+    ("dns error", "the host name is not known"),
+    ("failed to lookup address", "the host name is not known"),
+    ("timed out", "no answer in time"),
+    ("deadline exceeded", "no answer in time"),
+    ("certificate", "its TLS certificate is not accepted"),
+)
+
+
+def unreachable_reason(error: BaseException) -> str:
+    """Why `connect` failed, in plain words for a message."""
+    lowered = str(error).lower()
+    for fragment, reason in _REASONS:
+        if fragment in lowered:
+            return reason
+    return "no connection could be made"
+
+
 async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
     """Registers the project's search attributes that the namespace lacks; returns the names it added.
 

@@ -31,7 +31,7 @@ from activities.store.db import redacted_url
 from activities.store.registry import RegistryRepository
 from schemas import search_attributes
 from workers.binaries import temporal_cli
-from workers.client import connect, ensure_search_attributes
+from workers.client import connect, ensure_search_attributes, unreachable_reason
 from workers.codec_server import build_codec_app
 from workers.door.app import build_app
 from workers.door.credentials import issue_development_credentials, write_development_credentials
@@ -352,7 +352,10 @@ async def run_worker(settings: Settings) -> None:
     try:
         client = await connect(settings, runtime)
     except RuntimeError as error:
-        raise TemporalUnreachable(f"cannot reach Temporal at {settings.temporal_target}: {error}") from None
+        log.warning("temporal unreachable", target=settings.temporal_target, error=str(error))
+        raise TemporalUnreachable(
+            f"Temporal at {settings.temporal_target} cannot be reached: {unreachable_reason(error)}"
+        ) from None
     try:
         added = await ensure_search_attributes(client, settings.temporal_namespace)
     except RPCError as error:  # e.g. a hosted namespace where the operator API is not ours to call

@@ -15,23 +15,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import ssl
 import types
 import typing
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from caseloop.commands.bounds import check_values, read_text
-from caseloop.errors import Forbidden, InputRejected, Unreachable
+from caseloop.errors import Forbidden, InputRejected
 from caseloop.sdk.building import limit_of
 from caseloop.sdk.client import CaseClient
+from caseloop.sdk.transport import redacted
 from schemas.registry import Limit
 from workers.settings import get_settings
 
@@ -72,53 +70,6 @@ def door_url(args: argparse.Namespace) -> str:
             field="api_url",
         )
     return url
-
-
-def redacted(url: str) -> str:
-    """A door URL fit for messages: no user, password, query or fragment (a credential may hide in any)."""
-    try:
-        parts = urlsplit(url)
-        port = f":{parts.port}" if parts.port is not None else ""
-    except ValueError:
-        return "(a malformed URL)"
-    host = parts.hostname or ""
-    if ":" in host:  # an IPv6 address
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else "(a malformed URL)"
-
-
-def unreachable(args: argparse.Namespace, error: Unreachable) -> Unreachable:
-    """The door could not be reached: one sentence naming the (redacted) URL, never the transport's own text,
-    which may carry the URL's credentials and means little to the reader."""
-    try:
-        url = door_url(args)
-    except InputRejected:
-        return error
-    transport = _transport_failure(error)
-    if transport is None:  # the door answered, that it cannot serve now: its words, the URL redacted
-        return Unreachable(str(error).replace(url.rstrip("/"), redacted(url).rstrip("/")))
-    return Unreachable(f"cannot reach the caseloop API at {redacted(url)}: {transport}")
-
-
-def _transport_failure(error: BaseException) -> str | None:
-    """What went wrong on the way to the door, in plain words, when a transport failure caused `error`."""
-    causes: list[BaseException] = []
-    seen: BaseException | None = error.__cause__ or error.__context__
-    while seen is not None and len(causes) < 10:
-        causes.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    if not any(isinstance(cause, httpx.TransportError | OSError) for cause in causes):
-        return None
-    for cause in causes:
-        if isinstance(cause, socket.gaierror):
-            return "its host name does not resolve"
-        if isinstance(cause, ssl.SSLError):
-            return "the TLS handshake failed"
-        if isinstance(cause, ConnectionRefusedError):
-            return "nothing accepts connections there (is `caseloop up` or `caseloop api` running?)"
-        if isinstance(cause, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-            return "the connection broke off before an answer"
-    return "no connection could be made"
 
 
 def api_key(args: argparse.Namespace) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import structlog
 from temporalio.client import (
     RPCTimeoutOrCancelledError,
     WorkflowQueryFailedError,
@@ -23,8 +24,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from caseloop.errors import CommandError, InputRejected, NotFound, Unreachable
 from caseloop.sdk.failures import rejected, timed_out
+from workers.client import unreachable_reason
 
 T = TypeVar("T")
+
+log = structlog.get_logger(__name__)
 
 # The ApplicationError type both workflows give a rejected command; its first detail names rule and field.
 REJECTED = "Rejected"
@@ -104,4 +108,6 @@ def rpc_failed(call: Call, error: RPCError) -> CommandError:
 
 
 def connect_failed(target: str, namespace: str, error: Exception) -> Unreachable:
-    return Unreachable(f"cannot reach Temporal at {target} (namespace {namespace}): {error}")
+    """Temporal did not answer: where, and why in plain words; the transport's own text goes to the log."""
+    log.warning("temporal unreachable", target=target, error=str(error))
+    return Unreachable(f"Temporal at {target} (namespace {namespace}) cannot be reached: {unreachable_reason(error)}")

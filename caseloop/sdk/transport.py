@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -106,10 +109,10 @@ class Transport:
         except httpx.TimeoutException:
             raise timed_out(call.subject, call.command_id, seconds) from None
         except httpx.TransportError as error:
-            raise Unreachable(f"cannot reach the caseloop API at {self.url}: {_reason(error)}") from None
+            raise Unreachable(f"cannot reach the caseloop API at {redacted(self.url)}: {_reason(error)}") from error
         if response.is_success:
             return response.json() if response.content else None
-        raise problem_error(response, call, self.url)
+        raise problem_error(response, call, redacted(self.url))
 
 
 def problem_error(response: httpx.Response, call: Call, url: str) -> CommandError:
@@ -165,5 +168,34 @@ def _text(value: Any) -> str:
     return str(value.value if hasattr(value, "value") else value)
 
 
+def redacted(url: str) -> str:
+    """A door URL fit for messages: no user, password, query or fragment (a credential may hide in any)."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "(a malformed URL)"
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else "(a malformed URL)"
+
+
 def _reason(error: httpx.TransportError) -> str:
-    return str(error) or type(error).__name__
+    """What went wrong on the way to the door, in plain words: the transport's own text may carry the URL's
+    credentials and means little to the reader."""
+    causes: list[BaseException] = []
+    seen: BaseException | None = error
+    while seen is not None and len(causes) < 10:
+        causes.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for cause in causes:
+        if isinstance(cause, socket.gaierror):
+            return "its host name does not resolve"
+        if isinstance(cause, ssl.SSLError):
+            return "the TLS handshake failed"
+        if isinstance(cause, ConnectionRefusedError):
+            return "nothing accepts connections there (is `caseloop up` or `caseloop api` running?)"
+        if isinstance(cause, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+            return "the connection broke off before an answer"
+    return "no connection could be made"

@@ -177,7 +177,7 @@ async def test_the_unreachable_door_is_named_without_transport_text_or_credentia
     url = f"http://caseloop:hunter2@127.0.0.1:{port}/"
     assert await run_cli("case", "list", "--api-url", url, "--within", "30") == EXIT_UNREACHABLE
     assert capsys.readouterr().err == (
-        f"caseloop: cannot reach the caseloop API at http://127.0.0.1:{port}/: nothing accepts connections there "
+        f"caseloop: cannot reach the caseloop API at http://127.0.0.1:{port}: nothing accepts connections there "
         "(is `caseloop up` or `caseloop api` running?)\n"
     )
 

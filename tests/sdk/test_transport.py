@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import httpx
 import pytest
 
 from caseloop.errors import (
@@ -21,6 +23,7 @@ from caseloop.errors import (
     NotFound,
     Unreachable,
 )
+from caseloop.sdk.client import CaseClient
 from caseloop.sdk.transport import Transport
 from tests.sdk.world import serving
 from tests.support.embedded_stack import free_ports
@@ -169,3 +172,17 @@ async def test_nothing_listening_is_unreachable_naming_the_url() -> None:
         await transport.get("/v1/me", subject="me")
     assert url in str(unreachable.value)
     await transport.close()
+
+
+async def test_an_unreachable_door_is_named_without_its_credentials_or_transport_text() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(Unreachable) as raised:
+        await CaseClient.connect(f"http://caseloop:hunter2@127.0.0.1:{port}/", "clk_unused_key", within=10)
+    said = str(raised.value)
+    assert said == (
+        f"cannot reach the caseloop API at http://127.0.0.1:{port}: nothing accepts connections there "
+        "(is `caseloop up` or `caseloop api` running?)"
+    )
+    assert isinstance(raised.value.__cause__, httpx.TransportError), "the transport's failure stays as the cause"

@@ -89,32 +89,7 @@ async def _engine(settings: Settings, options: DoorOptions) -> CaseClient:
     try:
         return await CaseClient.connect(settings, within=options.command_seconds)
     except Unreachable as error:
-        # The transport's own words go to the log; the message says what and where.
-        log.warning("temporal unreachable", error=str(error))
-        target, namespace = settings.temporal_target, settings.temporal_namespace
-        raise Unreachable(
-            f"the front door cannot start: Temporal at {target} (namespace {namespace}) cannot be reached: "
-            f"{_reason(str(error))}; check CASELOOP_TEMPORAL_TARGET"
-        ) from None
-
-
-# What a failed connection's text means, in a few words, for the message; anything else is told as it came.
-_REASONS = (
-    ("connection refused", "nothing listens there"),
-    ("dns error", "the host name is not known"),
-    ("failed to lookup address", "the host name is not known"),
-    ("timed out", "no answer in time"),
-    ("deadline exceeded", "no answer in time"),
-    ("certificate", "its TLS certificate is not accepted"),
-)
-
-
-def _reason(text: str) -> str:
-    lowered = text.lower()
-    for fragment, reason in _REASONS:
-        if fragment in lowered:
-            return reason
-    return text
+        raise Unreachable(f"the front door cannot start: {error}; check CASELOOP_TEMPORAL_TARGET") from None
 
 
 @contextlib.contextmanager
