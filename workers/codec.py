@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
 ENCODING = b"binary/encrypted-aes256gcm"
 # What a payload in clear becomes where clear text is refused: no converter reads it, so it fails where it is used.
@@ -175,10 +175,18 @@ def is_encrypted(payload: Payload) -> bool:
 
 def data_converter(keyring: Keyring | str | None, *, refuse_plaintext: bool = False) -> DataConverter:
     """The project's converter: pydantic always, AES-GCM on top when keys are configured (a Keyring, or one
-    base64 key as CASELOOP_ENCRYPTION_KEY gives it)."""
+    base64 key as CASELOOP_ENCRYPTION_KEY gives it).
+
+    With keys, a failure's message and stack trace travel as an encoded payload too: they quote what a command
+    carried, so in clear they would put personal data in the history beside the ciphertext.
+    """
     if not keyring:
         return pydantic_data_converter
     if isinstance(keyring, str):
         keyring = Keyring.single(keyring)
     codec = EncryptionCodec(keyring, refuse_plaintext=refuse_plaintext)
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )

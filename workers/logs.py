@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 from temporalio import activity, workflow
+from temporalio.exceptions import ApplicationError, FailureError
 
 from workers.settings import LogFormat
 
@@ -31,6 +32,44 @@ def _flatten_temporal(_logger: Any, _method: str, event: MutableMapping[str, Any
                 if name in context and name not in event:
                     event[name] = context[name]
     return event
+
+
+# What Temporal's worker tags its "Completing activity as failed" record with.
+_ACTIVITY_FAILURE = "ActivityFailure"
+_SHORT_MESSAGE = 200
+
+
+class ActivityAttemptDigest(logging.Filter):
+    """Temporal's worker logs every failed activity attempt with its traceback: a store outage of half a minute
+    wrote hundreds of the same one. The first attempt keeps its traceback; every attempt becomes one line naming
+    the activity and attempt (Temporal's context), the error class and the first line of its message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "__temporal_error_identifier", None) != _ACTIVITY_FAILURE:
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        record.msg, record.args = "activity attempt failed", ()
+        record.error = _error_class(error)
+        record.error_message = _first_line(error)
+        context = getattr(record, "temporal_activity", None)
+        attempt = context.get("attempt") if isinstance(context, dict) else None
+        if isinstance(attempt, int) and attempt > 1:
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
+def _error_class(error: BaseException | None) -> str | None:
+    if isinstance(error, ApplicationError) and error.type:
+        return error.type
+    return type(error).__name__ if error is not None else None
+
+
+def _first_line(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    text = error.message if isinstance(error, FailureError) else str(error)
+    line = text.strip().split("\n", 1)[0]
+    return line if len(line) <= _SHORT_MESSAGE else line[: _SHORT_MESSAGE - 1] + "…"
 
 
 def configure_logging(log_format: LogFormat = LogFormat.CONSOLE, level: str = "INFO") -> None:
@@ -63,3 +102,6 @@ def configure_logging(log_format: LogFormat = LogFormat.CONSOLE, level: str = "I
     # Temporal's loggers also append their context to the message; the structured fields carry it already.
     workflow.logger.workflow_info_on_message = False
     activity.logger.activity_info_on_message = False
+    # On the logger, not the handler: every handler sees the digest, a test's capturing one too.
+    if not any(isinstance(existing, ActivityAttemptDigest) for existing in activity.logger.logger.filters):
+        activity.logger.logger.addFilter(ActivityAttemptDigest())

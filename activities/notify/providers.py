@@ -22,8 +22,13 @@ from workers.settings import Settings, SmsProviderName
 SMS_FAILED = "DeliveryFailed"
 SMS_REJECTED = "DeliveryRejected"
 
-# Runs of 7 or more digits (optionally after +) are treated as phone numbers wherever text may echo them.
-_PHONE_LIKE = re.compile(r"\+?\d{7,}")
+# What counts as a phone number wherever text may echo one: a country code set apart (`+86 `, `+86-`, `(+86)`),
+# then a run of 7 or more digits (`+8613812345678` too) or a mobile number in groups (`138-1234-5678`,
+# `138 1234 5678`). Never begun inside a longer run of digits, so an ID's tail is not taken for a number.
+_PHONE_LIKE = re.compile(
+    r"(?<!\d)(?P<country>\(\+?\d{1,3}\)[ -]?|\+\d{1,3}[ -])?"
+    r"(?P<number>\+?\d{7,}|\d{3}[ -]\d{4}[ -]\d{4}(?!\d))"
+)
 
 
 @dataclass(frozen=True)
@@ -43,15 +48,19 @@ class SmsProvider(Protocol):
 
 
 def mask_phone(phone: str) -> str:
-    """`13812345678` → `138****5678`: enough to tell two people apart in a log, not enough to call them."""
-    digits = phone.strip()
-    if len(digits) <= 7:
-        return "*" * max(len(digits) - 2, 0) + digits[-2:]
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    """`13812345678` → `138****5678`: enough to tell two people apart in a log, not enough to call them.
+
+    Separators stay where they are (`138-****-5678`); a number of 7 digits or fewer keeps only its last two.
+    """
+    text = phone.strip()
+    digits = [at for at, char in enumerate(text) if char.isdigit()]
+    kept = set(digits[-2:]) if len(digits) <= 7 else set(range(3)) | set(digits[-4:])
+    return "".join("*" if char.isdigit() and at not in kept else char for at, char in enumerate(text))
 
 
 def mask_phones_in(text: str) -> str:
-    return _PHONE_LIKE.sub(lambda match: mask_phone(match.group()), text)
+    """Masks every phone number in the text; a country code set apart stays readable (`+86 138 **** 5678`)."""
+    return _PHONE_LIKE.sub(lambda match: (match.group("country") or "") + mask_phone(match.group("number")), text)
 
 
 class LoggingSmsProvider:

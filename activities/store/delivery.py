@@ -8,12 +8,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, case, func, select, update
+from sqlalchemy import ForeignKey, Integer, String, Text, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from activities.store.base import Base
+from activities.store.base import Base, SealedJSON
 
 
 class DeliveryChannel(StrEnum):
@@ -60,7 +60,7 @@ class InboxEntry(Base):
     subject_id: Mapped[str] = mapped_column(String(200))
     issued_at: Mapped[datetime]
     received_at: Mapped[datetime]
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    body: Mapped[dict[str, Any]] = mapped_column(SealedJSON("inbox.body"))  # the push package, personal data
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
-from activities.store.base import Base
+from activities.store.base import Base, SealedText
 
 CODE = String(64)
 
@@ -134,8 +134,8 @@ class RosterEntry(Base):
     department_code: Mapped[str] = mapped_column(CODE, ForeignKey("departments.code"), index=True)
     matter_code: Mapped[str | None] = mapped_column(CODE, ForeignKey("collaboration_matters.code"))
     role: Mapped[str] = mapped_column(String(16))
-    person_name: Mapped[str] = mapped_column(String(100))
-    phone: Mapped[str] = mapped_column(String(32))
+    person_name: Mapped[str] = mapped_column(SealedText("roster.person_name"))
+    phone: Mapped[str] = mapped_column(SealedText("roster.phone"))
 
 
 # One liaison and one backup per department and matter; NULL (every matter) counts as a matter of its own.

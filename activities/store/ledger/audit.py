@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import Integer, String, UniqueConstraint, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from activities.store.base import Base
+from activities.store.base import Base, SealedText
 from activities.store.ledger.idempotent import insert_once
 from schemas.ledger import AuditEntry, SubjectKind
 
@@ -26,9 +26,10 @@ class AuditRecord(Base):
     actor: Mapped[str] = mapped_column(String(40))
     actor_id: Mapped[str | None] = mapped_column(String(200))
     credential_id: Mapped[str | None] = mapped_column(String(200))
-    on_behalf_reason: Mapped[str | None] = mapped_column(Text)
+    # Reasons are free text from people, and may name whom a decision is about.
+    on_behalf_reason: Mapped[str | None] = mapped_column(SealedText("audit_trail.on_behalf_reason"))
     action: Mapped[str] = mapped_column(String(40))
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(SealedText("audit_trail.reason"))
     from_stage: Mapped[str | None] = mapped_column(String(40))
     to_stage: Mapped[str | None] = mapped_column(String(40))
     at: Mapped[datetime]

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Boolean, Index, Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from activities.store.base import Base
+from activities.store.base import Base, SealedText
 from activities.store.ledger.idempotent import upsert_if_newer
 from schemas.ledger import CaseRecordView, CaseSnapshot
 
@@ -19,7 +19,7 @@ class CaseRecord(Base):
 
     case_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     matter_code: Mapped[str] = mapped_column(String(64), index=True)
-    title: Mapped[str] = mapped_column(String(500))
+    title: Mapped[str] = mapped_column(SealedText("case_records.title"))  # may name the people concerned
     stage: Mapped[str] = mapped_column(String(40), index=True)
     priority: Mapped[str] = mapped_column(String(40))
     lead_department: Mapped[str | None] = mapped_column(String(64), index=True)
