@@ -88,7 +88,7 @@ def build_codec_app(settings: Settings, *, sessions: async_sessionmaker[AsyncSes
         async with AsyncExitStack() as stack:
             store = sessions
             if store is None:
-                database = create_engine(settings.resolved_store_url)
+                database = create_engine(settings.resolved_store_url, keyring=settings.payload_keyring())
                 stack.push_async_callback(database.dispose)
                 store = create_session_factory(database)
             http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)))

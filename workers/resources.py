@@ -23,7 +23,7 @@ class Resources:
 
 @asynccontextmanager
 async def open_resources(settings: Settings, store_url: str | None = None) -> AsyncIterator[Resources]:
-    engine = create_engine(store_url or settings.resolved_store_url)
+    engine = create_engine(store_url or settings.resolved_store_url, keyring=settings.payload_keyring())
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
     try:
         yield Resources(settings=settings, engine=engine, sessions=create_session_factory(engine), http=http)

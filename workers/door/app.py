@@ -46,7 +46,7 @@ def build_app(
         async with AsyncExitStack() as stack:
             store = sessions
             if store is None:
-                database = create_engine(settings.resolved_store_url)
+                database = create_engine(settings.resolved_store_url, keyring=settings.payload_keyring())
                 stack.push_async_callback(database.dispose)
                 store = create_session_factory(database)
             client = engine
