@@ -158,5 +158,7 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        problem = problems.DoorProblem(problems.Kind.TOO_LARGE, f"a request body is at most {self.limit} bytes")
+        problem = problems.DoorProblem(
+            problems.Kind.TOO_LARGE, f"a request body is at most {self.limit} bytes", rule="body.size", field="body"
+        )
         await problem.response(self.base)(scope, receive, send)

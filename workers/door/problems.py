@@ -183,7 +183,10 @@ def install(app: FastAPI, base: str) -> None:
             # FastAPI says 400 for a body it cannot parse: to clients that is one more invalid request.
             kind = Kind.INVALID_REQUEST if 400 <= error.status_code < 500 else Kind.INTERNAL
         detail = {Kind.NOT_FOUND: "no such resource", Kind.INVALID_REQUEST: "the body is not valid JSON"}.get(kind)
-        return DoorProblem(kind, detail, headers=dict(error.headers) if error.headers else None).response(base)
+        # The body as a whole is what a JSON parser refuses, whether its syntax or its depth.
+        rule, field = ("json.invalid", "body") if kind is Kind.INVALID_REQUEST else (None, None)
+        headers = dict(error.headers) if error.headers else None
+        return DoorProblem(kind, detail, rule=rule, field=field, headers=headers).response(base)
 
     async def unforeseen(request: Request, error: Exception) -> JSONResponse:
         log.error("request failed", path=request.url.path, method=request.method, exc_info=error)

@@ -1,0 +1,1 @@
+"""Fault tests: kills, outages and hostile input, each bounded in count and time."""
