@@ -11,19 +11,20 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, create_model
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 from schemas.case import commands as c
 from schemas.case.stages import CardColour, CaseStage, Priority, SupervisionLevel
-from schemas.case.state import CasePolicy, CoUnitNomination
+from schemas.case.state import CasePolicy, CoUnitNomination, Title
 from schemas.clock import CardProfileName, ClockUnit, Pause
 from schemas.handoff import HANDOFF_COMMANDS, CommandId, HandoffStage, Reference, SlaColour, Text
 from schemas.handoff import Code as HandoffCode
 from schemas.handoff import Command as HandoffCommand
 from schemas.registry import HandoffDirection, TriggerEvent
+from schemas.text import FREE_TEXT, IDENTIFIER, Package
 
 Code = c.Code
-OnBehalfReason = Annotated[str, Field(min_length=1, max_length=2000)]
+OnBehalfReason = Annotated[str, Field(min_length=1, max_length=2000), FREE_TEXT]
 
 
 class Forbidding(BaseModel):
@@ -135,11 +136,15 @@ class LaunchRequest(OnBehalf):
     case_number: Code = Field(description="the system's own case number; launching it again starts nothing")
     matter_code: Code
     locality_code: Code = Field(description="the locality where the problem is: the dual launch's second party")
-    title: str = Field(min_length=1, max_length=500, description="kept in the payload and the read model only")
+    title: Title = Field(description="kept in the payload and the read model only")
     priority: Priority = Priority.NORMAL
     leader_instruction: bool = Field(False, description="a leader instructed supervision: an order at launch")
     co_units: list[CoUnitNomination] = Field(default_factory=list, max_length=20)
-    received_at: AwareDatetime | None = Field(None, description="receipt, if before registration; clocks start here")
+    received_at: AwareDatetime | None = Field(
+        None,
+        description="receipt, if before registration; clocks start here. Not in the future, nor further back than "
+        "the policy's receipt_window_days (a year by default)",
+    )
     policy: CasePolicy | None = Field(None, description="operators only: per-case overrides of the numbers")
 
 
@@ -152,7 +157,10 @@ class CaseSummary(BaseModel):
     """A case as visibility lists it: its search attributes and its run's status, without a query. A value this
     client does not know (a newer server's stage) is kept as text rather than refused."""
 
-    case_id: str = Field(description="the workflow ID, case-<system>-<case number>")
+    case_id: str = Field(
+        description="the workflow ID, case-<system>~<case number>; a case launched before the ~ keeps its "
+        "case-<system>-<case number>"
+    )
     stage: CaseStage | str | None = Field(union_mode="left_to_right", description="CaseloopStage")
     card_colour: CardColour | str | None = Field(
         union_mode="left_to_right", description="CaseloopCardColour: the most severe card issued"
@@ -210,11 +218,11 @@ class ReportedEvent(Forbidding):
     item_code: HandoffCode | None = Field(None, description="the approval or supervision item, or the scope code")
     locality_code: HandoffCode | None = Field(None, description="where the case was handled")
     occurred_at: AwareDatetime
-    decision: Annotated[str, Field(max_length=64)] | None = Field(
+    decision: Annotated[str, Field(max_length=64), IDENTIFIER] | None = Field(
         None, description="grant, deny, change, cancel, or the kind of measure"
     )
-    related_handoff_id: Annotated[str, Field(max_length=200)] | None = None
-    package: dict[str, JsonValue] = Field(
+    related_handoff_id: Annotated[str, Field(max_length=200), IDENTIFIER] | None = None
+    package: Package = Field(
         default_factory=dict, description="what the receiver needs; may hold personal data, so never in IDs"
     )
 
@@ -244,7 +252,9 @@ class WithdrawalRequest(OnBehalf):
 
 
 class AcknowledgeRequest(Forbidding):
-    by: str = Field(min_length=1, max_length=200, description="who read it: a person or a system")
+    by: Annotated[str, Field(min_length=1, max_length=200), FREE_TEXT] = Field(
+        description="who read it: a person or a system"
+    )
 
 
 class DeadlineRequest(Forbidding):

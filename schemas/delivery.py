@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, JsonValue
+
+from schemas.text import STORED_JSON
 
 # Printable ASCII without spaces: the push id travels as an HTTP header (Idempotency-Key).
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]+$"
@@ -37,7 +40,11 @@ class Push(BaseModel):
     kind: PushKind
     subject_id: str = Field(min_length=1, max_length=200, description="the case, hand-off or order it is about")
     issued_at: AwareDatetime = Field(description="when the workflow issued it (workflow time)")
-    body: dict[str, JsonValue] = Field(default_factory=dict, description="the package, as the push kind defines it")
+    # Scrubbed, not refused: the inbox stores it, and a case or hand-off that took a control character before the
+    # door refused them must still deliver.
+    body: Annotated[dict[str, JsonValue], STORED_JSON] = Field(
+        default_factory=dict, description="the package, as the push kind defines it"
+    )
 
 
 class DeliveryOutcome(StrEnum):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -24,20 +26,27 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError, to_json
 
 from schemas.clock import ClockUnit, SlaClockState
 from schemas.delivery import Push
-from schemas.ledger import CardLevel, SupervisionOrderStatus
+from schemas.ledger import (
+    CardIssue,
+    CardLevel,
+    HandoffTransition,
+    ScoreEventInput,
+    SupervisionOrderStatus,
+    SupervisionOrderTransition,
+)
 from schemas.registry import HandoffDirection, Limit, LimitUnit, MatterInfo, MatterStep, TriggerEvent
+from schemas.text import FREE_TEXT, IDENTIFIER, CommandId, Credential, Package
 
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), IDENTIFIER]
 # The department's own reference (case number, decision number): any printable text, never a person's data.
-Reference = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
-]
-# Client-chosen idempotency key of a command or a batch; travels in IDs, so printable ASCII without spaces.
-CommandId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[!-~]+$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), IDENTIFIER]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), FREE_TEXT]
+Remark = Annotated[str, StringConstraints(max_length=500), FREE_TEXT]
+OnBehalfReason = Annotated[str | None, Field(max_length=2000), FREE_TEXT]
 
 # Short direction codes used in workflow IDs and push keys.
 DIRECTION_CODES: dict[HandoffDirection, str] = {
@@ -68,11 +77,60 @@ DELIVERY_ATTEMPTS_BEFORE_ALERT = 6
 # Commands remembered for de-duplication, carried across continue-as-new.
 REMEMBERED_COMMANDS = 500
 
-# Batches: events per batch workflow (its input must stay well under Temporal's 2 MB payload limit), events per
-# admission activity, and admission activities running at once per batch.
+# Batches: events and bytes (as JSON) per batch workflow, so its input stays well under Temporal's 2 MB payload
+# limit (an event alone may weigh a whole package), events per admission activity, and admission activities
+# running at once per batch.
 BATCH_WORKFLOW_EVENTS = 500
+BATCH_WORKFLOW_BYTES = 1 << 20
 ADMISSION_CHUNK = 50
 ADMISSIONS_AT_ONCE = 4
+
+# The most a hand-off's package or a feedback's details may weigh as JSON, and the findings one feedback may carry:
+# the start, the feedback and its notice together stay well under the 2 MB a continue-as-new input may weigh.
+PACKAGE_MAX_BYTES = 256 << 10
+FINDINGS_PER_FEEDBACK = 50
+PACKAGE_TOO_LARGE = "package.too-large"
+DETAILS_TOO_LARGE = "details.too-large"
+
+
+def _json_within(rule: str, limit: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def check(value: dict[str, Any]) -> dict[str, Any]:
+        size = len(to_json(value))
+        if size > limit:
+            raise PydanticCustomError(
+                rule, "{size} bytes as JSON; at most {limit} are accepted", {"size": size, "limit": limit}
+            )
+        return value
+
+    return check
+
+
+# A push's package and a feedback's details: free text throughout (schemas.text), and bounded in bytes.
+HandoffPackage = Annotated[Package, AfterValidator(_json_within(PACKAGE_TOO_LARGE, PACKAGE_MAX_BYTES))]
+FeedbackDetails = Annotated[Package, AfterValidator(_json_within(DETAILS_TOO_LARGE, PACKAGE_MAX_BYTES))]
+
+
+class DateWindow(BaseModel):
+    """The instants a department may report: none before `earliest`, none more than `ahead` past now. A date of
+    1900 or 9999 is a typing error: its limits would fire every rung at once, or overflow the calendar."""
+
+    model_config = ConfigDict(frozen=True)
+
+    earliest: AwareDatetime = datetime(2000, 1, 1, tzinfo=UTC)
+    ahead: timedelta = Field(timedelta(days=1), ge=timedelta(0), le=timedelta(days=366))
+
+    def refusal(self, at: datetime, now: datetime) -> str | None:
+        """Why `at` is refused as of `now`, or None."""
+        if at < self.earliest:
+            return f"{at.isoformat()} lies before {self.earliest.isoformat()}, the earliest date accepted"
+        if at > now + self.ahead:
+            return f"{at.isoformat()} lies more than {self.ahead} ahead of now ({now.isoformat()})"
+        return None
+
+
+# The window events' `occurred_at` and findings' `decided_at` must lie in (the rules event.occurred-at and
+# finding.decided-at); the intake activities take another one where a deployment needs it.
+DATE_WINDOW = DateWindow()
 
 _NOT_ID_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _LONGEST_ID = 150
@@ -165,11 +223,11 @@ class Actor(BaseModel):
 
     department_code: Code
     role: ActorRole
-    credential: str | None = Field(
-        None, max_length=200, description="the credential that sent it, e.g. key:<key id>; set by the front door"
+    credential: Credential | None = Field(
+        None, description="the credential that sent it, e.g. key:<key id>; set by the front door"
     )
-    on_behalf_reason: str | None = Field(
-        None, max_length=2000, description="why an operator acted for the department; set by the front door"
+    on_behalf_reason: OnBehalfReason = Field(
+        None, description="why an operator acted for the department; set by the front door"
     )
 
     def __str__(self) -> str:
@@ -216,13 +274,13 @@ class SourceEvent(BaseModel):
     item_code: Code | None = Field(None, description="the approval or supervision item, or the scope code")
     locality_code: Code | None = Field(None, description="where the case was handled")
     occurred_at: AwareDatetime
-    decision: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+    decision: Annotated[str, StringConstraints(max_length=64), IDENTIFIER] | None = Field(
         None, description="grant, deny, change, cancel, or the kind of measure"
     )
-    related_handoff_id: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+    related_handoff_id: Annotated[str, StringConstraints(max_length=200), IDENTIFIER] | None = Field(
         None, description="a finding about this (loop-1) hand-off: the new hand-off joins its thread"
     )
-    package: dict[str, JsonValue] = Field(
+    package: HandoffPackage = Field(
         default_factory=dict, description="what the receiver needs; may hold personal data, so never in IDs"
     )
     reported_by: Actor | None = Field(
@@ -298,6 +356,11 @@ class Admission(BaseModel):
 
     admitted_by: str
     events: list[SourceEvent]
+    as_of: AwareDatetime | None = Field(
+        None,
+        description="the instant the events' dates are judged against: the admitting workflow's now (deterministic "
+        "on replay, and the time-skipping test server's); None: the activity's own clock",
+    )
 
 
 class AdmissionResult(BaseModel):
@@ -389,7 +452,7 @@ class Finding(BaseModel):
     reference: Reference = Field(description="the decision number")
     decided_at: AwareDatetime
     item_code: Code | None = None
-    summary: Annotated[str, StringConstraints(max_length=500)] = ""
+    summary: Remark = ""
 
 
 class Feedback(BaseModel):
@@ -410,6 +473,15 @@ class HandoffOrder(BaseModel):
     answered_at: AwareDatetime | None = None
     lifted_at: AwareDatetime | None = None
     seq: int = 1
+
+
+class StoreWrite(BaseModel):
+    """A store write the hand-off owes: exactly one of the four, each keyed so writing it twice writes one row."""
+
+    transition: HandoffTransition | None = None
+    order: SupervisionOrderTransition | None = None
+    card: CardIssue | None = None
+    score: ScoreEventInput | None = None
 
 
 class HandoffState(BaseModel):
@@ -439,6 +511,9 @@ class HandoffState(BaseModel):
     loop_two: list[str] = Field(default_factory=list, description="hand-offs started by this one's findings")
     audit_seq: int = 0
     handled_commands: list[str] = Field(default_factory=list)
+    unrecorded: list[StoreWrite] = Field(
+        default_factory=list, description="store writes the store has not taken yet (an outage), oldest first"
+    )
 
     @property
     def returned_by(self) -> list[str]:
@@ -483,12 +558,12 @@ class StartActing(Command):
 
 class SendFeedback(Command):
     result: Text
-    findings: list[Finding] = Field(default_factory=list)
-    details: dict[str, JsonValue] = Field(default_factory=dict)
+    findings: list[Finding] = Field(default_factory=list, max_length=FINDINGS_PER_FEEDBACK)
+    details: FeedbackDetails = Field(default_factory=dict)
 
 
 class Acknowledge(Command):
-    remark: Annotated[str, StringConstraints(max_length=500)] = ""
+    remark: Remark = ""
 
 
 class Terminate(Command):
@@ -568,7 +643,7 @@ def withdrawal_workflow_id(key: str) -> str:
 
 
 class ThreadQuery(BaseModel):
-    thread_id: str = Field(min_length=1, max_length=200)
+    thread_id: Annotated[str, Field(min_length=1, max_length=200), IDENTIFIER]
 
 
 class ThreadMember(BaseModel):
@@ -615,12 +690,36 @@ class DepartmentLoops(BaseModel):
 
 
 class ReconciliationReport(BaseModel):
-    """The monthly letter: every loop still open past its end-to-end limit, per receiving department."""
+    """The monthly letter: every loop still open past its end-to-end limit, per receiving department, as the store
+    keeps it (a month's letter may list thousands of loops: it is read from the store, never passed in a payload)."""
 
     report_id: int
     as_of: AwareDatetime
     open_past_limit: int
     departments: list[DepartmentLoops]
+
+
+class DepartmentCount(BaseModel):
+    department_code: str = Field(description="the receiving department; '-' for loops nobody was routed to")
+    open_past_limit: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _counted(cls, data: Any) -> Any:
+        # A run recorded before the letter moved to the store answered with its loops: they are counted, so its
+        # history replays.
+        if isinstance(data, dict) and "open_past_limit" not in data and isinstance(data.get("loops"), list):
+            return {"department_code": data.get("department_code"), "open_past_limit": len(data["loops"])}
+        return data
+
+
+class ReconciliationSummary(BaseModel):
+    """What the monthly run answers: the stored letter's id and its counts, whatever the number of loops."""
+
+    report_id: int
+    as_of: AwareDatetime
+    open_past_limit: int
+    departments: list[DepartmentCount]
 
 
 # Every hand-off command by its verb, as the front door's routes (`POST /v1/handoffs/{id}/{verb}`), the SDK and the

@@ -13,9 +13,15 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from schemas.text import STORED
+
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 Label = Annotated[str, Field(min_length=1, max_length=40)]
+# Text on its way to the store. The door and the SDK refuse control characters in free text (schemas.text); what a
+# case took before that rule is scrubbed here rather than refused, so its records are still written: PostgreSQL
+# refuses a NUL for good, and a refused record would jam the case just the same.
+StoredText = Annotated[str, STORED]
 
 
 class SubjectKind(StrEnum):
@@ -31,13 +37,13 @@ class AuditEntry(BaseModel):
     subject_kind: SubjectKind
     seq: int = Field(ge=1, description="the subject's transition counter, kept by its workflow")
     actor: Label = Field(description="the acting role, e.g. COORDINATOR, LEAD_DEPT, SYSTEM")
-    actor_id: str | None = Field(None, max_length=200, description="the department code or account that acted")
-    credential_id: str | None = Field(None, max_length=200, description="the credential that sent the command")
-    on_behalf_reason: str | None = Field(
+    actor_id: StoredText | None = Field(None, max_length=200, description="the department code or account that acted")
+    credential_id: StoredText | None = Field(None, max_length=200, description="the credential that sent the command")
+    on_behalf_reason: StoredText | None = Field(
         None, max_length=2000, description="an operator's stated reason for acting on the department's behalf"
     )
     action: Label
-    reason: str | None = Field(None, max_length=4000)
+    reason: StoredText | None = Field(None, max_length=4000)
     from_stage: str | None = Field(None, max_length=40)
     to_stage: str | None = Field(None, max_length=40)
     at: AwareDatetime
@@ -62,7 +68,7 @@ class CaseSnapshot(BaseModel):
 
     case_id: Id
     matter_code: Code
-    title: str = Field(min_length=1, max_length=500)
+    title: StoredText = Field(min_length=1, max_length=500)
     stage: Label
     priority: Label = "normal"
     lead_department: str | None = Field(None, max_length=64)
@@ -110,7 +116,7 @@ class HandoffSnapshot(BaseModel):
     stage: Label
     source_department: Code
     target_department: str | None = Field(None, max_length=64)
-    source_case_number: str | None = Field(None, max_length=200)
+    source_case_number: StoredText | None = Field(None, max_length=200)
     locality: str | None = Field(None, max_length=64)
     push_version: int = Field(1, ge=1)
     created_at: AwareDatetime
@@ -154,8 +160,8 @@ class SupervisionOrderSnapshot(BaseModel):
     department_code: Code = Field(description="the unit the order is addressed to")
     co_departments: list[str] = Field(default_factory=list)
     level: Label = Field(description="the rung of the escalation ladder that issued it, e.g. L2")
-    basis: str | None = Field(None, max_length=500, description="why: the breach, a leader's instruction")
-    content: str = Field(min_length=1, max_length=4000)
+    basis: StoredText | None = Field(None, max_length=500, description="why: the breach, a leader's instruction")
+    content: StoredText = Field(min_length=1, max_length=4000)
     status: SupervisionOrderStatus
     deadline: AwareDatetime
     issued_at: AwareDatetime
@@ -217,8 +223,8 @@ class CardIssue(BaseModel):
 class CardRevocation(BaseModel):
     card_id: Id
     revoked_at: AwareDatetime
-    revoked_by: str = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=4000, description="a revocation always says why (appeal)")
+    revoked_by: StoredText = Field(min_length=1, max_length=200)
+    reason: StoredText = Field(min_length=1, max_length=4000, description="a revocation always says why (appeal)")
 
 
 class CardRecord(BaseModel):
@@ -257,7 +263,7 @@ class ScoreEventInput(BaseModel):
     subject_id: Id
     occurred_at: AwareDatetime
     points: Decimal | None = Field(None, description="None: the configured weight of the kind")
-    note: str | None = Field(None, max_length=500)
+    note: StoredText | None = Field(None, max_length=500)
 
 
 class ScoreEventRecorded(BaseModel):
@@ -302,8 +308,8 @@ class RatingInput(BaseModel):
     case_id: Id
     department_code: Code = Field(description="the rated department; a bad rating counts against it")
     level: RatingLevel
-    channel: str | None = Field(None, max_length=40)
-    comment: str | None = Field(None, max_length=4000)
+    channel: StoredText | None = Field(None, max_length=40)
+    comment: StoredText | None = Field(None, max_length=4000)
     rated_at: AwareDatetime
 
 

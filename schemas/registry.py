@@ -7,10 +7,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
 from schemas.clock import ClockUnit
+from schemas.text import IDENTIFIER
+
+# A code a lookup asks the registry for: the registry's own codes are ASCII, so anything else finds nothing, but a
+# control or format character is refused before it reaches a query.
+LookupCode = Annotated[str, Field(min_length=1, max_length=64), IDENTIFIER]
 
 # Limits are counted in the legal clock's units, so a matter's limit goes to the clock as it is.
 LimitUnit = ClockUnit
@@ -219,16 +225,16 @@ class MatterInfo(BaseModel):
 
 
 class DepartmentQuery(BaseModel):
-    code: str = Field(min_length=1, max_length=64)
+    code: LookupCode
 
 
 class MatterQuery(BaseModel):
-    code: str = Field(min_length=1, max_length=64)
+    code: LookupCode
 
 
 class CasePartiesQuery(BaseModel):
-    matter_code: str = Field(min_length=1, max_length=64)
-    locality_code: str = Field(min_length=1, max_length=64, description="where the project or problem is")
+    matter_code: LookupCode
+    locality_code: LookupCode = Field(description="where the project or problem is")
 
 
 class CaseParties(BaseModel):
@@ -251,8 +257,8 @@ class LaunchRoles(BaseModel):
 
 class ItemDepartmentsQuery(BaseModel):
     item_kind: ItemKind
-    item_code: str = Field(min_length=1, max_length=64)
-    locality_code: str | None = Field(None, description="prefer departments of this locality")
+    item_code: LookupCode
+    locality_code: LookupCode | None = Field(None, description="prefer departments of this locality")
     exclude: list[str] = Field(default_factory=list, description="departments that returned it as not their duty")
 
 
@@ -264,8 +270,8 @@ class ItemDepartments(BaseModel):
 
 
 class HandoffRouteQuery(BaseModel):
-    matter_code: str = Field(min_length=1, max_length=64)
-    locality_code: str | None = Field(None, description="where the triggering case was handled")
+    matter_code: LookupCode
+    locality_code: LookupCode | None = Field(None, description="where the triggering case was handled")
     exclude: list[str] = Field(default_factory=list, description="departments that returned the push")
 
 

@@ -24,15 +24,18 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.clock.activities import load_legal_clock
 from activities.clock.deadline import LegalClock
+from activities.clock.errors import ClockInputError
 from activities.registry.lookups import RegistryActivities
 from activities.registry.roles import handoff_coordinator
 from activities.store.handoff_events import HandoffEvent, HandoffEventRepository, HandoffStartRow
 from activities.store.registry import RegistryRepository
 from schemas.clock import ClockSpec
 from schemas.handoff import (
+    DATE_WINDOW,
     HANDOFF_WORKFLOW,
     Admission,
     AdmissionResult,
+    DateWindow,
     EventOutcome,
     EventReport,
     HandoffInput,
@@ -61,6 +64,8 @@ LOOP_TWO_STARTED_SIGNAL = "loop_two_started"
 
 
 UNMATCHED_RULE = "event.unmatched"
+OCCURRED_AT_RULE = "event.occurred-at"
+OUT_OF_RANGE_RULE = "event.date-out-of-range"
 
 
 @dataclass
@@ -79,11 +84,18 @@ class _Unmatched(Exception):
 
 
 class HandoffIntakeActivities:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], client: Client | None = None) -> None:
-        """`client` defaults to the worker's own (activity.client()); tests of the bare activity pass one."""
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        client: Client | None = None,
+        dates: DateWindow = DATE_WINDOW,
+    ) -> None:
+        """`client` defaults to the worker's own (activity.client()); tests of the bare activity pass one. `dates`
+        is the window an event's `occurred_at` must lie in."""
         self._sessions = session_factory
         self._client = client
         self._registry = RegistryActivities(session_factory)
+        self._dates = dates
 
     @activity.defn(name="handoff_admit_events")
     async def admit_events(self, admission: Admission) -> AdmissionResult:
@@ -91,8 +103,9 @@ class HandoffIntakeActivities:
         reports: list[EventReport] = []
         starts: list[HandoffStart] = []
         seen: set[str] = set()
+        as_of = admission.as_of or datetime.now(UTC)
         for event in admission.events:
-            report, event_starts = await self._admit(event, admission.admitted_by, known)
+            report, event_starts = await self._admit(event, admission.admitted_by, as_of, known)
             if event.key in seen:  # the same event twice in one batch: the second is a duplicate report
                 report = report.model_copy(update={"outcome": EventOutcome.DUPLICATE})
                 event_starts = []
@@ -108,21 +121,25 @@ class HandoffIntakeActivities:
         return AdmissionResult(reports=reports)
 
     async def _admit(
-        self, event: SourceEvent, admitted_by: str, known: _Known
+        self, event: SourceEvent, admitted_by: str, as_of: datetime, known: _Known
     ) -> tuple[EventReport, list[HandoffStart]]:
         async with self._sessions() as session:
             stored = await HandoffEventRepository(session).get(event.key)
             if stored is not None:
                 return _recorded(stored, admitted_by)
-            rejection = await _rejection(session, event)
+            rejection = self._out_of_window(event, as_of) or await _rejection(session, event)
         if rejection is not None:
-            return EventReport(event_key=event.key, outcome=EventOutcome.REJECTED, rejection=rejection), []
+            return _rejected(event, rejection), []
         now = datetime.now(UTC)
         try:
             planned = await self._plan(event, now, known)
             outcome, rule = EventOutcome.STARTED, None
         except _Unmatched as unmatched:
             planned, outcome, rule = [], EventOutcome.UNMATCHED, unmatched.rejection
+        except (OverflowError, ClockInputError) as error:
+            # A limit counted from this event's date leaves the calendar: this event is refused, not its chunk.
+            message = f"the limits counted from occurred_at {event.occurred_at.isoformat()} cannot be computed: {error}"
+            return _rejected(event, Rejection(rule=OUT_OF_RANGE_RULE, field="occurred_at", message=message)), []
         row = HandoffEvent(
             event_key=event.key,
             source_department=event.source_department,
@@ -141,6 +158,12 @@ class HandoffIntakeActivities:
             stored = await HandoffEventRepository(session).record(row, [_start_row(start) for start in planned])
             # A concurrent report of the same event may have recorded it first; then this one is its duplicate.
             return _recorded(stored, admitted_by, rule)
+
+    def _out_of_window(self, event: SourceEvent, as_of: datetime) -> Rejection | None:
+        refusal = self._dates.refusal(event.occurred_at, as_of)
+        if refusal is None:
+            return None
+        return Rejection(rule=OCCURRED_AT_RULE, field="occurred_at", message=f"occurred_at {refusal}")
 
     async def _plan(self, event: SourceEvent, now: datetime, known: _Known) -> list[HandoffStart]:
         if event.related_handoff_id is not None:
@@ -335,6 +358,11 @@ async def _rejection(session: AsyncSession, event: SourceEvent) -> Rejection | N
                 f"may report findings about it, not {event.source_department}",
             )
     return None
+
+
+def _rejected(event: SourceEvent, rejection: Rejection) -> EventReport:
+    """A refused event: nothing recorded, so the corrected event may be reported under the same key."""
+    return EventReport(event_key=event.key, outcome=EventOutcome.REJECTED, rejection=rejection)
 
 
 def _start_row(start: HandoffStart) -> HandoffStartRow:

@@ -2,6 +2,7 @@
 
 An event is recorded once, by its key (reporting department, event, reference): a second report of it finds the
 row and starts nothing. Events that match no collaboration matter are recorded too, so nothing is dropped.
+A reconciliation keeps one row per overdue loop, read per department, never as one document.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, select
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -75,8 +76,27 @@ class HandoffReconciliation(Base):
     run_key: Mapped[str] = mapped_column(String(300), unique=True)
     as_of: Mapped[datetime]
     open_past_limit: Mapped[int] = mapped_column(Integer)
-    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The whole letter as one document, as runs recorded it before their loops got rows; None since.
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     recorded_at: Mapped[datetime]
+
+
+class ReconciledLoop(Base):
+    """One loop a reconciliation found open past its end-to-end limit, as it stood then."""
+
+    __tablename__ = "handoff_reconciliation_loops"
+    __table_args__ = (Index("ix_handoff_reconciliation_loops_report", "reconciliation_id", "department_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reconciliation_id: Mapped[int] = mapped_column(Integer, ForeignKey("handoff_reconciliations.id"))
+    department_code: Mapped[str] = mapped_column(CODE)  # the receiver, or "-" when nobody was routed to
+    handoff_id: Mapped[str] = mapped_column(ID)
+    matter_code: Mapped[str] = mapped_column(CODE)
+    direction: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(40))
+    source_department: Mapped[str] = mapped_column(CODE)
+    receiver_code: Mapped[str | None] = mapped_column(CODE)
+    end_to_end_due_at: Mapped[datetime]
 
 
 class HandoffEventRepository:
@@ -130,15 +150,44 @@ class ReconciliationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def record(self, row: HandoffReconciliation) -> HandoffReconciliation:
-        """Idempotent by run key: a retried activity returns the report its first attempt recorded."""
+    async def record(self, row: HandoffReconciliation, loops: Sequence[ReconciledLoop] = ()) -> HandoffReconciliation:
+        """Idempotent by run key: a retried activity returns the report its first attempt recorded, loops and all."""
         values = {column.key: getattr(row, column.key) for column in HandoffReconciliation.__table__.columns}
         values.pop("id")
-        await insert_once(self._session, HandoffReconciliation, values, ["run_key"])
-        query = select(HandoffReconciliation).where(HandoffReconciliation.run_key == row.run_key)
-        stored = (await self._session.scalars(query)).first()
+        written = await insert_once(self._session, HandoffReconciliation, values, ["run_key"])
+        stored = await self.of_run(row.run_key)
         assert stored is not None
+        if written:
+            for loop in loops:
+                loop.reconciliation_id = stored.id
+                self._session.add(loop)
+            await self._session.flush()
         return stored
+
+    async def of_run(self, run_key: str) -> HandoffReconciliation | None:
+        query = select(HandoffReconciliation).where(HandoffReconciliation.run_key == run_key)
+        return (await self._session.scalars(query)).first()
+
+    async def get(self, report_id: int) -> HandoffReconciliation | None:
+        return await self._session.get(HandoffReconciliation, report_id)
+
+    async def counts(self, report_id: int) -> dict[str, int]:
+        """Loops per receiving department, by code."""
+        query = (
+            select(ReconciledLoop.department_code, func.count())
+            .where(ReconciledLoop.reconciliation_id == report_id)
+            .group_by(ReconciledLoop.department_code)
+            .order_by(ReconciledLoop.department_code)
+        )
+        return {code: count for code, count in (await self._session.execute(query)).all()}
+
+    async def loops(self, report_id: int, department_code: str | None = None) -> Sequence[ReconciledLoop]:
+        """The report's loops, per department and longest overdue first; one department's letter when named."""
+        query = select(ReconciledLoop).where(ReconciledLoop.reconciliation_id == report_id)
+        if department_code is not None:
+            query = query.where(ReconciledLoop.department_code == department_code)
+        query = query.order_by(ReconciledLoop.department_code, ReconciledLoop.end_to_end_due_at, ReconciledLoop.id)
+        return (await self._session.scalars(query)).all()
 
     async def latest(self) -> HandoffReconciliation | None:
         query = select(HandoffReconciliation).order_by(HandoffReconciliation.as_of.desc()).limit(1)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,12 +24,19 @@ from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.handoff.admission import HandoffIntakeActivities
-from activities.handoff.reconciliation import HandoffReportActivities
+from activities.handoff.reconciliation import HandoffReportActivities, read_report
 from activities.store import models  # noqa: F401  (registers every table)
 from activities.store.base import Base
 from activities.store.db import create_engine
-from activities.store.handoff_events import HandoffEvent, HandoffStartRow
+from activities.store.handoff_events import (
+    HandoffEvent,
+    HandoffReconciliation,
+    HandoffStartRow,
+    ReconciledLoop,
+    ReconciliationRepository,
+)
 from activities.store.ledger.handoffs import HandoffRecordRepository
+from activities.store.migrate import alembic_config, downgrade, upgrade
 from schemas.handoff import (
     Admission,
     EventOutcome,
@@ -51,7 +59,8 @@ from tests.handoff.conftest import (
 )
 from tests.handoff.scenario import closed_approval
 
-OURS = {"handoff_events", "handoff_starts", "handoff_reconciliations"}
+MIGRATION = "0015_reconciliation_reports"
+OURS = {"handoff_events", "handoff_starts", "handoff_reconciliations", "handoff_reconciliation_loops"}
 
 
 @pytest.fixture
@@ -191,8 +200,14 @@ async def test_the_reconciliation_lists_open_loops_past_their_limit_per_receivin
     report = await ActivityEnvironment().run(reports.reconcile_open_loops, request)
     retried = await ActivityEnvironment().run(reports.reconcile_open_loops, request)
 
-    assert report.open_past_limit == 1 and retried.report_id == report.report_id
-    [department] = report.departments
+    assert report.open_past_limit == 1 and retried == report
+    assert [(d.department_code, d.open_past_limit) for d in report.departments] == [(MARKET_REGULATOR, 1)]
+    assert await count(sessions, ReconciledLoop) == 1, "a retried run records its loops once"
+
+    # The run answers the letter's id and counts; the letter itself is read from the store.
+    letter = await read_report(sessions, report.report_id)
+    assert letter is not None and letter.open_past_limit == 1
+    [department] = letter.departments
     [loop] = department.loops
     assert (department.department_code, loop.handoff_id, loop.stage) == (
         MARKET_REGULATOR,
@@ -200,7 +215,10 @@ async def test_the_reconciliation_lists_open_loops_past_their_limit_per_receivin
         HandoffStage.CLAIMED,
     )
     assert loop.overdue_by > timedelta(days=30)
-    assert fresh.handoff_id not in {loop.handoff_id for d in report.departments for loop in d.loops}
+    assert fresh.handoff_id not in {loop.handoff_id for d in letter.departments for loop in d.loops}
+    elsewhere = await read_report(sessions, report.report_id, department_code=HR_BUREAU)
+    assert elsewhere is not None and elsewhere.departments == []
+    assert await read_report(sessions, report.report_id + 1) is None
 
 
 async def test_a_matter_snapshot_survives_in_the_start_row(
@@ -230,6 +248,40 @@ async def test_the_migration_creates_exactly_the_tables_the_models_describe(stor
     finally:
         await engine.dispose()
     assert differences == []
+
+
+async def test_a_letter_recorded_in_rows_folds_into_its_document_on_downgrade_and_reads_the_same(
+    store_url: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    as_of = datetime(2026, 3, 1, tzinfo=UTC)
+    due = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+    async with sessions.begin() as session:
+        row = HandoffReconciliation(run_key="monthly:1", as_of=as_of, open_past_limit=2, report=None, recorded_at=as_of)
+        loops = [
+            ReconciledLoop(
+                department_code=code,
+                handoff_id=f"handoff-{n}",
+                matter_code=FOOD_MATTER,
+                direction=HandoffDirection.APPROVAL_TO_SUPERVISION.value,
+                stage=HandoffStage.CLAIMED.value,
+                source_department=APPROVAL_BUREAU,
+                receiver_code=code,
+                end_to_end_due_at=due,
+            )
+            for n, code in enumerate((MARKET_REGULATOR, HR_BUREAU))
+        ]
+        report_id = (await ReconciliationRepository(session).record(row, loops)).id
+    before = await read_report(sessions, report_id)
+
+    # Down to the revision before this migration (and back): the document holds what the rows did.
+    down_to = ScriptDirectory.from_config(alembic_config()).get_revision(MIGRATION).down_revision
+    assert isinstance(down_to, str)
+    await downgrade(store_url, down_to)
+    await upgrade(store_url)
+    after = await read_report(sessions, report_id)
+    assert before is not None and before == after
+    assert {d.department_code for d in before.departments} == {MARKET_REGULATOR, HR_BUREAU}
+    assert [loop.overdue_by for d in before.departments for loop in d.loops] == [as_of - due] * 2
 
 
 async def test_a_matter_with_two_receivers_starts_one_handoff_each(intake: HandoffIntakeActivities) -> None:

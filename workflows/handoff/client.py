@@ -13,6 +13,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from schemas.handoff import (
+    BATCH_WORKFLOW_BYTES,
     BATCH_WORKFLOW_EVENTS,
     BatchReport,
     EventBatch,
@@ -49,11 +50,11 @@ async def report_event(client: Client, event: SourceEvent, task_queue: str = DEF
 
 
 async def report_events(client: Client, batch: EventBatch, task_queue: str = DEFAULT_TASK_QUEUE) -> BatchReport:
-    """Reports a batch (a nightly export): one batch workflow per BATCH_WORKFLOW_EVENTS events, reports in order.
+    """Reports a batch (a nightly export): one batch workflow per part (`batch_parts`), reports in order.
 
     Reporting the same batch ID again returns its first report with every started event marked `duplicate`.
     """
-    parts = [batch.events[i : i + BATCH_WORKFLOW_EVENTS] for i in range(0, len(batch.events), BATCH_WORKFLOW_EVENTS)]
+    parts = batch_parts(batch.events)
 
     async def report_part(index: int, events: list[SourceEvent]) -> list[EventReport]:
         part = EventBatch(batch_id=batch.batch_id, events=events)
@@ -65,6 +66,25 @@ async def report_events(client: Client, batch: EventBatch, task_queue: str = DEF
 
     parts_reports = await asyncio.gather(*(report_part(index, events) for index, events in enumerate(parts)))
     return BatchReport(batch_id=batch.batch_id, reports=[report for part in parts_reports for report in part])
+
+
+def batch_parts(events: list[SourceEvent]) -> list[list[SourceEvent]]:
+    """The batch cut in order into batch workflows' inputs of at most BATCH_WORKFLOW_EVENTS events and
+    BATCH_WORKFLOW_BYTES as JSON (an event's package is bounded well below that, so each fits in one). The same
+    events always cut the same way, so reporting a batch again finds its parts."""
+    parts: list[list[SourceEvent]] = []
+    part: list[SourceEvent] = []
+    size = 0
+    for event in events:
+        weight = len(event.model_dump_json().encode())
+        if part and (len(part) == BATCH_WORKFLOW_EVENTS or size + weight > BATCH_WORKFLOW_BYTES):
+            parts.append(part)
+            part, size = [], 0
+        part.append(event)
+        size += weight
+    if part:
+        parts.append(part)
+    return parts
 
 
 async def withdraw_source(

@@ -5,14 +5,20 @@ The main loop owes at most one push at a time (the receiver's package); notices 
 cards, orders, feedback, loop closed) wait in the state's outbox and go out one by one, retried until delivered,
 so nothing is lost across worker restarts or continue-as-new. Commands are validated updates; every transition
 is written to the audit trail and the read model in one activity.
+
+Store writes (transitions, cards, orders, scores) queue in the state's `unrecorded` and are written oldest first.
+When the store is down they stay queued and are retried in the background (and before the next write), so an
+outage never fails a command, never leaves a gap in the audit sequence, and never ends an SLA clock; the
+hand-off does not complete before the store holds them all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, RetryState
@@ -59,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
         SlaColour,
         SourceEvent,
         StartActing,
+        StoreWrite,
         Terminate,
         clock_unit,
     )
@@ -97,6 +104,21 @@ SMS: ActivityConfig = {
 }
 # Admitting findings starts loop-2 workflows from the activity.
 ADMISSION: ActivityConfig = {**policies.STORE, "start_to_close_timeout": timedelta(minutes=2)}
+# A store write waits a few seconds for the store, then is kept in the state and retried: a command's answer never
+# waits out an outage. While earlier writes are owed the store is known to be down, so a new one tries once.
+_STORE_RETRY_POLICY = policies.STORE["retry_policy"]
+assert _STORE_RETRY_POLICY is not None
+RECORD: ActivityConfig = {
+    **policies.STORE,
+    "retry_policy": dataclasses.replace(_STORE_RETRY_POLICY, maximum_attempts=5),
+}
+RECORD_ONCE: ActivityConfig = {
+    **policies.STORE,
+    "retry_policy": dataclasses.replace(_STORE_RETRY_POLICY, maximum_attempts=1),
+}
+# Owed writes, and lookups the hand-off cannot go on without, are retried after this pause, doubling to the longest.
+STORE_RETRY = timedelta(minutes=1)
+STORE_RETRY_LONGEST = timedelta(minutes=15)
 SMS_TEMPLATE = "handoff_push"
 _UNPUBLISHED = object()
 # Hand-offs started before CaseloopParties existed replay without it; from this marker on, one upserts it.
@@ -107,6 +129,15 @@ def _rejected(rejected: HandoffRejected) -> ApplicationError:
     return ApplicationError(
         rejected.rejection.message, rejected.rejection.model_dump(), type="Rejected", non_retryable=True
     )
+
+
+def _business(error: ActivityError) -> ApplicationError | None:
+    """The activity's refusal (not found, invalid, conflicting), which no retry can change; None for an outage."""
+    cause = error.cause
+    return cause if isinstance(cause, ApplicationError) and cause.non_retryable else None
+
+
+_T = TypeVar("_T")
 
 
 def _profile(name: str) -> CardProfileName:
@@ -131,6 +162,7 @@ class HandoffWorkflow:
         # SMS run beside the push and are never cancelled: a courtesy that has been sent may as well be answered.
         self._texts: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._flushing = False  # a store write is on its way: the background retry keeps out of it
         # What the Temporal UI holds: nothing for a new hand-off; after continue-as-new, unknown (so all is sent).
         self._published: dict[str, Any] = {} if input.carried else {key.name: None for key in sa.ALL}
 
@@ -138,6 +170,8 @@ class HandoffWorkflow:
     async def run(self, input: HandoffInput) -> HandoffView:
         clock_tasks = [asyncio.create_task(clock.run()) for clock in self._clocks.values()]
         postman = asyncio.create_task(self._deliver_outbox())
+        # Waits without a command until a write is owed, so histories from before it replay unchanged.
+        self._catching_up = asyncio.create_task(self._catch_up())
         if input.carried is None:
             async with self._lock:
                 await self._open()
@@ -415,9 +449,13 @@ class HandoffWorkflow:
         """The named department if the registry knows it, else the next one the function catalogue names."""
         state = self._state
         if command.department_code is not None:
+            query = DepartmentQuery(code=command.department_code)
             try:
-                department = await workflow.execute_activity_method(
-                    RegistryActivities.get_department, DepartmentQuery(code=command.department_code), **policies.STORE
+                department = await self._answered(
+                    lambda: workflow.execute_activity_method(
+                        RegistryActivities.get_department, query, **policies.STORE
+                    ),
+                    "registry lookup",
                 )
             except ActivityError:
                 raise _rejected(
@@ -437,12 +475,14 @@ class HandoffWorkflow:
                 )
             return department.code
         excluded = [*state.returned_by, self._start.event.source_department]
-        route = await workflow.execute_activity_method(
-            RegistryActivities.resolve_handoff_receivers,
-            HandoffRouteQuery(
-                matter_code=self._start.matter.code, locality_code=self._start.event.locality_code, exclude=excluded
+        route_query = HandoffRouteQuery(
+            matter_code=self._start.matter.code, locality_code=self._start.event.locality_code, exclude=excluded
+        )
+        route = await self._answered(
+            lambda: workflow.execute_activity_method(
+                RegistryActivities.resolve_handoff_receivers, route_query, **policies.STORE
             ),
-            **policies.STORE,
+            "registry lookup",
         )
         if not route.receivers:
             item = self._start.matter.target_item or "its item"
@@ -482,10 +522,12 @@ class HandoffWorkflow:
             )
             for finding in command.findings
         ]
-        result = await workflow.execute_activity_method(
-            HandoffIntakeActivities.admit_events,
-            Admission(admitted_by=f"{self._start.handoff_id}:{_command_id()}", events=events),
-            **ADMISSION,
+        admission = Admission(
+            admitted_by=f"{self._start.handoff_id}:{_command_id()}", events=events, as_of=workflow.now()
+        )
+        result = await self._answered(
+            lambda: workflow.execute_activity_method(HandoffIntakeActivities.admit_events, admission, **ADMISSION),
+            "admission of the findings",
         )
         started: list[str] = []
         for report in result.reports:
@@ -540,22 +582,23 @@ class HandoffWorkflow:
         receiver = state.receiver_code
         assert receiver is not None  # feedback came from it
         if HandoffClock.FEEDBACK not in state.breached:
-            await workflow.execute_activity_method(
-                LedgerActivities.record_score_event,
-                ScoreEventInput(
-                    event_id=f"{self._start.handoff_id}:on-time",
-                    department_code=receiver,
-                    kind=ScoreKind.ON_TIME_CLOSE,
-                    subject_id=self._start.handoff_id,
-                    occurred_at=now,
-                    note=f"hand-off loop closed on time ({self._start.matter.code})",
-                ),
-                **policies.STORE,
+            await self._record(
+                StoreWrite(
+                    score=ScoreEventInput(
+                        event_id=f"{self._start.handoff_id}:on-time",
+                        department_code=receiver,
+                        kind=ScoreKind.ON_TIME_CLOSE,
+                        subject_id=self._start.handoff_id,
+                        occurred_at=now,
+                        note=f"hand-off loop closed on time ({self._start.matter.code})",
+                    )
+                )
             )
         self._notify(receiver, PushKind.LOOP_CLOSED, "closed", {"stage": S.LOOP_CLOSED.value, "automatic": automatic})
 
     def _finished(self) -> bool:
-        return not self._state.stage.is_open and not self._state.outbox and self._texted()
+        state = self._state
+        return not state.stage.is_open and not state.outbox and not state.unrecorded and self._texted()
 
     def _continue_as_new_due(self) -> bool:
         return workflow.info().is_continue_as_new_suggested() and self._texted()
@@ -570,14 +613,27 @@ class HandoffWorkflow:
         if self._pushing is not None and not self._pushing.done():
             self._pushing.cancel()
         postman.cancel()
-        await asyncio.gather(*clock_tasks, postman, *([self._pushing] if self._pushing else []), return_exceptions=True)
+        self._catching_up.cancel()
+        await asyncio.gather(
+            *clock_tasks,
+            postman,
+            self._catching_up,
+            *([self._pushing] if self._pushing else []),
+            return_exceptions=True,
+        )
 
     # SLA clocks.
 
     def _on_rung_of(self, clock: HandoffClock) -> Any:
         async def on_rung(fired: FiredRung) -> None:
             async with self._lock:
-                await self._on_rung(clock, fired)
+                try:
+                    await self._on_rung(clock, fired)
+                except ActivityError as error:
+                    # Only a refusal gets here (an outage is waited out below): the clock's later rungs still fire.
+                    workflow.logger.error(
+                        "rung %s of the %s clock not carried out: %s", fired.kind, clock, _cause(error)
+                    )
 
         return on_rung
 
@@ -628,20 +684,38 @@ class HandoffWorkflow:
             await self._transition(SYSTEM_ACTOR, "reroute_overdue", None, f"the coordinator has not routed it: {rung}")
 
     async def _arm(self, clock: HandoffClock, started_at: datetime, limit: Limit) -> None:
-        schedule = await workflow.execute_activity_method(
-            ClockActivities.schedule_rungs,
-            RungScheduleRequest(clock=self._spec(started_at, limit), profile=_profile(self._start.matter.card_profile)),
-            **policies.COMPUTE,
+        request = RungScheduleRequest(
+            clock=self._spec(started_at, limit), profile=_profile(self._start.matter.card_profile)
+        )
+        schedule = await self._answered(
+            lambda: workflow.execute_activity_method(ClockActivities.schedule_rungs, request, **policies.COMPUTE),
+            "legal clock",
         )
         if clock in self._state.breached:
             self._state.breached.remove(clock)
         self._clocks[clock].arm(schedule)
 
     async def _deadline(self, started_at: datetime, limit: Limit) -> datetime:
-        deadline = await workflow.execute_activity_method(
-            ClockActivities.compute_deadline, self._spec(started_at, limit), **policies.COMPUTE
+        spec = self._spec(started_at, limit)
+        deadline = await self._answered(
+            lambda: workflow.execute_activity_method(ClockActivities.compute_deadline, spec, **policies.COMPUTE),
+            "legal clock",
         )
         return deadline.due_at
+
+    async def _answered(self, ask: Callable[[], Awaitable[_T]], what: str) -> _T:
+        """A lookup or computation the hand-off cannot go on without (the legal clock and the registry read the
+        store): asked again after a pause while the store is down, never given up; a refusal is raised."""
+        pause = STORE_RETRY
+        while True:
+            try:
+                return await ask()
+            except ActivityError as error:
+                if _business(error) is not None:
+                    raise
+                workflow.logger.warning("%s unavailable, asked again in %s: %s", what, pause, _cause(error))
+            await workflow.sleep(pause, summary=f"{what} asked again")
+            pause = min(pause * 2, STORE_RETRY_LONGEST)
 
     def _spec(self, started_at: datetime, limit: Limit) -> ClockSpec:
         return ClockSpec(
@@ -663,20 +737,20 @@ class HandoffWorkflow:
     ) -> None:
         now = workflow.now()
         card_id = f"{self._start.handoff_id}:{step}:v{version}:{level.value}"
-        await workflow.execute_activity_method(
-            LedgerActivities.record_card,
-            CardIssue(
-                card_id=card_id,
-                subject_id=self._start.handoff_id,
-                subject_kind=SubjectKind.HANDOFF,
-                department_code=department,
-                level=level,
-                reason=reason,
-                step=step,
-                due_at=due_at,
-                issued_at=now,
-            ),
-            **policies.STORE,
+        await self._record(
+            StoreWrite(
+                card=CardIssue(
+                    card_id=card_id,
+                    subject_id=self._start.handoff_id,
+                    subject_kind=SubjectKind.HANDOFF,
+                    department_code=department,
+                    level=level,
+                    reason=reason,
+                    step=step,
+                    due_at=due_at,
+                    issued_at=now,
+                )
+            )
         )
         self._state.cards.append(
             IssuedCard(level=level, department_code=department, step=step, issued_at=now, reason=reason.value)
@@ -719,35 +793,36 @@ class HandoffWorkflow:
             await self._record_order(order, status.value, reason)
 
     async def _record_order(self, order: HandoffOrder, action: str, reason: str) -> None:
-        await workflow.execute_activity_method(
-            LedgerActivities.record_supervision_order,
-            SupervisionOrderTransition(
-                entry=AuditEntry(
-                    subject_id=order.order_id,
-                    subject_kind=SubjectKind.SUPERVISION_ORDER,
-                    seq=order.seq,
-                    actor=SYSTEM_ACTOR.role.value.upper(),
-                    actor_id=SYSTEM_ACTOR.department_code,
-                    action=action,
-                    reason=reason,
-                    to_stage=order.status.value,
-                    at=workflow.now(),
-                ),
-                order=SupervisionOrderSnapshot(
-                    order_id=order.order_id,
-                    case_id=self._start.handoff_id,
-                    department_code=order.department_code,
-                    level="red",
-                    basis=f"hand-off feedback overdue ({self._start.matter.code})",
-                    content=f"Send the feedback of hand-off {self._start.handoff_id} by {order.deadline.isoformat()}",
-                    status=order.status,
-                    deadline=order.deadline,
-                    issued_at=order.issued_at,
-                    answered_at=order.answered_at,
-                    lifted_at=order.lifted_at,
-                ),
-            ),
-            **policies.STORE,
+        await self._record(
+            StoreWrite(
+                order=SupervisionOrderTransition(
+                    entry=AuditEntry(
+                        subject_id=order.order_id,
+                        subject_kind=SubjectKind.SUPERVISION_ORDER,
+                        seq=order.seq,
+                        actor=SYSTEM_ACTOR.role.value.upper(),
+                        actor_id=SYSTEM_ACTOR.department_code,
+                        action=action,
+                        reason=reason,
+                        to_stage=order.status.value,
+                        at=workflow.now(),
+                    ),
+                    order=SupervisionOrderSnapshot(
+                        order_id=order.order_id,
+                        case_id=self._start.handoff_id,
+                        department_code=order.department_code,
+                        level="red",
+                        basis=f"hand-off feedback overdue ({self._start.matter.code})",
+                        content=f"Send the feedback of hand-off {self._start.handoff_id} "
+                        f"by {order.deadline.isoformat()}",
+                        status=order.status,
+                        deadline=order.deadline,
+                        issued_at=order.issued_at,
+                        answered_at=order.answered_at,
+                        lifted_at=order.lifted_at,
+                    ),
+                )
+            )
         )
 
     # Notices, audit, read model, search attributes.
@@ -787,28 +862,81 @@ class HandoffWorkflow:
         if stage is not None:
             state.stage = stage
         state.audit_seq += 1
-        await workflow.execute_activity_method(
-            LedgerActivities.record_handoff_transition,
-            HandoffTransition(
-                entry=AuditEntry(
-                    subject_id=self._start.handoff_id,
-                    subject_kind=SubjectKind.HANDOFF,
-                    seq=state.audit_seq,
-                    actor=actor.role.value.upper(),
-                    actor_id=actor.department_code,
-                    credential_id=actor.credential,
-                    on_behalf_reason=actor.on_behalf_reason,
-                    action=action,
-                    reason=reason,
-                    from_stage=before.value,
-                    to_stage=state.stage.value,
-                    at=now,
-                ),
-                handoff=self._snapshot(),
-            ),
-            **policies.STORE,
+        await self._record(
+            StoreWrite(
+                transition=HandoffTransition(
+                    entry=AuditEntry(
+                        subject_id=self._start.handoff_id,
+                        subject_kind=SubjectKind.HANDOFF,
+                        seq=state.audit_seq,
+                        actor=actor.role.value.upper(),
+                        actor_id=actor.department_code,
+                        credential_id=actor.credential,
+                        on_behalf_reason=actor.on_behalf_reason,
+                        action=action,
+                        reason=reason,
+                        from_stage=before.value,
+                        to_stage=state.stage.value,
+                        at=now,
+                    ),
+                    handoff=self._snapshot(),
+                )
+            )
         )
         self._publish()
+
+    async def _record(self, write: StoreWrite) -> None:
+        """Queues a store write behind any the store has not taken yet, then writes the queue in order."""
+        state = self._state
+        outage = bool(state.unrecorded)
+        state.unrecorded.append(write)
+        await self._flush(RECORD_ONCE if outage else RECORD)
+
+    async def _flush(self, config: ActivityConfig) -> None:
+        """Writes the owed writes oldest first; the first the store does not take stops it, kept with the rest.
+
+        Every write is keyed (audit sequence, card, order entry, score event), so one the store took before its
+        answer was lost is taken again without a second row.
+        """
+        self._flushing = True
+        try:
+            await self._write_owed(config)
+        finally:
+            self._flushing = False
+
+    async def _write_owed(self, config: ActivityConfig) -> None:
+        state = self._state
+        while state.unrecorded:
+            write = state.unrecorded[0]
+            try:
+                if write.transition is not None:
+                    await workflow.execute_activity_method(
+                        LedgerActivities.record_handoff_transition, write.transition, **config
+                    )
+                elif write.order is not None:
+                    await workflow.execute_activity_method(
+                        LedgerActivities.record_supervision_order, write.order, **config
+                    )
+                elif write.card is not None:
+                    await workflow.execute_activity_method(LedgerActivities.record_card, write.card, **config)
+                elif write.score is not None:
+                    await workflow.execute_activity_method(LedgerActivities.record_score_event, write.score, **config)
+            except ActivityError as error:
+                workflow.logger.error(
+                    "hand-off store write kept for later (%d owed): %s", len(state.unrecorded), _cause(error)
+                )
+                return
+            state.unrecorded.pop(0)
+
+    async def _catch_up(self) -> None:
+        """Retries the owed writes in the background, so the store catches up without waiting for a transition."""
+        pause = STORE_RETRY
+        while True:
+            await workflow.wait_condition(lambda: bool(self._state.unrecorded) and not self._flushing)
+            await workflow.sleep(pause, summary="owed store writes retried")
+            async with self._lock:
+                await self._flush(RECORD)
+            pause = min(pause * 2, STORE_RETRY_LONGEST) if self._state.unrecorded else STORE_RETRY
 
     def _snapshot(self) -> HandoffSnapshot:
         start, state = self._start, self._state

@@ -45,7 +45,9 @@ class HandoffIntakeWorkflow:
     @workflow.run
     async def run(self, event: SourceEvent) -> EventReport:
         result = await workflow.execute_activity_method(
-            HandoffIntakeActivities.admit_events, Admission(admitted_by=_run_key(), events=[event]), **ADMISSION
+            HandoffIntakeActivities.admit_events,
+            Admission(admitted_by=_run_key(), events=[event], as_of=workflow.now()),
+            **ADMISSION,
         )
         report = result.reports[0]
         if report.outcome is EventOutcome.REJECTED and report.rejection is not None:
@@ -71,7 +73,7 @@ class HandoffBatchWorkflow:
             async with gate:
                 results[index] = await workflow.execute_activity_method(
                     HandoffIntakeActivities.admit_events,
-                    Admission(admitted_by=f"{run_key}:{index}", events=chunks[index]),
+                    Admission(admitted_by=f"{run_key}:{index}", events=chunks[index], as_of=workflow.now()),
                     **ADMISSION,
                 )
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from schemas.clock import FiredRung, RungKind
 from schemas.handoff import (
+    DATE_WINDOW,
     Acknowledge,
     Actor,
     ActorRole,
@@ -86,6 +87,8 @@ def check(command: Command, state: HandoffState, start: HandoffStart, now: datet
             None,
             f"the return window closed at {state.return_until.isoformat()}: the push can no longer be returned",
         )
+    if isinstance(command, SendFeedback):
+        _check_findings(command, now)
     if isinstance(command, Reroute) and command.department_code is not None:
         if command.department_code in state.returned_by:
             raise HandoffRejected(
@@ -99,6 +102,17 @@ def check(command: Command, state: HandoffState, start: HandoffStart, now: datet
                 "reroute.originator",
                 "department_code",
                 "a hand-off cannot be routed to the department that started it",
+            )
+
+
+def _check_findings(command: SendFeedback, now: datetime) -> None:
+    """Each finding becomes an event dated by its decision: a date the intake would refuse is refused here, before
+    the feedback is recorded."""
+    for index, finding in enumerate(command.findings):
+        refusal = DATE_WINDOW.refusal(finding.decided_at, now)
+        if refusal is not None:
+            raise HandoffRejected(
+                "finding.decided-at", f"findings.{index}.decided_at", f"the decision date of finding {index}: {refusal}"
             )
 
 
