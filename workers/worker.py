@@ -44,7 +44,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     registry = RegistryActivities(resources.sessions)
     ledger = LedgerActivities(resources.sessions)
     clock = ClockActivities(resources.sessions)
-    case = CaseActivities(clock, ledger)
+    case = CaseActivities(clock, ledger, resources.sessions)
     handoff_intake = HandoffIntakeActivities(resources.sessions)
     handoff_reports = HandoffReportActivities(resources.sessions)
     handoff_withdrawal = HandoffWithdrawalActivities(resources.sessions)

@@ -6,11 +6,22 @@ chose), so a retried call repeats harmlessly and a case's history grows by one a
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.clock.activities import ClockActivities
 from activities.ledger import LedgerActivities
-from activities.metrics import CARDS_ISSUED, COMMANDS, ESCALATIONS, LOOP_SECONDS
+from activities.metrics import CARDS_ISSUED, COMMANDS, DELIVERIES, ESCALATIONS, LOOP_SECONDS
+from activities.store.delivery import (
+    AttemptOutcome,
+    DeliveryAttempt,
+    DeliveryAttemptRepository,
+    DeliveryChannel,
+    InboxRepository,
+)
+from activities.store.registry import RegistryRepository
 from schemas.case.records import (
     CaseChanges,
     CaseChangesRecorded,
@@ -20,15 +31,22 @@ from schemas.case.records import (
     ClockPlanResult,
 )
 from schemas.case.stages import CaseStage
+from schemas.delivery import Push
 from schemas.ledger import CaseTransition
 
 CLOSED = CaseStage.CLOSED.value
 
 
 class CaseActivities:
-    def __init__(self, clock: ClockActivities, ledger: LedgerActivities) -> None:
+    def __init__(
+        self,
+        clock: ClockActivities,
+        ledger: LedgerActivities,
+        sessions: async_sessionmaker[AsyncSession],
+    ) -> None:
         self._clock = clock
         self._ledger = ledger
+        self._sessions = sessions  # the inbox, for pushes handed over after their last attempt
 
     @activity.defn(name="case_plan_clocks")
     async def plan_clocks(self, request: ClockPlanRequest) -> ClockPlan:
@@ -63,10 +81,52 @@ class CaseActivities:
             scores += (await self._ledger.record_score_event(score)).recorded
         for rating in changes.ratings:
             ratings += (await self._ledger.record_rating(rating)).recorded
+        inboxed = 0
+        for push in changes.inboxed:
+            inboxed += await self._put_in_inbox(push)
         # A retry finds every entry written already: what it would count was counted by the call that wrote them.
         if entries or not changes.entries:
             for command in changes.commands:
                 COMMANDS.labels(workflow="case", command=command).inc()
             for escalation in changes.escalations:
                 ESCALATIONS.labels(department=escalation.department, rung=escalation.rung.value).inc()
-        return CaseChangesRecorded(entries=entries, orders=orders, cards=cards, scores=scores, ratings=ratings)
+        return CaseChangesRecorded(
+            entries=entries, orders=orders, cards=cards, scores=scores, ratings=ratings, inboxed=inboxed
+        )
+
+    async def _put_in_inbox(self, push: Push) -> bool:
+        """A push no attempt delivered, stored for its department to read (once, however often this is retried)."""
+        now = datetime.now(UTC)
+        async with self._sessions.begin() as session:
+            if await RegistryRepository(session).get_department(push.department_code) is None:
+                # Gone from the registry since the push was issued: the audit trail holds the hand-over.
+                activity.logger.error("push %s: no department %s for its inbox", push.push_id, push.department_code)
+                return False
+            inbox = InboxRepository(session)
+            if await inbox.by_push_id(push.push_id) is not None:
+                return False
+            await inbox.store(
+                {
+                    "push_id": push.push_id,
+                    "department_code": push.department_code,
+                    "kind": push.kind.value,
+                    "subject_id": push.subject_id,
+                    "issued_at": push.issued_at,
+                    "received_at": now,
+                    "body": push.body,
+                }
+            )
+            info = activity.info() if activity.in_activity() else None
+            await DeliveryAttemptRepository(session).record(
+                DeliveryAttempt(
+                    push_id=push.push_id,
+                    department_code=push.department_code,
+                    attempt=info.attempt if info else 1,
+                    channel=DeliveryChannel.INBOX.value,
+                    outcome=AttemptOutcome.INBOXED.value,
+                    workflow_id=info.workflow_id if info else push.subject_id,
+                    attempted_at=now,
+                )
+            )
+        DELIVERIES.labels(push.department_code, DeliveryChannel.INBOX.value, AttemptOutcome.INBOXED.value).inc()
+        return True

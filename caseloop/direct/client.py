@@ -16,6 +16,7 @@ import builtins
 import functools
 import gc
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -27,9 +28,12 @@ from caseloop.direct.channel import Channel
 from caseloop.direct.failures import connect_failed
 from caseloop.direct.handoffs import HandoffHandle
 from caseloop.direct.visibility import case_query, case_summary, handoff_query, handoff_summary
+from caseloop.errors import InputRejected, NotFound
 from caseloop.sdk.failures import refusal
 from schemas.api import CaseSummary, HandoffSummary
-from schemas.case.state import CaseRegistration
+from schemas.case import commands as c
+from schemas.case.state import CaseRegistration, case_id_parts
+from schemas.case.views import CaseView, Timeline
 from schemas.handoff import (
     BatchReport,
     EventBatch,
@@ -41,7 +45,7 @@ from schemas.handoff import (
 )
 from workers.client import connect
 from workers.settings import Settings, get_settings
-from workflows.case.start import start_case
+from workflows.case.start import legacy_case, start_case
 from workflows.handoff import client as intake
 
 DEFAULT_WITHIN = 60.0
@@ -101,21 +105,32 @@ class CaseClient:
 
     async def start(self, registration: CaseRegistration, *, within: float | None = None) -> Launched:
         """Registers a case; idempotent: a case number already registered (running or finished) answers that
-        case's handle, with `created` False, and starts nothing."""
+        case's handle, with `created` False, and starts nothing. Raises `InputRejected` for a registration that
+        differs from the one under that case number (case_number.taken) and for a receipt outside the policy's
+        window (received_at.future, received_at.window)."""
+        subject = f"case {registration.case_id}"
+        refused = registration.receipt_refusal(datetime.now(UTC))
+        if refused is not None:
+            rule, reason = refused
+            raise InputRejected(f"{subject}: {reason}", rule=rule, field="received_at")
         workflow = await self._channel.ask(
-            f"case {registration.case_id}",
+            subject,
             start_case(self._channel.temporal, registration, task_queue=self._channel.task_queue),
             within=within,
         )
         # The start's answer says whether the server started a run or handed back the existing one (USE_EXISTING);
-        # a case found through WorkflowAlreadyStartedError (a finished one) carries no answer.
+        # a case found through WorkflowAlreadyStartedError (a finished one) or under its old ID carries no answer.
         answer = getattr(workflow, "_start_workflow_response", None)
         created = isinstance(answer, StartWorkflowExecutionResponse) and answer.started
-        return Launched(CaseHandle(self._channel, registration.case_id), created)
+        return Launched(CaseHandle(self._channel, workflow.id), created)
 
     def case_by_id(self, case_id: str) -> CaseHandle:
-        """The handle of a case by its workflow ID; nothing is called yet."""
-        return CaseHandle(self._channel, case_id)
+        """The handle of a case by its workflow ID; nothing is called yet. A case ID of today's form
+        (`case-<system>~<number>`) also finds the case that system launched under that number before, under its
+        old ID."""
+        if case_id_parts(case_id) is None:
+            return CaseHandle(self._channel, case_id)
+        return _CaseOfEitherId(self._channel, case_id)
 
     async def list(
         self,
@@ -208,6 +223,49 @@ class CaseClient:
             "the visibility store", self._channel.temporal.count_workflows(query), within=within
         )
         return counted.count
+
+
+class _CaseOfEitherId(CaseHandle):
+    """A case by today's ID. Cases launched before keep the ID they had, `case-<system>-<number>`: when today's ID
+    finds nothing, that one is tried, and believed once the case's registration names the same system and number.
+    """
+
+    def __init__(self, channel: Channel, case_id: str) -> None:
+        super().__init__(channel, case_id)
+        self._older: CaseHandle | None = None
+
+    async def state(self, *, within: float | None = None) -> CaseView:
+        try:
+            return await super().state(within=within)
+        except NotFound:
+            return await (await self._old_case(within)).state(within=within)
+
+    async def timeline(self, *, after_seq: int = 0, limit: int = 100, within: float | None = None) -> Timeline:
+        try:
+            return await super().timeline(after_seq=after_seq, limit=limit, within=within)
+        except NotFound:
+            return await (await self._old_case(within)).timeline(after_seq=after_seq, limit=limit, within=within)
+
+    async def send(
+        self, command: c.CaseCommand, *, command_id: str | None = None, within: float | None = None
+    ) -> c.CommandResult:
+        # A command to a workflow that does not exist is applied nowhere: sending it to the old ID applies it once.
+        try:
+            return await super().send(command, command_id=command_id, within=within)
+        except NotFound:
+            return await (await self._old_case(within)).send(command, command_id=command_id, within=within)
+
+    async def _old_case(self, within: float | None) -> CaseHandle:
+        if self._older is None:
+            parts = case_id_parts(self.case_id)
+            assert parts is not None  # only today's IDs get this handle
+            found = await self._channel.ask(
+                f"case {self.case_id}", legacy_case(self._channel.temporal, *parts), within=within
+            )
+            if found is None:
+                raise NotFound(f"case {self.case_id} does not exist")
+            self._older = CaseHandle(self._channel, found[0])
+        return self._older
 
 
 @functools.cache

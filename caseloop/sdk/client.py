@@ -172,7 +172,8 @@ class CaseClient:
         return self.case_by_id(answer.case_id, actor=actor)
 
     def case(self, case_number: str, *, actor: CaseActor | None = None) -> CaseHandle:
-        """The handle of the case the caller's department registered under `case_number`; nothing is called yet."""
+        """The handle of the case the caller's department registered under `case_number`; nothing is called yet.
+        Its ID is `case-<department>~<case number>`; the door finds a case launched before under its old ID too."""
         return self.case_by_id(case_id_of(self.department, case_number), actor=actor)
 
     def case_by_id(self, case_id: str, *, actor: CaseActor | None = None) -> CaseHandle:

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
 from schemas.case.stages import CaseStage, CommitmentDecision, ReturnRuling, ReviewVerdict, Role
 from schemas.ledger import RatingLevel
 from schemas.registry import Limit
+from schemas.text import FREE_TEXT, Code, Credential
 
-CODE_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
-Code = Annotated[str, Field(pattern=CODE_PATTERN, description="[A-Za-z0-9._-]{1,64}")]
-Text = Annotated[str, Field(min_length=1, max_length=4000)]
-Reason = Annotated[str | None, Field(max_length=2000)]
+Text = Annotated[str, Field(min_length=1, max_length=4000), FREE_TEXT]
+Reason = Annotated[str | None, Field(max_length=2000), FREE_TEXT]
+LongText = Annotated[str | None, Field(max_length=4000), FREE_TEXT]
+
+
+def not_a_boolean(value: object) -> object:
+    """JSON's true is no amount: pydantic's lax mode would read it as 1."""
+    if isinstance(value, bool):
+        raise ValueError("a number is expected, not true or false")
+    return value
 
 
 class Actor(BaseModel):
@@ -29,11 +36,11 @@ class Actor(BaseModel):
 
     department: Code
     role: Role
-    credential: str | None = Field(
-        None, max_length=200, description="the credential that sent it, e.g. key:<key id>; set by the front door"
+    credential: Credential | None = Field(
+        None, description="the credential that sent it, e.g. key:<key id>; set by the front door"
     )
-    on_behalf_reason: str | None = Field(
-        None, max_length=2000, description="why an operator acted for the department; set by the front door"
+    on_behalf_reason: Reason = Field(
+        None, description="why an operator acted for the department; set by the front door"
     )
 
     @property
@@ -99,27 +106,29 @@ class DecideCommitment(CaseCommand):
 
     decision: CommitmentDecision
     limit: Limit | None = Field(None, description="required when imposing; counts from the case's receipt")
-    plan: Annotated[str | None, Field(max_length=4000)] = None
+    plan: LongText = None
 
 
 class ReportProgress(CaseCommand):
     """The lead reports progress; the next report falls due one reporting period later."""
 
     summary: Text
-    percent_done: int | None = Field(None, ge=0, le=100)
+    percent_done: Annotated[int | None, BeforeValidator(not_a_boolean)] = Field(None, ge=0, le=100)
 
 
 class RequestExtension(CaseCommand):
     """The lead asks, before the committed deadline passes, for more time in the deadline's unit; reason required."""
 
-    amount: float = Field(gt=0)
+    amount: Annotated[float, BeforeValidator(not_a_boolean)] = Field(gt=0, allow_inf_nan=False)
 
 
 class DecideExtension(CaseCommand):
     """The coordinator approves (all or part of the amount) or denies (with a reason) the pending extension."""
 
     approve: bool
-    amount: float | None = Field(None, gt=0, description="granted amount; defaults to the requested one")
+    amount: Annotated[float | None, BeforeValidator(not_a_boolean)] = Field(
+        None, gt=0, allow_inf_nan=False, description="granted amount; defaults to the requested one"
+    )
 
 
 class SuspendCase(CaseCommand):
@@ -134,7 +143,9 @@ class SubmitClosingReport(CaseCommand):
     """The lead files the closing report: the result, evidence references, whether the requester confirmed it."""
 
     result: Text
-    evidence: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(default_factory=list, max_length=50)
+    evidence: list[Annotated[str, Field(min_length=1, max_length=500), FREE_TEXT]] = Field(
+        default_factory=list, max_length=50
+    )
     requester_confirmed: bool = False
 
 
@@ -153,8 +164,8 @@ class RateFollowUp(CaseCommand):
     """The follow-up rating on five levels; the two lowest send the case back to redo."""
 
     rating: RatingLevel
-    comment: Annotated[str | None, Field(max_length=4000)] = None
-    channel: Annotated[str | None, Field(max_length=40)] = None
+    comment: LongText = None
+    channel: Annotated[str | None, Field(max_length=40), FREE_TEXT] = None
 
 
 class WriteOff(CaseCommand):

@@ -14,6 +14,7 @@ from schemas.clock import (
     RungSchedule,
     RungScheduleRequest,
 )
+from schemas.delivery import Push
 from schemas.ledger import (
     AuditEntry,
     CardIssue,
@@ -78,6 +79,9 @@ class CaseChanges(BaseModel):
     cards: list[CardIssue] = Field(default_factory=list)
     scores: list[ScoreEventInput] = Field(default_factory=list)
     ratings: list[RatingInput] = Field(default_factory=list)
+    inboxed: list[Push] = Field(
+        default_factory=list, description="pushes no attempt delivered, put in their department's inbox"
+    )
 
 
 class CaseChangesRecorded(BaseModel):
@@ -88,6 +92,7 @@ class CaseChangesRecorded(BaseModel):
     cards: int
     scores: int
     ratings: int
+    inboxed: int = 0
 
 
 class PendingChanges(BaseModel):
@@ -100,7 +105,16 @@ class PendingChanges(BaseModel):
     cards: list[CardIssue] = Field(default_factory=list)
     scores: list[ScoreEventInput] = Field(default_factory=list)
     ratings: list[RatingInput] = Field(default_factory=list)
+    inboxed: list[Push] = Field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.entries or self.order_entries or self.cards or self.scores or self.ratings or self.escalations)
+        return not (
+            self.entries
+            or self.order_entries
+            or self.cards
+            or self.scores
+            or self.ratings
+            or self.escalations
+            or self.inboxed
+        )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
@@ -19,8 +22,12 @@ from schemas.case.stages import (
     SupervisionLevel,
 )
 from schemas.clock import CardProfileName, ClockSpec, SlaClockState
+from schemas.delivery import Push, SmsNotification
 from schemas.ledger import CardLevel, CardReason, RatingLevel, SupervisionOrderStatus
 from schemas.registry import CaseParties, Limit, LimitUnit, MatterInfo, MatterStep
+from schemas.text import FREE_TEXT, canonical_text
+
+Title = Annotated[str, Field(min_length=1, max_length=500), FREE_TEXT]
 
 
 def working_days(amount: int) -> Limit:
@@ -40,6 +47,22 @@ DEFAULT_STEP_LIMITS: dict[MatterStep, Limit] = {
     MatterStep.REVIEW: working_days(2),
     MatterStep.FOLLOW_UP: working_days(1),
     MatterStep.REOPEN_WINDOW: Limit(amount=Decimal(30), unit=LimitUnit.NATURAL_DAYS),
+}
+
+
+# The longest limit a case accepts, per unit: far inside the legal clock's fifty years, and far beyond any real step.
+DEFAULT_LIMIT_MAX: dict[LimitUnit, Decimal] = {
+    LimitUnit.WORKING_DAYS: Decimal(3650),
+    LimitUnit.NATURAL_DAYS: Decimal(3650),
+    LimitUnit.OFFICE_HOURS: Decimal(2000),
+    LimitUnit.NATURAL_HOURS: Decimal(2000),
+}
+# What a policy may raise those to: still inside the clock's horizon in any calendar.
+LIMIT_CEILING: dict[LimitUnit, Decimal] = {
+    LimitUnit.WORKING_DAYS: Decimal(10000),
+    LimitUnit.NATURAL_DAYS: Decimal(15000),
+    LimitUnit.OFFICE_HOURS: Decimal(50000),
+    LimitUnit.NATURAL_HOURS: Decimal(300000),
 }
 
 
@@ -65,6 +88,66 @@ class CasePolicy(BaseModel):
     max_history_events: int | None = Field(
         None, ge=50, description="continue as new beyond this many history events even if the server does not ask"
     )
+    receipt_window_days: int = Field(
+        366,
+        ge=1,
+        le=3660,
+        description="how far before its launch a case may have been received; an earlier received_at is refused, "
+        "as its clocks would have run out before it existed",
+    )
+    limit_max: dict[LimitUnit, Decimal] = Field(
+        default_factory=lambda: dict(DEFAULT_LIMIT_MAX),
+        description="the longest limit a case accepts, per unit (a unit left out keeps its default): commitments, "
+        "imposed, redo, reopen and order limits, a deadline with its extensions, and this policy's own limits",
+    )
+    max_supervision_orders: int = Field(20, ge=1, le=100, description="supervision orders per case, the ladder's too")
+    max_comments: int = Field(1000, ge=1, le=10000, description="comments per case")
+    max_extension_requests: int = Field(10, ge=1, le=100, description="extension requests per case, denied ones too")
+    push_attempts: int = Field(
+        6,
+        ge=1,
+        le=50,
+        description="attempts to reach a department's system before its push is put in the department's inbox and "
+        "the coordinator is told",
+    )
+    excerpt_chars: int = Field(
+        200,
+        ge=20,
+        le=2000,
+        description="characters of a reason or note the timeline keeps in the workflow state; the store keeps all",
+    )
+    state_bytes: int = Field(
+        1_000_000,
+        ge=100_000,
+        le=1_500_000,
+        description="serialised state beyond which the case trims its timeline and continues as new (Temporal "
+        "refuses a continue-as-new input over 2 MB)",
+    )
+    timeline_answer_bytes: int = Field(
+        1_000_000, ge=10_000, le=3_000_000, description="the most one timeline query answers (gRPC carries 4 MB)"
+    )
+
+    @model_validator(mode="after")
+    def _limits_within_max(self) -> CasePolicy:
+        for unit, most in self.limit_max.items():
+            if not 0 < most <= LIMIT_CEILING[unit]:
+                raise ValueError(f"limit_max: {unit.value} must lie between 0 and {LIMIT_CEILING[unit]}, not {most}")
+        named = {f"step_limits.{step.value}": limit for step, limit in self.step_limits.items()}
+        named |= {
+            "supervised_progress_report": self.supervised_progress_report,
+            "supervision_order_limit": self.supervision_order_limit,
+            "ladder_order_limit": self.ladder_order_limit,
+            "redo_limit": self.redo_limit,
+            "extension_cap": self.extension_cap,
+        }
+        for name, limit in named.items():
+            if limit.amount > self.longest(limit.unit):
+                raise ValueError(f"{name}: {limit} exceeds limit_max ({self.longest(limit.unit)} {limit.unit.value})")
+        return self
+
+    def longest(self, unit: LimitUnit) -> Decimal:
+        """The longest limit the case accepts in `unit`."""
+        return self.limit_max.get(unit, DEFAULT_LIMIT_MAX[unit])
 
 
 class CoUnitNomination(BaseModel):
@@ -79,7 +162,7 @@ class CaseRegistration(BaseModel):
     case_number: Code = Field(description="the initiating system's own case number")
     matter_code: Code
     locality_code: Code = Field(description="the locality where the problem is: the dual launch's second party")
-    title: str = Field(min_length=1, max_length=500, description="kept in the payload and the read model only")
+    title: Title = Field(description="kept in the payload and the read model only")
     coordinator: Code = Field(description="the collaboration centre that accepts, rules and reviews")
     supervisors: list[Code] = Field(default_factory=list, max_length=20, description="supervision offices")
     priority: Priority = Priority.NORMAL
@@ -106,10 +189,67 @@ class CaseRegistration(BaseModel):
     def case_id(self) -> str:
         return case_id_of(self.system, self.case_number)
 
+    def receipt_refusal(self, now: datetime) -> tuple[str, str] | None:
+        """The rule and the reason that refuse `received_at` at a launch at `now`, if any: a receipt in the future,
+        or one so long ago that every clock and rung of the case would fall due at once."""
+        if self.received_at is None:
+            return None
+        if self.received_at > now + RECEIPT_SKEW:
+            return RECEIPT_IN_FUTURE, "received_at: a case cannot have been received after its launch"
+        window = timedelta(days=self.policy.receipt_window_days)
+        if self.received_at < now - window:
+            return RECEIPT_OUTSIDE_WINDOW, (
+                f"received_at: a case must have been received within {window.days} days before its launch "
+                "(the policy's receipt_window_days)"
+            )
+        return None
+
+    def differing_field(self, stored: Mapping[str, Any]) -> str | None:
+        """The first field that makes a case the same case where `stored` (the registration a case workflow was
+        started with, as JSON) differs from this one; None when it is this registration."""
+        for name in SAME_CASE_FIELDS:
+            theirs = stored.get(name)
+            if name == "title" and isinstance(theirs, str):
+                theirs = canonical_text(theirs)
+            if theirs != getattr(self, name):
+                return name
+        return None
+
+
+# A case ID is `case-<system>~<case number>`. Codes never hold a `~` (schemas.text.Code), so no two registrations
+# share an ID, and `~` is as safe in a Temporal workflow ID as in a URL path.
+CASE_ID_PREFIX = "case-"
+CASE_ID_SEPARATOR = "~"
+# What makes a launch the launch of a case already registered under its ID; any other difference is refused.
+SAME_CASE_FIELDS = ("system", "case_number", "matter_code", "locality_code", "title")
+# The rules that refuse a launch, with the field they concern.
+CASE_NUMBER_TAKEN = "case_number.taken"
+RECEIPT_IN_FUTURE = "received_at.future"
+RECEIPT_OUTSIDE_WINDOW = "received_at.window"
+# How far a launcher's clock may run ahead of ours.
+RECEIPT_SKEW = timedelta(minutes=5)
+
 
 def case_id_of(system: str, case_number: str) -> str:
     """The workflow ID: no personal data, only the initiating system's codes."""
-    return f"case-{system}-{case_number}"
+    return f"{CASE_ID_PREFIX}{system}{CASE_ID_SEPARATOR}{case_number}"
+
+
+def case_id_parts(case_id: str) -> tuple[str, str] | None:
+    """The initiating system and case number a case ID of today's form names; None for any other ID."""
+    if not case_id.startswith(CASE_ID_PREFIX) or case_id.count(CASE_ID_SEPARATOR) != 1:
+        return None
+    system, case_number = case_id.removeprefix(CASE_ID_PREFIX).split(CASE_ID_SEPARATOR)
+    if not system or not case_number:
+        return None
+    return system, case_number
+
+
+def legacy_case_id_of(system: str, case_number: str) -> str:
+    """The ID cases launched before the separator were given, `case-<system>-<case number>`. Two registrations can
+    share it (system A-B, number C and system A, number B-C): cases keep it, but a lookup believes it only once the
+    case's registration names the same system and number."""
+    return f"{CASE_ID_PREFIX}{system}-{case_number}"
 
 
 class Assignment(BaseModel):
@@ -225,11 +365,31 @@ class TimelineEntry(BaseModel):
     to_stage: CaseStage | None = None
     reason: str | None = None
     note: str | None = Field(None, description="what else the reader needs: the department, the order, the card")
+    text_length: int | None = Field(
+        None,
+        description="set when the workflow keeps the reason and note shortened: their full length in characters; "
+        "the store's audit trail holds them whole",
+    )
 
 
 class AppliedCommand(BaseModel):
+    """A command the case applied, by its id: a repeat must be the same command (its result names the update) from
+    the same actor."""
+
     update_id: str
     result: CommandResult
+    actor: Actor | None = Field(None, description="None for commands applied before the actor was remembered")
+
+
+class Outbox(BaseModel):
+    """Pushes and SMS on their way; a continued run sends them again under the same ids, so each arrives once."""
+
+    pushes: list[Push] = Field(default_factory=list)
+    sms: list[SmsNotification] = Field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.pushes or self.sms)
 
 
 class CaseState(BaseModel):
@@ -258,6 +418,8 @@ class CaseState(BaseModel):
     cards: list[IssuedCard] = Field(default_factory=list)
     score_events: int = Field(0, description="score events issued (besides cards), for their ids")
     pushes: int = Field(0, description="pushes issued, for their ids")
+    comments: int = Field(0, description="comments made, against the policy's cap")
+    outbox: Outbox = Field(default_factory=Outbox)
     supervision_level: SupervisionLevel = SupervisionLevel.NONE
     report_overdue: bool = False
     unrecorded: PendingChanges = Field(default_factory=PendingChanges)

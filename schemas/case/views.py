@@ -66,6 +66,9 @@ class CaseView(BaseModel):
     closed_at: AwareDatetime | None
     reopen_closes_at: AwareDatetime | None
     seq: int = Field(description="transitions so far; the audit trail holds as many rows")
+    undelivered: list[str] = Field(
+        default_factory=list, description="pushes still on their way to a department system, by push id"
+    )
     runs: int = Field(description="workflow runs so far (continue-as-new)")
 
 
@@ -79,4 +82,7 @@ class Timeline(BaseModel):
     total: int = Field(description="transitions so far")
     oldest_kept_seq: int | None = Field(
         description="older entries are only in the store's audit trail (the workflow keeps the recent ones)"
+    )
+    more: bool = Field(
+        False, description="kept entries follow the last one given (the answer's size is capped): ask after its seq"
     )

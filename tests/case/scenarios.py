@@ -3,17 +3,29 @@ the histories they leave (regenerate with `python -m tests.case.record_histories
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
+from temporalio.client import WorkflowUpdateFailedError
+
+from activities.registry.importer import import_registry
 from schemas.case import commands as c
 from schemas.case.stages import CommitmentDecision, ReturnRuling, ReviewVerdict, Role
 from schemas.clock import ClockUnit
 from schemas.ledger import RatingLevel
 from schemas.registry import Limit
-from tests.case.driver import CaseHandle, Driver, coordinator, lead, locality, requester, supervisor
+from tests.case.driver import CaseHandle, Driver, coordinator, describe, lead, locality, requester, supervisor
 from tests.case.parties import CO_UNIT, LEAD, OTHER
+from tests.gateway.receiver import Answer, Receiver
+from workers.settings import get_settings
 from workflows.case.workflow import CaseWorkflow
+
+REGISTRY = Path(__file__).with_name("registry.yaml")
 
 
 def wd(amount: int) -> Limit:
@@ -172,6 +184,76 @@ async def reopen(driver: Driver) -> CaseHandle:
     return handle
 
 
+async def continued(driver: Driver) -> CaseHandle:
+    """A case whose history is capped at 50 events: it continues as new, carrying its command ids. The first run,
+    the one that continues as new, is the history to replay."""
+    handle = await driver.start(policy={"max_history_events": 50})
+    first_run = (await describe(handle)).workflow_execution_info.execution.run_id
+    await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator), id="continued-accept")
+    await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=lead))
+    await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=locality))
+    await handle.execute_update(CaseWorkflow.comment, c.CommentOnCase(actor=supervisor, text="on site tomorrow"))
+    await driver.settle()
+    await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator), id="continued-accept")
+    await terminate(handle)
+    return driver.env.client.get_workflow_handle_for(CaseWorkflow.run, handle.id, run_id=first_run)
+
+
+async def clock_refusal(driver: Driver) -> CaseHandle:
+    """The registry gives the commitment step a limit the legal clock refuses: the last signature is rejected."""
+    handle = await driver.start(matter_code="M-ABSURD")
+    await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
+    await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=lead))
+    try:
+        await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=locality))
+    except WorkflowUpdateFailedError:
+        pass  # rule clock.refused
+    else:
+        raise AssertionError("the legal clock counted fifty years of working days")
+    await terminate(handle)
+    return handle
+
+
+@contextmanager
+def webhooks_on_loopback() -> Iterator[None]:
+    """The worker may post to 127.0.0.1, with the secret case-test: what a receiver in a scenario needs."""
+    wanted = {"CASELOOP_WEBHOOK_ALLOW_HOSTS": "127.0.0.1", "CASELOOP_SECRET_CASE_TEST": "case-test-secret"}
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
+
+
+async def handed_over(driver: Driver) -> CaseHandle:
+    """The water bureau's system stays down: after the policy's attempts the reroute's push goes to its inbox."""
+    receiver = Receiver([Answer(503, "down for maintenance")])
+    registry = REGISTRY.read_text(encoding="utf-8").replace(
+        "    name: 宿遷市水利局\n",
+        f"    name: 宿遷市水利局\n    webhook_url: {receiver.url}\n    secret_ref: case-test\n",
+    )
+    with receiver.running(), webhooks_on_loopback(), tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "registry.yaml"
+        path.write_text(registry, encoding="utf-8")
+        try:
+            await import_registry(driver.sessions, [path])
+            handle = await driver.start(policy={"push_attempts": 2})
+            await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
+            reroute = c.RerouteAssignment(actor=coordinator, department=LEAD, to_department=OTHER, reason="water")
+            await handle.execute_update(CaseWorkflow.reroute, reroute)
+            await terminate(handle)  # completes once the push has had its attempts
+        finally:
+            await import_registry(driver.sessions, [REGISTRY])  # the water bureau back in its inbox
+    return handle
+
+
 SCENARIOS = {
     "happy_path": happy_path,
     "return_and_reroute": return_and_reroute,
@@ -180,4 +262,7 @@ SCENARIOS = {
     "supervision": supervision,
     "redo": redo,
     "reopen": reopen,
+    "continued": continued,
+    "clock_refusal": clock_refusal,
+    "handed_over": handed_over,
 }

@@ -1,4 +1,5 @@
-"""The case's two activities on a real store: every deadline of a transition in one call, every write in one."""
+"""The case's two activities on a real store: every deadline of a transition in one call, every write (the inbox's
+too, for a push no attempt delivered) in one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.case.activities import CaseActivities
 from activities.clock.activities import ClockActivities
+from activities.gateway.inbox import InboxActivities
 from activities.ledger import LedgerActivities
 from activities.registry.importer import import_registry
 from schemas.case import commands as c
@@ -23,6 +25,7 @@ from schemas.clock import (
     RungKind,
     RungScheduleRequest,
 )
+from schemas.delivery import InboxQuery, PushKind
 from schemas.ledger import (
     AuditTrailQuery,
     CardIssue,
@@ -36,12 +39,12 @@ from schemas.ledger import (
 )
 from tests.case.conftest import REGISTRY as TEST_REGISTRY
 from tests.case.parties import LEAD, LOCALITY, START, new_case
-from workflows.case import records
+from workflows.case import machine, records
 from workflows.case.effects import SYSTEM, Recorder
 
 
 def activities(sessions: async_sessionmaker[AsyncSession]) -> CaseActivities:
-    return CaseActivities(ClockActivities(sessions), LedgerActivities(sessions))
+    return CaseActivities(ClockActivities(sessions), LedgerActivities(sessions), sessions)
 
 
 async def test_plan_clocks_answers_every_kind_of_computation(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -134,3 +137,24 @@ async def test_record_changes_writes_once_and_counts_once(sessions: async_sessio
         (2, "commented", "on site"),
         (3, "written_off", None),
     ]
+
+
+async def test_a_push_handed_over_lands_in_its_inbox_once(sessions: async_sessionmaker[AsyncSession]) -> None:
+    await import_registry(sessions, [TEST_REGISTRY])
+    state = new_case()
+    rec = Recorder(state, START + timedelta(days=1))
+    rec.push(LEAD, PushKind.REMINDER, {"rung": "reminder"})
+    rec.push("SQ-GONE", PushKind.REMINDER, {"rung": "reminder"})  # no longer in the registry: kept out of the store
+    [to_lead, to_nobody] = rec.effects.pushes
+    why = "HTTP 503"
+    effects = machine.delivery_handed_over(state, to_lead, 6, why, rec.now)
+    effects.inboxed.append(to_nobody)
+    changes = records.case_changes(state, records.pending(state, effects, None))
+
+    first = await activities(sessions).record_changes(changes)
+    again = await activities(sessions).record_changes(changes)  # a retried attempt
+
+    assert (first.entries, first.inboxed, again.inboxed) == (1, 1, 0)
+    page = await InboxActivities(sessions).read_inbox(InboxQuery(department_code=LEAD))
+    [item] = page.items
+    assert (item.push_id, item.kind, item.body["rung"]) == (to_lead.push_id, PushKind.REMINDER, "reminder")

@@ -20,10 +20,12 @@ from tests.case.test_ladder import rung
 from workflows.case.workflow import CaseWorkflow
 
 
-async def rejected(handle: CaseHandle, update: Any, command: c.CaseCommand) -> tuple[str, str | None, str]:
+async def rejected(
+    handle: CaseHandle, update: Any, command: c.CaseCommand, id: str | None = None
+) -> tuple[str, str | None, str]:
     """Sends a command the case must refuse; returns the rule, the field and the message."""
     with pytest.raises(WorkflowUpdateFailedError) as failed:
-        await handle.execute_update(update, command)
+        await handle.execute_update(update, command, id=id)
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == "Rejected" and cause.non_retryable
     [details] = cause.details
@@ -159,3 +161,30 @@ async def test_continue_as_new_carries_the_case_its_clocks_and_its_command_ids(
     assert [e.seq for e in await driver.audit(handle.id)] == list(range(1, 8))
     await terminate(handle)
     assert (await handle.result()).stage is CaseStage.TERMINATED
+
+
+async def test_a_command_id_used_again_for_another_command_is_refused_across_runs(
+    case_worker: Worker, driver: Driver
+) -> None:
+    handle = await driver.start(policy={"max_history_events": 50})
+    accepted = await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator), id="cmd-1")
+    await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=locality), id="cmd-2")
+    await handle.execute_update(CaseWorkflow.comment, c.CommentOnCase(actor=locality, text="on site tomorrow"))
+    await driver.settle()
+    view = await driver.view(handle)
+    assert view.runs >= 2  # Temporal has forgotten the ids; the case answers for them
+    # Another command, or the same command from another actor, under a used id: refused, nothing applied.
+    assert (await rejected(handle, CaseWorkflow.sign, c.SignAssignment(actor=lead), id="cmd-1"))[:2] == (
+        "command_id.reused",
+        "command_id",
+    )
+    assert (await rejected(handle, CaseWorkflow.sign, c.SignAssignment(actor=lead), id="cmd-2"))[:2] == (
+        "command_id.reused",
+        "command_id",
+    )
+    assert (await driver.view(handle)).seq == view.seq
+    # The same command again still answers its first result.
+    assert await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator), id="cmd-1") == accepted
+    await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=lead), id="cmd-3")
+    assert (await driver.view(handle)).stage is CaseStage.AWAITING_COMMITMENT
+    await terminate(handle)

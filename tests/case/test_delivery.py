@@ -1,4 +1,5 @@
-"""A department system that refuses a push for good: the case records it in its audit trail and carries on."""
+"""Department systems that refuse a push for good, or stay down: the case records it, puts what it could not
+deliver in the department's inbox, and carries on; neither continue-as-new nor completion waits on them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from temporalio.worker import Worker
 from activities.registry.importer import import_registry
 from schemas.case import commands as c
 from schemas.case.stages import CaseStage
+from schemas.delivery import Push
 from tests.case.conftest import REGISTRY
 from tests.case.driver import Driver, coordinator
 from tests.case.parties import LEAD, OTHER
@@ -18,19 +20,24 @@ from tests.gateway.receiver import Answer, Receiver
 from workflows.case.workflow import CaseWorkflow
 
 
+async def water_bureau_behind(receiver: Receiver, driver: Driver, tmp_path: Path) -> None:
+    """The registry with the water bureau (the reroute target) reached through `receiver`'s webhook."""
+    with_webhook = REGISTRY.read_text(encoding="utf-8").replace(
+        "    name: 宿遷市水利局\n",
+        f"    name: 宿遷市水利局\n    webhook_url: {receiver.url}\n    secret_ref: case-test\n",
+    )
+    path = tmp_path / "registry.yaml"
+    path.write_text(with_webhook, encoding="utf-8")
+    await import_registry(driver.sessions, [path])
+
+
 async def test_a_refused_push_is_recorded_and_the_case_goes_on(
     case_worker: Worker, driver: Driver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CASELOOP_SECRET_CASE_TEST", "case-test-secret")
     receiver = Receiver([Answer(422, "we do not know this case")])
     with receiver.running():
-        with_webhook = REGISTRY.read_text(encoding="utf-8").replace(
-            "    name: 宿遷市水利局\n",
-            f"    name: 宿遷市水利局\n    webhook_url: {receiver.url}\n    secret_ref: case-test\n",
-        )
-        path = tmp_path / "registry.yaml"
-        path.write_text(with_webhook, encoding="utf-8")
-        await import_registry(driver.sessions, [path])
+        await water_bureau_behind(receiver, driver, tmp_path)
 
         handle = await driver.start()
         await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
@@ -48,3 +55,36 @@ async def test_a_refused_push_is_recorded_and_the_case_goes_on(
     # The refusal may come back before or after the termination; the case records it either way.
     assert "terminated" in [entry.action for entry in entries]
     assert (await handle.result()).stage is CaseStage.TERMINATED
+
+
+async def test_a_push_to_a_system_that_stays_down_goes_to_its_inbox_and_never_holds_up_the_case(
+    case_worker: Worker, driver: Driver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASELOOP_SECRET_CASE_TEST", "case-test-secret")
+    receiver = Receiver([Answer(503, "down for maintenance")])
+    with receiver.running():
+        await water_bureau_behind(receiver, driver, tmp_path)
+        handle = await driver.start(policy={"max_history_events": 50, "push_attempts": 8})
+        await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
+        await handle.execute_update(
+            CaseWorkflow.reroute,
+            c.RerouteAssignment(actor=coordinator, department=LEAD, to_department=OTHER, reason="water review"),
+        )
+        for number in range(3):
+            await handle.execute_update(CaseWorkflow.comment, c.CommentOnCase(actor=coordinator, text=f"note {number}"))
+        await driver.settle()
+        # The case continued as new with the push still retrying: the next run carries it and sends it again.
+        view = await driver.view(handle)
+        [push_id] = view.undelivered
+        assert view.runs >= 2 and push_id.startswith(f"{handle.id}.p")
+        await terminate(handle)  # completes once the push has had its attempts
+
+    attempts = [request for request in receiver.requests if Push.model_validate_json(request.body).push_id == push_id]
+    assert len(attempts) >= 8 and {request.status for request in attempts} == {503}
+    entries = await driver.audit(handle.id)
+    [handed] = [entry for entry in entries if entry.action == "delivery_handed_over"]
+    assert handed.actor == "system" and handed.reason is not None and "8 attempts failed" in handed.reason
+    assert f"case_assignment {push_id} waits in the inbox of {OTHER}" in (handed.reason or "")
+    assert (OTHER, "case_assignment") in await driver.pushes(handle.id)
+    final = await handle.result()
+    assert final.stage is CaseStage.TERMINATED and final.undelivered == []

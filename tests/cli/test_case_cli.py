@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from caseloop.errors import EXIT_FORBIDDEN, EXIT_NOT_FOUND, EXIT_REJECTED, EXIT_TIMEOUT, EXIT_UNREACHABLE
+from schemas.case.state import case_id_of
 from tests.sdk.world import DEVELOPMENT_REFORM
 from tests.support.department_world import BUSINESS_OFFICE, HOUSING, SUCHENG, eventually, run_cli
 from workers.settings import get_settings
@@ -40,7 +41,7 @@ async def test_a_case_from_launch_to_write_off_on_the_command_line(
 ) -> None:
     number = f"2026-{uuid.uuid4().hex[:8]}"
     assert await run_cli(*launch_argv(number, matter)) == 0
-    case_id = f"case-{DEVELOPMENT_REFORM}-{number}"
+    case_id = case_id_of(DEVELOPMENT_REFORM, number)
     assert capsys.readouterr().out.split() == [case_id, "registered"]
     assert await run_cli(*launch_argv(number, matter)) == 0, "launching the same case number again is no error"
     assert capsys.readouterr().out.split()[0] == case_id
@@ -105,7 +106,7 @@ async def test_the_exit_codes_scripts_rely_on(
 ) -> None:
     number = f"2026-{uuid.uuid4().hex[:8]}"
     assert await run_cli(*launch_argv(number, matter)) == 0
-    case_id = f"case-{DEVELOPMENT_REFORM}-{number}"
+    case_id = case_id_of(DEVELOPMENT_REFORM, number)
     assert await run_cli("case", "accept", case_id, *COORDINATOR) == 0
     capsys.readouterr()
 

@@ -18,10 +18,10 @@ from tests.support.embedded_stack import kill_stack, stack_environment, start_st
 pytestmark = pytest.mark.slow
 
 EXPECTED = {
-    "case-SQ-FGW-XM-2021-0417": "in_progress",  # 恒力 tail-water pipeline
-    "case-SQ-FGW-XM-2021-0305": "closed",  # 恒力 land listing, written off
-    "case-SQ-FGW-XM-2021-0522": "launched",  # 桐昆 land, the district has not signed
-    "case-SQ-FGW-XM-2021-0601": "registered",  # 盛虹 wharf, waiting for the coordinator
+    "case-SQ-FGW~XM-2021-0417": "in_progress",  # 恒力 tail-water pipeline
+    "case-SQ-FGW~XM-2021-0305": "closed",  # 恒力 land listing, written off
+    "case-SQ-FGW~XM-2021-0522": "launched",  # 桐昆 land, the district has not signed
+    "case-SQ-FGW~XM-2021-0601": "registered",  # 盛虹 wharf, waiting for the coordinator
 }
 
 
@@ -74,7 +74,7 @@ async def test_the_demo_leaves_the_seed_scenarios_visible_and_runs_again_harmles
         )
         assert {s.case_id: str(s.stage) for s in listed} == EXPECTED
         pipeline = await initiator.list(stage=CaseStage.IN_PROGRESS, department="SQ-SPJ", locality="SQ-SCQ")
-        assert [s.case_id for s in pipeline] == ["case-SQ-FGW-XM-2021-0417"]
+        assert [s.case_id for s in pipeline] == ["case-SQ-FGW~XM-2021-0417"]
         assert await approval.count_handoffs(receiver="SQ-WJW", matter="SQ-SG-GGCSWS") == 1
         back = await approval.list_handoffs(direction="supervision_to_approval", receiver="SQ-SPJ")
         assert [(s.matter, str(s.stage)) for s in back] == [("SQ-GS-CNBS", "acting")]
@@ -91,7 +91,7 @@ async def test_the_demo_leaves_the_seed_scenarios_visible_and_runs_again_harmles
 
         example = readme_example()
         printed = run_python(env, example)
-        assert "case-SQ-FGW-XM-2026-0042 awaiting_commitment lead SQ-SPJ" in printed
+        assert "case-SQ-FGW~XM-2026-0042 awaiting_commitment lead SQ-SPJ" in printed
         assert "rejected by" in printed and "refused" in printed and "commitment_filed" in printed
         assert run_python(env, example).splitlines()[:2] == printed.splitlines()[:2], "the example runs again"
         example_case = await initiator.case("XM-2026-0042").timeline()

@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import select
 
 from activities.store.ledger.audit import AuditRecord
+from schemas.case.state import case_id_of
 from tests.door.conftest import (
     BYSTANDER,
     COORDINATOR,
@@ -79,7 +80,7 @@ async def test_a_non_initiator_cannot_launch(door_world: DoorWorld) -> None:
     body = {"case_number": number(), "matter_code": door_world.matter, "locality_code": LOCALITY, "title": "x"}
     refused = problem(await door_world.client(LEAD).post("/v1/cases", json=body), 403)
     assert (refused["rule"], refused["field"]) == ("launch.initiator", "matter_code")
-    case_id = f"case-{LEAD}-{body['case_number']}"
+    case_id = case_id_of(LEAD, body["case_number"])
     problem(await door_world.client("operator").get(f"/v1/cases/{case_id}"), 404)  # nothing was started
 
 

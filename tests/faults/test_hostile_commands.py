@@ -477,11 +477,6 @@ async def test_a_body_over_the_limit_names_rule_and_field(door_world: DoorWorld)
 # What the door does not refuse as it should yet, one test each: strict, so a fix shows as an unexpected pass.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="request-extension's amount takes Infinity (Field(gt=0) lets it pass); the workflow cannot decode it "
-    "and the door answers 503 'the engine could not answer' instead of a 422 naming rule and field",
-)
 async def test_an_infinite_extension_is_refused_naming_rule_and_field(door_world: DoorWorld) -> None:
     _, case_id = await _running_case(door_world, in_progress=True)
     seq = await _seq(door_world, case_id)
@@ -497,11 +492,6 @@ async def test_an_infinite_extension_is_refused_naming_rule_and_field(door_world
     assert _refusal_problem(answer) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a JSON boolean passes for a number (pydantic's lax mode): request-extension with amount true is taken "
-    "as an extension of 1, and percent_done true as 1 %",
-)
 @pytest.mark.parametrize(
     ("verb", "body"),
     [

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from caseloop import CaseClient, CaseSummary
 from schemas.case.stages import AssignmentStatus, CardColour, CaseStage, Role
+from schemas.case.state import case_id_of
 from schemas.ledger import RatingLevel
 from tests.sdk.conftest import Connect
 from tests.sdk.world import DEVELOPMENT_REFORM, case_number
@@ -18,8 +19,10 @@ async def test_a_case_from_launch_to_write_off(client: CaseClient, connect: Conn
     case = await client.launch(
         case_number=number, matter_code=matter, locality_code=SUCHENG, title="恒力功能性纖維項目尾水管線施工"
     )
-    again = await client.launch(case_number=number, matter_code=matter, locality_code=SUCHENG, title="again")
-    assert again.case_id == case.case_id == client.case(number).case_id == f"case-{DEVELOPMENT_REFORM}-{number}"
+    again = await client.launch(
+        case_number=number, matter_code=matter, locality_code=SUCHENG, title="恒力功能性纖維項目尾水管線施工"
+    )
+    assert again.case_id == case.case_id == client.case(number).case_id == case_id_of(DEVELOPMENT_REFORM, number)
     registered = await case.state()
     assert (registered.stage, registered.matter_code, registered.locality) == (CaseStage.REGISTERED, matter, SUCHENG)
     assert (registered.system, registered.coordinator) == (DEVELOPMENT_REFORM, BUSINESS_OFFICE), "the registry's"

@@ -83,9 +83,8 @@ def check_review(state: CaseState, command: ReviewClosingReport, now: datetime) 
             raise Rejected("closure.not-cosigned", "verdict", "the locality has not co-signed the closing report")
         return
     rules.require_reason(command, "a redo", "the lead is told what to do again")
-    if command.redo_limit is not None and command.redo_limit.unit.counts_days:
-        if not float(command.redo_limit.amount).is_integer():
-            raise Rejected("limit.whole-days", "redo_limit", "a limit in days is a whole number")
+    if command.redo_limit is not None:
+        rules.check_limit(state, command.redo_limit, "redo_limit")
 
 
 def apply_review(rec: Recorder, command: ReviewClosingReport) -> None:
@@ -188,8 +187,8 @@ def check_reopen(state: CaseState, command: ReopenCase, now: datetime) -> None:
         raise Rejected(
             "reopen.window-closed", None, f"the reopen window closed at {state.reopen_closes_at.isoformat()}"
         )
-    if command.limit is not None and command.limit.unit.counts_days and not float(command.limit.amount).is_integer():
-        raise Rejected("limit.whole-days", "limit", "a limit in days is a whole number")
+    if command.limit is not None:
+        rules.check_limit(state, command.limit, "limit")
 
 
 def apply_reopen(rec: Recorder, command: ReopenCase) -> None:

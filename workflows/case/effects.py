@@ -80,12 +80,13 @@ class Effects:
     clock_extensions: dict[str, float] = field(default_factory=dict)
     windows: list[Window] = field(default_factory=list)
     escalations: list[Escalation] = field(default_factory=list)
+    inboxed: list[Push] = field(default_factory=list)
     subject_id: str | None = None
 
     @property
     def to_record(self) -> bool:
         """Whether the store has anything to write; a colour rung alone changes only the state."""
-        return bool(self.entries or self.order_entries or self.escalations)
+        return bool(self.entries or self.order_entries or self.escalations or self.inboxed)
 
 
 class Recorder:
@@ -125,7 +126,8 @@ class Recorder:
             reason=reason,
             note=note,
         )
-        state.timeline.append(entry)
+        # The store gets the whole text; the state, which every run carries on, a window of short entries.
+        state.timeline.append(kept(entry, state.registration.policy.excerpt_chars))
         del state.timeline[: -state.registration.policy.timeline_kept]
         self.effects.entries.append(entry)
         return entry
@@ -252,6 +254,21 @@ class Recorder:
                 ),
             )
         )
+
+
+def excerpt(text: str | None, chars: int) -> str | None:
+    if text is None or len(text) <= chars:
+        return text
+    return text[: chars - 1] + "…"
+
+
+def kept(entry: TimelineEntry, chars: int) -> TimelineEntry:
+    """The entry as the state keeps it: its reason and note shortened to `chars`, with their full length."""
+    reason, note = excerpt(entry.reason, chars), excerpt(entry.note, chars)
+    if reason == entry.reason and note == entry.note:
+        return entry
+    length = len(entry.reason or "") + len(entry.note or "")
+    return entry.model_copy(update={"reason": reason, "note": note, "text_length": length})
 
 
 def profile_of(state: CaseState) -> CardProfileName:

@@ -97,6 +97,9 @@ def _ladder_order(rec: Recorder, clock: CaseClock) -> None:
     rec.escalate(clock.department, RungKind.SUPERVISION_ORDER)
     if any(order.open and order.department == clock.department for order in rec.state.orders):
         return
+    if len(rec.state.orders) >= rec.state.registration.policy.max_supervision_orders:
+        rec.record(SYSTEM, "order_not_issued", note=f"{clock.department}: the case holds the most orders it may")
+        return
     supervision.issue(
         rec,
         clock.department,

@@ -153,6 +153,21 @@ def untrack(state: CaseState, key: str) -> None:
     state.clocks.pop(key, None)
 
 
+def delivery_handed_over(state: CaseState, push: Push, attempts: int, why: str, now: datetime) -> Effects:
+    """A department's system stayed unreachable through the policy's attempts: the push waits in its inbox, and
+    the audit trail tells the coordinator, as a hand-off's failing delivery does."""
+    rec = Recorder(state, now)
+    rec.effects.inboxed.append(push)
+    rec.record(
+        SYSTEM,
+        "delivery_handed_over",
+        reason=f"{attempts} attempts failed: {why}",
+        note=f"{push.kind.value} {push.push_id} waits in the inbox of {push.department_code}; "
+        f"coordinator {state.registration.coordinator} to follow up",
+    )
+    return rec.effects
+
+
 def delivery_failed(state: CaseState, push: Push, why: str, now: datetime) -> Effects:
     """A department's system refused a push for good: the audit trail says so, for an operator to act on."""
     rec = Recorder(state, now)

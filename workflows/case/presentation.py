@@ -12,7 +12,7 @@ from temporalio.common import SearchAttributePair, SearchAttributeUpdate, TypedS
 with workflow.unsafe.imports_passed_through():
     from schemas import search_attributes as sa
     from schemas.case.stages import CaseStage
-    from schemas.case.state import CaseRegistration, CaseState
+    from schemas.case.state import CaseRegistration, CaseState, TimelineEntry
     from schemas.case.views import CaseView, ClockView, Timeline, TimelineQuery
     from workflows.case import rules
 
@@ -69,12 +69,26 @@ def view(state: CaseState) -> CaseView:
         reopen_closes_at=state.reopen_closes_at,
         seq=state.seq,
         runs=state.runs,
+        undelivered=[push.push_id for push in state.outbox.pushes],
     )
 
 
 def timeline(state: CaseState, query: TimelineQuery) -> Timeline:
-    entries = [entry for entry in state.timeline if entry.seq > query.after_seq][: query.limit]
-    return Timeline(entries=entries, total=state.seq, oldest_kept_seq=state.timeline[0].seq if state.timeline else None)
+    """The kept entries after `after_seq`: at most `limit` of them, and no more bytes than the policy answers."""
+    after = [entry for entry in state.timeline if entry.seq > query.after_seq]
+    room = state.registration.policy.timeline_answer_bytes
+    entries: list[TimelineEntry] = []
+    for entry in after[: query.limit]:
+        room -= len(entry.model_dump_json().encode()) + 1
+        if room < 0 and entries:
+            break
+        entries.append(entry)
+    return Timeline(
+        entries=entries,
+        total=state.seq,
+        oldest_kept_seq=state.timeline[0].seq if state.timeline else None,
+        more=len(entries) < len(after),
+    )
 
 
 def registered_parties(registration: CaseRegistration) -> list[str]:

@@ -164,6 +164,12 @@ def check_request_extension(state: CaseState, command: RequestExtension, now: da
         )
     if command.amount > float(cap.amount):
         raise Rejected("extension.cap", "amount", f"{command.amount:g} {unit.value} exceeds the cap of {cap}")
+    granted = sum(extension.granted or 0 for extension in state.extensions if extension.approved)
+    total = float(state.commitment.limit.amount) + granted + command.amount
+    rules.check_length(state, total, unit, "amount", f"the deadline with its extensions ({total:g} {unit.value})")
+    most = state.registration.policy.max_extension_requests
+    if len(state.extensions) >= most:
+        raise Rejected("extension.requests-max", "amount", f"at most {most} extension requests per case")
 
 
 def apply_request_extension(rec: Recorder, command: RequestExtension) -> None:

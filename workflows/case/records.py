@@ -73,6 +73,7 @@ def pending(state: CaseState, effects: Effects, command: str | None) -> PendingC
         cards=[*earlier.cards, *effects.cards],
         scores=[*earlier.scores, *effects.scores],
         ratings=[*earlier.ratings, *effects.ratings],
+        inboxed=[*earlier.inboxed, *effects.inboxed],
     )
 
 
@@ -131,4 +132,5 @@ def case_changes(state: CaseState, writes: PendingChanges) -> CaseChanges:
         cards=writes.cards,
         scores=writes.scores,
         ratings=writes.ratings,
+        inboxed=writes.inboxed,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 
 from temporalio import workflow
 
@@ -23,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.case.state import Assignment, CaseClock, CaseState, SupervisionOrder
     from schemas.clock import RungKind, RungStatus
-    from schemas.registry import Limit, MatterStep
+    from schemas.registry import Limit, LimitUnit, MatterStep
 
 
 class Rejected(Exception):
@@ -176,10 +177,24 @@ def limit_of(state: CaseState, step: MatterStep) -> Limit:
     return state.registration.policy.step_limits[step]
 
 
-def statutory_check(state: CaseState, limit: Limit, field: str) -> None:
-    """A committed or imposed limit may not exceed the matter's statutory limit (both count from receipt)."""
+def check_limit(state: CaseState, limit: Limit, field: str) -> None:
+    """A limit a command names: whole days for day units, and no longer than the policy's longest in its unit."""
     if limit.unit.counts_days and not float(limit.amount).is_integer():
         raise Rejected("limit.whole-days", field, f"a {limit.unit.value} limit is a whole number, not {limit.amount}")
+    check_length(state, limit.amount, limit.unit, field)
+
+
+def check_length(state: CaseState, amount: Decimal | float, unit: LimitUnit, field: str, what: str = "") -> None:
+    """Refuses `amount` of `unit` beyond the policy's `limit_max`: the legal clock would count for decades."""
+    most = state.registration.policy.longest(unit)
+    if Decimal(str(amount)) > most:
+        said = what or f"{Decimal(str(amount)).normalize():f} {unit.value}"
+        raise Rejected("limit.max", field, f"{said} exceeds the longest limit a case accepts ({most:f} {unit.value})")
+
+
+def statutory_check(state: CaseState, limit: Limit, field: str) -> None:
+    """A committed or imposed limit may not exceed the matter's statutory limit (both count from receipt)."""
+    check_limit(state, limit, field)
     matter = state.matter
     statutory = matter.statutory_limit if matter else None
     if statutory is None:

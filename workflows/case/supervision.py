@@ -108,8 +108,11 @@ def check_issue(state: CaseState, command: IssueSupervisionOrder, now: datetime)
     rules.require_stage(state, "issue a supervision order", rules.LAUNCHED_AND_OPEN)
     rules.require_reason(command, "a supervision order", "its basis (the breach, a leader's instruction) is the reason")
     rules.assignment_of(state, command.department, "department")
-    if command.limit is not None and command.limit.unit.counts_days and not float(command.limit.amount).is_integer():
-        raise Rejected("limit.whole-days", "limit", f"a {command.limit.unit.value} limit is a whole number")
+    if command.limit is not None:
+        rules.check_limit(state, command.limit, "limit")
+    most = state.registration.policy.max_supervision_orders
+    if len(state.orders) >= most:
+        raise Rejected("order.max", "department", f"a case holds at most {most} supervision orders")
 
 
 def apply_issue(rec: Recorder, command: IssueSupervisionOrder) -> None:
@@ -201,7 +204,11 @@ def check_comment(state: CaseState, command: CommentOnCase, now: datetime) -> No
         raise Rejected(
             "actor.department", "actor", f"{command.actor.label} has no part in this case and may not comment"
         )
+    most = state.registration.policy.max_comments
+    if state.comments >= most:
+        raise Rejected("comment.max", "text", f"a case takes at most {most} comments")
 
 
 def apply_comment(rec: Recorder, command: CommentOnCase) -> None:
+    rec.state.comments += 1
     rec.record(command.actor, "commented", reason=command.reason, note=command.text)

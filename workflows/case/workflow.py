@@ -4,18 +4,24 @@ Every command is an update whose validator runs the pure rules (`machine.validat
 A transition is carried out in a fixed order under one lock: the rules are tried on a copy of the state, the legal
 clock computes every deadline the copy asks for (one activity), the rules are applied to the real state with those
 deadlines, the store records it (one activity), the clocks are armed, the pushes go out in the background, and the
-search attributes and the UI details follow. A repeated command id answers its first result, across runs too.
+search attributes and the UI details follow. A repeated command id answers its first result, across runs too; the
+same id with another command is refused.
+
+A store outage never fails a command: the registry and the legal clock (which reads its calendar from the store)
+are asked until the store answers again, and writes the store could not take stay pending and are retried.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, RetryState
 from temporalio.workflow import ActivityConfig
 
 with workflow.unsafe.imports_passed_through():
@@ -32,14 +38,47 @@ with workflow.unsafe.imports_passed_through():
     from schemas.delivery import Push, SmsNotification
     from schemas.registry import CaseParties, CasePartiesQuery, DepartmentQuery
     from workflows import policies
-    from workflows.case import machine, presentation, records, rules
+    from workflows.case import bounds, machine, presentation, records, rules
     from workflows.case.effects import Effects, profile_of
     from workflows.case.rules import Rejected
     from workflows.sla import SlaClock
 
 REJECTED = "Rejected"
 STORE_RETRY = timedelta(minutes=5)  # the store or the clock stayed down through a whole retry policy
+DELIVERY_GRACE = timedelta(minutes=1)  # how long a continue-as-new waits for pushes on their way
 Change = Callable[[CaseState, datetime], Effects]
+
+# Runs that began before these changes replay as they ran; from each marker on, a run takes the new path.
+CARRIES_PUSHES_PATCH = "case-continues-with-undelivered-pushes"  # continue-as-new no longer waits for deliveries
+RETRIES_WRITES_PATCH = "case-retries-pending-writes"  # pending store writes retried without waiting for a command
+DROPS_REFUSED_RUNG_PATCH = "case-drops-a-rung-the-clock-refuses"  # a refusal is final: no retry every 5 minutes
+
+
+def _until_the_store_is_back(config: ActivityConfig) -> ActivityConfig:
+    """The activity retried as long as its store is down: a refusal (non-retryable) still ends it at once."""
+    retry = config["retry_policy"]
+    assert retry is not None
+    waits = dataclasses.replace(retry, maximum_attempts=0, maximum_interval=timedelta(seconds=30))
+    return {**config, "retry_policy": waits}
+
+
+# Registry lookups, and the legal clock, which reads its calendar overrides from the store.
+LOOKUP = _until_the_store_is_back(policies.STORE)
+CLOCK = _until_the_store_is_back(policies.COMPUTE)
+_DELIVERY = policies.DEPARTMENT_DELIVERY["retry_policy"]
+assert _DELIVERY is not None
+_DELIVERY_RETRY: RetryPolicy = _DELIVERY
+
+# The field a clock refusal concerns, by the command whose limit the clock could not count.
+LIMIT_FIELDS: dict[type[c.CaseCommand], str] = {
+    c.FileCommitment: "limit",
+    c.DecideCommitment: "limit",
+    c.RequestExtension: "amount",
+    c.DecideExtension: "amount",
+    c.ReviewClosingReport: "redo_limit",
+    c.ReopenCase: "limit",
+    c.IssueSupervisionOrder: "limit",
+}
 
 
 def rejection(rejected: Rejected) -> ApplicationError:
@@ -57,6 +96,24 @@ def _business_error(error: ActivityError) -> ApplicationError | None:
     return cause if isinstance(cause, ApplicationError) and cause.non_retryable else None
 
 
+def _cause(error: ActivityError) -> str:
+    return str(error.cause.message if isinstance(error.cause, ApplicationError) else error)
+
+
+def same_command(earlier: AppliedCommand, name: str, command: c.CaseCommand) -> None:
+    """A repeated command id must carry the same command from the same actor; else it is another command."""
+    used = f"command id {earlier.update_id} was used for {earlier.result.command}"
+    if earlier.result.command != name:
+        raise Rejected("command_id.reused", "command_id", f"{used}, not {name}: a new command needs a new id")
+    actor = earlier.actor
+    if actor is not None and (actor.department, actor.role) != (command.actor.department, command.actor.role):
+        raise Rejected(
+            "command_id.reused",
+            "command_id",
+            f"{used} by {actor.label}, not {command.actor.label}: a new command needs a new id",
+        )
+
+
 @workflow.defn(name="Case")
 class CaseWorkflow:
     @workflow.init
@@ -65,7 +122,8 @@ class CaseWorkflow:
         now = workflow.now()
         received = registration.received_at
         self._state = start.state or CaseState(
-            case_id=registration.case_id,
+            # The workflow's own ID: a case started under the earlier ID format keeps it across a worker upgrade.
+            case_id=workflow.info().workflow_id,
             registration=registration,
             registered_at=min(received, now) if received else now,
         )
@@ -75,6 +133,7 @@ class CaseWorkflow:
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight = 0  # rung callbacks and failed deliveries waiting to record a transition
         self._deliveries = 0  # pushes and SMS on their way
+        self._write_failed = not self._state.unrecorded.empty  # the store refused the last write: retry it
 
     # The run: register, then live until rejected, terminated, or closed past the reopen window.
 
@@ -87,20 +146,39 @@ class CaseWorkflow:
         while not self._over():
             try:
                 await workflow.wait_condition(
-                    partial(self._moved_on, self._state.seq),
-                    timeout=self._reopen_window_left(),
-                    timeout_summary="reopen window closes",
+                    partial(self._moved_on, self._state.seq, self._write_failed),
+                    timeout=self._next_wake(),
+                    timeout_summary=self._wake_summary(),
                 )
             except TimeoutError:
+                await self._retry_writes()
                 continue
-            if self._continue_as_new_due():
-                await workflow.wait_condition(self._quiet)
-                self._state.runs += 1
-                workflow.continue_as_new(CaseWorkflowInput(registration=self._state.registration, state=self._state))
+            if self._continue_as_new_due() or self._outgrown():
+                await self._continue_as_new()
         await self._drain()
         for clock in self._clocks.values():
             clock.close()
         return presentation.view(self._state)
+
+    async def _continue_as_new(self) -> None:
+        if workflow.patched(CARRIES_PUSHES_PATCH):
+            # Pushes get a moment to arrive; those still retrying go with the state, and the next run sends them
+            # again under the same ids (an attempt this run leaves behind is answered, and ignored, as a repeat).
+            try:
+                await workflow.wait_condition(self._quiet, timeout=DELIVERY_GRACE, timeout_summary="pushes out")
+            except TimeoutError:
+                await workflow.wait_condition(self._settled)
+        else:
+            await workflow.wait_condition(self._quiet)
+        self._state.runs += 1
+        size = bounds.fit(self._state)
+        if size > self._state.registration.policy.state_bytes:
+            workflow.logger.warning("case state is %d bytes after trimming its timeline", size)
+        workflow.continue_as_new(CaseWorkflowInput(registration=self._state.registration, state=self._state))
+
+    def _outgrown(self) -> bool:
+        """The state nears what a continue-as-new input may carry: continue now, with a trimmed timeline."""
+        return bounds.size(self._state) > self._state.registration.policy.state_bytes
 
     async def _drain(self) -> None:
         """Before the case completes: every handler done, every push out, and the store holding every write."""
@@ -113,9 +191,26 @@ class CaseWorkflow:
             if not self._state.unrecorded.empty:
                 await workflow.sleep(STORE_RETRY, summary="store write retried")
 
-    def _moved_on(self, seen: int) -> bool:
-        """A transition since `seen` (which may close or reopen the case), or the server asks to continue as new."""
-        return self._state.seq != seen or self._continue_as_new_due()
+    def _next_wake(self) -> timedelta | None:
+        """When the run wakes without a transition: to retry a pending write, or when the reopen window closes."""
+        window = self._reopen_window_left()
+        if not self._write_failed or not workflow.patched(RETRIES_WRITES_PATCH):
+            return window
+        return STORE_RETRY if window is None else min(window, STORE_RETRY)
+
+    def _wake_summary(self) -> str:
+        return "store write retried" if self._write_failed else "reopen window closes"
+
+    async def _retry_writes(self) -> None:
+        if not self._write_failed or not workflow.patched(RETRIES_WRITES_PATCH):
+            return
+        async with self._lock:
+            await self._flush_store()
+
+    def _moved_on(self, seen: int, write_failed: bool) -> bool:
+        """A transition since `seen` (which may close or reopen the case), a store write that failed or went through
+        since, or the server asks to continue as new."""
+        return self._state.seq != seen or self._write_failed != write_failed or self._continue_as_new_due()
 
     def _over(self) -> bool:
         stage = self._state.stage
@@ -135,14 +230,13 @@ class CaseWorkflow:
         limit = self._state.registration.policy.max_history_events
         return info.is_continue_as_new_suggested() or (limit is not None and info.get_current_history_length() >= limit)
 
+    def _settled(self) -> bool:
+        """No command or rung is under way: the state is whole; pushes may still be on their way."""
+        return workflow.all_handlers_finished() and self._in_flight == 0 and not self._lock.locked()
+
     def _quiet(self) -> bool:
-        """No command, rung or delivery is under way: the state is whole and no activity is outstanding."""
-        return (
-            workflow.all_handlers_finished()
-            and self._in_flight == 0
-            and self._deliveries == 0
-            and not self._lock.locked()
-        )
+        """Settled, and no push or SMS is on its way: no activity is outstanding."""
+        return self._settled() and self._deliveries == 0
 
     async def _register(self) -> None:
         async with self._lock:
@@ -150,10 +244,16 @@ class CaseWorkflow:
             try:
                 parties = await self._resolve_parties()
             except ApplicationError as error:
-                why = f"the registry cannot place this case: {error.message}"
-                await self._transact(lambda state, at: machine.refuse_registration(state, why, at), now)
+                await self._refuse_registration(f"the registry cannot place this case: {error.message}", now)
                 return
-            await self._transact(lambda state, at: machine.register(state, parties), now)
+            try:
+                await self._transact(lambda state, at: machine.register(state, parties), now)
+            except Rejected as rejected:
+                # The matter's own accept limit is one the legal clock cannot count.
+                await self._refuse_registration(f"the registry's limits cannot be counted: {rejected}", now)
+
+    async def _refuse_registration(self, why: str, now: datetime) -> None:
+        await self._transact(lambda state, at: machine.refuse_registration(state, why, at), now)
 
     async def _resolve_parties(self) -> CaseParties:
         registration = self._state.registration
@@ -161,11 +261,11 @@ class CaseWorkflow:
             parties = await workflow.execute_activity_method(
                 RegistryActivities.resolve_case_parties,
                 CasePartiesQuery(matter_code=registration.matter_code, locality_code=registration.locality_code),
-                **policies.STORE,
+                **LOOKUP,
             )
             for unit in registration.co_units:
                 department = await workflow.execute_activity_method(
-                    RegistryActivities.get_department, DepartmentQuery(code=unit.department), **policies.STORE
+                    RegistryActivities.get_department, DepartmentQuery(code=unit.department), **LOOKUP
                 )
                 if not department.active:
                     raise ApplicationError(f"co-unit {unit.department} is inactive", type=REJECTED)
@@ -179,6 +279,11 @@ class CaseWorkflow:
     def _resume_after_continue_as_new(self) -> None:
         for key in self._state.clocks:
             self._watch(key)
+        outbox = self._state.outbox
+        for push in outbox.pushes:
+            self._send(self._deliver(push))
+        for sms in outbox.sms:
+            self._send(self._send_sms(sms))
         self._publish()
 
     # Commands.
@@ -190,11 +295,12 @@ class CaseWorkflow:
         # its parties); it waits for the registration's transition, then is checked again under the lock.
         await workflow.wait_condition(lambda: self._state.seq > 0)
         async with self._lock:
-            earlier = self._applied(info.id)
-            if earlier is not None:
-                return earlier
             now = workflow.now()
             try:
+                earlier = self._applied(info.id)
+                if earlier is not None:
+                    same_command(earlier, info.name, command)
+                    return earlier.result
                 machine.validate(self._state, command, now)
                 await self._check_departments(command)
                 apply = machine.apply
@@ -210,23 +316,28 @@ class CaseWorkflow:
                 applied_at=now,
                 subject_id=effects.subject_id,
             )
-            self._state.applied.append(AppliedCommand(update_id=info.id, result=result))
+            # Department and role only: what a repeat is compared by, without the credential's text.
+            actor = c.Actor(department=command.actor.department, role=command.actor.role)
+            self._state.applied.append(AppliedCommand(update_id=info.id, result=result, actor=actor))
             del self._state.applied[: -self._state.registration.policy.applied_commands_kept]
             return result
 
     def _validate(self, command: c.CaseCommand) -> None:
         info = workflow.current_update_info()
-        if info is not None and self._applied(info.id) is not None:
-            return  # a repeat: the handler answers the first result
         try:
+            earlier = self._applied(info.id) if info is not None else None
+            if earlier is not None:
+                assert info is not None
+                same_command(earlier, info.name, command)
+                return  # a repeat: the handler answers the first result
             machine.validate(self._state, command, workflow.now())
         except Rejected as rejected:
             raise rejection(rejected) from None
 
-    def _applied(self, update_id: str) -> c.CommandResult | None:
+    def _applied(self, update_id: str) -> AppliedCommand | None:
         for applied in self._state.applied:
             if applied.update_id == update_id:
-                return applied.result
+                return applied
         return None
 
     async def _check_departments(self, command: c.CaseCommand) -> None:
@@ -236,7 +347,7 @@ class CaseWorkflow:
             return
         try:
             department = await workflow.execute_activity_method(
-                RegistryActivities.get_department, DepartmentQuery(code=target), **policies.STORE
+                RegistryActivities.get_department, DepartmentQuery(code=target), **LOOKUP
             )
         except ActivityError as error:
             business = _business_error(error)
@@ -252,7 +363,7 @@ class CaseWorkflow:
         self, change: Change, now: datetime, command: c.CaseCommand | None = None, name: str | None = None
     ) -> Effects:
         preview = change(self._state.model_copy(deep=True), now)
-        plan = await self._plan(preview)
+        plan = await self._plan(preview, command)
         if isinstance(command, c.DecideCommitment):
             self._check_committed_deadline(plan, now)
         effects = change(self._state, now)
@@ -262,16 +373,17 @@ class CaseWorkflow:
             return effects
         self._state.unrecorded = records.pending(self._state, effects, name)
         await self._flush_store()
-        # Counted when spawned, not when first run, so no continue-as-new can slip in between.
-        self._deliveries += len(effects.pushes) + len(effects.sms)
+        outbox = self._state.outbox
+        outbox.pushes += effects.pushes
+        outbox.sms += effects.sms
         for push in effects.pushes:
-            self._spawn(self._deliver(push))
+            self._send(self._deliver(push))
         for sms in effects.sms:
-            self._spawn(self._send_sms(sms))
+            self._send(self._send_sms(sms))
         self._publish()
         return effects
 
-    async def _plan(self, effects: Effects) -> ClockPlan:
+    async def _plan(self, effects: Effects, command: c.CaseCommand | None) -> ClockPlan:
         state = self._state
         profile = profile_of(state)
         items = [
@@ -294,9 +406,17 @@ class CaseWorkflow:
         ]
         if not items:
             return ClockPlan(results=[])
-        return await workflow.execute_activity_method(
-            CaseActivities.plan_clocks, ClockPlanRequest(items=items), **policies.COMPUTE
-        )
+        try:
+            return await workflow.execute_activity_method(
+                CaseActivities.plan_clocks, ClockPlanRequest(items=items), **CLOCK
+            )
+        except ActivityError as error:
+            refusal = _business_error(error)
+            if refusal is None:
+                raise
+            # Nothing has changed yet: the command is refused, by the field whose limit the clock cannot count.
+            field = LIMIT_FIELDS.get(type(command)) if command is not None else None
+            raise Rejected("clock.refused", field, f"the legal clock cannot count it: {refusal.message}") from None
 
     @staticmethod
     def _check_committed_deadline(plan: ClockPlan, now: datetime) -> None:
@@ -349,8 +469,10 @@ class CaseWorkflow:
             )
         except ActivityError as error:
             workflow.logger.error("case store write failed; kept for the next transition: %s", error.cause)
+            self._write_failed = True
             return
         self._state.unrecorded = PendingChanges()
+        self._write_failed = False
 
     # SLA clocks.
 
@@ -373,6 +495,11 @@ class CaseWorkflow:
                     try:
                         await self._transact(lambda state, at: machine.fire(state, key, fired.kind, at), workflow.now())
                         return
+                    except Rejected as refused:
+                        # The clock refuses a limit the rung would start (a registry limit): asking again cannot help.
+                        workflow.logger.error("rung %s of %s not carried out: %s", fired.kind, key, refused)
+                        if workflow.patched(DROPS_REFUSED_RUNG_PATCH):
+                            return
                     except ActivityError as error:
                         # The legal clock failed before anything changed: a rung is never dropped, only late.
                         workflow.logger.error("rung %s of %s not carried out yet: %s", fired.kind, key, error.cause)
@@ -380,41 +507,74 @@ class CaseWorkflow:
         finally:
             self._in_flight -= 1
 
-    # Pushes and SMS: in the background, so a department that is down for hours never holds up a command. Only
-    # continue-as-new and completion wait for them: no activity may be left behind by a closed run.
+    # Pushes and SMS: in the background, so a department that is down for hours never holds up a command. A push
+    # the department's system does not take within the policy's attempts goes to its inbox, and the coordinator is
+    # told; continue-as-new carries what is still on its way (the outbox), and completion waits for it.
 
     def _spawn(self, work: object) -> None:
         task: asyncio.Task[None] = asyncio.create_task(work)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _send(self, work: object) -> None:
+        # Counted when spawned, not when first run, so no continue-as-new can slip in between.
+        self._deliveries += 1
+        self._spawn(work)
+
+    def _attempts(self, config: ActivityConfig) -> ActivityConfig:
+        retry = dataclasses.replace(_DELIVERY_RETRY, maximum_attempts=self._state.registration.policy.push_attempts)
+        return {**config, "retry_policy": retry}
+
     async def _deliver(self, push: Push) -> None:
         try:
             delivery: ActivityConfig = {
-                **policies.DEPARTMENT_DELIVERY,
+                **self._attempts(policies.DEPARTMENT_DELIVERY),
                 "summary": f"{push.kind.value} to {push.department_code}",
             }
             await workflow.execute_activity_method(GatewayActivities.deliver_push, push, **delivery)
         except ActivityError as error:
-            why = str(error.cause.message if isinstance(error.cause, ApplicationError) else error)
+            if isinstance(error.cause, CancelledError):
+                return  # continuing as new: the push stays in the outbox for the next run
+            self._out(push)
             self._in_flight += 1
             try:
                 async with self._lock:
-                    failed = machine.delivery_failed
-                    await self._transact(lambda state, at: failed(state, push, why, at), workflow.now())
+                    why = _cause(error)
+                    if error.retry_state is RetryState.MAXIMUM_ATTEMPTS_REACHED:
+                        attempts = self._state.registration.policy.push_attempts
+                        handed = machine.delivery_handed_over
+                        await self._transact(lambda state, at: handed(state, push, attempts, why, at), workflow.now())
+                    else:
+                        failed = machine.delivery_failed
+                        await self._transact(lambda state, at: failed(state, push, why, at), workflow.now())
             finally:
                 self._in_flight -= 1
+        except asyncio.CancelledError:
+            return  # continuing as new, as above
+        else:
+            self._out(push)
         finally:
             self._deliveries -= 1
 
+    def _out(self, push: Push) -> None:
+        self._state.outbox.pushes = [kept for kept in self._state.outbox.pushes if kept.push_id != push.push_id]
+
     async def _send_sms(self, sms: SmsNotification) -> None:
         try:
-            await workflow.execute_activity_method(SmsActivities.send_sms, sms, **policies.DEPARTMENT_DELIVERY)
+            await workflow.execute_activity_method(
+                SmsActivities.send_sms, sms, **self._attempts(policies.DEPARTMENT_DELIVERY)
+            )
         except ActivityError as error:
+            if isinstance(error.cause, CancelledError):
+                return  # continuing as new: sent again by the next run
             # The push is the record; an SMS that cannot go out (no roster phone) is only logged.
             workflow.logger.warning("sms %s not sent: %s", sms.notification_id, error.cause)
+        except asyncio.CancelledError:
+            return
         finally:
             self._deliveries -= 1
+        outbox = self._state.outbox
+        outbox.sms = [kept for kept in outbox.sms if kept.notification_id != sms.notification_id]
 
     # What supervisors see.
 

@@ -22,7 +22,15 @@ from workers.door.problems import DoorProblem, Kind, from_engine, not_found
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
 ID_PATTERN = r"^[A-Za-z0-9._~-]+$"
-CaseId = Annotated[str, Path(min_length=1, max_length=200, pattern=ID_PATTERN, description="case-<system>-<number>")]
+CaseId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=200,
+        pattern=ID_PATTERN,
+        description="case-<system>~<number>; a case launched before keeps its case-<system>-<number>",
+    ),
+]
 
 
 def case_filters(
@@ -65,8 +73,10 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many, newe
     summary="Launch a case",
 )
 async def launch(parts: DoorDep, caller: CallerDep, body: LaunchRequest, response: Response) -> LaunchResult:
-    """Registers a case under the calling system's case number; launching it again starts nothing (200). The
-    registry names its coordinator and supervisors; only the matter's initiators may launch it."""
+    """Registers a case under the calling system's case number; launching it again, with the same matter,
+    locality and title, starts nothing (200), and another registration under that number is refused
+    (case_number.taken). The registry names its coordinator and supervisors; only the matter's initiators may
+    launch it."""
     system, reason = access.launching_system(caller, body)
     try:
         async with parts.sessions() as session:
@@ -88,12 +98,13 @@ async def launch(parts: DoorDep, caller: CallerDep, body: LaunchRequest, respons
         )
     except ValidationError as error:
         first = error.errors()[0]
-        raise DoorProblem(Kind.INVALID_REQUEST, str(first["msg"]), rule=first["type"]) from None
+        field = ".".join(str(part) for part in first["loc"]) or None
+        raise DoorProblem(Kind.INVALID_REQUEST, f"{field}: {first['msg']}", rule=first["type"], field=field) from None
     launched = await parts.ask(
         f"case {registration.case_id}", parts.engine.start(registration, within=parts.options.command_seconds)
     )
     response.status_code = 201 if launched.created else 200
-    return LaunchResult(case_id=registration.case_id, created=launched.created)
+    return LaunchResult(case_id=launched.handle.case_id, created=launched.created)
 
 
 @router.get("", response_model=CasePage, summary="List cases")

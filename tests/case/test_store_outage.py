@@ -1,0 +1,105 @@
+"""PostgreSQL down while commands arrive: no command fails. The legal clock and the registry are asked until the
+store is back, a caller that gave up resends the same command id and gets the real outcome, and the audit trail
+holds every transition once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.registry.importer import import_registry
+from activities.store.migrate import upgrade
+from schemas.case import commands as c
+from schemas.case.stages import CaseStage, Role
+from tests.case.conftest import REGISTRY
+from tests.case.driver import CaseHandle, Driver, coordinator, supervisor
+from tests.case.outage import PrivatePostgres, private_postgres
+from tests.case.parties import LEAD, OTHER
+from tests.case.scenarios import terminate
+from tests.support import postgres
+from workers.resources import open_resources
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.case.workflow import CaseWorkflow
+
+GIVE_UP = 2  # seconds a caller waits before it gives up on an answer
+
+
+@pytest.fixture
+async def outage_rig(
+    ts_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
+) -> AsyncIterator[tuple[Driver, PrivatePostgres]]:
+    with private_postgres() as server:
+        _, url = await postgres.create_database(server.url)
+        await upgrade(url)
+        async with open_resources(Settings(data_dir=tmp_path, store_url=url)) as resources:
+            await import_registry(resources.sessions, [REGISTRY])
+            async with build_worker(ts_env.client, resources, task_queue):
+                driver = Driver(ts_env, task_queue, resources.sessions)
+                try:
+                    yield driver, server
+                finally:
+                    await driver.stop_all()
+
+
+async def given_up(handle: CaseHandle, update: Any, command: c.CaseCommand, command_id: str) -> None:
+    """A caller that sends a command and stops waiting for its answer."""
+    with pytest.raises((TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError)):
+        await asyncio.wait_for(handle.execute_update(update, command, id=command_id), GIVE_UP)
+
+
+async def attempts_of(handle: CaseHandle, activity: str) -> int:
+    described = await handle.describe()
+    pending = described.raw_description.pending_activities
+    return max((each.attempt for each in pending if each.activity_type.name == activity), default=0)
+
+
+async def test_a_store_outage_never_fails_a_command(outage_rig: tuple[Driver, PrivatePostgres]) -> None:
+    driver, server = outage_rig
+    handle = await driver.start()
+    for _ in range(100):  # registered: the registry was read before the store goes down
+        if (await driver.view(handle)).seq > 0:
+            break
+        await asyncio.sleep(0.1)
+
+    server.stop()
+    # The accept needs the legal clock, which reads its calendar from the store; the comment only a store write.
+    await given_up(handle, CaseWorkflow.accept, c.AcceptCase(actor=coordinator), "cmd-accept")
+    await given_up(handle, CaseWorkflow.comment, c.CommentOnCase(actor=supervisor, text="any news?"), "cmd-comment")
+    await driver.env.sleep(timedelta(minutes=2))
+    # The clock was asked more often than its old five attempts, which failed the command for good.
+    assert await attempts_of(handle, "case_plan_clocks") > 5
+    server.start()
+    await driver.settle()  # the next attempt, a backoff away, finds the store back
+    accepted = await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator), id="cmd-accept")
+    commented = await handle.execute_update(
+        CaseWorkflow.comment, c.CommentOnCase(actor=supervisor, text="any news?"), id="cmd-comment"
+    )
+    assert accepted.stage is CaseStage.LAUNCHED and commented.seq > accepted.seq
+
+    server.stop()
+    # A reroute asks the registry for the new department: longer down than the store policy's twenty attempts.
+    reroute = c.RerouteAssignment(actor=coordinator, department=LEAD, to_department=OTHER, reason="water review")
+    await given_up(handle, CaseWorkflow.reroute, reroute, "cmd-reroute")
+    await driver.env.sleep(timedelta(minutes=20))
+    assert await attempts_of(handle, "registry_get_department") > 20
+    server.start()
+    await driver.settle()
+    rerouted = await handle.execute_update(CaseWorkflow.reroute, reroute, id="cmd-reroute")
+    assert rerouted.seq > commented.seq
+
+    await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=c.Actor(department=OTHER, role=Role.LEAD)))
+    await terminate(handle)  # completes once the store holds every write
+    view = await driver.view(handle)
+    trail = await driver.audit(handle.id)
+    assert [entry.seq for entry in trail] == list(range(1, view.seq + 1))
+    actions = [entry.action for entry in trail]
+    for action in ("accepted", "commented", "rerouted", "signed", "terminated"):
+        assert actions.count(action) == 1, action
