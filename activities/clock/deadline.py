@@ -53,6 +53,13 @@ def _walk(stretches: Iterator[tuple[datetime, datetime]], amount: timedelta) -> 
     raise ClockInputError("the deadline lies more than 50 years ahead")
 
 
+def _hours(spec: ClockSpec) -> timedelta:
+    """An hour limit as time; one past the horizon is refused before it could overflow a timedelta."""
+    if spec.total_limit > HORIZON / timedelta(hours=1):
+        raise ClockInputError("the deadline lies more than 50 years ahead")
+    return timedelta(hours=spec.total_limit)
+
+
 def _format_amount(amount: float) -> str:
     return str(int(amount)) if float(amount).is_integer() else str(amount)
 
@@ -132,7 +139,7 @@ class LegalClock:
     def limit_span(self, spec: ClockSpec) -> timedelta:
         """The counted time the whole limit holds: its hours, or the open time of its counted days."""
         if not spec.unit.counts_days:
-            return timedelta(hours=spec.total_limit)
+            return _hours(spec)
         total = timedelta(0)
         for index, day in enumerate(self.counted_days(spec), start=1):
             total += sum((end - start for start, end in self.day_stretches(spec.unit, day)), timedelta(0))
@@ -210,7 +217,7 @@ class LegalClock:
         return []
 
     def _hour_deadline(self, spec: ClockSpec) -> tuple[datetime, date, list[DayNote], list[str]]:
-        amount = timedelta(hours=spec.total_limit)
+        amount = _hours(spec)
         due_at = _walk(self.stretches(spec), amount)
         last_day = (due_at - timedelta(microseconds=1)).date() if due_at.time() == time(0) else due_at.date()
         notes: list[DayNote] = []
