@@ -13,7 +13,6 @@ ciphertext rather than nothing.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from activities.store.registry import Department, RegistryRole
 from schemas.access import Caller, CredentialKind, RefusalReason
 from workers.codec import EncryptionCodec, PayloadRefused
 from workers.door.credentials import Authenticator, CredentialRefused
+from workers.door.serve import bind, config
 from workers.settings import Environment, Settings
 
 log = structlog.get_logger(__name__)
@@ -47,7 +47,6 @@ log = structlog.get_logger(__name__)
 # Temporal refuses an event's payloads over 2 MB; base64 in JSON makes that about 2.7 MB.
 MAX_BODY_BYTES = 8 << 20
 ALLOWED_HEADERS = ["Authorization", "Authorization-Extras", "Content-Type", "X-Namespace"]  # the UI's, all of them
-GRACEFUL_SECONDS = 10
 
 
 class CodecServerError(Exception):
@@ -238,41 +237,13 @@ def _refusal(refused: _Refused, payloads: list[Payload] | None) -> Response:
     return JSONResponse(body, status_code=refused.status, headers=refused.headers)
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listening = socket.socket(family, socket.SOCK_STREAM)
-    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listening.bind((host, port))
-    except OSError as error:
-        listening.close()
-        raise CodecServerError(f"the codec server cannot listen on {host}:{port}: {error.strerror}") from None
-    listening.listen(128)
-    listening.setblocking(False)
-    return listening
-
-
-def _config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        lifespan="on",
-        log_config=None,  # the process's structlog setup renders uvicorn's records too
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        timeout_graceful_shutdown=GRACEFUL_SECONDS,
-    )
-
-
 async def serve_codec(settings: Settings) -> None:
     """`caseloop codec-server`: serves on bind_host:codec_port until SIGTERM or Ctrl-C."""
     app = build_codec_app(settings)
     host, port = settings.bind_host, settings.codec_port
-    listening = _bind(host, port)
+    listening = bind(host, port, server="the codec server", error=CodecServerError)
     try:
-        server = uvicorn.Server(_config(app, host, port))
+        server = uvicorn.Server(config(app, host, port))
         log.info(
             "codec server serving",
             url=f"http://{host}:{port}",

@@ -20,10 +20,10 @@ from schemas.case import commands as c
 from schemas.case.stages import CaseStage, Role
 from tests.case.conftest import REGISTRY
 from tests.case.driver import CaseHandle, Driver, coordinator, supervisor
-from tests.case.outage import PrivatePostgres, private_postgres
 from tests.case.parties import LEAD, OTHER
 from tests.case.scenarios import terminate
 from tests.support import postgres
+from tests.support.postgres_outage import StoppablePostgres, stoppable_postgres
 from workers.resources import open_resources
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -35,9 +35,9 @@ GIVE_UP = 2  # seconds a caller waits before it gives up on an answer
 @pytest.fixture
 async def outage_rig(
     ts_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
-) -> AsyncIterator[tuple[Driver, PrivatePostgres]]:
-    with private_postgres() as server:
-        _, url = await postgres.create_database(server.url)
+) -> AsyncIterator[tuple[Driver, StoppablePostgres]]:
+    with stoppable_postgres() as server:
+        _, url = await postgres.create_database(server.admin_url)
         await upgrade(url)
         async with open_resources(Settings(data_dir=tmp_path, store_url=url)) as resources:
             await import_registry(resources.sessions, [REGISTRY])
@@ -61,7 +61,7 @@ async def attempts_of(handle: CaseHandle, activity: str) -> int:
     return max((each.attempt for each in pending if each.activity_type.name == activity), default=0)
 
 
-async def test_a_store_outage_never_fails_a_command(outage_rig: tuple[Driver, PrivatePostgres]) -> None:
+async def test_a_store_outage_never_fails_a_command(outage_rig: tuple[Driver, StoppablePostgres]) -> None:
     driver, server = outage_rig
     handle = await driver.start()
     for _ in range(100):  # registered: the registry was read before the store goes down

@@ -22,9 +22,9 @@ from activities.store.migrate import upgrade
 from schemas.handoff import HandoffStage, HandoffView, SlaColour
 from schemas.ledger import AuditEntry
 from tests.handoff.conftest import LABOUR_DISPATCH, MARKET_REGULATOR, Rig
-from tests.handoff.postgres_outage import StoppablePostgres, stoppable_postgres
 from tests.handoff.scenario import act, claim, closed_approval, withdraw
 from tests.support.postgres import create_database
+from tests.support.postgres_outage import StoppablePostgres, stoppable_postgres
 from workflows.handoff.entity import HandoffWorkflow
 
 

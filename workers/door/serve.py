@@ -30,22 +30,24 @@ class DoorError(Exception):
     """The door cannot serve; the message says where."""
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """The listening socket, bound here so that a taken port is an error of ours, not uvicorn's exit."""
+def bind(host: str, port: int, *, server: str = "the front door", error: type[Exception] = DoorError) -> socket.socket:
+    """The listening socket, bound here so that a taken port is an error of ours (`error`, naming `server`), not
+    uvicorn's exit."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listening = socket.socket(family, socket.SOCK_STREAM)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listening.bind((host, port))
-    except OSError as error:
+    except OSError as refused:
         listening.close()
-        raise DoorError(f"the front door cannot listen on {host}:{port}: {error.strerror}") from None
+        raise error(f"{server} cannot listen on {host}:{port}: {refused.strerror}") from None
     listening.listen(2048)
     listening.setblocking(False)
     return listening
 
 
-def _config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
+def config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
+    """How caseloop's HTTP servers run under uvicorn: logs through structlog, requests given time to finish."""
     return uvicorn.Config(
         app,
         host=host,
@@ -69,7 +71,7 @@ async def serve(settings: Settings) -> None:
         # Connected before serving, so that an unreachable Temporal is said plainly and nothing answers requests.
         engine = await _engine(settings, options)
         try:
-            server = uvicorn.Server(_config(build_app(settings, engine=engine, options=options), host, port))
+            server = uvicorn.Server(config(build_app(settings, engine=engine, options=options), host, port))
             # uvicorn re-raises a signal it caught once it has stopped, which kills the process by that signal
             # (exit -15, the engine left open); here a stop is asked for by signal and ends as an ordinary return.
             server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
@@ -115,7 +117,7 @@ def _stopped_by_signals(server: uvicorn.Server) -> Iterator[None]:
 @asynccontextmanager
 async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[uvicorn.Server]:
     """Serves `app` in this event loop until the block ends; raises if it cannot start (a taken port)."""
-    server = uvicorn.Server(_config(app, host, port))
+    server = uvicorn.Server(config(app, host, port))
     # Signals belong to whoever runs the loop (the stack, pytest), not to this server.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.create_task(server.serve(sockets=[bind(host, port)]))

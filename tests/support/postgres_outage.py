@@ -43,6 +43,11 @@ class StoppablePostgres:
         self._as: list[str] = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
     @property
+    def admin_url(self) -> str:
+        """The admin URL (libpq form) of its `postgres` database, for tests/support/postgres.create_database."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    @property
     def url(self) -> str:
         """The SQLAlchemy async URL of its database."""
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/test"
