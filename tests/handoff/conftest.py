@@ -34,6 +34,7 @@ from activities.registry.lookups import RegistryActivities
 from activities.store.db import create_engine, create_session_factory
 from activities.store.ledger.audit import AuditTrailRepository
 from activities.store.migrate import upgrade
+from caseloop.direct.intake import report_event, report_events
 from schemas.handoff import (
     Actor,
     ActorRole,
@@ -47,8 +48,8 @@ from schemas.handoff import (
 )
 from schemas.ledger import AuditEntry
 from tests.gateway.receiver import Answer, Receiver
+from tests.support.temporal import open_time_skipping_server
 from workers.settings import get_settings
-from workflows.handoff.client import report_event, report_events
 from workflows.handoff.entity import HandoffWorkflow
 from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow, HandoffWithdrawalWorkflow
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
@@ -340,7 +341,9 @@ class Rig:
         request = DescribeWorkflowExecutionRequest(
             namespace=self.client.namespace, execution=WorkflowExecution(workflow_id=handoff_id)
         )
-        for _ in range(400):
+        # A wait, not a timing assertion: a loaded two-core machine may take many seconds to run a task.
+        deadline = asyncio.get_running_loop().time() + 120
+        while asyncio.get_running_loop().time() < deadline:
             # The raw description: the SDK's own cannot read the test server's datetime search attributes.
             description = await self.client.workflow_service.describe_workflow_execution(request)
             if description.workflow_execution_info.status != WorkflowExecutionStatus.RUNNING.value:
@@ -389,9 +392,20 @@ class Rig:
         await self.env.sleep(instant - await self.env.get_current_time() + timedelta(minutes=1))
 
 
+@pytest.fixture(scope="module")
+async def handoff_server() -> AsyncIterator[WorkflowEnvironment]:
+    """Each hand-off test module skips time on a server of its own.
+
+    A hand-off still busy when its test ends holds the test server's time lock, and on the suite's shared server
+    that stalled every later test of any package. Starting one takes about a second.
+    """
+    async with open_time_skipping_server() as env:
+        yield env
+
+
 @pytest.fixture
 async def rig(
-    ts_env: WorkflowEnvironment,
+    handoff_server: WorkflowEnvironment,
     store: async_sessionmaker[AsyncSession],
     registry: None,
     receiver: Receiver,
@@ -400,13 +414,13 @@ async def rig(
     async with (
         httpx.AsyncClient(timeout=httpx.Timeout(2.0)) as http,
         Worker(
-            ts_env.client,
+            handoff_server.client,
             task_queue=task_queue,
             workflows=HANDOFF_WORKFLOWS,
             activities=handoff_activities(store, http),
             max_concurrent_activities=50,
         ),
     ):
-        rig = Rig(ts_env, store, receiver, task_queue)
+        rig = Rig(handoff_server, store, receiver, task_queue)
         yield rig
         await rig.stop_open_handoffs()
