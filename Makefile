@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run install test postgres lint format clean
+.PHONY: run install test postgres prometheus lint format clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,11 @@ run: install
 postgres:
 	@bash tests/support/ensure-postgres.sh
 
-test: install postgres
+# Prometheus: Debian's prometheus and promtool, for the tests that check the deploy files' rules and panels.
+prometheus:
+	@bash tests/support/ensure-prometheus.sh
+
+test: install postgres prometheus
 	$(BIN)/python -m pytest
 
 lint: install
@@ -34,6 +38,20 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The benchmark (bench/README.md): its own dev server, workers and door on loopback, caseloop beside a bare Temporal
+# baseline; the table, JSON and charts go to bench/results/. `bench` takes under 15 minutes, `bench-quick` under 2.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench --plan full
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m bench --plan quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

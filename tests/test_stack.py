@@ -25,7 +25,10 @@ from schemas.case.stages import CaseStage
 from schemas.case.views import CaseView
 from tests.support.embedded_stack import (
     descendants,
+    development_key,
+    door_url,
     kill_stack,
+    launch_and_accept,
     open_files,
     stack_environment,
     start_stack,
@@ -63,30 +66,8 @@ def _registry_departments(env: dict[str, str]) -> list[str]:
     return [department["code"] for department in json.loads(shown.stdout)["overview"]["departments"]]
 
 
-def _door(env: dict[str, str]) -> str:
-    return f"http://127.0.0.1:{env['CASELOOP_API_PORT']}"
-
-
-def _key(env: dict[str, str], department: str) -> str:
-    """The development key `caseloop up` issued for the department into the data directory."""
-    keys = json.loads((Path(env["CASELOOP_DATA_DIR"]) / "credentials.json").read_text())
-    return str(keys[department])
-
-
-async def _launch_and_accept(env: dict[str, str], case_number: str) -> CaseView:
-    """A project problem launched through the door to the sample registry's parties, accepted by the coordinator."""
-    async with await CaseClient.connect(_door(env), _key(env, "SQ-FGW")) as client:
-        case = await client.launch(
-            case_number=case_number, matter_code="SQ-XM-SPSX", locality_code="SQ-SCQ", title="stack test"
-        )
-    async with await CaseClient.connect(_door(env), _key(env, "SQ-YSB")) as coordinator:
-        await coordinator.case_by_id(case.case_id).accept(actor="coordinator", command_id=f"{case_number}:accept")
-    async with await CaseClient.connect(_door(env), _key(env, "SQ-FGW")) as client:
-        return await client.case(case_number).state()
-
-
 async def _state(env: dict[str, str], case_number: str) -> CaseView:
-    async with await CaseClient.connect(_door(env), _key(env, "SQ-FGW")) as client:
+    async with await CaseClient.connect(door_url(env), development_key(env, "SQ-FGW")) as client:
         return await client.case(case_number).state()
 
 
@@ -100,12 +81,12 @@ async def test_up_runs_stops_cleanly_and_keeps_its_data(stack_env: dict[str, str
             assert ui.status_code == 200
             metrics = await http.get(f"http://127.0.0.1:{stack_env['CASELOOP_METRICS_PORT']}/metrics")
             assert "caseloop_commands_total" in metrics.text
-            door = await http.get(f"{_door(stack_env)}/openapi.json")
+            door = await http.get(f"{door_url(stack_env)}/openapi.json")
             assert door.status_code == 200, "the stack serves the front door"
         keys = Path(stack_env["CASELOOP_DATA_DIR"]) / "credentials.json"
         assert keys.stat().st_mode & 0o777 == 0o600, "the development keys are the owner's only"
         case_number = f"XM-{uuid.uuid4().hex[:8]}"
-        launched = await _launch_and_accept(stack_env, case_number)
+        launched = await launch_and_accept(stack_env, case_number)
         assert launched.stage is CaseStage.LAUNCHED
         assert launched.lead_department == "SQ-SPJ", "the sample registry placed the case"
         departments = _registry_departments(stack_env)
@@ -125,7 +106,7 @@ async def test_up_runs_stops_cleanly_and_keeps_its_data(stack_env: dict[str, str
         assert (await client.get_workflow_handle(launched.case_id).describe()).status is WorkflowExecutionStatus.RUNNING
         schedule = await client.get_schedule_handle(RECONCILIATION_SCHEDULE_ID).describe()
         assert schedule.schedule.spec.calendars, "the monthly reconciliation is scheduled"
-        async with await CaseClient.connect(_door(stack_env), _key(stack_env, "SQ-FGW")) as sdk:
+        async with await CaseClient.connect(door_url(stack_env), development_key(stack_env, "SQ-FGW")) as sdk:
             again = await sdk.launch(
                 case_number=case_number, matter_code="SQ-XM-SPSX", locality_code="SQ-SCQ", title="stack test"
             )
@@ -163,7 +144,7 @@ async def _decode(env: dict[str, str], payloads: str, who: str) -> list[bytes]:
             f"http://127.0.0.1:{env['CASELOOP_CODEC_PORT']}/decode",
             content=payloads,
             headers={
-                "Authorization": f"Bearer {_key(env, who)}",
+                "Authorization": f"Bearer {development_key(env, who)}",
                 "Content-Type": "application/json",
                 "X-Namespace": "default",
                 "Origin": f"http://127.0.0.1:{env['CASELOOP_UI_PORT']}",
@@ -191,7 +172,7 @@ async def test_a_killed_stack_takes_its_server_along_and_its_data_directory_star
             ui = (await http.get(f"http://127.0.0.1:{env['CASELOOP_UI_PORT']}/api/v1/settings")).json()
         assert ui["Codec"]["Endpoint"] == f"http://127.0.0.1:{env['CASELOOP_CODEC_PORT']}"
         case_number = f"XM-{uuid.uuid4().hex[:8]}"
-        launched = await _launch_and_accept(env, case_number)
+        launched = await launch_and_accept(env, case_number)
         temporal = await Client.connect(env["CASELOOP_TEMPORAL_TARGET"])
         history = await temporal.get_workflow_handle(launched.case_id).fetch_history()
         started = json_format.MessageToJson(history.events[0].workflow_execution_started_event_attributes.input)

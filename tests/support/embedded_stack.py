@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -12,6 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+
+from caseloop import CaseClient
+from schemas.case.views import CaseView
 
 READY_LINE = "Press Ctrl-C to stop."
 
@@ -132,3 +136,25 @@ def kill_stack(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def door_url(env: dict[str, str]) -> str:
+    return f"http://127.0.0.1:{env['CASELOOP_API_PORT']}"
+
+
+def development_key(env: dict[str, str], department: str) -> str:
+    """The development key `caseloop up` issued for the department into the data directory."""
+    keys = json.loads((Path(env["CASELOOP_DATA_DIR"]) / "credentials.json").read_text())
+    return str(keys[department])
+
+
+async def launch_and_accept(env: dict[str, str], case_number: str) -> CaseView:
+    """A project problem launched through the door to the sample registry's parties, accepted by the coordinator."""
+    async with await CaseClient.connect(door_url(env), development_key(env, "SQ-FGW")) as client:
+        case = await client.launch(
+            case_number=case_number, matter_code="SQ-XM-SPSX", locality_code="SQ-SCQ", title="stack test"
+        )
+    async with await CaseClient.connect(door_url(env), development_key(env, "SQ-YSB")) as coordinator:
+        await coordinator.case_by_id(case.case_id).accept(actor="coordinator", command_id=f"{case_number}:accept")
+    async with await CaseClient.connect(door_url(env), development_key(env, "SQ-FGW")) as client:
+        return await client.case(case_number).state()
