@@ -69,9 +69,6 @@ DEFAULT_LIMITS: dict[MatterStep, Limit] = {
 # The time a supervision order gives the receiver to answer (send its feedback), from its issue.
 ORDER_ANSWER_LIMIT = Limit(amount=Decimal(1), unit=_WD)
 
-# The hand-off workflow's type name, for starting it from activities without importing workflow code.
-HANDOFF_WORKFLOW = "Handoff"
-
 # Delivery attempts before the hand-off shows DELIVERY_FAILED to the coordinator; it keeps retrying after that.
 DELIVERY_ATTEMPTS_BEFORE_ALERT = 6
 # Commands remembered for de-duplication, carried across continue-as-new.

@@ -29,10 +29,10 @@ from activities.registry.lookups import RegistryActivities
 from activities.registry.roles import handoff_coordinator
 from activities.store.handoff_events import HandoffEvent, HandoffEventRepository, HandoffStartRow
 from activities.store.registry import RegistryRepository
+from schemas import names
 from schemas.clock import ClockSpec
 from schemas.handoff import (
     DATE_WINDOW,
-    HANDOFF_WORKFLOW,
     Admission,
     AdmissionResult,
     DateWindow,
@@ -60,7 +60,6 @@ from schemas.registry import (
 
 # Hand-off starts in flight at once per admission: enough to keep up with a nightly export, gentle on the server.
 STARTS_AT_ONCE = 20
-LOOP_TWO_STARTED_SIGNAL = "loop_two_started"
 
 
 UNMATCHED_RULE = "event.unmatched"
@@ -292,7 +291,7 @@ class HandoffIntakeActivities:
             async with gate:
                 try:
                     await client.start_workflow(
-                        HANDOFF_WORKFLOW,
+                        names.HANDOFF_WORKFLOW,
                         HandoffInput(start=start),
                         id=start.handoff_id,
                         task_queue=task_queue,
@@ -311,7 +310,7 @@ class HandoffIntakeActivities:
 async def _tell_loop_one(client: Client, start: HandoffStart) -> None:
     try:
         await client.get_workflow_handle(start.thread_id).signal(
-            LOOP_TWO_STARTED_SIGNAL, LoopTwoStarted(handoff_id=start.handoff_id)
+            names.HANDOFF_LOOP_TWO_STARTED, LoopTwoStarted(handoff_id=start.handoff_id)
         )
     except RPCError as error:
         # Loop 1 closed before its finding came: the thread lives on in the store (handoff_starts.thread_id).

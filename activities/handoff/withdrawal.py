@@ -10,6 +10,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.store.handoff_events import HandoffEventRepository
+from schemas import names
 from schemas.handoff import (
     Actor,
     ActorRole,
@@ -20,7 +21,6 @@ from schemas.handoff import (
     WithdrawalReport,
 )
 
-TERMINATE_UPDATE = "terminate"
 # The hand-off finished before the withdrawal reached it.
 _CLOSED = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
 
@@ -56,7 +56,7 @@ class HandoffWithdrawalActivities:
         for row in stored.handoffs:
             handle = client.get_workflow_handle(row.handoff_id)
             try:
-                await handle.execute_update(TERMINATE_UPDATE, command, id=update_id, result_type=HandoffView)
+                await handle.execute_update(names.HANDOFF_TERMINATE, command, id=update_id, result_type=HandoffView)
                 report.terminated.append(row.handoff_id)
             except WorkflowUpdateFailedError:
                 report.already_closed.append(row.handoff_id)  # its loop closed or it was terminated before

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from activities.handoff.reconciliation import read_report
 from activities.store.handoff_events import HandoffEvent
+from caseloop.direct.intake import batch_parts
 from schemas.handoff import (
     BATCH_WORKFLOW_BYTES,
     BATCH_WORKFLOW_EVENTS,
@@ -31,7 +32,6 @@ from schemas.registry import TriggerEvent
 from tests.handoff.builders import MARKET_REGULATOR, a_start, an_event, receiver
 from tests.handoff.conftest import APPROVAL_BUREAU, LABOUR_DISPATCH, Rig
 from tests.handoff.scenario import closed_approval, penalty
-from workflows.handoff.client import batch_parts
 from workflows.handoff.machine import HandoffRejected, check
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
 

@@ -3,10 +3,10 @@ operator's reason for acting."""
 
 from __future__ import annotations
 
+from caseloop.direct.intake import withdraw_source
 from schemas.handoff import Actor, ActorRole, Claim, HandoffStage, SourceWithdrawal
 from tests.handoff.conftest import APPROVAL_BUREAU, LABOUR_DISPATCH, MARKET_REGULATOR, Rig
 from tests.handoff.scenario import act, claim, closed_approval, feedback, penalty
-from workflows.handoff.client import withdraw_source
 from workflows.handoff.entity import HandoffWorkflow
 
 

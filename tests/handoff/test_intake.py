@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 
 from activities.store.delivery import InboxEntry
 from activities.store.handoff_events import HandoffEvent
+from caseloop.direct.intake import withdraw_source
 from schemas.handoff import EventBatch, EventOutcome, HandoffStage, SourceWithdrawal
 from schemas.registry import TriggerEvent
 from tests.handoff.conftest import INBOX_BUREAU, LABOUR_DISPATCH, LABOUR_MATTER, MARKET_REGULATOR, Rig
 from tests.handoff.scenario import claim, closed_approval
-from workflows.handoff.client import withdraw_source
 from workflows.handoff.entity import HandoffWorkflow
 
 BATCH = 200

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.gateway.delivery import GatewayActivities
     from activities.notify.sms import SmsActivities
     from activities.registry.lookups import RegistryActivities
+    from schemas import names
     from schemas.case import commands as c
     from schemas.case.records import ClockPlan, ClockPlanItem, ClockPlanRequest, PendingChanges
     from schemas.case.stages import CaseStage
@@ -114,7 +115,7 @@ def same_command(earlier: AppliedCommand, name: str, command: c.CaseCommand) -> 
         )
 
 
-@workflow.defn(name="Case")
+@workflow.defn(name=names.CASE_WORKFLOW)
 class CaseWorkflow:
     @workflow.init
     def __init__(self, start: CaseWorkflowInput) -> None:

@@ -27,10 +27,11 @@ from temporalio.workflow import ActivityConfig
 with workflow.unsafe.imports_passed_through():
     from activities.clock.activities import ClockActivities
     from activities.gateway.delivery import GatewayActivities
-    from activities.handoff.admission import LOOP_TWO_STARTED_SIGNAL, HandoffIntakeActivities
+    from activities.handoff.admission import HandoffIntakeActivities
     from activities.ledger import LedgerActivities
     from activities.notify.sms import SmsActivities
     from activities.registry.lookups import RegistryActivities
+    from schemas import names
     from schemas import search_attributes as sa
     from schemas.clock import CardProfileName, ClockSpec, FiredRung, RungScheduleRequest, SlaClockState
     from schemas.delivery import Push, PushKind, SmsNotification
@@ -147,7 +148,7 @@ def _profile(name: str) -> CardProfileName:
         return CardProfileName.DEFAULT
 
 
-@workflow.defn(name="Handoff")
+@workflow.defn(name=names.HANDOFF_WORKFLOW)
 class HandoffWorkflow:
     @workflow.init
     def __init__(self, input: HandoffInput) -> None:
@@ -193,7 +194,7 @@ class HandoffWorkflow:
 
     # Commands.
 
-    @workflow.update
+    @workflow.update(name=names.HANDOFF_CLAIM)
     async def claim(self, command: Claim) -> HandoffView:
         async with self._command(command) as now:
             if now is None:
@@ -203,7 +204,7 @@ class HandoffWorkflow:
             await self._transition(command.actor, "claimed", S.CLAIMED)
             return self._view()
 
-    @workflow.update
+    @workflow.update(name=names.HANDOFF_RETURN)
     async def return_push(self, command: ReturnPush) -> HandoffView:
         async with self._command(command) as now:
             if now is None:
@@ -226,7 +227,7 @@ class HandoffWorkflow:
                 )
             return self._view()
 
-    @workflow.update
+    @workflow.update(name=names.HANDOFF_REROUTE)
     async def reroute(self, command: Reroute) -> HandoffView:
         async with self._command(command) as now:
             if now is None:
@@ -242,7 +243,7 @@ class HandoffWorkflow:
             await self._transition(command.actor, "rerouted", S.REROUTED, f"to {department}: {command.reason}")
             return self._view()
 
-    @workflow.update
+    @workflow.update(name=names.HANDOFF_START_ACTING)
     async def start_acting(self, command: StartActing) -> HandoffView:
         async with self._command(command) as now:
             if now is None:
@@ -251,7 +252,7 @@ class HandoffWorkflow:
             await self._transition(command.actor, "acting", S.ACTING, command.measure)
             return self._view()
 
-    @workflow.update
+    @workflow.update(name=names.HANDOFF_SEND_FEEDBACK)
     async def send_feedback(self, command: SendFeedback) -> HandoffView:
         async with self._command(command) as now:
             if now is None:
@@ -272,7 +273,7 @@ class HandoffWorkflow:
             )
             return self._view()
 
-    @workflow.update
+    @workflow.update(name=names.HANDOFF_ACKNOWLEDGE)
     async def acknowledge(self, command: Acknowledge) -> HandoffView:
         async with self._command(command) as now:
             if now is None:
@@ -280,7 +281,7 @@ class HandoffWorkflow:
             await self._close(command.actor, command.remark or None, automatic=False)
             return self._view()
 
-    @workflow.update
+    @workflow.update(name=names.HANDOFF_TERMINATE)
     async def terminate(self, command: Terminate) -> HandoffView:
         async with self._command(command) as now:
             if now is None:
@@ -327,12 +328,12 @@ class HandoffWorkflow:
     def _validate_terminate(self, command: Terminate) -> None:
         self._validate(command)
 
-    @workflow.signal(name=LOOP_TWO_STARTED_SIGNAL)
+    @workflow.signal(name=names.HANDOFF_LOOP_TWO_STARTED)
     async def loop_two_started(self, started: LoopTwoStarted) -> None:
         async with self._lock:
             await self._note_loop_two(started.handoff_id)
 
-    @workflow.query
+    @workflow.query(name=names.HANDOFF_VIEW)
     def view(self) -> HandoffView:
         return self._view()
 

@@ -13,6 +13,7 @@ from temporalio.workflow import ActivityConfig
 with workflow.unsafe.imports_passed_through():
     from activities.handoff.admission import HandoffIntakeActivities
     from activities.handoff.withdrawal import HandoffWithdrawalActivities
+    from schemas import names
     from schemas.handoff import (
         ADMISSION_CHUNK,
         ADMISSIONS_AT_ONCE,
@@ -28,8 +29,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import policies
 
-INTAKE_WORKFLOW = "HandoffIntake"
-BATCH_WORKFLOW = "HandoffBatch"
 
 # A chunk starts up to ADMISSION_CHUNK × (matters × receivers) workflows: give it time.
 ADMISSION: ActivityConfig = {**policies.STORE, "start_to_close_timeout": timedelta(minutes=2)}
@@ -40,7 +39,7 @@ def _run_key() -> str:
     return f"{info.workflow_id}:{info.run_id}"
 
 
-@workflow.defn(name=INTAKE_WORKFLOW)
+@workflow.defn(name=names.HANDOFF_INTAKE_WORKFLOW)
 class HandoffIntakeWorkflow:
     @workflow.run
     async def run(self, event: SourceEvent) -> EventReport:
@@ -58,7 +57,7 @@ class HandoffIntakeWorkflow:
         return report
 
 
-@workflow.defn(name=BATCH_WORKFLOW)
+@workflow.defn(name=names.HANDOFF_BATCH_WORKFLOW)
 class HandoffBatchWorkflow:
     """Admits a batch chunk by chunk; its history holds a few events per chunk, whatever the batch's size."""
 
@@ -84,7 +83,7 @@ class HandoffBatchWorkflow:
         )
 
 
-@workflow.defn(name="HandoffWithdrawal")
+@workflow.defn(name=names.HANDOFF_WITHDRAWAL_WORKFLOW)
 class HandoffWithdrawalWorkflow:
     @workflow.run
     async def run(self, withdrawal: SourceWithdrawal) -> WithdrawalReport:

@@ -8,11 +8,12 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.handoff.reconciliation import HandoffReportActivities
+    from schemas import names
     from schemas.handoff import ReconciliationRequest, ReconciliationRun, ReconciliationSummary
     from workflows import policies
 
 
-@workflow.defn(name="HandoffReconciliation")
+@workflow.defn(name=names.HANDOFF_RECONCILIATION_WORKFLOW)
 class HandoffReconciliationWorkflow:
     @workflow.run
     async def run(self, run: ReconciliationRun) -> ReconciliationSummary:

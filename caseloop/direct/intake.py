@@ -1,6 +1,7 @@
-"""The trigger API as clients call it (the SDK, the CLI, tests): report one event or a batch of events.
+"""The trigger API over Temporal (the front door's direct client, tests): report one event or a batch of events,
+or withdraw a source event.
 
-Client-side code: it starts the intake workflows and waits for their reports; workflows never import it.
+Client-side code: it starts the intake workflows by name and waits for their reports; workflows never import it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
+from schemas import names
 from schemas.handoff import (
     BATCH_WORKFLOW_BYTES,
     BATCH_WORKFLOW_EVENTS,
@@ -28,7 +30,6 @@ from schemas.handoff import (
     withdrawal_workflow_id,
 )
 from schemas.queues import DEFAULT_TASK_QUEUE
-from workflows.handoff.intake import BATCH_WORKFLOW, INTAKE_WORKFLOW, HandoffWithdrawalWorkflow
 
 
 async def report_event(client: Client, event: SourceEvent, task_queue: str = DEFAULT_TASK_QUEUE) -> EventReport:
@@ -38,7 +39,9 @@ async def report_event(client: Client, event: SourceEvent, task_queue: str = DEF
     the rule; nothing was recorded, and the corrected event may be reported under the same key.
     """
     workflow_id = intake_workflow_id(event.key)
-    handle, duplicate = await _start_once(client, INTAKE_WORKFLOW, event, workflow_id, task_queue, EventReport)
+    handle, duplicate = await _start_once(
+        client, names.HANDOFF_INTAKE_WORKFLOW, event, workflow_id, task_queue, EventReport
+    )
     try:
         report: EventReport = await handle.result()
     except WorkflowFailureError as failure:
@@ -59,7 +62,9 @@ async def report_events(client: Client, batch: EventBatch, task_queue: str = DEF
     async def report_part(index: int, events: list[SourceEvent]) -> list[EventReport]:
         part = EventBatch(batch_id=batch.batch_id, events=events)
         workflow_id = batch_workflow_id(batch.events[0].source_department, batch.batch_id, index)
-        handle, duplicate = await _start_once(client, BATCH_WORKFLOW, part, workflow_id, task_queue, BatchReport)
+        handle, duplicate = await _start_once(
+            client, names.HANDOFF_BATCH_WORKFLOW, part, workflow_id, task_queue, BatchReport
+        )
         result: BatchReport = await handle.result()
         reports = result.reports
         return [_as_duplicate(report) for report in reports] if duplicate else reports
@@ -96,8 +101,9 @@ async def withdraw_source(
     """
     try:
         return await client.execute_workflow(
-            HandoffWithdrawalWorkflow.run,
+            names.HANDOFF_WITHDRAWAL_WORKFLOW,
             withdrawal,
+            result_type=WithdrawalReport,
             id=withdrawal_workflow_id(withdrawal.key),
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

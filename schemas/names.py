@@ -1,0 +1,32 @@
+"""The names Temporal knows our workflows, updates, signals and queries by: one constant each, used in the
+decorators (`name=`) and by every caller that starts, signals or updates a workflow without importing its code.
+
+They are the wire: running workflows and committed histories carry them, so a value here never changes; rename
+the constant or the method, never the string.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# The case.
+CASE_WORKFLOW: Final = "Case"
+
+# The hand-off and the workflows around it.
+HANDOFF_WORKFLOW: Final = "Handoff"
+HANDOFF_INTAKE_WORKFLOW: Final = "HandoffIntake"
+HANDOFF_BATCH_WORKFLOW: Final = "HandoffBatch"
+HANDOFF_WITHDRAWAL_WORKFLOW: Final = "HandoffWithdrawal"
+HANDOFF_RECONCILIATION_WORKFLOW: Final = "HandoffReconciliation"
+
+# The hand-off's updates (one per command), its query and its signal.
+HANDOFF_CLAIM: Final = "claim"
+HANDOFF_RETURN: Final = "return_push"
+HANDOFF_REROUTE: Final = "reroute"
+HANDOFF_START_ACTING: Final = "start_acting"
+HANDOFF_SEND_FEEDBACK: Final = "send_feedback"
+HANDOFF_ACKNOWLEDGE: Final = "acknowledge"
+HANDOFF_TERMINATE: Final = "terminate"
+HANDOFF_VIEW: Final = "view"
+# A loop-1 hand-off learns that a finding about it started a loop-2 hand-off.
+HANDOFF_LOOP_TWO_STARTED: Final = "loop_two_started"
