@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run install test postgres prometheus lint format clean bench bench-quick
+.PHONY: run install test postgres prometheus chromium lint format clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,11 @@ postgres:
 prometheus:
 	@bash tests/support/ensure-prometheus.sh
 
-test: install postgres prometheus
+# Chromium: Debian's chromium, for the test that opens the Web UI as a supervisor would (tests/test_codec_ui.py).
+chromium:
+	@bash tests/support/ensure-chromium.sh
+
+test: install postgres prometheus chromium
 	$(BIN)/python -m pytest
 
 lint: install

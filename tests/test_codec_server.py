@@ -1,5 +1,6 @@
 """`caseloop codec-server` over real HTTP, as the Temporal Web UI calls it: decoded payloads for supervisors and
-operators, ciphertext for everyone else, the front door's credential checked on every call."""
+operators, ciphertext for everyone else, the front door's credential checked on every call, whether it comes as a
+Bearer header or behind a browser's sign-in cookie."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.common.v1 import Payload, Payloads
 
 from activities.store.db import create_engine, create_session_factory
-from schemas.access import CredentialKind
+from schemas.access import Caller, CredentialKind
 from tests.support.department_world import MARKET_REGULATOR, SUPERVISION_OFFICE, sample_store
 from tests.support.embedded_stack import free_ports
 from workers.codec import KEY_ID_METADATA, EncryptionCodec, Keyring
-from workers.codec_server import build_codec_app
+from workers.codec_server import SESSION_COOKIE, SignIns, build_codec_app
 from workers.door.credentials import issue_credential, revoke_credential
 from workers.door.serve import serving
 from workers.logs import configure_logging
@@ -41,13 +43,23 @@ class CodecWorld:
     sessions: async_sessionmaker[AsyncSession]
     under_k1: EncryptionCodec
     under_k2: EncryptionCodec
+    sign_ins: SignIns
 
     async def post(
-        self, path: str, payloads: list[Payload], *, who: str | None, namespace: str | None = NAMESPACE
+        self,
+        path: str,
+        payloads: list[Payload],
+        *,
+        who: str | None,
+        namespace: str | None = NAMESPACE,
+        cookie: str | None = None,
+        origin: str | None = None,
     ) -> httpx.Response:
-        headers = {"Content-Type": "application/json", "Origin": self.origin}
+        headers = {"Content-Type": "application/json", "Origin": origin or self.origin}
         if who is not None:
             headers["Authorization"] = f"Bearer {self.keys.get(who, who)}"
+        if cookie is not None:
+            headers["Cookie"] = f"{SESSION_COOKIE}={cookie}"
         if namespace is not None:
             headers["X-Namespace"] = namespace
         async with httpx.AsyncClient(timeout=30) as http:
@@ -95,7 +107,8 @@ async def codec_world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
         sessions, settings, OPERATOR_DEPARTMENT, kind=CredentialKind.OPERATOR, created_by="tests"
     )
     keys["operator"] = operator.api_key
-    async with serving(build_codec_app(settings, sessions=sessions), "127.0.0.1", codec_port):
+    sign_ins = SignIns(timedelta(hours=settings.codec_session_hours))
+    async with serving(build_codec_app(settings, sessions=sessions, sign_ins=sign_ins), "127.0.0.1", codec_port):
         yield CodecWorld(
             url=f"http://127.0.0.1:{codec_port}",
             origin=settings.resolved_codec_ui_origin,
@@ -104,6 +117,7 @@ async def codec_world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
             sessions=sessions,
             under_k1=EncryptionCodec(Keyring.parse(f"k1:{k1}")),
             under_k2=EncryptionCodec(Keyring.parse(f"k2:{k2}")),
+            sign_ins=sign_ins,
         )
     await engine.dispose()
 
@@ -237,3 +251,139 @@ async def test_a_body_that_is_not_payloads_is_refused(codec_world: CodecWorld) -
             headers={"Authorization": f"Bearer {codec_world.keys[SUPERVISION_OFFICE]}", "X-Namespace": NAMESPACE},
         )
     assert answer.status_code == 400
+
+
+async def _sign_in(world: CodecWorld, credential: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    """The sign-in form posted as a browser posts it from the codec server's own page."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        return await http.post(
+            f"{world.url}/session",
+            data={"credential": credential},
+            headers=headers if headers is not None else {"Sec-Fetch-Site": "same-origin"},
+        )
+
+
+def _session_cookie(answer: httpx.Response) -> tuple[str, str]:
+    """The session id and the whole Set-Cookie line of a sign-in."""
+    [line] = answer.headers.get_list("set-cookie")
+    assert line.startswith(f"{SESSION_COOKIE}="), line
+    return line.split(";", 1)[0].split("=", 1)[1], line
+
+
+async def test_a_supervisor_signs_in_and_the_cookie_decodes_until_the_key_is_revoked(
+    codec_world: CodecWorld, structured_logs: pytest.LogCaptureFixture
+) -> None:
+    issued = await issue_credential(codec_world.sessions, codec_world.settings, SUPERVISION_OFFICE, created_by="tests")
+    signed_in = await _sign_in(codec_world, issued.api_key)
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/session"
+    session_id, line = _session_cookie(signed_in)
+    attributes = {part.strip().split("=")[0].lower() for part in line.split(";")[1:]}
+    assert {"httponly", "path", "max-age"} <= attributes
+    assert "samesite=strict" in line.lower()
+    assert "secure" not in attributes, "plain http on 127.0.0.1: a Secure cookie would not come back"
+    assert 0 < int(line.lower().split("max-age=")[1].split(";")[0]) <= 8 * 3600
+    assert issued.api_key not in line and issued.key_id not in line, "the cookie is an opaque id"
+    [opened] = _events(structured_logs, "codec sign-in")
+    assert opened["department"] == SUPERVISION_OFFICE and opened["reader"] is True
+    assert issued.api_key not in structured_logs.text
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        page = await http.get(f"{codec_world.url}/session", headers={"Cookie": f"{SESSION_COOKIE}={session_id}"})
+    assert SUPERVISION_OFFICE in page.text and "Include cross-origin credentials" in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+    encrypted = await _encrypted(codec_world)
+    decoded = await codec_world.post("/decode", encrypted, who=None, cookie=session_id)
+    assert decoded.status_code == 200, decoded.text
+    assert [p.data for p in _payloads(decoded)] == ['"王小明"'.encode(), b'"13812345678"']
+    assert decoded.headers["access-control-allow-origin"] == codec_world.origin
+    assert decoded.headers["access-control-allow-credentials"] == "true"
+    [logged] = _events(structured_logs, "payloads decoded")
+    assert logged["credential"] == f"key:{issued.key_id}", "every decode is logged with who asked"
+
+    elsewhere = await codec_world.post("/decode", encrypted, who=None, cookie=session_id, origin=OTHER_ORIGIN)
+    assert elsewhere.status_code == 403, "a signed-in browser decodes for the UI's page only"
+    assert _payloads(elsewhere) == encrypted
+
+    await revoke_credential(codec_world.sessions, issued.key_id)
+    revoked = await codec_world.post("/decode", encrypted, who=None, cookie=session_id)
+    assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
+    assert _payloads(revoked) == encrypted
+    assert codec_world.sign_ins.find(session_id) is None, "the sign-in ended with its key"
+    again = await codec_world.post("/decode", encrypted, who=None, cookie=session_id)
+    assert again.status_code == 401 and "/session" in again.json()["detail"]
+
+
+async def test_a_department_that_is_no_supervisor_signs_in_and_reads_ciphertext(codec_world: CodecWorld) -> None:
+    signed_in = await _sign_in(codec_world, codec_world.keys[MARKET_REGULATOR])
+    session_id, _ = _session_cookie(signed_in)
+    async with httpx.AsyncClient(timeout=30) as http:
+        page = await http.get(f"{codec_world.url}/session", headers={"Cookie": f"{SESSION_COOKIE}={session_id}"})
+    assert "no supervisor" in page.text
+    encrypted = await _encrypted(codec_world)
+    answer = await codec_world.post("/decode", encrypted, who=None, cookie=session_id)
+    assert answer.status_code == 200
+    assert _payloads(answer) == encrypted
+
+
+async def test_a_bad_credential_or_a_cross_site_form_signs_nobody_in(codec_world: CodecWorld) -> None:
+    before = len(codec_world.sign_ins)
+    for credential in ("not-a-key", codec_world.keys[SUPERVISION_OFFICE][:-4] + "AAAA", ""):
+        refused = await _sign_in(codec_world, credential)
+        assert refused.status_code in (400, 401), (credential, refused.text)
+        assert "set-cookie" not in refused.headers
+        assert "credential" in refused.text.lower() or "api key" in refused.text.lower()
+    key = codec_world.keys[SUPERVISION_OFFICE]
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": OTHER_ORIGIN}):
+        cross_site = await _sign_in(codec_world, key, headers)
+        assert cross_site.status_code == 403, headers
+        assert "set-cookie" not in cross_site.headers
+    async with httpx.AsyncClient(timeout=30) as http:
+        huge = await http.post(f"{codec_world.url}/session", content=b"credential=" + b"A" * (32 << 10))
+    assert huge.status_code == 413
+    assert len(codec_world.sign_ins) == before
+    unknown = await codec_world.post("/decode", await _encrypted(codec_world), who=None, cookie="x" * 43)
+    assert unknown.status_code == 401
+
+
+async def test_signing_out_ends_the_sign_in(codec_world: CodecWorld) -> None:
+    session_id, _ = _session_cookie(await _sign_in(codec_world, codec_world.keys[SUPERVISION_OFFICE]))
+    async with httpx.AsyncClient(timeout=30) as http:
+        out = await http.post(
+            f"{codec_world.url}/session/end",
+            headers={"Cookie": f"{SESSION_COOKIE}={session_id}", "Sec-Fetch-Site": "same-origin"},
+        )
+    assert out.status_code == 303
+    assert "max-age=0" in out.headers["set-cookie"].lower() or "expires=" in out.headers["set-cookie"].lower()
+    assert codec_world.sign_ins.find(session_id) is None
+    refused = await codec_world.post("/decode", await _encrypted(codec_world), who=None, cookie=session_id)
+    assert refused.status_code == 401
+
+
+async def test_the_ui_may_send_credentials_from_its_origin_only(codec_world: CodecWorld) -> None:
+    asked = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,x-namespace"}
+    async with httpx.AsyncClient(timeout=30) as http:
+        ui = await http.options(f"{codec_world.url}/decode", headers=asked | {"Origin": codec_world.origin})
+        stranger = await http.options(f"{codec_world.url}/decode", headers=asked | {"Origin": OTHER_ORIGIN})
+    assert ui.headers["access-control-allow-credentials"] == "true"
+    assert ui.headers["access-control-allow-origin"] == codec_world.origin, "never * with credentials"
+    assert "access-control-allow-origin" not in stranger.headers
+
+
+def test_a_sign_in_ends_after_its_lifetime_or_with_its_credential_and_is_bounded() -> None:
+    now = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    clock = [now]
+    book = SignIns(timedelta(hours=8), capacity=2, clock=lambda: clock[0])
+    long_lived = Caller(department="SQ-DCS", kind=CredentialKind.DEPARTMENT, credential_id="key:a")
+    first, opened = book.open("clk_a", long_lived)
+    assert opened.expires_at == now + timedelta(hours=8)
+    short = long_lived.model_copy(update={"credential_id": "key:b", "expires_at": now + timedelta(hours=1)})
+    second, ending_soon = book.open("clk_b", short)
+    assert ending_soon.expires_at == now + timedelta(hours=1), "never past the credential's own expiry"
+    third, _ = book.open("clk_c", long_lived)
+    assert len(book) == 2 and book.find(second) is None, "full: the one closest to its end gave way"
+    assert book.find(first) is not None and book.find(third) is not None
+    clock[0] = now + timedelta(hours=8)
+    assert book.find(first) is None and book.find(third) is None
+    assert len(book) == 0
+    assert "clk_a" not in repr(opened), "the credential stays out of reprs and logs"

@@ -84,6 +84,7 @@ class Settings(BaseSettings):
         description="the Temporal Web UI origin the codec server admits (CORS); default the embedded UI, "
         "http://127.0.0.1:<ui_port>",
     )
+    codec_session_hours: int = Field(8, ge=1, le=24 * 7, description="how long a supervisor's codec sign-in lasts")
 
     data_dir: Path = Field(Path("data"), description="where the embedded stack keeps its SQLite files")
     store_url: str | None = Field(

@@ -32,7 +32,7 @@ from activities.store.registry import RegistryRepository
 from schemas import search_attributes
 from workers.binaries import temporal_cli
 from workers.client import connect, ensure_search_attributes, unreachable_reason
-from workers.codec_server import build_codec_app
+from workers.codec_server import SESSION_PATH, build_codec_app
 from workers.door.app import build_app
 from workers.door.credentials import issue_development_credentials, write_development_credentials
 from workers.door.serve import serving
@@ -330,6 +330,7 @@ def _print_endpoints(settings: Settings, metrics_url: str | None) -> None:
     ]
     if settings.payload_keyring() is not None:
         lines.append(f"  codec server        {codec_url(settings)} (decodes the UI's payloads for supervisors' keys)")
+        lines.append(f"  codec sign-in       {codec_url(settings)}{SESSION_PATH} (a supervisor's browser, for the UI)")
     lines += [
         f"  Temporal frontend   {settings.temporal_target} (namespace {settings.temporal_namespace})",
         f"  worker              task queue {settings.task_queue}",
