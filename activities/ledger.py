@@ -1,41 +1,24 @@
-"""Ledger activities: workflows record transitions, read models, cards, scores and ratings in the store.
+"""Ledger activities: workflows record transitions, read models, cards, scores and ratings through `services.ledger`.
 
-Each activity is one unit of work, and every write is keyed by an id or (subject, seq) that the workflow chose,
-so a retried or duplicated attempt changes nothing the second time. Content that contradicts what is stored under
-the same key is refused (`Rejected`): it means two different histories claim one transition.
+Each activity is one unit of work keyed by ids the workflow chose, so a retried attempt changes nothing the second
+time; content that contradicts what is stored under the same key is refused (`Rejected`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from activities.store.ledger.audit import AuditTrailRepository
-from activities.store.ledger.cards import Card, CardRepository
-from activities.store.ledger.cases import CaseRecordRepository
-from activities.store.ledger.handoffs import HandoffRecordRepository
-from activities.store.ledger.ratings import Rating, RatingRepository
-from activities.store.ledger.scores import ScoreEvent, ScoreEventRepository
-from activities.store.ledger.supervision import SupervisionOrderRepository
+from activities.service_errors import as_application_errors
 from schemas.ledger import (
-    AuditEntry,
-    AuditEntryRecorded,
-    AuditTrail,
-    AuditTrailQuery,
     CardIssue,
-    CardLevel,
-    CardReason,
     CardRecord,
     CardRevocation,
     CaseRecordView,
     CaseTransition,
-    DepartmentScore,
     HandoffRecordView,
     HandoffTransition,
     RatingInput,
@@ -45,69 +28,10 @@ from schemas.ledger import (
     ScoreKind,
     ScoreTotals,
     ScoreTotalsQuery,
-    SubjectKind,
     SupervisionOrderTransition,
     SupervisionOrderView,
 )
-
-# Assessment weights are local policy (domain research §6.4; Guangyuan: −1 for a doubled yellow, −2 for red).
-DEFAULT_SCORE_WEIGHTS: Mapping[ScoreKind, Decimal] = {
-    ScoreKind.ON_TIME_CLOSE: Decimal(1),
-    ScoreKind.CARD_YELLOW: Decimal("-0.5"),
-    ScoreKind.CARD_RED: Decimal(-2),
-    ScoreKind.REDO: Decimal(-1),
-    ScoreKind.BAD_RATING: Decimal(-1),
-    ScoreKind.TYPICAL_CASE: Decimal(-3),
-}
-
-_CARD_SCORE = {CardLevel.YELLOW: ScoreKind.CARD_YELLOW, CardLevel.RED: ScoreKind.CARD_RED}
-
-
-def _conflict(what: str, differences: list[str]) -> ApplicationError:
-    return ApplicationError(
-        f"{what} is already recorded with different content ({', '.join(differences)})",
-        type="Rejected",
-        non_retryable=True,
-    )
-
-
-def _differences(stored: Mapping[str, object], wanted: Mapping[str, object]) -> list[str]:
-    return [key for key, value in wanted.items() if stored.get(key) != value]
-
-
-def _card_record(card: Card, recorded: bool) -> CardRecord:
-    return CardRecord(
-        card_id=card.card_id,
-        subject_id=card.subject_id,
-        subject_kind=SubjectKind(card.subject_kind),
-        department_code=card.department_code,
-        level=CardLevel(card.level),
-        reason=CardReason(card.reason),
-        step=card.step,
-        due_at=card.due_at,
-        issued_at=card.issued_at,
-        revoked_at=card.revoked_at,
-        revoked_by=card.revoked_by,
-        revocation_reason=card.revocation_reason,
-        score_event_id=card.score_event_id,
-        recorded=recorded,
-    )
-
-
-_State = TypeVar("_State", contravariant=True)
-_View = TypeVar("_View", covariant=True)
-
-
-class _ReadModelRow(Protocol[_View]):
-    def to_view(self, applied: bool) -> _View: ...
-
-
-class _ReadModelRepository(Protocol[_State, _View]):
-    """What the case, hand-off and supervision-order repositories share: versioned save, then read back."""
-
-    async def save(self, state: _State, seq: int, at: datetime) -> bool: ...
-
-    async def get(self, key: str) -> _ReadModelRow[_View] | None: ...
+from services.ledger import DEFAULT_SCORE_WEIGHTS, Ledger
 
 
 class LedgerActivities:
@@ -116,199 +40,51 @@ class LedgerActivities:
         session_factory: async_sessionmaker[AsyncSession],
         score_weights: Mapping[ScoreKind, Decimal] = DEFAULT_SCORE_WEIGHTS,
     ) -> None:
-        self._sessions = session_factory
-        self._weights = score_weights
-
-    def _points(self, kind: ScoreKind, points: Decimal | None) -> Decimal:
-        if points is not None:
-            return points
-        if kind not in self._weights:
-            raise ApplicationError(
-                f"score kind {kind.value} has no configured weight: give points",
-                type="ValidationFailed",
-                non_retryable=True,
-            )
-        return self._weights[kind]
-
-    @staticmethod
-    async def _append(session: AsyncSession, entry: AuditEntry) -> bool:
-        written, stored = await AuditTrailRepository(session).append(entry)
-        if not written and stored != entry:
-            differences = _differences(stored.model_dump(), entry.model_dump())
-            raise _conflict(f"audit entry {entry.seq} of {entry.subject_id}", differences)
-        return written
-
-    async def _record_transition(
-        self,
-        entry: AuditEntry,
-        repository_of: Callable[[AsyncSession], _ReadModelRepository[_State, _View]],
-        state: _State,
-        key: str,
-    ) -> _View:
-        """An audit entry and the read model it moves, together or not at all; a repeat changes nothing."""
-        async with self._sessions.begin() as session:
-            await self._append(session, entry)
-            repository = repository_of(session)
-            applied = await repository.save(state, entry.seq, entry.at)
-            record = await repository.get(key)
-            assert record is not None  # saved above, now or by an earlier transition
-            return record.to_view(applied)
-
-    @activity.defn(name="ledger_record_audit_entry")
-    async def record_audit_entry(self, entry: AuditEntry) -> AuditEntryRecorded:
-        async with self._sessions.begin() as session:
-            written = await self._append(session, entry)
-        return AuditEntryRecorded(subject_id=entry.subject_id, seq=entry.seq, recorded=written)
-
-    @activity.defn(name="ledger_audit_trail")
-    async def audit_trail(self, query: AuditTrailQuery) -> AuditTrail:
-        async with self._sessions() as session:
-            return AuditTrail(entries=list(await AuditTrailRepository(session).entries_for(query.subject_id)))
+        self._ledger = Ledger(session_factory, score_weights)
 
     @activity.defn(name="ledger_record_case_transition")
     async def record_case_transition(self, transition: CaseTransition) -> CaseRecordView:
         """The audit entry and the case's read model after it, together or not at all."""
-        return await self._record_transition(
-            transition.entry, CaseRecordRepository, transition.case, transition.case.case_id
-        )
+        with as_application_errors():
+            return await self._ledger.record_case_transition(transition)
 
     @activity.defn(name="ledger_record_handoff_transition")
     async def record_handoff_transition(self, transition: HandoffTransition) -> HandoffRecordView:
-        return await self._record_transition(
-            transition.entry, HandoffRecordRepository, transition.handoff, transition.handoff.handoff_id
-        )
+        with as_application_errors():
+            return await self._ledger.record_handoff_transition(transition)
 
     @activity.defn(name="ledger_record_supervision_order")
     async def record_supervision_order(self, transition: SupervisionOrderTransition) -> SupervisionOrderView:
         """An order issued, received, answered or lifted: its audit entry and its current state."""
-        return await self._record_transition(
-            transition.entry, SupervisionOrderRepository, transition.order, transition.order.order_id
-        )
+        with as_application_errors():
+            return await self._ledger.record_supervision_order(transition)
 
     @activity.defn(name="ledger_record_card")
     async def record_card(self, issue: CardIssue) -> CardRecord:
         """The card and the score event it becomes, in one unit of work."""
-        points = self._points(_CARD_SCORE[issue.level], issue.points)
-        card = Card(
-            card_id=issue.card_id,
-            subject_id=issue.subject_id,
-            subject_kind=issue.subject_kind.value,
-            department_code=issue.department_code,
-            level=issue.level.value,
-            reason=issue.reason.value,
-            step=issue.step,
-            due_at=issue.due_at,
-            issued_at=issue.issued_at,
-            points=points,
-            score_event_id=f"card:{issue.card_id}",
-        )
-        async with self._sessions.begin() as session:
-            written, stored = await CardRepository(session).add(card)
-            if not written:
-                keys = ("subject_id", "department_code", "level", "reason", "step", "due_at", "issued_at", "points")
-                differences = [key for key in keys if getattr(stored, key) != getattr(card, key)]
-                if differences:
-                    raise _conflict(f"card {issue.card_id}", differences)
-            await ScoreEventRepository(session).add(
-                ScoreEvent(
-                    event_id=card.score_event_id,
-                    department_code=issue.department_code,
-                    kind=_CARD_SCORE[issue.level].value,
-                    subject_id=issue.subject_id,
-                    occurred_at=issue.issued_at,
-                    points=points,
-                    note=f"{issue.level.value} card: {issue.reason.value}",
-                )
-            )
-            return _card_record(stored, written)
+        with as_application_errors():
+            return await self._ledger.record_card(issue)
 
     @activity.defn(name="ledger_revoke_card")
     async def revoke_card(self, revocation: CardRevocation) -> CardRecord:
         """Revokes a card on appeal and takes back its points; revoking it again changes nothing."""
-        async with self._sessions.begin() as session:
-            cards = CardRepository(session)
-            revoked = await cards.revoke(
-                revocation.card_id, revocation.revoked_at, revocation.revoked_by, revocation.reason
-            )
-            card = await cards.get(revocation.card_id)
-            if card is None:
-                raise ApplicationError(f"card {revocation.card_id} does not exist", type="NotFound", non_retryable=True)
-            assert card.revoked_at is not None  # revoked now or earlier
-            await ScoreEventRepository(session).add(
-                ScoreEvent(
-                    event_id=f"card-revoked:{card.card_id}",
-                    department_code=card.department_code,
-                    kind=ScoreKind.CARD_REVOKED.value,
-                    subject_id=card.subject_id,
-                    occurred_at=card.revoked_at,
-                    points=-card.points,
-                    note=f"{card.level} card {card.card_id} revoked",
-                )
-            )
-            return _card_record(card, revoked)
+        with as_application_errors():
+            return await self._ledger.revoke_card(revocation)
 
     @activity.defn(name="ledger_record_score_event")
     async def record_score_event(self, event: ScoreEventInput) -> ScoreEventRecorded:
         """On-time closes, redos, typical cases; cards and bad ratings record theirs themselves."""
-        row = ScoreEvent(
-            event_id=event.event_id,
-            department_code=event.department_code,
-            kind=event.kind.value,
-            subject_id=event.subject_id,
-            occurred_at=event.occurred_at,
-            points=self._points(event.kind, event.points),
-            note=event.note,
-        )
-        async with self._sessions.begin() as session:
-            written, stored = await ScoreEventRepository(session).add(row)
-            if not written:
-                keys = ("department_code", "kind", "subject_id", "points")
-                differences = [key for key in keys if getattr(stored, key) != getattr(row, key)]
-                if differences:
-                    raise _conflict(f"score event {event.event_id}", differences)
-        return ScoreEventRecorded(event_id=stored.event_id, points=stored.points, recorded=written)
+        with as_application_errors():
+            return await self._ledger.record_score_event(event)
 
     @activity.defn(name="ledger_score_totals")
     async def score_totals(self, query: ScoreTotalsQuery) -> ScoreTotals:
         """Each department's points in a period: the input of the monthly assessment report."""
-        async with self._sessions() as session:
-            totals = await ScoreEventRepository(session).totals(query.start, query.end)
-        return ScoreTotals(
-            start=query.start,
-            end=query.end,
-            departments=[DepartmentScore(department_code=c, points=p, events=n) for c, p, n in totals],
-        )
+        with as_application_errors():
+            return await self._ledger.score_totals(query)
 
     @activity.defn(name="ledger_record_rating")
     async def record_rating(self, rating: RatingInput) -> RatingRecorded:
         """A follow-up rating; a bad one is also a score event against the rated department."""
-        score_event_id = f"rating:{rating.rating_id}" if rating.level.is_bad else None
-        row = Rating(
-            rating_id=rating.rating_id,
-            case_id=rating.case_id,
-            department_code=rating.department_code,
-            level=rating.level.value,
-            channel=rating.channel,
-            comment=rating.comment,
-            rated_at=rating.rated_at,
-            score_event_id=score_event_id,
-        )
-        async with self._sessions.begin() as session:
-            written, stored = await RatingRepository(session).add(row)
-            if stored.level != row.level or stored.case_id != row.case_id:
-                raise _conflict(f"rating {rating.rating_id}", ["level" if stored.level != row.level else "case_id"])
-            if score_event_id is not None:
-                await ScoreEventRepository(session).add(
-                    ScoreEvent(
-                        event_id=score_event_id,
-                        department_code=rating.department_code,
-                        kind=ScoreKind.BAD_RATING.value,
-                        subject_id=rating.case_id,
-                        occurred_at=rating.rated_at,
-                        points=self._points(ScoreKind.BAD_RATING, None),
-                        note=f"rated {rating.level.value}",
-                    )
-                )
-        return RatingRecorded(
-            rating_id=rating.rating_id, bad=rating.level.is_bad, score_event_id=score_event_id, recorded=written
-        )
+        with as_application_errors():
+            return await self._ledger.record_rating(rating)

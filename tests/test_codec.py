@@ -18,12 +18,13 @@ from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.registry.importer import import_registry
 from activities.store.migrate import upgrade
 from caseloop.direct import CaseClient  # the trusted in-cluster transport: it holds the payload key
+from caseloop.direct.case_start import start_case
 from schemas.case import commands as c
 from schemas.case.stages import AssignmentStatus, CaseStage
 from schemas.case.views import CaseQuery
+from services.registry.importer import import_registry
 from tests.case.driver import coordinator, lead
 from tests.case.parties import LEAD, registration
 from tests.support.department_world import sample_store, target_of
@@ -41,7 +42,6 @@ from workers.codec import data_converter as project_converter
 from workers.resources import open_resources
 from workers.settings import Settings
 from workers.worker import build_worker
-from workflows.case.start import start_case
 from workflows.case.workflow import CaseWorkflow
 
 CASE_REGISTRY = Path(__file__).parent / "case" / "registry.yaml"

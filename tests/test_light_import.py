@@ -1,13 +1,14 @@
 """`import caseloop` is light: a department system's process loads the SDK without the store, the workflows, the
-activities, the metrics, the calendars or the Temporal SDK, which only the door and the workers need."""
+activities, the domain services, the metrics, the calendars or the Temporal SDK, which only the door and the workers
+need."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-HEAVY = ("sqlalchemy", "activities", "workflows", "workers", "prometheus_client", "chinese_calendar", "holidays",
-         "temporalio")  # fmt: skip
+HEAVY = ("sqlalchemy", "activities", "services", "workflows", "workers", "prometheus_client", "chinese_calendar",
+         "holidays", "temporalio")  # fmt: skip
 
 
 def loaded_by(statement: str) -> list[str]:

@@ -25,11 +25,11 @@ from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 
-from activities.registry.sample import load_sample_registry_if_empty
 from activities.store import migrate
 from activities.store.db import redacted_url
 from activities.store.registry import RegistryRepository
 from schemas import search_attributes
+from services.registry.sample import load_sample_registry_if_empty
 from workers.binaries import temporal_cli
 from workers.client import connect, ensure_search_attributes, unreachable_reason
 from workers.codec_server import SESSION_PATH, build_codec_app

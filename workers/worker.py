@@ -20,6 +20,8 @@ from activities.ledger import LedgerActivities
 from activities.notify.providers import sms_provider_for
 from activities.notify.sms import SmsActivities
 from activities.registry.lookups import RegistryActivities
+from services.clock.service import ClockService
+from services.ledger import Ledger
 from workers.resources import Resources
 from workflows.case.workflow import CaseWorkflow
 from workflows.handoff.entity import HandoffWorkflow
@@ -44,7 +46,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     registry = RegistryActivities(resources.sessions)
     ledger = LedgerActivities(resources.sessions)
     clock = ClockActivities(resources.sessions)
-    case = CaseActivities(clock, ledger, resources.sessions)
+    case = CaseActivities(ClockService(resources.sessions), Ledger(resources.sessions), resources.sessions)
     handoff_intake = HandoffIntakeActivities(resources.sessions)
     handoff_reports = HandoffReportActivities(resources.sessions)
     handoff_withdrawal = HandoffWithdrawalActivities(resources.sessions)
@@ -56,11 +58,8 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
         registry.get_department,
         registry.get_matter,
         registry.resolve_case_parties,
-        registry.resolve_item_departments,
         registry.resolve_handoff_receivers,
         registry.match_trigger,
-        ledger.record_audit_entry,
-        ledger.audit_trail,
         ledger.record_case_transition,
         ledger.record_handoff_transition,
         ledger.record_supervision_order,
@@ -77,7 +76,6 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
         case.record_changes,
         handoff_intake.admit_events,
         handoff_reports.reconcile_open_loops,
-        handoff_reports.thread,
         handoff_withdrawal.withdraw_source,
     ]
 

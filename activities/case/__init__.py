@@ -1,1 +1,1 @@
-"""Case-specific activities: the legal clock and the ledger, composed so one transition costs one call each."""
+"""Case-specific activities: the clock and ledger services, composed so one transition costs one call each."""

@@ -1,7 +1,7 @@
 """The case's two activities: every deadline a transition needs, and every store write it makes, in one call each.
 
-They compose the clock's and the ledger's own activities (one unit of work each, all keyed by ids the workflow
-chose), so a retried call repeats harmlessly and a case's history grows by one activity per concern per command.
+They compose the clock and ledger services (one unit of work each, all keyed by ids the workflow chose), so a
+retried call repeats harmlessly and a case's history grows by one activity per concern per command.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.clock.activities import ClockActivities
-from activities.ledger import LedgerActivities
 from activities.metrics import CARDS_ISSUED, COMMANDS, DELIVERIES, ESCALATIONS, LOOP_SECONDS
+from activities.service_errors import as_application_errors
 from activities.store.delivery import (
     AttemptOutcome,
     DeliveryAttempt,
@@ -33,6 +32,8 @@ from schemas.case.records import (
 from schemas.case.stages import CaseStage
 from schemas.delivery import Push
 from schemas.ledger import CaseTransition
+from services.clock.service import ClockService
+from services.ledger import Ledger
 
 CLOSED = CaseStage.CLOSED.value
 
@@ -40,8 +41,8 @@ CLOSED = CaseStage.CLOSED.value
 class CaseActivities:
     def __init__(
         self,
-        clock: ClockActivities,
-        ledger: LedgerActivities,
+        clock: ClockService,
+        ledger: Ledger,
         sessions: async_sessionmaker[AsyncSession],
     ) -> None:
         self._clock = clock
@@ -50,20 +51,25 @@ class CaseActivities:
 
     @activity.defn(name="case_plan_clocks")
     async def plan_clocks(self, request: ClockPlanRequest) -> ClockPlan:
-        return ClockPlan(results=[await self._plan(item) for item in request.items])
+        with as_application_errors():
+            return ClockPlan(results=[await self._plan(item) for item in request.items])
 
     async def _plan(self, item: ClockPlanItem) -> ClockPlanResult:
         if item.schedule is not None:
             return ClockPlanResult(key=item.key, schedule=await self._clock.schedule_rungs(item.schedule))
         if item.window is not None:
-            return ClockPlanResult(key=item.key, deadline=await self._clock.compute_deadline(item.window))
+            return ClockPlanResult(key=item.key, deadline=await self._clock.deadline(item.window))
         if item.extension is not None:
-            return ClockPlanResult(key=item.key, change=await self._clock.apply_extension(item.extension))
+            return ClockPlanResult(key=item.key, change=await self._clock.extend(item.extension))
         assert item.suspension is not None  # the model holds exactly one
-        return ClockPlanResult(key=item.key, change=await self._clock.apply_suspension(item.suspension))
+        return ClockPlanResult(key=item.key, change=await self._clock.suspend(item.suspension))
 
     @activity.defn(name="case_record_changes")
     async def record_changes(self, changes: CaseChanges) -> CaseChangesRecorded:
+        with as_application_errors():
+            return await self._record(changes)
+
+    async def _record(self, changes: CaseChanges) -> CaseChangesRecorded:
         entries = orders = cards = scores = ratings = 0
         for entry in changes.entries:
             view = await self._ledger.record_case_transition(CaseTransition(entry=entry, case=changes.case))

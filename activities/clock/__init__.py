@@ -1,1 +1,1 @@
-"""The legal clock: working-day calendar, deadlines in four units, pauses, extensions and card rungs."""
+"""The legal clock's activities: thin adapters of `services.clock` that workflows call by name."""

@@ -1,6 +1,7 @@
 """SMS providers behind one small interface: the government SMS platform over HTTP, or a log line.
 
-The logging provider serves the embedded stack and tests of workflows; the settings choose (`sms_provider`).
+The logging provider serves the embedded stack and tests of workflows; the settings the worker passes choose
+(`sms_provider`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from temporalio.exceptions import ApplicationError
 
 from activities.gateway import responses
 from activities.gateway.signing import IDEMPOTENCY_KEY_HEADER
-from workers.settings import Settings, SmsProviderName
 
 SMS_FAILED = "DeliveryFailed"
 SMS_REJECTED = "DeliveryRejected"
@@ -37,6 +37,19 @@ class SmsMessage:
     phones: tuple[str, ...]
     template_id: str
     variables: Mapping[str, str] = field(default_factory=dict)
+
+
+class SmsSettings(Protocol):
+    """The settings that choose and reach the provider (the worker's settings have them)."""
+
+    @property
+    def sms_provider(self) -> str: ...
+
+    @property
+    def sms_url(self) -> str | None: ...
+
+    @property
+    def sms_api_key(self) -> SecretStr | None: ...
 
 
 class SmsProvider(Protocol):
@@ -124,8 +137,8 @@ class HttpSmsProvider:
         raise ApplicationError(text, type=SMS_REJECTED, non_retryable=True)
 
 
-def sms_provider_for(settings: Settings, http: httpx.AsyncClient) -> SmsProvider:
-    if settings.sms_provider is SmsProviderName.HTTP:
+def sms_provider_for(settings: SmsSettings, http: httpx.AsyncClient) -> SmsProvider:
+    if settings.sms_provider == HttpSmsProvider.name:
         if settings.sms_url is None:
             raise ValueError("sms_url is required when sms_provider is http")
         return HttpSmsProvider(http, settings.sms_url, settings.sms_api_key)

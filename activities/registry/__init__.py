@@ -1,1 +1,1 @@
-"""The registry (兩庫一單): importing it from files, and the lookups workflows run as activities."""
+"""The registry lookups workflows run as activities: thin adapters of `services.registry`."""

@@ -12,13 +12,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from activities.clock.activities import load_legal_clock
-from activities.clock.calendar import LegalCalendar
-from activities.clock.deadline import LegalClock
-from activities.clock.errors import ClockInputError, describe
-from activities.clock.office_hours import OfficeHours
-from activities.clock.overrides import parse_override
-from activities.clock.profiles import schedule_rungs
 from activities.store.calendar import CalendarRepository
 from caseloop.commands.bounds import read_text
 from caseloop.errors import CommandError, InputRejected, NotFound
@@ -32,6 +25,13 @@ from schemas.clock import (
     Pause,
     RungSchedule,
 )
+from services.clock.calendar import LegalCalendar
+from services.clock.deadline import LegalClock
+from services.clock.errors import ClockInputError, describe
+from services.clock.office_hours import OfficeHours
+from services.clock.overrides import parse_override
+from services.clock.profiles import schedule_rungs
+from services.clock.service import load_legal_clock
 
 # The options that fill each field of ClockSpec, so errors name what the user typed.
 OPTIONS = {

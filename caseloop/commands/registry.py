@@ -10,13 +10,13 @@ from typing import TypeVar
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.registry.importer import RegistryRejected, import_registry
-from activities.registry.lookups import department_info, matter_info
 from activities.store.registry import RegistryRepository, RosterEntry
 from caseloop.commands.bounds import check_csv, read_text
 from caseloop.errors import InputRejected, NotFound
 from caseloop.store import open_store
 from schemas.registry import CaseRole, DepartmentInfo, ImportSummary, MatterInfo, SectionSummary
+from services.registry.importer import RegistryRejected, import_registry
+from services.registry.lookups import department_info, matter_info
 
 T = TypeVar("T")
 

@@ -24,6 +24,7 @@ from temporalio.api.workflowservice.v1 import StartWorkflowExecutionResponse
 from temporalio.client import Client
 
 from caseloop.direct import intake
+from caseloop.direct.case_start import legacy_case, start_case
 from caseloop.direct.cases import CaseHandle
 from caseloop.direct.channel import Channel
 from caseloop.direct.failures import connect_failed
@@ -46,7 +47,6 @@ from schemas.handoff import (
 )
 from workers.client import connect
 from workers.settings import Settings, get_settings
-from workflows.case.start import legacy_case, start_case
 
 DEFAULT_WITHIN = 60.0
 

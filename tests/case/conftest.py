@@ -9,7 +9,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.registry.importer import import_registry
+from services.registry.importer import import_registry
 from tests.case.driver import Driver
 from workers.resources import Resources
 from workers.settings import get_settings

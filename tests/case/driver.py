@@ -13,17 +13,17 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.ledger import LedgerActivities
 from activities.store.delivery import InboxEntry
 from activities.store.ledger.cards import Card
 from activities.store.ledger.scores import ScoreEvent
+from caseloop.direct.case_start import start_case
 from schemas.case import commands as c
 from schemas.case.stages import Role
 from schemas.case.state import CaseRegistration
 from schemas.case.views import CaseQuery, CaseView, Timeline, TimelineQuery
 from schemas.ledger import AuditEntry, AuditTrailQuery
+from services.ledger import Ledger
 from tests.case.parties import COORDINATOR, LEAD, LOCALITY, SUPERVISOR, SYSTEM_CODE, registration
-from workflows.case.start import start_case
 from workflows.case.workflow import CaseWorkflow
 
 coordinator = c.Actor(department=COORDINATOR, role=Role.COORDINATOR)
@@ -83,7 +83,7 @@ class Driver:
         return await handle.query(CaseWorkflow.timeline, TimelineQuery(limit=1000))
 
     async def audit(self, subject_id: str) -> list[AuditEntry]:
-        return (await LedgerActivities(self.sessions).audit_trail(AuditTrailQuery(subject_id=subject_id))).entries
+        return (await Ledger(self.sessions).audit_trail(AuditTrailQuery(subject_id=subject_id))).entries
 
     async def cards(self, case_id: str) -> list[tuple[str, str, str, str | None]]:
         async with self.sessions() as session:

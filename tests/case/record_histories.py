@@ -18,9 +18,9 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.registry.importer import import_registry
 from activities.store.migrate import upgrade
 from schemas import search_attributes
+from services.registry.importer import import_registry
 from tests.case.driver import Driver
 from tests.case.scenarios import SCENARIOS
 from tests.support.histories import without_machine_paths

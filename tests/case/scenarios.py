@@ -13,12 +13,12 @@ from pathlib import Path
 
 from temporalio.client import WorkflowUpdateFailedError
 
-from activities.registry.importer import import_registry
 from schemas.case import commands as c
 from schemas.case.stages import CommitmentDecision, ReturnRuling, ReviewVerdict, Role
 from schemas.clock import ClockUnit
 from schemas.ledger import RatingLevel
 from schemas.registry import Limit
+from services.registry.importer import import_registry
 from tests.case.driver import CaseHandle, Driver, coordinator, describe, lead, locality, requester, supervisor
 from tests.case.parties import CO_UNIT, LEAD, OTHER
 from tests.gateway.receiver import Answer, Receiver

@@ -9,10 +9,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.case.activities import CaseActivities
-from activities.clock.activities import ClockActivities
 from activities.gateway.inbox import InboxActivities
-from activities.ledger import LedgerActivities
-from activities.registry.importer import import_registry
 from schemas.case import commands as c
 from schemas.case.records import CaseChanges, ClockPlanItem, ClockPlanRequest, Escalation
 from schemas.case.stages import CaseStage, Role
@@ -37,6 +34,9 @@ from schemas.ledger import (
     ScoreKind,
     SubjectKind,
 )
+from services.clock.service import ClockService
+from services.ledger import Ledger
+from services.registry.importer import import_registry
 from tests.case.conftest import REGISTRY as TEST_REGISTRY
 from tests.case.parties import LEAD, LOCALITY, START, new_case
 from workflows.case import machine, records
@@ -44,7 +44,7 @@ from workflows.case.effects import SYSTEM, Recorder
 
 
 def activities(sessions: async_sessionmaker[AsyncSession]) -> CaseActivities:
-    return CaseActivities(ClockActivities(sessions), LedgerActivities(sessions), sessions)
+    return CaseActivities(ClockService(sessions), Ledger(sessions), sessions)
 
 
 async def test_plan_clocks_answers_every_kind_of_computation(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -132,7 +132,7 @@ async def test_record_changes_writes_once_and_counts_once(sessions: async_sessio
     assert (again.entries, again.cards, again.scores, again.ratings) == (0, 0, 0, 0)
     after = {key: metric(name, **labels) for key, (name, labels) in counted.items()}
     assert {key: after[key] - before[key] for key in counted} == {"cards": 1, "talks": 1, "commands": 1, "loops": 1}
-    trail = await LedgerActivities(sessions).audit_trail(AuditTrailQuery(subject_id=state.case_id))
+    trail = await Ledger(sessions).audit_trail(AuditTrailQuery(subject_id=state.case_id))
     assert [(entry.seq, entry.action, entry.reason) for entry in trail.entries] == [
         (2, "commented", "on site"),
         (3, "written_off", None),

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from temporalio.worker import Worker
 
-from activities.registry.importer import import_registry
 from schemas.case import commands as c
 from schemas.case.stages import CaseStage
 from schemas.delivery import Push
+from services.registry.importer import import_registry
 from tests.case.conftest import REGISTRY
 from tests.case.driver import Driver, coordinator
 from tests.case.parties import LEAD, OTHER

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from caseloop.direct.case_start import summary_of
 from schemas.case import commands as c
 from schemas.case.stages import (
     AssignmentStatus,
@@ -40,7 +41,6 @@ from tests.case.parties import (
 from workflows.case import machine, presentation
 from workflows.case.effects import Effects
 from workflows.case.rules import Rejected
-from workflows.case.start import summary_of
 
 coordinator = c.Actor(department=COORDINATOR, role=Role.COORDINATOR)
 lead = c.Actor(department=LEAD, role=Role.LEAD)

@@ -14,17 +14,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from activities.registry.importer import import_registry
 from activities.store.migrate import upgrade
+from caseloop.direct.case_start import start_case
 from schemas import search_attributes as sa
 from schemas.case import commands as c
 from schemas.case.stages import Role
+from services.registry.importer import import_registry
 from tests.case.conftest import REGISTRY
 from tests.case.parties import COORDINATOR, LEAD, LOCALITY, OTHER, SUPERVISOR, SYSTEM_CODE, registration
 from workers.resources import Resources, open_resources
 from workers.settings import Settings
 from workers.worker import build_worker
-from workflows.case.start import start_case
 from workflows.case.workflow import CaseWorkflow
 
 

@@ -14,10 +14,10 @@ import pytest
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.registry.importer import import_registry
 from activities.store.migrate import upgrade
 from schemas.case import commands as c
 from schemas.case.stages import CaseStage, Role
+from services.registry.importer import import_registry
 from tests.case.conftest import REGISTRY
 from tests.case.driver import CaseHandle, Driver, coordinator, supervisor
 from tests.case.parties import LEAD, OTHER

@@ -6,9 +6,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from activities.clock.calendar import LegalCalendar
-from activities.clock.deadline import LegalClock
-from activities.clock.office_hours import OfficeHours
+from services.clock.calendar import LegalCalendar
+from services.clock.deadline import LegalClock
+from services.clock.office_hours import OfficeHours
 
 
 def at(text: str) -> datetime:

@@ -7,11 +7,6 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from activities.clock import changes
-from activities.clock.calendar import LegalCalendar
-from activities.clock.deadline import LegalClock
-from activities.clock.errors import ClockInputError
-from activities.clock.office_hours import OfficeHours
 from schemas.clock import (
     CalendarOverride,
     ClockSpec,
@@ -22,6 +17,11 @@ from schemas.clock import (
     OfficeHoursOverride,
     Pause,
 )
+from services.clock import changes
+from services.clock.calendar import LegalCalendar
+from services.clock.deadline import LegalClock
+from services.clock.errors import ClockInputError
+from services.clock.office_hours import OfficeHours
 from tests.clock.conftest import at
 
 

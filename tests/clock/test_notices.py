@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from activities.clock.deadline import LegalClock
 from schemas.clock import CalendarSource, ClockSpec, ClockUnit
+from services.clock.deadline import LegalClock
 from tests.clock.conftest import at, days
 
 # 国办发明电〔2024〕12号 (2025) and the notice of 2025-11-04 (2026), as listed in domain-research.md §7.

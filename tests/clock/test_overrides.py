@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from activities.clock.errors import ClockInputError
-from activities.clock.overrides import parse_override
 from schemas.clock import CalendarOverride, OfficeHoursOverride
+from services.clock.errors import ClockInputError
+from services.clock.overrides import parse_override
 
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
 

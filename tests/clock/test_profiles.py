@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from activities.clock.deadline import LegalClock
-from activities.clock.profiles import PROFILES, schedule_rungs
 from schemas.clock import CardProfileName, ClockSpec, ClockUnit, RungKind
+from services.clock.deadline import LegalClock
+from services.clock.profiles import PROFILES, schedule_rungs
 from tests.clock.conftest import at
 
 

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from activities.clock.calendar import LegalCalendar
-from activities.clock.deadline import LegalClock
-from activities.clock.office_hours import OfficeHours
-from activities.clock.profiles import schedule_rungs
 from schemas.clock import SHANGHAI, CardProfileName, ClockSpec, ClockUnit, Pause
+from services.clock.calendar import LegalCalendar
+from services.clock.deadline import LegalClock
+from services.clock.office_hours import OfficeHours
+from services.clock.profiles import schedule_rungs
 
 CLOCK = LegalClock(LegalCalendar(), OfficeHours())
 CHECKS = settings(max_examples=150, deadline=None)

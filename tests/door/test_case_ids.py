@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.registry.importer import import_registry
 from caseloop.direct import CaseClient
 from schemas.case.commands import Actor
 from schemas.case.stages import Role
@@ -24,6 +23,7 @@ from schemas.case.state import (
     case_id_of,
     legacy_case_id_of,
 )
+from services.registry.importer import import_registry
 from tests.door.conftest import COORDINATOR, INITIATOR, LEAD, LOCALITY, SUPERVISOR, DoorWorld
 from tests.door.test_cases import problem
 from workers.door.credentials import issue_credential

@@ -20,12 +20,12 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 from temporalio.testing import WorkflowEnvironment
 
-from activities.registry.importer import import_registry
 from activities.store.delivery import DeliveryAttempt
 from activities.store.migrate import upgrade
 from caseloop.direct import CaseClient
 from schemas.case import commands as c
 from schemas.case.state import CasePolicy
+from services.registry.importer import import_registry
 from tests.case.conftest import REGISTRY
 from tests.case.driver import Driver, coordinator
 from tests.case.parties import LEAD

@@ -22,12 +22,12 @@ from activities.gateway.delivery import GatewayActivities
 from activities.gateway.endpoints import EndpointRefused, WebhookPolicy, check_url, parse_allow_list, resolve
 from activities.gateway.inbox import InboxActivities
 from activities.gateway.webhook_secrets import environment_secret
-from activities.registry.document import read_registry_files
-from activities.registry.importer import RegistryRejected, import_registry
-from activities.registry.validation import StoredRegistry, validate
 from activities.store.delivery import DeliveryAttemptRepository
 from activities.store.registry import Department
 from schemas.delivery import DeliveryOutcome, InboxQuery
+from services.registry.document import read_registry_files
+from services.registry.importer import RegistryRejected, import_registry
+from services.registry.validation import StoredRegistry, validate
 from tests.gateway.conftest import LOCAL_RECEIVERS, SECRET_REF, a_push, add_department
 from tests.gateway.department import DepartmentSystem
 from tests.gateway.receiver import Answer, Receiver

@@ -11,8 +11,6 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.registry.importer import import_registry
-from activities.registry.sample import SAMPLE_REGISTRY
 from activities.store.base import Base
 from activities.store.registry import (
     CollaborationMatter,
@@ -23,6 +21,8 @@ from activities.store.registry import (
     RegistryRole,
     RosterEntry,
 )
+from services.registry.importer import import_registry
+from services.registry.sample import SAMPLE_REGISTRY
 
 REGISTRY_TABLES = [
     model.__tablename__

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from activities.registry.sample import SAMPLE_REGISTRY
 from caseloop.cli import main
 from caseloop.errors import EXIT_NOT_FOUND, EXIT_REJECTED
+from services.registry.sample import SAMPLE_REGISTRY
 from workers.settings import get_settings
 
 

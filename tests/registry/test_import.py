@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.registry.importer import RegistryRejected, import_registry
-from activities.registry.sample import SAMPLE_REGISTRY, load_sample_registry_if_empty
 from activities.store.registry import (
     CollaborationMatter,
     Department,
@@ -20,6 +18,8 @@ from activities.store.registry import (
     RegistryRepository,
     RosterEntry,
 )
+from services.registry.importer import RegistryRejected, import_registry
+from services.registry.sample import SAMPLE_REGISTRY, load_sample_registry_if_empty
 from tests.registry.conftest import count, registry_rows
 
 WriteYaml = Callable[[str, dict[str, Any]], Path]

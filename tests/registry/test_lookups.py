@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.registry.importer import import_registry
 from activities.registry.lookups import RegistryActivities
 from activities.store.registry import RegistryRepository
 from schemas.clock import CardProfileName, ClockUnit
@@ -22,8 +21,6 @@ from schemas.registry import (
     DeliveryChannel,
     DepartmentQuery,
     HandoffRouteQuery,
-    ItemDepartmentsQuery,
-    ItemKind,
     Limit,
     MatterKind,
     MatterQuery,
@@ -31,6 +28,7 @@ from schemas.registry import (
     TriggerEvent,
     TriggerQuery,
 )
+from services.registry.importer import import_registry
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -78,17 +76,17 @@ async def test_bad_case_parties_are_business_errors(
 
 
 @pytest.mark.parametrize(
-    ("locality", "exclude", "receivers", "in_locality"),
+    ("locality", "exclude", "receivers"),
     [
-        ("SQ-SHY", [], ["SQ-SHY-WJJ"], True),  # the county has its own health bureau
-        ("SQ-SIY", [], ["SQ-SIY-WJJ"], True),
-        ("SQ-SCQ", [], ["SQ-WJW"], False),  # the district has none: the city commission
-        (None, [], ["SQ-WJW"], False),
-        ("SQ-SHY", ["SQ-SHY-WJJ"], ["SQ-WJW"], False),  # returned as not its duty: the next in line
+        ("SQ-SHY", [], ["SQ-SHY-WJJ"]),  # the county has its own health bureau
+        ("SQ-SIY", [], ["SQ-SIY-WJJ"]),
+        ("SQ-SCQ", [], ["SQ-WJW"]),  # the district has none: the city commission
+        (None, [], ["SQ-WJW"]),
+        ("SQ-SHY", ["SQ-SHY-WJJ"], ["SQ-WJW"]),  # returned as not its duty: the next in line
     ],
 )
 async def test_a_push_is_routed_by_the_function_catalogue(
-    locality: str | None, exclude: list[str], receivers: list[str], in_locality: bool, sample: Sessions
+    locality: str | None, exclude: list[str], receivers: list[str], sample: Sessions
 ) -> None:
     registry = RegistryActivities(sample)
     route = await ActivityEnvironment().run(
@@ -98,13 +96,6 @@ async def test_a_push_is_routed_by_the_function_catalogue(
     assert [r.code for r in route.receivers] == receivers
     assert route.routed_by_function
     assert route.receivers[0].delivery is DeliveryChannel.INBOX
-    found = await ActivityEnvironment().run(
-        registry.resolve_item_departments,
-        ItemDepartmentsQuery(
-            item_kind=ItemKind.SUPERVISION, item_code="JG-GGCSWS", locality_code=locality, exclude=exclude
-        ),
-    )
-    assert ([d.code for d in found.departments], found.in_locality) == (receivers, in_locality)
 
 
 async def test_a_matter_with_named_receivers_goes_to_them(sample: Sessions) -> None:

@@ -16,15 +16,15 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.registry.importer import RegistryRejected, import_registry
-from activities.registry.lookups import matter_info
-from activities.registry.roles import handoff_coordinator, launch_roles
 from activities.store import migrate
 from activities.store.base import Base
 from activities.store.db import create_engine
 from activities.store.registry import RegistryRepository, RegistryRole
 from caseloop.errors import InputRejected
 from schemas.registry import LaunchRoles
+from services.registry.importer import RegistryRejected, import_registry
+from services.registry.lookups import matter_info
+from services.registry.roles import handoff_coordinator, launch_roles
 from tests.registry.conftest import count, registry_rows
 
 Sessions = async_sessionmaker[AsyncSession]

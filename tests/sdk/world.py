@@ -17,9 +17,9 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from activities.registry.importer import import_registry
 from caseloop.sdk.client import CaseClient
 from schemas.access import CredentialKind
+from services.registry.importer import import_registry
 from tests.support.department_world import HOUSING, running_worker, sample_store, target_of
 from tests.support.embedded_stack import free_ports
 from workers.door.app import build_app

@@ -1,4 +1,5 @@
-"""Ledger activities on SQLite and PostgreSQL: the audit trail under retries, read models, cards, scores, ratings."""
+"""The ledger (service and activities) on SQLite and PostgreSQL: the audit trail under retries, read models, cards,
+scores, ratings."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ from schemas.ledger import (
     SupervisionOrderStatus,
     SupervisionOrderTransition,
 )
+from services.errors import Refused
+from services.ledger import Ledger
 
 Sessions = async_sessionmaker[AsyncSession]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -81,44 +84,44 @@ async def rows(sessions: Sessions, model: type) -> int:
 
 
 async def test_a_retried_audit_entry_is_written_once(sessions: Sessions) -> None:
-    ledger = LedgerActivities(sessions)
-    first = await ActivityEnvironment().run(ledger.record_audit_entry, entry(1))
-    retried = await ActivityEnvironment().run(ledger.record_audit_entry, entry(1))
+    ledger = Ledger(sessions)
+    first = await ledger.record_audit_entry(entry(1))
+    retried = await ledger.record_audit_entry(entry(1))
     assert (first.recorded, retried.recorded) == (True, False)
     assert await rows(sessions, AuditRecord) == 1
 
 
 async def test_concurrent_attempts_write_one_audit_row(sessions: Sessions) -> None:
-    ledger = LedgerActivities(sessions)
-    results = await asyncio.gather(*(ActivityEnvironment().run(ledger.record_audit_entry, entry(7)) for _ in range(5)))
+    ledger = Ledger(sessions)
+    results = await asyncio.gather(*(ledger.record_audit_entry(entry(7)) for _ in range(5)))
     assert sum(result.recorded for result in results) == 1
     assert await rows(sessions, AuditRecord) == 1
 
 
 async def test_a_different_entry_under_a_taken_seq_is_refused(sessions: Sessions) -> None:
-    ledger = LedgerActivities(sessions)
-    await ActivityEnvironment().run(ledger.record_audit_entry, entry(1))
-    with pytest.raises(ApplicationError) as refused:
-        await ActivityEnvironment().run(ledger.record_audit_entry, entry(1, actor="LEAD_DEPT"))
-    assert refused.value.type == "Rejected" and refused.value.non_retryable
-    assert "actor" in refused.value.message
-    trail = await ActivityEnvironment().run(ledger.audit_trail, AuditTrailQuery(subject_id="SQ-FGW-2026-001"))
+    ledger = Ledger(sessions)
+    await ledger.record_audit_entry(entry(1))
+    with pytest.raises(Refused) as refused:
+        await ledger.record_audit_entry(entry(1, actor="LEAD_DEPT"))
+    assert refused.value.error_type == "Rejected"
+    assert "actor" in str(refused.value)
+    trail = await ledger.audit_trail(AuditTrailQuery(subject_id="SQ-FGW-2026-001"))
     assert [e.actor for e in trail.entries] == ["COORDINATOR"]
     assert trail.entries[0].at == T0 + timedelta(hours=1) and trail.entries[0].at.tzinfo is not None
 
 
 async def test_an_audit_row_keeps_the_credential_and_the_reason_for_acting_on_behalf(sessions: Sessions) -> None:
-    ledger = LedgerActivities(sessions)
+    ledger = Ledger(sessions)
     sent = entry(1, credential_id="jwt:sso.example:ops-7", on_behalf_reason="their system is down")
-    await ActivityEnvironment().run(ledger.record_audit_entry, sent)
-    await ActivityEnvironment().run(ledger.record_audit_entry, entry(2))
-    trail = await ActivityEnvironment().run(ledger.audit_trail, AuditTrailQuery(subject_id="SQ-FGW-2026-001"))
+    await ledger.record_audit_entry(sent)
+    await ledger.record_audit_entry(entry(2))
+    trail = await ledger.audit_trail(AuditTrailQuery(subject_id="SQ-FGW-2026-001"))
     assert trail.entries == [sent, entry(2)]
     assert trail.entries[1].credential_id is None
     # The same transition retried under another credential is another transition: refused, not overwritten.
-    with pytest.raises(ApplicationError) as refused:
-        await ActivityEnvironment().run(ledger.record_audit_entry, entry(1, credential_id="key:other"))
-    assert "credential_id" in refused.value.message
+    with pytest.raises(Refused) as refused:
+        await ledger.record_audit_entry(entry(1, credential_id="key:other"))
+    assert "credential_id" in str(refused.value)
 
 
 async def test_the_case_read_model_follows_transitions_and_ignores_retries(sessions: Sessions) -> None:

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.registry.importer import import_registry
-from activities.registry.sample import load_sample_registry_if_empty
 from activities.store.migrate import upgrade
 from caseloop.cli import main
+from services.registry.importer import import_registry
+from services.registry.sample import load_sample_registry_if_empty
 from workers.resources import Resources, open_resources
 from workers.settings import Settings
 from workers.worker import build_worker

@@ -18,7 +18,6 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from activities.registry.roles import handoff_coordinator
 from caseloop.direct.cases import COMMANDS as CASE_COMMANDS
 from caseloop.direct.handoffs import COMMANDS as HANDOFF_COMMANDS
 from caseloop.errors import CommandError, InputRejected
@@ -26,6 +25,7 @@ from schemas import handoff as h
 from schemas.access import Caller
 from schemas.api import CaseActing, HandoffActing
 from schemas.case.commands import Actor
+from services.registry.roles import handoff_coordinator
 from workers.door import access
 from workers.door.deps import CallerDep, Door, DoorDep, KeyDep
 from workers.door.idempotency import Answer, command_id, fingerprint

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import AwareDatetime, ValidationError
 
-from activities.registry.roles import launch_roles
 from caseloop.errors import InputRejected
 from schemas.api import CASE_COMMAND_BODIES, CasePage, Count, LaunchRequest, LaunchResult
 from schemas.case.commands import Actor, Code, CommandResult
 from schemas.case.stages import CardColour, CaseStage, Priority, Role, SupervisionLevel
 from schemas.case.state import CasePolicy, CaseRegistration
 from schemas.case.views import CaseView, Timeline
+from services.registry.roles import launch_roles
 from workers.door import access
 from workers.door.commands import add_command_route, case_command
 from workers.door.deps import CallerDep, DoorDep

@@ -7,12 +7,12 @@ import asyncio
 from fastapi import APIRouter
 from pydantic import ValidationError
 
-from activities.clock.activities import load_legal_clock
-from activities.clock.deadline import HORIZON
-from activities.clock.errors import ClockInputError
-from activities.clock.profiles import schedule_rungs
 from schemas.api import DeadlineRequest
 from schemas.clock import ClockSpec, RungSchedule
+from services.clock.deadline import HORIZON
+from services.clock.errors import ClockInputError
+from services.clock.profiles import schedule_rungs
+from services.clock.service import load_legal_clock
 from workers.door.deps import CallerDep, DoorDep
 from workers.door.problems import DoorProblem, Kind
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from temporalio.exceptions import ApplicationError
 
-from activities.registry.lookups import RegistryActivities
 from schemas.registry import DepartmentInfo, DepartmentQuery, MatterInfo, MatterQuery
+from services.errors import NotFound
+from services.registry.lookups import RegistryLookups
 from workers.door.deps import CallerDep, DoorDep
 from workers.door.problems import not_found
 
@@ -20,14 +20,14 @@ RegistryCode = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za
 @router.get("/departments/{code}", response_model=DepartmentInfo, summary="A department")
 async def department(parts: DoorDep, _caller: CallerDep, code: RegistryCode) -> DepartmentInfo:
     try:
-        return await RegistryActivities(parts.sessions).get_department(DepartmentQuery(code=code))
-    except ApplicationError:
+        return await RegistryLookups(parts.sessions).get_department(DepartmentQuery(code=code))
+    except NotFound:
         raise not_found(f"department {code}") from None
 
 
 @router.get("/matters/{code}", response_model=MatterInfo, summary="A matter")
 async def matter(parts: DoorDep, _caller: CallerDep, code: RegistryCode) -> MatterInfo:
     try:
-        return await RegistryActivities(parts.sessions).get_matter(MatterQuery(code=code))
-    except ApplicationError:
+        return await RegistryLookups(parts.sessions).get_matter(MatterQuery(code=code))
+    except NotFound:
         raise not_found(f"matter {code}") from None

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from activities.clock.deadline import LegalClock
 from schemas.clock import CardProfileName, ClockSpec, Deadline, Rung, RungKind, RungSchedule
+from services.clock.deadline import LegalClock
 
 
 @dataclass(frozen=True)

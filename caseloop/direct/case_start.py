@@ -1,7 +1,5 @@
-"""Starting a case from a client (the SDK, the CLI, tests): idempotent by the initiating system's case number.
-
-Client-side code: workflows never import it.
-"""
+"""Starting a case from a client of Temporal (the front door, tests): idempotent by the initiating system's case
+number."""
 
 from __future__ import annotations
 

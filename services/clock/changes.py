@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from activities.clock.deadline import LegalClock, amount_words, hours_text
-from activities.clock.profiles import schedule_rungs
 from schemas.clock import (
     ClockSpec,
     DayKind,
@@ -11,6 +9,8 @@ from schemas.clock import (
     DeadlineExtension,
     DeadlineSuspension,
 )
+from services.clock.deadline import LegalClock, amount_words, hours_text
+from services.clock.profiles import schedule_rungs
 
 
 def _moved(previous: str, new: str) -> str:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.registry.importer import import_registry
 from activities.store.registry import RegistryRepository
 from schemas.registry import ImportSummary
+from services.registry.importer import import_registry
 
 # Shipped inside the package so an installed wheel finds it as well as a checkout.
 SAMPLE_REGISTRY = Path(__file__).with_name("suqian.yaml")

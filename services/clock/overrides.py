@@ -5,8 +5,8 @@ from __future__ import annotations
 import yaml
 from pydantic import ValidationError
 
-from activities.clock.errors import ClockInputError, describe
 from schemas.clock import CalendarOverride, OfficeHoursOverride
+from services.clock.errors import ClockInputError, describe
 
 
 class _TextDatesLoader(yaml.SafeLoader):

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from activities.gateway.endpoints import EndpointRefused, WebhookPolicy, check_url, current_policy
-from activities.registry.document import DefaultsSpec, DepartmentSpec, Located, MatterSpec, RegistryDocument
 from schemas.registry import (
     DIRECTIONS_OF_KIND,
     RECEIVER_ITEM_KIND,
@@ -21,6 +20,7 @@ from schemas.registry import (
     RegistryProblem,
     steps_of,
 )
+from services.registry.document import DefaultsSpec, DepartmentSpec, Located, MatterSpec, RegistryDocument
 
 PHONE = re.compile(r"^\+?[0-9][0-9-]{5,30}$")
 SECRET_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

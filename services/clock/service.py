@@ -1,0 +1,75 @@
+"""The legal clock on the store's calendar overrides: what workflows ask of it, one request at a time.
+
+Each request loads the calendar with every stored override and the locality's office hours, so an override an
+operator imports applies to the next computation without a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.store.calendar import CalendarRepository
+from schemas.clock import (
+    ClockSpec,
+    Deadline,
+    DeadlineChange,
+    DeadlineExtension,
+    DeadlineSuspension,
+    RungSchedule,
+    RungScheduleRequest,
+)
+from services.clock import changes
+from services.clock.calendar import LegalCalendar
+from services.clock.deadline import LegalClock
+from services.clock.errors import ClockInputError, describe
+from services.clock.office_hours import OfficeHours
+from services.clock.profiles import schedule_rungs
+
+
+async def load_legal_clock(sessions: async_sessionmaker[AsyncSession], locality: str | None) -> LegalClock:
+    """The calendar with every stored override, and the office hours of `locality` (the default if it has none)."""
+    async with sessions() as session:
+        repository = CalendarRepository(session)
+        years = await repository.years()
+        hours = await repository.office_hours(locality) if locality else None
+    return LegalClock(LegalCalendar(years), OfficeHours(hours))
+
+
+@contextmanager
+def _one_input_error() -> Iterator[None]:
+    """A model the clock builds from bad input fails as the clock's own input error, with the same message."""
+    try:
+        yield
+    except ValidationError as error:
+        raise ClockInputError(describe(error)) from None
+
+
+class ClockService:
+    """Deadlines, card rungs, extensions and suspensions; bad input raises ClockInputError (an InvalidInput)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def deadline(self, clock: ClockSpec) -> Deadline:
+        legal_clock = await load_legal_clock(self._sessions, clock.locality)
+        with _one_input_error():
+            return legal_clock.deadline(clock)
+
+    async def schedule_rungs(self, request: RungScheduleRequest) -> RungSchedule:
+        legal_clock = await load_legal_clock(self._sessions, request.clock.locality)
+        with _one_input_error():
+            return schedule_rungs(legal_clock, request.clock, request.profile)
+
+    async def extend(self, request: DeadlineExtension) -> DeadlineChange:
+        legal_clock = await load_legal_clock(self._sessions, request.clock.locality)
+        with _one_input_error():
+            return changes.extend(legal_clock, request)
+
+    async def suspend(self, request: DeadlineSuspension) -> DeadlineChange:
+        legal_clock = await load_legal_clock(self._sessions, request.clock.locality)
+        with _one_input_error():
+            return changes.suspend(legal_clock, request)
