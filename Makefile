@@ -37,7 +37,7 @@ test: install postgres prometheus chromium
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy schemas workflows activities workers caseloop
+	$(BIN)/mypy schemas workflows activities services workers caseloop
 
 format: install
 	$(BIN)/ruff format .
