@@ -183,7 +183,7 @@ class HandoffSummary(BaseModel):
 
     handoff_id: str = Field(description="the workflow ID, handoff-<matter>-<source>-<reference>-<direction>")
     stage: HandoffStage | str | None = Field(union_mode="left_to_right", description="CaseloopStage")
-    colour: SlaColour | str | None = Field(union_mode="left_to_right", description="CaseloopCardColour: SLA colour")
+    colour: SlaColour | str | None = Field(union_mode="left_to_right", description="CaseloopSlaColour: the SLA colour")
     matter: str | None = Field(description="CaseloopMatter")
     direction: HandoffDirection | str | None = Field(union_mode="left_to_right", description="CaseloopDirection")
     receiver: str | None = Field(description="CaseloopLeadDepartment: the department the push went to")

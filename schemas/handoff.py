@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -28,25 +29,27 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError, to_json
 
+from schemas.actors import SYSTEM_ACTOR as SYSTEM_ACTOR
+from schemas.actors import Actor, Role
+from schemas.cards import CardColour, IssuedCard, SlaColour
 from schemas.clock import ClockUnit, SlaClockState
 from schemas.delivery import Push
 from schemas.ledger import (
     CardIssue,
-    CardLevel,
     HandoffTransition,
     ScoreEventInput,
     SupervisionOrderStatus,
     SupervisionOrderTransition,
 )
 from schemas.registry import HandoffDirection, Limit, LimitUnit, MatterInfo, MatterStep, TriggerEvent
-from schemas.text import FREE_TEXT, IDENTIFIER, CommandId, Credential, Package
+from schemas.rejections import Rejection
+from schemas.text import FREE_TEXT, IDENTIFIER, CommandId, Package
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), IDENTIFIER]
 # The department's own reference (case number, decision number): any printable text, never a person's data.
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), IDENTIFIER]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), FREE_TEXT]
 Remark = Annotated[str, StringConstraints(max_length=500), FREE_TEXT]
-OnBehalfReason = Annotated[str | None, Field(max_length=2000), FREE_TEXT]
 
 # Short direction codes used in workflow IDs and push keys.
 DIRECTION_CODES: dict[HandoffDirection, str] = {
@@ -205,40 +208,11 @@ class HandoffStage(StrEnum):
         return self not in (HandoffStage.LOOP_CLOSED, HandoffStage.TERMINATED)
 
 
-class ActorRole(StrEnum):
-    RECEIVER = "receiver"  # the department the push went to
-    ORIGINATOR = "originator"  # the department whose event started the hand-off
-    COORDINATOR = "coordinator"  # the collaboration centre
-    SYSTEM = "system"
-
-
-class Actor(BaseModel):
-    """Who sends a command: a department code and the part it plays; never a person's name. The front door adds
-    the credential and an operator's reason for acting on behalf, which the audit trail records beside it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    department_code: Code
-    role: ActorRole
-    credential: Credential | None = Field(
-        None, description="the credential that sent it, e.g. key:<key id>; set by the front door"
-    )
-    on_behalf_reason: OnBehalfReason = Field(
-        None, description="why an operator acted for the department; set by the front door"
-    )
-
-    def __str__(self) -> str:
-        return f"{self.role.value} {self.department_code}"
-
-
-SYSTEM_ACTOR = Actor(department_code="caseloop", role=ActorRole.SYSTEM)
-
-
 def _reported_by_the_source(reporter: Actor | None, source_department: str) -> None:
     """An event or a withdrawal is reported by its source department, as the originator, whoever's credential."""
     if reporter is None:
         return
-    if reporter.role is not ActorRole.ORIGINATOR or reporter.department_code != source_department:
+    if reporter.role is not Role.ORIGINATOR or reporter.department != source_department:
         raise ValueError(f"reported_by: the reporter is the originator {source_department}, not {reporter}")
 
 
@@ -319,14 +293,6 @@ class EventOutcome(StrEnum):
     REJECTED = "rejected"  # bad input: nothing recorded
 
 
-class Rejection(BaseModel):
-    """Why a command or an event was refused: the rule's name, the field it concerns, and the reason in words."""
-
-    rule: str = Field(description="a stable name, e.g. actor.claimant or event.unmatched")
-    field: str | None
-    message: str
-
-
 class StartedHandoff(BaseModel):
     handoff_id: str
     thread_id: str
@@ -403,14 +369,6 @@ class HandoffStart(BaseModel):
         )
 
 
-class SlaColour(StrEnum):
-    """The computed colour supervisors filter on; cards are the permanent record beside it."""
-
-    GREEN = "green"
-    YELLOW = "yellow"
-    RED = "red"
-
-
 class HandoffClock(StrEnum):
     """The limits a hand-off watches, each with its own SLA timers."""
 
@@ -418,14 +376,6 @@ class HandoffClock(StrEnum):
     FEEDBACK = "feedback"
     ACKNOWLEDGE = "acknowledge"
     REROUTE = "reroute"
-
-
-class IssuedCard(BaseModel):
-    level: CardLevel
-    department_code: str
-    step: str = Field(description="the missed step: claim, feedback or push_back")
-    issued_at: AwareDatetime
-    reason: str
 
 
 class Route(BaseModel):
@@ -513,6 +463,10 @@ class HandoffState(BaseModel):
     )
 
     @property
+    def card_colour(self) -> CardColour:
+        return CardColour.of(card.level for card in self.cards)
+
+    @property
     def returned_by(self) -> list[str]:
         return [route.department_code for route in self.routes if route.returned_at is not None]
 
@@ -592,7 +546,8 @@ class HandoffView(BaseModel):
     receiver_code: str | None
     version: int
     stage: HandoffStage
-    colour: SlaColour
+    sla_colour: SlaColour = Field(validation_alias=AliasChoices("sla_colour", "colour"))
+    card_colour: CardColour = CardColour.NONE
     claimed_on_push: bool
     auto_acknowledged: bool
     deadlines: Deadlines

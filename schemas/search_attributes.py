@@ -1,6 +1,6 @@
 """Typed search-attribute keys of cases and hand-offs: what supervisors filter on in the Temporal UI.
 
-None of them may carry personal data: they are stored in clear. SQL visibility allows at most 10 Keyword,
+None of them may carry personal data: they are stored in clear. SQL visibility allows at most 10 Keyword (all taken),
 3 KeywordList and 3 Datetime keys per namespace, so add with care.
 """
 
@@ -10,7 +10,10 @@ from temporalio.common import SearchAttributeKey
 
 KIND = SearchAttributeKey.for_keyword("CaseloopKind")
 STAGE = SearchAttributeKey.for_keyword("CaseloopStage")
+# The most severe card issued (none, yellow, red): permanent, it only rises.
 CARD_COLOUR = SearchAttributeKey.for_keyword("CaseloopCardColour")
+# The SLA colour computed from the running clocks (green … red): it moves back when a deadline moves.
+SLA_COLOUR = SearchAttributeKey.for_keyword("CaseloopSlaColour")
 LEAD_DEPARTMENT = SearchAttributeKey.for_keyword("CaseloopLeadDepartment")
 LOCALITY = SearchAttributeKey.for_keyword("CaseloopLocality")
 MATTER = SearchAttributeKey.for_keyword("CaseloopMatter")
@@ -26,6 +29,7 @@ ALL: tuple[SearchAttributeKey, ...] = (
     KIND,
     STAGE,
     CARD_COLOUR,
+    SLA_COLOUR,
     LEAD_DEPARTMENT,
     LOCALITY,
     MATTER,

@@ -6,14 +6,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.store.handoff_events import HandoffEventRepository
 from schemas import names
+from schemas.actors import Actor, Role
 from schemas.handoff import (
-    Actor,
-    ActorRole,
     HandoffView,
     Rejection,
     SourceWithdrawal,
@@ -43,12 +41,10 @@ class HandoffWithdrawalActivities:
                 message=f"{withdrawal.source_department} never reported "
                 f"{withdrawal.event.value} {withdrawal.reference}: there is nothing to withdraw",
             )
-            raise ApplicationError(rejection.message, rejection.model_dump(), type="Rejected", non_retryable=True)
+            raise rejection.error()
         client = self._client or activity.client()
         # The door names who withdrew it (the credential, an operator's reason); every termination records it.
-        reporter = withdrawal.reported_by or Actor(
-            department_code=withdrawal.source_department, role=ActorRole.ORIGINATOR
-        )
+        reporter = withdrawal.reported_by or Actor(department=withdrawal.source_department, role=Role.ORIGINATOR)
         command = Terminate(actor=reporter, reason=withdrawal.reason)
         report = WithdrawalReport(event_key=withdrawal.key)
         # Stable across this run's retries, new for a later withdrawal: that one finds the hand-offs closed.

@@ -240,7 +240,8 @@ def _view(view: HandoffView) -> str:
             [
                 ("hand-off", view.handoff_id),
                 ("stage", view.stage),
-                ("colour", view.colour),
+                ("SLA colour", view.sla_colour),
+                ("card colour", view.card_colour),
                 ("matter", view.matter_code),
                 ("direction", view.direction),
                 ("from", f"{view.source_department} {view.reference}"),
@@ -258,7 +259,7 @@ def _view(view: HandoffView) -> str:
         routes = [(r.version, r.department_code, r.pushed_at, r.returned_at, r.return_reason) for r in view.routes]
         lines += ["", table(["push", "to", "pushed", "returned", "why"], routes)]
     if view.cards:
-        cards = [(card.level, card.department_code, card.step, card.issued_at) for card in view.cards]
+        cards = [(card.level, card.department, card.step, card.issued_at) for card in view.cards]
         lines += ["", table(["card", "department", "step", "issued"], cards)]
     if view.supervision_orders:
         orders = [(o.order_id, o.department_code, o.status, o.deadline) for o in view.supervision_orders]

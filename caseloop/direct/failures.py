@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import structlog
 from temporalio.client import (
@@ -23,15 +23,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from caseloop.errors import CommandError, InputRejected, NotFound, Unreachable
-from caseloop.sdk.failures import rejected, timed_out
+from caseloop.sdk.failures import refusal, timed_out
+from schemas.rejections import ErrorType, Rejection
 from workers.client import unreachable_reason
 
 T = TypeVar("T")
 
 log = structlog.get_logger(__name__)
 
-# The ApplicationError type both workflows give a rejected command; its first detail names rule and field.
-REJECTED = "Rejected"
 # What a workflow answers a query or an update it has no handler for: the ID names a workflow of another kind.
 _NO_HANDLER = "expected but not found"
 
@@ -69,9 +68,8 @@ async def guarded(call: Call, work: Awaitable[T], within: float | None) -> T:
 
 
 def update_failed(call: Call, cause: BaseException) -> CommandError:
-    if isinstance(cause, ApplicationError) and cause.type == REJECTED:
-        rule, field = _rule_and_field(cause.details)
-        return rejected(f"{call.subject}: {cause.message}", rule, field)
+    if isinstance(cause, ApplicationError) and cause.type == ErrorType.REJECTED:
+        return refusal(call.subject, _rejection(cause))
     if isinstance(cause, ApplicationError) and _NO_HANDLER in cause.message:
         return NotFound(f"{call.subject} does not exist")
     if isinstance(cause, ApplicationError):
@@ -79,11 +77,12 @@ def update_failed(call: Call, cause: BaseException) -> CommandError:
     return CommandError(f"{call.subject}: the command failed: {cause}")
 
 
-def _rule_and_field(details: Any) -> tuple[str | None, str | None]:
-    first = details[0] if details else None
-    if isinstance(first, dict):
-        return first.get("rule"), first.get("field")
-    return None, None
+def _rejection(cause: ApplicationError) -> Rejection:
+    """The rejection every workflow and activity sends as the first detail (`Rejection.error`)."""
+    first = cause.details[0] if cause.details else None
+    if isinstance(first, dict) and isinstance(first.get("rule"), str):
+        return Rejection.model_validate({"message": cause.message, **first})
+    return Rejection(rule="rejected", message=cause.message)
 
 
 def rpc_failed(call: Call, error: RPCError) -> CommandError:

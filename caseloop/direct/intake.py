@@ -30,6 +30,7 @@ from schemas.handoff import (
     withdrawal_workflow_id,
 )
 from schemas.queues import DEFAULT_TASK_QUEUE
+from schemas.rejections import ErrorType
 
 
 async def report_event(client: Client, event: SourceEvent, task_queue: str = DEFAULT_TASK_QUEUE) -> EventReport:
@@ -149,7 +150,7 @@ def _rejection(failure: WorkflowFailureError) -> Rejection | None:
     """The rule that refused the input, raised by the workflow itself or by its activity."""
     cause: BaseException | None = failure.cause
     while cause is not None:
-        if isinstance(cause, ApplicationError) and cause.type == "Rejected" and cause.details:
+        if isinstance(cause, ApplicationError) and cause.type == ErrorType.REJECTED and cause.details:
             return Rejection.model_validate(cause.details[0])
         cause = cause.__cause__
     return None

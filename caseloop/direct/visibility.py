@@ -43,7 +43,7 @@ CASE_FILTERS: FilterTable = {
 }
 HANDOFF_FILTERS: FilterTable = {
     "stage": (sa.STAGE, HandoffStage),
-    "colour": (sa.CARD_COLOUR, SlaColour),
+    "colour": (sa.SLA_COLOUR, SlaColour),
     "receiver": (sa.LEAD_DEPARTMENT, None),  # the department the push went to
     "locality": (sa.LOCALITY, None),
     "matter": (sa.MATTER, None),
@@ -61,7 +61,7 @@ CASE_FIELDS = {
 }
 HANDOFF_FIELDS = {
     "stage": sa.STAGE,
-    "colour": sa.CARD_COLOUR,
+    "colour": sa.SLA_COLOUR,
     "matter": sa.MATTER,
     "direction": sa.DIRECTION,
     "receiver": sa.LEAD_DEPARTMENT,

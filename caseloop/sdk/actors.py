@@ -62,7 +62,7 @@ class Acting:
         """The actor model in `department`, to check the command's fields before it is sent."""
         try:
             if self.handoff:
-                return handoff.Actor(department_code=department, role=handoff.ActorRole(self.role))
+                return handoff.Actor(department=department, role=Role(self.role))
             return Actor(department=department, role=Role(self.role))
         except ValidationError as error:
             raise invalid(error, within="actor") from None
@@ -95,7 +95,7 @@ def handoff_acting(value: HandoffActor | Acting | None) -> Acting:
     if isinstance(value, Acting):
         return value
     if isinstance(value, handoff.Actor):
-        return Acting(value.role.value, value.department_code, handoff=True)
+        return Acting(value.role.value, value.department, handoff=True)
     return _parse(value, [role.value for role in HandoffActingRole], handoff=True)
 
 

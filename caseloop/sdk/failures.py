@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from caseloop.errors import CommandTimeout, InputRejected
 
 if TYPE_CHECKING:
-    from schemas.handoff import Rejection
+    from schemas.rejections import Rejection
 
 
 def invalid(error: ValidationError, *, within: str | None = None) -> InputRejected:
@@ -26,15 +26,18 @@ def invalid(error: ValidationError, *, within: str | None = None) -> InputReject
 
 
 def rejected(message: str, rule: str | None, field: str | None) -> InputRejected:
-    """A rule's rejection; the message ends with the rule and the field, as scripts and logs need them."""
+    """A rule's rejection; the message ends with the rule and the field, as scripts and logs need them. Workflows
+    and activities send the reason in words alone (`schemas.rejections.Rejection`); the door's problem detail is
+    the text of an `InputRejected` made here, which ends with them already."""
     named = ", ".join(part for part in (f"rule {rule}" if rule else "", f"field {field}" if field else "") if part)
-    if not named or f"(rule {rule}" in message:  # the case workflow names them itself
+    if not named or message.endswith(f"({named})"):
         return InputRejected(message, rule=rule, field=field)
     return InputRejected(f"{message} ({named})", rule=rule, field=field)
 
 
 def refusal(subject: str, rejection: Rejection) -> InputRejected:
-    """The registry refused an event or a withdrawal about `subject`; nothing was recorded."""
+    """A case, a hand-off or the registry refused a command, an event or a withdrawal about `subject`; nothing was
+    changed."""
     return rejected(f"{subject}: {rejection.message}", rejection.rule, rejection.field)
 
 

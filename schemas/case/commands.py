@@ -10,10 +10,11 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
-from schemas.case.stages import CaseStage, CommitmentDecision, ReturnRuling, ReviewVerdict, Role
+from schemas.actors import Actor
+from schemas.case.stages import CaseStage, CommitmentDecision, ReturnRuling, ReviewVerdict
 from schemas.ledger import RatingLevel
 from schemas.registry import Limit
-from schemas.text import FREE_TEXT, Code, Credential
+from schemas.text import FREE_TEXT, Code
 
 Text = Annotated[str, Field(min_length=1, max_length=4000), FREE_TEXT]
 Reason = Annotated[str | None, Field(max_length=2000), FREE_TEXT]
@@ -25,27 +26,6 @@ def not_a_boolean(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError("a number is expected, not true or false")
     return value
-
-
-class Actor(BaseModel):
-    """Who sends a command: a department acting in a role. Never a person's name.
-
-    The front door fills in the credential and, for an operator acting for the department, the stated reason;
-    both go into the audit trail beside the actor.
-    """
-
-    department: Code
-    role: Role
-    credential: Credential | None = Field(
-        None, description="the credential that sent it, e.g. key:<key id>; set by the front door"
-    )
-    on_behalf_reason: Reason = Field(
-        None, description="why an operator acted for the department; set by the front door"
-    )
-
-    @property
-    def label(self) -> str:
-        return f"{self.role.value}:{self.department}"
 
 
 class CaseCommand(BaseModel):
@@ -220,13 +200,6 @@ class CommandResult(BaseModel):
     seq: int = Field(description="the case's transition counter after the command")
     applied_at: AwareDatetime
     subject_id: str | None = Field(None, description="what the command created, e.g. a supervision order id")
-
-
-class CommandRejection(BaseModel):
-    """The details of a `Rejected` update error: the rule broken and the field it concerns."""
-
-    rule: str
-    field: str | None = None
 
 
 # Every case command by its verb, as the front door's routes (`POST /v1/cases/{case_id}/{verb}`), the SDK and the

@@ -1,8 +1,13 @@
-"""The enums of a case: its stages, the parties and their assignments, actors' roles, colours and levels."""
+"""The enums of a case: its stages, the parties and their assignments, and its levels. Roles (schemas.actors) and
+colours (schemas.cards) are shared with the hand-off and re-exported here for the case's modules."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from schemas.actors import Role as Role
+from schemas.cards import CardColour as CardColour
+from schemas.cards import SlaColour as SlaColour
 
 
 class CaseStage(StrEnum):
@@ -24,22 +29,6 @@ class CaseStage(StrEnum):
     @property
     def is_open(self) -> bool:
         return self not in (CaseStage.REJECTED, CaseStage.CLOSED, CaseStage.TERMINATED)
-
-
-class Role(StrEnum):
-    """The actors of DESIGN.md §1; a command names the role its sender acts in."""
-
-    REQUESTER = "requester"
-    INITIATOR = "initiator"
-    COORDINATOR = "coordinator"
-    LEAD = "lead"
-    LOCALITY = "locality"
-    CO_UNIT = "co_unit"
-    SUPERVISOR = "supervisor"
-    APPROVER = "approver"
-    REGULATOR = "regulator"
-    LEADER = "leader"
-    SYSTEM = "system"
 
 
 class PartyKind(StrEnum):
@@ -80,28 +69,6 @@ class SupervisionLevel(StrEnum):
     @property
     def rank(self) -> int:
         return list(SupervisionLevel).index(self)
-
-
-class SlaColour(StrEnum):
-    """The computed, reversible colour of the running clocks (not a card)."""
-
-    GREEN = "green"
-    BLUE = "blue"
-    YELLOW = "yellow"
-    ORANGE = "orange"
-    RED = "red"
-
-    @property
-    def rank(self) -> int:
-        return list(SlaColour).index(self)
-
-
-class CardColour(StrEnum):
-    """The most severe card issued on the case; cards are permanent, so this only rises."""
-
-    NONE = "none"
-    YELLOW = "yellow"
-    RED = "red"
 
 
 class ClockStep(StrEnum):

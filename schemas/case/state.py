@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from schemas.cards import IssuedCard
 from schemas.case.commands import Actor, Code, CommandResult
 from schemas.case.records import PendingChanges
 from schemas.case.stages import (
@@ -23,7 +24,7 @@ from schemas.case.stages import (
 )
 from schemas.clock import CardProfileName, ClockSpec, SlaClockState
 from schemas.delivery import Push, SmsNotification
-from schemas.ledger import CardLevel, CardReason, RatingLevel, SupervisionOrderStatus
+from schemas.ledger import RatingLevel, SupervisionOrderStatus
 from schemas.registry import CaseParties, Limit, LimitUnit, MatterInfo, MatterStep
 from schemas.text import FREE_TEXT, canonical_text
 
@@ -345,15 +346,6 @@ class CaseClock(BaseModel):
     colour: SlaColour = SlaColour.GREEN
 
 
-class IssuedCard(BaseModel):
-    card_id: str
-    department: str
-    level: CardLevel
-    reason: CardReason
-    step: ClockStep | None
-    issued_at: AwareDatetime
-
-
 class TimelineEntry(BaseModel):
     """One transition as the audit trail records it: who, what, from which stage to which, and why."""
 
@@ -433,10 +425,7 @@ class CaseState(BaseModel):
 
     @property
     def card_colour(self) -> CardColour:
-        levels = {card.level for card in self.cards}
-        if CardLevel.RED in levels:
-            return CardColour.RED
-        return CardColour.YELLOW if levels else CardColour.NONE
+        return CardColour.of(card.level for card in self.cards)
 
 
 class CaseWorkflowInput(BaseModel):

@@ -89,7 +89,7 @@ async def test_an_event_and_its_withdrawal_are_recorded_with_the_credential_that
     for action in ("created", "terminated"):
         row = rows[action]
         assert (row.actor, row.actor_id, row.credential_id, row.on_behalf_reason) == (
-            "ORIGINATOR",
+            "originator",
             APPROVAL_BUREAU,
             credential,
             None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from schemas.handoff import Actor, ActorRole, HandoffStart, SourceEvent, handoff_id
+from schemas.handoff import Actor, HandoffStart, Role, SourceEvent, handoff_id
 from schemas.registry import (
     ClaimMode,
     HandoffDirection,
@@ -99,15 +99,15 @@ def a_start(
 
 
 def receiver(code: str = MARKET_REGULATOR) -> Actor:
-    return Actor(department_code=code, role=ActorRole.RECEIVER)
+    return Actor(department=code, role=Role.RECEIVER)
 
 
 def originator(code: str = APPROVAL_BUREAU) -> Actor:
-    return Actor(department_code=code, role=ActorRole.ORIGINATOR)
+    return Actor(department=code, role=Role.ORIGINATOR)
 
 
 COORDINATION_CENTRE = "SQ-XTZX"
 
 
 def coordinator(code: str = COORDINATION_CENTRE) -> Actor:
-    return Actor(department_code=code, role=ActorRole.COORDINATOR)
+    return Actor(department=code, role=Role.COORDINATOR)

@@ -37,12 +37,12 @@ from activities.store.migrate import upgrade
 from caseloop.direct.intake import report_event, report_events
 from schemas.handoff import (
     Actor,
-    ActorRole,
     BatchReport,
     EventBatch,
     EventReport,
     HandoffStage,
     HandoffView,
+    Role,
     SourceEvent,
     Terminate,
 )
@@ -325,7 +325,7 @@ class Rig:
         locked for a task whose workflow Temporal terminated under it, and it refuses to cancel an activity
         that completes in the same workflow task (sdk-java issue 2391), which the real server accepts.
         """
-        stop = Terminate(actor=Actor(department_code=COORDINATOR, role=ActorRole.COORDINATOR), reason="test finished")
+        stop = Terminate(actor=Actor(department=COORDINATOR, role=Role.COORDINATOR), reason="test finished")
         for handoff_id in sorted(self.started):
             handle = self.handle(handoff_id)
             if not await self._idle(handoff_id):

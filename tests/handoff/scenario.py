@@ -8,12 +8,12 @@ from datetime import datetime
 from schemas.handoff import (
     Acknowledge,
     Actor,
-    ActorRole,
     Claim,
     Finding,
     FindingKind,
     Reroute,
     ReturnPush,
+    Role,
     SendFeedback,
     SourceEvent,
     StartActing,
@@ -41,15 +41,15 @@ def closed_approval(
 
 
 def receiver(code: str) -> Actor:
-    return Actor(department_code=code, role=ActorRole.RECEIVER)
+    return Actor(department=code, role=Role.RECEIVER)
 
 
 def originator(code: str = APPROVAL_BUREAU) -> Actor:
-    return Actor(department_code=code, role=ActorRole.ORIGINATOR)
+    return Actor(department=code, role=Role.ORIGINATOR)
 
 
 def coordinator() -> Actor:
-    return Actor(department_code=COORDINATOR, role=ActorRole.COORDINATOR)
+    return Actor(department=COORDINATOR, role=Role.COORDINATOR)
 
 
 def claim(by: str) -> Claim:

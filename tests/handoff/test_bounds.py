@@ -29,10 +29,11 @@ from schemas.handoff import (
     batch_workflow_id,
 )
 from schemas.registry import TriggerEvent
+from schemas.rejections import Rejected
 from tests.handoff.builders import MARKET_REGULATOR, a_start, an_event, receiver
 from tests.handoff.conftest import APPROVAL_BUREAU, LABOUR_DISPATCH, Rig
 from tests.handoff.scenario import closed_approval, penalty
-from workflows.handoff.machine import HandoffRejected, check
+from workflows.handoff.machine import check
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
 
 NOW = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
@@ -153,7 +154,7 @@ def test_a_finding_dated_outside_the_window_is_refused_before_the_feedback_is_re
     claimed = HandoffState(stage=HandoffStage.CLAIMED, receiver_code=MARKET_REGULATOR, version=1, claimed_at=NOW)
     for decided_at in (datetime(9999, 1, 1, tzinfo=UTC), NOW + timedelta(days=2), datetime(1999, 12, 31, tzinfo=UTC)):
         command = SendFeedback(actor=receiver(), result="found false", findings=[penalty(NOW), penalty(decided_at)])
-        with pytest.raises(HandoffRejected) as raised:
+        with pytest.raises(Rejected) as raised:
             check(command, claimed, a_start(), NOW)
         assert (raised.value.rejection.rule, raised.value.rejection.field) == (
             "finding.decided-at",

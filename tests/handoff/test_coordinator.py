@@ -7,7 +7,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from activities.store.handoff_events import HandoffEventRepository
-from schemas.handoff import Actor, ActorRole, HandoffStage, HandoffStart, Reroute, Terminate
+from schemas.handoff import Actor, HandoffStage, HandoffStart, Reroute, Role, Terminate
 from tests.handoff.conftest import COORDINATOR, HR_BUREAU, LABOUR_DISPATCH, MARKET_REGULATOR, Rig
 from tests.handoff.scenario import closed_approval, give_back, reroute
 from tests.handoff.test_loops import rejection_of
@@ -23,7 +23,7 @@ async def test_only_the_registrys_coordinator_reroutes_and_terminates_as_coordin
     await rig.until_stage(handoff, HandoffStage.PUSHED)
     await rig.handle(handoff).execute_update(HandoffWorkflow.return_push, give_back(MARKET_REGULATOR))
 
-    impostor = Actor(department_code=HR_BUREAU, role=ActorRole.COORDINATOR)
+    impostor = Actor(department=HR_BUREAU, role=Role.COORDINATOR)
     for update, command in (
         (HandoffWorkflow.reroute, Reroute(actor=impostor, department_code=HR_BUREAU, reason="ours now")),
         (HandoffWorkflow.terminate, Terminate(actor=impostor, reason="duplicate")),

@@ -107,9 +107,9 @@ async def test_both_loops_close_on_time_and_form_one_thread(rig: Rig) -> None:
 
     final_one, final_two = [await rig.handle(identifier).result() for identifier in (loop_one, loop_two)]
     assert final_one.stage is final_two.stage is HandoffStage.LOOP_CLOSED
-    assert final_one.colour is SlaColour.GREEN
+    assert final_one.sla_colour is SlaColour.GREEN
     # Loop 2's claim limit is one working day: it is "nearly due" (yellow) from the start, never late.
-    assert final_two.colour is SlaColour.YELLOW and not final_two.cards
+    assert final_two.sla_colour is SlaColour.YELLOW and not final_two.cards
 
     thread = await HandoffReportActivities(rig.sessions).thread(ThreadQuery(thread_id=loop_one))
     assert [member.handoff_id for member in thread.handoffs] == [loop_one, loop_two]
@@ -141,12 +141,12 @@ async def test_a_missed_claim_earns_yellow_and_a_missed_feedback_red_with_a_supe
     await rig.skip_past(pushed.deadlines.claim)
     late = await rig.until(handoff, lambda view: bool(view.cards))
     [yellow] = late.cards
-    assert (yellow.level, yellow.department_code, yellow.reason) == (
+    assert (yellow.level, yellow.department, yellow.reason) == (
         CardLevel.YELLOW,
         MARKET_REGULATOR,
         "claim_overdue",
     )
-    assert late.colour is SlaColour.YELLOW and late.stage is HandoffStage.PUSHED
+    assert late.sla_colour is SlaColour.YELLOW and late.stage is HandoffStage.PUSHED
 
     await rig.handle(handoff).execute_update(HandoffWorkflow.claim, claim(MARKET_REGULATOR))
     await rig.skip_past(pushed.deadlines.feedback)
@@ -155,7 +155,7 @@ async def test_a_missed_claim_earns_yellow_and_a_missed_feedback_red_with_a_supe
         (CardLevel.YELLOW, "claim_overdue"),
         (CardLevel.RED, "feedback_overdue"),
     ]
-    assert overdue.colour is SlaColour.RED
+    assert overdue.sla_colour is SlaColour.RED
     [order] = overdue.supervision_orders
     assert (order.department_code, order.status) == (MARKET_REGULATOR, SupervisionOrderStatus.ISSUED)
 
@@ -352,7 +352,7 @@ async def test_a_finding_reported_late_earns_the_regulator_a_red_card_and_joins_
     assert loop_two.thread_id == loop_one and loop_two.receiver_code == APPROVAL_BUREAU
     back = await rig.until(loop_two.handoff_id, lambda view: bool(view.cards))
     [card] = back.cards
-    assert (card.level, card.department_code, card.reason) == (CardLevel.RED, MARKET_REGULATOR, "push_back_overdue")
+    assert (card.level, card.department, card.reason) == (CardLevel.RED, MARKET_REGULATOR, "push_back_overdue")
     linked = await rig.until(loop_one, lambda view: bool(view.loop_two))
     assert linked.loop_two == [loop_two.handoff_id]
 

@@ -29,6 +29,7 @@ from schemas.handoff import (
     id_part,
 )
 from schemas.registry import ClaimMode, HandoffDirection, TriggerEvent
+from schemas.rejections import Rejected
 from tests.handoff.builders import (
     APPROVAL_BUREAU,
     COORDINATION_CENTRE,
@@ -43,7 +44,6 @@ from tests.handoff.builders import (
 )
 from workflows.handoff.machine import (
     ALLOWED_STAGES,
-    HandoffRejected,
     RungAction,
     check,
     deeper,
@@ -59,7 +59,7 @@ def state(stage: HandoffStage, **changes: object) -> HandoffState:
 
 
 def rejection(command: Command, at: HandoffState, now: datetime = NOW) -> tuple[str, str]:
-    with pytest.raises(HandoffRejected) as raised:
+    with pytest.raises(Rejected) as raised:
         check(command, at, a_start(), now)
     return raised.value.rejection.message, raised.value.rejection.field or ""
 
@@ -138,7 +138,7 @@ def test_a_handoff_that_knows_its_coordinator_is_rerouted_and_terminated_as_coor
         (Reroute(actor=coordinator(HEALTH_COMMISSION), reason="misrouted"), returned),
         (Terminate(actor=coordinator(HEALTH_COMMISSION), reason="duplicate"), pushed),
     ):
-        with pytest.raises(HandoffRejected) as raised:
+        with pytest.raises(Rejected) as raised:
             check(command, at, start, NOW)
         rejection = raised.value.rejection
         assert (rejection.rule, rejection.field) == ("actor.coordinator", "actor")
@@ -183,7 +183,7 @@ def test_a_command_with_the_right_actor_passes_exactly_in_its_stages(command: Co
     try:
         check(command, state(stage), a_start(), NOW)
         accepted = True
-    except HandoffRejected as rejected:
+    except Rejected as rejected:
         accepted = False
         assert rejected.rejection.field == "stage"
     assert accepted == (stage in ALLOWED_STAGES[type(command)])

@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from schemas import search_attributes as sa
-from schemas.handoff import Actor, ActorRole, HandoffStage, Terminate
+from schemas.handoff import Actor, HandoffStage, Role, Terminate
 from tests.gateway.receiver import Receiver
 from tests.handoff.conftest import (
     APPROVAL_BUREAU,
@@ -94,7 +94,7 @@ async def test_a_handoff_is_found_by_its_source_receivers_and_coordinator_and_no
             COORDINATOR,
         ]
     finally:
-        stop = Terminate(actor=Actor(department_code=COORDINATOR, role=ActorRole.COORDINATOR), reason="test over")
+        stop = Terminate(actor=Actor(department=COORDINATOR, role=Role.COORDINATOR), reason="test over")
         await rig.handle(handoff).execute_update(HandoffWorkflow.terminate, stop)
         await rig.handle(handoff).result()
     # The patched branch replays too: the marker stands before the first upsert of the parties.

@@ -189,7 +189,7 @@ async def test_rungs_that_fire_during_an_outage_are_recorded_and_their_clock_kee
     try:
         # The feedback clock's reminder and yellow rungs fire while the store is down.
         for _ in range(200):
-            if (await rig.view(handoff)).colour is SlaColour.YELLOW:
+            if (await rig.view(handoff)).sla_colour is SlaColour.YELLOW:
                 break
             await rig.env.sleep(timedelta(hours=1))
         else:

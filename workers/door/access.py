@@ -112,10 +112,10 @@ def holds_case_role(view: CaseView, actor: Actor) -> bool:
 
 def holds_handoff_role(view: h.HandoffView, actor: h.Actor) -> bool | None:
     """As `holds_case_role`, for a hand-off; the coordinator is checked against the registry before sending."""
-    if actor.role is h.ActorRole.RECEIVER:
-        return actor.department_code == view.receiver_code
-    if actor.role is h.ActorRole.ORIGINATOR:
-        return actor.department_code == view.source_department
+    if actor.role is Role.RECEIVER:
+        return actor.department == view.receiver_code
+    if actor.role is Role.ORIGINATOR:
+        return actor.department == view.source_department
     return None
 
 
@@ -188,8 +188,8 @@ def handoff_actor(caller: Caller, command: str, body: HandoffActing) -> h.Actor:
     _granted(command, body.role.value, HANDOFF_GRANTS)
     department, reason = acting_department(caller, body)
     return h.Actor(
-        department_code=department,
-        role=h.ActorRole(body.role.value),
+        department=department,
+        role=Role(body.role.value),
         credential=caller.credential_id,
         on_behalf_reason=reason,
     )
@@ -200,8 +200,8 @@ def reporter(caller: Caller, body: OnBehalf) -> h.Actor:
     with its reason) as the originator, and the credential, for the audit rows the report writes."""
     department, reason = acting_department(caller, body, field="source_department")
     return h.Actor(
-        department_code=department,
-        role=h.ActorRole.ORIGINATOR,
+        department=department,
+        role=Role.ORIGINATOR,
         credential=caller.credential_id,
         on_behalf_reason=reason,
     )

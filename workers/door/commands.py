@@ -23,6 +23,7 @@ from caseloop.direct.handoffs import COMMANDS as HANDOFF_COMMANDS
 from caseloop.errors import CommandError, InputRejected
 from schemas import handoff as h
 from schemas.access import Caller
+from schemas.actors import Role
 from schemas.api import CaseActing, HandoffActing
 from schemas.case.commands import Actor
 from services.registry.roles import handoff_coordinator
@@ -110,8 +111,8 @@ async def handoff_command(
     actor = access.handoff_actor(caller, name, body)
     _update, model = HANDOFF_COMMANDS[name]
     command = _command(model, body, actor)
-    if actor.role is h.ActorRole.COORDINATOR:
-        await _require_coordinator(parts, caller, actor.department_code, handoff_id, name)
+    if actor.role is Role.COORDINATOR:
+        await _require_coordinator(parts, caller, actor.department, handoff_id, name)
     refusal = functools.partial(_handoff_refusal, parts, caller, actor, handoff_id, name)
     handle = parts.engine.handoff(handoff_id)
     return await _send(parts, caller, key, request, f"hand-off {handoff_id}", handle.send, command, refusal)
@@ -192,7 +193,7 @@ async def _handoff_refusal(
     if not access.can_read(caller, parties):
         parties = access.handoff_parties(view, await handoff_coordinator_of(parts, handoff_id))
     holds = access.holds_handoff_role(view, actor)
-    return _refusal(caller, actor.department_code, subject, name, rejected, parties, holds)
+    return _refusal(caller, actor.department, subject, name, rejected, parties, holds)
 
 
 def _refusal(

@@ -12,9 +12,9 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from schemas.case.commands import Actor
+    from schemas.actors import SYSTEM_ACTOR, Actor
     from schemas.case.records import Escalation
-    from schemas.case.stages import CaseStage, ClockStep, Role, SupervisionLevel
+    from schemas.case.stages import CaseStage, ClockStep, SupervisionLevel
     from schemas.case.state import CaseClock, CaseState, IssuedCard, SupervisionOrder, TimelineEntry
     from schemas.clock import CardProfileName, ClockSpec, Pause, RungKind
     from schemas.delivery import Push, PushKind, SmsNotification
@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.registry import Limit
 
 
-SYSTEM = Actor(department="caseloop", role=Role.SYSTEM)
+SYSTEM = SYSTEM_ACTOR
 
 
 @dataclass

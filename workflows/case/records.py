@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
         SupervisionOrderSnapshot,
         SupervisionOrderTransition,
     )
+    from schemas.orders import supervision_order_id
     from workflows.case import rules
     from workflows.case.effects import Effects, OrderEntry
 
@@ -44,7 +45,7 @@ def audit_entry(state: CaseState, entry: TimelineEntry) -> AuditEntry:
 
 def order_id(state: CaseState, order_id: str) -> str:
     """An order's id in the store: unique across cases."""
-    return f"{state.case_id}.{order_id}"
+    return supervision_order_id(state.case_id, order_id)
 
 
 def order_entry(state: CaseState, entry: OrderEntry) -> AuditEntry:

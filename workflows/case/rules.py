@@ -25,15 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.case.state import Assignment, CaseClock, CaseState, SupervisionOrder
     from schemas.clock import RungKind, RungStatus
     from schemas.registry import Limit, LimitUnit, MatterStep
-
-
-class Rejected(Exception):
-    """A command the case refuses; nothing was recorded."""
-
-    def __init__(self, rule: str, field: str | None, message: str) -> None:
-        super().__init__(f"{message} (rule {rule}" + (f", field {field})" if field else ")"))
-        self.rule = rule
-        self.field = field
+    from schemas.rejections import Rejected as Rejected
 
 
 # Stages in which the parties exist (the case has been launched) and the case is still open.

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.case.state import CaseClock, CaseState, SupervisionOrder
     from schemas.delivery import PushKind
     from schemas.ledger import CardLevel, CardReason, SupervisionOrderStatus
+    from schemas.orders import order_number
     from schemas.registry import Limit
     from workflows.case import rules
     from workflows.case.effects import SYSTEM, Recorder
@@ -65,7 +66,7 @@ def issue(
 ) -> SupervisionOrder:
     state = rec.state
     order = SupervisionOrder(
-        order_id=f"o{len(state.orders) + 1}",
+        order_id=order_number(len(state.orders) + 1),
         department=department,
         co_departments=co_departments or [],
         issued_by=issued_by,

@@ -38,13 +38,14 @@ with workflow.unsafe.imports_passed_through():
     from schemas.clock import DeadlineExtension, DeadlineSuspension, FiredRung, RungScheduleRequest
     from schemas.delivery import Push, SmsNotification
     from schemas.registry import CaseParties, CasePartiesQuery, DepartmentQuery
+    from schemas.rejections import ErrorType
     from workflows import policies
     from workflows.case import bounds, machine, presentation, records, rules
     from workflows.case.effects import Effects, profile_of
     from workflows.case.rules import Rejected
     from workflows.sla import SlaClock
 
-REJECTED = "Rejected"
+REJECTED = ErrorType.REJECTED.value
 STORE_RETRY = timedelta(minutes=5)  # the store or the clock stayed down through a whole retry policy
 DELIVERY_GRACE = timedelta(minutes=1)  # how long a continue-as-new waits for pushes on their way
 Change = Callable[[CaseState, datetime], Effects]
@@ -84,12 +85,7 @@ LIMIT_FIELDS: dict[type[c.CaseCommand], str] = {
 
 def rejection(rejected: Rejected) -> ApplicationError:
     """The error a client sees: type `Rejected`, the rule and the field in its details."""
-    return ApplicationError(
-        str(rejected),
-        c.CommandRejection(rule=rejected.rule, field=rejected.field),
-        type=REJECTED,
-        non_retryable=True,
-    )
+    return rejected.rejection.error()
 
 
 def _business_error(error: ActivityError) -> ApplicationError | None:

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.registry.lookups import RegistryActivities
     from schemas import names
     from schemas import search_attributes as sa
+    from schemas.actors import Role
     from schemas.clock import CardProfileName, ClockSpec, FiredRung, RungScheduleRequest, SlaClockState
     from schemas.delivery import Push, PushKind, SmsNotification
     from schemas.handoff import (
@@ -44,9 +45,7 @@ with workflow.unsafe.imports_passed_through():
         SYSTEM_ACTOR,
         Acknowledge,
         Actor,
-        ActorRole,
         Admission,
-        CardLevel,
         Claim,
         Command,
         Deadlines,
@@ -73,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.ledger import (
         AuditEntry,
         CardIssue,
+        CardLevel,
         CardReason,
         HandoffSnapshot,
         HandoffTransition,
@@ -83,10 +83,12 @@ with workflow.unsafe.imports_passed_through():
         SupervisionOrderStatus,
         SupervisionOrderTransition,
     )
+    from schemas.orders import order_number, supervision_order_id
     from schemas.registry import DepartmentQuery, HandoffRouteQuery, Limit, MatterStep
+    from schemas.rejections import Rejected
     from workflows import policies
     from workflows.handoff import machine
-    from workflows.handoff.machine import HandoffRejected, RungAction
+    from workflows.handoff.machine import RungAction
     from workflows.sla import SlaClock
 
 S = HandoffStage
@@ -124,12 +126,13 @@ SMS_TEMPLATE = "handoff_push"
 _UNPUBLISHED = object()
 # Hand-offs started before CaseloopParties existed replay without it; from this marker on, one upserts it.
 PARTIES_PATCH = "handoff-parties-search-attribute"
+# Before this marker CaseloopCardColour held a hand-off's SLA colour; from it on, the most severe card, as for cases,
+# and CaseloopSlaColour the SLA colour.
+SLA_COLOUR_PATCH = "handoff-card-colour-means-cards"
 
 
-def _rejected(rejected: HandoffRejected) -> ApplicationError:
-    return ApplicationError(
-        rejected.rejection.message, rejected.rejection.model_dump(), type="Rejected", non_retryable=True
-    )
+def _rejected(rejected: Rejected) -> ApplicationError:
+    return rejected.rejection.error()
 
 
 def _business(error: ActivityError) -> ApplicationError | None:
@@ -342,7 +345,7 @@ class HandoffWorkflow:
             return  # a repeat: the handler answers with the hand-off as it is
         try:
             machine.check(command, self._state, self._start, workflow.now())
-        except HandoffRejected as rejected:
+        except Rejected as rejected:
             raise _rejected(rejected) from None
 
     def _command(self, command: Command) -> _CommandScope:
@@ -460,7 +463,7 @@ class HandoffWorkflow:
                 )
             except ActivityError:
                 raise _rejected(
-                    HandoffRejected(
+                    Rejected(
                         "reroute.unknown-department",
                         "department_code",
                         f"department {command.department_code} does not exist in the registry",
@@ -468,7 +471,7 @@ class HandoffWorkflow:
                 ) from None
             if not department.active:
                 raise _rejected(
-                    HandoffRejected(
+                    Rejected(
                         "reroute.inactive-department",
                         "department_code",
                         f"department {department.code} is inactive in the registry",
@@ -488,7 +491,7 @@ class HandoffWorkflow:
         if not route.receivers:
             item = self._start.matter.target_item or "its item"
             raise _rejected(
-                HandoffRejected(
+                Rejected(
                     "reroute.no-department",
                     "department_code",
                     f"the department-function registry names no other department for {item}; name one",
@@ -503,14 +506,14 @@ class HandoffWorkflow:
         # Reported by whoever sent the feedback, so loop 2's created row names the same credential.
         actor = command.actor
         reporter = Actor(
-            department_code=actor.department_code,
-            role=ActorRole.ORIGINATOR,
+            department=actor.department,
+            role=Role.ORIGINATOR,
             credential=actor.credential,
             on_behalf_reason=actor.on_behalf_reason,
         )
         events = [
             SourceEvent(
-                source_department=command.actor.department_code,
+                source_department=command.actor.department,
                 reference=finding.reference,
                 event=FINDING_EVENTS[finding.kind],
                 item_code=finding.item_code or self._start.event.item_code,
@@ -558,9 +561,7 @@ class HandoffWorkflow:
             await self._arm(HandoffClock.REROUTE, now, self._limit(MatterStep.REROUTE))
             reason = "no department holds the matter's item: the coordinator must route it"
         # The door names the credential that reported the event; events from inside the cluster name none.
-        reporter = start.event.reported_by or Actor(
-            department_code=start.event.source_department, role=ActorRole.ORIGINATOR
-        )
+        reporter = start.event.reported_by or Actor(department=start.event.source_department, role=Role.ORIGINATOR)
         await self._transition(reporter, "created", S.CREATED, reason)
         if start.event.related_handoff_id is not None:
             await self._check_push_back_limit()
@@ -754,7 +755,7 @@ class HandoffWorkflow:
             )
         )
         self._state.cards.append(
-            IssuedCard(level=level, department_code=department, step=step, issued_at=now, reason=reason.value)
+            IssuedCard(card_id=card_id, level=level, department=department, step=step, issued_at=now, reason=reason)
         )
         self._state.colour = machine.deeper(self._state.colour, SlaColour(level.value))
         await self._transition(SYSTEM_ACTOR, f"{level.value}_card", None, f"{department}: {reason.value}")
@@ -764,8 +765,9 @@ class HandoffWorkflow:
 
     async def _issue_order(self, department: str, fired: FiredRung) -> None:
         now = workflow.now()
+        number = order_number(len(self._state.supervision_orders) + 1)
         order = HandoffOrder(
-            order_id=f"{self._start.handoff_id}:order:{len(self._state.supervision_orders) + 1}",
+            order_id=supervision_order_id(self._start.handoff_id, number),
             department_code=department,
             status=SupervisionOrderStatus.ISSUED,
             deadline=await self._deadline(now, ORDER_ANSWER_LIMIT),
@@ -777,7 +779,7 @@ class HandoffWorkflow:
         self._notify(
             department,
             PushKind.SUPERVISION_ORDER,
-            order.order_id.rsplit(":", 1)[-1],
+            number,
             {"order_id": order.order_id, "deadline": order.deadline.isoformat()},
         )
 
@@ -801,8 +803,8 @@ class HandoffWorkflow:
                         subject_id=order.order_id,
                         subject_kind=SubjectKind.SUPERVISION_ORDER,
                         seq=order.seq,
-                        actor=SYSTEM_ACTOR.role.value.upper(),
-                        actor_id=SYSTEM_ACTOR.department_code,
+                        actor=SYSTEM_ACTOR.role.value,
+                        actor_id=SYSTEM_ACTOR.department,
                         action=action,
                         reason=reason,
                         to_stage=order.status.value,
@@ -870,8 +872,8 @@ class HandoffWorkflow:
                         subject_id=self._start.handoff_id,
                         subject_kind=SubjectKind.HANDOFF,
                         seq=state.audit_seq,
-                        actor=actor.role.value.upper(),
-                        actor_id=actor.department_code,
+                        actor=actor.role.value,
+                        actor_id=actor.department,
                         credential_id=actor.credential,
                         on_behalf_reason=actor.on_behalf_reason,
                         action=action,
@@ -979,7 +981,7 @@ class HandoffWorkflow:
         wanted: dict[Any, Any] = {
             sa.KIND: "handoff",
             sa.STAGE: state.stage.value,
-            sa.CARD_COLOUR: state.colour.value,
+            sa.CARD_COLOUR: state.colour.value,  # the SLA colour, as hand-offs before SLA_COLOUR_PATCH published
             sa.MATTER: start.matter.code,
             sa.DIRECTION: start.direction.value,
             sa.LEAD_DEPARTMENT: state.receiver_code,
@@ -988,6 +990,9 @@ class HandoffWorkflow:
         }
         if workflow.patched(PARTIES_PATCH):
             wanted[sa.PARTIES] = self._parties()
+        if workflow.patched(SLA_COLOUR_PATCH):
+            wanted[sa.CARD_COLOUR] = state.card_colour.value
+            wanted[sa.SLA_COLOUR] = state.colour.value
         changed = [
             key.value_set(value) if value is not None else key.value_unset()
             for key, value in wanted.items()
@@ -1011,8 +1016,8 @@ class HandoffWorkflow:
     def _details(self) -> str:
         start, state = self._start, self._state
         lines = [
-            f"**{state.stage.value}** · colour {state.colour.value} · {start.matter.code} "
-            f"({DIRECTION_CODES[start.direction]})",
+            f"**{state.stage.value}** · card {state.card_colour.value} · SLA {state.colour.value} · "
+            f"{start.matter.code} ({DIRECTION_CODES[start.direction]})",
             f"- from {start.event.source_department}, reference {start.event.reference}",
             f"- to {state.receiver_code or '(not routed)'}, push v{max(state.version, 1)}"
             + (" (claimed on push)" if state.claimed_on_push else ""),
@@ -1024,7 +1029,7 @@ class HandoffWorkflow:
         if start.thread_id != start.handoff_id:
             lines.append(f"- loop 2 of {start.thread_id}")
         lines.extend(f"- loop 2: {identifier}" for identifier in state.loop_two)
-        lines.extend(f"- {card.level.value} card to {card.department_code} ({card.reason})" for card in state.cards)
+        lines.extend(f"- {card.level.value} card to {card.department} ({card.reason.value})" for card in state.cards)
         lines.extend(
             f"- supervision order {order.order_id}: {order.status.value}" for order in state.supervision_orders
         )
@@ -1081,7 +1086,8 @@ class HandoffWorkflow:
             receiver_code=state.receiver_code,
             version=state.version,
             stage=state.stage,
-            colour=state.colour,
+            sla_colour=state.colour,
+            card_colour=state.card_colour,
             claimed_on_push=state.claimed_on_push,
             auto_acknowledged=state.auto_acknowledged,
             deadlines=Deadlines(
@@ -1121,7 +1127,7 @@ class _CommandScope:
             return None
         try:
             machine.check(command, state, owner._start, workflow.now())
-        except HandoffRejected as rejected:
+        except Rejected as rejected:
             owner._lock.release()
             raise _rejected(rejected) from None
         return workflow.now()

@@ -7,7 +7,6 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ActivityConfig
 
 with workflow.unsafe.imports_passed_through():
@@ -51,9 +50,7 @@ class HandoffIntakeWorkflow:
         report = result.reports[0]
         if report.outcome is EventOutcome.REJECTED and report.rejection is not None:
             # Failing the run (not returning) lets the department report the corrected event under the same key.
-            raise ApplicationError(
-                report.rejection.message, report.rejection.model_dump(), type="Rejected", non_retryable=True
-            )
+            raise report.rejection.error()
         return report
 
 

@@ -7,19 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from schemas.actors import Role
 from schemas.clock import FiredRung, RungKind
 from schemas.handoff import (
     DATE_WINDOW,
     Acknowledge,
     Actor,
-    ActorRole,
     Claim,
     Command,
     HandoffClock,
     HandoffStage,
     HandoffStart,
     HandoffState,
-    Rejection,
     Reroute,
     ReturnPush,
     SendFeedback,
@@ -28,16 +27,9 @@ from schemas.handoff import (
     Terminate,
 )
 from schemas.registry import ClaimMode
+from schemas.rejections import Rejected
 
 S = HandoffStage
-
-
-class HandoffRejected(Exception):
-    """A command broke a rule; nothing was changed."""
-
-    def __init__(self, rule: str, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.rejection = Rejection(rule=rule, field=field, message=message)
 
 
 # The stages each command may be sent in.
@@ -63,26 +55,24 @@ _VERBS: dict[type[Command], str] = {
 
 
 def check(command: Command, state: HandoffState, start: HandoffStart, now: datetime) -> None:
-    """Raises HandoffRejected naming the rule when `command` may not be applied now."""
+    """Raises Rejected naming the rule when `command` may not be applied now."""
     verb = _VERBS[type(command)]
     if state.stage is S.TERMINATED:
-        raise HandoffRejected(
+        raise Rejected(
             "stage.terminated", "stage", f"cannot {verb} the hand-off: it was terminated ({state.termination_reason})"
         )
     if state.stage is S.LOOP_CLOSED:
-        raise HandoffRejected("stage.closed", "stage", f"cannot {verb} the hand-off: its loop is closed")
+        raise Rejected("stage.closed", "stage", f"cannot {verb} the hand-off: its loop is closed")
     _check_actor(command, state, start, verb)
     if state.stage not in ALLOWED_STAGES[type(command)]:
         if isinstance(command, Claim) and state.claimed_on_push:
-            raise HandoffRejected(
+            raise Rejected(
                 "claim.on-push", "stage", "cannot claim the hand-off: its matter claims on push, and it was pushed"
             )
         allowed = ", ".join(sorted(stage.value for stage in ALLOWED_STAGES[type(command)]))
-        raise HandoffRejected(
-            "stage", "stage", f"cannot {verb} the hand-off in stage {state.stage.value}; only in: {allowed}"
-        )
+        raise Rejected("stage", "stage", f"cannot {verb} the hand-off in stage {state.stage.value}; only in: {allowed}")
     if isinstance(command, ReturnPush) and state.return_until is not None and now > state.return_until:
-        raise HandoffRejected(
+        raise Rejected(
             "return.window",
             None,
             f"the return window closed at {state.return_until.isoformat()}: the push can no longer be returned",
@@ -91,14 +81,14 @@ def check(command: Command, state: HandoffState, start: HandoffStart, now: datet
         _check_findings(command, now)
     if isinstance(command, Reroute) and command.department_code is not None:
         if command.department_code in state.returned_by:
-            raise HandoffRejected(
+            raise Rejected(
                 "reroute.returned-by",
                 "department_code",
                 f"department {command.department_code} already returned this push as not its duty; "
                 "settle the dispute by consultation before routing it there again",
             )
         if command.department_code == start.event.source_department:
-            raise HandoffRejected(
+            raise Rejected(
                 "reroute.originator",
                 "department_code",
                 "a hand-off cannot be routed to the department that started it",
@@ -111,7 +101,7 @@ def _check_findings(command: SendFeedback, now: datetime) -> None:
     for index, finding in enumerate(command.findings):
         refusal = DATE_WINDOW.refusal(finding.decided_at, now)
         if refusal is not None:
-            raise HandoffRejected(
+            raise Rejected(
                 "finding.decided-at", f"findings.{index}.decided_at", f"the decision date of finding {index}: {refusal}"
             )
 
@@ -120,36 +110,34 @@ def _check_actor(command: Command, state: HandoffState, start: HandoffStart, ver
     actor = command.actor
     if isinstance(command, Claim | ReturnPush | StartActing | SendFeedback):
         receiver = state.receiver_code
-        if actor.role is not ActorRole.RECEIVER or actor.department_code != receiver:
+        if actor.role is not Role.RECEIVER or actor.department != receiver:
             who = (
                 "the claimant" if isinstance(command, SendFeedback) and state.claimed_at else "the receiving department"
             )
             rule = "actor.claimant" if who == "the claimant" else "actor.receiver"
-            raise HandoffRejected(rule, "actor", f"only {who} {receiver} may {verb} the hand-off, not {actor}")
+            raise Rejected(rule, "actor", f"only {who} {receiver} may {verb} the hand-off, not {actor}")
     elif isinstance(command, Acknowledge):
         origin = start.event.source_department
-        if actor.role is not ActorRole.ORIGINATOR or actor.department_code != origin:
-            raise HandoffRejected(
+        if actor.role is not Role.ORIGINATOR or actor.department != origin:
+            raise Rejected(
                 "actor.originator",
                 "actor",
                 f"only the originating department {origin} may {verb} the feedback, not {actor}",
             )
     elif isinstance(command, Reroute):
-        if actor.role is not ActorRole.COORDINATOR:
-            raise HandoffRejected(
-                "actor.coordinator", "actor", f"only the coordinator may {verb} a hand-off, not {actor}"
-            )
+        if actor.role is not Role.COORDINATOR:
+            raise Rejected("actor.coordinator", "actor", f"only the coordinator may {verb} a hand-off, not {actor}")
         _check_coordinator(actor, start, verb)
     elif isinstance(command, Terminate):
         origin = start.event.source_department
-        is_origin = actor.role is ActorRole.ORIGINATOR and actor.department_code == origin
-        if actor.role not in (ActorRole.COORDINATOR, ActorRole.SYSTEM) and not is_origin:
-            raise HandoffRejected(
+        is_origin = actor.role is Role.ORIGINATOR and actor.department == origin
+        if actor.role not in (Role.COORDINATOR, Role.SYSTEM) and not is_origin:
+            raise Rejected(
                 "actor.coordinator-or-originator",
                 "actor",
                 f"only the coordinator or the originating department {origin} may {verb} the hand-off, not {actor}",
             )
-        if actor.role is ActorRole.COORDINATOR:
+        if actor.role is Role.COORDINATOR:
             _check_coordinator(actor, start, verb)
 
 
@@ -157,8 +145,8 @@ def _check_coordinator(actor: Actor, start: HandoffStart, verb: str) -> None:
     """The coordinator is the department the registry named at admission. Hand-offs admitted before it was recorded
     know none, and take any department's word for it, as they always did (their histories replay unchanged)."""
     coordinator = start.coordinator_code
-    if coordinator is not None and actor.department_code != coordinator:
-        raise HandoffRejected(
+    if coordinator is not None and actor.department != coordinator:
+        raise Rejected(
             "actor.coordinator",
             "actor",
             f"only the coordinator {coordinator} the registry names may {verb} the hand-off, not {actor}",
@@ -238,12 +226,9 @@ def rung_meaning(clock: HandoffClock, rung: FiredRung, breached: bool) -> RungMe
     return RungMeaning(RungAction.NOTHING, breach=False)
 
 
-_COLOUR_RANK = {SlaColour.GREEN: 0, SlaColour.YELLOW: 1, SlaColour.RED: 2}
-
-
 def deeper(current: SlaColour, new: SlaColour) -> SlaColour:
     """The SLA colour only deepens while the loop is open."""
-    return new if _COLOUR_RANK[new] > _COLOUR_RANK[current] else current
+    return new if new.rank > current.rank else current
 
 
 def colour_of(action: RungAction) -> SlaColour | None:

@@ -69,7 +69,7 @@ def _event(reporter: h.Actor, body: ReportedEvent, within: str = "") -> h.Source
     prefixes the field a refusal names, e.g. `events.3.`."""
     fields = {name: getattr(body, name) for name in ReportedEvent.model_fields}
     try:
-        return h.SourceEvent(**fields, source_department=reporter.department_code, reported_by=reporter)
+        return h.SourceEvent(**fields, source_department=reporter.department, reported_by=reporter)
     except ValidationError as error:
         first = error.errors()[0]
         field = within + ".".join(str(part) for part in first["loc"]) if first["loc"] else None
@@ -104,7 +104,7 @@ async def withdraw(parts: DoorDep, caller: CallerDep, body: WithdrawalRequest) -
         event=body.event,
         reference=body.reference,
         reason=body.reason,
-        source_department=reporter.department_code,
+        source_department=reporter.department,
         reported_by=reporter,
     )
     return await parts.ask(

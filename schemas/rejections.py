@@ -1,0 +1,61 @@
+"""Refusals, one shape for cases, hand-offs and intake: the rule broken, the field it concerns, the reason in words,
+and the error types clients dispatch on.
+
+A refused command or input fails its update (or workflow) with an `ApplicationError` of type `Rejected` whose
+first detail is a `Rejection`; `Rejection.error` builds it, so every workflow and activity words it alike.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from temporalio.exceptions import ApplicationError
+
+
+class ErrorType(StrEnum):
+    """The `ApplicationError` types caseloop raises; they are wire names, never changed."""
+
+    REJECTED = "Rejected"  # a rule refused the command or input: nothing changed; details[0] is a Rejection
+    NOT_FOUND = "NotFound"
+    DELIVERY_FAILED = "DeliveryFailed"  # a department system did not answer: retried
+    DELIVERY_REJECTED = "DeliveryRejected"  # a department system refused the push for good
+    DELIVERY_MISCONFIGURED = "DeliveryMisconfigured"
+    ENDPOINT_REFUSED = "EndpointRefused"
+
+
+class Rejection(BaseModel):
+    """Why a command or an event was refused: the rule's name, the field it concerns, and the reason in words."""
+
+    rule: str = Field(description="a stable name, e.g. actor.claimant or event.unmatched")
+    field: str | None = None
+    message: str = Field("", description="the reason in words, without the rule and the field")
+
+    @property
+    def named(self) -> str:
+        """The reason followed by the rule and the field, as logs and the Temporal UI show it."""
+        parts = f"rule {self.rule}" + (f", field {self.field}" if self.field else "")
+        return f"{self.message} ({parts})" if self.message else f"({parts})"
+
+    def error(self) -> ApplicationError:
+        """The non-retryable failure that carries this rejection to the client."""
+        # Imported here: the SDK reads rejections without loading Temporal (`import caseloop` stays light).
+        from temporalio.exceptions import ApplicationError
+
+        return ApplicationError(
+            self.named, self.model_dump(mode="json"), type=ErrorType.REJECTED.value, non_retryable=True
+        )
+
+
+class Rejected(Exception):
+    """A rule refused a command of a case or a hand-off; nothing was changed. The rule modules raise it, the
+    workflow shells answer it as `rejection.error()`."""
+
+    def __init__(self, rule: str, field: str | None, message: str) -> None:
+        self.rejection = Rejection(rule=rule, field=field, message=message)
+        super().__init__(self.rejection.named)
+        self.rule = rule
+        self.field = field
