@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "caseloop.commands.demo",
     "caseloop.commands.api",
     "caseloop.commands.codec",
+    "caseloop.commands.report",
 )
 
 

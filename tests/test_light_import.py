@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 HEAVY = ("sqlalchemy", "activities", "services", "workflows", "workers", "prometheus_client", "chinese_calendar",
-         "holidays", "temporalio")  # fmt: skip
+         "holidays", "temporalio", "matplotlib")  # fmt: skip
 
 
 def loaded_by(statement: str) -> list[str]:

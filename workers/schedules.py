@@ -18,13 +18,19 @@ from temporalio.client import (
 )
 
 from schemas.handoff import ReconciliationRun
+from schemas.reports import ReportKind, ReportRun
 from workers.settings import Settings
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
+from workflows.reports import ReportWorkflow
 
 RECONCILIATION_SCHEDULE_ID = "caseloop-handoff-reconciliation"
 # 09:00 on the 1st of every month, on the legal calendar's wall clock (domain research §6.4: `0 0 9 1 * ?`).
 RECONCILIATION_CRON = "0 9 1 * *"
 RECONCILIATION_TIME_ZONE = "Asia/Shanghai"
+
+REPORT_SCHEDULE_IDS = {ReportKind.MONTHLY: "caseloop-report-monthly", ReportKind.QUARTERLY: "caseloop-report-quarterly"}
+# 10:00 on the 1st, an hour after the reconciliation that the report includes; quarters on Jan, Apr, Jul, Oct 1st.
+REPORT_CRONS = {ReportKind.MONTHLY: "0 10 1 * *", ReportKind.QUARTERLY: "0 10 1 1,4,7,10 *"}
 
 
 def reconciliation_schedule(task_queue: str) -> Schedule:
@@ -42,15 +48,36 @@ def reconciliation_schedule(task_queue: str) -> Schedule:
     )
 
 
-async def ensure_schedules(client: Client, settings: Settings) -> None:
-    """Creates each schedule, or replaces its definition with this version's; safe to call on every start."""
-    desired = reconciliation_schedule(settings.task_queue)
+def report_schedule(kind: ReportKind, task_queue: str) -> Schedule:
+    """The monthly dispatch report or the quarterly circular of the period that just ended."""
+    what = "Monthly report" if kind is ReportKind.MONTHLY else "Quarterly circular"
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            ReportWorkflow.run,
+            ReportRun(kind=kind),
+            id=f"report-{kind.value}",  # the schedule appends the run's instant
+            task_queue=task_queue,
+            static_summary=f"{what} of the period just ended",
+        ),
+        spec=ScheduleSpec(cron_expressions=[REPORT_CRONS[kind]], time_zone_name=RECONCILIATION_TIME_ZONE),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=7)),
+    )
+
+
+async def _ensure(client: Client, schedule_id: str, desired: Schedule) -> None:
     try:
-        await client.create_schedule(RECONCILIATION_SCHEDULE_ID, desired)
+        await client.create_schedule(schedule_id, desired)
     except ScheduleAlreadyRunningError:
 
         def replace(current: ScheduleUpdateInput) -> ScheduleUpdate:
             # An operator's pause (and its note) outlives a new worker version.
             return ScheduleUpdate(schedule=dataclasses.replace(desired, state=current.description.schedule.state))
 
-        await client.get_schedule_handle(RECONCILIATION_SCHEDULE_ID).update(replace)
+        await client.get_schedule_handle(schedule_id).update(replace)
+
+
+async def ensure_schedules(client: Client, settings: Settings) -> None:
+    """Creates each schedule, or replaces its definition with this version's; safe to call on every start."""
+    await _ensure(client, RECONCILIATION_SCHEDULE_ID, reconciliation_schedule(settings.task_queue))
+    for kind, schedule_id in REPORT_SCHEDULE_IDS.items():
+        await _ensure(client, schedule_id, report_schedule(kind, settings.task_queue))

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.reports import ScoreWeights
 from workers.codec import Keyring, parse_key
 
 
@@ -108,6 +109,18 @@ class Settings(BaseSettings):
     )
     webhook_reply_max_bytes: int = Field(
         64 << 10, ge=1024, le=16 << 20, description="the most of a department's reply that is read (bytes)"
+    )
+
+    report_dir: Path | None = Field(
+        None, description="where monthly and quarterly reports are written; default data_dir/reports"
+    )
+    report_score_weights: ScoreWeights = Field(
+        default_factory=ScoreWeights,
+        description='assessment weights per locality as JSON, e.g. {"SQ-SHY": {"card_red": -3}}; kinds and '
+        "localities not named keep the default weights",
+    )
+    report_delay_working_days: int = Field(
+        5, ge=1, le=250, description="a case this many working days past its committed deadline is a typical delay"
     )
 
     log_format: LogFormat = LogFormat.CONSOLE

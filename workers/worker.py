@@ -20,13 +20,16 @@ from activities.ledger import LedgerActivities
 from activities.notify.providers import sms_provider_for
 from activities.notify.sms import SmsActivities
 from activities.registry.lookups import RegistryActivities
+from activities.reports import ReportActivities
 from services.clock.service import ClockService
 from services.ledger import Ledger
+from services.reports.service import ReportService
 from workers.resources import Resources
 from workflows.case.workflow import CaseWorkflow
 from workflows.handoff.entity import HandoffWorkflow
 from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow, HandoffWithdrawalWorkflow
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
+from workflows.reports import ReportWorkflow
 
 WORKFLOWS: Sequence[type] = (
     CaseWorkflow,
@@ -35,6 +38,7 @@ WORKFLOWS: Sequence[type] = (
     HandoffBatchWorkflow,
     HandoffWithdrawalWorkflow,
     HandoffReconciliationWorkflow,
+    ReportWorkflow,
 )
 
 
@@ -50,6 +54,15 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     handoff_intake = HandoffIntakeActivities(resources.sessions)
     handoff_reports = HandoffReportActivities(resources.sessions)
     handoff_withdrawal = HandoffWithdrawalActivities(resources.sessions)
+    settings = resources.settings
+    reports = ReportActivities(
+        ReportService(
+            resources.sessions,
+            settings.report_dir or settings.data_dir / "reports",
+            settings.report_score_weights,
+            settings.report_delay_working_days,
+        )
+    )
     return [
         gateway.deliver_push,
         inbox.read_inbox,
@@ -77,6 +90,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
         handoff_intake.admit_events,
         handoff_reports.reconcile_open_loops,
         handoff_withdrawal.withdraw_source,
+        reports.build_report,
     ]
 
 
