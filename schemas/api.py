@@ -17,11 +17,11 @@ from schemas.case import commands as c
 from schemas.case.stages import CardColour, CaseStage, Priority, SupervisionLevel
 from schemas.case.state import CasePolicy, CoUnitNomination, Title
 from schemas.clock import CardProfileName, ClockUnit, Pause
-from schemas.handoff import HANDOFF_COMMANDS, CommandId, HandoffStage, Reference, SlaColour, Text
+from schemas.handoff import HANDOFF_COMMANDS, HandoffStage, Reference, SlaColour, Text
 from schemas.handoff import Code as HandoffCode
 from schemas.handoff import Command as HandoffCommand
 from schemas.registry import HandoffDirection, TriggerEvent
-from schemas.text import FREE_TEXT, IDENTIFIER, Package
+from schemas.text import FREE_TEXT, IDENTIFIER, CommandId, Package
 
 Code = c.Code
 OnBehalfReason = Annotated[str, Field(min_length=1, max_length=2000), FREE_TEXT]

@@ -15,6 +15,7 @@ from activities.gateway.inbox import InboxActivities
 from activities.gateway.webhook_secrets import environment_secret
 from activities.handoff.admission import HandoffIntakeActivities
 from activities.handoff.reconciliation import HandoffReportActivities
+from activities.handoff.records import HandoffStoreActivities
 from activities.handoff.withdrawal import HandoffWithdrawalActivities
 from activities.ledger import LedgerActivities
 from activities.notify.providers import sms_provider_for
@@ -54,6 +55,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     handoff_intake = HandoffIntakeActivities(resources.sessions)
     handoff_reports = HandoffReportActivities(resources.sessions)
     handoff_withdrawal = HandoffWithdrawalActivities(resources.sessions)
+    handoff_store = HandoffStoreActivities(Ledger(resources.sessions))
     settings = resources.settings
     reports = ReportActivities(
         ReportService(
@@ -90,6 +92,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
         handoff_intake.admit_events,
         handoff_reports.reconcile_open_loops,
         handoff_withdrawal.withdraw_source,
+        handoff_store.record_writes,
         reports.build_report,
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from temporalio.common import RetryPolicy
@@ -38,3 +39,29 @@ DEPARTMENT_DELIVERY = ActivityConfig(
         non_retryable_error_types=NON_RETRYABLE_ERRORS,
     ),
 )
+
+
+def _attempts(config: ActivityConfig, attempts: int) -> ActivityConfig:
+    retry = config["retry_policy"]
+    assert retry is not None
+    return {**config, "retry_policy": dataclasses.replace(retry, maximum_attempts=attempts)}
+
+
+def delivery_until_alert(attempts: int) -> ActivityConfig:
+    """A hand-off's push: a few attempts before the coordinator is shown DELIVERY_FAILED, then DEPARTMENT_DELIVERY."""
+    return _attempts(DEPARTMENT_DELIVERY, attempts)
+
+
+def courtesy_sms(attempts: int) -> ActivityConfig:
+    """An SMS beside a push: worth a few tries, never worth holding the loop."""
+    return _attempts(DEPARTMENT_DELIVERY, attempts)
+
+
+# Admitting events starts hand-off workflows from the activity (a chunk may start hundreds): give it time.
+ADMISSION = ActivityConfig(**{**STORE, "start_to_close_timeout": timedelta(minutes=2)})
+
+# A hand-off's store write waits a few seconds for the store, then is kept in the state and retried by the
+# workflow: a command's answer never waits out an outage. While earlier writes are owed the store is known to be
+# down, so a new one tries once.
+STORE_WRITE = _attempts(STORE, 5)
+STORE_WRITE_ONCE = _attempts(STORE, 1)

@@ -39,6 +39,7 @@ from schemas.handoff import (
     EventOutcome,
     EventReport,
     HandoffInput,
+    HandoffPolicy,
     HandoffStart,
     LoopTwoStarted,
     Rejection,
@@ -88,13 +89,16 @@ class HandoffIntakeActivities:
         session_factory: async_sessionmaker[AsyncSession],
         client: Client | None = None,
         dates: DateWindow = DATE_WINDOW,
+        policy: HandoffPolicy | None = None,
     ) -> None:
         """`client` defaults to the worker's own (activity.client()); tests of the bare activity pass one. `dates`
-        is the window an event's `occurred_at` must lie in."""
+        is the window an event's `occurred_at` must lie in; `policy` the tuning numbers every hand-off it starts
+        keeps (DESIGN.md's defaults when None)."""
         self._sessions = session_factory
         self._client = client
         self._registry = RegistryActivities(session_factory)
         self._dates = dates
+        self._policy = policy or HandoffPolicy()
 
     @activity.defn(name="handoff_admit_events")
     async def admit_events(self, admission: Admission) -> AdmissionResult:
@@ -258,6 +262,7 @@ class HandoffIntakeActivities:
             created_at=now,
             end_to_end_due_at=now,
             coordinator_code=await self._coordinator(matter.code, event.locality_code, known),
+            policy=self._policy,
         )
         end_to_end = start.limit(MatterStep.END_TO_END)
         assert end_to_end is not None  # there is a default

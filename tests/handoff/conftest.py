@@ -25,6 +25,7 @@ from activities.clock.activities import ClockActivities
 from activities.gateway.delivery import GatewayActivities
 from activities.handoff.admission import HandoffIntakeActivities
 from activities.handoff.reconciliation import HandoffReportActivities
+from activities.handoff.records import HandoffStoreActivities
 from activities.handoff.withdrawal import HandoffWithdrawalActivities
 from activities.ledger import LedgerActivities
 from activities.notify.providers import LoggingSmsProvider
@@ -47,6 +48,7 @@ from schemas.handoff import (
     Terminate,
 )
 from schemas.ledger import AuditEntry
+from services.ledger import Ledger
 from tests.gateway.receiver import Answer, Receiver
 from tests.support.temporal import open_time_skipping_server
 from workers.settings import get_settings
@@ -267,6 +269,7 @@ def handoff_activities(sessions: async_sessionmaker[AsyncSession], http: httpx.A
     intake = HandoffIntakeActivities(sessions)
     reports = HandoffReportActivities(sessions)
     withdrawal = HandoffWithdrawalActivities(sessions)
+    store = HandoffStoreActivities(Ledger(sessions))
     return [
         clock.compute_deadline,
         clock.schedule_rungs,
@@ -276,6 +279,7 @@ def handoff_activities(sessions: async_sessionmaker[AsyncSession], http: httpx.A
         ledger.record_card,
         ledger.record_supervision_order,
         ledger.record_score_event,
+        store.record_writes,
         registry.get_department,
         registry.resolve_handoff_receivers,
         intake.admit_events,

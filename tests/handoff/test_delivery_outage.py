@@ -11,7 +11,7 @@ from sqlalchemy import select
 from activities.store.delivery import DeliveryAttempt
 from activities.store.ledger.audit import AuditTrailRepository
 from schemas.delivery import Push
-from schemas.handoff import DELIVERY_ATTEMPTS_BEFORE_ALERT, HandoffStage
+from schemas.handoff import HandoffPolicy, HandoffStage
 from tests.gateway.receiver import Answer
 from tests.handoff.conftest import LABOUR_DISPATCH, MARKET_REGULATOR, Rig
 from tests.handoff.scenario import claim, closed_approval
@@ -40,7 +40,7 @@ async def test_a_push_failing_for_hours_is_delivered_once_when_the_department_re
     assert [a.outcome for a in attempts] == ["failed"] * FAILURES + ["delivered"]
     actions = [(entry.action, entry.to_stage) for entry in trail]
     assert actions[:3] == [("created", "created"), ("delivery_failing", "delivery_failed"), ("pushed", "pushed")]
-    assert f"{DELIVERY_ATTEMPTS_BEFORE_ALERT} attempts" in (trail[1].reason or "")
+    assert f"{HandoffPolicy().delivery_attempts_before_alert} attempts" in (trail[1].reason or "")
 
     # The receiver's claim limit runs from the delivery, not from the start of the outage.
     assert pushed.routes[0].pushed_at is not None and pushed.deadlines.claim is not None

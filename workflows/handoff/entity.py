@@ -15,9 +15,9 @@ hand-off does not complete before the store holds them all.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -28,21 +28,21 @@ with workflow.unsafe.imports_passed_through():
     from activities.clock.activities import ClockActivities
     from activities.gateway.delivery import GatewayActivities
     from activities.handoff.admission import HandoffIntakeActivities
+    from activities.handoff.records import HandoffStoreActivities
     from activities.ledger import LedgerActivities
     from activities.notify.sms import SmsActivities
     from activities.registry.lookups import RegistryActivities
     from schemas import names
     from schemas import search_attributes as sa
     from schemas.actors import Role
-    from schemas.clock import CardProfileName, ClockSpec, FiredRung, RungScheduleRequest, SlaClockState
+    from schemas.case.records import Escalation
+    from schemas.clock import CardProfileName, ClockSpec, FiredRung, RungKind, RungScheduleRequest, SlaClockState
     from schemas.delivery import Push, PushKind, SmsNotification
     from schemas.handoff import (
-        DELIVERY_ATTEMPTS_BEFORE_ALERT,
         DIRECTION_CODES,
         FINDING_EVENTS,
-        ORDER_ANSWER_LIMIT,
-        REMEMBERED_COMMANDS,
         SYSTEM_ACTOR,
+        WRITES_PER_CALL,
         Acknowledge,
         Actor,
         Admission,
@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         HandoffStage,
         HandoffState,
         HandoffView,
+        HandoffWrites,
         IssuedCard,
         LoopTwoStarted,
         Reroute,
@@ -93,39 +94,13 @@ with workflow.unsafe.imports_passed_through():
 
 S = HandoffStage
 
-_DELIVERY_RETRY = policies.DEPARTMENT_DELIVERY["retry_policy"]
-assert _DELIVERY_RETRY is not None
-# The receiver's push: a few attempts before the coordinator is shown DELIVERY_FAILED, then the full policy.
-FIRST_DELIVERY: ActivityConfig = {
-    **policies.DEPARTMENT_DELIVERY,
-    "retry_policy": dataclasses.replace(_DELIVERY_RETRY, maximum_attempts=DELIVERY_ATTEMPTS_BEFORE_ALERT),
-}
-# An SMS is a courtesy beside the push: worth a few tries, never worth holding the loop.
-SMS: ActivityConfig = {
-    **policies.DEPARTMENT_DELIVERY,
-    "retry_policy": dataclasses.replace(_DELIVERY_RETRY, maximum_attempts=8),
-}
-# Admitting findings starts loop-2 workflows from the activity.
-ADMISSION: ActivityConfig = {**policies.STORE, "start_to_close_timeout": timedelta(minutes=2)}
-# A store write waits a few seconds for the store, then is kept in the state and retried: a command's answer never
-# waits out an outage. While earlier writes are owed the store is known to be down, so a new one tries once.
-_STORE_RETRY_POLICY = policies.STORE["retry_policy"]
-assert _STORE_RETRY_POLICY is not None
-RECORD: ActivityConfig = {
-    **policies.STORE,
-    "retry_policy": dataclasses.replace(_STORE_RETRY_POLICY, maximum_attempts=5),
-}
-RECORD_ONCE: ActivityConfig = {
-    **policies.STORE,
-    "retry_policy": dataclasses.replace(_STORE_RETRY_POLICY, maximum_attempts=1),
-}
-# Owed writes, and lookups the hand-off cannot go on without, are retried after this pause, doubling to the longest.
-STORE_RETRY = timedelta(minutes=1)
-STORE_RETRY_LONGEST = timedelta(minutes=15)
 SMS_TEMPLATE = "handoff_push"
 _UNPUBLISHED = object()
 # Hand-offs started before CaseloopParties existed replay without it; from this marker on, one upserts it.
 PARTIES_PATCH = "handoff-parties-search-attribute"
+# Runs begun before this marker call one ledger activity per store write, in their order; from it on, a run writes
+# every transition's writes in one store activity (HandoffStoreActivities.record_writes), which counts the metrics.
+ONE_WRITE_PATCH = "handoff-one-store-write-per-transition"
 # Before this marker CaseloopCardColour held a hand-off's SLA colour; from it on, the most severe card, as for cases,
 # and CaseloopSlaColour the SLA colour.
 SLA_COLOUR_PATCH = "handoff-card-colour-means-cards"
@@ -156,6 +131,7 @@ class HandoffWorkflow:
     @workflow.init
     def __init__(self, input: HandoffInput) -> None:
         self._start = input.start
+        self._policy = input.start.policy
         self._state = input.carried or HandoffState(receiver_code=input.start.receiver_code)
         self._lock = asyncio.Lock()
         self._clocks = {
@@ -167,6 +143,7 @@ class HandoffWorkflow:
         self._texts: list[asyncio.Task[None]] = []
         self._stopping = False
         self._flushing = False  # a store write is on its way: the background retry keeps out of it
+        self._one_write_per_transition: bool | None = None
         # What the Temporal UI holds: nothing for a new hand-off; after continue-as-new, unknown (so all is sent).
         self._published: dict[str, Any] = {} if input.carried else {key.name: None for key in sa.ALL}
 
@@ -177,7 +154,7 @@ class HandoffWorkflow:
         # Waits without a command until a write is owed, so histories from before it replay unchanged.
         self._catching_up = asyncio.create_task(self._catch_up())
         if input.carried is None:
-            async with self._lock:
+            async with self._transaction():
                 await self._open()
         else:
             self._publish()
@@ -220,7 +197,7 @@ class HandoffWorkflow:
             reason = f"{command.reason} (legal basis: {command.legal_basis})"
             await self._transition(command.actor, "returned", S.RETURNED, reason)
             misroutes = len(self._state.returned_by)
-            if misroutes >= 2:
+            if misroutes >= self._policy.misrouting_threshold:
                 await self._transition(
                     SYSTEM_ACTOR,
                     "misrouting_flagged",
@@ -333,7 +310,7 @@ class HandoffWorkflow:
 
     @workflow.signal(name=names.HANDOFF_LOOP_TWO_STARTED)
     async def loop_two_started(self, started: LoopTwoStarted) -> None:
-        async with self._lock:
+        async with self._transaction():
             await self._note_loop_two(started.handoff_id)
 
     @workflow.query(name=names.HANDOFF_VIEW)
@@ -370,19 +347,20 @@ class HandoffWorkflow:
         )
         try:
             try:
-                await workflow.execute_activity_method(GatewayActivities.deliver_push, push, **FIRST_DELIVERY)
+                first_attempts = policies.delivery_until_alert(self._policy.delivery_attempts_before_alert)
+                await workflow.execute_activity_method(GatewayActivities.deliver_push, push, **first_attempts)
             except ActivityError as error:
                 if error.retry_state is not RetryState.MAXIMUM_ATTEMPTS_REACHED:
                     raise
-                async with self._lock:
+                async with self._transaction():
                     if state.version != version or not state.stage.is_open:
                         return
                     await self._transition(
                         SYSTEM_ACTOR,
                         "delivery_failing",
                         S.DELIVERY_FAILED,
-                        f"{DELIVERY_ATTEMPTS_BEFORE_ALERT} attempts to reach {receiver} failed; still retrying: "
-                        f"{_cause(error)}",
+                        f"{self._policy.delivery_attempts_before_alert} attempts to reach {receiver} failed; "
+                        f"still retrying: {_cause(error)}",
                     )
                 await workflow.execute_activity_method(
                     GatewayActivities.deliver_push, push, **policies.DEPARTMENT_DELIVERY
@@ -390,7 +368,7 @@ class HandoffWorkflow:
         except ActivityError as error:
             if isinstance(error.cause, CancelledError):
                 return  # rerouted, terminated or continuing as new: whoever cancelled it owns what follows
-            async with self._lock:
+            async with self._transaction():
                 if state.version != version or not state.stage.is_open:
                     return
                 state.push_pending = False
@@ -401,7 +379,7 @@ class HandoffWorkflow:
                     f"{receiver} refused the push; the coordinator must reroute it: {_cause(error)}",
                 )
             return
-        async with self._lock:
+        async with self._transaction():
             if state.version != version or not state.stage.is_open:
                 return  # rerouted or terminated while it was on its way
             await self._pushed(receiver)
@@ -444,9 +422,11 @@ class HandoffWorkflow:
             variables=variables,
         )
         try:
-            await workflow.execute_activity_method(SmsActivities.send_sms, notification, **SMS)
+            await workflow.execute_activity_method(
+                SmsActivities.send_sms, notification, **policies.courtesy_sms(self._policy.sms_attempts)
+            )
         except ActivityError as error:
-            async with self._lock:
+            async with self._transaction():
                 await self._transition(SYSTEM_ACTOR, "sms_not_sent", None, _cause(error))
 
     async def _reroute_target(self, command: Reroute) -> str:
@@ -530,7 +510,9 @@ class HandoffWorkflow:
             admitted_by=f"{self._start.handoff_id}:{_command_id()}", events=events, as_of=workflow.now()
         )
         result = await self._answered(
-            lambda: workflow.execute_activity_method(HandoffIntakeActivities.admit_events, admission, **ADMISSION),
+            lambda: workflow.execute_activity_method(
+                HandoffIntakeActivities.admit_events, admission, **policies.ADMISSION
+            ),
             "admission of the findings",
         )
         started: list[str] = []
@@ -628,7 +610,7 @@ class HandoffWorkflow:
 
     def _on_rung_of(self, clock: HandoffClock) -> Any:
         async def on_rung(fired: FiredRung) -> None:
-            async with self._lock:
+            async with self._transaction():
                 try:
                     await self._on_rung(clock, fired)
                 except ActivityError as error:
@@ -669,11 +651,13 @@ class HandoffWorkflow:
                 CardLevel.YELLOW, receiver, CardReason.CLAIM_OVERDUE, clock.value, fired.due_at, fired.deadline_version
             )
         elif action is RungAction.RED_CARD_AND_ORDER and receiver is not None:
+            self._escalated(receiver, RungKind.SUPERVISION_ORDER)
             await self._card(
                 CardLevel.RED, receiver, CardReason.FEEDBACK_OVERDUE, clock.value, fired.due_at, fired.deadline_version
             )
             await self._issue_order(receiver, fired)
         elif action in (RungAction.REMINDER_NOTICE, RungAction.CIRCULAR, RungAction.ADMONITORY_TALK) and receiver:
+            self._escalated(receiver, fired.kind)
             kind = PushKind.REMINDER if action is RungAction.REMINDER_NOTICE else PushKind.CIRCULAR
             await self._transition(SYSTEM_ACTOR, action.value, None, rung)
             self._notify(receiver, kind, action.value, {"rung": action.value, "due_at": fired.due_at.isoformat()})
@@ -684,6 +668,11 @@ class HandoffWorkflow:
         elif action is RungAction.REROUTE_OVERDUE:
             self._clocks[HandoffClock.REROUTE].stop()
             await self._transition(SYSTEM_ACTOR, "reroute_overdue", None, f"the coordinator has not routed it: {rung}")
+
+    def _escalated(self, department: str, rung: RungKind) -> None:
+        """A rung of the ladder reached, counted with the transition's store write (runs on ONE_WRITE_PATCH)."""
+        if self._one_write_per_transition:
+            self._state.uncounted_escalations.append(Escalation(department=department, rung=rung))
 
     async def _arm(self, clock: HandoffClock, started_at: datetime, limit: Limit) -> None:
         request = RungScheduleRequest(
@@ -708,7 +697,7 @@ class HandoffWorkflow:
     async def _answered(self, ask: Callable[[], Awaitable[_T]], what: str) -> _T:
         """A lookup or computation the hand-off cannot go on without (the legal clock and the registry read the
         store): asked again after a pause while the store is down, never given up; a refusal is raised."""
-        pause = STORE_RETRY
+        pause = self._policy.store_retry
         while True:
             try:
                 return await ask()
@@ -717,7 +706,7 @@ class HandoffWorkflow:
                     raise
                 workflow.logger.warning("%s unavailable, asked again in %s: %s", what, pause, _cause(error))
             await workflow.sleep(pause, summary=f"{what} asked again")
-            pause = min(pause * 2, STORE_RETRY_LONGEST)
+            pause = min(pause * 2, self._policy.store_retry_longest)
 
     def _spec(self, started_at: datetime, limit: Limit) -> ClockSpec:
         return ClockSpec(
@@ -770,7 +759,7 @@ class HandoffWorkflow:
             order_id=supervision_order_id(self._start.handoff_id, number),
             department_code=department,
             status=SupervisionOrderStatus.ISSUED,
-            deadline=await self._deadline(now, ORDER_ANSWER_LIMIT),
+            deadline=await self._deadline(now, self._policy.order_answer_limit),
             issued_at=now,
         )
         self._state.supervision_orders.append(order)
@@ -845,14 +834,14 @@ class HandoffWorkflow:
 
     async def _deliver_outbox(self) -> None:
         while True:
-            await workflow.wait_condition(lambda: bool(self._state.outbox))
+            await workflow.wait_condition(self._notice_due)
             push = self._state.outbox[0]
             try:
                 await workflow.execute_activity_method(
                     GatewayActivities.deliver_push, push, **policies.DEPARTMENT_DELIVERY
                 )
             except ActivityError as error:
-                async with self._lock:
+                async with self._transaction():
                     await self._transition(SYSTEM_ACTOR, "notice_undelivered", None, f"{push.push_id}: {_cause(error)}")
             self._state.outbox.pop(0)
 
@@ -889,11 +878,29 @@ class HandoffWorkflow:
         self._publish()
 
     async def _record(self, write: StoreWrite) -> None:
-        """Queues a store write behind any the store has not taken yet, then writes the queue in order."""
+        """Queues a store write behind any the store has not taken yet. One store call per transition writes the
+        queue when the transaction ends; runs begun before ONE_WRITE_PATCH write it at once, one call a write."""
         state = self._state
         outage = bool(state.unrecorded)
         state.unrecorded.append(write)
-        await self._flush(RECORD_ONCE if outage else RECORD)
+        if not self._one_write():
+            await self._flush(policies.STORE_WRITE_ONCE if outage else policies.STORE_WRITE)
+
+    def _one_write(self) -> bool:
+        """Whether this run writes one store call per transition; decided at its first write, for the whole run."""
+        if self._one_write_per_transition is None:
+            self._one_write_per_transition = workflow.patched(ONE_WRITE_PATCH)
+        return self._one_write_per_transition
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        """Holds the lock for one transition; its writes go to the store in one call as it ends (an outage keeps
+        them owed, retried in the background)."""
+        async with self._lock:
+            owed_before = bool(self._state.unrecorded)
+            yield
+            if self._one_write_per_transition and self._state.unrecorded and not self._flushing:
+                await self._flush(policies.STORE_WRITE_ONCE if owed_before else policies.STORE_WRITE)
 
     async def _flush(self, config: ActivityConfig) -> None:
         """Writes the owed writes oldest first; the first the store does not take stops it, kept with the rest.
@@ -908,6 +915,9 @@ class HandoffWorkflow:
             self._flushing = False
 
     async def _write_owed(self, config: ActivityConfig) -> None:
+        if self._one_write_per_transition:
+            await self._write_owed_at_once(config)
+            return
         state = self._state
         while state.unrecorded:
             write = state.unrecorded[0]
@@ -931,15 +941,49 @@ class HandoffWorkflow:
                 return
             state.unrecorded.pop(0)
 
+    async def _write_owed_at_once(self, config: ActivityConfig) -> None:
+        """The owed writes in as few store calls as their number allows, with the commands and rungs to count."""
+        state = self._state
+        while state.unrecorded:
+            writes = state.unrecorded[:WRITES_PER_CALL]
+            batch = HandoffWrites(
+                handoff_id=self._start.handoff_id,
+                writes=writes,
+                commands=list(state.uncounted_commands),
+                escalations=list(state.uncounted_escalations),
+            )
+            try:
+                await workflow.execute_activity_method(HandoffStoreActivities.record_writes, batch, **config)
+            except ActivityError as error:
+                workflow.logger.error(
+                    "hand-off store writes kept for later (%d owed): %s", len(state.unrecorded), _cause(error)
+                )
+                return
+            del state.unrecorded[: len(writes)]
+            state.uncounted_commands.clear()
+            state.uncounted_escalations.clear()
+
     async def _catch_up(self) -> None:
         """Retries the owed writes in the background, so the store catches up without waiting for a transition."""
-        pause = STORE_RETRY
+        pause = self._policy.store_retry
         while True:
-            await workflow.wait_condition(lambda: bool(self._state.unrecorded) and not self._flushing)
+            await workflow.wait_condition(self._owed_and_idle)
             await workflow.sleep(pause, summary="owed store writes retried")
             async with self._lock:
-                await self._flush(RECORD)
-            pause = min(pause * 2, STORE_RETRY_LONGEST) if self._state.unrecorded else STORE_RETRY
+                await self._flush(policies.STORE_WRITE)
+            longest, first = self._policy.store_retry_longest, self._policy.store_retry
+            pause = min(pause * 2, longest) if self._state.unrecorded else first
+
+    def _notice_due(self) -> bool:
+        """A notice waits for the end of the transaction that queued it, so it goes out after its transition is
+        written (runs before ONE_WRITE_PATCH wrote it before queueing the notice)."""
+        in_transaction = bool(self._one_write_per_transition) and self._lock.locked()
+        return bool(self._state.outbox) and not in_transaction
+
+    def _owed_and_idle(self) -> bool:
+        """Writes are owed and nobody is writing them: a transaction under way writes its own as it ends."""
+        in_transaction = bool(self._one_write_per_transition) and self._lock.locked()
+        return bool(self._state.unrecorded) and not self._flushing and not in_transaction
 
     def _snapshot(self) -> HandoffSnapshot:
         start, state = self._start, self._state
@@ -1117,11 +1161,13 @@ class _CommandScope:
         self._owner = owner
         self._command = command
         self._id = ""
+        self._owed_before = False
 
     async def __aenter__(self) -> datetime | None:
         owner, command = self._owner, self._command
         await owner._lock.acquire()
         state = owner._state
+        self._owed_before = bool(state.unrecorded)
         self._id = _command_id()
         if self._id in state.handled_commands:
             return None
@@ -1135,9 +1181,17 @@ class _CommandScope:
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> None:
         try:
             if kind is None:
-                state = self._owner._state
+                owner, state = self._owner, self._owner._state
+                if self._id not in state.handled_commands and owner._one_write_per_transition:
+                    info = workflow.current_update_info()
+                    assert info is not None  # a command is an update
+                    state.uncounted_commands.append(info.name)
+                    if not owner._flushing:
+                        await owner._flush(policies.STORE_WRITE_ONCE if self._owed_before else policies.STORE_WRITE)
                 if self._id not in state.handled_commands:
-                    state.handled_commands = machine.remembered(state.handled_commands, self._id, REMEMBERED_COMMANDS)
+                    state.handled_commands = machine.remembered(
+                        state.handled_commands, self._id, self._owner._policy.remembered_commands
+                    )
         finally:
             self._owner._lock.release()
 

@@ -4,10 +4,8 @@ first), one per batch, admitting its events in chunks with bounded concurrency, 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.workflow import ActivityConfig
 
 with workflow.unsafe.imports_passed_through():
     from activities.handoff.admission import HandoffIntakeActivities
@@ -29,10 +27,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows import policies
 
 
-# A chunk starts up to ADMISSION_CHUNK × (matters × receivers) workflows: give it time.
-ADMISSION: ActivityConfig = {**policies.STORE, "start_to_close_timeout": timedelta(minutes=2)}
-
-
 def _run_key() -> str:
     info = workflow.info()
     return f"{info.workflow_id}:{info.run_id}"
@@ -45,7 +39,7 @@ class HandoffIntakeWorkflow:
         result = await workflow.execute_activity_method(
             HandoffIntakeActivities.admit_events,
             Admission(admitted_by=_run_key(), events=[event], as_of=workflow.now()),
-            **ADMISSION,
+            **policies.ADMISSION,
         )
         report = result.reports[0]
         if report.outcome is EventOutcome.REJECTED and report.rejection is not None:
@@ -70,7 +64,7 @@ class HandoffBatchWorkflow:
                 results[index] = await workflow.execute_activity_method(
                     HandoffIntakeActivities.admit_events,
                     Admission(admitted_by=f"{run_key}:{index}", events=chunks[index], as_of=workflow.now()),
-                    **ADMISSION,
+                    **policies.ADMISSION,
                 )
 
         await asyncio.gather(*(admit(index) for index in range(len(chunks))))
@@ -85,5 +79,5 @@ class HandoffWithdrawalWorkflow:
     @workflow.run
     async def run(self, withdrawal: SourceWithdrawal) -> WithdrawalReport:
         return await workflow.execute_activity_method(
-            HandoffWithdrawalActivities.withdraw_source, withdrawal, **ADMISSION
+            HandoffWithdrawalActivities.withdraw_source, withdrawal, **policies.ADMISSION
         )

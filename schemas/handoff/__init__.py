@@ -1,0 +1,182 @@
+"""The hand-off's language (雙推送雙回路): trigger events, stages, commands, the state model and the reports.
+
+Workflow IDs, search attributes and summaries are stored in clear: they carry codes and the department's own
+reference only. The push package (entity names, addresses, people) travels in payloads, which the codec
+encrypts when a key is configured.
+
+The package by purpose: `bounds`, `ids`, `policy`, `events`, `state`, `commands`, `views`, `reconciliation`
+and `records`; every public name is re-exported here.
+"""
+
+from __future__ import annotations
+
+# The vocabulary both loops share, spoken by the hand-off's models.
+from schemas.actors import SYSTEM_ACTOR, Actor, Role
+from schemas.cards import CardColour, IssuedCard, SlaColour
+from schemas.handoff.bounds import (
+    DATE_WINDOW,
+    DETAILS_TOO_LARGE,
+    FINDINGS_PER_FEEDBACK,
+    PACKAGE_MAX_BYTES,
+    PACKAGE_TOO_LARGE,
+    Code,
+    DateWindow,
+    FeedbackDetails,
+    HandoffPackage,
+    Reference,
+    Remark,
+    Text,
+)
+from schemas.handoff.commands import (
+    HANDOFF_COMMANDS,
+    Acknowledge,
+    Claim,
+    Command,
+    Reroute,
+    ReturnPush,
+    SendFeedback,
+    StartActing,
+    Terminate,
+)
+from schemas.handoff.events import (
+    FINDING_EVENTS,
+    Admission,
+    AdmissionResult,
+    BatchReport,
+    EventBatch,
+    EventOutcome,
+    EventReport,
+    FindingKind,
+    LoopTwoStarted,
+    SourceEvent,
+    SourceWithdrawal,
+    StartedHandoff,
+    WithdrawalReport,
+)
+from schemas.handoff.ids import (
+    DIRECTION_CODES,
+    batch_workflow_id,
+    clock_unit,
+    event_key,
+    handoff_id,
+    id_part,
+    intake_workflow_id,
+    opposite,
+    withdrawal_workflow_id,
+)
+from schemas.handoff.policy import (
+    ADMISSION_CHUNK,
+    ADMISSIONS_AT_ONCE,
+    BATCH_WORKFLOW_BYTES,
+    BATCH_WORKFLOW_EVENTS,
+    DEFAULT_LIMITS,
+    HandoffPolicy,
+)
+from schemas.handoff.reconciliation import (
+    DepartmentCount,
+    DepartmentLoops,
+    OverdueLoop,
+    ReconciliationReport,
+    ReconciliationRequest,
+    ReconciliationRun,
+    ReconciliationSummary,
+)
+from schemas.handoff.records import WRITES_PER_CALL, HandoffWrites, HandoffWritesRecorded
+from schemas.handoff.state import (
+    Feedback,
+    Finding,
+    HandoffClock,
+    HandoffInput,
+    HandoffOrder,
+    HandoffStage,
+    HandoffStart,
+    HandoffState,
+    Route,
+    StoreWrite,
+)
+from schemas.handoff.views import Deadlines, HandoffThread, HandoffView, ThreadMember, ThreadQuery
+from schemas.rejections import Rejection
+
+__all__ = [
+    "ADMISSIONS_AT_ONCE",
+    "ADMISSION_CHUNK",
+    "BATCH_WORKFLOW_BYTES",
+    "BATCH_WORKFLOW_EVENTS",
+    "DATE_WINDOW",
+    "DEFAULT_LIMITS",
+    "DETAILS_TOO_LARGE",
+    "DIRECTION_CODES",
+    "FINDINGS_PER_FEEDBACK",
+    "FINDING_EVENTS",
+    "HANDOFF_COMMANDS",
+    "PACKAGE_MAX_BYTES",
+    "PACKAGE_TOO_LARGE",
+    "SYSTEM_ACTOR",
+    "WRITES_PER_CALL",
+    "Acknowledge",
+    "Actor",
+    "Admission",
+    "AdmissionResult",
+    "BatchReport",
+    "CardColour",
+    "Claim",
+    "Code",
+    "Command",
+    "DateWindow",
+    "Deadlines",
+    "DepartmentCount",
+    "DepartmentLoops",
+    "EventBatch",
+    "EventOutcome",
+    "EventReport",
+    "Feedback",
+    "FeedbackDetails",
+    "Finding",
+    "FindingKind",
+    "HandoffClock",
+    "HandoffInput",
+    "HandoffOrder",
+    "HandoffPackage",
+    "HandoffPolicy",
+    "HandoffStage",
+    "HandoffStart",
+    "HandoffState",
+    "HandoffThread",
+    "HandoffView",
+    "HandoffWrites",
+    "HandoffWritesRecorded",
+    "IssuedCard",
+    "LoopTwoStarted",
+    "OverdueLoop",
+    "ReconciliationReport",
+    "ReconciliationRequest",
+    "ReconciliationRun",
+    "ReconciliationSummary",
+    "Reference",
+    "Rejection",
+    "Remark",
+    "Reroute",
+    "ReturnPush",
+    "Role",
+    "Route",
+    "SendFeedback",
+    "SlaColour",
+    "SourceEvent",
+    "SourceWithdrawal",
+    "StartActing",
+    "StartedHandoff",
+    "StoreWrite",
+    "Terminate",
+    "Text",
+    "ThreadMember",
+    "ThreadQuery",
+    "WithdrawalReport",
+    "batch_workflow_id",
+    "clock_unit",
+    "event_key",
+    "handoff_id",
+    "id_part",
+    "intake_workflow_id",
+    "opposite",
+    "withdrawal_workflow_id",
+]
