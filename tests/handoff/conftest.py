@@ -12,17 +12,17 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.clock.activities import ClockActivities
 from activities.gateway.delivery import GatewayActivities
+from activities.gateway.webhook_secrets import secret_env_name
 from activities.handoff.admission import HandoffIntakeActivities
 from activities.handoff.reconciliation import HandoffReportActivities
 from activities.handoff.records import HandoffStoreActivities
@@ -50,8 +50,12 @@ from schemas.handoff import (
 from schemas.ledger import AuditEntry
 from services.ledger import Ledger
 from tests.gateway.receiver import Answer, Receiver
+from tests.support import postgres
+from tests.support.eventually import eventually
 from tests.support.temporal import open_time_skipping_server
-from workers.settings import get_settings
+from workers.resources import Resources
+from workers.settings import Settings, get_settings
+from workers.worker import build_worker
 from workflows.handoff.entity import HandoffWorkflow
 from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow, HandoffWithdrawalWorkflow
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
@@ -73,6 +77,7 @@ WATER_MATTER = "SQ-SG-QSXK"
 PENALTY_MATTER = "SQ-GS-XZCF"
 
 SECRET = b"handoff-test-secret"
+SECRET_REF = "handoff-test"  # every department's secret_ref in REGISTRY
 
 REGISTRY = """
 defaults:
@@ -225,14 +230,40 @@ def local_webhooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> str:
+    """The store's kind, module-wide: each kind gets its own time-skipping server (`handoff_server`), so the
+    workflow IDs one kind's run leaves (an event's key, a batch's ID) never meet the other's."""
+    kind: str = request.param
+    return kind
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Workflow tests run on SQLite; the store's own behaviour is tested on both databases elsewhere."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+async def store_url(database: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A migrated, empty store of the module's kind (the suite's own `store_url`, run per kind)."""
+    if database == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+        await upgrade(url)
+        yield url
+        return
+    admin_url: str = request.getfixturevalue("pg_admin_url")
+    name, url = await postgres.create_database(admin_url)
     await upgrade(url)
-    engine = create_engine(url)
-    yield create_session_factory(engine)
+    yield url
+    await postgres.drop_database(admin_url, name)
+
+
+@pytest.fixture
+async def store_engine(store_url: str) -> AsyncIterator[AsyncEngine]:
+    """The migrated store of `store_url`: every hand-off test runs once on SQLite and once on PostgreSQL."""
+    engine = create_engine(store_url)
+    yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+def store(store_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(store_engine)
 
 
 @pytest.fixture
@@ -370,22 +401,24 @@ class Rig:
 
     async def until(self, handoff_id: str, ready: Callable[[HandoffView], bool]) -> HandoffView:
         """Waits for the worker to finish what it was given (no workflow time passes meanwhile)."""
-        for _ in range(400):
-            view = await self.view(handoff_id)
-            if ready(view):
-                return view
-            await asyncio.sleep(0.025)
-        raise AssertionError(f"{handoff_id} never got there; it is {view.model_dump_json(indent=1)}")
+        return await eventually(
+            lambda: self.view(handoff_id),
+            ready,
+            what=lambda view: f"{handoff_id} never got there; it is {view.model_dump_json(indent=1)}",
+        )
 
     async def trail_until(self, handoff_id: str, action: str) -> list[AuditEntry]:
         """The hand-off's audit trail once `action` is in it: the store is written after the state changes."""
-        for _ in range(400):
+
+        async def trail() -> list[AuditEntry]:
             async with self.sessions() as session:
-                trail = list(await AuditTrailRepository(session).entries_for(handoff_id))
-            if action in {entry.action for entry in trail}:
-                return trail
-            await asyncio.sleep(0.025)
-        raise AssertionError(f"{handoff_id} never recorded {action}: {[entry.action for entry in trail]}")
+                return list(await AuditTrailRepository(session).entries_for(handoff_id))
+
+        return await eventually(
+            trail,
+            lambda entries: action in {entry.action for entry in entries},
+            what=lambda entries: f"{handoff_id} never recorded {action}: {[entry.action for entry in entries]}",
+        )
 
     async def until_stage(self, handoff_id: str, stage: HandoffStage) -> HandoffView:
         return await self.until(handoff_id, lambda view: view.stage is stage)
@@ -397,8 +430,8 @@ class Rig:
 
 
 @pytest.fixture(scope="module")
-async def handoff_server() -> AsyncIterator[WorkflowEnvironment]:
-    """Each hand-off test module skips time on a server of its own.
+async def handoff_server(database: str) -> AsyncIterator[WorkflowEnvironment]:
+    """Each hand-off test module skips time on a server of its own, one per store kind (`database`).
 
     A hand-off still busy when its test ends holds the test server's time lock, and on the suite's shared server
     that stalled every later test of any package. Starting one takes about a second.
@@ -410,21 +443,22 @@ async def handoff_server() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 async def rig(
     handoff_server: WorkflowEnvironment,
+    store_url: str,
+    store_engine: AsyncEngine,
     store: async_sessionmaker[AsyncSession],
     registry: None,
     receiver: Receiver,
     task_queue: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Rig]:
-    async with (
-        httpx.AsyncClient(timeout=httpx.Timeout(2.0)) as http,
-        Worker(
-            handoff_server.client,
-            task_queue=task_queue,
-            workflows=HANDOFF_WORKFLOWS,
-            activities=handoff_activities(store, http),
-            max_concurrent_activities=50,
-        ),
-    ):
-        rig = Rig(handoff_server, store, receiver, task_queue)
-        yield rig
-        await rig.stop_open_handoffs()
+    """The production worker (`build_worker`: every workflow and activity, as `caseloop worker` runs them) on the
+    time-skipping server, with the test's store and the departments' webhook secret in its environment."""
+    monkeypatch.setenv(secret_env_name(SECRET_REF), SECRET.decode())
+    settings = Settings(data_dir=tmp_path, store_url=store_url)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(2.0)) as http:
+        resources = Resources(settings=settings, engine=store_engine, sessions=store, http=http)
+        async with build_worker(handoff_server.client, resources, task_queue):
+            rig = Rig(handoff_server, store, receiver, task_queue)
+            yield rig
+            await rig.stop_open_handoffs()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -341,7 +342,7 @@ async def test_a_finding_reported_late_earns_the_regulator_a_red_card_and_joins_
     decided = await rig.env.get_current_time() - timedelta(days=10)
     finding = SourceEvent(
         source_department=MARKET_REGULATOR,
-        reference="宿市監罰〔2026〕99號",
+        reference=f"宿市監罰〔2026〕{uuid.uuid4().hex[:6]}號",  # one intake per run: the server outlives a test
         event=TriggerEvent.PENALTY_DECIDED,
         occurred_at=decided,
         decision="penalty",

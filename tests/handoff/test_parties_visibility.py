@@ -3,7 +3,6 @@ receiver it was routed to (earlier ones too) and the registry's coordinator, and
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -30,6 +29,7 @@ from tests.handoff.conftest import (
     handoff_activities,
 )
 from tests.handoff.scenario import closed_approval, give_back, reroute
+from tests.support.eventually import eventually
 from workflows.handoff.entity import HandoffWorkflow
 
 
@@ -60,13 +60,12 @@ async def found_by(client: Client, workflow_id: str, department: str) -> int:
 
 async def settled(client: Client, workflow_id: str, department: str, expected: int) -> int:
     """Visibility is eventually consistent: reads until the count is the expected one, a bounded number of times."""
-    count = await found_by(client, workflow_id, department)
-    for _ in range(100):
-        if count == expected:
-            break
-        await asyncio.sleep(0.1)
-        count = await found_by(client, workflow_id, department)
-    return count
+    return await eventually(
+        lambda: found_by(client, workflow_id, department),
+        lambda count: count == expected,
+        what=f"{expected} {workflow_id} found for {department}",
+        pause=0.1,
+    )
 
 
 async def test_a_handoff_is_found_by_its_source_receivers_and_coordinator_and_not_by_an_outsider(dev_rig: Rig) -> None:

@@ -39,7 +39,6 @@ with workflow.unsafe.imports_passed_through():
     from schemas.clock import CardProfileName, ClockSpec, FiredRung, RungKind, RungScheduleRequest, SlaClockState
     from schemas.delivery import Push, PushKind, SmsNotification
     from schemas.handoff import (
-        DIRECTION_CODES,
         FINDING_EVENTS,
         SYSTEM_ACTOR,
         WRITES_PER_CALL,
@@ -48,7 +47,6 @@ with workflow.unsafe.imports_passed_through():
         Admission,
         Claim,
         Command,
-        Deadlines,
         Feedback,
         HandoffClock,
         HandoffInput,
@@ -71,24 +69,15 @@ with workflow.unsafe.imports_passed_through():
         clock_unit,
     )
     from schemas.ledger import (
-        AuditEntry,
-        CardIssue,
         CardLevel,
         CardReason,
-        HandoffSnapshot,
-        HandoffTransition,
-        ScoreEventInput,
-        ScoreKind,
-        SubjectKind,
-        SupervisionOrderSnapshot,
         SupervisionOrderStatus,
-        SupervisionOrderTransition,
     )
     from schemas.orders import order_number, supervision_order_id
     from schemas.registry import DepartmentQuery, HandoffRouteQuery, Limit, MatterStep
     from schemas.rejections import Rejected
     from workflows import policies
-    from workflows.handoff import machine
+    from workflows.handoff import machine, presentation, records
     from workflows.handoff.machine import RungAction
     from workflows.sla import SlaClock
 
@@ -249,7 +238,10 @@ class HandoffWorkflow:
                 await self._note_loop_two(identifier)
             await self._settle_orders(SupervisionOrderStatus.ANSWERED, "answered by the feedback")
             self._notify(
-                self._start.event.source_department, PushKind.HANDOFF_FEEDBACK, "feedback", self._feedback_body()
+                self._start.event.source_department,
+                PushKind.HANDOFF_FEEDBACK,
+                "feedback",
+                presentation.feedback_body(self._state),
             )
             return self._view()
 
@@ -343,7 +335,7 @@ class HandoffWorkflow:
             kind=PushKind.HANDOFF_PUSH,
             subject_id=self._start.handoff_id,
             issued_at=workflow.now(),
-            body=self._package(version),
+            body=presentation.package(self._start, version),
         )
         try:
             try:
@@ -566,18 +558,7 @@ class HandoffWorkflow:
         receiver = state.receiver_code
         assert receiver is not None  # feedback came from it
         if HandoffClock.FEEDBACK not in state.breached:
-            await self._record(
-                StoreWrite(
-                    score=ScoreEventInput(
-                        event_id=f"{self._start.handoff_id}:on-time",
-                        department_code=receiver,
-                        kind=ScoreKind.ON_TIME_CLOSE,
-                        subject_id=self._start.handoff_id,
-                        occurred_at=now,
-                        note=f"hand-off loop closed on time ({self._start.matter.code})",
-                    )
-                )
-            )
+            await self._record(records.on_time(self._start, receiver, now))
         self._notify(receiver, PushKind.LOOP_CLOSED, "closed", {"stage": S.LOOP_CLOSED.value, "automatic": automatic})
 
     def _finished(self) -> bool:
@@ -727,22 +708,8 @@ class HandoffWorkflow:
         self, level: CardLevel, department: str, reason: CardReason, step: str, due_at: datetime, version: int
     ) -> None:
         now = workflow.now()
-        card_id = f"{self._start.handoff_id}:{step}:v{version}:{level.value}"
-        await self._record(
-            StoreWrite(
-                card=CardIssue(
-                    card_id=card_id,
-                    subject_id=self._start.handoff_id,
-                    subject_kind=SubjectKind.HANDOFF,
-                    department_code=department,
-                    level=level,
-                    reason=reason,
-                    step=step,
-                    due_at=due_at,
-                    issued_at=now,
-                )
-            )
-        )
+        card_id = records.card_id(self._start, step, version, level)
+        await self._record(records.card(self._start, card_id, level, department, reason, step, due_at, now))
         self._state.cards.append(
             IssuedCard(card_id=card_id, level=level, department=department, step=step, issued_at=now, reason=reason)
         )
@@ -785,37 +752,7 @@ class HandoffWorkflow:
             await self._record_order(order, status.value, reason)
 
     async def _record_order(self, order: HandoffOrder, action: str, reason: str) -> None:
-        await self._record(
-            StoreWrite(
-                order=SupervisionOrderTransition(
-                    entry=AuditEntry(
-                        subject_id=order.order_id,
-                        subject_kind=SubjectKind.SUPERVISION_ORDER,
-                        seq=order.seq,
-                        actor=SYSTEM_ACTOR.role.value,
-                        actor_id=SYSTEM_ACTOR.department,
-                        action=action,
-                        reason=reason,
-                        to_stage=order.status.value,
-                        at=workflow.now(),
-                    ),
-                    order=SupervisionOrderSnapshot(
-                        order_id=order.order_id,
-                        case_id=self._start.handoff_id,
-                        department_code=order.department_code,
-                        level="red",
-                        basis=f"hand-off feedback overdue ({self._start.matter.code})",
-                        content=f"Send the feedback of hand-off {self._start.handoff_id} "
-                        f"by {order.deadline.isoformat()}",
-                        status=order.status,
-                        deadline=order.deadline,
-                        issued_at=order.issued_at,
-                        answered_at=order.answered_at,
-                        lifted_at=order.lifted_at,
-                    ),
-                )
-            )
-        )
+        await self._record(records.order_transition(self._start, order, action, reason, workflow.now()))
 
     # Notices, audit, read model, search attributes.
 
@@ -848,33 +785,13 @@ class HandoffWorkflow:
     async def _transition(
         self, actor: Actor, action: str, stage: HandoffStage | None, reason: str | None = None
     ) -> None:
-        """Writes the audit entry and the read model after it, then shows the change in the Temporal UI."""
-        state, now = self._state, workflow.now()
+        """Queues the audit entry and the read model after it, then shows the change in the Temporal UI."""
+        state = self._state
         before = state.stage
         if stage is not None:
             state.stage = stage
         state.audit_seq += 1
-        await self._record(
-            StoreWrite(
-                transition=HandoffTransition(
-                    entry=AuditEntry(
-                        subject_id=self._start.handoff_id,
-                        subject_kind=SubjectKind.HANDOFF,
-                        seq=state.audit_seq,
-                        actor=actor.role.value,
-                        actor_id=actor.department,
-                        credential_id=actor.credential,
-                        on_behalf_reason=actor.on_behalf_reason,
-                        action=action,
-                        reason=reason,
-                        from_stage=before.value,
-                        to_stage=state.stage.value,
-                        at=now,
-                    ),
-                    handoff=self._snapshot(),
-                )
-            )
-        )
+        await self._record(records.transition(self._start, state, actor, action, before, reason, workflow.now()))
         self._publish()
 
     async def _record(self, write: StoreWrite) -> None:
@@ -985,58 +902,14 @@ class HandoffWorkflow:
         in_transaction = bool(self._one_write_per_transition) and self._lock.locked()
         return bool(self._state.unrecorded) and not self._flushing and not in_transaction
 
-    def _snapshot(self) -> HandoffSnapshot:
-        start, state = self._start, self._state
-        pushed = [route.pushed_at for route in state.routes if route.pushed_at is not None]
-        due_at, due_step = self._next_due()
-        return HandoffSnapshot(
-            handoff_id=start.handoff_id,
-            matter_code=start.matter.code,
-            direction=start.direction.value,
-            stage=state.stage.value,
-            source_department=start.event.source_department,
-            target_department=state.receiver_code,
-            source_case_number=start.event.reference,
-            locality=start.event.locality_code,
-            push_version=max(state.version, 1),
-            created_at=start.created_at,
-            pushed_at=pushed[-1] if pushed else None,
-            claimed_at=state.claimed_at,
-            feedback_at=state.feedback.sent_at if state.feedback else None,
-            closed_at=state.closed_at or state.terminated_at,
-            next_due_at=due_at,
-            next_due_step=due_step,
-        )
-
-    def _next_due(self) -> tuple[datetime | None, str | None]:
-        if not self._state.stage.is_open:
-            return None, None
-        armed = [
-            (clock.state.due_at, name.value)
-            for name, clock in self._clocks.items()
-            if clock.state.due_at is not None and not clock.state.stopped
-        ]
-        return min(armed, default=(None, None))
-
     def _publish(self) -> None:
         """Search attributes and current details; unchanged values are not upserted again."""
-        start, state = self._start, self._state
-        due_at, _ = self._next_due()
-        wanted: dict[Any, Any] = {
-            sa.KIND: "handoff",
-            sa.STAGE: state.stage.value,
-            sa.CARD_COLOUR: state.colour.value,  # the SLA colour, as hand-offs before SLA_COLOUR_PATCH published
-            sa.MATTER: start.matter.code,
-            sa.DIRECTION: start.direction.value,
-            sa.LEAD_DEPARTMENT: state.receiver_code,
-            sa.LOCALITY: start.event.locality_code,
-            sa.NEXT_DUE_AT: due_at,
-        }
-        if workflow.patched(PARTIES_PATCH):
-            wanted[sa.PARTIES] = self._parties()
-        if workflow.patched(SLA_COLOUR_PATCH):
-            wanted[sa.CARD_COLOUR] = state.card_colour.value
-            wanted[sa.SLA_COLOUR] = state.colour.value
+        wanted = presentation.search_attributes(
+            self._start,
+            self._state,
+            with_parties=workflow.patched(PARTIES_PATCH),
+            colours_apart=workflow.patched(SLA_COLOUR_PATCH),
+        )
         changed = [
             key.value_set(value) if value is not None else key.value_unset()
             for key, value in wanted.items()
@@ -1045,109 +918,10 @@ class HandoffWorkflow:
         if changed:
             workflow.upsert_search_attributes(changed)
             self._published.update({key.name: value for key, value in wanted.items()})
-        workflow.set_current_details(self._details())
-
-    def _parties(self) -> list[str]:
-        """The reporting department, every receiver it was routed to (earlier ones too) and the coordinator when
-        the registry named one at admission: codes only."""
-        codes = [self._start.event.source_department, *(route.department_code for route in self._state.routes)]
-        if self._state.receiver_code is not None:
-            codes.append(self._state.receiver_code)
-        if self._start.coordinator_code is not None:
-            codes.append(self._start.coordinator_code)
-        return list(dict.fromkeys(codes))
-
-    def _details(self) -> str:
-        start, state = self._start, self._state
-        lines = [
-            f"**{state.stage.value}** · card {state.card_colour.value} · SLA {state.colour.value} · "
-            f"{start.matter.code} ({DIRECTION_CODES[start.direction]})",
-            f"- from {start.event.source_department}, reference {start.event.reference}",
-            f"- to {state.receiver_code or '(not routed)'}, push v{max(state.version, 1)}"
-            + (" (claimed on push)" if state.claimed_on_push else ""),
-            f"- end-to-end limit {start.end_to_end_due_at.isoformat()}",
-        ]
-        for name, clock in self._clocks.items():
-            if clock.state.due_at is not None and not clock.state.stopped:
-                lines.append(f"- {name.value} due {clock.state.due_at.isoformat()}")
-        if start.thread_id != start.handoff_id:
-            lines.append(f"- loop 2 of {start.thread_id}")
-        lines.extend(f"- loop 2: {identifier}" for identifier in state.loop_two)
-        lines.extend(f"- {card.level.value} card to {card.department} ({card.reason.value})" for card in state.cards)
-        lines.extend(
-            f"- supervision order {order.order_id}: {order.status.value}" for order in state.supervision_orders
-        )
-        return "\n".join(lines)
-
-    def _package(self, version: int) -> dict[str, Any]:
-        start = self._start
-        event = start.event
-        return {
-            "handoff_id": start.handoff_id,
-            "thread_id": start.thread_id,
-            "version": version,
-            "matter_code": start.matter.code,
-            "matter_name": start.matter.name,
-            "direction": start.direction.value,
-            "claim_mode": start.matter.claim_mode.value,
-            "source_department": event.source_department,
-            "reference": event.reference,
-            "event": event.event.value,
-            "item_code": event.item_code,
-            "decision": event.decision,
-            "occurred_at": event.occurred_at.isoformat(),
-            "end_to_end_due_at": start.end_to_end_due_at.isoformat(),
-            "related_handoff_id": event.related_handoff_id,
-            "package": event.package,
-        }
-
-    def _feedback_body(self) -> dict[str, Any]:
-        feedback = self._state.feedback
-        assert feedback is not None
-        return {
-            "result": feedback.result,
-            "findings": [finding.model_dump(mode="json") for finding in feedback.findings],
-            "details": feedback.details,
-            "loop_two": list(self._state.loop_two),
-        }
+        workflow.set_current_details(presentation.details(self._start, self._state))
 
     def _view(self) -> HandoffView:
-        start, state = self._start, self._state
-        due_at, _ = self._next_due()
-
-        def due(clock: HandoffClock) -> datetime | None:
-            return self._clocks[clock].state.due_at
-
-        return HandoffView(
-            handoff_id=start.handoff_id,
-            thread_id=start.thread_id,
-            related_handoff_id=start.event.related_handoff_id,
-            loop_two=list(state.loop_two),
-            matter_code=start.matter.code,
-            direction=start.direction,
-            source_department=start.event.source_department,
-            reference=start.event.reference,
-            receiver_code=state.receiver_code,
-            version=state.version,
-            stage=state.stage,
-            sla_colour=state.colour,
-            card_colour=state.card_colour,
-            claimed_on_push=state.claimed_on_push,
-            auto_acknowledged=state.auto_acknowledged,
-            deadlines=Deadlines(
-                end_to_end=start.end_to_end_due_at,
-                claim=due(HandoffClock.CLAIM),
-                feedback=due(HandoffClock.FEEDBACK),
-                acknowledge=due(HandoffClock.ACKNOWLEDGE),
-                reroute=due(HandoffClock.REROUTE),
-                return_until=state.return_until,
-            ),
-            next_due_at=due_at,
-            cards=list(state.cards),
-            supervision_orders=list(state.supervision_orders),
-            routes=list(state.routes),
-            feedback=state.feedback,
-        )
+        return presentation.view(self._start, self._state)
 
 
 class _CommandScope:
