@@ -25,6 +25,9 @@ class ErrorType(StrEnum):
     DELIVERY_REJECTED = "DeliveryRejected"  # a department system refused the push for good
     DELIVERY_MISCONFIGURED = "DeliveryMisconfigured"
     ENDPOINT_REFUSED = "EndpointRefused"
+    # Not a rule: the workflow is about to continue as new and takes the command in its next run. Nothing changed;
+    # the engine sends the same command id again (caseloop.direct's channel), so callers never see it.
+    CONTINUING = "Continuing"
 
 
 class Rejection(BaseModel):

@@ -3,21 +3,34 @@
 A command is sent as a workflow update whose ID is the command id, and awaited for at most `within` seconds. The
 workflow remembers the ids it applied, so sending the same command id again, after a timeout or a crash, answers
 the first result instead of applying it twice.
+
+Two refusals only mean "not now", and the channel sends the same command id again until it is taken or `within`
+runs out: a workflow about to continue as new (its next run takes the command), and a server with too many updates
+in flight on one workflow (RESOURCE_EXHAUSTED). Neither changed anything.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from caseloop.direct.failures import Call, guarded
 from caseloop.sdk.building import command_id_of
+from schemas.rejections import ErrorType
 
 T = TypeVar("T")
+
+# How long the channel waits before sending a command again that was refused for now; doubled up to the cap.
+FIRST_RESEND = 0.05
+LONGEST_RESEND = 1.0
 
 # The front door sends `<department>/<Idempotency-Key>` as the command id (64 + 1 + 100 characters at most).
 LONGEST_COMMAND_ID = 200
@@ -53,7 +66,7 @@ class Channel:
         if update is None:
             raise TypeError(f"{type(command).__name__} is not a command of {subject}")
         command_id = command_id_of(command_id, longest=LONGEST_COMMAND_ID)
-        work = handle.execute_update(update, command, id=command_id)
+        work = until_taken(handle, update, command, command_id)
         return await guarded(self.call(subject, command_id), work, self._within(within))
 
     def _within(self, within: float | None) -> float | None:
@@ -63,3 +76,20 @@ class Channel:
 def updates_of(commands: Mapping[str, tuple[Any, type[BaseModel]]]) -> dict[type[BaseModel], Any]:
     """Each command model's update, from a table of name: (update, model)."""
     return {model: update for update, model in commands.values()}
+
+
+async def until_taken(handle: WorkflowHandle[Any, Any], update: Any, command: BaseModel, command_id: str) -> Any:
+    """The update's result, sent again under the same id while the workflow or the server refuses it for now."""
+    pause = FIRST_RESEND
+    while True:
+        try:
+            return await handle.execute_update(update, command, id=command_id)
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == ErrorType.CONTINUING):
+                raise
+        except RPCError as error:
+            if error.status is not RPCStatusCode.RESOURCE_EXHAUSTED:
+                raise
+        await asyncio.sleep(pause * random.uniform(0.5, 1.0))
+        pause = min(pause * 2, LONGEST_RESEND)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.common.v1 import WorkflowExecution
@@ -17,6 +20,7 @@ from activities.store.delivery import InboxEntry
 from activities.store.ledger.cards import Card
 from activities.store.ledger.scores import ScoreEvent
 from caseloop.direct.case_start import start_case
+from caseloop.direct.channel import until_taken
 from schemas.case import commands as c
 from schemas.case.stages import Role
 from schemas.case.state import CaseRegistration
@@ -124,3 +128,8 @@ async def describe(handle: CaseHandle) -> DescribeWorkflowExecutionResponse:
     return await client.workflow_service.describe_workflow_execution(
         DescribeWorkflowExecutionRequest(namespace=client.namespace, execution=WorkflowExecution(workflow_id=handle.id))
     )
+
+
+async def send(handle: CaseHandle, update: Any, command: BaseModel, id: str | None = None) -> Any:
+    """A command as the engine sends it: under the same id again while the case is continuing as new."""
+    return await until_taken(handle, update, command, id or str(uuid.uuid4()))

@@ -19,7 +19,7 @@ from schemas.clock import ClockUnit
 from schemas.ledger import RatingLevel
 from schemas.registry import Limit
 from services.registry.importer import import_registry
-from tests.case.driver import CaseHandle, Driver, coordinator, describe, lead, locality, requester, supervisor
+from tests.case.driver import CaseHandle, Driver, coordinator, describe, lead, locality, requester, send, supervisor
 from tests.case.parties import CO_UNIT, LEAD, OTHER
 from tests.gateway.receiver import Answer, Receiver
 from workers.settings import get_settings
@@ -64,9 +64,7 @@ async def submit_for_review(handle: CaseHandle) -> None:
 
 
 async def terminate(handle: CaseHandle) -> None:
-    await handle.execute_update(
-        CaseWorkflow.terminate, c.TerminateCase(actor=coordinator, reason="the scenario ends here")
-    )
+    await send(handle, CaseWorkflow.terminate, c.TerminateCase(actor=coordinator, reason="the scenario ends here"))
     await handle.result()
 
 
@@ -189,12 +187,12 @@ async def continued(driver: Driver) -> CaseHandle:
     the one that continues as new, is the history to replay."""
     handle = await driver.start(policy={"max_history_events": 50})
     first_run = (await describe(handle)).workflow_execution_info.execution.run_id
-    await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator), id="continued-accept")
-    await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=lead))
-    await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=locality))
-    await handle.execute_update(CaseWorkflow.comment, c.CommentOnCase(actor=supervisor, text="on site tomorrow"))
+    await send(handle, CaseWorkflow.accept, c.AcceptCase(actor=coordinator), id="continued-accept")
+    await send(handle, CaseWorkflow.sign, c.SignAssignment(actor=lead))
+    await send(handle, CaseWorkflow.sign, c.SignAssignment(actor=locality))
+    await send(handle, CaseWorkflow.comment, c.CommentOnCase(actor=supervisor, text="on site tomorrow"))
     await driver.settle()
-    await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator), id="continued-accept")
+    await send(handle, CaseWorkflow.accept, c.AcceptCase(actor=coordinator), id="continued-accept")
     await terminate(handle)
     return driver.env.client.get_workflow_handle_for(CaseWorkflow.run, handle.id, run_id=first_run)
 

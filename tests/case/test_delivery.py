@@ -13,7 +13,7 @@ from schemas.case.stages import CaseStage
 from schemas.delivery import Push
 from services.registry.importer import import_registry
 from tests.case.conftest import REGISTRY
-from tests.case.driver import Driver, coordinator
+from tests.case.driver import Driver, coordinator, send
 from tests.case.parties import LEAD, OTHER
 from tests.case.scenarios import terminate
 from tests.gateway.receiver import Answer, Receiver
@@ -65,13 +65,14 @@ async def test_a_push_to_a_system_that_stays_down_goes_to_its_inbox_and_never_ho
     with receiver.running():
         await water_bureau_behind(receiver, driver, tmp_path)
         handle = await driver.start(policy={"max_history_events": 50, "push_attempts": 8})
-        await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
-        await handle.execute_update(
+        await send(handle, CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
+        await send(
+            handle,
             CaseWorkflow.reroute,
             c.RerouteAssignment(actor=coordinator, department=LEAD, to_department=OTHER, reason="water review"),
         )
         for number in range(3):
-            await handle.execute_update(CaseWorkflow.comment, c.CommentOnCase(actor=coordinator, text=f"note {number}"))
+            await send(handle, CaseWorkflow.comment, c.CommentOnCase(actor=coordinator, text=f"note {number}"))
         await driver.settle()
         # The case continued as new with the push still retrying: the next run carries it and sends it again.
         view = await driver.view(handle)

@@ -8,7 +8,7 @@ from temporalio.worker import Worker
 from schemas.case import commands as c
 from schemas.case.stages import CaseStage
 from schemas.case.views import TimelineQuery
-from tests.case.driver import Driver, coordinator, supervisor
+from tests.case.driver import Driver, coordinator, send, supervisor
 from tests.case.scenarios import terminate
 from workflows.case.workflow import CaseWorkflow
 
@@ -21,9 +21,9 @@ async def test_the_longest_comments_by_the_hundred_keep_the_case_within_temporal
     case_worker: Worker, driver: Driver
 ) -> None:
     handle = await driver.start(policy={"max_history_events": 400})
-    await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
+    await send(handle, CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
     for _ in range(COMMENTS):
-        await handle.execute_update(CaseWorkflow.comment, c.CommentOnCase(actor=supervisor, text=TEXT, reason=REASON))
+        await send(handle, CaseWorkflow.comment, c.CommentOnCase(actor=supervisor, text=TEXT, reason=REASON))
     await driver.settle()
     view = await driver.view(handle)
     assert view.runs >= 2 and view.seq == 3 + COMMENTS

@@ -48,12 +48,16 @@ with workflow.unsafe.imports_passed_through():
 REJECTED = ErrorType.REJECTED.value
 STORE_RETRY = timedelta(minutes=5)  # the store or the clock stayed down through a whole retry policy
 DELIVERY_GRACE = timedelta(minutes=1)  # how long a continue-as-new waits for pushes on their way
+CONTINUE_GRACE = timedelta(seconds=5)  # the same while commands are refused (SETTLES_TO_CONTINUE_PATCH)
 Change = Callable[[CaseState, datetime], Effects]
 
 # Runs that began before these changes replay as they ran; from each marker on, a run takes the new path.
 CARRIES_PUSHES_PATCH = "case-continues-with-undelivered-pushes"  # continue-as-new no longer waits for deliveries
 RETRIES_WRITES_PATCH = "case-retries-pending-writes"  # pending store writes retried without waiting for a command
 DROPS_REFUSED_RUNG_PATCH = "case-drops-a-rung-the-clock-refuses"  # a refusal is final: no retry every 5 minutes
+# Continue-as-new refuses new commands (the engine resends them to the next run) and waits for the running ones only:
+# under steady traffic a handler is always running, so waiting for quiet never ended and the run outgrew its limits.
+SETTLES_TO_CONTINUE_PATCH = "case-refuses-commands-to-continue-as-new"
 
 
 def _until_the_store_is_back(config: ActivityConfig) -> ActivityConfig:
@@ -131,6 +135,7 @@ class CaseWorkflow:
         self._in_flight = 0  # rung callbacks and failed deliveries waiting to record a transition
         self._deliveries = 0  # pushes and SMS on their way
         self._write_failed = not self._state.unrecorded.empty  # the store refused the last write: retry it
+        self._continuing = False  # this run waits for its handlers to finish, then continues as new
 
     # The run: register, then live until rejected, terminated, or closed past the reopen window.
 
@@ -158,7 +163,15 @@ class CaseWorkflow:
         return presentation.view(self._state)
 
     async def _continue_as_new(self) -> None:
-        if workflow.patched(CARRIES_PUSHES_PATCH):
+        if workflow.patched(SETTLES_TO_CONTINUE_PATCH):
+            # New commands are refused from now on. Pushes get a few seconds to arrive; those still retrying go with
+            # the state, and the next run sends them again under the same ids.
+            self._continuing = True
+            try:
+                await workflow.wait_condition(self._quiet, timeout=CONTINUE_GRACE, timeout_summary="pushes out")
+            except TimeoutError:
+                await workflow.wait_condition(self._settled)
+        elif workflow.patched(CARRIES_PUSHES_PATCH):
             # Pushes get a moment to arrive; those still retrying go with the state, and the next run sends them
             # again under the same ids (an attempt this run leaves behind is answered, and ignored, as a repeat).
             try:
@@ -320,6 +333,11 @@ class CaseWorkflow:
             return result
 
     def _validate(self, command: c.CaseCommand) -> None:
+        if self._continuing:
+            # New commands wait for the next run, which the engine sends them to again (SETTLES_TO_CONTINUE_PATCH).
+            raise ApplicationError(
+                "the case is continuing as new: send the command again", type=ErrorType.CONTINUING, non_retryable=True
+            )
         info = workflow.current_update_info()
         try:
             earlier = self._applied(info.id) if info is not None else None
@@ -359,7 +377,8 @@ class CaseWorkflow:
     async def _transact(
         self, change: Change, now: datetime, command: c.CaseCommand | None = None, name: str | None = None
     ) -> Effects:
-        preview = change(self._state.model_copy(deep=True), now)
+        # The rules only append to the timeline and never read the remembered commands: copy neither, O(1) a command.
+        preview = change(self._state.model_copy(update={"timeline": [], "applied": []}).model_copy(deep=True), now)
         plan = await self._plan(preview, command)
         if isinstance(command, c.DecideCommitment):
             self._check_committed_deadline(plan, now)
