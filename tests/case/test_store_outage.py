@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,20 @@ async def attempts_of(handle: CaseHandle, activity: str) -> int:
     return max((each.attempt for each in pending if each.activity_type.name == activity), default=0)
 
 
+@asynccontextmanager
+async def store_down(
+    driver: Driver, server: StoppablePostgres, handle: CaseHandle, down: timedelta, activity: str, *, more_than: int
+) -> AsyncIterator[None]:
+    """The store stopped while the block sends its commands, then `down` of workflow time, in which `activity` is
+    attempted more than `more_than` times; then started again, and the next attempt (a backoff away) finds it."""
+    server.stop()
+    yield
+    await driver.env.sleep(down)
+    assert await attempts_of(handle, activity) > more_than
+    server.start()
+    await driver.settle()
+
+
 async def test_a_store_outage_never_fails_a_command(outage_rig: tuple[Driver, StoppablePostgres]) -> None:
     driver, server = outage_rig
     handle = await driver.start()
@@ -69,29 +84,21 @@ async def test_a_store_outage_never_fails_a_command(outage_rig: tuple[Driver, St
             break
         await asyncio.sleep(0.1)
 
-    server.stop()
     # The accept needs the legal clock, which reads its calendar from the store; the comment only a store write.
-    await given_up(handle, CaseWorkflow.accept, c.AcceptCase(actor=coordinator), "cmd-accept")
-    await given_up(handle, CaseWorkflow.comment, c.CommentOnCase(actor=supervisor, text="any news?"), "cmd-comment")
-    await driver.env.sleep(timedelta(minutes=2))
-    # The clock was asked more often than its old five attempts, which failed the command for good.
-    assert await attempts_of(handle, "case_plan_clocks") > 5
-    server.start()
-    await driver.settle()  # the next attempt, a backoff away, finds the store back
+    # The clock is asked more often than its old five attempts, which failed the command for good.
+    async with store_down(driver, server, handle, timedelta(minutes=2), "case_plan_clocks", more_than=5):
+        await given_up(handle, CaseWorkflow.accept, c.AcceptCase(actor=coordinator), "cmd-accept")
+        await given_up(handle, CaseWorkflow.comment, c.CommentOnCase(actor=supervisor, text="any news?"), "cmd-comment")
     accepted = await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator), id="cmd-accept")
     commented = await handle.execute_update(
         CaseWorkflow.comment, c.CommentOnCase(actor=supervisor, text="any news?"), id="cmd-comment"
     )
     assert accepted.stage is CaseStage.LAUNCHED and commented.seq > accepted.seq
 
-    server.stop()
     # A reroute asks the registry for the new department: longer down than the store policy's twenty attempts.
     reroute = c.RerouteAssignment(actor=coordinator, department=LEAD, to_department=OTHER, reason="water review")
-    await given_up(handle, CaseWorkflow.reroute, reroute, "cmd-reroute")
-    await driver.env.sleep(timedelta(minutes=20))
-    assert await attempts_of(handle, "registry_get_department") > 20
-    server.start()
-    await driver.settle()
+    async with store_down(driver, server, handle, timedelta(minutes=20), "registry_get_department", more_than=20):
+        await given_up(handle, CaseWorkflow.reroute, reroute, "cmd-reroute")
     rerouted = await handle.execute_update(CaseWorkflow.reroute, reroute, id="cmd-reroute")
     assert rerouted.seq > commented.seq
 

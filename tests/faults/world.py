@@ -11,7 +11,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -21,6 +22,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from activities.store.ledger.audit import AuditTrailRepository
+from activities.store.migrate import upgrade
 from caseloop.direct import CaseClient
 from caseloop.direct.cases import CaseHandle
 from caseloop.errors import CommandTimeout, Unreachable
@@ -29,9 +31,12 @@ from schemas.case.stages import Role
 from schemas.case.state import CasePolicy, CaseRegistration
 from schemas.case.views import CaseView, TimelineEntry
 from schemas.ledger import AuditEntry
-from tests.support.department_world import BUSINESS_OFFICE, SUCHENG, SUPERVISION_OFFICE
+from services.registry.sample import load_sample_registry_if_empty
+from tests.sdk.world import add_launchable_matter
+from tests.support.department_world import BUSINESS_OFFICE, SUCHENG, SUPERVISION_OFFICE, sample_store
 from tests.support.embedded_stack import free_ports
 from workers.client import connect
+from workers.resources import Resources, open_resources
 from workers.settings import Settings
 from workers.stack import server_command
 
@@ -158,6 +163,50 @@ class WorkerProcess(Subprocess):
         await until(started, ready, within=within, what="caseloop worker started")
 
 
+@dataclass
+class Stack:
+    """The dev server and `caseloop worker`, each a process a test kills and starts again, on a store holding the
+    sample registry and a case matter of the test's own; the test's own connection to that store."""
+
+    server: DevServer
+    worker: WorkerProcess
+    temporal: Client
+    settings: Settings  # the engine's and the door's: the server, the task queue, the store
+    resources: Resources
+    matter: str
+
+    @property
+    def engine(self) -> CaseClient:
+        return CaseClient(self.temporal, self.settings)
+
+
+@asynccontextmanager
+async def running_stack(directory: Path, store_url: str | None = None) -> AsyncIterator[Stack]:
+    """A stack in `directory`: on `store_url` (migrated here), else on a SQLite store of its own. Both processes
+    are killed when the block ends, whatever state the test left them in."""
+    server = DevServer(directory / "temporal")
+    server.start()
+    if store_url is None:
+        store_url = await sample_store(directory)
+    else:
+        await upgrade(store_url)
+    queue = f"faults-{uuid.uuid4()}"
+    worker = WorkerProcess(server.target, queue, store_url, directory)
+    try:
+        temporal = await server.client()
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, data_dir=directory, store_url=store_url, task_queue=queue, temporal_target=server.target
+        )
+        async with open_resources(settings) as resources:
+            await load_sample_registry_if_empty(resources.sessions)
+            matter = await add_launchable_matter(resources.sessions, directory, initiator=INITIATOR)
+            await worker.start_and_wait()
+            yield Stack(server, worker, temporal, settings, resources, matter)
+    finally:
+        worker.kill()
+        server.kill()
+
+
 def registration(matter: str, case_number: str, **changes: object) -> CaseRegistration:
     """A case of the fault tests: launched by INITIATOR to the sample registry's coordinator and supervisor."""
     values: dict[str, object] = {
@@ -200,6 +249,7 @@ class Traffic:
     deadline: float = 150
     acknowledged: dict[str, dict[str, c.CommandResult]] = field(default_factory=dict)  # case id → command id → result
     in_flight: set[str] = field(default_factory=set)  # command ids sent and not answered yet
+    resent: set[str] = field(default_factory=set)  # command ids (and launches) unanswered once and sent again
 
     async def persist(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
         """Runs `attempt` until it answers: a timeout or an unreachable server is retried with the same ids, any
@@ -209,6 +259,7 @@ class Traffic:
             try:
                 return await attempt()
             except (CommandTimeout, Unreachable) as error:
+                self.resent.add(what)
                 if time.monotonic() > give_up:
                     raise AssertionError(f"{what}: still unanswered after {self.deadline:.0f} s: {error}") from None
                 await asyncio.sleep(POLL)
@@ -223,9 +274,7 @@ class Traffic:
     async def send(self, case_id: str, command: c.CaseCommand, command_id: str) -> c.CommandResult:
         handle = self.engine.case_by_id(case_id)
         self.in_flight.add(command_id)
-        result = await self.persist(
-            f"{command_id} on {case_id}", lambda: handle.send(command, command_id=command_id, within=self.within)
-        )
+        result = await self.persist(command_id, lambda: handle.send(command, command_id=command_id, within=self.within))
         self.acknowledged.setdefault(case_id, {})[command_id] = result
         self.in_flight.discard(command_id)
         return result
@@ -268,14 +317,16 @@ async def assert_exactly_once(
     every_command_answered: bool = True,
     within: float = 30,
 ) -> CaseView:
-    """The case's transitions are numbered 1..seq without a gap in its timeline and in the store's audit trail,
-    both tell the same story, and each acknowledged command (by its update id) is there once: at the seq it
-    answered, and a comment (whose text names its id) in one entry of each. When every command sent was answered,
-    no other comment was applied."""
+    """The case's transitions are numbered 1..seq without a gap in the store's audit trail, the timeline the case
+    keeps (its most recent entries) numbers the last of them, both tell the same story, and each acknowledged command
+    (by its update id) is there once: at the seq it answered, and a comment (whose text names its id) in one entry of
+    the audit trail, and of the timeline if it is still kept there. When every command sent was answered, no other
+    comment was applied."""
     view = await case.state()
     timeline = await whole_timeline(case)
     numbered = list(range(1, view.seq + 1))
-    assert [entry.seq for entry in timeline] == numbered, f"{case.case_id}: timeline seqs"
+    kept = [entry.seq for entry in timeline]
+    assert kept == numbered[len(numbered) - len(kept) :], f"{case.case_id}: timeline seqs"
     trail = await until(
         lambda: audit_trail(sessions, case.case_id),
         lambda rows: len(rows) >= view.seq,
@@ -283,23 +334,37 @@ async def assert_exactly_once(
         what=f"{case.case_id}: the audit trail holds {view.seq} transitions",
     )
     assert [entry.seq for entry in trail] == numbered, f"{case.case_id}: audit trail seqs (a duplicate or a gap)"
-    assert [entry.action for entry in trail] == [entry.action for entry in timeline], f"{case.case_id}: actions"
+    recent = trail[len(trail) - len(timeline) :]
+    assert [entry.action for entry in recent] == [entry.action for entry in timeline], f"{case.case_id}: actions"
+    notes = _comments_by_marker((entry.seq, entry.note) for entry in timeline)
+    reasons = _comments_by_marker((entry.seq, entry.reason) for entry in trail)
+    oldest_kept = kept[0] if kept else view.seq + 1
     for command_id, result in acknowledged.items():
         assert result.case_id == case.case_id and result.update_id == command_id
         assert 1 <= result.seq <= view.seq, f"{command_id}: answered seq {result.seq} of {view.seq}"
         if result.command != "comment":
             continue
         marker = _marker(command_id)
-        notes = [entry.seq for entry in timeline if entry.note and marker in entry.note]
-        reasons = [entry.seq for entry in trail if entry.reason and marker in entry.reason]
-        assert notes == [result.seq], f"{command_id}: in the timeline at {notes}, answered {result.seq}"
-        assert reasons == [result.seq], f"{command_id}: in the audit trail at {reasons}, answered {result.seq}"
+        in_trail = reasons.get(marker, [])
+        assert in_trail == [result.seq], f"{command_id}: in the audit trail at {in_trail}, answered {result.seq}"
+        if result.seq >= oldest_kept:
+            in_timeline = notes.get(marker, [])
+            assert in_timeline == [result.seq], f"{command_id}: in the timeline at {in_timeline}, answered {result.seq}"
     if every_command_answered:
         # A comment the case never acknowledged must not have been applied either.
-        applied = {word for entry in timeline for word in (entry.note or "").split() if word.startswith(MARKER)}
         answered = {_marker(command_id) for command_id in acknowledged}
-        assert applied <= answered, f"{case.case_id}: applied but never acknowledged: {applied - answered}"
+        assert set(reasons) <= answered, f"{case.case_id}: applied but never acknowledged: {set(reasons) - answered}"
     return view
+
+
+def _comments_by_marker(texts: Iterable[tuple[int, str | None]]) -> dict[str, list[int]]:
+    """The seqs at which each comment marker stands in the texts (a timeline's notes, an audit trail's reasons)."""
+    seqs: dict[str, list[int]] = {}
+    for seq, text in texts:
+        for word in (text or "").split():
+            if word.startswith(MARKER):
+                seqs.setdefault(word, []).append(seq)
+    return seqs
 
 
 def _marker(command_id: str) -> str:
