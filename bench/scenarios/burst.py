@@ -1,0 +1,129 @@
+"""Scenario 4, the 17:30 burst: cases whose committed deadlines fall on one instant, and how late each red card is
+recorded in the store after it; beside as many bare timers due at one instant, each recording its wake-up with one
+activity.
+
+The instant is near in real time: the cases are received an hour before it, on a matter counted in natural hours,
+and the lead commits one hour, counted from the receipt. So every deadline is that instant, as every working-day
+deadline of a city is 17:30. Lateness is when the benchmark first sees the row, polling both stores alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.bare import BareStart
+from bench.departments import UP_TO_IN_PROGRESS, Timings, case_number
+from bench.harness import Bench, bounded
+from bench.stack import BURST_MATTER
+from bench.stats import percentile
+from schemas.ledger import CardReason
+
+SCENARIO = "4 the 17:30 burst"
+COMMITTED = "1 natural-hours"
+POLL_SECONDS = 0.2
+PREP_CONCURRENCY = 20
+BARE_STARTS_PER_SECOND = 40.0  # a safe guess for how fast the bare timers are armed
+
+
+def _count(database: Path, query: str, argument: str) -> set[str]:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as db:
+        return {row[0] for row in db.execute(query, (argument,))}
+
+
+async def _watch(database: Path, query: str, argument: str, expected: int, due: float, seconds: float) -> list[float]:
+    """Polls until `expected` rows match; returns each row's lateness after `due` (epoch seconds) as first seen."""
+    seen: dict[str, float] = {}
+    give_up = due + seconds
+    await asyncio.sleep(max(0.0, due - time.time() - 1))
+    while len(seen) < expected and time.time() < give_up:
+        now = time.time()
+        for row in await asyncio.to_thread(_count, database, query, argument):
+            seen.setdefault(row, now - due)
+        await asyncio.sleep(POLL_SECONDS)
+    return sorted(seen.values())
+
+
+async def _caseloop(bench: Bench, repetition: int, count: int) -> tuple[list[float], float, str]:
+    capacity = statistics.median(bench.facts.get("capacity") or [10.0])
+    commands = count * (1 + len(UP_TO_IN_PROGRESS))
+    lead_seconds = commands / capacity * 1.4 + 3
+    due = datetime.now(UTC) + timedelta(seconds=lead_seconds)
+    received = due - timedelta(hours=1)
+    prefix = f"burst{repetition}x{int(time.time())}"
+    timings = Timings()
+
+    async def one() -> str:
+        case_id = await bench.departments.launch(BURST_MATTER, case_number(prefix), timings, received_at=received)
+        await bench.departments.drive(case_id, UP_TO_IN_PROGRESS, timings, limit=COMMITTED)
+        return case_id
+
+    cases, errors, _ = await bounded([one] * count, PREP_CONCURRENCY, lead_seconds)
+    note = ""
+    if errors:
+        # Too slow a preparation leaves the instant behind (commitment.deadline-passed): measured without them.
+        note = f"caseloop: {len(errors)} of {count} cases not ready before the instant ({errors[0]!r})"
+    query = "SELECT card_id FROM cards WHERE reason = ? AND subject_id LIKE '%" + prefix + "%'"
+    lateness = await _watch(
+        bench.stack.store_path,
+        query,
+        CardReason.DEADLINE_OVERDUE.value,
+        len(cases),
+        due.timestamp(),
+        bench.plan.scenario_seconds,
+    )
+    return lateness, float(len(cases)), note
+
+
+async def _baseline(bench: Bench, repetition: int, count: int) -> tuple[list[float], float, str]:
+    # Started no faster than the bare updates of scenario 1 ran, so that every timer is armed before its instant.
+    starts_per_second = statistics.median(bench.facts.get("bare_capacity") or [BARE_STARTS_PER_SECOND])
+    lead_seconds = count / starts_per_second * 1.4 + 3
+    due = datetime.now(UTC) + timedelta(seconds=lead_seconds)
+    prefix = f"bare-burst{repetition}x{int(time.time())}"
+    timings = Timings()
+
+    async def one() -> str:
+        handle = await bench.bare.start(case_number(prefix), timings, BareStart(wake_at=due))
+        return handle.id
+
+    started, errors, _ = await bounded([one] * count, PREP_CONCURRENCY, lead_seconds)
+    if errors:
+        raise RuntimeError(f"arming the bare timers failed: {errors[0]!r}") from errors[0]
+    query = "SELECT workflow_id FROM wakes WHERE workflow_id LIKE ? "
+    lateness = await _watch(
+        bench.stack.wake_db, query, f"{prefix}%", len(started), due.timestamp(), bench.plan.scenario_seconds
+    )
+    return lateness, float(len(started)), ""
+
+
+async def run(bench: Bench) -> None:
+    plan = bench.plan
+    for repetition in bench.repetitions(SCENARIO):
+        for side in bench.sides(repetition):
+            runner = _caseloop if side == "caseloop" else _baseline
+            lateness, expected, note = await runner(bench, repetition, plan.burst_cases)
+            if note:
+                bench.facts.setdefault("burst_notes", []).append(note)
+            if len(lateness) < expected:
+                bench.facts.setdefault("burst_notes", []).append(
+                    f"{side}: {len(lateness)} of {expected:.0f} recorded within {plan.scenario_seconds:.0f} s"
+                )
+            if not lateness:
+                continue
+            last = max(lateness[-1], 1e-3)
+            values = {
+                "recorded lateness p50": (percentile(lateness, 0.5), "s"),
+                "recorded lateness p99": (percentile(lateness, 0.99), "s"),
+                "all recorded after the instant": (last, "s"),
+            }
+            for name, (value, unit) in values.items():
+                bench.figures.record(SCENARIO, name, unit, side=side, value=value)
+            bench.figures.record(
+                SCENARIO, "recorded per second", "rungs/s", higher_is_better=True, side=side, value=len(lateness) / last
+            )
+    bench.facts["burst_note"] = f"{plan.burst_cases} rungs due at one instant per side and repetition"
