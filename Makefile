@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run install test postgres prometheus chromium lint format clean bench bench-quick
+.PHONY: run install test postgres prometheus chromium fonts lint format clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,11 @@ prometheus:
 chromium:
 	@bash tests/support/ensure-chromium.sh
 
-test: install postgres prometheus chromium
+# Fonts: Debian's fonts-noto-cjk and poppler-utils, so reports print the registry's Chinese names (tests/reports).
+fonts:
+	@bash tests/support/ensure-fonts.sh
+
+test: install postgres prometheus chromium fonts
 	$(BIN)/python -m pytest
 
 lint: install
