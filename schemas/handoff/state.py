@@ -90,6 +90,10 @@ class HandoffClock(StrEnum):
     FEEDBACK = "feedback"
     ACKNOWLEDGE = "acknowledge"
     REROUTE = "reroute"
+    # From CLOCKS_PATCH on: the matter's push and act limits when it names them, and the open supervision order's.
+    PUSH = "push"  # from the push falling due to its delivery
+    ACT = "act"  # from the claim to the measure started
+    SUPERVISION_ORDER = "supervision_order"  # from the order's issue to its answer (the feedback)
 
 
 class Route(BaseModel):

@@ -23,6 +23,9 @@ class Deadlines(BaseModel):
     feedback: AwareDatetime | None
     acknowledge: AwareDatetime | None
     reroute: AwareDatetime | None
+    push: AwareDatetime | None = None
+    act: AwareDatetime | None = None
+    supervision_order: AwareDatetime | None = None
     return_until: AwareDatetime | None
 
 

@@ -70,6 +70,7 @@ COORDINATOR = "SQ-YSB"
 
 FOOD_LICENCE = "SP-SPJY"  # claim on push, routed to the market regulator
 LABOUR_DISPATCH = "SP-LWPQ"  # explicit claim; the registry wrongly gives its supervision to the market regulator
+TIMED_SERVICE = "SP-RLZY"  # explicit claim, with push and act limits of its own, to the market regulator
 WATER_PERMIT = "SP-QSXK"  # explicit claim; supervised in the district first, at city level otherwise
 FOOD_MATTER = "SQ-SG-SPJY"
 LABOUR_MATTER = "SQ-SG-LWPQ"
@@ -97,6 +98,7 @@ departments:
         - {{code: SP-SPJY, name: 食品經營許可}}
         - {{code: SP-LWPQ, name: 勞務派遣經營許可}}
         - {{code: SP-QSXK, name: 取水許可}}
+        - {{code: SP-RLZY, name: 人力資源服務許可}}
     roster:
       - {{role: liaison, name: 示例聯絡員-審批局, phone: "13800000011"}}
   - code: SQ-SCJGJ
@@ -157,6 +159,23 @@ matters:
       feedback: 3 working-days
       acknowledge: 1 working-days
       end_to_end: 3 working-days
+  - code: SQ-SG-RLZY
+    name: 人力資源服務許可 → 市場監管(限時推送、限時處置)
+    kind: approval_supervision
+    direction: approval_to_supervision
+    trigger: case_closed
+    trigger_item: SP-RLZY
+    target_item: JG-SPJY
+    initiators: [SQ-SPJ]
+    claim_mode: explicit
+    card_profile: default
+    limits:
+      claim: 2 working-days
+      feedback: 3 working-days
+      acknowledge: 1 working-days
+      end_to_end: 3 working-days
+      push: 1 working-days
+      act: 1 working-days
   - code: SQ-SG-LWPQ
     name: 勞務派遣經營許可 → 人社監管
     kind: approval_supervision

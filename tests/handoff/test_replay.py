@@ -2,8 +2,8 @@
 
 A change to the workflows that would break running hand-offs fails here; guard it with `workflow.patched`.
 Histories of every shape the hand-off has had stay committed: those at the top of histories/ ran before
-ONE_WRITE_PATCH (one ledger activity per store write), those in histories/<SHAPE>/ after it. Record the current
-shape (after an intended, patched change, under a new SHAPE) with:
+ONE_WRITE_PATCH (one ledger activity per store write), those in histories/<shape>/ after each later patch.
+Record the current shape (after an intended, patched change, under a new SHAPE) with:
 
     CASELOOP_RECORD_HISTORIES=1 .venv/bin/pytest tests/handoff/test_replay.py
 """
@@ -48,8 +48,9 @@ from workflows.handoff.entity import HandoffWorkflow
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
-# The shape the recorder records: one store activity per transition (ONE_WRITE_PATCH).
-SHAPE = "one-store-write"
+# The shape the recorder records: one store activity per transition (ONE_WRITE_PATCH, histories/one-store-write),
+# then push, act and supervision-order clocks (CLOCKS_PATCH).
+SHAPE = "push-act-order-clocks"
 RECORDING = os.environ.get("CASELOOP_RECORD_HISTORIES") == "1"
 
 

@@ -90,6 +90,8 @@ PARTIES_PATCH = "handoff-parties-search-attribute"
 # Runs begun before this marker call one ledger activity per store write, in their order; from it on, a run writes
 # every transition's writes in one store activity (HandoffStoreActivities.record_writes), which counts the metrics.
 ONE_WRITE_PATCH = "handoff-one-store-write-per-transition"
+# From this marker on, a run honours the matter's push and act limits and gives a supervision order its own clock.
+CLOCKS_PATCH = "handoff-push-act-and-order-clocks"
 # Before this marker CaseloopCardColour held a hand-off's SLA colour; from it on, the most severe card, as for cases,
 # and CaseloopSlaColour the SLA colour.
 SLA_COLOUR_PATCH = "handoff-card-colour-means-cards"
@@ -170,6 +172,7 @@ class HandoffWorkflow:
                 return self._view()
             self._state.claimed_at = now
             self._clocks[HandoffClock.CLAIM].stop()
+            await self._arm_matter_clock(HandoffClock.ACT, MatterStep.ACT, now)
             await self._transition(command.actor, "claimed", S.CLAIMED)
             return self._view()
 
@@ -182,6 +185,7 @@ class HandoffWorkflow:
             route.returned_at, route.return_reason, route.return_basis = now, command.reason, command.legal_basis
             self._clocks[HandoffClock.CLAIM].stop()
             self._clocks[HandoffClock.FEEDBACK].stop()
+            self._clocks[HandoffClock.ACT].stop()
             await self._arm(HandoffClock.REROUTE, now, self._limit(MatterStep.REROUTE))
             reason = f"{command.reason} (legal basis: {command.legal_basis})"
             await self._transition(command.actor, "returned", S.RETURNED, reason)
@@ -209,6 +213,7 @@ class HandoffWorkflow:
             self._state.routes.append(Route(version=self._state.version, department_code=department, routed_at=now))
             self._state.push_pending = True
             self._clocks[HandoffClock.REROUTE].stop()
+            await self._arm_matter_clock(HandoffClock.PUSH, MatterStep.PUSH, now)
             await self._transition(command.actor, "rerouted", S.REROUTED, f"to {department}: {command.reason}")
             return self._view()
 
@@ -218,6 +223,7 @@ class HandoffWorkflow:
             if now is None:
                 return self._view()
             self._state.acting_at, self._state.measure = now, command.measure
+            self._clocks[HandoffClock.ACT].stop()
             await self._transition(command.actor, "acting", S.ACTING, command.measure)
             return self._view()
 
@@ -232,6 +238,7 @@ class HandoffWorkflow:
             )
             self._clocks[HandoffClock.CLAIM].stop()
             self._clocks[HandoffClock.FEEDBACK].stop()
+            self._clocks[HandoffClock.ACT].stop()
             await self._arm(HandoffClock.ACKNOWLEDGE, now, self._limit(MatterStep.ACKNOWLEDGE))
             await self._transition(command.actor, "feedback_sent", S.FEEDBACK_SENT, command.result)
             for identifier in loop_two:
@@ -396,9 +403,11 @@ class HandoffWorkflow:
         return_until, *_ = await asyncio.gather(*arming)
         state.return_until = return_until
         self._clocks[HandoffClock.REROUTE].stop()
+        self._clocks[HandoffClock.PUSH].stop()
         action = "pushed"
         if next_stage is S.CLAIMED:
             state.claimed_at, state.claimed_on_push, action = now, True, "pushed_and_claimed"
+            await self._arm_matter_clock(HandoffClock.ACT, MatterStep.ACT, now)
         await self._transition(SYSTEM_ACTOR, action, next_stage, f"delivered to {receiver} (push v{state.version})")
 
     async def _send_sms(self, push: Push) -> None:
@@ -530,6 +539,7 @@ class HandoffWorkflow:
             state.version = 1
             state.routes.append(Route(version=1, department_code=state.receiver_code, routed_at=now))
             state.push_pending = True
+            await self._arm_matter_clock(HandoffClock.PUSH, MatterStep.PUSH, now)
             reason = f"{start.event.event.value} {start.event.reference} matched matter {start.matter.code}"
         else:
             await self._arm(HandoffClock.REROUTE, now, self._limit(MatterStep.REROUTE))
@@ -614,6 +624,7 @@ class HandoffWorkflow:
             state.colour = machine.deeper(state.colour, colour)
         action, receiver = meaning.action, state.receiver_code
         rung = f"{clock.value} {fired.kind.value} (due {fired.due_at.isoformat()})"
+        due = fired.due_at.isoformat()
         if action is RungAction.NOTHING:
             return
         if action in (RungAction.TURN_YELLOW, RungAction.TURN_RED):
@@ -649,6 +660,26 @@ class HandoffWorkflow:
         elif action is RungAction.REROUTE_OVERDUE:
             self._clocks[HandoffClock.REROUTE].stop()
             await self._transition(SYSTEM_ACTOR, "reroute_overdue", None, f"the coordinator has not routed it: {rung}")
+        elif action is RungAction.PUSH_OVERDUE:
+            # The coordinator sees it in the trail and the UI; delivery goes on as before.
+            await self._transition(SYSTEM_ACTOR, "push_overdue", None, f"not delivered to {receiver}: {rung}")
+        elif action is RungAction.ACT_OVERDUE and receiver is not None:
+            await self._transition(SYSTEM_ACTOR, "act_overdue", None, f"{receiver} has not started its measure: {rung}")
+            self._notify(receiver, PushKind.REMINDER, "act-overdue", {"clock": clock.value, "due_at": due})
+        elif action is RungAction.ORDER_OVERDUE and receiver is not None:
+            self._escalated(receiver, RungKind.CIRCULAR)
+            await self._transition(SYSTEM_ACTOR, "supervision_order_overdue", None, f"{receiver}: {rung}")
+            self._notify(receiver, PushKind.CIRCULAR, "order-overdue", {"rung": "circular", "due_at": due})
+
+    async def _arm_matter_clock(self, clock: HandoffClock, step: MatterStep, started_at: datetime) -> None:
+        """Arms a clock of a limit the matter may name (push, act); none when it names none, or on a run begun
+        before CLOCKS_PATCH."""
+        limit = self._start.matter.limits.get(step)
+        if limit is not None and self._new_clocks():
+            await self._arm(clock, started_at, limit)
+
+    def _new_clocks(self) -> bool:
+        return workflow.patched(CLOCKS_PATCH)
 
     def _escalated(self, department: str, rung: RungKind) -> None:
         """A rung of the ladder reached, counted with the transition's store write (runs on ONE_WRITE_PATCH)."""
@@ -730,6 +761,8 @@ class HandoffWorkflow:
             issued_at=now,
         )
         self._state.supervision_orders.append(order)
+        if self._new_clocks():
+            await self._arm(HandoffClock.SUPERVISION_ORDER, now, self._policy.order_answer_limit)
         await self._record_order(order, "issued", f"feedback limit {fired.due_at.isoformat()} missed")
         await self._transition(SYSTEM_ACTOR, "supervision_order_issued", None, f"{order.order_id} to {department}")
         self._notify(
@@ -741,6 +774,7 @@ class HandoffWorkflow:
 
     async def _settle_orders(self, status: SupervisionOrderStatus, reason: str) -> None:
         now = workflow.now()
+        self._clocks[HandoffClock.SUPERVISION_ORDER].stop()
         for order in self._state.supervision_orders:
             if order.status is SupervisionOrderStatus.LIFTED or order.status is status:
                 continue

@@ -172,6 +172,9 @@ class RungAction(StrEnum):
     ADMONITORY_TALK = "admonitory_talk"
     AUTO_ACKNOWLEDGE = "auto_acknowledge"
     REROUTE_OVERDUE = "reroute_overdue"  # the coordinator has not rerouted in time
+    PUSH_OVERDUE = "push_overdue"  # the push is still undelivered at the matter's push limit
+    ACT_OVERDUE = "act_overdue"  # the claimant has not started its measure within the matter's act limit
+    ORDER_OVERDUE = "order_overdue"  # the supervision order is unanswered at its deadline
 
 
 _BREACH: dict[HandoffClock, RungAction] = {
@@ -179,6 +182,9 @@ _BREACH: dict[HandoffClock, RungAction] = {
     HandoffClock.FEEDBACK: RungAction.RED_CARD_AND_ORDER,
     HandoffClock.ACKNOWLEDGE: RungAction.AUTO_ACKNOWLEDGE,
     HandoffClock.REROUTE: RungAction.REROUTE_OVERDUE,
+    HandoffClock.PUSH: RungAction.PUSH_OVERDUE,
+    HandoffClock.ACT: RungAction.ACT_OVERDUE,
+    HandoffClock.SUPERVISION_ORDER: RungAction.ORDER_OVERDUE,
 }
 
 _BEFORE_DEADLINE: dict[RungKind, RungAction] = {
@@ -219,6 +225,10 @@ def rung_meaning(clock: HandoffClock, rung: FiredRung, breached: bool) -> RungMe
         return RungMeaning(action if clock is HandoffClock.FEEDBACK else RungAction.NOTHING, breach=False)
     if clock is HandoffClock.FEEDBACK:
         return RungMeaning(_BEFORE_DEADLINE.get(rung.kind, RungAction.NOTHING), breach=False)
+    if clock in (HandoffClock.ACT, HandoffClock.SUPERVISION_ORDER):
+        # Reminders only: the feedback clock colours the loop, and the order came with a red card already.
+        action = _BEFORE_DEADLINE.get(rung.kind, RungAction.NOTHING)
+        return RungMeaning(action if action is RungAction.REMIND else RungAction.NOTHING, breach=False)
     if clock is HandoffClock.CLAIM:
         # A claim that is merely late earns a yellow card, so its clock never shows more than yellow.
         action = _BEFORE_DEADLINE.get(rung.kind, RungAction.NOTHING)
