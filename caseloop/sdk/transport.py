@@ -9,6 +9,9 @@ applied at most once. Problem types (RFC 9457, `application/problem+json`) map t
 - 504, or no answer within `within` seconds: `CommandTimeout`, naming the command id to retry with;
 - 409 `idempotency-key-in-flight` (the first attempt of this command id has not answered yet): the call asks
   again, a little later each time, until `within` runs out, then raises `CommandTimeout` with the command id.
+
+A connection that breaks off before an answer (most often a kept-alive one the door had just closed as idle) is
+tried again, a few times, for a request that is safe to send twice: a read, or a command with its id.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ REJECTIONS = frozenset({"rule-refused", "invalid-request", "idempotency-key-reus
 IN_FLIGHT = "idempotency-key-in-flight"
 # How long to wait before asking again about a command whose first attempt is in flight.
 FIRST_PAUSE, LONGEST_PAUSE = 0.1, 2.0
+# How often a request safe to send twice is sent again after its connection broke off before an answer.
+RESENDS_AFTER_BREAK = 3
+BROKEN_OFF = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 @dataclass(frozen=True)
@@ -91,11 +97,18 @@ class Transport:
             # RFC 7240: how long the caller waits, so the door need not hold on to the engine for longer.
             headers["Prefer"] = f"wait={max(1, math.ceil(seconds))}"
         query = _query(params) if params else None
+        resends = RESENDS_AFTER_BREAK if method == "GET" or call.command_id is not None else 0
         try:
             async with asyncio.timeout(seconds):
                 pause = FIRST_PAUSE
                 while True:
-                    response = await self._http.request(method, path, params=query, json=body, headers=headers)
+                    try:
+                        response = await self._http.request(method, path, params=query, json=body, headers=headers)
+                    except BROKEN_OFF:
+                        if resends == 0:
+                            raise
+                        resends -= 1
+                        continue
                     if response.status_code == 409 and _problem_type(response) == IN_FLIGHT:
                         await asyncio.sleep(pause)
                         pause = min(pause * 2, LONGEST_PAUSE)

@@ -186,3 +186,63 @@ async def test_an_unreachable_door_is_named_without_its_credentials_or_transport
         "(is `caseloop up` or `caseloop api` running?)"
     )
     assert isinstance(raised.value.__cause__, httpx.TransportError), "the transport's failure stays as the cause"
+
+
+class HangsUpFirst:
+    """A real HTTP server on 127.0.0.1 that reads every odd request and closes without an answer, as a door does
+    with a kept-alive connection it has just closed as idle; every even one gets 200."""
+
+    def __init__(self) -> None:
+        self.requests: list[bytes] = []
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")),
+            0,
+        )
+        if length:
+            await reader.readexactly(length)
+        self.requests.append(head.split(b"\r\n")[0])
+        if len(self.requests) % 2 == 0:
+            body = b'{"ok": true}'
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+        writer.close()
+
+
+@pytest.fixture
+async def hangs_up_first() -> AsyncIterator[tuple[HangsUpFirst, str]]:
+    server_side = HangsUpFirst()
+    server = await asyncio.start_server(server_side, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield server_side, f"http://127.0.0.1:{port}"
+
+
+async def test_a_read_or_a_command_with_its_id_is_sent_again_when_the_connection_breaks_off(
+    hangs_up_first: tuple[HangsUpFirst, str],
+) -> None:
+    server_side, url = hangs_up_first
+    transport = Transport(url, "clk_test_secret", within=10)
+    try:
+        assert await transport.get("/cases", subject="cases") == {"ok": True}
+        assert await transport.post("/cases/x/comment", {}, subject="case x", command_id="c-1") == {"ok": True}
+    finally:
+        await transport.close()
+    assert len(server_side.requests) == 4  # each sent twice
+
+
+async def test_a_post_without_a_command_id_is_never_sent_twice(hangs_up_first: tuple[HangsUpFirst, str]) -> None:
+    server_side, url = hangs_up_first
+    transport = Transport(url, "clk_test_secret", within=10)
+    try:
+        with pytest.raises(Unreachable, match="broke off before an answer"):
+            await transport.post("/cases/x/comment", {}, subject="case x")
+    finally:
+        await transport.close()
+    assert len(server_side.requests) == 1
