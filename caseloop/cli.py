@@ -20,29 +20,38 @@ from collections.abc import Sequence
 
 from caseloop.errors import CommandError, InputRejected
 
-COMMAND_MODULES = (
-    "caseloop.commands.stack",
-    "caseloop.commands.db",
-    "caseloop.commands.inbox",
-    "caseloop.commands.registry",
-    "caseloop.commands.credentials",
-    "caseloop.commands.clock",
-    "caseloop.commands.case",
-    "caseloop.commands.handoff",
-    "caseloop.commands.demo",
-    "caseloop.commands.api",
-    "caseloop.commands.codec",
-    "caseloop.commands.report",
-)
+# Each verb and the module that registers it, in the order `caseloop --help` lists them. A command line naming one
+# of them builds the parser from that module alone, so `caseloop deadline` does not import the stack, the SDK or the
+# store; with no verb, an unknown one or a leading option, every module registers and the help lists them all.
+VERBS = {
+    "up": "caseloop.commands.stack",
+    "worker": "caseloop.commands.stack",
+    "db": "caseloop.commands.db",
+    "inbox": "caseloop.commands.inbox",
+    "registry": "caseloop.commands.registry",
+    "credentials": "caseloop.commands.credentials",
+    "deadline": "caseloop.commands.clock",
+    "calendar": "caseloop.commands.clock",
+    "case": "caseloop.commands.case",
+    "handoff": "caseloop.commands.handoff",
+    "demo": "caseloop.commands.demo",
+    "api": "caseloop.commands.api",
+    "codec-server": "caseloop.commands.codec",
+    "report": "caseloop.commands.report",
+}
+COMMAND_MODULES = tuple(dict.fromkeys(VERBS.values()))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command, or with only the commands of `verb`'s module when `verb` is one of VERBS:
+    that verb parses, helps and refuses exactly as in the whole parser."""
     parser = argparse.ArgumentParser(
         prog="caseloop",
         description="Cross-department case collaboration on Temporal: launch, commit, supervise, close.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    chosen = VERBS.get(verb or "")
+    for name in (chosen,) if chosen else COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
 
@@ -54,8 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     code it would have had (0 when it succeeded), not with a BrokenPipeError: the output it took is the output
     it wanted. Scripts that must know the rest was not written can compare line counts.
     """
+    arguments = sys.argv[1:] if argv is None else list(argv)
     try:
-        code = _run(build_parser(), argv)
+        code = _run(build_parser(arguments[0] if arguments else None), arguments)
     except BrokenPipeError:
         code = 0  # raised while printing a result: the command did its work
     try:

@@ -12,10 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from activities.store.calendar import CalendarRepository
 from caseloop.commands.bounds import read_text
 from caseloop.errors import CommandError, InputRejected, NotFound
-from caseloop.store import open_store, why_no_store
 from schemas.clock import (
     CalendarOverride,
     CardProfileName,
@@ -31,7 +29,6 @@ from services.clock.errors import ClockInputError, describe
 from services.clock.office_hours import OfficeHours
 from services.clock.overrides import parse_override
 from services.clock.profiles import schedule_rungs
-from services.clock.service import load_legal_clock
 
 # The options that fill each field of ClockSpec, so errors name what the user typed.
 OPTIONS = {
@@ -145,6 +142,9 @@ async def _legal_clock(locality: str | None) -> LegalClock:
     """The legal clock with the operators' overrides from the store; the built-in calendars and office hours,
     said on stderr, where there is no store to read them from (a fresh machine, a shell outside the stack's data
     directory) or it was never migrated."""
+    from caseloop.store import open_store, why_no_store
+    from services.clock.service import load_legal_clock
+
     missing = await why_no_store()
     if missing is not None:
         print(f"caseloop: no operator overrides were read: {missing}; the built-in calendars answer", file=sys.stderr)
@@ -252,6 +252,9 @@ def _import(args: argparse.Namespace) -> Coroutine[Any, Any, int]:
 
 
 async def _store_override(override: CalendarOverride | OfficeHoursOverride, file_name: str) -> int:
+    from activities.store.calendar import CalendarRepository
+    from caseloop.store import open_store, why_no_store
+
     missing = await why_no_store()
     if missing is not None:
         raise CommandError(f"nothing was imported: {missing}")

@@ -9,10 +9,8 @@ from datetime import date, datetime, time
 
 from caseloop.commands.tables import as_json, cell, table
 from caseloop.errors import CommandError, InputRejected, NotFound
-from caseloop.store import open_store
 from schemas.access import CredentialKind
 from schemas.clock import SHANGHAI
-from workers.settings import get_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -78,7 +76,9 @@ def _creator() -> str:
 
 
 async def _issue(args: argparse.Namespace) -> int:
+    from caseloop.store import open_store
     from workers.door.credentials import CredentialRejected, issue_credential
+    from workers.settings import get_settings
 
     settings = get_settings()
     try:
@@ -111,6 +111,7 @@ async def _issue(args: argparse.Namespace) -> int:
 
 
 async def _list(args: argparse.Namespace) -> int:
+    from caseloop.store import open_store
     from workers.door.credentials import list_credentials
 
     async with open_store() as sessions:
@@ -129,6 +130,7 @@ async def _list(args: argparse.Namespace) -> int:
 
 
 async def _revoke(args: argparse.Namespace) -> int:
+    from caseloop.store import open_store
     from workers.door.credentials import CredentialNotFound, revoke_credential
 
     try:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from activities.store import migrate
-from workers.settings import get_settings
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     db = subparsers.add_parser("db", help="the store's schema")
@@ -19,6 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def _upgrade(args: argparse.Namespace) -> int:
+    from activities.store import migrate
+    from workers.settings import get_settings
+
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     revision = await migrate.upgrade(settings.resolved_store_url, args.revision)
@@ -27,6 +27,9 @@ async def _upgrade(args: argparse.Namespace) -> int:
 
 
 async def _current(_args: argparse.Namespace) -> int:
+    from activities.store import migrate
+    from workers.settings import get_settings
+
     settings = get_settings()
     print(await migrate.current_revision(settings.resolved_store_url) or "empty")
     return 0

@@ -6,11 +6,7 @@ from __future__ import annotations
 import argparse
 from urllib.parse import quote
 
-from caseloop import demo
 from caseloop.commands.bounds import within
-from caseloop.commands.forms import development_keys, door_url
-from caseloop.commands.tables import as_json, table
-from workers.settings import get_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def _demo(args: argparse.Namespace) -> int:
+    from caseloop import demo
+    from caseloop.commands.forms import development_keys, door_url
+    from caseloop.commands.tables import as_json, table
+    from workers.settings import get_settings
+
     departments = demo.Departments(door_url(args), development_keys(), within=args.within)
     try:
         played = await demo.play(departments)

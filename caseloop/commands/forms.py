@@ -18,7 +18,7 @@ import os
 import types
 import typing
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -27,11 +27,10 @@ from pydantic.fields import FieldInfo
 
 from caseloop.commands.bounds import check_values, read_text
 from caseloop.errors import Forbidden, InputRejected
-from caseloop.sdk.building import limit_of
-from caseloop.sdk.client import CaseClient
-from caseloop.sdk.transport import redacted
 from schemas.registry import Limit
-from workers.settings import get_settings
+
+if TYPE_CHECKING:  # the SDK and the settings are imported when a command runs, not while the CLI builds its parser
+    from caseloop.sdk.client import CaseClient
 
 # Where `caseloop up` writes the development keys, inside the data directory: department code → API key.
 DEVELOPMENT_CREDENTIALS = "credentials.json"
@@ -55,9 +54,14 @@ def add_door_flags(parser: argparse.ArgumentParser) -> None:
 
 def door_url(args: argparse.Namespace) -> str:
     """The door's URL: --api-url, else the settings'; an http(s) URL with a host, or rejected."""
-    settings = get_settings()
-    given: str | None = getattr(args, "api_url", None)
-    url = given or settings.api_url or f"http://{settings.bind_host}:{settings.api_port}"
+    from caseloop.sdk.transport import redacted
+
+    url: str | None = getattr(args, "api_url", None)
+    if not url:  # the settings only when asked: reading them imports the codec's keyring and the Temporal SDK
+        from workers.settings import get_settings
+
+        settings = get_settings()
+        url = settings.api_url or f"http://{settings.bind_host}:{settings.api_port}"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port that is not a number
@@ -93,6 +97,8 @@ def api_key(args: argparse.Namespace) -> str:
 
 def development_keys() -> dict[str, str]:
     """The development keys of the embedded stack's data directory, by department code."""
+    from workers.settings import get_settings
+
     path = get_settings().data_dir / DEVELOPMENT_CREDENTIALS
     try:
         loaded = json.loads(path.read_text(encoding="utf-8"))
@@ -113,6 +119,8 @@ def development_key(department: str) -> str:
 
 async def connect(args: argparse.Namespace) -> CaseClient:
     """The SDK's client for the door and credential the flags (or the environment) name."""
+    from caseloop.sdk.client import CaseClient
+
     return await CaseClient.connect(door_url(args), api_key(args), within=args.within)
 
 
@@ -210,6 +218,8 @@ def _where(error: ValueError | yaml.YAMLError) -> str:
 
 def merged(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:
     """The file's fields, then the flags over them."""
+    from caseloop.sdk.building import limit_of
+
     fields = read_file(getattr(args, "file", None))
     for name, value in list(fields.items()):
         if name in model.model_fields and _kind(model.model_fields[name]) == "limit":
@@ -260,6 +270,8 @@ def _structured(annotation: Any) -> bool:
 
 def _convert(name: str, kind: str, value: Any) -> Any:
     if kind == "limit":
+        from caseloop.sdk.building import limit_of
+
         return limit_of(value, name)
     if kind == "json":
         return _json(name, value)

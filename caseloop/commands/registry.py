@@ -5,18 +5,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.store.registry import RegistryRepository, RosterEntry
 from caseloop.commands.bounds import check_csv, read_text
 from caseloop.errors import InputRejected, NotFound
-from caseloop.store import open_store
 from schemas.registry import CaseRole, DepartmentInfo, ImportSummary, MatterInfo, SectionSummary
-from services.registry.importer import RegistryRejected, import_registry
-from services.registry.lookups import department_info, matter_info
+
+if TYPE_CHECKING:  # the store and the importer are imported by the verb that runs, not while the CLI starts
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from activities.store.registry import RegistryRepository, RosterEntry
 
 T = TypeVar("T")
 
@@ -49,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def _with_store(call: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
+    from caseloop.store import open_store
+
     async with open_store() as sessions:
         return await call(sessions)
 
@@ -70,6 +72,8 @@ def _check_files(paths: list[Path]) -> None:
 
 
 async def _import(args: argparse.Namespace) -> int:
+    from services.registry.importer import RegistryRejected, import_registry
+
     _check_files(args.files)
     try:
         summary = await _with_store(lambda sessions: import_registry(sessions, args.files))
@@ -175,6 +179,9 @@ def _people(entries: list[RosterEntry], reveal: bool) -> list[RosterPerson]:
 
 
 async def _gather(sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace) -> RegistryShow:
+    from activities.store.registry import RegistryRepository
+    from services.registry.lookups import department_info, matter_info
+
     async with sessions() as session:
         repository = RegistryRepository(session)
         shown = RegistryShow()

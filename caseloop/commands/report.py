@@ -11,9 +11,7 @@ import json
 from datetime import UTC, datetime
 
 from caseloop.errors import InputRejected
-from caseloop.store import open_store
 from schemas.reports import ReportKind, ReportPeriod, ReportWritten
-from workers.settings import get_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def _build(args: argparse.Namespace) -> int:
+    from caseloop.store import open_store
     from services.reports.service import ReportService
+    from workers.settings import get_settings
 
     label: str = getattr(args, args.field)
     try:

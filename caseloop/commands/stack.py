@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import argparse
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from caseloop.errors import CommandError, InputRejected, Unreachable
-from workers.logs import configure_logging
-from workers.settings import Environment, Settings, configured_environment, get_settings
-from workers.stack import StackError, TemporalUnreachable, run_stack, run_worker
+
+if TYPE_CHECKING:
+    from workers.settings import Settings
+
+# The stack (server, door, codec server, worker) is imported by the command that runs it, not while the parser is
+# built: it is most of the CLI's start-up time, and `caseloop deadline` needs none of it.
 
 
 def server_settings() -> Settings:
     """The settings a server process runs with, or exit 2 saying what they lack (production refuses to start
     without encryption, TLS to Temporal, a real SMS provider and PostgreSQL) instead of a traceback."""
+    from pydantic import ValidationError
+
+    from workers.settings import get_settings
+
     try:
         return get_settings()
     except ValidationError as error:
@@ -36,6 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def _up(_args: argparse.Namespace) -> int:
+    from workers.logs import configure_logging
+    from workers.settings import Environment, configured_environment
+    from workers.stack import StackError, run_stack
+
     # Asked before the settings are read whole, so production hears this rather than what else it lacks.
     if configured_environment() is Environment.PRODUCTION:
         raise InputRejected(
@@ -55,6 +65,9 @@ async def _up(_args: argparse.Namespace) -> int:
 
 
 async def _worker(_args: argparse.Namespace) -> int:
+    from workers.logs import configure_logging
+    from workers.stack import StackError, TemporalUnreachable, run_worker
+
     settings = server_settings()
     configure_logging(settings.log_format, settings.log_level)
     try:

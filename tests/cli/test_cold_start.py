@@ -1,0 +1,106 @@
+"""A light command starts light: `caseloop deadline` and `caseloop --help` import none of the stack (the server, the
+door, the worker, the report charts), and a verb's parser built from its own module alone says what the whole
+parser says. How fast they start is measured in bench/ (scenario 7), not asserted here."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from caseloop.cli import COMMAND_MODULES, VERBS, build_parser
+
+# What only the servers and the worker need; any of them costs a light command seconds.
+HEAVY = ("workers.stack", "workers.door", "workers.worker", "uvicorn", "fastapi", "matplotlib", "temporalio.worker")
+# What `caseloop deadline` needs no more than the stack: the SDK, its HTTP client, the workflows.
+NOT_FOR_DEADLINE = (*HEAVY, "caseloop.sdk", "httpx", "workflows")
+
+DEADLINE = ["deadline", "--from", "2026-06-01T09:00:00+08:00", "--limit", "15", "--unit", "working-days"]
+
+
+# The console script's own code, with the loaded modules written down as the process exits.
+RUN_AND_LIST_MODULES = """
+import atexit, os, sys
+atexit.register(lambda: open(os.environ["MODULES_FILE"], "w").write("\\n".join(sorted(sys.modules))))
+from caseloop.cli import main
+sys.exit(main())
+"""
+
+
+def _caseloop(argv: list[str], data_dir: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Runs the CLI as its own process; answers what it printed and the modules it had loaded at exit."""
+    modules = data_dir / "modules.txt"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CASELOOP_")}
+    env |= {"CASELOOP_DATA_DIR": str(data_dir), "MODULES_FILE": str(modules)}
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_AND_LIST_MODULES, *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done, set(modules.read_text(encoding="utf-8").split())
+
+
+def _among(imported: set[str], packages: tuple[str, ...]) -> list[str]:
+    """The imported modules that are one of `packages` or inside one."""
+    return sorted(name for name in imported if name in packages or name.startswith(tuple(f"{p}." for p in packages)))
+
+
+def test_deadline_without_a_store_imports_none_of_the_stack(tmp_path: Path) -> None:
+    done, imported = _caseloop(DEADLINE, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "due        2026-06-23T17:30:00+08:00" in done.stdout
+    assert "caseloop.commands.clock" in imported  # the measurement saw the command run
+    assert _among(imported, NOT_FOR_DEADLINE) == []
+    assert _among(imported, tuple(module for module in COMMAND_MODULES if not module.endswith(".clock"))) == []
+
+
+def test_deadline_reading_a_store_imports_none_of_the_stack(tmp_path: Path) -> None:
+    migrated, _ = _caseloop(["db", "upgrade"], tmp_path)
+    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    done, imported = _caseloop(DEADLINE, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "no operator overrides were read" not in done.stderr  # the store was read
+    assert "due        2026-06-23T17:30:00+08:00" in done.stdout
+    assert _among(imported, NOT_FOR_DEADLINE) == []
+
+
+def test_help_lists_every_verb_and_imports_none_of_the_stack(tmp_path: Path) -> None:
+    done, imported = _caseloop(["--help"], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert all(f"    {verb}" in done.stdout for verb in VERBS)
+    assert _among(imported, HEAVY) == []
+
+
+def _verbs(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _helps(parser: argparse.ArgumentParser, path: str = "caseloop") -> dict[str, str]:
+    """Every help text under `parser`, by command path."""
+    helps = {path: parser.format_help()}
+    for name, verb in _verbs(parser).items():
+        helps |= _helps(verb, f"{path} {name}")
+    return helps
+
+
+def test_the_verb_table_lists_what_the_modules_register_in_order() -> None:
+    assert list(_verbs(build_parser())) == list(VERBS)
+
+
+@pytest.mark.parametrize("verb", list(VERBS))
+def test_a_verb_alone_helps_as_in_the_whole_parser(verb: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")  # argparse wraps to the terminal: the same width for both
+    whole = _helps(_verbs(build_parser())[verb], f"caseloop {verb}")
+    alone = _helps(_verbs(build_parser(verb))[verb], f"caseloop {verb}")
+    assert alone == whole
+    assert list(_verbs(build_parser(verb))) == [name for name, module in VERBS.items() if module == VERBS[verb]]
