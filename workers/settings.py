@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.handoff import HandoffPolicy
 from schemas.reports import ScoreWeights
 from workers.codec import Keyring, parse_key
 
@@ -113,6 +114,11 @@ class Settings(BaseSettings):
 
     report_dir: Path | None = Field(
         None, description="where monthly and quarterly reports are written; default data_dir/reports"
+    )
+    handoff_policy: HandoffPolicy = Field(
+        default_factory=HandoffPolicy,
+        description="hand-offs' tuning numbers as JSON (delivery and SMS attempts, limits when a matter names none, "
+        "commands remembered, the misrouting threshold, store retry pauses); a hand-off keeps the one it started with",
     )
     report_score_weights: ScoreWeights = Field(
         default_factory=ScoreWeights,

@@ -52,7 +52,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     ledger = LedgerActivities(resources.sessions)
     clock = ClockActivities(resources.sessions)
     case = CaseActivities(ClockService(resources.sessions), Ledger(resources.sessions), resources.sessions)
-    handoff_intake = HandoffIntakeActivities(resources.sessions)
+    handoff_intake = HandoffIntakeActivities(resources.sessions, policy=resources.settings.handoff_policy)
     handoff_reports = HandoffReportActivities(resources.sessions)
     handoff_withdrawal = HandoffWithdrawalActivities(resources.sessions)
     handoff_store = HandoffStoreActivities(Ledger(resources.sessions))

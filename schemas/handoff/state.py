@@ -176,6 +176,11 @@ class HandoffState(BaseModel):
     loop_two: list[str] = Field(default_factory=list, description="hand-offs started by this one's findings")
     audit_seq: int = 0
     handled_commands: list[str] = Field(default_factory=list)
+    handled_as: dict[str, str] = Field(
+        default_factory=dict,
+        description="what each remembered command id applied (update and actor), so a reused id is refused; "
+        "ids remembered before it was kept have none",
+    )
     uncounted_commands: list[str] = Field(
         default_factory=list, description="commands applied whose metrics go with the next store write"
     )

@@ -383,3 +383,38 @@ async def test_the_temporal_ui_sees_codes_and_stages_but_no_personal_data(rig: R
     shown = json.dumps(attributes, ensure_ascii=False) + details + summary + started.handoff_id
     for personal in ("宿遷示例餐飲有限公司", "示例路1號", "13800000041"):
         assert personal not in shown
+
+
+async def test_a_command_id_reused_for_another_command_after_continue_as_new_is_refused(rig: Rig) -> None:
+    # Within a run the server answers a reused update ID with the first outcome; across runs the hand-off checks.
+    [started] = (await rig.report(closed_approval(LABOUR_DISPATCH))).handoffs
+    pushed = await rig.until_stage(started.handoff_id, HandoffStage.PUSHED)
+    async with rig.sessions() as session:
+        row = await session.get(HandoffStartRow, started.handoff_id)
+    assert row is not None
+    start = HandoffStart.model_validate(row.start)
+    carried = HandoffState(
+        stage=HandoffStage.PUSHED,
+        receiver_code=MARKET_REGULATOR,
+        version=1,
+        routes=pushed.routes,
+        audit_seq=100,
+        handled_commands=["SQ-SCJGJ-0007"],
+        handled_as={"SQ-SCJGJ-0007": f"claim by receiver {MARKET_REGULATOR}"},
+    )
+    next_run = start.model_copy(update={"handoff_id": f"{start.handoff_id}-reused"})
+    handle = await rig.client.start_workflow(
+        HandoffWorkflow.run,
+        HandoffInput(start=next_run, carried=carried),
+        id=next_run.handoff_id,
+        task_queue=rig.task_queue,
+    )
+    rig.started.add(handle.id)
+
+    with pytest.raises(WorkflowUpdateFailedError) as raised:
+        await handle.execute_update(HandoffWorkflow.terminate, withdraw(), id="SQ-SCJGJ-0007")
+    details = rejection_of(raised.value)
+    assert (details["rule"], details["field"]) == ("command_id.reused", "command_id")
+    assert f"claim by receiver {MARKET_REGULATOR}" in details["message"]
+    repeated = await handle.execute_update(HandoffWorkflow.claim, claim(MARKET_REGULATOR), id="SQ-SCJGJ-0007")
+    assert repeated.stage is HandoffStage.PUSHED

@@ -317,9 +317,11 @@ class HandoffWorkflow:
         return self._view()
 
     def _validate(self, command: Command) -> None:
-        if _command_id() in self._state.handled_commands:
-            return  # a repeat: the handler answers with the hand-off as it is
         try:
+            if _command_id() in self._state.handled_commands:
+                # A repeat: the handler answers with the hand-off as it is, if it is the same command.
+                machine.check_repeat(self._state, _command_id(), _applied_as(command))
+                return
             machine.check(command, self._state, self._start, workflow.now())
         except Rejected as rejected:
             raise _rejected(rejected) from None
@@ -977,9 +979,10 @@ class _CommandScope:
         state = owner._state
         self._owed_before = bool(state.unrecorded)
         self._id = _command_id()
-        if self._id in state.handled_commands:
-            return None
         try:
+            if self._id in state.handled_commands:
+                machine.check_repeat(state, self._id, _applied_as(command))
+                return None
             machine.check(command, state, owner._start, workflow.now())
         except Rejected as rejected:
             owner._lock.release()
@@ -1000,8 +1003,18 @@ class _CommandScope:
                     state.handled_commands = machine.remembered(
                         state.handled_commands, self._id, self._owner._policy.remembered_commands
                     )
+                    kept = set(state.handled_commands)
+                    state.handled_as = {key: value for key, value in state.handled_as.items() if key in kept} | {
+                        self._id: _applied_as(self._command)
+                    }
         finally:
             self._owner._lock.release()
+
+
+def _applied_as(command: Command) -> str:
+    info = workflow.current_update_info()
+    assert info is not None  # only update handlers and validators ask
+    return machine.applied_as(info.name, command)
 
 
 def _command_id() -> str:

@@ -249,6 +249,22 @@ def colour_of(action: RungAction) -> SlaColour | None:
     return None
 
 
+def applied_as(update: str, command: Command) -> str:
+    """What a command id applied: the update and who sent it, as a repeat of it must name them again."""
+    return f"{update} by {command.actor.role.value} {command.actor.department}"
+
+
+def check_repeat(state: HandoffState, command_id: str, applied: str) -> None:
+    """A command id sent again must carry the command it applied; another command needs a new id."""
+    earlier = state.handled_as.get(command_id)
+    if earlier is not None and earlier != applied:
+        raise Rejected(
+            "command_id.reused",
+            "command_id",
+            f"command id {command_id} was used for {earlier}, not {applied}: a new command needs a new id",
+        )
+
+
 def remembered(handled: list[str], command_id: str, keep: int) -> list[str]:
     """The command (update) IDs to keep after `command_id`, oldest dropped first."""
     return [*handled, command_id][-keep:]
