@@ -9,11 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from schemas.actors import Role
 from schemas.clock import FiredRung, RungKind
 from schemas.handoff import (
     Acknowledge,
     Claim,
     Command,
+    Finding,
+    FindingKind,
     HandoffClock,
     HandoffStage,
     HandoffState,
@@ -47,6 +50,7 @@ from workflows.handoff.machine import (
     RungAction,
     check,
     deeper,
+    findings_as_events,
     rung_meaning,
     stage_after_push,
 )
@@ -246,3 +250,23 @@ def test_an_issue_raised_event_is_refused_as_a_case_matter() -> None:
 def test_an_event_without_a_zone_is_refused() -> None:
     with pytest.raises(ValidationError, match="occurred_at"):
         SourceEvent.model_validate({**an_event().model_dump(), "occurred_at": datetime(2025, 3, 3, 10, 0)})
+
+
+def test_each_finding_becomes_an_event_of_the_receiver_linked_to_the_hand_off() -> None:
+    start = a_start()
+    decided = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    sender = receiver(MARKET_REGULATOR).model_copy(update={"credential": "key:market"})
+    command = SendFeedback(
+        actor=sender,
+        result="pledge found false on site",
+        findings=[Finding(kind=FindingKind.PENALTY, reference="宿市監罰〔2026〕1號", decided_at=decided)],
+    )
+    [event] = findings_as_events(start, command)
+    assert (event.source_department, event.event, event.related_handoff_id, event.occurred_at) == (
+        MARKET_REGULATOR,
+        TriggerEvent.PENALTY_DECIDED,
+        start.handoff_id,
+        decided,
+    )
+    assert event.reported_by is not None
+    assert (event.reported_by.role, event.reported_by.credential) == (Role.ORIGINATOR, "key:market")

@@ -39,7 +39,6 @@ with workflow.unsafe.imports_passed_through():
     from schemas.clock import CardProfileName, ClockSpec, FiredRung, RungKind, RungScheduleRequest, SlaClockState
     from schemas.delivery import Push, PushKind, SmsNotification
     from schemas.handoff import (
-        FINDING_EVENTS,
         SYSTEM_ACTOR,
         WRITES_PER_CALL,
         Acknowledge,
@@ -62,7 +61,6 @@ with workflow.unsafe.imports_passed_through():
         Route,
         SendFeedback,
         SlaColour,
-        SourceEvent,
         StartActing,
         StoreWrite,
         Terminate,
@@ -486,29 +484,7 @@ class HandoffWorkflow:
 
     async def _push_back(self, command: SendFeedback) -> list[str]:
         """Each finding becomes an event of the receiver's, linked to this hand-off: a loop-2 hand-off back."""
-        # Reported by whoever sent the feedback, so loop 2's created row names the same credential.
-        actor = command.actor
-        reporter = Actor(
-            department=actor.department,
-            role=Role.ORIGINATOR,
-            credential=actor.credential,
-            on_behalf_reason=actor.on_behalf_reason,
-        )
-        events = [
-            SourceEvent(
-                source_department=command.actor.department,
-                reference=finding.reference,
-                event=FINDING_EVENTS[finding.kind],
-                item_code=finding.item_code or self._start.event.item_code,
-                locality_code=self._start.event.locality_code,
-                occurred_at=finding.decided_at,
-                decision=finding.kind.value,
-                related_handoff_id=self._start.handoff_id,
-                package={"finding": finding.model_dump(mode="json"), "loop_one": self._start.handoff_id},
-                reported_by=reporter,
-            )
-            for finding in command.findings
-        ]
+        events = machine.findings_as_events(self._start, command)
         admission = Admission(
             admitted_by=f"{self._start.handoff_id}:{_command_id()}", events=events, as_of=workflow.now()
         )

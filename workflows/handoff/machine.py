@@ -11,6 +11,7 @@ from schemas.actors import Role
 from schemas.clock import FiredRung, RungKind
 from schemas.handoff import (
     DATE_WINDOW,
+    FINDING_EVENTS,
     Acknowledge,
     Actor,
     Claim,
@@ -23,6 +24,7 @@ from schemas.handoff import (
     ReturnPush,
     SendFeedback,
     SlaColour,
+    SourceEvent,
     StartActing,
     Terminate,
 )
@@ -151,6 +153,33 @@ def _check_coordinator(actor: Actor, start: HandoffStart, verb: str) -> None:
             "actor",
             f"only the coordinator {coordinator} the registry names may {verb} the hand-off, not {actor}",
         )
+
+
+def findings_as_events(start: HandoffStart, command: SendFeedback) -> list[SourceEvent]:
+    """Each finding of a feedback as an event of the receiver's, linked to this hand-off: a loop-2 hand-off back.
+    It is reported by whoever sent the feedback, so loop 2's created row names the same credential."""
+    actor = command.actor
+    reporter = Actor(
+        department=actor.department,
+        role=Role.ORIGINATOR,
+        credential=actor.credential,
+        on_behalf_reason=actor.on_behalf_reason,
+    )
+    return [
+        SourceEvent(
+            source_department=actor.department,
+            reference=finding.reference,
+            event=FINDING_EVENTS[finding.kind],
+            item_code=finding.item_code or start.event.item_code,
+            locality_code=start.event.locality_code,
+            occurred_at=finding.decided_at,
+            decision=finding.kind.value,
+            related_handoff_id=start.handoff_id,
+            package={"finding": finding.model_dump(mode="json"), "loop_one": start.handoff_id},
+            reported_by=reporter,
+        )
+        for finding in command.findings
+    ]
 
 
 def stage_after_push(start: HandoffStart) -> HandoffStage:
