@@ -19,7 +19,6 @@ from schemas.clock import (
     RungScheduleRequest,
 )
 from services.clock.service import ClockService
-from services.clock.service import load_legal_clock as load_legal_clock  # activities.handoff imports it from here
 
 
 class ClockActivities:

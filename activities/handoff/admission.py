@@ -22,11 +22,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.clock.activities import load_legal_clock
-from activities.clock.deadline import LegalClock
-from activities.clock.errors import ClockInputError
 from activities.registry.lookups import RegistryActivities
-from activities.registry.roles import handoff_coordinator
 from activities.store.handoff_events import HandoffEvent, HandoffEventRepository, HandoffStartRow
 from activities.store.registry import RegistryRepository
 from schemas import names
@@ -58,6 +54,10 @@ from schemas.registry import (
     MatterStep,
     TriggerQuery,
 )
+from services.clock.deadline import LegalClock
+from services.clock.errors import ClockInputError
+from services.clock.service import load_legal_clock
+from services.registry.roles import handoff_coordinator
 
 # Hand-off starts in flight at once per admission: enough to keep up with a nightly export, gentle on the server.
 STARTS_AT_ONCE = 20

@@ -30,7 +30,6 @@ from activities.handoff.withdrawal import HandoffWithdrawalActivities
 from activities.ledger import LedgerActivities
 from activities.notify.providers import LoggingSmsProvider
 from activities.notify.sms import SmsActivities
-from activities.registry.importer import import_registry
 from activities.registry.lookups import RegistryActivities
 from activities.store.db import create_engine, create_session_factory
 from activities.store.ledger.audit import AuditTrailRepository
@@ -49,6 +48,7 @@ from schemas.handoff import (
 )
 from schemas.ledger import AuditEntry
 from services.ledger import Ledger
+from services.registry.importer import import_registry
 from tests.gateway.receiver import Answer, Receiver
 from tests.support import postgres
 from tests.support.eventually import eventually
