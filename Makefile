@@ -35,8 +35,9 @@ chromium:
 fonts:
 	@bash tests/support/ensure-fonts.sh
 
+# Two processes, one per core, each with its own Temporal servers; a test module stays on one of them.
 test: install postgres prometheus chromium fonts
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
