@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest, DescribeWorkflowExecutionResponse
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
 from activities.store.db import create_engine, create_session_factory
 from activities.store.ledger.audit import AuditTrailRepository
@@ -112,6 +113,16 @@ async def completed(rig: Rig, handoff_id: str) -> None:
     raise AssertionError(f"{handoff_id} never completed")
 
 
+async def pushed_and_texted(rig: Rig) -> tuple[str, WorkflowHandle[Any, HandoffView]]:
+    """A labour dispatch's hand-off, pushed, in the trail, its SMS sent: the outage meets only what the test sends."""
+    [started] = (await rig.report(closed_approval(LABOUR_DISPATCH))).handoffs
+    handoff = started.handoff_id
+    await rig.until_stage(handoff, HandoffStage.PUSHED)
+    await rig.trail_until(handoff, "pushed")
+    await texted(rig, handoff)
+    return handoff, rig.handle(handoff)
+
+
 def gapless(entries: list[AuditEntry]) -> list[str]:
     """The actions of a trail that holds every sequence number from 1, each once."""
     assert [entry.seq for entry in entries] == list(range(1, len(entries) + 1)), [e.seq for e in entries]
@@ -121,12 +132,7 @@ def gapless(entries: list[AuditEntry]) -> list[str]:
 async def test_commands_during_an_outage_are_answered_and_written_in_order_once_it_ends(
     rig: Rig, postgres: StoppablePostgres
 ) -> None:
-    [started] = (await rig.report(closed_approval(LABOUR_DISPATCH))).handoffs
-    handoff = started.handoff_id
-    handle = rig.handle(handoff)
-    await rig.until_stage(handoff, HandoffStage.PUSHED)
-    await rig.trail_until(handoff, "pushed")
-    await texted(rig, handoff)
+    handoff, handle = await pushed_and_texted(rig)
 
     postgres.stop()
     try:
@@ -154,12 +160,7 @@ async def test_commands_during_an_outage_are_answered_and_written_in_order_once_
 async def test_a_command_during_an_outage_that_outlasts_the_run_is_written_before_it_completes(
     rig: Rig, postgres: StoppablePostgres
 ) -> None:
-    [started] = (await rig.report(closed_approval(LABOUR_DISPATCH))).handoffs
-    handoff = started.handoff_id
-    handle = rig.handle(handoff)
-    await rig.until_stage(handoff, HandoffStage.PUSHED)
-    await rig.trail_until(handoff, "pushed")
-    await texted(rig, handoff)
+    handoff, handle = await pushed_and_texted(rig)
 
     postgres.stop()
     try:
@@ -177,11 +178,7 @@ async def test_a_command_during_an_outage_that_outlasts_the_run_is_written_befor
 async def test_rungs_that_fire_during_an_outage_are_recorded_and_their_clock_keeps_going(
     rig: Rig, postgres: StoppablePostgres
 ) -> None:
-    [started] = (await rig.report(closed_approval(LABOUR_DISPATCH))).handoffs
-    handoff = started.handoff_id
-    handle = rig.handle(handoff)
-    await rig.until_stage(handoff, HandoffStage.PUSHED)
-    await texted(rig, handoff)
+    handoff, handle = await pushed_and_texted(rig)
     await handle.execute_update(HandoffWorkflow.claim, claim(MARKET_REGULATOR))
     await rig.trail_until(handoff, "claimed")
 
