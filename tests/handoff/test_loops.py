@@ -12,7 +12,7 @@ from sqlalchemy import select
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from activities.handoff.reconciliation import HandoffReportActivities
@@ -28,6 +28,7 @@ from schemas.handoff import (
     HandoffStage,
     HandoffStart,
     HandoffState,
+    HandoffView,
     SlaColour,
     SourceEvent,
     ThreadQuery,
@@ -303,7 +304,9 @@ async def test_the_same_command_twice_is_applied_once(rig: Rig) -> None:
     assert [entry.action for entry in trail].count("claimed") == 1
 
 
-async def test_a_command_applied_before_continue_as_new_is_not_applied_again_after_it(rig: Rig) -> None:
+async def next_run_remembering(rig: Rig, suffix: str, **remembered: Any) -> WorkflowHandle[Any, HandoffView]:
+    """A pushed hand-off's next run, as continue-as-new would start it (under another ID), carrying `remembered`
+    commands (`handled_commands`, `handled_as`)."""
     [started] = (await rig.report(closed_approval(LABOUR_DISPATCH))).handoffs
     pushed = await rig.until_stage(started.handoff_id, HandoffStage.PUSHED)
     async with rig.sessions() as session:
@@ -316,10 +319,9 @@ async def test_a_command_applied_before_continue_as_new_is_not_applied_again_aft
         version=1,
         routes=pushed.routes,
         audit_seq=100,
-        handled_commands=["SQ-SCJGJ-claim-0001"],
+        **remembered,
     )
-    # The next run of the same hand-off, as continue-as-new would start it (here under another ID).
-    next_run = start.model_copy(update={"handoff_id": f"{start.handoff_id}-next-run"})
+    next_run = start.model_copy(update={"handoff_id": f"{start.handoff_id}-{suffix}"})
     handle = await rig.client.start_workflow(
         HandoffWorkflow.run,
         HandoffInput(start=next_run, carried=carried),
@@ -327,6 +329,12 @@ async def test_a_command_applied_before_continue_as_new_is_not_applied_again_aft
         task_queue=rig.task_queue,
     )
     rig.started.add(handle.id)
+    return handle
+
+
+async def test_a_command_applied_before_continue_as_new_is_not_applied_again_after_it(rig: Rig) -> None:
+    # The next run of the same hand-off, as continue-as-new would start it (here under another ID).
+    handle = await next_run_remembering(rig, "next-run", handled_commands=["SQ-SCJGJ-claim-0001"])
 
     repeated = await handle.execute_update(HandoffWorkflow.claim, claim(MARKET_REGULATOR), id="SQ-SCJGJ-claim-0001")
     assert repeated.stage is HandoffStage.PUSHED
@@ -387,29 +395,12 @@ async def test_the_temporal_ui_sees_codes_and_stages_but_no_personal_data(rig: R
 
 async def test_a_command_id_reused_for_another_command_after_continue_as_new_is_refused(rig: Rig) -> None:
     # Within a run the server answers a reused update ID with the first outcome; across runs the hand-off checks.
-    [started] = (await rig.report(closed_approval(LABOUR_DISPATCH))).handoffs
-    pushed = await rig.until_stage(started.handoff_id, HandoffStage.PUSHED)
-    async with rig.sessions() as session:
-        row = await session.get(HandoffStartRow, started.handoff_id)
-    assert row is not None
-    start = HandoffStart.model_validate(row.start)
-    carried = HandoffState(
-        stage=HandoffStage.PUSHED,
-        receiver_code=MARKET_REGULATOR,
-        version=1,
-        routes=pushed.routes,
-        audit_seq=100,
+    handle = await next_run_remembering(
+        rig,
+        "reused",
         handled_commands=["SQ-SCJGJ-0007"],
         handled_as={"SQ-SCJGJ-0007": f"claim by receiver {MARKET_REGULATOR}"},
     )
-    next_run = start.model_copy(update={"handoff_id": f"{start.handoff_id}-reused"})
-    handle = await rig.client.start_workflow(
-        HandoffWorkflow.run,
-        HandoffInput(start=next_run, carried=carried),
-        id=next_run.handoff_id,
-        task_queue=rig.task_queue,
-    )
-    rig.started.add(handle.id)
 
     with pytest.raises(WorkflowUpdateFailedError) as raised:
         await handle.execute_update(HandoffWorkflow.terminate, withdraw(), id="SQ-SCJGJ-0007")
