@@ -57,3 +57,10 @@ class IssuedCard(BaseModel):
         description="the step missed: a case's clock step, or a hand-off's (claim, feedback, push_back)"
     )
     issued_at: AwareDatetime
+    revoked_at: AwareDatetime | None = Field(None, description="revoked on appeal: it no longer counts")
+    revoked_by: str | None = Field(None, description="the department that revoked it (the coordinator)")
+    revocation_reason: str | None = None
+
+    @property
+    def counts(self) -> bool:
+        return self.revoked_at is None

@@ -22,6 +22,7 @@ class PushKind(StrEnum):
     SUPERVISION_ORDER = "supervision_order"
     CIRCULAR = "circular"
     CLOSURE_REVIEW = "closure_review"
+    JOINT_MEETING = "joint_meeting"  # a case reported to the city leaders' joint meeting, or its outcome
     HANDOFF_PUSH = "handoff_push"
     HANDOFF_FEEDBACK = "handoff_feedback"
     LOOP_CLOSED = "loop_closed"

@@ -170,6 +170,25 @@ class SupervisionOrderSnapshot(BaseModel):
     lifted_at: AwareDatetime | None = None
 
 
+class JointMeetingSnapshot(BaseModel):
+    """A report to the city leaders' joint meeting (市領導會辦) as it stands: requested, then its outcome recorded."""
+
+    meeting_id: Id = Field(description="unique across cases: the case id and the case's own meeting id")
+    case_id: Id
+    departments: list[str] = Field(default_factory=list, max_length=40, description="the departments involved")
+    requested_by: str | None = Field(None, max_length=64, description="the coordinator; None: the escalation ladder")
+    basis: StoredText = Field(min_length=1, max_length=2000)
+    requested_at: AwareDatetime
+    due_at: AwareDatetime | None = None
+    outcome: StoredText | None = Field(None, max_length=4000)
+    decided_at: AwareDatetime | None = None
+    decided_by: str | None = Field(None, max_length=64)
+
+
+class JointMeetingView(JointMeetingSnapshot):
+    version: int = Field(description="how many times it was written with a change")
+
+
 class SupervisionOrderTransition(BaseModel):
     entry: AuditEntry
     order: SupervisionOrderSnapshot
@@ -251,6 +270,8 @@ class ScoreKind(StrEnum):
     CARD_YELLOW = "card_yellow"
     CARD_RED = "card_red"
     CARD_REVOKED = "card_revoked"
+    CIRCULAR = "circular"
+    ADMONITORY_TALK = "admonitory_talk"
     REDO = "redo"
     BAD_RATING = "bad_rating"
     TYPICAL_CASE = "typical_case"

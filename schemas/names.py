@@ -11,6 +11,10 @@ from typing import Final
 
 # The case.
 CASE_WORKFLOW: Final = "Case"
+# The case's updates added since the first ones (which are named in place, in workflows/case/workflow.py).
+CASE_REVOKE_CARD: Final = "revoke_card"
+CASE_REQUEST_JOINT_MEETING: Final = "request_joint_meeting"
+CASE_RECORD_MEETING_OUTCOME: Final = "record_meeting_outcome"
 
 # The hand-off and the workflows around it.
 HANDOFF_WORKFLOW: Final = "Handoff"

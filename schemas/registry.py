@@ -237,6 +237,14 @@ class CasePartiesQuery(BaseModel):
     locality_code: LookupCode = Field(description="where the project or problem is")
 
 
+class LeadersRung(BaseModel):
+    """The escalation ladder's last rung, after the admonitory talk: the case is reported to the city leaders' joint
+    meeting (市領導會辦). The registry names it for a matter or a locality (the matter's wins)."""
+
+    scope: str = Field(description="what named it: matter:<code> or locality:<code>")
+    limit: Limit | None = Field(None, description="the outcome is due this long after; None: the case policy's")
+
+
 class CaseParties(BaseModel):
     """Who a case is dual-launched to: the lead department and the locality, plus the matter's co-units."""
 
@@ -244,6 +252,7 @@ class CaseParties(BaseModel):
     lead: DepartmentInfo
     locality: DepartmentInfo
     co_units: list[DepartmentInfo]
+    leaders_rung: LeadersRung | None = Field(None, description="the ladder's last rung, if the registry names one")
 
 
 class LaunchRoles(BaseModel):

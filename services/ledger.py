@@ -18,6 +18,7 @@ from activities.store.ledger.audit import AuditTrailRepository
 from activities.store.ledger.cards import Card, CardRepository
 from activities.store.ledger.cases import CaseRecordRepository
 from activities.store.ledger.handoffs import HandoffRecordRepository
+from activities.store.ledger.meetings import JointMeetingRepository
 from activities.store.ledger.ratings import Rating, RatingRepository
 from activities.store.ledger.scores import ScoreEvent, ScoreEventRepository
 from activities.store.ledger.supervision import SupervisionOrderRepository
@@ -36,6 +37,8 @@ from schemas.ledger import (
     DepartmentScore,
     HandoffRecordView,
     HandoffTransition,
+    JointMeetingSnapshot,
+    JointMeetingView,
     RatingInput,
     RatingRecorded,
     ScoreEventInput,
@@ -57,6 +60,8 @@ DEFAULT_SCORE_WEIGHTS: Mapping[ScoreKind, Decimal] = {
     ScoreKind.REDO: Decimal(-1),
     ScoreKind.BAD_RATING: Decimal(-1),
     ScoreKind.TYPICAL_CASE: Decimal(-3),
+    ScoreKind.CIRCULAR: Decimal(-1),
+    ScoreKind.ADMONITORY_TALK: Decimal(-2),
 }
 
 _CARD_SCORE = {CardLevel.YELLOW: ScoreKind.CARD_YELLOW, CardLevel.RED: ScoreKind.CARD_RED}
@@ -232,6 +237,15 @@ class Ledger:
                 )
             )
             return _card_record(card, revoked)
+
+    async def record_joint_meeting(self, meeting: JointMeetingSnapshot, version: int, at: datetime) -> bool:
+        """A leaders' joint meeting as of the case's transition `version`; True when this call changed the record."""
+        async with self._sessions.begin() as session:
+            return await JointMeetingRepository(session).save(meeting, version, at)
+
+    async def joint_meetings(self, case_id: str) -> list[JointMeetingView]:
+        async with self._sessions() as session:
+            return [row.to_view() for row in await JointMeetingRepository(session).for_case(case_id)]
 
     async def record_score_event(self, event: ScoreEventInput) -> ScoreEventRecorded:
         """On-time closes, redos, typical cases; cards and bad ratings record theirs themselves."""

@@ -85,6 +85,13 @@ class CaseActivities:
                 CARDS_ISSUED.labels(department=card.department_code, colour=card.level.value).inc()
         for score in changes.scores:
             scores += (await self._ledger.record_score_event(score)).recorded
+        revocations = meetings = 0
+        for revocation in changes.revocations:  # after the cards: a card may be issued and revoked in one write
+            revocations += (await self._ledger.revoke_card(revocation)).recorded
+        at = changes.entries[-1].at if changes.entries else changes.case.opened_at
+        version = changes.entries[-1].seq if changes.entries else 0
+        for meeting in changes.meetings:
+            meetings += await self._ledger.record_joint_meeting(meeting, version, at)
         for rating in changes.ratings:
             ratings += (await self._ledger.record_rating(rating)).recorded
         inboxed = 0
@@ -97,7 +104,14 @@ class CaseActivities:
             for escalation in changes.escalations:
                 ESCALATIONS.labels(department=escalation.department, rung=escalation.rung.value).inc()
         return CaseChangesRecorded(
-            entries=entries, orders=orders, cards=cards, scores=scores, ratings=ratings, inboxed=inboxed
+            entries=entries,
+            orders=orders,
+            cards=cards,
+            scores=scores,
+            ratings=ratings,
+            inboxed=inboxed,
+            revocations=revocations,
+            meetings=meetings,
         )
 
     async def _put_in_inbox(self, push: Push) -> bool:

@@ -21,6 +21,7 @@ from schemas.case.stages import CardColour, CaseStage, SupervisionLevel
 from schemas.case.state import CASE_NUMBER_TAKEN, CaseRegistration, CaseWorkflowInput, legacy_case_id_of
 from schemas.case.views import CaseView
 from schemas.queues import DEFAULT_TASK_QUEUE
+from workflows.case import presentation
 from workflows.case.presentation import KIND, registered_parties
 from workflows.case.workflow import CaseWorkflow
 
@@ -30,10 +31,7 @@ CASE_WORKFLOW = "Case"
 
 def summary_of(registration: CaseRegistration) -> str:
     """The UI's one-line summary: codes only, never the title."""
-    return (
-        f"case {registration.case_number} from {registration.system} · matter {registration.matter_code}"
-        f" · locality {registration.locality_code} · {registration.priority.value}"
-    )
+    return presentation.summary(registration)
 
 
 # The runs a launch finds instead of starting the case again; any other end lets the case number start anew.

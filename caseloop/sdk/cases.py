@@ -550,6 +550,68 @@ class CaseHandle:
         """Anyone with a part in the case adds a comment to its timeline."""
         return await self._send("comment", command, command_id, within, actor=actor, text=text, reason=reason)
 
+    async def revoke_card(
+        self,
+        command: c.RevokeCard | None = None,
+        *,
+        actor: CaseActor | None = None,
+        card_id: str | None = None,
+        reason: str | None = None,
+        command_id: str | None = None,
+        within: float | None = None,
+    ) -> c.CommandResult:
+        """The coordinator revokes a card on appeal (`reason` required); the ledger marks it revoked, with the reason
+        and who, and reverses its score event. The case's view shows the card as revoked."""
+        return await self._send("revoke_card", command, command_id, within, actor=actor, card_id=card_id, reason=reason)
+
+    async def request_joint_meeting(
+        self,
+        command: c.RequestJointMeeting | None = None,
+        *,
+        actor: CaseActor | None = None,
+        departments: Sequence[str] | None = None,
+        limit: LimitLike | None = None,
+        reason: str | None = None,
+        command_id: str | None = None,
+        within: float | None = None,
+    ) -> c.CommandResult:
+        """The coordinator reports the case to the city leaders' joint meeting (市領導會辦); `reason` is its basis,
+        `departments` those involved (default: the lead, the locality and the co-units), `limit` when the outcome is
+        due (default: the policy's). The result's `subject_id` is the meeting's id."""
+        return await self._send(
+            "request_joint_meeting",
+            command,
+            command_id,
+            within,
+            actor=actor,
+            departments=list(departments) if departments is not None else None,
+            limit=limit_of(limit),
+            reason=reason,
+        )
+
+    async def record_meeting_outcome(
+        self,
+        command: c.RecordMeetingOutcome | None = None,
+        *,
+        actor: CaseActor | None = None,
+        meeting_id: str | None = None,
+        outcome: str | None = None,
+        reason: str | None = None,
+        command_id: str | None = None,
+        within: float | None = None,
+    ) -> c.CommandResult:
+        """The coordinator records what the leaders' joint meeting decided; the meeting's clock stops."""
+        return await self._send(
+            "record_meeting_outcome",
+            command,
+            command_id,
+            within,
+            actor=actor,
+            meeting_id=meeting_id,
+            outcome=outcome,
+            reason=reason,
+        )
+
     async def send(
         self, command: c.CaseCommand, *, command_id: str | None = None, within: float | None = None
     ) -> c.CommandResult:

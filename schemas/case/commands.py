@@ -190,6 +190,30 @@ class CommentOnCase(CaseCommand):
     text: Text
 
 
+class RevokeCard(CaseCommand):
+    """The coordinator revokes a card on appeal; the reason is required, and the card's score event is reversed."""
+
+    card_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._~-]+$")]
+
+
+class RequestJointMeeting(CaseCommand):
+    """The coordinator reports the case to the city leaders' joint meeting (市領導會辦); the reason is its basis."""
+
+    departments: list[Code] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the departments involved; empty: the lead, the locality and the co-units",
+    )
+    limit: Limit | None = Field(None, description="for the outcome, counted from now; default: the policy's")
+
+
+class RecordMeetingOutcome(CaseCommand):
+    """The coordinator records what the joint meeting decided; its clock stops."""
+
+    meeting_id: Code
+    outcome: Text
+
+
 class CommandResult(BaseModel):
     """What a command did; a repeated command (same update id) answers the first result again."""
 
@@ -231,4 +255,7 @@ CASE_COMMANDS: dict[str, type[CaseCommand]] = {
     "answer-supervision-order": AnswerSupervisionOrder,
     "lift-supervision-order": LiftSupervisionOrder,
     "comment": CommentOnCase,
+    "revoke-card": RevokeCard,
+    "request-joint-meeting": RequestJointMeeting,
+    "record-meeting-outcome": RecordMeetingOutcome,
 }

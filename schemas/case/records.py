@@ -18,7 +18,9 @@ from schemas.delivery import Push
 from schemas.ledger import (
     AuditEntry,
     CardIssue,
+    CardRevocation,
     CaseSnapshot,
+    JointMeetingSnapshot,
     RatingInput,
     ScoreEventInput,
     SupervisionOrderTransition,
@@ -82,6 +84,10 @@ class CaseChanges(BaseModel):
     inboxed: list[Push] = Field(
         default_factory=list, description="pushes no attempt delivered, put in their department's inbox"
     )
+    revocations: list[CardRevocation] = Field(default_factory=list, description="cards revoked on appeal")
+    meetings: list[JointMeetingSnapshot] = Field(
+        default_factory=list, description="leaders' joint meetings requested or decided"
+    )
 
 
 class CaseChangesRecorded(BaseModel):
@@ -93,6 +99,8 @@ class CaseChangesRecorded(BaseModel):
     scores: int
     ratings: int
     inboxed: int = 0
+    revocations: int = 0
+    meetings: int = 0
 
 
 class PendingChanges(BaseModel):
@@ -106,11 +114,15 @@ class PendingChanges(BaseModel):
     scores: list[ScoreEventInput] = Field(default_factory=list)
     ratings: list[RatingInput] = Field(default_factory=list)
     inboxed: list[Push] = Field(default_factory=list)
+    revocations: list[CardRevocation] = Field(default_factory=list)
+    meetings: list[str] = Field(default_factory=list, description="the case's meetings to write, by meeting id")
 
     @property
     def empty(self) -> bool:
         return not (
-            self.entries
+            self.revocations
+            or self.meetings
+            or self.entries
             or self.order_entries
             or self.cards
             or self.scores

@@ -65,6 +65,7 @@ class SupervisionLevel(StrEnum):
     SUPERVISION_ORDER = "supervision_order"
     CIRCULAR = "circular"
     ADMONITORY_TALK = "admonitory_talk"
+    LEADERS_MEETING = "leaders_meeting"  # reported to the city leaders' joint meeting (市領導會辦)
 
     @property
     def rank(self) -> int:
@@ -84,11 +85,13 @@ class ClockStep(StrEnum):
     REVIEW = "review"
     FOLLOW_UP = "follow_up"
     SUPERVISION_ORDER = "supervision_order"
+    JOINT_MEETING = "joint_meeting"  # the leaders' joint meeting: the coordinator records its outcome
 
     @property
     def watches_coordinator(self) -> bool:
         """The coordinator's own steps earn reminders, never cards."""
         return self in (
+            ClockStep.JOINT_MEETING,
             ClockStep.ACCEPT,
             ClockStep.RETURN_RULING,
             ClockStep.EXTENSION_DECISION,

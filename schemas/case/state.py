@@ -22,7 +22,7 @@ from schemas.case.stages import (
     SlaColour,
     SupervisionLevel,
 )
-from schemas.clock import CardProfileName, ClockSpec, SlaClockState
+from schemas.clock import CardProfileName, ClockSpec, DayKind, DayNote, SlaClockState
 from schemas.delivery import Push, SmsNotification
 from schemas.ledger import RatingLevel, SupervisionOrderStatus
 from schemas.registry import CaseParties, Limit, LimitUnit, MatterInfo, MatterStep
@@ -102,6 +102,19 @@ class CasePolicy(BaseModel):
         "imposed, redo, reopen and order limits, a deadline with its extensions, and this policy's own limits",
     )
     max_supervision_orders: int = Field(20, ge=1, le=100, description="supervision orders per case, the ladder's too")
+    joint_meeting_limit: Limit = Field(
+        default_factory=lambda: working_days(10),
+        description="a leaders' joint meeting's outcome is due this long after it is requested, unless the request "
+        "or the registry's leaders' rung names a limit",
+    )
+    max_joint_meetings: int = Field(5, ge=1, le=50, description="leaders' joint meetings per case, the ladder's too")
+    explained_days: int = Field(
+        40,
+        ge=0,
+        le=400,
+        description="holidays, make-up working days and pauses a running deadline's explanation lists (weekends are "
+        "counted, not listed)",
+    )
     max_comments: int = Field(1000, ge=1, le=10000, description="comments per case")
     max_extension_requests: int = Field(10, ge=1, le=100, description="extension requests per case, denied ones too")
     push_attempts: int = Field(
@@ -140,6 +153,7 @@ class CasePolicy(BaseModel):
             "ladder_order_limit": self.ladder_order_limit,
             "redo_limit": self.redo_limit,
             "extension_cap": self.extension_cap,
+            "joint_meeting_limit": self.joint_meeting_limit,
         }
         for name, limit in named.items():
             if limit.amount > self.longest(limit.unit):
@@ -332,6 +346,54 @@ class SupervisionOrder(BaseModel):
         return self.status is not SupervisionOrderStatus.LIFTED
 
 
+class JointMeeting(BaseModel):
+    """A report to the city leaders' joint meeting (市領導會辦): requested → outcome recorded, with its own clock."""
+
+    meeting_id: str = Field(description="unique within the case, e.g. m1")
+    departments: list[str] = Field(description="the departments involved")
+    requested_by: Actor | None = Field(description="None when the escalation ladder's last rung requested it")
+    basis: str
+    limit: Limit
+    requested_at: AwareDatetime
+    due_at: AwareDatetime | None = None
+    outcome: str | None = None
+    decided_at: AwareDatetime | None = None
+    decided_by: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.decided_at is None
+
+
+class DeadlineExplanation(BaseModel):
+    """Why a running deadline falls when it does: the days its count skipped (and make-up days it counted)."""
+
+    due_at: AwareDatetime
+    estimated: bool = Field(description="a year on the way had no official notice and no override")
+    estimated_years: list[int] = Field(default_factory=list)
+    skipped: dict[DayKind, int] = Field(
+        default_factory=dict, description="days not counted by why (weekend, holiday, paused, the day of receipt)"
+    )
+    makeup_workdays: int = Field(0, description="weekend days counted as make-up working days")
+    days: list[DayNote] = Field(
+        default_factory=list, description="the holidays, make-up working days and pauses, up to the policy's number"
+    )
+    more_days: int = Field(0, description="such days beyond those listed")
+
+    def summary(self) -> str:
+        """One line: what the count skipped, and whether the year was estimated."""
+        parts = [f"{count} {kind.value}" for kind, count in self.skipped.items() if kind is not DayKind.RECEIPT]
+        if self.makeup_workdays:
+            parts.append(f"{self.makeup_workdays} make-up working day(s) counted")
+        named = sorted({note.reason for note in self.days if note.kind is DayKind.HOLIDAY})
+        text = ("skipped " + ", ".join(parts)) if parts else "no day skipped"
+        if named:
+            text += f" ({'; '.join(named)})"
+        if self.estimated:
+            text += f"; estimated ({', '.join(str(year) for year in self.estimated_years) or 'calendar'})"
+        return text
+
+
 class CaseClock(BaseModel):
     """One step limit the legal clock watches: whose it is, how it is counted, and the SLA timers' state."""
 
@@ -344,6 +406,7 @@ class CaseClock(BaseModel):
     sla: SlaClockState = Field(default_factory=SlaClockState)
     estimated: bool = False
     colour: SlaColour = SlaColour.GREEN
+    explanation: DeadlineExplanation | None = Field(None, description="the running deadline's skipped days")
 
 
 class TimelineEntry(BaseModel):
@@ -408,6 +471,7 @@ class CaseState(BaseModel):
     orders: list[SupervisionOrder] = Field(default_factory=list)
     clocks: dict[str, CaseClock] = Field(default_factory=dict)
     cards: list[IssuedCard] = Field(default_factory=list)
+    meetings: list[JointMeeting] = Field(default_factory=list, description="reports to the leaders' joint meeting")
     score_events: int = Field(0, description="score events issued (besides cards), for their ids")
     pushes: int = Field(0, description="pushes issued, for their ids")
     comments: int = Field(0, description="comments made, against the policy's cap")
@@ -425,7 +489,7 @@ class CaseState(BaseModel):
 
     @property
     def card_colour(self) -> CardColour:
-        return CardColour.of(card.level for card in self.cards)
+        return CardColour.of(card.level for card in self.cards if card.counts)
 
 
 class CaseWorkflowInput(BaseModel):

@@ -9,8 +9,10 @@ from schemas.case.state import (
     Assignment,
     ClosingReport,
     Commitment,
+    DeadlineExplanation,
     ExtensionRequest,
     IssuedCard,
+    JointMeeting,
     SupervisionOrder,
     TimelineEntry,
 )
@@ -30,6 +32,9 @@ class ClockView(BaseModel):
     suspended: bool
     estimated: bool
     rungs: list[ArmedRung] = Field(description="the armed deadline's rungs: when each fires or fired")
+    explanation: DeadlineExplanation | None = Field(
+        None, description="why the deadline falls when it does: the days skipped and why, and whether estimated"
+    )
 
 
 class CaseView(BaseModel):
@@ -58,7 +63,12 @@ class CaseView(BaseModel):
     extensions: list[ExtensionRequest]
     closing: ClosingReport | None
     orders: list[SupervisionOrder]
-    cards: list[IssuedCard]
+    cards: list[IssuedCard] = Field(
+        description="every card issued; one revoked on appeal says so, and no longer counts"
+    )
+    meetings: list[JointMeeting] = Field(
+        default_factory=list, description="reports to the city leaders' joint meeting (市領導會辦), with their outcomes"
+    )
     clocks: list[ClockView]
     redo_count: int
     reopen_count: int

@@ -113,6 +113,19 @@ class DefaultsSpec(_Spec):
     supervisors: list[Code] = []
 
 
+class LeadersRungSpec(_Spec):
+    """A matter or a locality whose escalation ladder ends, after the admonitory talk, in a report to the city leaders'
+    joint meeting (市領導會辦); `limit` is when its outcome is due (default: the case policy's)."""
+
+    matter: Code | None = None
+    locality: Code | None = None
+    limit: LimitText | None = None
+
+    @property
+    def scope(self) -> tuple[str, str]:
+        return ("matter", self.matter) if self.matter else ("locality", self.locality or "")
+
+
 class FunctionRow(_Spec):
     department: Code
     kind: ItemKind
@@ -149,6 +162,8 @@ class RegistryDocument:
     functions: list[Located[FunctionRow]] = field(default_factory=list)
     roster: list[Located[RosterRow]] = field(default_factory=list)
     defaults: list[Located[DefaultsSpec]] = field(default_factory=list)  # one per file that states them
+    # The leaders' rungs; a file that states the section replaces them all (None: no file states it).
+    leaders_rungs: list[Located[LeadersRungSpec]] | None = None
     # Departments whose function list / roster the files state; those lists replace the stored ones.
     function_lists: dict[str, Located[Any]] = field(default_factory=dict)
     rosters: dict[str, Located[Any]] = field(default_factory=dict)
@@ -236,13 +251,13 @@ def _read_yaml(document: RegistryDocument, file: str, content: str) -> None:
         document.unreadable = True
         return
     for key in data:
-        if key not in {"departments", "matters", "defaults"}:
+        if key not in {"departments", "matters", "defaults", "leaders_rungs"}:
             document.problems.append(
                 RegistryProblem(
                     file=file,
                     where="top level",
                     field=str(key),
-                    rule="is not a section (departments, matters, defaults)",
+                    rule="is not a section (departments, matters, defaults, leaders_rungs)",
                 )
             )
     if "defaults" in data:
@@ -293,6 +308,27 @@ def _read_yaml(document: RegistryDocument, file: str, content: str) -> None:
             where = f"{where} ({code})"
         if (matter := _parse(document, MatterSpec, raw, file, where)) is not None:
             document.matters.append(matter)
+    if "leaders_rungs" in data:
+        _read_leaders_rungs(document, file, data["leaders_rungs"])
+
+
+def _read_leaders_rungs(document: RegistryDocument, file: str, rungs: Any) -> None:
+    """`leaders_rungs`: a list of `{matter: CODE}` or `{locality: CODE}`, each with an optional `limit`."""
+    if not isinstance(rungs, list):
+        document.problems.append(
+            RegistryProblem(file=file, where="top level", field="leaders_rungs", rule="must be a list")
+        )
+        return
+    located = document.leaders_rungs = document.leaders_rungs or []
+    for index, raw in enumerate(rungs):
+        where = f"leaders_rungs[{index}]"
+        rung = _parse(document, LeadersRungSpec, raw, file, where)
+        if rung is None:
+            continue
+        if (rung.value.matter is None) == (rung.value.locality is None):
+            document.problems.append(rung.problem("matter", "name exactly one of matter and locality"))
+            continue
+        located.append(rung)
 
 
 # CSV tables: required columns, then optional ones. A file is the table whose required columns it has.

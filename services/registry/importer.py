@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.store.leaders_rungs import LeadersRungRepository, LeadersRungRow
 from activities.store.registry import (
     CollaborationMatter,
     Department,
@@ -92,7 +93,25 @@ async def import_registry(sessions: async_sessionmaker[AsyncSession], paths: Seq
         await _apply_defaults(session, document, roles, summary.defaults)
         await _apply_functions(session, document, functions, summary.functions)
         await _apply_roster(session, document, roster, summary.roster)
+        await _apply_leaders_rungs(session, document)
     return summary
+
+
+async def _apply_leaders_rungs(session: AsyncSession, document: RegistryDocument) -> None:
+    """A file that states `leaders_rungs` names them all; files that do not leave the stored ones alone."""
+    if document.leaders_rungs is None:
+        return
+    rows = {}
+    for located in document.leaders_rungs:
+        spec = located.value
+        scope, code = spec.scope
+        rows[(scope, code)] = LeadersRungRow(
+            scope=scope,
+            code=code,
+            limit_amount=spec.limit.amount if spec.limit else None,
+            limit_unit=spec.limit.unit.value if spec.limit else None,
+        )
+    await LeadersRungRepository(session).replace(list(rows.values()))
 
 
 def _parents_first(located: list[Located[DepartmentSpec]]) -> list[Located[DepartmentSpec]]:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.store.leaders_rungs import LeadersRungRepository, LeadersRungRow
 from activities.store.registry import CollaborationMatter, Department, RegistryRepository
 from schemas.registry import (
     RECEIVER_ITEM_KIND,
@@ -24,6 +25,7 @@ from schemas.registry import (
     HandoffDirection,
     HandoffRoute,
     HandoffRouteQuery,
+    LeadersRung,
     Limit,
     LimitUnit,
     MatchedMatters,
@@ -96,6 +98,13 @@ def matter_info(matter: CollaborationMatter) -> MatterInfo:
     )
 
 
+def _leaders_rung(row: LeadersRungRow) -> LeadersRung:
+    limit = None
+    if row.limit_amount is not None and row.limit_unit is not None:
+        limit = Limit(amount=_plain(row.limit_amount), unit=LimitUnit(row.limit_unit))
+    return LeadersRung(scope=f"{row.scope}:{row.code}", limit=limit)
+
+
 class RegistryLookups:
     """What workflows, the front door and the CLI look up in the registry, one read-only unit of work each."""
 
@@ -141,7 +150,14 @@ class RegistryLookups:
                 if department is None or not department.active:
                     raise Refused(f"department {code} of matter {info.code} is not active in the registry")
                 parties.append(await department_info(repository, department))
-            return CaseParties(matter=info, lead=parties[0], locality=parties[1], co_units=parties[2:])
+            rung = await LeadersRungRepository(session).for_case(info.code, query.locality_code)
+            return CaseParties(
+                matter=info,
+                lead=parties[0],
+                locality=parties[1],
+                co_units=parties[2:],
+                leaders_rung=_leaders_rung(rung) if rung is not None else None,
+            )
 
     async def resolve_handoff_receivers(self, query: HandoffRouteQuery) -> HandoffRoute:
         """Where a push goes: the matter's fixed collaborators, or whoever holds its target item locally."""

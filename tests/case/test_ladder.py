@@ -118,7 +118,13 @@ async def test_breaches_of_sign_commit_and_deadline_climb_to_an_admonitory_talk(
         (LEAD, "red", "second_yellow", "commit"),
         (LEAD, "red", "deadline_overdue", "deadline"),
     ]
-    assert await driver.scores(handle.id) == [(LEAD, "card_yellow"), (LEAD, "card_red"), (LEAD, "card_red")]
+    assert await driver.scores(handle.id) == [
+        (LEAD, "card_yellow"),
+        (LEAD, "card_red"),
+        (LEAD, "card_red"),
+        (LEAD, "circular"),
+        (LEAD, "admonitory_talk"),
+    ]
     assert await driver.pushes(handle.id) == [
         (LEAD, "case_assignment"),
         (LOCALITY, "case_assignment"),

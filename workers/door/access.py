@@ -58,6 +58,9 @@ CASE_GRANTS: dict[str, frozenset[CaseActingRole]] = {
     "answer_supervision_order": _PARTIES,
     "lift_supervision_order": frozenset({R.SUPERVISOR}),
     "comment": frozenset(CaseActingRole),
+    "revoke_card": _COORDINATOR,
+    "request_joint_meeting": _COORDINATOR,
+    "record_meeting_outcome": _COORDINATOR,
 }
 
 H = HandoffActingRole

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         CardIssue,
         CardLevel,
         CardReason,
+        CardRevocation,
         RatingInput,
         ScoreEventInput,
         ScoreKind,
@@ -81,6 +82,8 @@ class Effects:
     windows: list[Window] = field(default_factory=list)
     escalations: list[Escalation] = field(default_factory=list)
     inboxed: list[Push] = field(default_factory=list)
+    revocations: list[CardRevocation] = field(default_factory=list)
+    meetings: list[str] = field(default_factory=list)  # the leaders' joint meetings changed, by meeting id
     subject_id: str | None = None
 
     @property

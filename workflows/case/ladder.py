@@ -4,7 +4,8 @@
 - a party's step: a reminder at 50 %, a card at the deadline (yellow for sign, commit and progress reports,
   red for the committed deadline and a supervision order), then the ladder: a reminder notice (for a
   signature also an escalation to the coordinator, who may then force-sign), a supervision order, a circular
-  and an admonitory talk;
+  and an admonitory talk (each of the last two also a score event against the department), and, where the registry
+  names it, a report to the city leaders' joint meeting;
 - colour rungs (blue, yellow, orange) only change the computed SLA colour.
 """
 
@@ -17,8 +18,8 @@ with workflow.unsafe.imports_passed_through():
     from schemas.case.state import CaseClock
     from schemas.clock import RungKind
     from schemas.delivery import PushKind
-    from schemas.ledger import CardLevel, CardReason
-    from workflows.case import rules, supervision
+    from schemas.ledger import CardLevel, CardReason, ScoreKind
+    from workflows.case import meetings, rules, supervision
     from workflows.case.effects import SYSTEM, Recorder
 
 BREACH_CARDS: dict[ClockStep, tuple[CardLevel, CardReason]] = {
@@ -38,7 +39,20 @@ LADDER_EQUIVALENT: dict[RungKind, RungKind] = {
 }
 
 
-def on_rung(rec: Recorder, clock: CaseClock, kind: RungKind) -> None:
+# The rungs that count against the department in its assessment, besides the cards.
+SCORED_RUNGS: dict[RungKind, ScoreKind] = {
+    RungKind.CIRCULAR: ScoreKind.CIRCULAR,
+    RungKind.ADMONITORY_TALK: ScoreKind.ADMONITORY_TALK,
+}
+
+
+def climbs_to_the_top(kind: RungKind) -> bool:
+    """A rung that scores, or may report the case to the leaders: cases that began before either replay without."""
+    return LADDER_EQUIVALENT.get(kind, kind) in SCORED_RUNGS
+
+
+def on_rung(rec: Recorder, clock: CaseClock, kind: RungKind, *, full_ladder: bool = False) -> None:
+    """`full_ladder`: the circular and the admonitory talk score, and the leaders' rung follows the talk."""
     clock.colour = rules.clock_colour(clock)
     kind = LADDER_EQUIVALENT.get(kind, kind)
     if clock.step.watches_coordinator:
@@ -57,6 +71,10 @@ def on_rung(rec: Recorder, clock: CaseClock, kind: RungKind) -> None:
         _climb(rec, clock, kind, SupervisionLevel.CIRCULAR, PushKind.CIRCULAR)
     elif kind is RungKind.ADMONITORY_TALK:
         _climb(rec, clock, kind, SupervisionLevel.ADMONITORY_TALK, PushKind.REMINDER)
+        if full_ladder:
+            _to_the_leaders(rec, clock)
+    if full_ladder and kind in SCORED_RUNGS:
+        rec.score(clock.department, SCORED_RUNGS[kind], f"{kind.value}: {clock.step.value} overdue since {_due(clock)}")
 
 
 def _due(clock: CaseClock) -> str:
@@ -115,3 +133,22 @@ def _climb(rec: Recorder, clock: CaseClock, rung: RungKind, level: SupervisionLe
     rec.escalate(clock.department, rung)
     rec.push(clock.department, kind, {"rung": level.value, "step": clock.step.value, "due_at": _due(clock)})
     rec.record(SYSTEM, level.value, note=f"{clock.department}: {clock.step.value} overdue since {_due(clock)}")
+
+
+def _to_the_leaders(rec: Recorder, clock: CaseClock) -> None:
+    """市領導會辦: the last rung, where the registry names it; one open meeting at a time is enough."""
+    state = rec.state
+    rung = state.parties.leaders_rung if state.parties else None
+    if rung is None or meetings.open_meeting(state) is not None:
+        return
+    if len(state.meetings) >= state.registration.policy.max_joint_meetings:
+        rec.record(SYSTEM, "meeting_not_requested", note=f"{clock.department}: the case holds the most meetings it may")
+        return
+    meetings.request(
+        rec,
+        basis=f"escalation ladder ({rung.scope}): {clock.step.value} of {clock.department} overdue since {_due(clock)}"
+        ", after the admonitory talk",
+        departments=list(dict.fromkeys([clock.department, *meetings.involved(state)])),
+        limit=rung.limit or state.registration.policy.joint_meeting_limit,
+        requested_by=None,
+    )

@@ -16,11 +16,11 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from schemas.case import commands as c
     from schemas.case.stages import CaseStage, ClockStep
-    from schemas.case.state import CaseClock, CaseState
-    from schemas.clock import ClockSpec, RungKind
+    from schemas.case.state import CaseClock, CaseState, DeadlineExplanation
+    from schemas.clock import ClockSpec, DayKind, DayNote, Deadline, RungKind
     from schemas.delivery import Push
     from schemas.registry import CaseParties, MatterStep
-    from workflows.case import closure, ladder, launch, progress, rules, supervision
+    from workflows.case import closure, ladder, launch, meetings, progress, rules, supervision
     from workflows.case.effects import SYSTEM, ClockStart, Effects, Recorder, profile_of
 
 
@@ -57,6 +57,9 @@ RULES: dict[type[c.CaseCommand], CommandRule] = {
     c.AnswerSupervisionOrder: CommandRule(supervision.check_answer, supervision.apply_answer),
     c.LiftSupervisionOrder: CommandRule(supervision.check_lift, supervision.apply_lift),
     c.CommentOnCase: CommandRule(supervision.check_comment, supervision.apply_comment),
+    c.RevokeCard: CommandRule(supervision.check_revoke_card, supervision.apply_revoke_card),
+    c.RequestJointMeeting: CommandRule(meetings.check_request, meetings.apply_request),
+    c.RecordMeetingOutcome: CommandRule(meetings.check_outcome, meetings.apply_outcome),
 }
 
 
@@ -99,12 +102,12 @@ def refuse_registration(state: CaseState, why: str, now: datetime) -> Effects:
     return rec.effects
 
 
-def fire(state: CaseState, key: str, kind: RungKind, now: datetime) -> Effects:
-    """A rung of clock `key` came due."""
+def fire(state: CaseState, key: str, kind: RungKind, now: datetime, *, full_ladder: bool = False) -> Effects:
+    """A rung of clock `key` came due; `full_ladder` as `ladder.on_rung` takes it."""
     rec = Recorder(state, now)
     clock = state.clocks.get(key)
     if clock is not None:
-        ladder.on_rung(rec, clock, kind)
+        ladder.on_rung(rec, clock, kind, full_ladder=full_ladder)
     return rec.effects
 
 
@@ -128,6 +131,35 @@ def set_due(state: CaseState, key: str, due_at: datetime) -> None:
         for order in state.orders:
             if order.order_id == clock.subject:
                 order.due_at = due_at
+    elif clock.step is ClockStep.JOINT_MEETING:
+        for meeting in state.meetings:
+            if meeting.meeting_id == clock.subject:
+                meeting.due_at = due_at
+
+
+def explain(state: CaseState, key: str, deadline: Deadline) -> None:
+    """Keeps why the clock's deadline falls when it does: the legal clock's day notes, summed up and capped."""
+    clock = state.clocks[key]
+    skipped: dict[DayKind, int] = {}
+    listed: list[DayNote] = []
+    makeup = 0
+    for note in deadline.notes:
+        if note.counted:
+            makeup += note.kind is DayKind.MAKEUP_WORKDAY
+        else:
+            skipped[note.kind] = skipped.get(note.kind, 0) + 1
+        if note.kind in (DayKind.HOLIDAY, DayKind.MAKEUP_WORKDAY, DayKind.PAUSED):
+            listed.append(note)
+    most = state.registration.policy.explained_days
+    clock.explanation = DeadlineExplanation(
+        due_at=deadline.due_at,
+        estimated=deadline.estimated,
+        estimated_years=deadline.estimated_years,
+        skipped=skipped,
+        makeup_workdays=makeup,
+        days=listed[:most],
+        more_days=max(len(listed) - most, 0),
+    )
 
 
 def track(state: CaseState, start: ClockStart, spec: ClockSpec, estimated: bool) -> CaseClock:

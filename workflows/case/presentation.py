@@ -49,6 +49,7 @@ def view(state: CaseState) -> CaseView:
         closing=state.closing,
         orders=state.orders,
         cards=state.cards,
+        meetings=state.meetings,
         clocks=[
             ClockView(
                 key=clock.key,
@@ -59,6 +60,7 @@ def view(state: CaseState) -> CaseView:
                 suspended=clock.sla.suspended,
                 estimated=clock.estimated,
                 rungs=clock.sla.rungs,
+                explanation=clock.explanation,
             )
             for clock in state.clocks.values()
         ],
@@ -162,10 +164,20 @@ def details(state: CaseState) -> None:
     workflow.set_current_details(markdown(state))
 
 
+def summary(registration: CaseRegistration) -> str:
+    """The UI's one-line summary: codes only, never the title. A case is started with it; continue-as-new cannot carry
+    it, so every run's details begin with it too."""
+    return (
+        f"case {registration.case_number} from {registration.system} · matter {registration.matter_code}"
+        f" · locality {registration.locality_code} · {registration.priority.value}"
+    )
+
+
 def markdown(state: CaseState) -> str:
     registration = state.registration
     due = rules.next_due(state)
     lines = [
+        f"**{summary(registration)}**",
         f"**Stage** {state.stage.value} · **card** {state.card_colour.value} · **SLA** {rules.sla_colour(state).value}"
         f" · **supervision** {state.supervision_level.value}",
         f"**Matter** {registration.matter_code} · **locality** {registration.locality_code}"
@@ -183,7 +195,24 @@ def markdown(state: CaseState) -> str:
             f"| {o.order_id} | {o.department} | {o.status.value} | {o.due_at.isoformat() if o.due_at else '—'} |"
             for o in state.orders
         ]
+    running = [clock for clock in state.clocks.values() if rules.running(clock) and clock.explanation is not None]
+    if running:
+        lines += ["", "| deadline | department | due | why then |", "|---|---|---|---|"]
+        for clock in running:
+            assert clock.explanation is not None
+            due_at = clock.sla.due_at.isoformat() if clock.sla.due_at else "—"
+            lines.append(f"| {clock.key} | {clock.department} | {due_at} | {clock.explanation.summary()} |")
+    if state.meetings:
+        lines += ["", "| leaders' meeting | departments | due | outcome |", "|---|---|---|---|"]
+        lines += [
+            f"| {m.meeting_id} | {', '.join(m.departments)} | {m.due_at.isoformat() if m.due_at else '—'}"
+            f" | {'recorded' if m.decided_at else 'awaited'} |"
+            for m in state.meetings
+        ]
     if state.cards:
-        cards = ", ".join(f"{card.level.value} {card.department} ({card.reason.value})" for card in state.cards)
+        cards = ", ".join(
+            f"{card.level.value} {card.department} ({card.reason.value}{'' if card.counts else ', revoked'})"
+            for card in state.cards
+        )
         lines += ["", f"**Cards** {cards}"]
     return "\n".join(lines)

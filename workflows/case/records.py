@@ -6,10 +6,11 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from schemas.case.records import CaseChanges, PendingChanges
-    from schemas.case.state import CaseState, SupervisionOrder, TimelineEntry
+    from schemas.case.state import CaseState, JointMeeting, SupervisionOrder, TimelineEntry
     from schemas.ledger import (
         AuditEntry,
         CaseSnapshot,
+        JointMeetingSnapshot,
         SubjectKind,
         SupervisionOrderSnapshot,
         SupervisionOrderTransition,
@@ -75,6 +76,8 @@ def pending(state: CaseState, effects: Effects, command: str | None) -> PendingC
         scores=[*earlier.scores, *effects.scores],
         ratings=[*earlier.ratings, *effects.ratings],
         inboxed=[*earlier.inboxed, *effects.inboxed],
+        revocations=[*earlier.revocations, *effects.revocations],
+        meetings=list(dict.fromkeys([*earlier.meetings, *effects.meetings])),
     )
 
 
@@ -134,4 +137,28 @@ def case_changes(state: CaseState, writes: PendingChanges) -> CaseChanges:
         scores=writes.scores,
         ratings=writes.ratings,
         inboxed=writes.inboxed,
+        revocations=writes.revocations,
+        meetings=[
+            meeting_snapshot(state, meeting) for meeting in state.meetings if meeting.meeting_id in writes.meetings
+        ],
+    )
+
+
+def meeting_id(state: CaseState, meeting_id: str) -> str:
+    """A meeting's id in the store: unique across cases."""
+    return f"{state.case_id}.{meeting_id}"
+
+
+def meeting_snapshot(state: CaseState, meeting: JointMeeting) -> JointMeetingSnapshot:
+    return JointMeetingSnapshot(
+        meeting_id=meeting_id(state, meeting.meeting_id),
+        case_id=state.case_id,
+        departments=meeting.departments,
+        requested_by=meeting.requested_by.department if meeting.requested_by else None,
+        basis=meeting.basis[:2000],
+        requested_at=meeting.requested_at,
+        due_at=meeting.due_at,
+        outcome=meeting.outcome,
+        decided_at=meeting.decided_at,
+        decided_by=meeting.decided_by,
     )

@@ -1,4 +1,5 @@
-"""Supervision beside the main machine: cards, supervision orders (issued → received → answered → lifted), comments."""
+"""Supervision beside the main machine: cards and their appeals, supervision orders (issued → received → answered →
+lifted), comments."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ with workflow.unsafe.imports_passed_through():
         IssueSupervisionOrder,
         LiftSupervisionOrder,
         ReceiveSupervisionOrder,
+        RevokeCard,
     )
     from schemas.case.stages import ClockStep, Role, SupervisionLevel
-    from schemas.case.state import CaseClock, CaseState, SupervisionOrder
+    from schemas.case.state import CaseClock, CaseState, IssuedCard, SupervisionOrder
     from schemas.delivery import PushKind
-    from schemas.ledger import CardLevel, CardReason, SupervisionOrderStatus
+    from schemas.ledger import CardLevel, CardReason, CardRevocation, SupervisionOrderStatus
     from schemas.orders import order_number
     from schemas.registry import Limit
     from workflows.case import rules
@@ -32,7 +34,7 @@ def card(rec: Recorder, department: str, level: CardLevel, reason: CardReason, c
     note = reason.value.replace("_", " ")
     if clock is not None and clock.sla.due_at is not None:
         note += f", due {clock.sla.due_at.isoformat()}"
-    earlier_yellow = any(c.department == department and c.level is CardLevel.YELLOW for c in state.cards)
+    earlier_yellow = any(c.department == department and c.level is CardLevel.YELLOW and c.counts for c in state.cards)
     if level is CardLevel.YELLOW and earlier_yellow and state.registration.policy.second_yellow_is_red:
         level, reason, note = CardLevel.RED, CardReason.SECOND_YELLOW, f"{note}; second yellow card on this case"
     issued = rec.card(department, level, reason, clock)
@@ -48,6 +50,46 @@ def card(rec: Recorder, department: str, level: CardLevel, reason: CardReason, c
         },
     )
     rec.sms(department, "card", {"level": level.value, "reason": reason.value})
+
+
+def card_of(state: CaseState, card_id: str) -> IssuedCard:
+    for issued in state.cards:
+        if issued.card_id == card_id:
+            return issued
+    raise Rejected("card.unknown", "card_id", f"this case issued no card {card_id}")
+
+
+def check_revoke_card(state: CaseState, command: RevokeCard, now: datetime) -> None:
+    rules.require_coordinator(state, command.actor, "revoke a card")
+    rules.require_reason(command, "revoking a card", "an appeal is decided on its grounds, and the ledger keeps them")
+    issued = card_of(state, command.card_id)
+    if issued.revoked_at is not None:
+        raise Rejected(
+            "card.revoked",
+            "card_id",
+            f"card {command.card_id} was revoked by {issued.revoked_by} at {issued.revoked_at.isoformat()}",
+        )
+
+
+def apply_revoke_card(rec: Recorder, command: RevokeCard) -> None:
+    """An appeal upheld: the card stays on the record, marked revoked, and its score event is reversed."""
+    assert command.reason is not None
+    reason = command.reason.strip()
+    issued = card_of(rec.state, command.card_id)
+    issued.revoked_at = rec.now
+    issued.revoked_by = command.actor.department
+    issued.revocation_reason = reason
+    rec.effects.revocations.append(
+        CardRevocation(card_id=command.card_id, revoked_at=rec.now, revoked_by=command.actor.department, reason=reason)
+    )
+    note = f"{command.card_id}: {issued.level.value} card of {issued.department} ({issued.reason.value})"
+    rec.record(command.actor, "card_revoked", reason=reason, note=note)
+    rec.push(
+        issued.department,
+        PushKind.CARD,
+        {"card_id": command.card_id, "level": issued.level.value, "reason": issued.reason.value, "revoked": True},
+    )
+    rec.effects.subject_id = command.card_id
 
 
 def order_key(order: SupervisionOrder) -> str:

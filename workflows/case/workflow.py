@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.registry import CaseParties, CasePartiesQuery, DepartmentQuery
     from schemas.rejections import ErrorType
     from workflows import policies
-    from workflows.case import bounds, machine, presentation, records, rules
+    from workflows.case import bounds, ladder, machine, presentation, records, rules
     from workflows.case.effects import Effects, profile_of
     from workflows.case.rules import Rejected
     from workflows.sla import SlaClock
@@ -58,6 +58,8 @@ DROPS_REFUSED_RUNG_PATCH = "case-drops-a-rung-the-clock-refuses"  # a refusal is
 # Continue-as-new refuses new commands (the engine resends them to the next run) and waits for the running ones only:
 # under steady traffic a handler is always running, so waiting for quiet never ended and the run outgrew its limits.
 SETTLES_TO_CONTINUE_PATCH = "case-refuses-commands-to-continue-as-new"
+# The circular and the admonitory talk earn score events, and the registry's leaders' rung follows the talk.
+FULL_LADDER_PATCH = "case-ladder-scores-and-leaders-rung"
 
 
 def _until_the_store_is_back(config: ActivityConfig) -> ActivityConfig:
@@ -84,6 +86,7 @@ LIMIT_FIELDS: dict[type[c.CaseCommand], str] = {
     c.ReviewClosingReport: "redo_limit",
     c.ReopenCase: "limit",
     c.IssueSupervisionOrder: "limit",
+    c.RequestJointMeeting: "limit",
 }
 
 
@@ -458,6 +461,7 @@ class CaseWorkflow:
             machine.track(state, start, schedule.deadline.clock, schedule.deadline.estimated)
             self._watch(start.key).arm(schedule)
             machine.set_due(state, start.key, schedule.deadline.due_at)
+            machine.explain(state, start.key, schedule.deadline)
         for key in effects.clock_suspends:
             self._clocks[key].suspend()
         for key in [*effects.clock_extensions, *effects.clock_resumes]:
@@ -467,6 +471,7 @@ class CaseWorkflow:
             state.clocks[key].estimated = change.schedule.deadline.estimated
             self._clocks[key].arm(change.schedule)
             machine.set_due(state, key, change.schedule.deadline.due_at)
+            machine.explain(state, key, change.schedule.deadline)
         for window in effects.windows:
             deadline = results[f"window:{window.target}"].deadline
             assert deadline is not None
@@ -508,8 +513,13 @@ class CaseWorkflow:
                     clock = self._state.clocks.get(key)
                     if clock is None or clock.sla.deadline_version != fired.deadline_version:
                         return  # the step was done, or its deadline moved, while the rung waited for the lock
+                    full = ladder.climbs_to_the_top(fired.kind) and workflow.patched(FULL_LADDER_PATCH)
+
+                    def fire(state: CaseState, at: datetime, full: bool = full) -> Effects:
+                        return machine.fire(state, key, fired.kind, at, full_ladder=full)
+
                     try:
-                        await self._transact(lambda state, at: machine.fire(state, key, fired.kind, at), workflow.now())
+                        await self._transact(fire, workflow.now())
                         return
                     except Rejected as refused:
                         # The clock refuses a limit the rung would start (a registry limit): asking again cannot help.
@@ -818,4 +828,30 @@ class CaseWorkflow:
 
     @comment.validator
     def _check_comment(self, command: c.CommentOnCase) -> None:
+        self._validate(command)
+
+    # Appeals and the leaders' joint meeting (issue 14).
+
+    @workflow.update(name=names.CASE_REVOKE_CARD)
+    async def revoke_card(self, command: c.RevokeCard) -> c.CommandResult:
+        return await self._command(command)
+
+    @revoke_card.validator
+    def _check_revoke_card(self, command: c.RevokeCard) -> None:
+        self._validate(command)
+
+    @workflow.update(name=names.CASE_REQUEST_JOINT_MEETING)
+    async def request_joint_meeting(self, command: c.RequestJointMeeting) -> c.CommandResult:
+        return await self._command(command)
+
+    @request_joint_meeting.validator
+    def _check_request_joint_meeting(self, command: c.RequestJointMeeting) -> None:
+        self._validate(command)
+
+    @workflow.update(name=names.CASE_RECORD_MEETING_OUTCOME)
+    async def record_meeting_outcome(self, command: c.RecordMeetingOutcome) -> c.CommandResult:
+        return await self._command(command)
+
+    @record_meeting_outcome.validator
+    def _check_record_meeting_outcome(self, command: c.RecordMeetingOutcome) -> None:
         self._validate(command)
