@@ -7,7 +7,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +15,8 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from schemas.case import commands as c
 from schemas.case.stages import CommitmentDecision, ReturnRuling, ReviewVerdict, Role
-from schemas.clock import ClockUnit
+from schemas.case.views import CaseView
+from schemas.clock import ClockUnit, RungKind
 from schemas.ledger import RatingLevel
 from schemas.registry import Limit
 from services.registry.importer import import_registry
@@ -252,6 +253,46 @@ async def handed_over(driver: Driver) -> CaseHandle:
     return handle
 
 
+async def _leaders_rungs(driver: Driver, section: str) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        rungs = Path(directory) / "leaders.yaml"
+        rungs.write_text(f"leaders_rungs: {section}\n", encoding="utf-8")
+        await import_registry(driver.sessions, [rungs])
+
+
+async def appeal_and_leaders(driver: Driver) -> CaseHandle:
+    """A yellow card revoked on appeal; the committed deadline missed until the admonitory talk, after which the
+    matter's leaders' rung reports the case to the city leaders' joint meeting, whose outcome the coordinator
+    records."""
+    await _leaders_rungs(driver, "[{matter: M-PERMIT}]")
+    handle = await driver.start()
+    await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
+    await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=locality))
+    await driver.sleep_until(_rung_at(await driver.view(handle), "sign:a1", RungKind.RED))
+    [card] = (await driver.view(handle)).cards
+    assert card.card_id is not None
+    appeal = c.RevokeCard(actor=coordinator, card_id=card.card_id, reason="dispatched to the wrong desk")
+    await handle.execute_update(CaseWorkflow.revoke_card, appeal)
+    await handle.execute_update(CaseWorkflow.sign, c.SignAssignment(actor=lead))
+    await handle.execute_update(CaseWorkflow.commit, c.FileCommitment(actor=lead, limit=wd(5), plan="fix it"))
+    await handle.execute_update(CaseWorkflow.cosign_commitment, c.CosignCommitment(actor=locality))
+    await handle.execute_update(
+        CaseWorkflow.decide_commitment, c.DecideCommitment(actor=coordinator, decision=CommitmentDecision.ACCEPT)
+    )
+    await driver.sleep_until(_rung_at(await driver.view(handle), "deadline", RungKind.ADMONITORY_TALK))
+    outcome = c.RecordMeetingOutcome(actor=coordinator, meeting_id="m1", outcome="the bureau closes it this week")
+    await handle.execute_update(CaseWorkflow.record_meeting_outcome, outcome)
+    await _leaders_rungs(driver, "[]")
+    await terminate(handle)
+    return handle
+
+
+def _rung_at(view: CaseView, clock: str, kind: RungKind) -> datetime:
+    [watched] = [watched for watched in view.clocks if watched.key == clock]
+    [armed] = [armed for armed in watched.rungs if armed.kind is kind]
+    return armed.at
+
+
 SCENARIOS = {
     "happy_path": happy_path,
     "return_and_reroute": return_and_reroute,
@@ -263,4 +304,5 @@ SCENARIOS = {
     "continued": continued,
     "clock_refusal": clock_refusal,
     "handed_over": handed_over,
+    "appeal_and_leaders": appeal_and_leaders,
 }

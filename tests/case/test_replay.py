@@ -6,6 +6,8 @@ recorded by `python -m tests.case.record_histories` (see that module for when to
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -13,10 +15,20 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from schemas.case.state import case_id_of
 from tests.case.scenarios import SCENARIOS
 from workflows.case.workflow import CaseWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
+
+
+def recorded_case_id(text: str) -> str | None:
+    """The ID the case was recorded under, from its registration: ids the case hands out (its cards') contain it,
+    and commands in the history name them."""
+    started = json.loads(text)["events"][0]["workflowExecutionStartedEventAttributes"]
+    [payload] = started["input"]["payloads"]
+    registration = json.loads(base64.b64decode(payload["data"]))["registration"]
+    return case_id_of(registration["system"], registration["case_number"])
 
 
 def test_every_scenario_has_a_committed_history() -> None:
@@ -26,6 +38,7 @@ def test_every_scenario_has_a_committed_history() -> None:
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 async def test_a_committed_history_replays(name: str) -> None:
     path = HISTORIES / f"{name}.json"
-    history = WorkflowHistory.from_json(f"case-{name}", path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    history = WorkflowHistory.from_json(recorded_case_id(text) or f"case-{name}", text)
     replayer = Replayer(workflows=[CaseWorkflow], data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)
