@@ -146,6 +146,9 @@ class CaseHandle(_Facade):
     answer_supervision_order = _blocking(AsyncCaseHandle.answer_supervision_order)
     lift_supervision_order = _blocking(AsyncCaseHandle.lift_supervision_order)
     comment = _blocking(AsyncCaseHandle.comment)
+    revoke_card = _blocking(AsyncCaseHandle.revoke_card)
+    request_joint_meeting = _blocking(AsyncCaseHandle.request_joint_meeting)
+    record_meeting_outcome = _blocking(AsyncCaseHandle.record_meeting_outcome)
     send = _blocking(AsyncCaseHandle.send)
 
 

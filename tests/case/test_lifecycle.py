@@ -83,7 +83,10 @@ async def test_the_ui_shows_codes_never_the_title(case_worker: Worker, driver: D
     handle = await scenarios.in_progress(driver, title="王小明家的漏水 13812345678")
     metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
     details = metadata.current_details
-    assert details.startswith("**Stage** in_progress · **card** none · **SLA** ")
+    summary, stage = details.split("\n")[:2]
+    assert summary == f"**case {handle.id.split('~')[1]} from hotline · matter M-PERMIT · locality SQ-SUYU · normal**"
+    assert stage.startswith("**Stage** in_progress · **card** none · **SLA** ")
+    assert "| deadline | SQ-HOUSING |" in details and "skipped " in details
     assert f"**lead** {LEAD}" in details and "| lead | SQ-HOUSING | signed |" in details
     assert "王小明" not in details and "138" not in details
     assert metadata.definition.type == "Case" and "decide_commitment" in {

@@ -57,6 +57,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "answer-supervision-order": {"order_id": "o1", "answer": "已辦"},
     "lift-supervision-order": {"order_id": "o1", "reason": "answered"},
     "comment": {"text": "備註"},
+    "revoke-card": {"card_id": "no-such-card", "reason": "appeal upheld"},
+    "request-joint-meeting": {"reason": "部門無法解決的重大問題"},
+    "record-meeting-outcome": {"meeting_id": "m1", "outcome": "會議議定限期辦結"},
     "terminate": {"reason": "merged"},  # last: it ends the case
 }
 
