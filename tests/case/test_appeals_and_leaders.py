@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
@@ -19,7 +20,7 @@ from schemas.case.stages import CaseStage, ClockStep, CommitmentDecision, Superv
 from schemas.clock import DayKind, RungKind
 from services.ledger import Ledger
 from services.registry.importer import import_registry
-from tests.case.driver import Driver, coordinator, lead, locality
+from tests.case.driver import Driver, coordinator, lead, locality, send
 from tests.case.parties import COORDINATOR, LEAD, LOCALITY
 from tests.case.scenarios import wd
 from tests.case.test_ladder import rung
@@ -153,3 +154,19 @@ async def test_the_ladder_scores_its_last_rungs_and_reports_the_case_to_the_lead
     ]
     assert [e.reason.split(" — ")[0] for e in reminded if e.reason] == [f"{COORDINATOR}: joint_meeting"]
     await handle.execute_update(CaseWorkflow.terminate, c.TerminateCase(actor=coordinator, reason="test over"))
+
+
+async def test_a_continued_run_shows_the_summary_line_again(case_worker: Worker, driver: Driver) -> None:
+    """Continue-as-new cannot carry the start's static summary: the new run's details begin with it."""
+    handle = await driver.start(policy={"max_history_events": 50})
+    await send(handle, CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
+    await send(handle, CaseWorkflow.sign, c.SignAssignment(actor=lead))
+    await send(handle, CaseWorkflow.sign, c.SignAssignment(actor=locality))
+    await driver.settle()
+    assert (await driver.view(handle)).runs > 1
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    number = handle.id.split("~")[1]
+    assert metadata.current_details.split("\n")[0] == (
+        f"**case {number} from hotline · matter M-PERMIT · locality SQ-SUYU · normal**"
+    )
+    await send(handle, CaseWorkflow.terminate, c.TerminateCase(actor=coordinator, reason="test over"))
