@@ -56,7 +56,22 @@ def validate(
     problems += _roster_rules(document, departments, matters)
     problems += _matter_rules(document, stored, departments)
     problems += _role_rules(document, stored, departments)
+    problems += _leaders_rung_rules(document, departments, matters)
     return _not_yet_reported(document, problems)
+
+
+def _leaders_rung_rules(document: RegistryDocument, departments: set[str], matters: set[str]) -> list[RegistryProblem]:
+    """A leaders' rung names a matter or a department the registry knows, once."""
+    problems: list[RegistryProblem] = []
+    seen: set[tuple[str, str]] = set()
+    for rung in document.leaders_rungs or []:
+        scope, code = rung.value.scope
+        if code not in (matters if scope == "matter" else departments):
+            problems.append(rung.problem(scope, f"{code} is not a {scope} in the registry"))
+        if (scope, code) in seen:
+            problems.append(rung.problem(scope, f"{scope} {code} has a leaders' rung already"))
+        seen.add((scope, code))
+    return problems
 
 
 def _not_yet_reported(document: RegistryDocument, problems: list[RegistryProblem]) -> list[RegistryProblem]:
