@@ -254,14 +254,23 @@ def _view(view: CaseView) -> str:
         assignments = [(a.party, a.department, a.status, a.signed_at) for a in view.assignments]
         lines += ["", table(["party", "department", "status", "signed"], assignments)]
     if view.clocks:
-        clocks = [(c.step, c.department, c.due_at, c.colour, c.suspended) for c in view.clocks]
-        lines += ["", table(["clock", "department", "due", "colour", "suspended"], clocks)]
+        clocks = [
+            (c.step, c.department, c.due_at, c.colour, c.suspended, c.explanation.summary() if c.explanation else None)
+            for c in view.clocks
+        ]
+        lines += ["", table(["clock", "department", "due", "colour", "suspended", "why then"], clocks)]
     if view.orders:
         orders = [(o.order_id, o.department, o.status, o.due_at) for o in view.orders]
         lines += ["", table(["order", "to", "status", "due"], orders)]
     if view.cards:
-        cards = [(card.level, card.department, card.reason, card.issued_at) for card in view.cards]
-        lines += ["", table(["card", "department", "reason", "issued"], cards)]
+        cards = [
+            (card.card_id, card.level, card.department, card.reason, card.issued_at, card.revoked_at)
+            for card in view.cards
+        ]
+        lines += ["", table(["card", "level", "department", "reason", "issued", "revoked"], cards)]
+    if view.meetings:
+        meetings = [(m.meeting_id, ", ".join(m.departments), m.due_at, m.decided_at) for m in view.meetings]
+        lines += ["", table(["leaders' meeting", "departments", "due", "outcome recorded"], meetings)]
     return "\n".join(lines)
 
 

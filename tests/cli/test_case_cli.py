@@ -147,3 +147,36 @@ async def test_the_exit_codes_scripts_rely_on(
     get_settings.cache_clear()
     assert await run_cli("case", "show", case_id, *INITIATOR) == EXIT_UNREACHABLE
     assert closed in capsys.readouterr().err
+
+
+async def test_a_card_appeal_and_a_leaders_meeting_on_the_command_line(
+    cli_env: None, matter: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    number = f"2026-{uuid.uuid4().hex[:8]}"
+    assert await run_cli(*launch_argv(number, matter)) == 0
+    case_id = case_id_of(DEVELOPMENT_REFORM, number)
+    capsys.readouterr()
+    await run_json(capsys, "case", "accept", case_id, *COORDINATOR)
+    await run_json(capsys, "case", "request-return", case_id, *LEAD, "--reason", "not ours", "--legal-basis", "三定")
+    ruling = ("--department", HOUSING, "--ruling", "uphold", "--reason", "it is yours")
+    await run_json(capsys, "case", "rule-on-return", case_id, *COORDINATOR, *ruling)
+    [card] = (await run_json(capsys, "case", "show", case_id, *COORDINATOR))["cards"]
+
+    appeal = ("--card-id", card["card_id"], "--reason", "the function list was out of date")
+    assert await run_cli("case", "revoke-card", case_id, *LEAD, *appeal) == EXIT_FORBIDDEN
+    capsys.readouterr()
+    revoked = await run_json(capsys, "case", "revoke-card", case_id, *COORDINATOR, *appeal)
+    assert revoked["subject_id"] == card["card_id"]
+    meeting = await run_json(
+        capsys, "case", "request-joint-meeting", case_id, *COORDINATOR, "--reason", "three districts disagree"
+    )
+    assert meeting["subject_id"] == "m1"
+    outcome = ("--meeting-id", "m1", "--outcome", "the housing bureau leads")
+    await run_json(capsys, "case", "record-meeting-outcome", case_id, *COORDINATOR, *outcome)
+    view = await run_json(capsys, "case", "show", case_id, *COORDINATOR)
+    assert view["cards"][0]["revoked_by"] == BUSINESS_OFFICE
+    assert [(m["meeting_id"], m["outcome"]) for m in view["meetings"]] == [("m1", "the housing bureau leads")]
+    assert view["supervision_level"] == "leaders_meeting"
+    assert await run_cli("case", "show", case_id, *COORDINATOR) == 0
+    shown = capsys.readouterr().out
+    assert "leaders' meeting" in shown and "why then" in shown and card["card_id"] in shown
