@@ -242,6 +242,9 @@ class LeadersRung(BaseModel):
     meeting (市領導會辦). The registry names it for a matter or a locality (the matter's wins)."""
 
     scope: str = Field(description="what named it: matter:<code> or locality:<code>")
+    after: Limit | None = Field(
+        None, description="how long after the admonitory talk the case goes to the meeting; None: the case policy's"
+    )
     limit: Limit | None = Field(None, description="the outcome is due this long after; None: the case policy's")
 
 

@@ -17,6 +17,8 @@ class LeadersRungRow(Base):
 
     scope: Mapped[str] = mapped_column(String(16), primary_key=True)  # matter or locality
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    after_amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    after_unit: Mapped[str | None] = mapped_column(String(16))
     limit_amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     limit_unit: Mapped[str | None] = mapped_column(String(16))
 

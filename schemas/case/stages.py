@@ -86,6 +86,7 @@ class ClockStep(StrEnum):
     FOLLOW_UP = "follow_up"
     SUPERVISION_ORDER = "supervision_order"
     JOINT_MEETING = "joint_meeting"  # the leaders' joint meeting: the coordinator records its outcome
+    LEADERS_RUNG = "leaders_rung"  # after an admonitory talk: the case goes to the leaders when it runs out
 
     @property
     def watches_coordinator(self) -> bool:

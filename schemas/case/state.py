@@ -107,6 +107,11 @@ class CasePolicy(BaseModel):
         description="a leaders' joint meeting's outcome is due this long after it is requested, unless the request "
         "or the registry's leaders' rung names a limit",
     )
+    leaders_rung_after: Limit = Field(
+        default_factory=lambda: working_days(5),
+        description="how long after an admonitory talk the registry's leaders' rung reports a step still overdue to "
+        "the leaders' joint meeting, unless the rung names its own",
+    )
     max_joint_meetings: int = Field(5, ge=1, le=50, description="leaders' joint meetings per case, the ladder's too")
     explained_days: int = Field(
         40,
@@ -154,6 +159,7 @@ class CasePolicy(BaseModel):
             "redo_limit": self.redo_limit,
             "extension_cap": self.extension_cap,
             "joint_meeting_limit": self.joint_meeting_limit,
+            "leaders_rung_after": self.leaders_rung_after,
         }
         for name, limit in named.items():
             if limit.amount > self.longest(limit.unit):

@@ -115,10 +115,12 @@ class DefaultsSpec(_Spec):
 
 class LeadersRungSpec(_Spec):
     """A matter or a locality whose escalation ladder ends, after the admonitory talk, in a report to the city leaders'
-    joint meeting (市領導會辦); `limit` is when its outcome is due (default: the case policy's)."""
+    joint meeting (市領導會辦): `after` the talk (default: the case policy's), if the step is still overdue; `limit`
+    is when its outcome is due (default: the case policy's)."""
 
     matter: Code | None = None
     locality: Code | None = None
+    after: LimitText | None = None
     limit: LimitText | None = None
 
     @property

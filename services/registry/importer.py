@@ -108,6 +108,8 @@ async def _apply_leaders_rungs(session: AsyncSession, document: RegistryDocument
         rows[(scope, code)] = LeadersRungRow(
             scope=scope,
             code=code,
+            after_amount=spec.after.amount if spec.after else None,
+            after_unit=spec.after.unit.value if spec.after else None,
             limit_amount=spec.limit.amount if spec.limit else None,
             limit_unit=spec.limit.unit.value if spec.limit else None,
         )

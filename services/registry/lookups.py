@@ -98,11 +98,18 @@ def matter_info(matter: CollaborationMatter) -> MatterInfo:
     )
 
 
+def _stored_limit(amount: Decimal | None, unit: str | None) -> Limit | None:
+    if amount is None or unit is None:
+        return None
+    return Limit(amount=_plain(amount), unit=LimitUnit(unit))
+
+
 def _leaders_rung(row: LeadersRungRow) -> LeadersRung:
-    limit = None
-    if row.limit_amount is not None and row.limit_unit is not None:
-        limit = Limit(amount=_plain(row.limit_amount), unit=LimitUnit(row.limit_unit))
-    return LeadersRung(scope=f"{row.scope}:{row.code}", limit=limit)
+    return LeadersRung(
+        scope=f"{row.scope}:{row.code}",
+        after=_stored_limit(row.after_amount, row.after_unit),
+        limit=_stored_limit(row.limit_amount, row.limit_unit),
+    )
 
 
 class RegistryLookups:

@@ -261,9 +261,9 @@ async def _leaders_rungs(driver: Driver, section: str) -> None:
 
 
 async def appeal_and_leaders(driver: Driver) -> CaseHandle:
-    """A yellow card revoked on appeal; the committed deadline missed until the admonitory talk, after which the
-    matter's leaders' rung reports the case to the city leaders' joint meeting, whose outcome the coordinator
-    records."""
+    """A yellow card revoked on appeal; the committed deadline missed past the admonitory talk, after which the
+    matter's leaders' rung, five working days later, reports the case to the city leaders' joint meeting, whose
+    outcome the coordinator records."""
     await _leaders_rungs(driver, "[{matter: M-PERMIT}]")
     handle = await driver.start()
     await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
@@ -280,6 +280,7 @@ async def appeal_and_leaders(driver: Driver) -> CaseHandle:
         CaseWorkflow.decide_commitment, c.DecideCommitment(actor=coordinator, decision=CommitmentDecision.ACCEPT)
     )
     await driver.sleep_until(_rung_at(await driver.view(handle), "deadline", RungKind.ADMONITORY_TALK))
+    await driver.sleep_until(_rung_at(await driver.view(handle), "leaders_rung:deadline", RungKind.RED))
     outcome = c.RecordMeetingOutcome(actor=coordinator, meeting_id="m1", outcome="the bureau closes it this week")
     await handle.execute_update(CaseWorkflow.record_meeting_outcome, outcome)
     await _leaders_rungs(driver, "[]")

@@ -83,7 +83,9 @@ async def test_the_ladder_scores_its_last_rungs_and_reports_the_case_to_the_lead
     case_worker: Worker, driver: Driver, tmp_path: Path
 ) -> None:
     rungs = tmp_path / "leaders.yaml"
-    rungs.write_text("leaders_rungs:\n  - {matter: M-PERMIT, limit: 3 working-days}\n", encoding="utf-8")
+    rungs.write_text(
+        "leaders_rungs:\n  - {matter: M-PERMIT, after: 2 working-days, limit: 3 working-days}\n", encoding="utf-8"
+    )
     await import_registry(driver.sessions, [rungs])
     handle = await driver.start()
     await handle.execute_update(CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
@@ -100,18 +102,31 @@ async def test_the_ladder_scores_its_last_rungs_and_reports_the_case_to_the_lead
     # A deadline in a year without an official notice says so, and which year.
     assert deadline.explanation.estimated == bool(deadline.explanation.estimated_years)
 
-    # The committed deadline passes and the ladder climbs to the admonitory talk: the leaders' rung follows it.
+    # The committed deadline passes and the ladder climbs to the admonitory talk; two working days later, the step
+    # still overdue, the leaders' rung reports the case to the city leaders' joint meeting.
     await driver.sleep_until(rung(view, "deadline", RungKind.ADMONITORY_TALK))
     view = await driver.view(handle)
+    assert view.supervision_level is SupervisionLevel.ADMONITORY_TALK and view.meetings == []
+    [leaders] = [clock for clock in view.clocks if clock.step is ClockStep.LEADERS_RUNG]
+    assert (leaders.key, leaders.department) == ("leaders_rung:deadline", LEAD)
+    await driver.sleep_until(rung(view, "leaders_rung:deadline", RungKind.RED))
+    view = await driver.view(handle)
+    assert not [clock for clock in view.clocks if clock.step is ClockStep.LEADERS_RUNG]
     assert view.supervision_level is SupervisionLevel.LEADERS_MEETING
     [meeting] = view.meetings
     assert (meeting.meeting_id, meeting.requested_by, meeting.departments) == ("m1", None, [LEAD, LOCALITY])
     [clock] = [clock for clock in view.clocks if clock.step is ClockStep.JOINT_MEETING]
     assert clock.department == COORDINATOR and clock.due_at == meeting.due_at and meeting.due_at is not None
-    assert [(d, k) for d, k in await driver.scores(handle.id) if k in ("circular", "admonitory_talk")] == [
-        (LEAD, "circular"),
-        (LEAD, "admonitory_talk"),
-    ]
+    async with driver.sessions() as session:
+        events = await session.scalars(
+            select(ScoreEvent).where(ScoreEvent.subject_id == handle.id).order_by(ScoreEvent.occurred_at)
+        )
+        ladder = [
+            (e.department_code, e.kind, e.points)
+            for e in events
+            if (e.note or "").startswith(("circular: deadline", "admonitory-talk: deadline"))
+        ]
+    assert ladder == [(LEAD, "circular", Decimal(-1)), (LEAD, "admonitory_talk", Decimal(-2))]
 
     # A second request waits for the first meeting's outcome; the coordinator records it, and may request again.
     request = c.RequestJointMeeting(actor=coordinator, reason="the water department must join", departments=[LEAD])
@@ -140,12 +155,8 @@ async def test_the_ladder_scores_its_last_rungs_and_reports_the_case_to_the_lead
         (f"{handle.id}.m2", [LEAD], None, COORDINATOR),
     ]
     actions = [e.action for e in await driver.audit(handle.id)]
-    assert actions[-4:] == [
-        "admonitory_talk",
-        "joint_meeting_requested",
-        "joint_meeting_decided",
-        "joint_meeting_requested",
-    ]
+    assert actions[-3:] == ["joint_meeting_requested", "joint_meeting_decided", "joint_meeting_requested"]
+    assert actions.index("admonitory_talk") < actions.index("joint_meeting_requested")
 
     # The meeting's own clock runs on the legal calendar: at its deadline the coordinator is reminded.
     await driver.sleep_until(rung(view, "joint_meeting:m2", RungKind.RED))

@@ -29,11 +29,11 @@ async def rung_of(sessions: Sessions) -> LeadersRung | None:
 async def test_a_case_reads_its_matters_rung_before_its_localitys(sample: Sessions, write_yaml: WriteYaml) -> None:
     assert await rung_of(sample) is None
     await import_registry(sample, [write_yaml("locality.yaml", {"leaders_rungs": [{"locality": "SQ-SHY"}]})])
-    assert await rung_of(sample) == LeadersRung(scope="locality:SQ-SHY", limit=None)
-    both = {"leaders_rungs": [{"locality": "SQ-SHY"}, {"matter": "SQ-XM-YNPF", "limit": "7 working-days"}]}
-    await import_registry(sample, [write_yaml("both.yaml", both)])
-    seven = Limit(amount=Decimal(7), unit=ClockUnit.WORKING_DAYS)
-    assert await rung_of(sample) == LeadersRung(scope="matter:SQ-XM-YNPF", limit=seven)
+    assert await rung_of(sample) == LeadersRung(scope="locality:SQ-SHY", after=None, limit=None)
+    matter = {"matter": "SQ-XM-YNPF", "after": "3 working-days", "limit": "7 working-days"}
+    await import_registry(sample, [write_yaml("both.yaml", {"leaders_rungs": [{"locality": "SQ-SHY"}, matter]})])
+    three, seven = (Limit(amount=Decimal(days), unit=ClockUnit.WORKING_DAYS) for days in (3, 7))
+    assert await rung_of(sample) == LeadersRung(scope="matter:SQ-XM-YNPF", after=three, limit=seven)
     # A file without the section keeps the rungs; an empty section removes them.
     await import_registry(sample, [write_yaml("none.yaml", {"defaults": {}})])
     assert await rung_of(sample) is not None

@@ -55,6 +55,10 @@ def on_rung(rec: Recorder, clock: CaseClock, kind: RungKind, *, full_ladder: boo
     """`full_ladder`: the circular and the admonitory talk score, and the leaders' rung follows the talk."""
     clock.colour = rules.clock_colour(clock)
     kind = LADDER_EQUIVALENT.get(kind, kind)
+    if clock.step is ClockStep.LEADERS_RUNG:
+        if kind is RungKind.RED:
+            _to_the_leaders(rec, clock)
+        return
     if clock.step.watches_coordinator:
         if kind is RungKind.RED:
             _remind(rec, clock, "reminder", "the step is overdue")
@@ -72,7 +76,7 @@ def on_rung(rec: Recorder, clock: CaseClock, kind: RungKind, *, full_ladder: boo
     elif kind is RungKind.ADMONITORY_TALK:
         _climb(rec, clock, kind, SupervisionLevel.ADMONITORY_TALK, PushKind.REMINDER)
         if full_ladder:
-            _to_the_leaders(rec, clock)
+            _arm_leaders_rung(rec, clock)
     if full_ladder and kind in SCORED_RUNGS:
         rec.score(clock.department, SCORED_RUNGS[kind], f"{kind.value}: {clock.step.value} overdue since {_due(clock)}")
 
@@ -135,20 +139,42 @@ def _climb(rec: Recorder, clock: CaseClock, rung: RungKind, level: SupervisionLe
     rec.record(SYSTEM, level.value, note=f"{clock.department}: {clock.step.value} overdue since {_due(clock)}")
 
 
-def _to_the_leaders(rec: Recorder, clock: CaseClock) -> None:
-    """市領導會辦: the last rung, where the registry names it; one open meeting at a time is enough."""
+def leaders_rung_key(clock: CaseClock) -> str:
+    return f"{ClockStep.LEADERS_RUNG.value}:{clock.key}"
+
+
+def _arm_leaders_rung(rec: Recorder, clock: CaseClock) -> None:
+    """Where the registry names the leaders' rung, it follows the admonitory talk after its own time: a clock on the
+    legal calendar watching the overdue step."""
     state = rec.state
     rung = state.parties.leaders_rung if state.parties else None
-    if rung is None or meetings.open_meeting(state) is not None:
+    if rung is None:
+        return
+    after = rung.after or state.registration.policy.leaders_rung_after
+    rec.start_clock(leaders_rung_key(clock), ClockStep.LEADERS_RUNG, clock.department, after, subject=clock.key)
+
+
+def _to_the_leaders(rec: Recorder, rung_clock: CaseClock) -> None:
+    """市領導會辦: the last rung. The step it watches must still be overdue; one open meeting at a time is enough."""
+    state = rec.state
+    rec.end_clock(rung_clock.key)
+    watched = state.clocks.get(rung_clock.subject or "")
+    rung = state.parties.leaders_rung if state.parties else None
+    due = watched.sla.due_at if watched is not None else None
+    if rung is None or watched is None or not rules.running(watched) or due is None or due > rec.now:
+        rec.record(SYSTEM, "leaders_rung_withdrawn", note=f"{rung_clock.department}: the step is no longer overdue")
+        return
+    if meetings.open_meeting(state) is not None:
         return
     if len(state.meetings) >= state.registration.policy.max_joint_meetings:
-        rec.record(SYSTEM, "meeting_not_requested", note=f"{clock.department}: the case holds the most meetings it may")
+        note = f"{rung_clock.department}: the case holds the most meetings it may"
+        rec.record(SYSTEM, "meeting_not_requested", note=note)
         return
     meetings.request(
         rec,
-        basis=f"escalation ladder ({rung.scope}): {clock.step.value} of {clock.department} overdue since {_due(clock)}"
-        ", after the admonitory talk",
-        departments=list(dict.fromkeys([clock.department, *meetings.involved(state)])),
+        basis=f"escalation ladder ({rung.scope}): {watched.step.value} of {watched.department} overdue since "
+        f"{_due(watched)}, after the admonitory talk",
+        departments=list(dict.fromkeys([watched.department, *meetings.involved(state)])),
         limit=rung.limit or state.registration.policy.joint_meeting_limit,
         requested_by=None,
     )

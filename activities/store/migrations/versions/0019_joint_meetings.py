@@ -38,6 +38,8 @@ def upgrade() -> None:
         "leaders_rungs",
         sa.Column("scope", sa.String(16), nullable=False),
         sa.Column("code", sa.String(64), nullable=False),
+        sa.Column("after_amount", sa.Numeric(10, 2), nullable=True),
+        sa.Column("after_unit", sa.String(16), nullable=True),
         sa.Column("limit_amount", sa.Numeric(10, 2), nullable=True),
         sa.Column("limit_unit", sa.String(16), nullable=True),
         sa.PrimaryKeyConstraint("scope", "code", name=op.f("pk_leaders_rungs")),
