@@ -387,14 +387,14 @@ class DeadlineExplanation(BaseModel):
     more_days: int = Field(0, description="such days beyond those listed")
 
     def summary(self) -> str:
-        """One line: what the count skipped, and whether the year was estimated."""
+        """One line: what the count skipped, the make-up days it counted, and whether a year was estimated."""
         parts = [f"{count} {kind.value}" for kind, count in self.skipped.items() if kind is not DayKind.RECEIPT]
-        if self.makeup_workdays:
-            parts.append(f"{self.makeup_workdays} make-up working day(s) counted")
-        named = sorted({note.reason for note in self.days if note.kind is DayKind.HOLIDAY})
         text = ("skipped " + ", ".join(parts)) if parts else "no day skipped"
+        named = sorted({note.reason for note in self.days if note.kind is DayKind.HOLIDAY})
         if named:
             text += f" ({'; '.join(named)})"
+        if self.makeup_workdays:
+            text += f"; counted {self.makeup_workdays} make-up working day(s)"
         if self.estimated:
             text += f"; estimated ({', '.join(str(year) for year in self.estimated_years) or 'calendar'})"
         return text
