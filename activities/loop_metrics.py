@@ -1,0 +1,82 @@
+"""What a recorded transition adds to the domain metrics: launches, closes on time or late, redos, reopenings, and
+the working hours each step of a case or a hand-off took, on the legal calendar of its locality.
+
+Called by the store activities after a transition's audit entry is written for the first time, so a retry counts
+nothing twice; never from workflow code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from activities.metrics import (
+    CASES_CLOSED,
+    CASES_LAUNCHED,
+    CASES_REDONE,
+    CASES_REOPENED,
+    KNOWN_CODES,
+    LOOP_SECONDS,
+    STEP_WORKING_HOURS,
+)
+from schemas.case.stages import CaseStage
+from schemas.handoff import HandoffStage
+from schemas.ledger import AuditEntry, AuditTrailQuery, CaseSnapshot, HandoffSnapshot
+from services.clock.service import load_legal_clock
+from services.clock.working_time import working_hours_between
+from services.ledger import Ledger
+
+_CLOSED = CaseStage.CLOSED.value
+_LOOP_CLOSED = HandoffStage.LOOP_CLOSED.value
+# The audit actions that end the case's steps, and the action that began each one.
+_SIGNED = "all_signed"
+_COMMITTED = ("commitment_accepted", "commitment_imposed")
+_BEGAN = {"sign": "launched", "commit": _SIGNED}
+
+
+class LoopMetrics:
+    def __init__(self, ledger: Ledger) -> None:
+        self._sessions = ledger.sessions
+        self._ledger = ledger
+
+    async def case_transition(self, entry: AuditEntry, case: CaseSnapshot) -> None:
+        lead = case.lead_department
+        if entry.action == "launched":
+            if KNOWN_CODES.admits(lead, "caseloop_cases_launched_total"):
+                CASES_LAUNCHED.labels(department=lead).inc()
+        elif entry.action == _SIGNED:
+            await self._case_step(case, "sign", entry.at)
+        elif entry.action in _COMMITTED:
+            await self._case_step(case, "commit", entry.at)
+        elif entry.action == "redo_ordered":
+            if KNOWN_CODES.admits(lead, "caseloop_cases_redone_total"):
+                CASES_REDONE.labels(department=lead).inc()
+        elif entry.action == "reopened":
+            if KNOWN_CODES.admits(lead, "caseloop_cases_reopened_total"):
+                CASES_REOPENED.labels(department=lead).inc()
+        if entry.to_stage == _CLOSED and entry.from_stage != _CLOSED:
+            LOOP_SECONDS.labels(kind="case").observe((entry.at - case.opened_at).total_seconds())
+            late = case.committed_deadline is not None and entry.at > case.committed_deadline
+            if KNOWN_CODES.admits(lead, "caseloop_cases_closed_total"):
+                CASES_CLOSED.labels(department=lead, timeliness="late" if late else "on_time").inc()
+            await self._observe("case", "close", case.locality, case.opened_at, entry.at)
+
+    async def handoff_transition(self, entry: AuditEntry, handoff: HandoffSnapshot) -> None:
+        pushed = handoff.pushed_at or handoff.created_at
+        if entry.to_stage == HandoffStage.CLAIMED.value and handoff.claimed_at is not None:
+            await self._observe("handoff", "claim", handoff.locality, pushed, handoff.claimed_at)
+        elif entry.to_stage == HandoffStage.FEEDBACK_SENT.value and handoff.feedback_at is not None:
+            await self._observe("handoff", "feedback", handoff.locality, handoff.claimed_at or pushed, entry.at)
+        if entry.to_stage == _LOOP_CLOSED and entry.from_stage != _LOOP_CLOSED:
+            LOOP_SECONDS.labels(kind="handoff").observe((entry.at - pushed).total_seconds())
+            await self._observe("handoff", "close", handoff.locality, pushed, entry.at)
+
+    async def _case_step(self, case: CaseSnapshot, step: str, ended: datetime) -> None:
+        """A step's start is the latest audit entry of the action that began it (a reopened case signs again)."""
+        trail = await self._ledger.audit_trail(AuditTrailQuery(subject_id=case.case_id))
+        began = [e.at for e in trail.entries if e.action == _BEGAN[step] and e.at <= ended]
+        if began:
+            await self._observe("case", step, case.locality, began[-1], ended)
+
+    async def _observe(self, kind: str, step: str, locality: str | None, start: datetime, end: datetime) -> None:
+        clock = await load_legal_clock(self._sessions, locality)
+        STEP_WORKING_HOURS.labels(kind=kind, step=step).observe(working_hours_between(clock, start, end))
