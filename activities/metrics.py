@@ -59,6 +59,11 @@ GATEWAY_REQUESTS = Histogram(
     ["result"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+INBOX_CALLS = Counter(
+    "caseloop_inbox_calls_total",
+    "Calls departments made to their inbox through the front door: read or acknowledge",
+    ["department", "call"],
+)
 LABELS_REFUSED = Counter(
     "caseloop_metric_labels_refused_total",
     "Events not counted under their department because the code is not in the registry",
@@ -66,6 +71,7 @@ LABELS_REFUSED = Counter(
 )
 
 TIMELINESS = ("on_time", "late")
+INBOX_CALL_KINDS = ("read", "acknowledge")
 
 
 class KnownCodes:
@@ -111,6 +117,8 @@ def _initialise(code: str) -> None:
         CARDS_ISSUED.labels(department=code, colour=level.value)
     for rung in RungKind:
         ESCALATIONS.labels(department=code, rung=rung.value)
+    for call in INBOX_CALL_KINDS:
+        INBOX_CALLS.labels(department=code, call=call)
 
 
 KNOWN_CODES = KnownCodes()
@@ -124,3 +132,8 @@ def count_card(department: str, colour: str) -> None:
 def count_escalation(department: str, rung: str) -> None:
     if KNOWN_CODES.admits(department, "caseloop_escalations_total"):
         ESCALATIONS.labels(department=department, rung=rung).inc()
+
+
+def count_inbox_call(department: str, call: str) -> None:
+    if KNOWN_CODES.admits(department, "caseloop_inbox_calls_total"):
+        INBOX_CALLS.labels(department=department, call=call).inc()
