@@ -1,0 +1,84 @@
+"""Sends a written report to its recipients: one signed webhook each (Standard Webhooks, the gateway's signing),
+carrying every file of the report with its SHA-256, so a recipient checks what it received before filing it.
+
+The webhook id is the report's kind, period and recipient: a resend after a retry is the same message, which a
+recipient deduplicates as it deduplicates pushes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+from activities.gateway.signing import signed_headers, signing_keys
+from activities.gateway.webhook_secrets import SecretResolver
+from schemas.report_sending import ReportPackage, ReportRecipient, ReportSent, SentFile
+from schemas.reports import ReportWritten
+
+
+def package(written: ReportWritten) -> ReportPackage:
+    directory = Path(written.directory)
+    files = []
+    for file in written.files:
+        content = (directory / file.name).read_bytes()
+        files.append(
+            SentFile(
+                name=file.name,
+                media_type=file.media_type,
+                bytes=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
+                content_base64=base64.b64encode(content).decode("ascii"),
+            )
+        )
+    return ReportPackage(period=written.period, files=files)
+
+
+def webhook_id(written: ReportWritten, recipient: ReportRecipient) -> str:
+    return f"report-{written.period.kind.value}-{written.period.label}-{recipient.name}"
+
+
+async def send_report(
+    http: httpx.AsyncClient,
+    written: ReportWritten,
+    recipients: Sequence[ReportRecipient],
+    secrets: SecretResolver,
+) -> list[ReportSent]:
+    """Posts the report to each recipient; a recipient without its secret gets nothing (never an unsigned report)."""
+    body = package(written).model_dump_json().encode()
+    sent = []
+    for recipient in recipients:
+        secret = secrets(recipient.secret_ref)
+        if secret is None:
+            sent.append(
+                ReportSent(
+                    recipient=recipient.name,
+                    status=None,
+                    delivered=False,
+                    error=f"no secret {recipient.secret_ref!r} in this process: the report is never sent unsigned",
+                )
+            )
+            continue
+        headers = {
+            "Content-Type": "application/json",
+            **signed_headers(signing_keys(secret), webhook_id(written, recipient), str(int(time.time())), body),
+        }
+        try:
+            reply = await http.post(str(recipient.url), content=body, headers=headers, follow_redirects=False)
+        except httpx.HTTPError as error:
+            sent.append(ReportSent(recipient=recipient.name, status=None, delivered=False, error=type(error).__name__))
+            continue
+        delivered = 200 <= reply.status_code < 300
+        sent.append(
+            ReportSent(
+                recipient=recipient.name,
+                status=reply.status_code,
+                delivered=delivered,
+                error=None if delivered else f"HTTP {reply.status_code}",
+            )
+        )
+    return sent
