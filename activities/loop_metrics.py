@@ -10,13 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from activities.metrics import (
+    CARDS_ISSUED,
     CASES_CLOSED,
     CASES_LAUNCHED,
     CASES_REDONE,
     CASES_REOPENED,
-    KNOWN_CODES,
+    ESCALATIONS,
     LOOP_SECONDS,
     STEP_WORKING_HOURS,
+    admitted,
 )
 from schemas.case.stages import CaseStage
 from schemas.handoff import HandoffStage
@@ -41,24 +43,32 @@ class LoopMetrics:
     async def case_transition(self, entry: AuditEntry, case: CaseSnapshot) -> None:
         lead = case.lead_department
         if entry.action == "launched":
-            if KNOWN_CODES.admits(lead, "caseloop_cases_launched_total"):
-                CASES_LAUNCHED.labels(department=lead).inc()
+            if code := await admitted(lead, "caseloop_cases_launched_total", self._sessions):
+                CASES_LAUNCHED.labels(department=code).inc()
         elif entry.action == _SIGNED:
             await self._case_step(case, "sign", entry.at)
         elif entry.action in _COMMITTED:
             await self._case_step(case, "commit", entry.at)
         elif entry.action == "redo_ordered":
-            if KNOWN_CODES.admits(lead, "caseloop_cases_redone_total"):
-                CASES_REDONE.labels(department=lead).inc()
+            if code := await admitted(lead, "caseloop_cases_redone_total", self._sessions):
+                CASES_REDONE.labels(department=code).inc()
         elif entry.action == "reopened":
-            if KNOWN_CODES.admits(lead, "caseloop_cases_reopened_total"):
-                CASES_REOPENED.labels(department=lead).inc()
+            if code := await admitted(lead, "caseloop_cases_reopened_total", self._sessions):
+                CASES_REOPENED.labels(department=code).inc()
         if entry.to_stage == _CLOSED and entry.from_stage != _CLOSED:
             LOOP_SECONDS.labels(kind="case").observe((entry.at - case.opened_at).total_seconds())
             late = case.committed_deadline is not None and entry.at > case.committed_deadline
-            if KNOWN_CODES.admits(lead, "caseloop_cases_closed_total"):
-                CASES_CLOSED.labels(department=lead, timeliness="late" if late else "on_time").inc()
+            if code := await admitted(lead, "caseloop_cases_closed_total", self._sessions):
+                CASES_CLOSED.labels(department=code, timeliness="late" if late else "on_time").inc()
             await self._observe("case", "close", case.locality, case.opened_at, entry.at)
+
+    async def card_issued(self, department: str, colour: str) -> None:
+        if code := await admitted(department, "caseloop_cards_issued_total", self._sessions):
+            CARDS_ISSUED.labels(department=code, colour=colour).inc()
+
+    async def escalated(self, department: str, rung: str) -> None:
+        if code := await admitted(department, "caseloop_escalations_total", self._sessions):
+            ESCALATIONS.labels(department=code, rung=rung).inc()
 
     async def handoff_transition(self, entry: AuditEntry, handoff: HandoffSnapshot) -> None:
         pushed = handoff.pushed_at or handoff.created_at

@@ -1,19 +1,22 @@
 """Domain metrics (prometheus-client), recorded by activities only: workflow code would double-count on replay.
 
 Every department-labelled series takes registry codes only. Once the worker has loaded the registry's codes
-(`KNOWN_CODES.load`, at start and at every scrape), a code it does not hold is refused as a label: the event is
-counted in `caseloop_metric_labels_refused_total` instead, so a bug can never mint a label per id.
+(`KNOWN_CODES.load`, at start and at every scrape), a code the registry does not hold is refused as a label: the
+event is counted in `caseloop_metric_labels_refused_total` instead, so a bug can never mint a label per id.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
-from typing import TypeGuard
 
 from prometheus_client import Counter, Histogram
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.store.registry import Department
 from schemas.clock import RungKind
 from schemas.ledger import CardLevel
 
@@ -77,12 +80,17 @@ INBOX_CALL_KINDS = ("read", "acknowledge")
 class KnownCodes:
     """The registry's department and locality codes: the only values a department label may take.
 
-    Until `load` is called (a test that builds activities alone) every code is admitted.
+    Until `load` is called (a test that builds activities alone) every code is admitted. A code missing from the
+    codes loaded sends `admitted` back to the store, at most every RELOAD_SECONDS, so a department imported since
+    the last load counts from its first event.
     """
+
+    RELOAD_SECONDS = 10.0
 
     def __init__(self) -> None:
         self._codes: frozenset[str] | None = None
-        self._lock = threading.Lock()  # loaded from the scrape thread, read from the worker's
+        self._loaded_at = 0.0
+        self._lock = threading.Lock()  # loaded from the scrape thread too
 
     def load(self, codes: Iterable[str]) -> None:
         """Takes the registry's codes and puts every department series at 0 for each new one, so the first event
@@ -91,6 +99,8 @@ class KnownCodes:
         with self._lock:
             new = codes - (self._codes or frozenset())
             self._codes = codes
+            # An empty registry is one not imported yet: the next miss reads it again, however soon.
+            self._loaded_at = time.monotonic() if codes else 0.0
         for code in sorted(new):
             _initialise(code)
 
@@ -98,13 +108,30 @@ class KnownCodes:
         with self._lock:
             self._codes = None
 
-    def admits(self, code: str | None, metric: str) -> TypeGuard[str]:
+    def holds(self, code: str) -> bool:
         codes = self._codes
-        if code is not None and (codes is None or code in codes):
-            return True
-        LABELS_REFUSED.labels(metric=metric).inc()
-        log.warning("metric %s: department code %r is not in the registry; not counted under it", metric, code)
-        return False
+        return codes is None or code in codes
+
+    @property
+    def stale(self) -> bool:
+        return time.monotonic() - self._loaded_at >= self.RELOAD_SECONDS
+
+
+KNOWN_CODES = KnownCodes()
+
+
+async def admitted(code: str | None, metric: str, sessions: async_sessionmaker[AsyncSession]) -> str | None:
+    """`code` when it may label `metric`; None, counted as refused, when the registry does not hold it."""
+    if code is not None and KNOWN_CODES.holds(code):
+        return code
+    if code is not None and KNOWN_CODES.stale:
+        async with sessions() as session:
+            KNOWN_CODES.load((await session.scalars(select(Department.code))).all())
+        if KNOWN_CODES.holds(code):
+            return code
+    LABELS_REFUSED.labels(metric=metric).inc()
+    log.warning("metric %s: department code %r is not in the registry; not counted under it", metric, code)
+    return None
 
 
 def _initialise(code: str) -> None:
@@ -121,19 +148,6 @@ def _initialise(code: str) -> None:
         INBOX_CALLS.labels(department=code, call=call)
 
 
-KNOWN_CODES = KnownCodes()
-
-
-def count_card(department: str, colour: str) -> None:
-    if KNOWN_CODES.admits(department, "caseloop_cards_issued_total"):
-        CARDS_ISSUED.labels(department=department, colour=colour).inc()
-
-
-def count_escalation(department: str, rung: str) -> None:
-    if KNOWN_CODES.admits(department, "caseloop_escalations_total"):
-        ESCALATIONS.labels(department=department, rung=rung).inc()
-
-
-def count_inbox_call(department: str, call: str) -> None:
-    if KNOWN_CODES.admits(department, "caseloop_inbox_calls_total"):
-        INBOX_CALLS.labels(department=department, call=call).inc()
+async def count_inbox_call(sessions: async_sessionmaker[AsyncSession], department: str, call: str) -> None:
+    if (code := await admitted(department, "caseloop_inbox_calls_total", sessions)) is not None:
+        INBOX_CALLS.labels(department=code, call=call).inc()

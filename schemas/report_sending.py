@@ -34,6 +34,11 @@ class ReportSent(BaseModel):
     status: int | None = Field(description="the recipient's HTTP status; None when it could not be reached")
     delivered: bool
     error: str | None = None
+    retryable: bool = Field(False, description="unreachable or 5xx: worth sending again")
+
+
+class ReportsSent(BaseModel):
+    sent: list[ReportSent]
 
 
 ReportPackage.model_rebuild()

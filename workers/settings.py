@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.handoff import HandoffPolicy
+from schemas.report_sending import ReportRecipient
 from schemas.reports import ScoreWeights
 from workers.codec import Keyring, parse_key
 
@@ -124,6 +125,12 @@ class Settings(BaseSettings):
         default_factory=ScoreWeights,
         description='assessment weights per locality as JSON, e.g. {"SQ-SHY": {"card_red": -3}}; kinds and '
         "localities not named keep the default weights",
+    )
+    report_recipients: list[ReportRecipient] = Field(
+        default_factory=list,
+        max_length=50,
+        description='who receives each report as a signed webhook, as JSON: [{"name": "SQ-YSB", "url": '
+        '"https://…/reports", "secret_ref": "reports-ysb"}]; CASELOOP_SECRET_<SECRET_REF> holds each secret',
     )
     report_delay_working_days: int = Field(
         5, ge=1, le=250, description="a case this many working days past its committed deadline is a typical delay"

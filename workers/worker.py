@@ -101,7 +101,9 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
             settings.report_dir or settings.data_dir / "reports",
             settings.report_score_weights,
             settings.report_delay_working_days,
-        )
+        ),
+        resources.http,
+        settings.report_recipients,
     )
     return [
         gateway.deliver_push,
@@ -132,6 +134,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
         handoff_withdrawal.withdraw_source,
         handoff_store.record_writes,
         reports.build_report,
+        reports.send,
     ]
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.loop_metrics import LoopMetrics
-from activities.metrics import COMMANDS, DELIVERIES, count_card, count_escalation
+from activities.metrics import COMMANDS, DELIVERIES
 from activities.service_errors import as_application_errors
 from activities.store.delivery import (
     AttemptOutcome,
@@ -81,7 +81,7 @@ class CaseActivities:
             record = await self._ledger.record_card(card)
             cards += record.recorded
             if record.recorded:
-                count_card(card.department_code, card.level.value)
+                await self._metrics.card_issued(card.department_code, card.level.value)
         for score in changes.scores:
             scores += (await self._ledger.record_score_event(score)).recorded
         for rating in changes.ratings:
@@ -94,7 +94,7 @@ class CaseActivities:
             for command in changes.commands:
                 COMMANDS.labels(workflow="case", command=command).inc()
             for escalation in changes.escalations:
-                count_escalation(escalation.department, escalation.rung.value)
+                await self._metrics.escalated(escalation.department, escalation.rung.value)
         return CaseChangesRecorded(
             entries=entries, orders=orders, cards=cards, scores=scores, ratings=ratings, inboxed=inboxed
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.loop_metrics import LoopMetrics
-from activities.metrics import COMMANDS, count_card, count_escalation
+from activities.metrics import COMMANDS
 from activities.service_errors import as_application_errors
 from schemas.handoff import HandoffWrites, HandoffWritesRecorded
 from services.ledger import Ledger
@@ -39,7 +39,7 @@ class HandoffStoreActivities:
             elif write.card is not None:
                 card = write.card
                 if (await self._ledger.record_card(card)).recorded:
-                    count_card(card.department_code, card.level.value)
+                    await self._metrics.card_issued(card.department_code, card.level.value)
             elif write.score is not None:
                 await self._ledger.record_score_event(write.score)
         # A retry finds the entries written already: what it would count was counted by the call that wrote them.
@@ -47,5 +47,5 @@ class HandoffStoreActivities:
             for command in batch.commands:
                 COMMANDS.labels(workflow="handoff", command=command).inc()
             for escalation in batch.escalations:
-                count_escalation(escalation.department, escalation.rung.value)
+                await self._metrics.escalated(escalation.department, escalation.rung.value)
         return HandoffWritesRecorded(written=len(batch.writes), entries=entries)

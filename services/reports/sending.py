@@ -70,7 +70,11 @@ async def send_report(
         try:
             reply = await http.post(str(recipient.url), content=body, headers=headers, follow_redirects=False)
         except httpx.HTTPError as error:
-            sent.append(ReportSent(recipient=recipient.name, status=None, delivered=False, error=type(error).__name__))
+            sent.append(
+                ReportSent(
+                    recipient=recipient.name, status=None, delivered=False, error=type(error).__name__, retryable=True
+                )
+            )
             continue
         delivered = 200 <= reply.status_code < 300
         sent.append(
@@ -79,6 +83,7 @@ async def send_report(
                 status=reply.status_code,
                 delivered=delivered,
                 error=None if delivered else f"HTTP {reply.status_code}",
+                retryable=reply.status_code >= 500,
             )
         )
     return sent

@@ -10,12 +10,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.case.activities import CaseActivities
 from activities.handoff.records import HandoffStoreActivities
-from activities.metrics import KNOWN_CODES
+from activities.loop_metrics import LoopMetrics
+from activities.metrics import KNOWN_CODES, KnownCodes
 from activities.store.delivery import InboxRepository
 from schemas.case.records import CaseChanges
 from schemas.clock import SHANGHAI
@@ -287,14 +290,24 @@ async def test_a_driven_set_of_cases_and_handoffs_reads_back_from_metrics(
     assert _value(after, "caseloop_read_model_up") == 1
 
 
-async def test_a_code_outside_the_registry_is_refused_as_a_label() -> None:
-    from activities.metrics import LABELS_REFUSED, count_card
-
-    refused = LABELS_REFUSED.labels(metric="caseloop_cards_issued_total")
-    before = refused._value.get()
-    KNOWN_CODES.load([LEAD])
+async def test_a_code_outside_the_registry_is_refused_and_one_imported_since_is_counted(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    metrics = LoopMetrics(Ledger(sessions))
+    monkeypatch.setattr(KnownCodes, "RELOAD_SECONDS", 0.0)  # every miss reads the registry again
+    await import_registry(sessions, [TEST_REGISTRY])
+    KNOWN_CODES.load([LEAD])  # loaded before the registry held the others
     try:
-        count_card("case-1234-not-a-code", "red")
+        refused = _sample("caseloop_metric_labels_refused_total", metric="caseloop_cards_issued_total")
+        other = _sample("caseloop_cards_issued_total", department=OTHER, colour="yellow")
+        await metrics.card_issued("case-1234-not-a-code", "yellow")
+        await metrics.card_issued(OTHER, "yellow")  # in the registry since: read again, counted
+        assert _sample("caseloop_metric_labels_refused_total", metric="caseloop_cards_issued_total") == refused + 1
+        assert _sample("caseloop_cards_issued_total", department=OTHER, colour="yellow") == other + 1
+        assert _sample("caseloop_cards_issued_total", department="case-1234-not-a-code", colour="yellow") == 0
     finally:
         KNOWN_CODES.forget()
-    assert refused._value.get() == before + 1
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0

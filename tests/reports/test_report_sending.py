@@ -6,15 +6,30 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import uuid
 from pathlib import Path
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.reports import ReportActivities
 from schemas.report_sending import ReportRecipient
-from schemas.reports import ReportFile, ReportKind, ReportPeriod, ReportWritten
+from schemas.reports import (
+    REPORT_WORKFLOW,
+    ReportFile,
+    ReportKind,
+    ReportPeriod,
+    ReportRun,
+    ReportWritten,
+    ScoreWeights,
+)
 from services.reports.sending import send_report
+from services.reports.service import ReportService
 from tests.gateway.receiver import Answer, Receiver
+from workflows.reports import ReportWorkflow
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 
@@ -66,3 +81,38 @@ async def test_a_report_reaches_each_recipient_signed_with_every_file(tmp_path: 
         assert content == (Path(report.directory) / file["name"]).read_bytes()
         assert file["sha256"] == hashlib.sha256(content).hexdigest()
     assert body["period"]["label"] == "2026-10"
+
+
+async def test_the_report_workflow_sends_what_it_built_retrying_a_recipient_that_was_down(
+    ts_env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    office = Receiver([Answer(503), Answer(200)])
+    recipients = [ReportRecipient(name="SQ-YSB", url=office.url, secret_ref="reports-ysb")]  # type: ignore[arg-type]
+    client, task_queue = ts_env.client, f"tq-{uuid.uuid4()}"
+    async with httpx.AsyncClient(timeout=10) as http:
+        activities = ReportActivities(
+            ReportService(sessions, tmp_path / "reports", ScoreWeights(), 5),
+            http,
+            recipients,
+            {"reports-ysb": SECRET.encode()}.get,
+        )
+        worker = Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[ReportWorkflow],
+            activities=[activities.build_report, activities.send],
+        )
+        with office.running():
+            async with worker:
+                report = await client.execute_workflow(
+                    REPORT_WORKFLOW,
+                    ReportRun(kind=ReportKind.MONTHLY, period="2026-10"),
+                    id=f"report-{uuid.uuid4()}",
+                    task_queue=task_queue,
+                    result_type=ReportWritten,
+                )
+
+    assert [request.status for request in office.requests] == [503, 200]
+    assert {request.headers["webhook-id"] for request in office.requests} == {"report-monthly-2026-10-SQ-YSB"}
+    body = Webhook(SECRET).verify(office.requests[-1].body, office.requests[-1].headers)
+    assert {file["name"] for file in body["files"]} == {file.name for file in report.files}
