@@ -140,6 +140,12 @@ class ReadModelCollector(Collector):
         KNOWN_CODES.load(reading.codes)
         return reading
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The families, without reading the store: what registering the collector asks for."""
+        yield GaugeMetricFamily("caseloop_read_model_up", "")
+        yield from families(Reading(codes=frozenset()))
+        yield GaugeMetricFamily("caseloop_read_model_scrape_seconds", "")
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         started = time.perf_counter()
         up = GaugeMetricFamily("caseloop_read_model_up", "1 when the last scrape read the store, else 0")
