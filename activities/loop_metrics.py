@@ -7,6 +7,9 @@ nothing twice; never from workflow code.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from activities.metrics import (
@@ -26,6 +29,8 @@ from schemas.ledger import AuditEntry, AuditTrailQuery, CaseSnapshot, HandoffSna
 from services.clock.service import load_legal_clock
 from services.clock.working_time import working_hours_between
 from services.ledger import Ledger
+
+log = logging.getLogger(__name__)
 
 _CLOSED = CaseStage.CLOSED.value
 _LOOP_CLOSED = HandoffStage.LOOP_CLOSED.value
@@ -82,11 +87,23 @@ class LoopMetrics:
 
     async def _case_step(self, case: CaseSnapshot, step: str, ended: datetime) -> None:
         """A step's start is the latest audit entry of the action that began it (a reopened case signs again)."""
-        trail = await self._ledger.audit_trail(AuditTrailQuery(subject_id=case.case_id))
-        began = [e.at for e in trail.entries if e.action == _BEGAN[step] and e.at <= ended]
-        if began:
-            await self._observe("case", step, case.locality, began[-1], ended)
+        with _best_effort(step):
+            trail = await self._ledger.audit_trail(AuditTrailQuery(subject_id=case.case_id))
+            began = [e.at for e in trail.entries if e.action == _BEGAN[step] and e.at <= ended]
+            if began:
+                await self._observe("case", step, case.locality, began[-1], ended)
 
     async def _observe(self, kind: str, step: str, locality: str | None, start: datetime, end: datetime) -> None:
-        clock = await load_legal_clock(self._sessions, locality)
-        STEP_WORKING_HOURS.labels(kind=kind, step=step).observe(working_hours_between(clock, start, end))
+        with _best_effort(step):
+            clock = await load_legal_clock(self._sessions, locality)
+            STEP_WORKING_HOURS.labels(kind=kind, step=step).observe(working_hours_between(clock, start, end))
+
+
+@contextmanager
+def _best_effort(step: str) -> Iterator[None]:
+    """A step time is read from the store after the transition is written: if that read fails, the observation is
+    lost, never the activity (its writes are made, and a retry would count nothing)."""
+    try:
+        yield
+    except Exception as error:
+        log.warning("metrics: the %s time was not observed: %s", step, error)

@@ -75,6 +75,8 @@ LABELS_REFUSED = Counter(
 
 TIMELINESS = ("on_time", "late")
 INBOX_CALL_KINDS = ("read", "acknowledge")
+# Not the disabled-webhook counter: its alert fires on a series that appears, which a 0 at start would be.
+DELIVERY_SERIES = (("webhook", "delivered"), ("webhook", "failed"), ("webhook", "rejected"), ("inbox", "inboxed"))
 
 
 class KnownCodes:
@@ -125,8 +127,11 @@ async def admitted(code: str | None, metric: str, sessions: async_sessionmaker[A
     if code is not None and KNOWN_CODES.holds(code):
         return code
     if code is not None and KNOWN_CODES.stale:
-        async with sessions() as session:
-            KNOWN_CODES.load((await session.scalars(select(Department.code))).all())
+        try:
+            async with sessions() as session:
+                KNOWN_CODES.load((await session.scalars(select(Department.code))).all())
+        except Exception as error:  # the store is down: the event goes uncounted, the activity does not fail
+            log.warning("metric %s: registry codes not read again: %s", metric, error)
         if KNOWN_CODES.holds(code):
             return code
     LABELS_REFUSED.labels(metric=metric).inc()
@@ -146,6 +151,8 @@ def _initialise(code: str) -> None:
         ESCALATIONS.labels(department=code, rung=rung.value)
     for call in INBOX_CALL_KINDS:
         INBOX_CALLS.labels(department=code, call=call)
+    for channel, outcome in DELIVERY_SERIES:
+        DELIVERIES.labels(department=code, channel=channel, outcome=outcome)
 
 
 async def count_inbox_call(sessions: async_sessionmaker[AsyncSession], department: str, call: str) -> None:
