@@ -237,6 +237,16 @@ class Settings(BaseSettings):
                 )
             if self.sms_provider is SmsProviderName.LOGGING:
                 raise ValueError("sms_provider=logging only writes text messages to the log; production needs http")
+            plain = [recipient.name for recipient in self.report_recipients if recipient.url.scheme != "https"]
+            if plain:
+                raise ValueError(f"report_recipients must be https URLs in production: {', '.join(plain)}")
+        return self
+
+    @model_validator(mode="after")
+    def _distinct_report_recipients(self) -> Settings:
+        names = [recipient.name for recipient in self.report_recipients]
+        if len(set(names)) != len(names):
+            raise ValueError("report_recipients: each recipient needs a name of its own (it keys the webhook id)")
         return self
 
     @property

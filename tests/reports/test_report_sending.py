@@ -10,6 +10,8 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 from temporalio.testing import WorkflowEnvironment
@@ -29,6 +31,7 @@ from schemas.reports import (
 from services.reports.sending import send_report
 from services.reports.service import ReportService
 from tests.gateway.receiver import Answer, Receiver
+from workers.settings import Settings
 from workflows.reports import ReportWorkflow
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
@@ -116,3 +119,28 @@ async def test_the_report_workflow_sends_what_it_built_retrying_a_recipient_that
     assert {request.headers["webhook-id"] for request in office.requests} == {"report-monthly-2026-10-SQ-YSB"}
     body = Webhook(SECRET).verify(office.requests[-1].body, office.requests[-1].headers)
     assert {file["name"] for file in body["files"]} == {file.name for file in report.files}
+
+
+def _settings(**values: object) -> Settings:
+    return Settings.model_validate(values)
+
+
+def test_recipients_are_named_once_and_reached_over_https_in_production() -> None:
+    plain = {"name": "SQ-YSB", "url": "http://reports.example.org/in", "secret_ref": "reports-ysb"}
+    assert [r.name for r in _settings(report_recipients=[plain]).report_recipients] == ["SQ-YSB"]
+    with pytest.raises(ValidationError, match="each recipient needs a name of its own"):
+        _settings(report_recipients=[plain, plain | {"url": "http://other.example.org/in"}])
+    production = {
+        "environment": "production",
+        "store_url": "postgresql+asyncpg://caseloop@db/caseloop",
+        "log_format": "json",
+        "api_key_peppers": "p0:" + base64.b64encode(b"p" * 32).decode(),
+        "encryption_key": base64.b64encode(b"e" * 32).decode(),
+        "temporal_tls": True,
+        "sms_provider": "http",
+        "sms_url": "https://sms.example.org/send",
+    }
+    with pytest.raises(ValidationError, match="report_recipients must be https URLs in production: SQ-YSB"):
+        _settings(**production, report_recipients=[plain])
+    secure = plain | {"url": "https://reports.example.org/in"}
+    assert _settings(**production, report_recipients=[secure]).report_recipients[0].url.scheme == "https"
