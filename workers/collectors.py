@@ -104,10 +104,10 @@ async def read_store(engine: AsyncEngine, now: datetime) -> Reading:
         )
         return Reading(
             codes=codes,
-            cases=[tuple(row) for row in cases],  # type: ignore[misc]
-            handoffs=[tuple(row) for row in handoffs],  # type: ignore[misc]
+            cases=list(cases.tuples()),
+            handoffs=list(handoffs.tuples()),
             inbox=[(code, count, _aware(oldest)) for code, count, oldest in inbox],
-            cards=[tuple(row) for row in cards],  # type: ignore[misc]
+            cards=list(cards.tuples()),
             scores=[(code, float(points or 0)) for code, points in scores],
             at=now,
         )
