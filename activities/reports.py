@@ -14,6 +14,7 @@ from activities.gateway.webhook_secrets import SecretResolver, environment_secre
 from activities.service_errors import as_application_errors
 from schemas.report_sending import ReportRecipient, ReportsSent
 from schemas.reports import ReportRequest, ReportWritten
+from services.reports.bucket import ReportBucket
 from services.reports.sending import send_report
 from services.reports.service import ReportService
 
@@ -25,11 +26,13 @@ class ReportActivities:
         http: httpx.AsyncClient | None = None,
         recipients: Sequence[ReportRecipient] = (),
         secrets: SecretResolver = environment_secret,
+        bucket: ReportBucket | None = None,
     ) -> None:
         self._reports = reports
         self._http = http
         self._recipients = list(recipients)
         self._secrets = secrets
+        self._bucket = bucket  # reports kept in it are sent as links
 
     @activity.defn(name="report_build")
     async def build_report(self, request: ReportRequest) -> ReportWritten:
@@ -48,7 +51,7 @@ class ReportActivities:
         retry (all are sent again under the same webhook ids, which recipients deduplicate)."""
         if not self._recipients or self._http is None:
             return ReportsSent(sent=[])
-        sent = await send_report(self._http, written, self._recipients, self._secrets)
+        sent = await send_report(self._http, written, self._recipients, self._secrets, self._bucket)
         for result in sent:
             if not result.delivered:
                 activity.logger.warning(

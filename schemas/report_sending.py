@@ -25,8 +25,11 @@ class ReportPackage(BaseModel):
 
 
 class SentFile(ReportFile):
+    """A file sent in the body, or, when reports are kept in object storage, as a link that expires."""
+
     sha256: str
-    content_base64: str
+    content_base64: str | None = None
+    url: str | None = None
 
 
 class ReportSent(BaseModel):

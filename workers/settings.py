@@ -132,6 +132,23 @@ class Settings(BaseSettings):
         description='who receives each report as a signed webhook, as JSON: [{"name": "SQ-YSB", "url": '
         '"https://…/reports", "secret_ref": "reports-ysb"}]; CASELOOP_SECRET_<SECRET_REF> holds each secret',
     )
+    report_bucket_url: str | None = Field(
+        None,
+        pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()/-]*)?$",
+        description="also keep each report in object storage (S3 API: AWS, MinIO, Ceph…), e.g. s3://reports/caseloop; "
+        "recipients are then sent links instead of the files",
+    )
+    report_bucket_endpoint: str | None = Field(
+        None, max_length=500, description="the S3 endpoint of a store other than AWS, e.g. https://minio.example:9000"
+    )
+    report_bucket_region: str = Field("us-east-1", max_length=64)
+    report_bucket_access_key_id: str | None = Field(
+        None, max_length=200, description="None: boto3's own chain (AWS_* variables, a profile, the machine's role)"
+    )
+    report_bucket_secret_access_key: SecretStr | None = None
+    report_link_seconds: int = Field(
+        7 * 86400, ge=60, le=7 * 86400, description="how long a report link sent to recipients reads (S3 allows 7 days)"
+    )
     report_delay_working_days: int = Field(
         5, ge=1, le=250, description="a case this many working days past its committed deadline is a typical delay"
     )

@@ -1,5 +1,6 @@
 """Sends a written report to its recipients: one signed webhook each (Standard Webhooks, the gateway's signing),
-carrying every file of the report with its SHA-256, so a recipient checks what it received before filing it.
+carrying every file of the report, or a link to it in object storage, with its SHA-256, so a recipient checks
+what it received before filing it.
 
 The webhook id is the report's kind, period and recipient: a resend after a retry is the same message, which a
 recipient deduplicates as it deduplicates pushes.
@@ -19,10 +20,13 @@ from activities.gateway.signing import signed_headers, signing_keys
 from activities.gateway.webhook_secrets import SecretResolver
 from schemas.report_sending import ReportPackage, ReportRecipient, ReportSent, SentFile
 from schemas.reports import ReportWritten
+from services.reports.bucket import ReportBucket
 
 
-def package(written: ReportWritten) -> ReportPackage:
+def package(written: ReportWritten, bucket: ReportBucket | None = None) -> ReportPackage:
+    """Every file with its SHA-256: as a link when the report is kept in `bucket`, else its bytes in the body."""
     directory = Path(written.directory)
+    linked = bucket is not None and written.stored_at is not None
     files = []
     for file in written.files:
         content = (directory / file.name).read_bytes()
@@ -32,7 +36,8 @@ def package(written: ReportWritten) -> ReportPackage:
                 media_type=file.media_type,
                 bytes=len(content),
                 sha256=hashlib.sha256(content).hexdigest(),
-                content_base64=base64.b64encode(content).decode("ascii"),
+                content_base64=None if linked else base64.b64encode(content).decode("ascii"),
+                url=bucket.link(written.period, file.name) if bucket is not None and linked else None,
             )
         )
     return ReportPackage(period=written.period, files=files)
@@ -47,9 +52,10 @@ async def send_report(
     written: ReportWritten,
     recipients: Sequence[ReportRecipient],
     secrets: SecretResolver,
+    bucket: ReportBucket | None = None,
 ) -> list[ReportSent]:
     """Posts the report to each recipient; a recipient without its secret gets nothing (never an unsigned report)."""
-    body = package(written).model_dump_json().encode()
+    body = package(written, bucket).model_dump_json(exclude_none=True).encode()
     sent = []
     for recipient in recipients:
         secret = secrets(recipient.secret_ref)
