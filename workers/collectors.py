@@ -104,10 +104,10 @@ async def read_store(engine: AsyncEngine, now: datetime) -> Reading:
         )
         return Reading(
             codes=codes,
-            cases=list(cases.tuples()),
-            handoffs=list(handoffs.tuples()),
+            cases=[(stage, colour, lead, place, n) for stage, colour, lead, place, n in cases],
+            handoffs=[(stage, target, place, past, n) for stage, target, place, past, n in handoffs],
             inbox=[(code, count, _aware(oldest)) for code, count, oldest in inbox],
-            cards=list(cards.tuples()),
+            cards=[(code, level, n) for code, level, n in cards],
             scores=[(code, float(points or 0)) for code, points in scores],
             at=now,
         )
