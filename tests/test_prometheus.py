@@ -107,6 +107,8 @@ async def test_a_real_prometheus_scrapes_the_stack_and_answers_every_panel_and_a
     assert answered, "the dashboard has no panel expressions"
     commands = next(result for name, result in answered.items() if name.startswith("Commands applied"))
     assert {series["metric"]["command"] for series in commands} >= {"accept"}
+    by_stage = next(result for name, result in answered.items() if name.startswith("Open cases by stage"))
+    assert sum(float(series["value"][1]) for series in by_stage) == 1, by_stage
 
     for expression in _alert_expressions().values():
         prometheus.query(expression)  # each parses and evaluates on real series
