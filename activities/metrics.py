@@ -67,6 +67,11 @@ INBOX_CALLS = Counter(
     "Calls departments made to their inbox through the front door: read or acknowledge",
     ["department", "call"],
 )
+REPORT_DELIVERIES = Counter(
+    "caseloop_report_deliveries_total",
+    "Reports sent to their configured recipients, by recipient name and result: delivered or failed",
+    ["recipient", "result"],
+)
 LABELS_REFUSED = Counter(
     "caseloop_metric_labels_refused_total",
     "Events not counted under their department because the code is not in the registry",

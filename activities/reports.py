@@ -11,6 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.gateway.webhook_secrets import SecretResolver, environment_secret
+from activities.metrics import REPORT_DELIVERIES
 from activities.service_errors import as_application_errors
 from schemas.report_sending import ReportRecipient, ReportsSent
 from schemas.reports import ReportRequest, ReportWritten
@@ -53,6 +54,8 @@ class ReportActivities:
             return ReportsSent(sent=[])
         sent = await send_report(self._http, written, self._recipients, self._secrets, self._bucket)
         for result in sent:
+            # Recipient names are the settings' own, a handful: a bounded label.
+            REPORT_DELIVERIES.labels(result.recipient, "delivered" if result.delivered else "failed").inc()
             if not result.delivered:
                 activity.logger.warning(
                     "report not delivered",

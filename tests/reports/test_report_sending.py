@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
@@ -92,6 +93,7 @@ async def test_the_report_workflow_sends_what_it_built_retrying_a_recipient_that
     office = Receiver([Answer(503), Answer(200)])
     recipients = [ReportRecipient(name="SQ-YSB", url=office.url, secret_ref="reports-ysb")]  # type: ignore[arg-type]
     client, task_queue = ts_env.client, f"tq-{uuid.uuid4()}"
+    before = {result: _deliveries("SQ-YSB", result) for result in ("delivered", "failed")}
     async with httpx.AsyncClient(timeout=10) as http:
         activities = ReportActivities(
             ReportService(sessions, tmp_path / "reports", ScoreWeights(), 5),
@@ -116,6 +118,10 @@ async def test_the_report_workflow_sends_what_it_built_retrying_a_recipient_that
                 )
 
     assert [request.status for request in office.requests] == [503, 200]
+    assert {result: _deliveries("SQ-YSB", result) - count for result, count in before.items()} == {
+        "delivered": 1,
+        "failed": 1,
+    }
     assert {request.headers["webhook-id"] for request in office.requests} == {"report-monthly-2026-10-SQ-YSB"}
     body = Webhook(SECRET).verify(office.requests[-1].body, office.requests[-1].headers)
     assert {file["name"] for file in body["files"]} == {file.name for file in report.files}
@@ -144,3 +150,8 @@ def test_recipients_are_named_once_and_reached_over_https_in_production() -> Non
         _settings(**production, report_recipients=[plain])
     secure = plain | {"url": "https://reports.example.org/in"}
     assert _settings(**production, report_recipients=[secure]).report_recipients[0].url.scheme == "https"
+
+
+def _deliveries(recipient: str, result: str) -> float:
+    labels = {"recipient": recipient, "result": result}
+    return REGISTRY.get_sample_value("caseloop_report_deliveries_total", labels) or 0.0
