@@ -106,6 +106,9 @@ class ReportWritten(BaseModel):
     cases_closed: int
     on_time_rate: Decimal | None
     typical_cases: int
+    stored_at: str | None = Field(
+        None, description="the report's folder in object storage (s3://bucket/prefix/kind-period), when configured"
+    )
 
 
 # The assessment (營商環境考核) and the figures of one report.

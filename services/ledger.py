@@ -121,6 +121,11 @@ class Ledger:
         self._sessions = session_factory
         self._weights = score_weights
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The store the ledger writes, for what reads beside it (the legal clock of the loop metrics)."""
+        return self._sessions
+
     def _points(self, kind: ScoreKind, points: Decimal | None) -> Decimal:
         if points is not None:
             return points

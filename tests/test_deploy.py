@@ -1,4 +1,5 @@
-"""The deployment files parse, and every caseloop metric they read is one the code exports."""
+"""The deployment files parse, and every caseloop metric they read is one the code exports: a counter or histogram
+of the activities, or a gauge the store's collector yields at each scrape."""
 
 from __future__ import annotations
 
@@ -10,15 +11,18 @@ import yaml
 from prometheus_client import REGISTRY
 
 import activities.metrics  # noqa: F401  (registers the domain metrics)
+from workers.collectors import described
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 METRIC = re.compile(r"\b(caseloop_[a-z_]+?)(?:_bucket|_count|_sum)?\b")
 
 
 def _exported() -> set[str]:
-    return {metric.name for metric in REGISTRY.collect() if metric.name.startswith("caseloop_")} | {
-        f"{metric.name}_total" for metric in REGISTRY.collect() if metric.type == "counter"
-    }
+    return (
+        {metric.name for metric in REGISTRY.collect() if metric.name.startswith("caseloop_")}
+        | {f"{metric.name}_total" for metric in REGISTRY.collect() if metric.type == "counter"}
+        | {family.name for family in described()}
+    )
 
 
 def _expressions() -> list[str]:

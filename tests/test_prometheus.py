@@ -96,10 +96,19 @@ async def test_a_real_prometheus_scrapes_the_stack_and_answers_every_panel_and_a
     # The accept is counted, and a rate needs two scrapes of it.
     prometheus.wait_for('rate(caseloop_commands_total{workflow="case", command="accept"}[5m])')
 
+    # The store's gauges and the pre-initialised counters: the case is open, launched once, and every registry
+    # code has its series before anything happens to it.
+    prometheus.wait_for("caseloop_read_model_up == 1")
+    prometheus.wait_for("sum(caseloop_open_cases) == 1")
+    prometheus.wait_for("sum(caseloop_cases_launched_total) == 1")
+    assert prometheus.query("count(caseloop_cases_launched_total) > 1"), "a series per registry code, at 0"
+
     answered = {name: prometheus.query(expression) for name, expression in _panel_expressions().items()}
     assert answered, "the dashboard has no panel expressions"
     commands = next(result for name, result in answered.items() if name.startswith("Commands applied"))
     assert {series["metric"]["command"] for series in commands} >= {"accept"}
+    by_stage = next(result for name, result in answered.items() if name.startswith("Open cases by stage"))
+    assert sum(float(series["value"][1]) for series in by_stage) == 1, by_stage
 
     for expression in _alert_expressions().values():
         prometheus.query(expression)  # each parses and evaluates on real series

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.handoff import HandoffPolicy
+from schemas.report_sending import ReportRecipient
 from schemas.reports import ScoreWeights
 from workers.codec import Keyring, parse_key
 
@@ -125,6 +126,29 @@ class Settings(BaseSettings):
         description='assessment weights per locality as JSON, e.g. {"SQ-SHY": {"card_red": -3}}; kinds and '
         "localities not named keep the default weights",
     )
+    report_recipients: list[ReportRecipient] = Field(
+        default_factory=list,
+        max_length=50,
+        description='who receives each report as a signed webhook, as JSON: [{"name": "SQ-YSB", "url": '
+        '"https://…/reports", "secret_ref": "reports-ysb"}]; CASELOOP_SECRET_<SECRET_REF> holds each secret',
+    )
+    report_bucket_url: str | None = Field(
+        None,
+        pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()/-]*)?$",
+        description="also keep each report in object storage (S3 API: AWS, MinIO, Ceph…), e.g. s3://reports/caseloop; "
+        "recipients are then sent links instead of the files",
+    )
+    report_bucket_endpoint: str | None = Field(
+        None, max_length=500, description="the S3 endpoint of a store other than AWS, e.g. https://minio.example:9000"
+    )
+    report_bucket_region: str = Field("us-east-1", max_length=64)
+    report_bucket_access_key_id: str | None = Field(
+        None, max_length=200, description="None: boto3's own chain (AWS_* variables, a profile, the machine's role)"
+    )
+    report_bucket_secret_access_key: SecretStr | None = None
+    report_link_seconds: int = Field(
+        7 * 86400, ge=60, le=7 * 86400, description="how long a report link sent to recipients reads (S3 allows 7 days)"
+    )
     report_delay_working_days: int = Field(
         5, ge=1, le=250, description="a case this many working days past its committed deadline is a typical delay"
     )
@@ -230,6 +254,16 @@ class Settings(BaseSettings):
                 )
             if self.sms_provider is SmsProviderName.LOGGING:
                 raise ValueError("sms_provider=logging only writes text messages to the log; production needs http")
+            plain = [recipient.name for recipient in self.report_recipients if recipient.url.scheme != "https"]
+            if plain:
+                raise ValueError(f"report_recipients must be https URLs in production: {', '.join(plain)}")
+        return self
+
+    @model_validator(mode="after")
+    def _distinct_report_recipients(self) -> Settings:
+        names = [recipient.name for recipient in self.report_recipients]
+        if len(set(names)) != len(names):
+            raise ValueError("report_recipients: each recipient needs a name of its own (it keys the webhook id)")
         return self
 
     @property

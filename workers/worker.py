@@ -25,7 +25,7 @@ from activities.registry.lookups import RegistryActivities
 from activities.reports import ReportActivities
 from services.clock.service import ClockService
 from services.ledger import Ledger
-from services.reports.service import ReportService
+from workers.reporting import report_service
 from workers.resources import Resources
 from workflows.case.workflow import CaseWorkflow
 from workflows.handoff.entity import HandoffWorkflow
@@ -95,14 +95,8 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     handoff_withdrawal = HandoffWithdrawalActivities(resources.sessions)
     handoff_store = HandoffStoreActivities(Ledger(resources.sessions))
     settings = resources.settings
-    reports = ReportActivities(
-        ReportService(
-            resources.sessions,
-            settings.report_dir or settings.data_dir / "reports",
-            settings.report_score_weights,
-            settings.report_delay_working_days,
-        )
-    )
+    service = report_service(settings, resources.sessions)
+    reports = ReportActivities(service, resources.http, settings.report_recipients, bucket=service.bucket)
     return [
         gateway.deliver_push,
         inbox.read_inbox,
@@ -132,6 +126,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
         handoff_withdrawal.withdraw_source,
         handoff_store.record_writes,
         reports.build_report,
+        reports.send,
     ]
 
 

@@ -65,3 +65,7 @@ ADMISSION = ActivityConfig(**{**STORE, "start_to_close_timeout": timedelta(minut
 # down, so a new one tries once.
 STORE_WRITE = _attempts(STORE, 5)
 STORE_WRITE_ONCE = _attempts(STORE, 1)
+
+# A report's recipients: retried with the departments' backoff for a few hours, then the files still wait in the
+# reports directory and the run says who did not get them.
+REPORT_SENDING = _attempts(DEPARTMENT_DELIVERY, 10)

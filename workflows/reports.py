@@ -27,4 +27,8 @@ class ReportWorkflow:
             ReportActivities.build_report, ReportRequest(period=period), **policies.STORE
         )
         workflow.logger.info("report built", extra={"period": period.label, "directory": written.directory})
+        if workflow.patched("report-sending"):
+            sent = await workflow.execute_activity_method(ReportActivities.send, written, **policies.REPORT_SENDING)
+            delivered = [result.recipient for result in sent.sent if result.delivered]
+            workflow.logger.info("report sent", extra={"period": period.label, "recipients": delivered})
         return written

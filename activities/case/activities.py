@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.metrics import CARDS_ISSUED, COMMANDS, DELIVERIES, ESCALATIONS, LOOP_SECONDS
+from activities.loop_metrics import LoopMetrics
+from activities.metrics import COMMANDS, DELIVERIES
 from activities.service_errors import as_application_errors
 from activities.store.delivery import (
     AttemptOutcome,
@@ -29,13 +30,10 @@ from schemas.case.records import (
     ClockPlanRequest,
     ClockPlanResult,
 )
-from schemas.case.stages import CaseStage
 from schemas.delivery import Push
 from schemas.ledger import CaseTransition
 from services.clock.service import ClockService
 from services.ledger import Ledger
-
-CLOSED = CaseStage.CLOSED.value
 
 
 class CaseActivities:
@@ -48,6 +46,7 @@ class CaseActivities:
         self._clock = clock
         self._ledger = ledger
         self._sessions = sessions  # the inbox, for pushes handed over after their last attempt
+        self._metrics = LoopMetrics(ledger)
 
     @activity.defn(name="case_plan_clocks")
     async def plan_clocks(self, request: ClockPlanRequest) -> ClockPlan:
@@ -74,15 +73,15 @@ class CaseActivities:
         for entry in changes.entries:
             view = await self._ledger.record_case_transition(CaseTransition(entry=entry, case=changes.case))
             entries += view.applied
-            if view.applied and entry.to_stage == CLOSED and entry.from_stage != CLOSED:
-                LOOP_SECONDS.labels(kind="case").observe((entry.at - changes.case.opened_at).total_seconds())
+            if view.applied:
+                await self._metrics.case_transition(entry, changes.case)
         for order in changes.orders:
             orders += (await self._ledger.record_supervision_order(order)).applied
         for card in changes.cards:
             record = await self._ledger.record_card(card)
             cards += record.recorded
             if record.recorded:
-                CARDS_ISSUED.labels(department=card.department_code, colour=card.level.value).inc()
+                await self._metrics.card_issued(card.department_code, card.level.value)
         for score in changes.scores:
             scores += (await self._ledger.record_score_event(score)).recorded
         revocations = meetings = 0
@@ -102,7 +101,7 @@ class CaseActivities:
             for command in changes.commands:
                 COMMANDS.labels(workflow="case", command=command).inc()
             for escalation in changes.escalations:
-                ESCALATIONS.labels(department=escalation.department, rung=escalation.rung.value).inc()
+                await self._metrics.escalated(escalation.department, escalation.rung.value)
         return CaseChangesRecorded(
             entries=entries,
             orders=orders,

@@ -33,7 +33,7 @@ from activities.gateway.endpoints import (
 )
 from activities.gateway.signing import UnusableSecret, signed_headers, signing_keys
 from activities.gateway.webhook_secrets import SecretResolver, secret_env_name
-from activities.metrics import DELIVERIES, WEBHOOK_ENDPOINTS_DISABLED
+from activities.metrics import DELIVERIES, GATEWAY_REQUESTS, WEBHOOK_ENDPOINTS_DISABLED
 from activities.store.delivery import (
     AttemptOutcome,
     DeliveryAttempt,
@@ -175,9 +175,11 @@ class GatewayActivities:
             # are keyed by address, so one made for another host's name must not carry this push.
             extensions["sni_hostname"] = destination.tls_server_name
             headers["Connection"] = "close"
+        started = time.perf_counter()
         try:
             reply = await self._send(destination, body, headers, extensions, policy.reply_max_bytes)
         except (httpx.RequestError, httpx.InvalidURL) as error:
+            GATEWAY_REQUESTS.labels(result=AttemptOutcome.FAILED.value).observe(time.perf_counter() - started)
             detail = _transport_problem(error)
             await self._record(push, DeliveryChannel.WEBHOOK, AttemptOutcome.FAILED, error=detail)
             activity.logger.warning(
@@ -189,6 +191,7 @@ class GatewayActivities:
             ) from None
 
         status = reply.status
+        GATEWAY_REQUESTS.labels(result=_result_of(status).value).observe(time.perf_counter() - started)
         if responses.is_delivered(status):
             await self._record(push, DeliveryChannel.WEBHOOK, AttemptOutcome.DELIVERED, status_code=status)
             activity.logger.info(
@@ -345,3 +348,9 @@ def _transport_problem(error: Exception) -> str:
     problem = "no answer in time" if isinstance(error, httpx.TimeoutException) else "unreachable"
     said = str(error)
     return f"{problem} ({type(error).__name__}: {said})" if said else f"{problem} ({type(error).__name__})"
+
+
+def _result_of(status: int) -> AttemptOutcome:
+    if responses.is_delivered(status):
+        return AttemptOutcome.DELIVERED
+    return AttemptOutcome.FAILED if responses.is_retryable(status) else AttemptOutcome.REJECTED

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.metrics import CARDS_ISSUED, COMMANDS, ESCALATIONS, LOOP_SECONDS
+from activities.loop_metrics import LoopMetrics
+from activities.metrics import COMMANDS
 from activities.service_errors import as_application_errors
-from schemas.handoff import HandoffStage, HandoffWrites, HandoffWritesRecorded
+from schemas.handoff import HandoffWrites, HandoffWritesRecorded
 from services.ledger import Ledger
-
-_CLOSED = HandoffStage.LOOP_CLOSED.value
 
 
 class HandoffStoreActivities:
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
+        self._metrics = LoopMetrics(ledger)
 
     @activity.defn(name="handoff_record_writes")
     async def record_writes(self, batch: HandoffWrites) -> HandoffWritesRecorded:
@@ -32,16 +32,14 @@ class HandoffStoreActivities:
             if write.transition is not None:
                 view = await self._ledger.record_handoff_transition(write.transition)
                 entries += view.applied
-                entry, handoff = write.transition.entry, write.transition.handoff
-                if view.applied and entry.to_stage == _CLOSED and entry.from_stage != _CLOSED:
-                    began = handoff.pushed_at or handoff.created_at
-                    LOOP_SECONDS.labels(kind="handoff").observe((entry.at - began).total_seconds())
+                if view.applied:
+                    await self._metrics.handoff_transition(write.transition.entry, write.transition.handoff)
             elif write.order is not None:
                 await self._ledger.record_supervision_order(write.order)
             elif write.card is not None:
                 card = write.card
                 if (await self._ledger.record_card(card)).recorded:
-                    CARDS_ISSUED.labels(department=card.department_code, colour=card.level.value).inc()
+                    await self._metrics.card_issued(card.department_code, card.level.value)
             elif write.score is not None:
                 await self._ledger.record_score_event(write.score)
         # A retry finds the entries written already: what it would count was counted by the call that wrote them.
@@ -49,5 +47,5 @@ class HandoffStoreActivities:
             for command in batch.commands:
                 COMMANDS.labels(workflow="handoff", command=command).inc()
             for escalation in batch.escalations:
-                ESCALATIONS.labels(department=escalation.department, rung=escalation.rung.value).inc()
+                await self._metrics.escalated(escalation.department, escalation.rung.value)
         return HandoffWritesRecorded(written=len(batch.writes), entries=entries)

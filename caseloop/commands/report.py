@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 async def _build(args: argparse.Namespace) -> int:
     from caseloop.store import open_store
-    from services.reports.service import ReportService
+    from workers.reporting import report_service
     from workers.settings import get_settings
 
     label: str = getattr(args, args.field)
@@ -43,13 +43,7 @@ async def _build(args: argparse.Namespace) -> int:
         raise InputRejected(str(error), rule="report.period", field=args.field) from None
     settings = get_settings()
     async with open_store() as sessions:
-        service = ReportService(
-            sessions,
-            settings.report_dir or settings.data_dir / "reports",
-            settings.report_score_weights,
-            settings.report_delay_working_days,
-        )
-        written = await service.build(period, datetime.now(UTC))
+        written = await report_service(settings, sessions).build(period, datetime.now(UTC))
     print(json.dumps(written.model_dump(mode="json"), ensure_ascii=False, indent=2) if args.json else _said(written))
     return 0
 
@@ -57,7 +51,8 @@ async def _build(args: argparse.Namespace) -> int:
 def _said(written: ReportWritten) -> str:
     rate = "no case closed" if written.on_time_rate is None else f"{written.on_time_rate:.1%}"
     lines = [
-        f"{written.period.kind.value} report {written.period.label} written to {written.directory}",
+        f"{written.period.kind.value} report {written.period.label} written to {written.directory}"
+        + (f" and {written.stored_at}" if written.stored_at else ""),
         f"  cases opened {written.cases_opened}, closed {written.cases_closed}, on time {rate}, "
         f"typical cases {written.typical_cases}",
     ]

@@ -87,7 +87,9 @@ async def seeded(tmp_path: Path) -> Sessions:
 
 def _worker(client: Client, task_queue: str, sessions: Sessions, directory: Path) -> Worker:
     activities = ReportActivities(ReportService(sessions, directory, ScoreWeights(), 5))
-    return Worker(client, task_queue=task_queue, workflows=[ReportWorkflow], activities=[activities.build_report])
+    return Worker(
+        client, task_queue=task_queue, workflows=[ReportWorkflow], activities=[activities.build_report, activities.send]
+    )
 
 
 async def test_the_report_workflow_builds_the_named_or_the_previous_period(

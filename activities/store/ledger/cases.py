@@ -43,6 +43,16 @@ class CaseRecord(Base):
 
 
 Index("ix_case_records_stage_sla", CaseRecord.stage, CaseRecord.sla_colour)
+# What the metrics collector groups at every scrape (workers/collectors.py), over the open cases only.
+Index(
+    "ix_case_records_open",
+    CaseRecord.stage,
+    CaseRecord.sla_colour,
+    CaseRecord.lead_department,
+    CaseRecord.locality,
+    postgresql_where=CaseRecord.closed_at.is_(None),
+    sqlite_where=CaseRecord.closed_at.is_(None),
+)
 
 
 class CaseRecordRepository:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Integer, String, select
+from sqlalchemy import Index, Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,6 +40,18 @@ class HandoffRecord(Base):
         return HandoffRecordView.model_validate(
             {column.key: getattr(self, column.key) for column in HandoffRecord.__table__.columns} | {"applied": applied}
         )
+
+
+# What the metrics collector groups at every scrape (workers/collectors.py), over the open loops only.
+Index(
+    "ix_handoff_records_open",
+    HandoffRecord.stage,
+    HandoffRecord.target_department,
+    HandoffRecord.locality,
+    HandoffRecord.next_due_at,
+    postgresql_where=HandoffRecord.closed_at.is_(None),
+    sqlite_where=HandoffRecord.closed_at.is_(None),
+)
 
 
 class HandoffRecordRepository:

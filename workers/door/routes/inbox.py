@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 from temporalio.exceptions import ApplicationError
 
 from activities.gateway.inbox import InboxActivities
+from activities.metrics import count_inbox_call
 from activities.store.delivery import InboxRepository
 from schemas.api import AcknowledgeRequest
 from schemas.delivery import InboxAcknowledgement, InboxItem, InboxPage, InboxQuery
@@ -26,6 +27,7 @@ async def read_inbox(
 ) -> InboxPage:
     """The pushes waiting for the caller's department, oldest first; acknowledged ones too when asked."""
     query = InboxQuery(department_code=caller.department, include_acknowledged=include_acknowledged, limit=limit)
+    await count_inbox_call(parts.sessions, caller.department, "read")
     try:
         return await InboxActivities(parts.sessions).read_inbox(query)
     except ApplicationError:
@@ -44,6 +46,7 @@ async def acknowledge(
         entry = await InboxRepository(session).get(item_id)
     if entry is None or entry.department_code != caller.department:
         raise not_found(f"inbox item {item_id}")
+    await count_inbox_call(parts.sessions, caller.department, "acknowledge")
     try:
         return await InboxActivities(parts.sessions).acknowledge_inbox_item(
             InboxAcknowledgement(item_id=item_id, acknowledged_by=body.by)

@@ -1,0 +1,109 @@
+"""What a recorded transition adds to the domain metrics: launches, closes on time or late, redos, reopenings, and
+the working hours each step of a case or a hand-off took, on the legal calendar of its locality.
+
+Called by the store activities after a transition's audit entry is written for the first time, so a retry counts
+nothing twice; never from workflow code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from activities.metrics import (
+    CARDS_ISSUED,
+    CASES_CLOSED,
+    CASES_LAUNCHED,
+    CASES_REDONE,
+    CASES_REOPENED,
+    ESCALATIONS,
+    LOOP_SECONDS,
+    STEP_WORKING_HOURS,
+    admitted,
+)
+from schemas.case.stages import CaseStage
+from schemas.handoff import HandoffStage
+from schemas.ledger import AuditEntry, AuditTrailQuery, CaseSnapshot, HandoffSnapshot
+from services.clock.service import load_legal_clock
+from services.clock.working_time import working_hours_between
+from services.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+_CLOSED = CaseStage.CLOSED.value
+_LOOP_CLOSED = HandoffStage.LOOP_CLOSED.value
+# The audit actions that end the case's steps, and the action that began each one.
+_SIGNED = "all_signed"
+_COMMITTED = ("commitment_accepted", "commitment_imposed")
+_BEGAN = {"sign": "launched", "commit": _SIGNED}
+
+
+class LoopMetrics:
+    def __init__(self, ledger: Ledger) -> None:
+        self._sessions = ledger.sessions
+        self._ledger = ledger
+
+    async def case_transition(self, entry: AuditEntry, case: CaseSnapshot) -> None:
+        lead = case.lead_department
+        if entry.action == "launched":
+            if code := await admitted(lead, "caseloop_cases_launched_total", self._sessions):
+                CASES_LAUNCHED.labels(department=code).inc()
+        elif entry.action == _SIGNED:
+            await self._case_step(case, "sign", entry.at)
+        elif entry.action in _COMMITTED:
+            await self._case_step(case, "commit", entry.at)
+        elif entry.action == "redo_ordered":
+            if code := await admitted(lead, "caseloop_cases_redone_total", self._sessions):
+                CASES_REDONE.labels(department=code).inc()
+        elif entry.action == "reopened":
+            if code := await admitted(lead, "caseloop_cases_reopened_total", self._sessions):
+                CASES_REOPENED.labels(department=code).inc()
+        if entry.to_stage == _CLOSED and entry.from_stage != _CLOSED:
+            LOOP_SECONDS.labels(kind="case").observe((entry.at - case.opened_at).total_seconds())
+            late = case.committed_deadline is not None and entry.at > case.committed_deadline
+            if code := await admitted(lead, "caseloop_cases_closed_total", self._sessions):
+                CASES_CLOSED.labels(department=code, timeliness="late" if late else "on_time").inc()
+            await self._observe("case", "close", case.locality, case.opened_at, entry.at)
+
+    async def card_issued(self, department: str, colour: str) -> None:
+        if code := await admitted(department, "caseloop_cards_issued_total", self._sessions):
+            CARDS_ISSUED.labels(department=code, colour=colour).inc()
+
+    async def escalated(self, department: str, rung: str) -> None:
+        if code := await admitted(department, "caseloop_escalations_total", self._sessions):
+            ESCALATIONS.labels(department=code, rung=rung).inc()
+
+    async def handoff_transition(self, entry: AuditEntry, handoff: HandoffSnapshot) -> None:
+        pushed = handoff.pushed_at or handoff.created_at
+        if entry.to_stage == HandoffStage.CLAIMED.value and handoff.claimed_at is not None:
+            await self._observe("handoff", "claim", handoff.locality, pushed, handoff.claimed_at)
+        elif entry.to_stage == HandoffStage.FEEDBACK_SENT.value and handoff.feedback_at is not None:
+            await self._observe("handoff", "feedback", handoff.locality, handoff.claimed_at or pushed, entry.at)
+        if entry.to_stage == _LOOP_CLOSED and entry.from_stage != _LOOP_CLOSED:
+            LOOP_SECONDS.labels(kind="handoff").observe((entry.at - pushed).total_seconds())
+            await self._observe("handoff", "close", handoff.locality, pushed, entry.at)
+
+    async def _case_step(self, case: CaseSnapshot, step: str, ended: datetime) -> None:
+        """A step's start is the latest audit entry of the action that began it (a reopened case signs again)."""
+        with _best_effort(step):
+            trail = await self._ledger.audit_trail(AuditTrailQuery(subject_id=case.case_id))
+            began = [e.at for e in trail.entries if e.action == _BEGAN[step] and e.at <= ended]
+            if began:
+                await self._observe("case", step, case.locality, began[-1], ended)
+
+    async def _observe(self, kind: str, step: str, locality: str | None, start: datetime, end: datetime) -> None:
+        with _best_effort(step):
+            clock = await load_legal_clock(self._sessions, locality)
+            STEP_WORKING_HOURS.labels(kind=kind, step=step).observe(working_hours_between(clock, start, end))
+
+
+@contextmanager
+def _best_effort(step: str) -> Iterator[None]:
+    """A step time is read from the store after the transition is written: if that read fails, the observation is
+    lost, never the activity (its writes are made, and a retry would count nothing)."""
+    try:
+        yield
+    except Exception as error:
+        log.warning("metrics: the %s time was not observed: %s", step, error)

@@ -1,0 +1,313 @@
+"""A set of cases and hand-offs driven through the store activities, then `/metrics` scraped over HTTP: every
+count, gauge and working-hours histogram matches what happened, department series start at 0 for each registry
+code, and a code outside the registry is refused as a label."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.case.activities import CaseActivities
+from activities.handoff.records import HandoffStoreActivities
+from activities.loop_metrics import LoopMetrics
+from activities.metrics import KNOWN_CODES, KnownCodes
+from activities.store.delivery import InboxRepository
+from schemas.case.records import CaseChanges
+from schemas.clock import SHANGHAI
+from schemas.handoff.records import HandoffWrites
+from schemas.handoff.state import StoreWrite
+from schemas.ledger import (
+    AuditEntry,
+    CardIssue,
+    CardLevel,
+    CardReason,
+    CaseSnapshot,
+    HandoffSnapshot,
+    HandoffTransition,
+    SubjectKind,
+)
+from services.clock.service import ClockService
+from services.ledger import Ledger
+from services.registry.importer import import_registry
+from tests.case.conftest import REGISTRY as TEST_REGISTRY
+from tests.case.parties import CO_UNIT, LEAD, LOCALITY, OTHER
+from workers.metrics import domain_metrics_endpoint
+from workers.settings import Settings
+
+MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)  # a working week, no holiday in it
+Sample = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def _scrape(store_url: str, tmp_path: Path) -> dict[Sample, float]:
+    settings = Settings(data_dir=tmp_path, metrics_port=_free_port(), bind_host="127.0.0.1")
+    with domain_metrics_endpoint(settings, store_url=store_url) as url:
+        assert url is not None
+        async with httpx.AsyncClient(timeout=30) as http:
+            text = (await http.get(url)).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _value(samples: dict[Sample, float], name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def _family(samples: dict[Sample, float], name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    return {labels: value for (sample, labels), value in samples.items() if sample == name}
+
+
+def snapshot(case_id: str, stage: str, **changes: object) -> CaseSnapshot:
+    values: dict[str, object] = {
+        "case_id": case_id,
+        "matter_code": "M-PERMIT",
+        "title": "permit",
+        "stage": stage,
+        "lead_department": LEAD,
+        "locality": LOCALITY,
+        "opened_at": MONDAY,
+    }
+    return CaseSnapshot.model_validate(values | changes)
+
+
+def entries(case_id: str, steps: Iterable[tuple[str, str | None, str | None, datetime]]) -> list[AuditEntry]:
+    return [
+        AuditEntry(
+            subject_id=case_id,
+            subject_kind=SubjectKind.CASE,
+            seq=seq,
+            actor="SYSTEM",
+            action=action,
+            from_stage=before,
+            to_stage=after,
+            at=at,
+        )
+        for seq, (action, before, after, at) in enumerate(steps, start=1)
+    ]
+
+
+def loop(handoff_id: str, stage: str, **changes: object) -> HandoffSnapshot:
+    values: dict[str, object] = {
+        "handoff_id": handoff_id,
+        "matter_code": "M-PERMIT",
+        "direction": "approval_to_supervision",
+        "stage": stage,
+        "source_department": LEAD,
+        "target_department": CO_UNIT,
+        "locality": LOCALITY,
+        "created_at": MONDAY,
+        "pushed_at": MONDAY,
+    }
+    return HandoffSnapshot.model_validate(values | changes)
+
+
+def handoff_entry(handoff_id: str, seq: int, before: str, after: str, at: datetime) -> AuditEntry:
+    return AuditEntry(
+        subject_id=handoff_id,
+        subject_kind=SubjectKind.HANDOFF,
+        seq=seq,
+        actor="SYSTEM",
+        action=after,
+        from_stage=before,
+        to_stage=after,
+        at=at,
+    )
+
+
+async def drive(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Three cases: one closed on time (signed in 2 working hours, committed over a weekend-free night), one
+    closed late after a redo, one still open and red; two hand-offs: one closed, one unclaimed past its limit."""
+    ledger = Ledger(sessions)
+    cases = CaseActivities(ClockService(sessions), ledger, sessions)
+    day = timedelta(days=1)
+    on_time = "METRICS-1"
+    await cases.record_changes(
+        CaseChanges(
+            case=snapshot(on_time, "closed", committed_deadline=MONDAY + 4 * day, closed_at=MONDAY + 2 * day),
+            commands=["accept", "sign", "commit", "close"],
+            entries=entries(
+                on_time,
+                [
+                    ("launched", "accepted", "launched", MONDAY),
+                    ("all_signed", "launched", "awaiting_commitment", MONDAY + timedelta(hours=2)),
+                    # 11:00 Monday to 09:30 Tuesday: 1 + 4 + 1 working hours
+                    ("commitment_accepted", "awaiting_commitment", "in_progress", MONDAY + timedelta(hours=24.5)),
+                    ("review_passed", "closure_submitted", "closed", MONDAY + 2 * day),
+                ],
+            ),
+        )
+    )
+    late = "METRICS-2"
+    await cases.record_changes(
+        CaseChanges(
+            case=snapshot(late, "closed", committed_deadline=MONDAY + day, closed_at=MONDAY + 3 * day),
+            entries=entries(
+                late,
+                [
+                    ("launched", "accepted", "launched", MONDAY),
+                    ("redo_ordered", "closure_submitted", "in_progress", MONDAY + day),
+                    ("review_passed", "closure_submitted", "closed", MONDAY + 3 * day),
+                ],
+            ),
+        )
+    )
+    still_open = "METRICS-3"
+    await cases.record_changes(
+        CaseChanges(
+            case=snapshot(still_open, "in_progress", sla_colour="red", committed_deadline=MONDAY + day),
+            entries=entries(still_open, [("launched", "accepted", "launched", MONDAY)]),
+            cards=[
+                CardIssue(
+                    card_id=f"{still_open}.red",
+                    subject_id=still_open,
+                    subject_kind=SubjectKind.CASE,
+                    department_code=LEAD,
+                    level=CardLevel.RED,
+                    reason=CardReason.DEADLINE_OVERDUE,
+                    step="deadline",
+                    issued_at=datetime.now(SHANGHAI),
+                )
+            ],
+        )
+    )
+    handoffs = HandoffStoreActivities(ledger)
+    closed_loop, claimed, sent = "HO-1", MONDAY + timedelta(hours=3), MONDAY + day
+    await handoffs.record_writes(
+        HandoffWrites(
+            handoff_id=closed_loop,
+            writes=[
+                StoreWrite(
+                    transition=HandoffTransition(
+                        entry=handoff_entry(closed_loop, 1, "pushed", "claimed", claimed),
+                        handoff=loop(closed_loop, "claimed", claimed_at=claimed),
+                    )
+                ),
+                StoreWrite(
+                    transition=HandoffTransition(
+                        entry=handoff_entry(closed_loop, 2, "acting", "feedback_sent", sent),
+                        handoff=loop(closed_loop, "feedback_sent", claimed_at=claimed, feedback_at=sent),
+                    )
+                ),
+                StoreWrite(
+                    transition=HandoffTransition(
+                        entry=handoff_entry(closed_loop, 3, "feedback_sent", "loop_closed", sent + timedelta(hours=1)),
+                        handoff=loop(
+                            closed_loop,
+                            "loop_closed",
+                            claimed_at=claimed,
+                            feedback_at=sent,
+                            closed_at=sent + timedelta(hours=1),
+                        ),
+                    )
+                ),
+            ],
+        )
+    )
+    overdue = "HO-2"
+    await handoffs.record_writes(
+        HandoffWrites(
+            handoff_id=overdue,
+            writes=[
+                StoreWrite(
+                    transition=HandoffTransition(
+                        entry=handoff_entry(overdue, 1, "created", "pushed", MONDAY),
+                        handoff=loop(overdue, "pushed", next_due_at=MONDAY + day, next_due_step="claim"),
+                    )
+                )
+            ],
+        )
+    )
+    async with sessions.begin() as session:
+        await InboxRepository(session).store(
+            {
+                "push_id": "push-1",
+                "department_code": OTHER,
+                "kind": "card",
+                "subject_id": still_open,
+                "issued_at": MONDAY,
+                "received_at": MONDAY,
+                "body": {"card": "red"},
+            }
+        )
+
+
+async def test_a_driven_set_of_cases_and_handoffs_reads_back_from_metrics(
+    sessions: async_sessionmaker[AsyncSession], store_url: str, tmp_path: Path
+) -> None:
+    await import_registry(sessions, [TEST_REGISTRY])
+    before = await _scrape(store_url, tmp_path)
+    # Every registry code has its counters at 0 before anything happens.
+    for code in (LEAD, LOCALITY, CO_UNIT, OTHER):
+        assert ("caseloop_cases_launched_total", (("department", code),)) in before
+        assert ("caseloop_cards_issued_total", (("colour", "red"), ("department", code))) in before
+        assert ("caseloop_cases_closed_total", (("department", code), ("timeliness", "late"))) in before
+
+    await drive(sessions)
+    after = await _scrape(store_url, tmp_path)
+
+    def grew(name: str, **labels: str) -> float:
+        return _value(after, name, **labels) - _value(before, name, **labels)
+
+    assert grew("caseloop_cases_launched_total", department=LEAD) == 3
+    assert grew("caseloop_cases_closed_total", department=LEAD, timeliness="on_time") == 1
+    assert grew("caseloop_cases_closed_total", department=LEAD, timeliness="late") == 1
+    assert grew("caseloop_cases_redone_total", department=LEAD) == 1
+    assert grew("caseloop_cases_reopened_total", department=LEAD) == 0
+    assert grew("caseloop_cards_issued_total", department=LEAD, colour="red") == 1
+    assert grew("caseloop_step_working_hours_count", kind="case", step="sign") == 1
+    assert grew("caseloop_step_working_hours_sum", kind="case", step="sign") == 2
+    assert grew("caseloop_step_working_hours_sum", kind="case", step="commit") == 6
+    # Closed Wednesday 09:00 from Monday 09:00: two full working days of 7.5 office hours.
+    assert grew("caseloop_step_working_hours_count", kind="case", step="close") == 2
+    assert grew("caseloop_step_working_hours_sum", kind="handoff", step="claim") == 3
+    assert grew("caseloop_step_working_hours_count", kind="handoff", step="close") == 1
+
+    assert _family(after, "caseloop_open_cases") == {
+        (("department", LEAD), ("locality", LOCALITY), ("sla_colour", "red"), ("stage", "in_progress")): 1
+    }
+    assert _family(after, "caseloop_open_handoffs") == {
+        (("department", CO_UNIT), ("locality", LOCALITY), ("past_limit", "true"), ("stage", "pushed")): 1
+    }
+    assert _family(after, "caseloop_inbox_depth") == {(("department", OTHER),): 1}
+    assert _family(after, "caseloop_cards_this_month") == {(("colour", "red"), ("department", LEAD)): 1}
+    assert _value(after, "caseloop_read_model_up") == 1
+
+
+async def test_a_code_outside_the_registry_is_refused_and_one_imported_since_is_counted(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    metrics = LoopMetrics(Ledger(sessions))
+    monkeypatch.setattr(KnownCodes, "RELOAD_SECONDS", 0.0)  # every miss reads the registry again
+    await import_registry(sessions, [TEST_REGISTRY])
+    KNOWN_CODES.load([LEAD])  # loaded before the registry held the others
+    try:
+        refused = _sample("caseloop_metric_labels_refused_total", metric="caseloop_cards_issued_total")
+        other = _sample("caseloop_cards_issued_total", department=OTHER, colour="yellow")
+        await metrics.card_issued("case-1234-not-a-code", "yellow")
+        await metrics.card_issued(OTHER, "yellow")  # in the registry since: read again, counted
+        assert _sample("caseloop_metric_labels_refused_total", metric="caseloop_cards_issued_total") == refused + 1
+        assert _sample("caseloop_cards_issued_total", department=OTHER, colour="yellow") == other + 1
+        assert _sample("caseloop_cards_issued_total", department="case-1234-not-a-code", colour="yellow") == 0
+    finally:
+        KNOWN_CODES.forget()
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
