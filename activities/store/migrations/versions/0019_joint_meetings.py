@@ -10,7 +10,7 @@ from alembic import op
 from activities.store.base import AwareDateTime
 
 revision = "0019_joint_meetings"
-down_revision = "0016_audit_roles_lowercase"
+down_revision = "0018_open_record_indexes"
 branch_labels = None
 depends_on = None
 
