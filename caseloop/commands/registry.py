@@ -98,6 +98,7 @@ def _summary_text(summary: ImportSummary) -> str:
             _section("function lists", summary.functions, " departments"),
             _section("rosters", summary.roster, " departments"),
             _section("defaults", summary.defaults),
+            _section("channels", summary.channels),
         ]
     )
 
