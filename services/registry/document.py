@@ -1,8 +1,8 @@
 """Reads registry files (YAML, or CSV tables) into located records, with every field-level problem named.
 
 A YAML file holds `departments` (with their `functions` and `roster`), `matters`, `defaults` (the registry-wide
-coordinator and supervisors) and `channels` (intake channels, docs/intake.md). A CSV file holds one table, recognised by its header: departments, functions, roster
-or matters. docs/registry.md describes both.
+coordinator and supervisors) and `channels` (intake channels, docs/intake.md). A CSV file holds one table,
+recognised by its header: departments, functions, roster or matters. docs/registry.md describes both.
 """
 
 from __future__ import annotations
