@@ -1,7 +1,7 @@
 """The intake tables: channels as the registry imports them, and every channel record taken in, with its case.
 
 A record row is written once per (channel, record number): a repeat finds it and starts nothing. The requester's
-contact is personal data, sealed at rest; the status lookup's verification code is kept only as an HMAC.
+contact is personal data, sealed at rest.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ class IntakeRecord(Base):
     contact_kind: Mapped[str | None] = mapped_column(String(16))
     contact: Mapped[str | None] = mapped_column(SealedText("intake_records.contact"))  # a mobile or a user id
     consent_at: Mapped[datetime | None]
-    verification_hmac: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime]
     created_at: Mapped[datetime]
 

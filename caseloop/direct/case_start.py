@@ -21,7 +21,7 @@ from schemas.case.stages import CardColour, CaseStage, SupervisionLevel
 from schemas.case.state import CASE_NUMBER_TAKEN, CaseRegistration, CaseWorkflowInput, legacy_case_id_of
 from schemas.case.views import CaseView
 from schemas.queues import DEFAULT_TASK_QUEUE
-from workflows.case.presentation import KIND, registered_parties
+from workflows.case.presentation import KIND, channel_values, registered_parties
 from workflows.case.workflow import CaseWorkflow
 
 # The case workflow's type name, as its histories carry it.
@@ -75,6 +75,7 @@ async def start_case(
                     SearchAttributePair(sa.SUPERVISION_LEVEL, SupervisionLevel.NONE.value),
                     SearchAttributePair(sa.PARTIES, registered_parties(registration)),
                 ]
+                + ([SearchAttributePair(sa.CHANNEL, channel_values(registration))] if registration.channel else [])
             ),
             static_summary=summary_of(registration),
         )

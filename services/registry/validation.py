@@ -24,6 +24,7 @@ from services.registry.document import DefaultsSpec, DepartmentSpec, Located, Ma
 
 PHONE = re.compile(r"^\+?[0-9][0-9-]{5,30}$")
 SECRET_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+CHANNEL_CODE_CHARS = 15  # `<channel>.<record number>` is a case number of at most 64 characters
 
 
 @dataclass
@@ -319,6 +320,10 @@ def _channel_rules(
     problems = _duplicates((c, c.value.code) for c in document.channels)
     for located in document.channels:
         spec = located.value
+        if len(spec.code) > CHANNEL_CODE_CHARS:
+            problems.append(
+                located.problem("code", f"at most {CHANNEL_CODE_CHARS} characters: it prefixes the cases' numbers")
+            )
         if spec.department not in departments:
             problems.append(located.problem("department", _unknown_department(spec.department)))
         targets = [(f"categories.{key}", code) for key, code in spec.categories.items()]

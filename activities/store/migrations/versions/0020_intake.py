@@ -59,7 +59,6 @@ def upgrade() -> None:
         sa.Column("contact_kind", sa.String(16), nullable=True),
         sa.Column("contact", sa.Text(), nullable=True),
         sa.Column("consent_at", AwareDateTime(), nullable=True),
-        sa.Column("verification_hmac", sa.String(64), nullable=False),
         sa.Column("received_at", AwareDateTime(), nullable=False),
         sa.Column("created_at", AwareDateTime(), nullable=False),
         sa.CheckConstraint("contact_kind IN ('mobile', 'user_id')", name=op.f("ck_intake_records_contact_kind")),
