@@ -36,6 +36,23 @@ def summary_of(registration: CaseRegistration) -> str:
     )
 
 
+def start_attributes(registration: CaseRegistration) -> list[SearchAttributePair[Any]]:
+    """What a case is found by from its start, before its first transition publishes the rest."""
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(sa.KIND, KIND),
+        SearchAttributePair(sa.STAGE, CaseStage.REGISTERED.value),
+        SearchAttributePair(sa.CARD_COLOUR, CardColour.NONE.value),
+        SearchAttributePair(sa.MATTER, registration.matter_code),
+        SearchAttributePair(sa.LOCALITY, registration.locality_code),
+        SearchAttributePair(sa.PRIORITY, registration.priority.value),
+        SearchAttributePair(sa.SUPERVISION_LEVEL, SupervisionLevel.NONE.value),
+        SearchAttributePair(sa.PARTIES, registered_parties(registration)),
+    ]
+    if registration.channel is not None:
+        pairs.append(SearchAttributePair(sa.CHANNEL, channel_values(registration)))
+    return pairs
+
+
 # The runs a launch finds instead of starting the case again; any other end lets the case number start anew.
 _KEPT = (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.CONTINUED_AS_NEW)
 
@@ -64,19 +81,7 @@ async def start_case(
             # A finished case keeps its number: starting it again returns it rather than a second case. Only a
             # run that failed (the registry or the clock unreachable for longer than their retries) starts anew.
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.KIND, KIND),
-                    SearchAttributePair(sa.STAGE, CaseStage.REGISTERED.value),
-                    SearchAttributePair(sa.CARD_COLOUR, CardColour.NONE.value),
-                    SearchAttributePair(sa.MATTER, registration.matter_code),
-                    SearchAttributePair(sa.LOCALITY, registration.locality_code),
-                    SearchAttributePair(sa.PRIORITY, registration.priority.value),
-                    SearchAttributePair(sa.SUPERVISION_LEVEL, SupervisionLevel.NONE.value),
-                    SearchAttributePair(sa.PARTIES, registered_parties(registration)),
-                ]
-                + ([SearchAttributePair(sa.CHANNEL, channel_values(registration))] if registration.channel else [])
-            ),
+            search_attributes=TypedSearchAttributes(start_attributes(registration)),
             static_summary=summary_of(registration),
         )
     except WorkflowAlreadyStartedError:

@@ -6,7 +6,7 @@ acting for that department with a reason). A repeated record answers the same ca
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
@@ -40,7 +40,9 @@ router = APIRouter(prefix="/v1/intake", tags=["intake"])
 ChannelCode = Annotated[
     str, Path(min_length=1, max_length=15, pattern=r"^[A-Za-z0-9._-]+$", description="the channel's registry code")
 ]
-CREATED = {200: {"model": IntakeResult, "description": "the record was taken in before; nothing was started"}}
+CREATED: dict[int | str, dict[str, Any]] = {
+    200: {"model": IntakeResult, "description": "the record was taken in before; nothing was started"}
+}
 _KINDS = {Kind.FORBIDDEN.status: Kind.FORBIDDEN, Kind.NOT_FOUND.status: Kind.NOT_FOUND}
 
 
