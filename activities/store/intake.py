@@ -1,7 +1,7 @@
 """The intake tables: channels as the registry imports them, and every channel record taken in, with its case.
 
 A record row is written once per (channel, record number): a repeat finds it and starts nothing. The requester's
-contact is personal data, sealed at rest.
+contact, the verification code and the progress lines are sealed at rest.
 """
 
 from __future__ import annotations
@@ -55,6 +55,12 @@ class IntakeRecord(Base):
     contact_kind: Mapped[str | None] = mapped_column(String(16))
     contact: Mapped[str | None] = mapped_column(SealedText("intake_records.contact"))  # a mobile or a user id
     consent_at: Mapped[datetime | None]
+    # Given to the requester with the case id; with it the public status lookup answers.
+    verification_code: Mapped[str] = mapped_column(SealedText("intake_records.verification_code"))
+    # What the requester last heard of, as the status lookup answers it.
+    last_event: Mapped[str | None] = mapped_column(String(32))
+    last_event_at: Mapped[datetime | None]
+    last_progress: Mapped[str | None] = mapped_column(SealedText("intake_records.last_progress"))
     received_at: Mapped[datetime]
     created_at: Mapped[datetime]
 

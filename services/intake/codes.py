@@ -1,30 +1,18 @@
-"""The requester's verification code: short, derived from the case id under the door's pepper, never stored.
-
-Derived rather than drawn, so a repeated intake answers the same code and nothing secret sits in the store; a
-rotated pepper keeps old codes valid for as long as the old pepper stays configured.
-"""
+"""The requester's verification code: short, random, sealed in the store beside the case it opens."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-from collections.abc import Sequence
+import secrets
 
-CODE_CHARS = 8  # 40 bits: guessing is bounded by the lookup's rate limit, not by the code alone
-_PURPOSE = b"caseloop.status-code."
-
-
-def _code(pepper: bytes, case_id: str) -> str:
-    digest = hmac.new(pepper, _PURPOSE + case_id.encode(), hashlib.sha256).digest()
-    return base64.b32encode(digest).decode()[:CODE_CHARS]
+# No 0/O or 1/I/L: the requester reads it off an SMS and types it in.
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_CHARS = 8  # ≈ 39 bits: guessing is bounded by the lookup's rate limit, not by the code alone
 
 
-def verification_code(peppers: Sequence[tuple[str, bytes]], case_id: str) -> str:
-    """The code under the newest pepper."""
-    return _code(peppers[0][1], case_id)
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_CHARS))
 
 
-def verifies(peppers: Sequence[tuple[str, bytes]], case_id: str, code: str) -> bool:
-    given = code.strip().upper().encode()
-    return any(hmac.compare_digest(_code(pepper, case_id).encode(), given) for _, pepper in peppers)
+def verifies(stored: str, given: str) -> bool:
+    return hmac.compare_digest(stored.encode(), given.strip().upper().encode())

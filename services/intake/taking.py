@@ -8,7 +8,6 @@ it is the channel's own); the registry, not the record, names the coordinator an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -25,7 +24,7 @@ from schemas.case.state import CaseRegistration, CoUnitNomination
 from schemas.intake import CaseChannel, ChannelInfo, ChannelKind
 from schemas.intake_api import ChannelRecord, IntakeResult
 from schemas.registry import LaunchRoles
-from services.intake.codes import verification_code
+from services.intake.codes import new_code
 from services.intake.mapping import RECORD_OF_KIND, Placement, RecordRefused, case_number, normalise, place
 from services.registry.roles import launch_roles
 
@@ -38,11 +37,10 @@ class Launcher(Protocol):
 
 @dataclass(frozen=True)
 class Intake:
-    """What taking records in needs: the store, the engine, the door's peppers and its wait."""
+    """What taking records in needs: the store, the engine and the door's wait."""
 
     sessions: async_sessionmaker[AsyncSession]
     engine: Launcher
-    peppers: Sequence[tuple[str, bytes]]
     within: float | None = None
 
 
@@ -93,9 +91,7 @@ async def channel_for(intake: Intake, kind: ChannelKind, code: str, department: 
     return channel
 
 
-def _answer(
-    channel: ChannelInfo, row: IntakeRecord, created: bool, peppers: Sequence[tuple[str, bytes]]
-) -> IntakeResult:
+def _answer(channel: ChannelInfo, row: IntakeRecord, created: bool) -> IntakeResult:
     return IntakeResult(
         channel=channel.code,
         record_number=row.record_number,
@@ -105,7 +101,7 @@ def _answer(
         unplaced_reason=row.unplaced_reason,
         matter_code=row.matter_code,
         locality_code=row.locality_code,
-        verification_code=verification_code(peppers, row.case_id),
+        verification_code=row.verification_code,
     )
 
 
@@ -139,7 +135,7 @@ async def take_in(
         repository = IntakeRepository(session)
         earlier = await repository.record(channel.code, normalised.record_number)
         if earlier is not None:
-            return _answer(channel, earlier, False, intake.peppers)
+            return _answer(channel, earlier, False)
         placement = place(channel, normalised)
         co_units: list[CoUnitNomination] = []
         if normalised.co_unit is not None:
@@ -206,6 +202,7 @@ async def take_in(
         "contact_kind": None if requester is None else ("mobile" if requester.mobile else "user_id"),
         "contact": None if requester is None else (requester.mobile or requester.user_id),
         "consent_at": None if requester is None else (requester.consent_at or record.received_at or now),
+        "verification_code": new_code(),
         "received_at": record.received_at or now,
         "created_at": now,
     }
@@ -218,5 +215,5 @@ async def take_in(
             found = await IntakeRepository(session).record(channel.code, normalised.record_number)
         if found is None:
             raise
-        return _answer(channel, found, False, intake.peppers)
-    return _answer(channel, row, created, intake.peppers)
+        return _answer(channel, found, False)
+    return _answer(channel, row, created)

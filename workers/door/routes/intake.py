@@ -50,7 +50,6 @@ def _intake(parts: Door) -> Intake:
     return Intake(
         sessions=parts.sessions,
         engine=parts.engine,
-        peppers=parts.settings.api_key_pepper_list(),
         within=parts.options.command_seconds,
     )
 
