@@ -89,6 +89,7 @@ def build_app(
     problems.install(app, settings.problem_base)
     for module in (cases, handoffs, inbox, clock, registry, me, intake):
         app.include_router(module.router)
+    app.include_router(intake.status_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

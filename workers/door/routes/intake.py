@@ -6,10 +6,15 @@ acting for that department with a reason). A repeated record answers the same ca
 
 from __future__ import annotations
 
+import math
+import time
+from collections import deque
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+import structlog
+from fastapi import APIRouter, Path, Request, Response
 
+from activities.store.intake import IntakeRepository
 from caseloop.errors import CommandError
 from schemas.access import Caller
 from schemas.api import OnBehalf
@@ -27,14 +32,18 @@ from schemas.intake_api import (
     PrepaidCardBatch,
     PrepaidCardComplaint,
     RatingBatch,
+    StatusAnswer,
+    StatusQuery,
     WindowBatch,
     WindowRecord,
 )
+from services.intake.codes import verifies
 from services.intake.taking import Intake, IntakeRefused, channel_for, take_in
 from workers.door import access
 from workers.door.deps import CallerDep, Door, DoorDep
 from workers.door.problems import DoorProblem, Kind, from_engine
 
+log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/intake", tags=["intake"])
 
 ChannelCode = Annotated[
@@ -169,3 +178,65 @@ async def prepaid_card_batch(
     parts: DoorDep, caller: CallerDep, channel: ChannelCode, body: PrepaidCardBatch
 ) -> BatchAnswer:
     return await _batch(parts, caller, ChannelKind.PREPAID_CARD, channel, body, list(body.records))
+
+
+class LookupLimit:
+    """Public status lookups per client address and minute, wrong ones too: a verification code of 8 characters is
+    not guessed at that rate. Kept in the door's memory: each door process counts its own."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._seen: dict[str, deque[float]] = {}
+
+    def admit(self, address: str, now: float) -> float | None:
+        """None to admit; else the seconds to wait."""
+        seen = self._seen.setdefault(address, deque())
+        while seen and seen[0] <= now - 60:
+            seen.popleft()
+        if len(seen) >= self.per_minute:
+            return 60 - (now - seen[0])
+        seen.append(now)
+        if len(self._seen) > 100_000:  # addresses long gone are forgotten, so the table stays bounded
+            self._seen = {key: value for key, value in self._seen.items() if value and value[-1] > now - 60}
+        return None
+
+
+def _limit(request: Request, parts: Door) -> LookupLimit:
+    limit: LookupLimit | None = getattr(request.app.state, "status_lookup_limit", None)
+    if limit is None:
+        limit = LookupLimit(parts.settings.api_status_lookups_per_minute)
+        request.app.state.status_lookup_limit = limit
+    return limit
+
+
+status_router = APIRouter(tags=["status"])
+
+
+@status_router.post("/v1/status", response_model=StatusAnswer, summary="A requester's status lookup (public)")
+async def status(parts: DoorDep, request: Request, body: StatusQuery) -> StatusAnswer:
+    """The stage, the committed deadline and the last progress line of a channel case, for the case id and the
+    verification code its requester was given; nothing else. No credential: rate-limited per client address, and
+    a wrong code is answered as an unknown case."""
+    address = request.client.host if request.client else "unknown"
+    wait = _limit(request, parts).admit(address, time.monotonic())
+    if wait is not None:
+        raise DoorProblem(
+            Kind.TOO_MANY_REQUESTS,
+            f"at most {parts.settings.api_status_lookups_per_minute} lookups a minute",
+            rule="status.rate",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+    async with parts.sessions() as session:
+        row = await IntakeRepository(session).record_of_case(body.case_id)
+    if row is None or not verifies(row.verification_code, body.code):
+        log.warning("status lookup refused", case_id=body.case_id, address=address)
+        raise DoorProblem(Kind.NOT_FOUND, "no case with this number and verification code", rule="status.code")
+    view = await parts.ask(
+        f"case {body.case_id}", parts.engine.case_by_id(body.case_id).state(within=parts.options.command_seconds)
+    )
+    return StatusAnswer(
+        case_id=body.case_id,
+        stage=view.stage.value,
+        committed_deadline=view.committed_due_at,
+        last_progress=row.last_progress,
+    )
