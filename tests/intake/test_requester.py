@@ -29,6 +29,7 @@ from tests.support.embedded_stack import free_ports
 from tests.support.eventually import eventually
 from workers.door.app import build_app
 from workers.door.credentials import issue_credential
+from workers.door.routes.intake import LookupLimit
 from workers.door.serve import serving
 from workers.resources import open_resources
 from workers.settings import Settings, get_settings
@@ -81,6 +82,7 @@ class World:
     keys: dict[str, str]
     engine: CaseClient
     received: Received
+    app: FastAPI
 
     def client(self, who: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, headers={"Authorization": f"Bearer {self.keys[who]}"}, timeout=60)
@@ -119,11 +121,12 @@ async def world(dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathF
                 for department in (HOTLINE, COORDINATOR, LEAD, LOCALITY)
             }
             engine = await CaseClient.connect(settings, within=30)
+            app = build_app(settings, engine=engine, sessions=resources.sessions)
             async with (
                 build_worker(dev_env.client, resources, settings.task_queue),
-                serving(build_app(settings, engine=engine, sessions=resources.sessions), "127.0.0.1", door_port),
+                serving(app, "127.0.0.1", door_port),
             ):
-                yield World(url=f"http://127.0.0.1:{door_port}", keys=keys, engine=engine, received=received)
+                yield World(url=f"http://127.0.0.1:{door_port}", keys=keys, engine=engine, received=received, app=app)
             await engine.close()
         get_settings.cache_clear()
 
@@ -243,3 +246,14 @@ async def test_the_status_lookup_refuses_a_wrong_code_and_an_unknown_case(world:
     await command(world, COORDINATOR, intake["case_id"], "accept", {"role": "coordinator"})
     await push_for(world, intake["case_id"], "launched")
     assert not [s for s in world.received.sms if s["variables"].get("case_id") == intake["case_id"]]
+
+
+async def test_the_status_lookup_is_rate_limited_per_address(world: World) -> None:
+    world.app.state.status_lookup_limit = LookupLimit(3)
+    try:
+        answers = [await status(world, "case-SQ-12345~12345.NOPE", "ABCDEFGH") for _ in range(4)]
+    finally:
+        del world.app.state.status_lookup_limit
+    assert [answer.status_code for answer in answers] == [404, 404, 404, 429]
+    assert answers[3].json()["rule"] == "status.rate"
+    assert 1 <= int(answers[3].headers["Retry-After"]) <= 60
