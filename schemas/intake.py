@@ -9,10 +9,11 @@ carries its channel and the channel's own record number; both are codes, never p
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from schemas.text import Code
+from schemas.text import FREE_TEXT, Code
 
 
 class ChannelKind(StrEnum):
@@ -65,4 +66,6 @@ class CaseChannel(BaseModel):
         False, description="a requester contact with consent is on file (in the store, sealed): SMS at each event"
     )
     placed: bool = Field(True, description="false: the mapping failed and the coordinator places the case by hand")
-    unplaced_reason: str | None = Field(None, max_length=500, description="why the mapping failed")
+    unplaced_reason: Annotated[str | None, Field(max_length=500), FREE_TEXT] = Field(
+        None, description="why the mapping failed"
+    )

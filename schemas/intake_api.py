@@ -24,8 +24,10 @@ RecordNumber = Annotated[str, Field(min_length=1, max_length=48, pattern=r"^[A-Z
 MappingKey = Annotated[str, Field(min_length=1, max_length=100), FREE_TEXT]
 Line = Annotated[str, Field(min_length=1, max_length=500), FREE_TEXT]
 Text = Annotated[str, Field(min_length=1, max_length=4000), FREE_TEXT]
-Mobile = Annotated[str, Field(pattern=r"^1[3-9][0-9]{9}$", description="a mainland mobile number, 11 digits")]
-UserId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@-]+$")]
+Mobile = Annotated[
+    str, Field(pattern=r"^1[3-9][0-9]{9}$", description="a mainland mobile number, 11 digits"), IDENTIFIER
+]
+UserId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@-]+$"), IDENTIFIER]
 
 BATCH_RECORDS = 1000
 
@@ -111,7 +113,9 @@ class PrepaidCardComplaint(ChannelRecord):
     merchant: Line
     merchant_area_code: MappingKey | None = None
     merchant_address: Line | None = None
-    card_number: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")] | None = None
+    card_number: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$"), IDENTIFIER] | None = (
+        None
+    )
     amount: Decimal = Field(ge=0, le=Decimal("100000000"), max_digits=12, decimal_places=2)
     claim: Text
 
@@ -182,5 +186,5 @@ class StatusAnswer(BaseModel):
 
 
 class StatusQuery(Forbidding):
-    case_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._~-]+$")]
-    code: Annotated[str, Field(min_length=4, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
+    case_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._~-]+$"), IDENTIFIER]
+    code: Annotated[str, Field(min_length=4, max_length=16, pattern=r"^[A-Za-z0-9]+$"), IDENTIFIER]

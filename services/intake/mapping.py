@@ -71,7 +71,12 @@ def normalise(record: ChannelRecord) -> Normalised:
             category=record.category,
             area_code=record.area_code,
             address=record.address,
-            title=_title(f"12345工單 {record.work_order_number}", record.address, record.content),
+            title=_title(
+                f"12345工單 {record.work_order_number}",
+                f"熱線時限 {record.hotline_deadline.isoformat()}" if record.hotline_deadline else None,
+                record.address,
+                record.content,
+            ),
         )
     if isinstance(record, BadRating):
         if not record.level.is_bad:

@@ -5,11 +5,24 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from pydantic import BaseModel
 
 from schemas.intake import ChannelInfo, ChannelKind
-from schemas.intake_api import BadRating, HourClass, PrepaidCardComplaint, PrepaidClaimKind, WindowRecord
+from schemas.intake_api import (
+    BadRating,
+    HotlineBatch,
+    HourClass,
+    PrepaidCardBatch,
+    PrepaidCardComplaint,
+    PrepaidClaimKind,
+    RatingBatch,
+    StatusQuery,
+    WindowBatch,
+    WindowRecord,
+)
 from schemas.ledger import RatingLevel
 from services.intake.mapping import Normalised, RecordRefused, case_number, normalise, place
+from tests.test_text_hygiene import _unchecked_fields
 from workers.door.routes.intake import LookupLimit
 
 CHANNEL = ChannelInfo(
@@ -93,3 +106,10 @@ def test_the_lookup_limit_counts_every_lookup_of_an_address_for_a_minute() -> No
     assert limit.admit("10.0.0.1", 2.0) == pytest.approx(58.0)
     assert limit.admit("10.0.0.2", 2.0) is None
     assert limit.admit("10.0.0.1", 60.5) is None
+
+
+@pytest.mark.parametrize(
+    "model", [HotlineBatch, RatingBatch, WindowBatch, PrepaidCardBatch, StatusQuery], ids=lambda m: m.__name__
+)
+def test_every_string_a_channel_sends_is_checked(model: type[BaseModel]) -> None:
+    assert list(_unchecked_fields(model, set())) == []
