@@ -21,3 +21,11 @@ LOOP_SECONDS = Histogram(
     ["kind"],
     buckets=(3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400, 15 * 86400, 30 * 86400, 90 * 86400),
 )
+# Intake channels: records taken in (created, duplicate, rejected, and created-but-unplaced), and what requesters
+# were told. Labelled by channel code and event only: never a record number or a contact.
+INTAKE_RECORDS = Counter(
+    "caseloop_intake_records_total", "Channel records taken in, by outcome", ["channel", "outcome"]
+)
+REQUESTER_NOTICES = Counter(
+    "caseloop_requester_notices_total", "Events a channel case's requester was told of", ["channel", "event", "by"]
+)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.metrics import REQUESTER_NOTICES
 from activities.notify.providers import SmsMessage, SmsProvider, mask_phone
 from activities.store.intake import IntakeRepository
 from schemas.delivery import SmsNotification, SmsResult
@@ -45,7 +46,9 @@ class RequesterActivities:
             if event == RequesterEvent.PROGRESS.value and "progress" in notification.variables:
                 row.last_progress = notification.variables["progress"]
             kind, contact, code = row.contact_kind, row.contact, row.verification_code
+            channel = row.channel_code
         if kind != "mobile" or contact is None:
+            REQUESTER_NOTICES.labels(channel=channel, event=event or "-", by="channel").inc()
             activity.logger.info(
                 "requester has no mobile: the channel tells its user", extra={"sms_id": notification.notification_id}
             )
@@ -63,6 +66,7 @@ class RequesterActivities:
                 variables=variables,
             )
         )
+        REQUESTER_NOTICES.labels(channel=channel, event=event or "-", by="sms").inc()
         activity.logger.info(
             "requester told",
             extra={"sms_id": notification.notification_id, "event": event, "to": mask_phone(contact)},

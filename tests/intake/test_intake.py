@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from schemas.case.stages import ClockStep
 from schemas.case.views import CaseView
 from tests.intake.conftest import COORDINATOR, HALLS, HOTLINE, OUTSIDER, PREPAID, RATINGS, IntakeWorld, number
@@ -212,3 +214,21 @@ async def test_an_operator_feeds_a_channel_for_its_department_with_a_reason(worl
     assert response.json()["created"] == 1
     refused = await world.client(OUTSIDER).post("/v1/intake/12345/work-orders/batch", json=body)
     assert (refused.status_code, refused.json()["rule"]) == (403, "on-behalf.operator-only")
+
+
+async def test_intake_is_counted_by_channel_and_outcome(world: IntakeWorld) -> None:
+    def count(outcome: str) -> float:
+        return REGISTRY.get_sample_value("caseloop_intake_records_total", {"channel": "12345", "outcome": outcome}) or 0
+
+    before = {outcome: count(outcome) for outcome in ("created", "duplicate", "unplaced", "rejected")}
+    hotline = world.client(HOTLINE)
+    order = work_order()
+    await hotline.post("/v1/intake/12345/work-orders", json=order)
+    await hotline.post("/v1/intake/12345/work-orders", json=order)
+    await hotline.post("/v1/intake/12345/work-orders", json=work_order(category="0000"))
+    await hotline.post("/v1/intake/NOPE/work-orders", json=work_order())
+    after = {outcome: count(outcome) - before[outcome] for outcome in before}
+    assert after == {"created": 1, "duplicate": 1, "unplaced": 1, "rejected": 0}
+    assert (
+        REGISTRY.get_sample_value("caseloop_intake_records_total", {"channel": "NOPE", "outcome": "rejected"}) is None
+    )

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, Path, Request, Response
 
+from activities.metrics import INTAKE_RECORDS
 from activities.store.intake import IntakeRepository
 from caseloop.errors import CommandError
 from schemas.access import Caller
@@ -74,13 +75,29 @@ async def _one(
     intake = _intake(parts)
     try:
         channel = await channel_for(intake, kind, code, caller.department)
+    except IntakeRefused as refused:
+        raise _problem(refused) from None
+    try:
         result = await take_in(intake, channel, record, credential=caller.credential_id, on_behalf_reason=None)
     except IntakeRefused as refused:
+        _count(code, None)
         raise _problem(refused) from None
     except CommandError as error:
         raise from_engine(error, subject=f"channel {code}") from None
+    _count(code, result)
     response.status_code = 201 if result.created else 200
     return result
+
+
+def _count(channel: str, result: IntakeResult | None) -> None:
+    """Counted once the channel is known to the registry, so a caller cannot mint label values."""
+    if result is None:
+        outcome = IntakeOutcome.REJECTED.value
+    elif not result.created:
+        outcome = IntakeOutcome.DUPLICATE.value
+    else:
+        outcome = IntakeOutcome.CREATED.value if result.placed else "unplaced"
+    INTAKE_RECORDS.labels(channel=channel, outcome=outcome).inc()
 
 
 async def _batch(
@@ -102,12 +119,14 @@ async def _batch(
             field = f"records.{index}.{refused.field}" if refused.field else f"records.{index}"
             problem = IntakeProblem(rule=refused.rule, field=field, detail=refused.detail)
             items.append(BatchItem(index=index, record_number=number, outcome=IntakeOutcome.REJECTED, problem=problem))
+            _count(code, None)
             continue
         except CommandError as error:
             engine = from_engine(error, subject=f"record {number}")
             problem = IntakeProblem(rule=engine.rule or "engine", field=f"records.{index}", detail=str(engine.detail))
             items.append(BatchItem(index=index, record_number=number, outcome=IntakeOutcome.REJECTED, problem=problem))
             continue
+        _count(code, result)
         outcome = IntakeOutcome.CREATED if result.created else IntakeOutcome.DUPLICATE
         items.append(BatchItem(index=index, record_number=number, outcome=outcome, result=result))
     return BatchAnswer(
