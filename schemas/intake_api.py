@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from schemas.api import Forbidding, OnBehalf
+from schemas.intake import ChannelKind
 from schemas.ledger import RatingLevel
 from schemas.text import FREE_TEXT, IDENTIFIER, Code
 
@@ -188,3 +189,25 @@ class StatusAnswer(BaseModel):
 class StatusQuery(Forbidding):
     case_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._~-]+$"), IDENTIFIER]
     code: Annotated[str, Field(min_length=4, max_length=16, pattern=r"^[A-Za-z0-9]+$"), IDENTIFIER]
+
+
+# Each kind's route under `/v1/intake/{channel}/` (a batch: `…/batch`), its record and its batch body: one table the
+# door's routes and the SDK share.
+ROUTE_OF_KIND: dict[ChannelKind, str] = {
+    ChannelKind.HOTLINE: "work-orders",
+    ChannelKind.RATING: "ratings",
+    ChannelKind.WINDOW: "window-records",
+    ChannelKind.PREPAID_CARD: "prepaid-card-complaints",
+}
+RECORD_OF_KIND: dict[ChannelKind, type[ChannelRecord]] = {
+    ChannelKind.HOTLINE: HotlineWorkOrder,
+    ChannelKind.RATING: BadRating,
+    ChannelKind.WINDOW: WindowRecord,
+    ChannelKind.PREPAID_CARD: PrepaidCardComplaint,
+}
+BATCH_OF_KIND: dict[ChannelKind, type[OnBehalf]] = {
+    ChannelKind.HOTLINE: HotlineBatch,
+    ChannelKind.RATING: RatingBatch,
+    ChannelKind.WINDOW: WindowBatch,
+    ChannelKind.PREPAID_CARD: PrepaidCardBatch,
+}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from schemas.intake import ChannelInfo, ChannelKind
+from schemas.intake import ChannelInfo
 from schemas.intake_api import BadRating, ChannelRecord, HotlineWorkOrder, PrepaidCardComplaint, WindowRecord
 
 TITLE_CHARS = 500
@@ -49,15 +49,6 @@ class RecordRefused(Exception):
         self.rule = rule
         self.field = field_name
         self.detail = detail
-
-
-# The record shape each channel kind takes.
-RECORD_OF_KIND: dict[ChannelKind, type[ChannelRecord]] = {
-    ChannelKind.HOTLINE: HotlineWorkOrder,
-    ChannelKind.RATING: BadRating,
-    ChannelKind.WINDOW: WindowRecord,
-    ChannelKind.PREPAID_CARD: PrepaidCardComplaint,
-}
 
 
 def _title(*parts: str | None) -> str:

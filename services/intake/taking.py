@@ -22,10 +22,10 @@ from caseloop.errors import InputRejected
 from schemas.actors import Actor, Role
 from schemas.case.state import CaseRegistration, CoUnitNomination
 from schemas.intake import CaseChannel, ChannelInfo, ChannelKind
-from schemas.intake_api import ChannelRecord, IntakeResult
+from schemas.intake_api import RECORD_OF_KIND, ChannelRecord, IntakeResult
 from schemas.registry import LaunchRoles
 from services.intake.codes import new_code
-from services.intake.mapping import RECORD_OF_KIND, Placement, RecordRefused, case_number, normalise, place
+from services.intake.mapping import Placement, RecordRefused, case_number, normalise, place
 from services.registry.roles import launch_roles
 
 

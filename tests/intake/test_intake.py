@@ -6,10 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from prometheus_client import REGISTRY
 
+from caseloop import CaseClient
+from caseloop.errors import Forbidden
 from schemas.case.stages import ClockStep
 from schemas.case.views import CaseView
+from schemas.intake_api import PrepaidCardComplaint
 from tests.intake.conftest import COORDINATOR, HALLS, HOTLINE, OUTSIDER, PREPAID, RATINGS, IntakeWorld, number
 from tests.support.eventually import eventually
 
@@ -232,3 +236,25 @@ async def test_intake_is_counted_by_channel_and_outcome(world: IntakeWorld) -> N
     assert (
         REGISTRY.get_sample_value("caseloop_intake_records_total", {"channel": "NOPE", "outcome": "rejected"}) is None
     )
+
+
+async def test_the_sdk_takes_records_in_as_the_door_does(world: IntakeWorld) -> None:
+    async with await CaseClient.connect(world.url, world.keys[PREPAID]) as platform:
+        fields = {
+            "complaint_number": number(),
+            "kind": "complaint",
+            "merchant": "某游泳館",
+            "merchant_area_code": "321322",
+            "amount": "1200",
+            "claim": "閉館未退款",
+        }
+        first = await platform.take_in("YFK", fields, kind="prepaid_card")
+        assert (first.created, first.matter_code, first.locality_code) == (True, "SQ-YFK-TS", "SQ-SHY")
+        again = await platform.take_in("YFK", PrepaidCardComplaint.model_validate(fields))
+        assert (again.case_id, again.created) == (first.case_id, False)
+        batch = await platform.take_in_batch(
+            "YFK", [fields, {**fields, "complaint_number": number()}], kind="prepaid_card"
+        )
+        assert [item.outcome for item in batch.items] == ["duplicate", "created"]
+        with pytest.raises(Forbidden):
+            await platform.take_in("12345", work_order(), kind="hotline")
