@@ -245,6 +245,7 @@ class CaseClient:
         matter: Many | None = None,
         priority: Many | None = None,
         supervision_level: Many | None = None,
+        channel: Many | None = None,
         overdue: bool | None = None,
         due_before: datetime | None = None,
         running: bool | None = None,
@@ -255,7 +256,8 @@ class CaseClient:
         (None: as many as the door answers at once, 1000).
 
         Keyword filters take one value or a sequence (any of them): `stage` (CaseStage), `card_colour`,
-        `department` (the lead department), `locality`, `matter`, `priority`, `supervision_level`.
+        `department` (the lead department), `locality`, `matter`, `priority`, `supervision_level`, `channel` (an
+        intake channel's code, `<channel>.<record number>`, or `unplaced`).
         `overdue=True`: a running step deadline has passed; `due_before`: one falls before that instant;
         `running`: the workflow still runs (a closed case runs on through its reopen window).
         """
@@ -273,6 +275,7 @@ class CaseClient:
         matter: Many | None = None,
         priority: Many | None = None,
         supervision_level: Many | None = None,
+        channel: Many | None = None,
         overdue: bool | None = None,
         due_before: datetime | None = None,
         running: bool | None = None,

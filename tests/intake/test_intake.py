@@ -78,13 +78,24 @@ async def test_a_record_that_maps_to_nothing_lands_for_the_coordinator(world: In
     assert view.coordinator == COORDINATOR
     assert view.channel is not None and not view.channel.placed
     found = await eventually(
-        lambda: world.engine.list(where=f"CaseloopChannel = '12345/{order['work_order_number']}'"),
+        lambda: world.engine.list(where=f"CaseloopChannel = '12345.{order['work_order_number']}'"),
         lambda cases: len(cases) == 1,
         what="the case found by its channel reference",
     )
     assert found[0].case_id == answer["case_id"]
     unplaced = await world.engine.list(where="CaseloopChannel = 'unplaced'")
     assert answer["case_id"] in {case.case_id for case in unplaced}
+    # The coordinator finds it through the door as well, by the channel's reference or as unplaced.
+    coordinator = world.client(COORDINATOR)
+    reference = f"12345.{order['work_order_number']}"
+    listed = (await coordinator.get("/v1/cases", params={"channel": reference})).json()["items"]
+    assert [(item["case_id"], item["channel"]) for item in listed] == [
+        (answer["case_id"], ["12345", reference, "unplaced"])
+    ]
+    counted = await coordinator.get("/v1/cases/count", params={"channel": ["unplaced", "nothing-else"]})
+    assert counted.json()["count"] >= 1
+    bad = await coordinator.get("/v1/cases", params={"channel": "12345/x"})
+    assert (bad.status_code, bad.json()["errors"][0]["parameter"]) == (422, "channel")
 
 
 async def test_only_the_channels_own_credential_feeds_it(world: IntakeWorld) -> None:

@@ -116,12 +116,12 @@ def parties(state: CaseState) -> list[str]:
 
 
 def channel_values(registration: CaseRegistration) -> list[str]:
-    """CaseloopChannel of a case taken in from a channel: its code, `<code>/<record number>`, and `unplaced` while
-    its mapping failed (the registration says so for good: the coordinator's reroutes do not change it)."""
+    """CaseloopChannel of a case taken in from a channel: its code, `<code>.<record number>` (the case number),
+    and `unplaced` while its mapping failed (the registration says so for good: reroutes do not change it)."""
     channel = registration.channel
     if channel is None:
         return []
-    values = [channel.code, f"{channel.code}/{channel.reference}"]
+    values = [channel.code, f"{channel.code}.{channel.reference}"]
     return values if channel.placed else [*values, "unplaced"]
 
 
