@@ -62,9 +62,7 @@ class CaseChannel(BaseModel):
     code: Code = Field(description="the channel's registry code, e.g. 12345")
     reference: Code = Field(description="the channel's own record number, e.g. the work-order number")
     pushes: bool = Field(False, description="the channel's system gets a push at each requester event")
-    requester: bool = Field(
-        False, description="a requester contact with consent is on file (in the store, sealed): SMS at each event"
-    )
+    requester: bool = Field(False, description="a requester contact with consent is on file (in the store, sealed)")
     placed: bool = Field(True, description="false: the mapping failed and the coordinator places the case by hand")
     unplaced_reason: Annotated[str | None, Field(max_length=500), FREE_TEXT] = Field(
         None, description="why the mapping failed"

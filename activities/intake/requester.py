@@ -1,5 +1,5 @@
-"""Telling the requester of a channel case: the status lookup's last event recorded, and an SMS from a template to
-the mobile the intake store holds (sealed), sent with the consent the channel recorded.
+"""Telling the requester of a channel case: the status lookup's last event (and progress line) recorded, and an SMS
+from a template to the mobile the intake store holds (sealed), sent with the consent the channel recorded.
 
 The workflow names the case and the event, never the contact. A requester known only by a platform user id gets
 no SMS: the channel's system hears of the event by its own push and tells its user.

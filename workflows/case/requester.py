@@ -51,7 +51,9 @@ def tell(state: CaseState, effects: Effects, command: c.CaseCommand | None) -> N
         if event is None:
             continue
         variables = _variables(state, event, entry, command)
-        if channel.requester and event is not R.RATED:
+        # Sent for every channel case: the activity records what the status lookup answers, and texts the requester
+        # only when a mobile is on file.
+        if event is not R.RATED:
             state.pushes += 1
             effects.sms.append(
                 SmsNotification(
