@@ -34,10 +34,9 @@ class RequesterActivities:
         async with self._sessions.begin() as session:
             row = await IntakeRepository(session).record_of_case(case_id)
             if row is None:
+                # Retried: the door writes the record just after the case starts, so an early event may come first.
                 raise ApplicationError(
-                    f"sms {notification.notification_id}: no intake record for case {case_id!r}",
-                    type=NOT_FOUND,
-                    non_retryable=True,
+                    f"sms {notification.notification_id}: no intake record for case {case_id!r} yet", type=NOT_FOUND
                 )
             # The status lookup answers what the requester last heard.
             if event is not None:

@@ -29,10 +29,15 @@ from services.intake.mapping import Placement, RecordRefused, case_number, norma
 from services.registry.roles import launch_roles
 
 
+class Launched(Protocol):
+    @property
+    def created(self) -> bool: ...
+
+
 class Launcher(Protocol):
     """The engine's launch, as the door's client offers it."""
 
-    async def start(self, registration: CaseRegistration, *, within: float | None = None) -> object: ...
+    async def start(self, registration: CaseRegistration, *, within: float | None = None) -> Launched: ...
 
 
 @dataclass(frozen=True)
@@ -188,7 +193,7 @@ async def take_in(
         launched = await intake.engine.start(registration, within=intake.within)
     except InputRejected as rejected:
         raise IntakeRefused(422, rejected.rule or "intake.launch", rejected.field, str(rejected)) from None
-    created = bool(getattr(launched, "created", True))
+    created = launched.created
     now = datetime.now(UTC)
     requester = record.requester
     row_values = {
