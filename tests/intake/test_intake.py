@@ -147,6 +147,10 @@ async def test_a_bad_rating_opens_a_rectification_case_for_the_rated_department(
     view = await registered(world, response.json()["case_id"])
     assert view.matter_code == "SQ-HCP-ZG"
     assert "SQ-WJW" in view.parties
+    unknown = {**rating, "rating_id": number(), "department": "SQ-NOPE"}
+    placed = (await world.client(RATINGS).post("/v1/intake/HCP/ratings", json=unknown)).json()
+    assert (placed["matter_code"], placed["placed"]) == ("SQ-HCP-ZG", False)
+    assert "department SQ-NOPE" in placed["unplaced_reason"]
     good = await world.client(RATINGS).post(
         "/v1/intake/HCP/ratings", json={**rating, "rating_id": number(), "level": "satisfied"}
     )
