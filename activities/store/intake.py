@@ -6,11 +6,11 @@ contact, the verification code and the progress lines are sealed at rest.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, select
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -80,6 +80,14 @@ class IntakeRepository:
 
     async def record_of_case(self, case_id: str) -> IntakeRecord | None:
         return await self._session.scalar(select(IntakeRecord).where(IntakeRecord.case_id == case_id))
+
+    async def records_for_period(
+        self, start: datetime, end: datetime, case_ids: Collection[str]
+    ) -> Sequence[IntakeRecord]:
+        """Records taken in within [start, end), and those of the given cases (closed in it, say)."""
+        taken = (IntakeRecord.created_at >= start) & (IntakeRecord.created_at < end)
+        of_cases = IntakeRecord.case_id.in_(list(case_ids)) if case_ids else false()
+        return (await self._session.scalars(select(IntakeRecord).where(taken | of_cases))).all()
 
     def add_record(self, **values: Any) -> IntakeRecord:
         row = IntakeRecord(**values)
