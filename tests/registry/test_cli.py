@@ -38,6 +38,7 @@ async def test_import_then_show(cli_store: None, capsys: pytest.CaptureFixture[s
     overview = capsys.readouterr().out
     assert "    SQ-SHY-WJJ  沭陽縣衛生健康局  [county, inbox]" in overview
     assert "SQ-SG-GGCSWS  approval_supervision" in overview
+    assert "  12345  12345政務服務便民熱線工單  fed by SQ-12345  [hotline, pushes]" in overview
 
     assert await run_cli("registry", "show", "--department", "SQ-SPJ", "--matter", "SQ-SG-GGCSWS") == 0
     detail = capsys.readouterr().out
