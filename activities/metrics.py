@@ -163,3 +163,13 @@ def _initialise(code: str) -> None:
 async def count_inbox_call(sessions: async_sessionmaker[AsyncSession], department: str, call: str) -> None:
     if (code := await admitted(department, "caseloop_inbox_calls_total", sessions)) is not None:
         INBOX_CALLS.labels(department=code, call=call).inc()
+
+
+# Intake channels: records taken in (created, duplicate, rejected, and created-but-unplaced), and what requesters
+# were told. Labelled by channel code and event only: never a record number or a contact.
+INTAKE_RECORDS = Counter(
+    "caseloop_intake_records_total", "Channel records taken in, by outcome", ["channel", "outcome"]
+)
+REQUESTER_NOTICES = Counter(
+    "caseloop_requester_notices_total", "Events a channel case's requester was told of", ["channel", "event", "by"]
+)

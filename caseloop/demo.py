@@ -8,6 +8,9 @@ problems blocking major projects (the Hengli functional fibre project's tail-wat
 the Tongkun differentiated fibre project's land, the Shenghong new materials project's wharf approval), and the
 approval–supervision linkage (a public-place health licence pushed to the health commission and its finding
 pushed back; a labour dispatch licence of Siyang's "inverted approval" pushed to the county's labour bureau).
+Then the channels feed it (docs/intake.md): a 12345 work order about a blocked construction road, a bad rating
+of a licence service, a 不好辦 window record and a prepaid-card claim against a gym that closed; each becomes a
+case, and once the coordinator accepts it the requester's SMS shows in the worker's log (numbers masked).
 
 Playing is idempotent: case numbers, event references and command ids are fixed, so a second run finds every
 case and hand-off where the first one left it and creates nothing.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -28,6 +32,16 @@ from caseloop.sdk.client import CaseClient
 from caseloop.sdk.handoffs import HandoffHandle
 from schemas.case.stages import CaseStage, Priority
 from schemas.handoff import FindingKind, HandoffStage, HandoffView
+from schemas.intake_api import (
+    BadRating,
+    ChannelRecord,
+    HotlineWorkOrder,
+    HourClass,
+    PrepaidCardComplaint,
+    PrepaidClaimKind,
+    RequesterContact,
+    WindowRecord,
+)
 from schemas.ledger import RatingLevel
 from schemas.registry import TriggerEvent
 
@@ -46,6 +60,9 @@ SUYU = "SQ-SYQ"  # 宿豫區
 SIYANG = "SQ-SIY"  # 泗陽縣
 PROJECT_PROCEDURES = "SQ-XM-SPSX"  # 重大項目前期審批手續問題: lead 審批局, with 住建局 and 自然資源局
 PROJECT_LAND = "SQ-XM-YDBZ"  # 重大項目用地保障問題: lead 自然資源局
+HOTLINE = "SQ-12345"  # 12345熱線: feeds channel 12345
+RATINGS = "SQ-HCP"  # 好差評系統: feeds channel HCP
+PREPAID_PLATFORM = "SQ-YFK"  # 預付卡監管平台: feeds channel YFK
 
 WAIT = 60.0  # seconds a scenario waits for a push or a registration before it gives up
 UNPUSHED = frozenset({HandoffStage.CREATED, HandoffStage.DELIVERY_FAILED})
@@ -93,6 +110,10 @@ async def play(client: Departments) -> list[Played]:
         shenghong_wharf,
         health_licence_double_loop,
         siyang_labour_dispatch,
+        hotline_blocked_road,
+        bad_rating_of_a_licence,
+        window_item,
+        closed_gym_claim,
     ):
         played += await scenario(client)
     return played
@@ -253,6 +274,79 @@ async def siyang_labour_dispatch(departments: Departments) -> list[Played]:
         about = "勞務派遣經營許可 → 泗陽縣人社局 (labour dispatch licence, inverted approval)"
         played.append(_handoff_played(view, about))
     return played
+
+
+# Channels: 12345, 好差評, the 不好辦 window, prepaid cards. The phone numbers are examples, not real.
+
+
+async def hotline_blocked_road(departments: Departments) -> list[Played]:
+    """A 12345 work order: a construction site's hoarding blocks a road; the coordinator accepts it."""
+    order = HotlineWorkOrder(
+        work_order_number="GD-2021-0615-001",
+        category="0301",
+        area_code="321302",
+        address="宿城區發展大道與洪澤湖路交叉口",
+        content="施工圍擋佔用整條道路,車輛無法通行,已持續一週",
+        requester=RequesterContact(mobile="13800000201", consent=True),
+    )
+    return await _channel_case(departments, HOTLINE, "12345", order, "12345工單:施工圍擋堵路 (a road blocked by works)")
+
+
+async def bad_rating_of_a_licence(departments: Departments) -> list[Played]:
+    """A very bad 好差評 rating of the construction permit service: a rectification case for the approval bureau."""
+    rating = BadRating(
+        rating_id="HCP-2021-0615-007",
+        level=RatingLevel.VERY_DISSATISFIED,
+        service_item="SP-SGXK",
+        department=APPROVAL_BUREAU,
+        area_code="321302",
+        comment="施工許可材料被要求重複提交三次",
+        requester=RequesterContact(mobile="13800000202", consent=True),
+    )
+    return await _channel_case(departments, RATINGS, "HCP", rating, "差評整改:施工許可 (a bad rating of a licence)")
+
+
+async def window_item(departments: Departments) -> list[Played]:
+    """A 不好辦 window record of a one-hour immediate item, recorded at the city's service hall."""
+    record = WindowRecord(
+        record_number="BHB-2021-0615-003",
+        hall="SQ-ZWFW",
+        attempted="辦理個體工商戶經營場所變更",
+        failed_at="系統無法核驗新經營場所地址",
+        recorded_by="示例窗口人員",
+        hour_class=HourClass.ONE,
+        requester=RequesterContact(mobile="13800000203", consent=True),
+    )
+    return await _channel_case(departments, APPROVAL_BUREAU, "BHB", record, "不好辦窗口:即辦件1小時 (a window item)")
+
+
+async def closed_gym_claim(departments: Departments) -> list[Played]:
+    """A one-click prepaid-card claim against a gym that closed: a matter for the market regulator."""
+    claim = PrepaidCardComplaint(
+        complaint_number="YFK-2021-0615-012",
+        kind=PrepaidClaimKind.CLAIM,
+        merchant="示例健身會所(已閉店)",
+        merchant_address="宿城區幸福中路88號",
+        card_number="6222000011118888",
+        amount=Decimal("2980.00"),
+        claim="健身會所閉店,要求退還卡內餘額",
+        requester=RequesterContact(mobile="13800000204", consent=True),
+    )
+    return await _channel_case(
+        departments, PREPAID_PLATFORM, "YFK", claim, "預付卡一鍵維權:健身房閉店 (a closed gym's prepaid cards)"
+    )
+
+
+async def _channel_case(
+    departments: Departments, feeder: str, channel: str, record: ChannelRecord, about: str
+) -> list[Played]:
+    """The channel's system takes the record in; the coordinator accepts the case, which texts the requester."""
+    taken = await (await departments(feeder)).take_in(channel, record)
+    case = (await departments(feeder)).case_by_id(taken.case_id)
+    await _poll(case.state, lambda view: view.seq > 0)
+    once = _Once(case.case_id)
+    await once((await _party(departments, case, BUSINESS_OFFICE, "coordinator")).accept(command_id=once.id("accept")))
+    return [await _case_played(case, about)]
 
 
 # Helpers.

@@ -229,3 +229,5 @@ class CaseClient(_Facade):
     read_inbox = _blocking(AsyncCaseClient.read_inbox)
     acknowledge_inbox_item = _blocking(AsyncCaseClient.acknowledge_inbox_item)
     deadline = _blocking(AsyncCaseClient.deadline)
+    take_in = _blocking(AsyncCaseClient.take_in)
+    take_in_batch = _blocking(AsyncCaseClient.take_in_batch)

@@ -173,6 +173,9 @@ class CaseSummary(BaseModel):
         union_mode="left_to_right", description="CaseloopSupervisionLevel: the highest rung reached"
     )
     next_due_at: AwareDatetime | None = Field(description="CaseloopNextDueAt: the earliest running step deadline")
+    channel: list[str] | None = Field(
+        None, description="CaseloopChannel: an intake channel's code, `<channel>.<record number>`, `unplaced`"
+    )
     status: str = Field(description="the workflow's status: running (a closed case runs through its reopen window)")
     started_at: AwareDatetime
     closed_at: AwareDatetime | None = Field(description="when the workflow ended")

@@ -26,6 +26,7 @@ class PushKind(StrEnum):
     HANDOFF_PUSH = "handoff_push"
     HANDOFF_FEEDBACK = "handoff_feedback"
     LOOP_CLOSED = "loop_closed"
+    CHANNEL_UPDATE = "channel_update"  # to an intake channel's system: an event its requester hears of
 
 
 class Push(BaseModel):
@@ -108,6 +109,9 @@ class SmsNotification(BaseModel):
     matter_code: str | None = Field(None, max_length=64)
     template_id: str = Field(min_length=1, max_length=100)
     variables: dict[str, str] = Field(default_factory=dict, description="template variables: case no., deadline…")
+    to_requester: bool = Field(
+        False, description="to the requester of a channel case (the intake store holds the contact), not the roster"
+    )
 
 
 class SmsResult(BaseModel):

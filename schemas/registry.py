@@ -333,8 +333,9 @@ class ImportSummary(BaseModel):
     functions: SectionSummary = Field(default_factory=SectionSummary)
     roster: SectionSummary = Field(default_factory=SectionSummary)
     defaults: SectionSummary = Field(default_factory=SectionSummary)
+    channels: SectionSummary = Field(default_factory=SectionSummary)
 
     @property
     def changed(self) -> bool:
-        sections = (self.departments, self.matters, self.functions, self.roster, self.defaults)
+        sections = (self.departments, self.matters, self.functions, self.roster, self.defaults, self.channels)
         return any(s.changed for s in sections)

@@ -170,6 +170,17 @@ class CountByCode(BaseModel):
     count: int
 
 
+class ChannelVolume(BaseModel):
+    """An intake channel's cases in the period (docs/intake.md)."""
+
+    code: str
+    name: str
+    taken_in: int = Field(description="records that became cases in the period")
+    unplaced: int = Field(description="of those, records whose mapping failed: placed by hand")
+    closed: int = Field(description="the channel's cases closed in the period, whenever taken in")
+    on_time: int = Field(description="of those, closed by the committed deadline")
+
+
 class Hotspot(BaseModel):
     """A matter or locality and what went wrong there in the period."""
 
@@ -264,3 +275,4 @@ class ReportFigures(BaseModel):
     typical_cases: list[TypicalCase]
     delay_threshold_working_days: int
     reconciliation: ReconciliationExtract | None
+    channels: list[ChannelVolume] = Field(default_factory=list, description="by intake channel; none without channels")

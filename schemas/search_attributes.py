@@ -24,6 +24,10 @@ NEXT_DUE_AT = SearchAttributeKey.for_datetime("CaseloopNextDueAt")
 # Every department party to the case or hand-off, by code: what scopes a department's lists and counts
 # (`CaseloopParties = 'SQ-SPJ'` matches any element).
 PARTIES = SearchAttributeKey.for_keyword_list("CaseloopParties")
+# A case taken in from an intake channel: the channel's code, `<channel>.<its record number>`, and `unplaced` while
+# the channel's mapping failed (`CaseloopChannel = '12345'`, `CaseloopChannel = '12345.WO-1'`). One key for both,
+# as keyword lists are scarce.
+CHANNEL = SearchAttributeKey.for_keyword_list("CaseloopChannel")
 
 ALL: tuple[SearchAttributeKey, ...] = (
     KIND,
@@ -38,4 +42,5 @@ ALL: tuple[SearchAttributeKey, ...] = (
     DIRECTION,
     NEXT_DUE_AT,
     PARTIES,
+    CHANNEL,
 )

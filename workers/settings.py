@@ -161,6 +161,9 @@ class Settings(BaseSettings):
     api_command_seconds: float = Field(30.0, gt=0, le=600, description="how long the door waits for a command")
     api_idempotency_hours: int = Field(24, ge=1, le=24 * 30, description="how long an Idempotency-Key is kept")
     api_max_body_bytes: int = Field(1 << 20, ge=1024, le=64 << 20, description="the largest request body")
+    api_status_lookups_per_minute: int = Field(
+        30, ge=1, le=100_000, description="public status lookups one client address may make a minute, wrong ones too"
+    )
     problem_base: str = Field(
         "https://caseloop.invalid/problems/", description="absolute URI the API's problem types are under"
     )

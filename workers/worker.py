@@ -18,6 +18,7 @@ from activities.handoff.admission import HandoffIntakeActivities
 from activities.handoff.reconciliation import HandoffReportActivities
 from activities.handoff.records import HandoffStoreActivities
 from activities.handoff.withdrawal import HandoffWithdrawalActivities
+from activities.intake.requester import RequesterActivities
 from activities.ledger import LedgerActivities
 from activities.notify.providers import sms_provider_for
 from activities.notify.sms import SmsActivities
@@ -66,6 +67,7 @@ SHARED_WITH_WORKFLOWS = (
             "presentation",
             "progress",
             "records",
+            "requester",
             "rules",
             "supervision",
         )
@@ -85,7 +87,9 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     """Every activity, bound to the process's resources."""
     gateway = GatewayActivities(resources.sessions, resources.http, environment_secret)
     inbox = InboxActivities(resources.sessions)
-    sms = SmsActivities(resources.sessions, sms_provider_for(resources.settings, resources.http))
+    sms_provider = sms_provider_for(resources.settings, resources.http)
+    sms = SmsActivities(resources.sessions, sms_provider)
+    requester = RequesterActivities(resources.sessions, sms_provider)
     registry = RegistryActivities(resources.sessions)
     ledger = LedgerActivities(resources.sessions)
     clock = ClockActivities(resources.sessions)
@@ -102,6 +106,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
         inbox.read_inbox,
         inbox.acknowledge_inbox_item,
         sms.send_sms,
+        requester.text_requester,
         registry.get_department,
         registry.get_matter,
         registry.resolve_case_parties,

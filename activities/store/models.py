@@ -10,6 +10,7 @@ from activities.store.credentials import ApiCredential  # noqa: F401
 from activities.store.delivery import DeliveryAttempt, InboxEntry
 from activities.store.handoff_events import HandoffEvent, HandoffReconciliation, HandoffStartRow  # noqa: F401
 from activities.store.idempotency import IdempotencyKey  # noqa: F401
+from activities.store.intake import IntakeChannel, IntakeRecord  # noqa: F401
 from activities.store.leaders_rungs import LeadersRungRow  # noqa: F401
 from activities.store.ledger import audit, cards, cases, handoffs, meetings, ratings, scores, supervision  # noqa: F401
 from activities.store.registry import (

@@ -113,6 +113,9 @@ def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--matter", action="append", metavar="CODE")
     parser.add_argument("--priority", action="append", choices=[p.value for p in Priority])
     parser.add_argument("--supervision-level", action="append", choices=[level.value for level in SupervisionLevel])
+    parser.add_argument(
+        "--channel", action="append", metavar="CODE", help="an intake channel, <channel>.<record number>, or unplaced"
+    )
     overdue = parser.add_mutually_exclusive_group()
     overdue.add_argument("--overdue", action="store_true", default=None, help="a running step deadline has passed")
     overdue.add_argument(
@@ -211,6 +214,7 @@ def _filter_values(args: argparse.Namespace) -> dict[str, Any]:
         "matter": args.matter,
         "priority": args.priority,
         "supervision_level": args.supervision_level,
+        "channel": args.channel,
         "overdue": args.overdue,
         "due_before": parse_instant(args.due_before, "--due-before"),
         "running": args.running,

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from caseloop.commands.bounds import check_csv, read_text
 from caseloop.errors import InputRejected, NotFound
+from schemas.intake import ChannelInfo
 from schemas.registry import CaseRole, DepartmentInfo, ImportSummary, MatterInfo, SectionSummary
 
 if TYPE_CHECKING:  # the store and the importer are imported by the verb that runs, not while the CLI starts
@@ -98,6 +99,7 @@ def _summary_text(summary: ImportSummary) -> str:
             _section("function lists", summary.functions, " departments"),
             _section("rosters", summary.roster, " departments"),
             _section("defaults", summary.defaults),
+            _section("channels", summary.channels),
         ]
     )
 
@@ -143,6 +145,7 @@ class RegistryOverview(BaseModel):
     departments: list[DepartmentInfo]
     matters: list[MatterInfo]
     defaults: NamedRoles
+    channels: list[ChannelInfo] = []
 
 
 class RegistryShow(BaseModel):
@@ -179,7 +182,9 @@ def _people(entries: list[RosterEntry], reveal: bool) -> list[RosterPerson]:
 
 
 async def _gather(sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace) -> RegistryShow:
+    from activities.store.intake import IntakeRepository
     from activities.store.registry import RegistryRepository
+    from services.intake.taking import channel_info
     from services.registry.lookups import department_info, matter_info
 
     async with sessions() as session:
@@ -190,6 +195,7 @@ async def _gather(sessions: async_sessionmaker[AsyncSession], args: argparse.Nam
                 departments=[await department_info(repository, d) for d in await repository.departments()],
                 matters=[matter_info(m) for m in await repository.matters()],
                 defaults=await _named(repository, None),
+                channels=[channel_info(c) for c in await IntakeRepository(session).channels()],
             )
             return shown
         if args.department is not None:
@@ -272,6 +278,16 @@ def _overview_text(overview: RegistryOverview) -> str:
         parties = f"lead {matter.lead}" if matter.lead else f"from {', '.join(matter.initiators) or '-'}"
         retired = "" if matter.active else "  [retired]"
         lines.append(f"  {matter.code}  {matter.kind.value}  {matter.name}  ({parties}){retired}")
+    if overview.channels:
+        lines.append(f"channels ({len(overview.channels)}):")
+    for channel in overview.channels:
+        flags = [channel.kind.value, "pushes" if channel.pushes else "no pushes"] + (
+            [] if channel.active else ["closed"]
+        )
+        lines.append(
+            f"  {channel.code}  {channel.name}  fed by {channel.department}  [{', '.join(flags)}]  "
+            f"{len(channel.categories)} categories, unplaced → {channel.unplaced_matter} in {channel.unplaced_locality}"
+        )
     return "\n".join(lines)
 
 

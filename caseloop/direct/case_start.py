@@ -22,7 +22,7 @@ from schemas.case.state import CASE_NUMBER_TAKEN, CaseRegistration, CaseWorkflow
 from schemas.case.views import CaseView
 from schemas.queues import DEFAULT_TASK_QUEUE
 from workflows.case import presentation
-from workflows.case.presentation import KIND, registered_parties
+from workflows.case.presentation import KIND, channel_values, registered_parties
 from workflows.case.workflow import CaseWorkflow
 
 # The case workflow's type name, as its histories carry it.
@@ -32,6 +32,23 @@ CASE_WORKFLOW = "Case"
 def summary_of(registration: CaseRegistration) -> str:
     """The UI's one-line summary: codes only, never the title."""
     return presentation.summary(registration)
+
+
+def start_attributes(registration: CaseRegistration) -> list[SearchAttributePair[Any]]:
+    """What a case is found by from its start, before its first transition publishes the rest."""
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(sa.KIND, KIND),
+        SearchAttributePair(sa.STAGE, CaseStage.REGISTERED.value),
+        SearchAttributePair(sa.CARD_COLOUR, CardColour.NONE.value),
+        SearchAttributePair(sa.MATTER, registration.matter_code),
+        SearchAttributePair(sa.LOCALITY, registration.locality_code),
+        SearchAttributePair(sa.PRIORITY, registration.priority.value),
+        SearchAttributePair(sa.SUPERVISION_LEVEL, SupervisionLevel.NONE.value),
+        SearchAttributePair(sa.PARTIES, registered_parties(registration)),
+    ]
+    if registration.channel is not None:
+        pairs.append(SearchAttributePair(sa.CHANNEL, channel_values(registration)))
+    return pairs
 
 
 # The runs a launch finds instead of starting the case again; any other end lets the case number start anew.
@@ -62,18 +79,7 @@ async def start_case(
             # A finished case keeps its number: starting it again returns it rather than a second case. Only a
             # run that failed (the registry or the clock unreachable for longer than their retries) starts anew.
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.KIND, KIND),
-                    SearchAttributePair(sa.STAGE, CaseStage.REGISTERED.value),
-                    SearchAttributePair(sa.CARD_COLOUR, CardColour.NONE.value),
-                    SearchAttributePair(sa.MATTER, registration.matter_code),
-                    SearchAttributePair(sa.LOCALITY, registration.locality_code),
-                    SearchAttributePair(sa.PRIORITY, registration.priority.value),
-                    SearchAttributePair(sa.SUPERVISION_LEVEL, SupervisionLevel.NONE.value),
-                    SearchAttributePair(sa.PARTIES, registered_parties(registration)),
-                ]
-            ),
+            search_attributes=TypedSearchAttributes(start_attributes(registration)),
             static_summary=summary_of(registration),
         )
     except WorkflowAlreadyStartedError:

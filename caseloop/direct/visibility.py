@@ -29,7 +29,7 @@ from schemas.registry import HandoffDirection
 E = TypeVar("E", bound=StrEnum)
 S = TypeVar("S", bound=BaseModel)
 # Each keyword filter: the search attribute it reads, and the enum of its values (None: registry codes).
-FilterTable = Mapping[str, tuple[SearchAttributeKey[str], type[StrEnum] | None]]
+FilterTable = Mapping[str, tuple[SearchAttributeKey[Any], type[StrEnum] | None]]
 
 CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 CASE_FILTERS: FilterTable = {
@@ -40,6 +40,7 @@ CASE_FILTERS: FilterTable = {
     "matter": (sa.MATTER, None),
     "priority": (sa.PRIORITY, Priority),
     "supervision_level": (sa.SUPERVISION_LEVEL, SupervisionLevel),
+    "channel": (sa.CHANNEL, None),  # an intake channel's code, `<channel>.<record number>`, or `unplaced`
 }
 HANDOFF_FILTERS: FilterTable = {
     "stage": (sa.STAGE, HandoffStage),
@@ -50,7 +51,7 @@ HANDOFF_FILTERS: FilterTable = {
     "direction": (sa.DIRECTION, HandoffDirection),
 }
 # What each summary's fields read, besides the workflow's ID, status and times.
-CASE_FIELDS = {
+CASE_FIELDS: Mapping[str, SearchAttributeKey[Any]] = {
     "stage": sa.STAGE,
     "card_colour": sa.CARD_COLOUR,
     "lead_department": sa.LEAD_DEPARTMENT,
@@ -58,6 +59,7 @@ CASE_FIELDS = {
     "matter": sa.MATTER,
     "priority": sa.PRIORITY,
     "supervision_level": sa.SUPERVISION_LEVEL,
+    "channel": sa.CHANNEL,
 }
 HANDOFF_FIELDS = {
     "stage": sa.STAGE,
@@ -101,7 +103,7 @@ class Query:
             self._clauses.append('ExecutionStatus != "Running"')
         return self
 
-    def _keyword(self, key: SearchAttributeKey[str], values: list[str]) -> None:
+    def _keyword(self, key: SearchAttributeKey[Any], values: list[str]) -> None:
         if len(values) == 1:
             self._clauses.append(f'{key.name} = "{values[0]}"')
         elif values:

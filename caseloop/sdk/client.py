@@ -46,6 +46,8 @@ from schemas.handoff import (
     SourceWithdrawal,
     WithdrawalReport,
 )
+from schemas.intake import ChannelKind
+from schemas.intake_api import BATCH_OF_KIND, RECORD_OF_KIND, ROUTE_OF_KIND, BatchAnswer, ChannelRecord, IntakeResult
 from schemas.registry import TriggerEvent
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -171,6 +173,59 @@ class CaseClient:
         )
         return self.case_by_id(answer.case_id, actor=actor)
 
+    async def take_in(
+        self,
+        channel: str,
+        record: ChannelRecord | Mapping[str, Any],
+        *,
+        kind: ChannelKind | str | None = None,
+        within: float | None = None,
+    ) -> IntakeResult:
+        """Takes one of an intake channel's own records in (docs/intake.md): a 12345 `HotlineWorkOrder`, a 好差評
+        `BadRating`, a 不好辦 `WindowRecord` or a `PrepaidCardComplaint` (`schemas.intake_api`), or its fields with
+        the channel's `kind`. Only the channel's own department's key may feed it (`Forbidden` otherwise).
+
+        The record becomes a case under `<channel>.<record number>`; sending it again answers the same case with
+        `created` False and starts nothing. A record whose category or area maps to nothing still becomes a case,
+        `placed` False, for the coordinator to place by hand. Give the requester the `verification_code`: with
+        the case id it opens the public status lookup.
+        """
+        taken = _record(record, kind)
+        path = f"/v1/intake/{channel}/{ROUTE_OF_KIND[_kind_of(taken)]}"
+        body = taken.model_dump(mode="json", exclude_none=True)
+        return IntakeResult.model_validate(
+            await self._transport.post(path, body, subject=f"a record of channel {channel}", within=within)
+        )
+
+    async def take_in_batch(
+        self,
+        channel: str,
+        records: Sequence[ChannelRecord | Mapping[str, Any]],
+        *,
+        kind: ChannelKind | str | None = None,
+        on_behalf_of: str | None = None,
+        on_behalf_reason: str | None = None,
+        within: float | None = None,
+    ) -> BatchAnswer:
+        """Takes many records of one channel in (a nightly export): each answers its own outcome (`created`,
+        `duplicate`, `rejected` with its problem), a refused record stops none of the others, and sending the batch
+        again starts nothing. An operator key feeds a channel for its department with `on_behalf_of` and
+        `on_behalf_reason`."""
+        taken = [_record(record, kind) for record in records]
+        if not taken:
+            raise InputRejected("records: a batch holds at least one record", rule="too_short", field="records")
+        channel_kind = _kind_of(taken[0])
+        batch = build(
+            BATCH_OF_KIND[channel_kind],
+            None,
+            {"records": taken, "on_behalf_of": on_behalf_of, "on_behalf_reason": on_behalf_reason},
+        )
+        body = batch.model_dump(mode="json", exclude_none=True)
+        path = f"/v1/intake/{channel}/{ROUTE_OF_KIND[channel_kind]}/batch"
+        return BatchAnswer.model_validate(
+            await self._transport.post(path, body, subject=f"a batch of channel {channel}", within=within)
+        )
+
     def case(self, case_number: str, *, actor: CaseActor | None = None) -> CaseHandle:
         """The handle of the case the caller's department registered under `case_number`; nothing is called yet.
         Its ID is `case-<department>~<case number>`; the door finds a case launched before under its old ID too."""
@@ -190,6 +245,7 @@ class CaseClient:
         matter: Many | None = None,
         priority: Many | None = None,
         supervision_level: Many | None = None,
+        channel: Many | None = None,
         overdue: bool | None = None,
         due_before: datetime | None = None,
         running: bool | None = None,
@@ -200,7 +256,8 @@ class CaseClient:
         (None: as many as the door answers at once, 1000).
 
         Keyword filters take one value or a sequence (any of them): `stage` (CaseStage), `card_colour`,
-        `department` (the lead department), `locality`, `matter`, `priority`, `supervision_level`.
+        `department` (the lead department), `locality`, `matter`, `priority`, `supervision_level`, `channel` (an
+        intake channel's code, `<channel>.<record number>`, or `unplaced`).
         `overdue=True`: a running step deadline has passed; `due_before`: one falls before that instant;
         `running`: the workflow still runs (a closed case runs on through its reopen window).
         """
@@ -218,6 +275,7 @@ class CaseClient:
         matter: Many | None = None,
         priority: Many | None = None,
         supervision_level: Many | None = None,
+        channel: Many | None = None,
         overdue: bool | None = None,
         due_before: datetime | None = None,
         running: bool | None = None,
@@ -469,6 +527,22 @@ class CaseClient:
                 f"{field}: this credential acts for {self.department}, not {department} "
                 "(the department comes from the credential)"
             )
+
+
+def _record(record: ChannelRecord | Mapping[str, Any], kind: ChannelKind | str | None) -> ChannelRecord:
+    if isinstance(record, ChannelRecord):
+        return record
+    if kind is None:
+        raise InputRejected("kind: give the channel's kind with a record given as fields", rule="missing", field="kind")
+    try:
+        model = RECORD_OF_KIND[ChannelKind(kind)]
+    except ValueError:
+        raise InputRejected(f"kind: {kind!r} is not a channel kind", rule="enum", field="kind") from None
+    return build(model, None, dict(record))
+
+
+def _kind_of(record: ChannelRecord) -> ChannelKind:
+    return next(kind for kind, model in RECORD_OF_KIND.items() if isinstance(record, model))
 
 
 def _co_unit(unit: CoUnitNomination | Mapping[str, Any] | str) -> Any:

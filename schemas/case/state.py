@@ -24,6 +24,7 @@ from schemas.case.stages import (
 )
 from schemas.clock import CardProfileName, ClockSpec, DayKind, DayNote, SlaClockState
 from schemas.delivery import Push, SmsNotification
+from schemas.intake import CaseChannel
 from schemas.ledger import RatingLevel, SupervisionOrderStatus
 from schemas.registry import CaseParties, Limit, LimitUnit, MatterInfo, MatterStep
 from schemas.text import FREE_TEXT, canonical_text
@@ -193,6 +194,9 @@ class CaseRegistration(BaseModel):
     policy: CasePolicy = Field(default_factory=CasePolicy)
     launched_by: Actor | None = Field(
         None, description="the initiating system as the front door authenticated it; the registration row names it"
+    )
+    channel: CaseChannel | None = Field(
+        None, description="the intake channel and its record number, for a case taken in from a channel"
     )
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ from schemas.case.state import (
     TimelineEntry,
 )
 from schemas.clock import ArmedRung
+from schemas.intake import CaseChannel
 
 
 class CaseQuery(BaseModel):
@@ -80,6 +81,7 @@ class CaseView(BaseModel):
         default_factory=list, description="pushes still on their way to a department system, by push id"
     )
     runs: int = Field(description="workflow runs so far (continue-as-new)")
+    channel: CaseChannel | None = Field(None, description="the intake channel and its record number, if any")
 
 
 class TimelineQuery(BaseModel):

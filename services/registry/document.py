@@ -1,8 +1,8 @@
 """Reads registry files (YAML, or CSV tables) into located records, with every field-level problem named.
 
-A YAML file holds `departments` (with their `functions` and `roster`), `matters` and `defaults` (the registry-wide
-coordinator and supervisors). A CSV file holds one table, recognised by its header: departments, functions, roster
-or matters. docs/registry.md describes both.
+A YAML file holds `departments` (with their `functions` and `roster`), `matters`, `defaults` (the registry-wide
+coordinator and supervisors) and `channels` (intake channels, docs/intake.md). A CSV file holds one table,
+recognised by its header: departments, functions, roster or matters. docs/registry.md describes both.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from schemas.clock import CardProfileName
+from schemas.intake import ChannelKind
 from schemas.limits import LimitText
 from schemas.registry import (
     ClaimMode,
@@ -128,6 +129,25 @@ class LeadersRungSpec(_Spec):
         return ("matter", self.matter) if self.matter else ("locality", self.locality or "")
 
 
+MappingKey = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=100)]
+
+
+class ChannelSpec(_Spec):
+    """An intake channel: its feeding department, its mapping tables and where unmapped records land."""
+
+    code: Code
+    name: Text
+    kind: ChannelKind
+    department: Code
+    pushes: bool = False
+    categories: dict[MappingKey, Code] = Field(default_factory=dict, max_length=2000)
+    localities: dict[MappingKey, Code] = Field(default_factory=dict, max_length=2000)
+    address_localities: dict[MappingKey, Code] = Field(default_factory=dict, max_length=200)
+    unplaced_matter: Code
+    unplaced_locality: Code
+    active: bool = True
+
+
 class FunctionRow(_Spec):
     department: Code
     kind: ItemKind
@@ -166,6 +186,7 @@ class RegistryDocument:
     defaults: list[Located[DefaultsSpec]] = field(default_factory=list)  # one per file that states them
     # The leaders' rungs; a file that states the section replaces them all (None: no file states it).
     leaders_rungs: list[Located[LeadersRungSpec]] | None = None
+    channels: list[Located[ChannelSpec]] = field(default_factory=list)
     # Departments whose function list / roster the files state; those lists replace the stored ones.
     function_lists: dict[str, Located[Any]] = field(default_factory=dict)
     rosters: dict[str, Located[Any]] = field(default_factory=dict)
@@ -253,13 +274,13 @@ def _read_yaml(document: RegistryDocument, file: str, content: str) -> None:
         document.unreadable = True
         return
     for key in data:
-        if key not in {"departments", "matters", "defaults", "leaders_rungs"}:
+        if key not in {"departments", "matters", "defaults", "leaders_rungs", "channels"}:
             document.problems.append(
                 RegistryProblem(
                     file=file,
                     where="top level",
                     field=str(key),
-                    rule="is not a section (departments, matters, defaults, leaders_rungs)",
+                    rule="is not a section (departments, matters, defaults, leaders_rungs, channels)",
                 )
             )
     if "defaults" in data:
@@ -272,7 +293,7 @@ def _read_yaml(document: RegistryDocument, file: str, content: str) -> None:
                     file=file, where="top level", field="defaults", rule="must be a mapping (coordinator, supervisors)"
                 )
             )
-    for name in ("departments", "matters"):
+    for name in ("departments", "matters", "channels"):
         if not isinstance(data.get(name, []), list):
             document.problems.append(RegistryProblem(file=file, where="top level", field=name, rule="must be a list"))
     departments: list[Any] = data["departments"] if isinstance(data.get("departments"), list) else []
@@ -312,6 +333,7 @@ def _read_yaml(document: RegistryDocument, file: str, content: str) -> None:
             document.matters.append(matter)
     if "leaders_rungs" in data:
         _read_leaders_rungs(document, file, data["leaders_rungs"])
+    _read_channels(document, file, data)
 
 
 def _read_leaders_rungs(document: RegistryDocument, file: str, rungs: Any) -> None:
@@ -331,6 +353,16 @@ def _read_leaders_rungs(document: RegistryDocument, file: str, rungs: Any) -> No
             document.problems.append(rung.problem("matter", "name exactly one of matter and locality"))
             continue
         located.append(rung)
+
+
+def _read_channels(document: RegistryDocument, file: str, data: dict[Any, Any]) -> None:
+    channels: list[Any] = data["channels"] if isinstance(data.get("channels"), list) else []
+    for index, raw in enumerate(channels):
+        where = f"channels[{index}]"
+        if (code := _declared_code(raw)) is not None:
+            where = f"{where} ({code})"
+        if (channel := _parse(document, ChannelSpec, raw, file, where)) is not None:
+            document.channels.append(channel)
 
 
 # CSV tables: required columns, then optional ones. A file is the table whose required columns it has.

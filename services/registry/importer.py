@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.store.intake import IntakeChannel, IntakeRepository
 from activities.store.leaders_rungs import LeadersRungRepository, LeadersRungRow
 from activities.store.registry import (
     CollaborationMatter,
@@ -28,8 +29,9 @@ from activities.store.registry import (
     RegistryRole,
     RosterEntry,
 )
-from schemas.registry import CaseRole, ImportSummary, PartyRole, RegistryProblem, SectionSummary
+from schemas.registry import CaseRole, ImportSummary, MatterKind, PartyRole, RegistryProblem, SectionSummary
 from services.registry.document import (
+    ChannelSpec,
     DefaultsSpec,
     DepartmentSpec,
     Located,
@@ -81,6 +83,8 @@ async def import_registry(sessions: async_sessionmaker[AsyncSession], paths: Seq
                 functions={code: set(items) for code, items in functions.items()},
                 inactive={code for code, row in departments.items() if not row.active},
                 roles={scope: [(role, code) for role, code, _ in rows] for scope, rows in roles.items()},
+                handoff_matters={code for code, row in matters.items() if row.kind != MatterKind.CASE.value},
+                localities={code for code, row in departments.items() if row.is_locality},
             )
             problems += validate(document, stored)
         if problems:
@@ -94,6 +98,7 @@ async def import_registry(sessions: async_sessionmaker[AsyncSession], paths: Seq
         await _apply_functions(session, document, functions, summary.functions)
         await _apply_roster(session, document, roster, summary.roster)
         await _apply_leaders_rungs(session, document)
+        await _apply_channels(session, document, summary.channels, now)
     return summary
 
 
@@ -359,3 +364,37 @@ async def _apply_roster(
                     for matter, role, name, phone in people
                 ],
             )
+
+
+def _channel_values(spec: ChannelSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "kind": spec.kind.value,
+        "department_code": spec.department,
+        "pushes": spec.pushes,
+        "categories": dict(spec.categories),
+        "localities": dict(spec.localities),
+        "address_localities": dict(spec.address_localities),
+        "unplaced_matter": spec.unplaced_matter,
+        "unplaced_locality": spec.unplaced_locality,
+        "active": spec.active,
+    }
+
+
+async def _apply_channels(
+    session: AsyncSession, document: RegistryDocument, summary: SectionSummary, now: datetime
+) -> None:
+    """Channels are created or updated by code, never deleted (`active: false` closes one)."""
+    stored = {row.code: row for row in await IntakeRepository(session).channels()}
+    for located in document.channels:
+        spec = located.value
+        values = _channel_values(spec)
+        row = stored.get(spec.code)
+        if row is None:
+            session.add(IntakeChannel(code=spec.code, updated_at=now, **values))
+            _count(summary, existed=False, changed=True)
+            continue
+        changed = _assign(row, values)
+        if changed:
+            row.updated_at = now
+        _count(summary, existed=True, changed=changed)

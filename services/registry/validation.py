@@ -24,6 +24,7 @@ from services.registry.document import DefaultsSpec, DepartmentSpec, Located, Ma
 
 PHONE = re.compile(r"^\+?[0-9][0-9-]{5,30}$")
 SECRET_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+CHANNEL_CODE_CHARS = 15  # `<channel>.<record number>` is a case number of at most 64 characters
 
 
 @dataclass
@@ -36,6 +37,8 @@ class StoredRegistry:
     inactive: set[str] = field(default_factory=set)  # retired departments
     # (matter, area) → [(role, department)]; (None, None) is the registry-wide defaults.
     roles: dict[tuple[str | None, str | None], list[tuple[str, str]]] = field(default_factory=dict)
+    handoff_matters: set[str] = field(default_factory=set)  # stored matters that are not cases
+    localities: set[str] = field(default_factory=set)  # stored departments that are localities
 
 
 def validate(
@@ -57,6 +60,7 @@ def validate(
     problems += _matter_rules(document, stored, departments)
     problems += _role_rules(document, stored, departments)
     problems += _leaders_rung_rules(document, departments, matters)
+    problems += _channel_rules(document, stored, departments, matters)
     return _not_yet_reported(document, problems)
 
 
@@ -82,6 +86,7 @@ def _not_yet_reported(document: RegistryDocument, problems: list[RegistryProblem
         *document.functions,
         *document.roster,
         *document.defaults,
+        *document.channels,
     ]
     failed = {(r.file, r.where): r.failed for r in records if r.failed}
     return [p for p in problems if re.split(r"[.\[]", p.field)[0] not in failed.get((p.file, p.where), ())]
@@ -314,4 +319,41 @@ def _roles_left_to_retired(
             problems.append(
                 retiring[code].problem("active", f"{code} is still {word} {scope}: name another there first")
             )
+    return problems
+
+
+def _channel_rules(
+    document: RegistryDocument, stored: StoredRegistry, departments: set[str], matters: set[str]
+) -> list[RegistryProblem]:
+    """Intake channels: a known feeding department, and mappings onto known case matters and localities."""
+    declared = {m.value.code: m.value.kind for m in document.matters}
+    other_matters = {code for code in stored.handoff_matters if code not in declared}
+    other_matters |= {code for code, kind in declared.items() if kind is not MatterKind.CASE}
+    in_files = {d.value.code: d.value.locality for d in document.departments}
+    not_localities = {code for code in stored.parents if code not in stored.localities and code not in in_files}
+    not_localities |= {code for code, locality in in_files.items() if not locality}
+    problems = _duplicates((c, c.value.code) for c in document.channels)
+    for located in document.channels:
+        spec = located.value
+        if len(spec.code) > CHANNEL_CODE_CHARS:
+            problems.append(
+                located.problem("code", f"at most {CHANNEL_CODE_CHARS} characters: it prefixes the cases' numbers")
+            )
+        if spec.department not in departments:
+            problems.append(located.problem("department", _unknown_department(spec.department)))
+        targets = [(f"categories.{key}", code) for key, code in spec.categories.items()]
+        for field_name, code in [*targets, ("unplaced_matter", spec.unplaced_matter)]:
+            if code not in matters:
+                problems.append(
+                    located.problem(field_name, f"unknown matter {code}: it must be in these files or the registry")
+                )
+            elif code in other_matters:
+                problems.append(located.problem(field_name, f"{code} is not a case matter: a channel launches cases"))
+        areas = [(f"localities.{key}", code) for key, code in spec.localities.items()]
+        areas += [(f"address_localities.{key}", code) for key, code in spec.address_localities.items()]
+        for field_name, code in [*areas, ("unplaced_locality", spec.unplaced_locality)]:
+            if code not in departments:
+                problems.append(located.problem(field_name, _unknown_department(code)))
+            elif code in not_localities:
+                problems.append(located.problem(field_name, f"{code} is not a locality (locality: true)"))
     return problems

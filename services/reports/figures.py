@@ -10,11 +10,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.store.intake import IntakeChannel, IntakeRecord, IntakeRepository
 from activities.store.ledger.period import CardFacts, CaseFacts, HandoffFacts, PeriodRepository
 from activities.store.registry import Department, RegistryRepository
 from schemas.ledger import ScoreTotalsQuery
 from schemas.reports import (
     CardCount,
+    ChannelVolume,
     CountByCode,
     Escalations,
     Hotspot,
@@ -127,6 +129,38 @@ def _cards(cards: Iterable[CardFacts], units: Mapping[str, Unit]) -> list[CardCo
     return sorted(result, key=lambda count: (-count.red, -count.yellow, count.code))
 
 
+def _channels(
+    channels: Sequence[IntakeChannel],
+    records: Sequence[IntakeRecord],
+    cases: Sequence[CaseFacts],
+    period: ReportPeriod,
+) -> list[ChannelVolume]:
+    """Each channel with a record in the period: taken in, unplaced, and its cases closed (on time) in it."""
+    closed = {case.case_id: case for case in cases if _within(case.closed_at, period)}
+    volumes: dict[str, ChannelVolume] = {}
+    names = {channel.code: channel.name for channel in channels}
+    for record in records:
+        volume = volumes.setdefault(
+            record.channel_code,
+            ChannelVolume(
+                code=record.channel_code,
+                name=names.get(record.channel_code, record.channel_code),
+                taken_in=0,
+                unplaced=0,
+                closed=0,
+                on_time=0,
+            ),
+        )
+        if _within(record.created_at, period):
+            volume.taken_in += 1
+            volume.unplaced += not record.placed
+        case = closed.get(record.case_id)
+        if case is not None:
+            volume.closed += 1
+            volume.on_time += not _late(case)
+    return [volumes[code] for code in sorted(volumes)]
+
+
 def _name(units: Mapping[str, Unit], code: str) -> str:
     unit = units.get(code)
     return unit.name if unit is not None else code
@@ -164,6 +198,10 @@ async def read_figures(
         orders = await store.orders_by_department(start, end)
         handoffs = await store.handoffs(start, end)
         reconciliation = await store.reconciliation(start, end, end + RECONCILIATION_GRACE)
+        intake = IntakeRepository(session)
+        channels = await intake.channels()
+        closed_ids = [case.case_id for case in cases if _within(case.closed_at, period)]
+        intake_records = await intake.records_for_period(start, end, closed_ids) if channels else []
     totals = await Ledger(sessions).score_totals(ScoreTotalsQuery(start=start, end=end))
     recorded = {department.department_code: department.points for department in totals.departments}
     departments, localities = assess(events, units, options.weights, recorded)
@@ -203,6 +241,7 @@ async def read_figures(
         localities=localities,
         typical_cases=typical,
         delay_threshold_working_days=options.delay_threshold_working_days,
+        channels=_channels(channels, intake_records, cases, period),
         reconciliation=None
         if reconciliation is None
         else ReconciliationExtract(

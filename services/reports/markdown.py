@@ -91,6 +91,10 @@ def render(figures: ReportFigures) -> str:
         "### By locality\n",
         _table(tables.locality_hotspots(figures)),
         f"![localities]({CHARTS['localities-hotspots']})\n",
+        "## Intake channels (渠道)\n",
+        "Records the channels (12345, 好差評, the 不好辦 window, prepaid cards) turned into cases in the period, those "
+        "whose mapping failed and were placed by hand, and the channels' cases closed in the period.\n",
+        _table(tables.channels(figures)),
         "## Typical cases (典型案例)\n",
         f"Buck-passing: an improper return the coordinator upheld (not revoked on appeal). Delay: a case past its "
         f"committed deadline by more than {figures.delay_threshold_working_days} working days, closed in the period "

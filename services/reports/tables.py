@@ -147,6 +147,12 @@ def reconciliation(figures: ReportFigures) -> Table:
     return Table("reconciliation", "Reconciliation: loops open past their limit", ("code", "name", "loops"), rows)
 
 
+def channels(figures: ReportFigures) -> Table:
+    rows: list[list[Cell]] = [[c.code, c.name, c.taken_in, c.unplaced, c.closed, c.on_time] for c in figures.channels]
+    header = ("code", "name", "taken in", "unplaced", "closed", "closed on time")
+    return Table("channels", "Cases by intake channel", header, rows)
+
+
 def all_tables(figures: ReportFigures) -> list[Table]:
     return [
         volumes(figures),
@@ -159,4 +165,5 @@ def all_tables(figures: ReportFigures) -> list[Table]:
         typical_cases(figures),
         open_loops(figures),
         reconciliation(figures),
+        channels(figures),
     ]

@@ -7,16 +7,18 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from temporalio.client import WorkflowUpdateFailedError
 
+from activities.store.intake import IntakeChannel, IntakeRepository
 from schemas.case import commands as c
 from schemas.case.stages import CommitmentDecision, ReturnRuling, ReviewVerdict, Role
 from schemas.case.views import CaseView
 from schemas.clock import ClockUnit, RungKind
+from schemas.intake import CaseChannel
 from schemas.ledger import RatingLevel
 from schemas.registry import Limit
 from services.registry.importer import import_registry
@@ -294,6 +296,50 @@ def _rung_at(view: CaseView, clock: str, kind: RungKind) -> datetime:
     return armed.at
 
 
+async def from_a_channel(driver: Driver) -> CaseHandle:
+    """A case taken in from an intake channel: its requester is texted at launch, commitment, progress, the rating
+    request and closing (`workflows.case.requester`)."""
+    channel = CaseChannel(code="T12345", reference="WO-1", pushes=False, requester=True)
+    registration = driver.registration(channel=channel)
+    now = datetime.now(UTC)
+    async with driver.sessions.begin() as session:
+        session.add(
+            IntakeChannel(
+                code="T12345",
+                name="test hotline",
+                kind="hotline",
+                department_code="SQ-CENTRE",  # the registry of these tests has no department "hotline"
+                pushes=True,
+                categories={},
+                localities={},
+                address_localities={},
+                unplaced_matter=registration.matter_code,
+                unplaced_locality=registration.locality_code,
+                active=True,
+                updated_at=now,
+            )
+        )
+        await session.flush()
+        IntakeRepository(session).add_record(
+            channel_code="T12345",
+            record_number="WO-1",
+            case_id=registration.case_id,
+            matter_code=registration.matter_code,
+            locality_code=registration.locality_code,
+            placed=True,
+            contact_kind="mobile",
+            contact="13900000000",
+            verification_code="ABCDEFGH",
+            received_at=now,
+            created_at=now,
+        )
+    handle = await in_progress(driver, channel=channel)
+    await handle.execute_update(CaseWorkflow.report_progress, c.ReportProgress(actor=lead, summary="halfway"))
+    await close(handle)
+    await handle.result()
+    return handle
+
+
 SCENARIOS = {
     "happy_path": happy_path,
     "return_and_reroute": return_and_reroute,
@@ -306,4 +352,5 @@ SCENARIOS = {
     "clock_refusal": clock_refusal,
     "handed_over": handed_over,
     "appeal_and_leaders": appeal_and_leaders,
+    "from_a_channel": from_a_channel,
 }

@@ -30,14 +30,15 @@ async def run_cli(*argv: str) -> int:
 
 async def test_import_then_show(cli_store: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert await run_cli("registry", "import", str(SAMPLE_REGISTRY)) == 0
-    assert "departments: 29 (29 new" in capsys.readouterr().out
+    assert "departments: 32 (32 new" in capsys.readouterr().out
     assert await run_cli("registry", "import", str(SAMPLE_REGISTRY), "--json") == 0
-    assert json.loads(capsys.readouterr().out)["departments"]["unchanged"] == 29
+    assert json.loads(capsys.readouterr().out)["departments"]["unchanged"] == 32
 
     assert await run_cli("registry", "show") == 0
     overview = capsys.readouterr().out
     assert "    SQ-SHY-WJJ  沭陽縣衛生健康局  [county, inbox]" in overview
     assert "SQ-SG-GGCSWS  approval_supervision" in overview
+    assert "  12345  12345政務服務便民熱線工單  fed by SQ-12345  [hotline, pushes]" in overview
 
     assert await run_cli("registry", "show", "--department", "SQ-SPJ", "--matter", "SQ-SG-GGCSWS") == 0
     detail = capsys.readouterr().out

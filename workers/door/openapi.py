@@ -42,9 +42,14 @@ ERRORS: dict[str, str] = {
     "409": "A request with this Idempotency-Key is still in flight",
     "413": "The request body is too large",
     "422": "A rule refused the request, the request is invalid, or the Idempotency-Key was used for another request",
+    "429": "Too many public lookups from this address; retry after Retry-After seconds",
     "503": "The engine cannot be reached; retry later (with the same Idempotency-Key)",
     "504": "No answer in time; retry with the same Idempotency-Key (`command_id`)",
 }
+
+
+# Routes that take no credential (the requester's status lookup): documented as such, with their own errors.
+PUBLIC_PATHS = frozenset({"/v1/status"})
 
 
 def document(app: FastAPI, settings: Settings, retention_hours: float) -> dict[str, Any]:
@@ -64,12 +69,17 @@ def document(app: FastAPI, settings: Settings, retention_hours: float) -> dict[s
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             operation["responses"] = {**operation["responses"], **_errors(path, method, operation)}
+            if path in PUBLIC_PATHS:
+                operation["security"] = []
     return schema
 
 
 def _errors(path: str, method: str, operation: dict[str, Any]) -> dict[str, Any]:
-    statuses = ["401", "403", "404", "422", "503", "504"]
-    if method == "post":
+    if path in PUBLIC_PATHS:
+        statuses = ["404", "413", "422", "429", "503", "504"]
+    else:
+        statuses = ["401", "403", "404", "422", "503", "504"]
+    if method == "post" and path not in PUBLIC_PATHS:
         statuses.append("413")
         if any(parameter.get("name") == "Idempotency-Key" for parameter in operation.get("parameters", [])):
             statuses.append("409")

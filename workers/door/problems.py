@@ -37,6 +37,7 @@ class Kind(Enum):
     NOT_FOUND = ("not-found", 404, "Not found")
     METHOD_NOT_ALLOWED = ("method-not-allowed", 405, "The method is not allowed here")
     TOO_LARGE = ("request-too-large", 413, "The request body is too large")
+    TOO_MANY_REQUESTS = ("too-many-requests", 429, "Too many requests from this address; retry later")
     INTERNAL = ("internal-error", 500, "The door failed; the request may be retried with the same Idempotency-Key")
     UNAVAILABLE = ("unavailable", 503, "The engine cannot be reached; retry later")
     TIMEOUT = ("timeout", 504, "No answer in time; retry with the same Idempotency-Key")

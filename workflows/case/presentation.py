@@ -72,6 +72,7 @@ def view(state: CaseState) -> CaseView:
         seq=state.seq,
         runs=state.runs,
         undelivered=[push.push_id for push in state.outbox.pushes],
+        channel=registration.channel,
     )
 
 
@@ -116,6 +117,16 @@ def parties(state: CaseState) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
+def channel_values(registration: CaseRegistration) -> list[str]:
+    """CaseloopChannel of a case taken in from a channel: its code, `<code>.<record number>` (the case number),
+    and `unplaced` while its mapping failed (the registration says so for good: reroutes do not change it)."""
+    channel = registration.channel
+    if channel is None:
+        return []
+    values = [channel.code, f"{channel.code}.{channel.reference}"]
+    return values if channel.placed else [*values, "unplaced"]
+
+
 def search_attributes(state: CaseState, *, with_parties: bool = True) -> TypedSearchAttributes:
     """The attributes supervisors filter on; a key without a value (no lead yet, nothing due) is left out.
 
@@ -140,6 +151,8 @@ def search_attributes(state: CaseState, *, with_parties: bool = True) -> TypedSe
         pairs.append(SearchAttributePair(sa.NEXT_DUE_AT, due[0]))
     if with_parties:
         pairs.append(SearchAttributePair(sa.PARTIES, parties(state)))
+    if registration.channel is not None:
+        pairs.append(SearchAttributePair(sa.CHANNEL, channel_values(registration)))
     return TypedSearchAttributes(pairs)
 
 
@@ -184,6 +197,11 @@ def markdown(state: CaseState) -> str:
         f" · **lead** {rules.lead_department(state) or '—'} · **priority** {registration.priority.value}",
         f"**Next due** {due[0].isoformat()} ({due[1].value})" if due else "**Next due** —",
     ]
+    if registration.channel is not None:
+        channel = registration.channel
+        # The reason quotes what the channel wrote, so it stays in the payload: details are stored in clear.
+        placed = "" if channel.placed else " · **unplaced**: the coordinator places it by hand"
+        lines.append(f"**Channel** {channel.code} · **record** {channel.reference}{placed}")
     if state.committed_due_at is not None and state.stage is not CaseStage.CLOSED:
         lines.append(f"**Committed deadline** {state.committed_due_at.isoformat()}")
     if state.assignments:

@@ -27,6 +27,7 @@ from temporalio.workflow import ActivityConfig
 with workflow.unsafe.imports_passed_through():
     from activities.case.activities import CaseActivities
     from activities.gateway.delivery import GatewayActivities
+    from activities.intake.requester import RequesterActivities
     from activities.notify.sms import SmsActivities
     from activities.registry.lookups import RegistryActivities
     from schemas import names
@@ -40,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.registry import CaseParties, CasePartiesQuery, DepartmentQuery
     from schemas.rejections import ErrorType
     from workflows import policies
-    from workflows.case import bounds, ladder, machine, presentation, records, rules
+    from workflows.case import bounds, ladder, machine, presentation, records, requester, rules
     from workflows.case.effects import Effects, profile_of
     from workflows.case.rules import Rejected
     from workflows.sla import SlaClock
@@ -387,6 +388,8 @@ class CaseWorkflow:
             self._check_committed_deadline(plan, now)
         effects = change(self._state, now)
         self._settle(effects, plan)
+        if self._state.registration.channel is not None and workflow.patched(requester.PATCH):
+            requester.tell(self._state, effects, command)
         if not effects.to_record:
             presentation.details(self._state)
             return effects
@@ -587,9 +590,8 @@ class CaseWorkflow:
 
     async def _send_sms(self, sms: SmsNotification) -> None:
         try:
-            await workflow.execute_activity_method(
-                SmsActivities.send_sms, sms, **self._attempts(policies.DEPARTMENT_DELIVERY)
-            )
+            send = RequesterActivities.text_requester if sms.to_requester else SmsActivities.send_sms
+            await workflow.execute_activity_method(send, sms, **self._attempts(policies.DEPARTMENT_DELIVERY))
         except ActivityError as error:
             if isinstance(error.cause, CancelledError):
                 return  # continuing as new: sent again by the next run

@@ -43,6 +43,10 @@ def case_filters(
     matter: Annotated[list[Code] | None, Query(max_length=50)] = None,
     priority: Annotated[list[Priority] | None, Query(max_length=20)] = None,
     supervision_level: Annotated[list[SupervisionLevel] | None, Query(max_length=20)] = None,
+    channel: Annotated[
+        list[Code] | None,
+        Query(max_length=50, description="an intake channel's code, `<channel>.<record number>`, or `unplaced`"),
+    ] = None,
     overdue: Annotated[bool | None, Query(description="a running step deadline has passed")] = None,
     due_before: Annotated[AwareDatetime | None, Query(description="a step deadline falls before this")] = None,
     running: Annotated[bool | None, Query(description="the workflow still runs")] = None,
@@ -55,6 +59,7 @@ def case_filters(
         "matter": matter,
         "priority": priority,
         "supervision_level": supervision_level,
+        "channel": channel,
         "overdue": overdue,
         "due_before": due_before,
         "running": running,

@@ -1,0 +1,1 @@
+"""Intake activities: telling a channel case's requester."""

@@ -1,0 +1,1 @@
+"""Intake: channel records into cases, and what the requester hears back."""
