@@ -1,7 +1,19 @@
-"""Supervision orders' ids, one scheme for cases and hand-offs: `<subject id>.o<n>`, n counting from 1 within
-the subject. (Hand-offs named theirs `<hand-off id>:order:<n>` before; those keep their ids.)"""
+"""Supervision (督辦) in one vocabulary for cases and hand-offs: the orders' id scheme, `<subject id>.o<n>` with n
+counting from 1 within the subject (hand-offs named theirs `<hand-off id>:order:<n>` before; those keep their ids),
+and the escalation rungs a department reaches, which both loops count in the same metric."""
 
 from __future__ import annotations
+
+from pydantic import BaseModel
+
+from schemas.clock import RungKind
+
+
+class Escalation(BaseModel):
+    """A rung of the escalation ladder a department reached, for the domain metrics."""
+
+    department: str
+    rung: RungKind
 
 
 def order_number(number: int) -> str:

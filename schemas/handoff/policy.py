@@ -63,3 +63,10 @@ class HandoffPolicy(BaseModel):
     store_retry_longest: timedelta = Field(
         timedelta(minutes=15), gt=timedelta(0), description="the longest pause, as the pause doubles"
     )
+    max_history_events: int | None = Field(
+        None,
+        ge=20,
+        le=50_000,
+        description="continue as new beyond this many history events even if the server does not ask (as "
+        "CasePolicy.max_history_events); None waits for the server",
+    )

@@ -45,13 +45,12 @@ from tests.handoff.builders import (
     originator,
     receiver,
 )
+from workflows.handoff.effects import deeper
+from workflows.handoff.ladder import RungAction, rung_meaning
 from workflows.handoff.machine import (
     ALLOWED_STAGES,
-    RungAction,
     check,
-    deeper,
     findings_as_events,
-    rung_meaning,
     stage_after_push,
 )
 
