@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.clock import RungKind
     from schemas.delivery import PushKind
     from schemas.ledger import CardLevel, CardReason
+    from schemas.orders import LADDER_PUSHES
     from workflows.case import rules, supervision
     from workflows.case.effects import SYSTEM, Recorder
 
@@ -54,9 +55,9 @@ def on_rung(rec: Recorder, clock: CaseClock, kind: RungKind) -> None:
     elif kind is RungKind.SUPERVISION_ORDER:
         _ladder_order(rec, clock)
     elif kind is RungKind.CIRCULAR:
-        _climb(rec, clock, kind, SupervisionLevel.CIRCULAR, PushKind.CIRCULAR)
+        _climb(rec, clock, kind, SupervisionLevel.CIRCULAR, LADDER_PUSHES[kind])
     elif kind is RungKind.ADMONITORY_TALK:
-        _climb(rec, clock, kind, SupervisionLevel.ADMONITORY_TALK, PushKind.REMINDER)
+        _climb(rec, clock, kind, SupervisionLevel.ADMONITORY_TALK, LADDER_PUSHES[kind])
 
 
 def _due(clock: CaseClock) -> str:

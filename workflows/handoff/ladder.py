@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.delivery import PushKind
     from schemas.handoff import HandoffClock, HandoffOrder, SlaColour
     from schemas.ledger import CardLevel, CardReason, SupervisionOrderStatus
-    from schemas.orders import order_number, supervision_order_id
+    from schemas.orders import LADDER_PUSHES, order_number, supervision_order_id
     from workflows.handoff import machine
     from workflows.handoff.effects import Change, deeper
 
@@ -143,7 +143,9 @@ def fire(change: Change, clock: HandoffClock, fired: FiredRung) -> None:
     elif action in (RungAction.REMINDER_NOTICE, RungAction.CIRCULAR, RungAction.ADMONITORY_TALK) and receiver:
         change.escalate(receiver, fired.kind)
         change.record(SYSTEM_ACTOR, action.value, None, rung)
-        change.notify(receiver, ESCALATION_NOTICES[action], action.value, {"rung": action.value, "due_at": due})
+        change.notify(
+            receiver, LADDER_PUSHES[LADDER_RUNGS[action]], action.value, {"rung": action.value, "due_at": due}
+        )
     elif action is RungAction.AUTO_ACKNOWLEDGE:
         machine.close(change, SYSTEM_ACTOR, "not acknowledged within the limit: acknowledged automatically", True)
     elif action is RungAction.REROUTE_OVERDUE:
@@ -161,11 +163,11 @@ def fire(change: Change, clock: HandoffClock, fired: FiredRung) -> None:
         change.notify(receiver, PushKind.CIRCULAR, "order-overdue", {"rung": "circular", "due_at": due})
 
 
-# The push each rung of the ladder after a missed feedback sends.
-ESCALATION_NOTICES: dict[RungAction, PushKind] = {
-    RungAction.REMINDER_NOTICE: PushKind.REMINDER,
-    RungAction.CIRCULAR: PushKind.CIRCULAR,
-    RungAction.ADMONITORY_TALK: PushKind.CIRCULAR,
+# The rung of the ladder each action climbs, whose push (LADDER_PUSHES) is the case's for the same rung.
+LADDER_RUNGS: dict[RungAction, RungKind] = {
+    RungAction.REMINDER_NOTICE: RungKind.REMINDER_NOTICE,
+    RungAction.CIRCULAR: RungKind.CIRCULAR,
+    RungAction.ADMONITORY_TALK: RungKind.ADMONITORY_TALK,
 }
 
 
