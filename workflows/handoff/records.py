@@ -73,16 +73,12 @@ def transition(
 ) -> StoreWrite:
     """The audit entry of a transition with the read model as the state is now. The actor's role is spelled as the
     case spells it (`coordinator`, `system`)."""
-    actor = step.actor
-    entry = AuditEntry(
+    entry = AuditEntry.by(
+        step.actor,
+        step.action,
         subject_id=start.handoff_id,
         subject_kind=SubjectKind.HANDOFF,
         seq=step.seq,
-        actor=actor.role.value,
-        actor_id=actor.department,
-        credential_id=actor.credential,
-        on_behalf_reason=actor.on_behalf_reason,
-        action=step.action,
         reason=step.reason,
         from_stage=step.before.value,
         to_stage=step.after.value,
@@ -93,13 +89,12 @@ def transition(
 
 def order_transition(start: HandoffStart, order: HandoffOrder, action: str, reason: str, at: datetime) -> StoreWrite:
     """A supervision order's own audit entry (its `seq`) and its state; the system issues, answers and lifts it."""
-    entry = AuditEntry(
+    entry = AuditEntry.by(
+        SYSTEM_ACTOR,
+        action,
         subject_id=order.order_id,
         subject_kind=SubjectKind.SUPERVISION_ORDER,
         seq=order.seq,
-        actor=SYSTEM_ACTOR.role.value,
-        actor_id=SYSTEM_ACTOR.department,
-        action=action,
         reason=reason,
         to_stage=order.status.value,
         at=at,
