@@ -9,8 +9,8 @@ in one place.
   notices, escalations);
 - `records` and `presentation`: what a hand-off writes to the store, and how it shows itself (view, search
   attributes, details, package), as pure functions;
-- `entity`: the workflow shell that validates, applies the rules under one lock and carries out their effects,
-  one store activity per transition;
+- `entity`: the workflow shell that validates, applies the rules under one lock and carries out their effects;
+- `writes`: the store writes a hand-off owes, one store activity per transition, retried while the store is down;
 - `intake`, `reconciliation`: the workflows that admit reported events in batches, withdraw hand-offs at the
   source, and reconcile open loops every month.
 """

@@ -27,14 +27,11 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, RetryState
-from temporalio.workflow import ActivityConfig
 
 with workflow.unsafe.imports_passed_through():
     from activities.clock.activities import ClockActivities
     from activities.gateway.delivery import GatewayActivities
     from activities.handoff.admission import HandoffIntakeActivities
-    from activities.handoff.records import HandoffStoreActivities
-    from activities.ledger import LedgerActivities
     from activities.notify.sms import SmsActivities
     from activities.registry.lookups import RegistryActivities
     from schemas import names
@@ -42,7 +39,6 @@ with workflow.unsafe.imports_passed_through():
     from schemas.clock import ClockSpec, FiredRung, SlaClockState
     from schemas.delivery import Push
     from schemas.handoff import (
-        WRITES_PER_CALL,
         Acknowledge,
         Admission,
         Claim,
@@ -52,7 +48,6 @@ with workflow.unsafe.imports_passed_through():
         HandoffInput,
         HandoffState,
         HandoffView,
-        HandoffWrites,
         LoopTwoStarted,
         Reroute,
         ReturnPush,
@@ -75,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
         Window,
         clock_spec,
     )
+    from workflows.handoff.writes import OwedWrites
     from workflows.sla import SlaClock
 
 _UNPUBLISHED = object()
@@ -83,9 +79,6 @@ Rules = Callable[[Change], None]
 
 # Runs that began before these changes replay as they ran; from each marker on, a run takes the new path.
 PARTIES_PATCH = "handoff-parties-search-attribute"  # CaseloopParties upserted
-# One store activity per transition (HandoffStoreActivities.record_writes, which counts the metrics); before it, one
-# ledger activity per store write, in their order.
-ONE_WRITE_PATCH = "handoff-one-store-write-per-transition"
 CLOCKS_PATCH = "handoff-push-act-and-order-clocks"  # the matter's push and act limits, and an order's own clock
 # CaseloopCardColour holds the most severe card, as for cases, and CaseloopSlaColour the SLA colour.
 SLA_COLOUR_PATCH = "handoff-card-colour-means-cards"
@@ -108,8 +101,7 @@ class HandoffWorkflow:
         self._texts: list[asyncio.Task[None]] = []
         self._stopping = False
         self._continuing = False  # commands are refused until the next run takes them
-        self._flushing = False  # a store write is on its way: the background retry keeps out of it
-        self._one_write_per_transition: bool | None = None
+        self._writes = OwedWrites(self._start, self._state, self._lock)
         # What the Temporal UI holds: nothing for a new hand-off; after continue-as-new, unknown (so all is sent).
         self._published: dict[str, Any] = {} if input.carried else {key.name: None for key in sa.ALL}
 
@@ -117,8 +109,7 @@ class HandoffWorkflow:
     async def run(self, input: HandoffInput) -> HandoffView:
         clock_tasks = [asyncio.create_task(clock.run()) for clock in self._clocks.values()]
         postman = asyncio.create_task(self._deliver_outbox())
-        # Waits without a command until a write is owed, so histories from before it replay unchanged.
-        self._catching_up = asyncio.create_task(self._catch_up())
+        self._catching_up = asyncio.create_task(self._writes.catch_up())
         if input.carried is None:
             async with self._transaction():
                 await self._open()
@@ -259,10 +250,9 @@ class HandoffWorkflow:
                 await self._apply(await rules())
             except Rejected as rejected:
                 raise rejected.rejection.error() from None
-            if self._one_write_per_transition:
+            if self._writes.one_per_transition:
                 state.uncounted_commands.append(info.name)
-                if not self._flushing:
-                    await self._flush(policies.STORE_WRITE_ONCE if owed_before else policies.STORE_WRITE)
+                await self._writes.transaction_ended(owed_before)
             view = self._view()
             state.handled_commands = machine.remembered(
                 state.handled_commands, info.id, self._policy.remembered_commands
@@ -339,7 +329,7 @@ class HandoffWorkflow:
     async def _apply(self, rules: Rules) -> Effects:
         now = workflow.now()
         counted = 0
-        if self._one_write_per_transition:
+        if self._writes.one_per_transition:
             # The clocks are counted on a preview before the state moves, so nobody reads a stage without its
             # deadlines (runs before ONE_WRITE_PATCH count them in their turn).
             preview = Change(self._start, self._state.model_copy(deep=True), now)
@@ -350,7 +340,7 @@ class HandoffWorkflow:
         rules(change)
         steps = change.effects.steps
         await self._carry_out([step for step in steps[:counted] if not _clock_step(step)] + steps[counted:])
-        if self._one_write_per_transition:
+        if self._writes.one_per_transition:
             self._state.uncounted_escalations.extend(change.effects.escalations)
         return change.effects
 
@@ -370,10 +360,10 @@ class HandoffWorkflow:
             if isinstance(step, Stop):
                 self._clocks[step.clock].stop()
             elif isinstance(step, Transition):
-                await self._record(records.transition(self._start, self._state, step))
+                await self._writes.record(records.transition(self._start, self._state, step))
                 self._publish()
             elif isinstance(step, StoreWrite):
-                await self._record(step)
+                await self._writes.record(step)
             else:
                 self._state.outbox.append(step)
             index += 1
@@ -507,24 +497,7 @@ class HandoffWorkflow:
     def _notice_due(self) -> bool:
         """A notice waits for the end of the transaction that queued it, so it goes out after its transition is
         written (runs before ONE_WRITE_PATCH wrote it before queueing the notice)."""
-        in_transaction = bool(self._one_write_per_transition) and self._lock.locked()
-        return bool(self._state.outbox) and not in_transaction
-
-    # Store writes: one call per transition as it ends; owed writes retried.
-
-    async def _record(self, write: StoreWrite) -> None:
-        """Queues a store write behind any the store has not taken yet; runs begun before ONE_WRITE_PATCH write it
-        at once, one call a write."""
-        outage = bool(self._state.unrecorded)
-        self._state.unrecorded.append(write)
-        if not self._one_write():
-            await self._flush(policies.STORE_WRITE_ONCE if outage else policies.STORE_WRITE)
-
-    def _one_write(self) -> bool:
-        """Whether this run writes one store call per transition; decided at its first write, for the whole run."""
-        if self._one_write_per_transition is None:
-            self._one_write_per_transition = workflow.patched(ONE_WRITE_PATCH)
-        return self._one_write_per_transition
+        return bool(self._state.outbox) and not self._writes.in_transaction()
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
@@ -532,79 +505,7 @@ class HandoffWorkflow:
         async with self._lock:
             owed_before = bool(self._state.unrecorded)
             yield
-            if self._one_write_per_transition and self._state.unrecorded and not self._flushing:
-                await self._flush(policies.STORE_WRITE_ONCE if owed_before else policies.STORE_WRITE)
-
-    async def _flush(self, config: ActivityConfig) -> None:
-        """Writes the owed writes oldest first; the first the store does not take stops it, kept with the rest.
-        Every write is keyed (audit sequence, card, order entry, score event), so one the store took before its
-        answer was lost is taken again without a second row."""
-        self._flushing = True
-        try:
-            if self._one_write_per_transition:
-                await self._write_owed_at_once(config)
-            else:
-                await self._write_owed_one_by_one(config)
-        finally:
-            self._flushing = False
-
-    async def _write_owed_one_by_one(self, config: ActivityConfig) -> None:
-        state = self._state
-        while state.unrecorded:
-            write = state.unrecorded[0]
-            try:
-                if write.transition is not None:
-                    await workflow.execute_activity_method(
-                        LedgerActivities.record_handoff_transition, write.transition, **config
-                    )
-                elif write.order is not None:
-                    await workflow.execute_activity_method(
-                        LedgerActivities.record_supervision_order, write.order, **config
-                    )
-                elif write.card is not None:
-                    await workflow.execute_activity_method(LedgerActivities.record_card, write.card, **config)
-                elif write.score is not None:
-                    await workflow.execute_activity_method(LedgerActivities.record_score_event, write.score, **config)
-            except ActivityError as error:
-                workflow.logger.error("hand-off store write kept (%d owed): %s", len(state.unrecorded), _cause(error))
-                return
-            state.unrecorded.pop(0)
-
-    async def _write_owed_at_once(self, config: ActivityConfig) -> None:
-        """The owed writes in as few store calls as their number allows, with the commands and rungs to count."""
-        state = self._state
-        while state.unrecorded:
-            writes = state.unrecorded[:WRITES_PER_CALL]
-            batch = HandoffWrites(
-                handoff_id=self._start.handoff_id,
-                writes=writes,
-                commands=list(state.uncounted_commands),
-                escalations=list(state.uncounted_escalations),
-            )
-            try:
-                await workflow.execute_activity_method(HandoffStoreActivities.record_writes, batch, **config)
-            except ActivityError as error:
-                workflow.logger.error("hand-off store writes kept (%d owed): %s", len(state.unrecorded), _cause(error))
-                return
-            del state.unrecorded[: len(writes)]
-            state.uncounted_commands.clear()
-            state.uncounted_escalations.clear()
-
-    async def _catch_up(self) -> None:
-        """Retries the owed writes in the background, so the store catches up without waiting for a transition."""
-        pause = self._policy.store_retry
-        while True:
-            await workflow.wait_condition(self._owed_and_idle)
-            await workflow.sleep(pause, summary="owed store writes retried")
-            async with self._lock:
-                await self._flush(policies.STORE_WRITE)
-            longest, first = self._policy.store_retry_longest, self._policy.store_retry
-            pause = min(pause * 2, longest) if self._state.unrecorded else first
-
-    def _owed_and_idle(self) -> bool:
-        """Writes are owed and nobody is writing them: a transaction under way writes its own as it ends."""
-        in_transaction = bool(self._one_write_per_transition) and self._lock.locked()
-        return bool(self._state.unrecorded) and not self._flushing and not in_transaction
+            await self._writes.transaction_ended(owed_before)
 
     # Ending: completed once closed and written, or continued as new when the server suggests it.
 
