@@ -18,6 +18,7 @@ from schemas.handoff import (
     Finding,
     FindingKind,
     HandoffClock,
+    HandoffPolicy,
     HandoffStage,
     HandoffState,
     Reroute,
@@ -31,7 +32,7 @@ from schemas.handoff import (
     handoff_id,
     id_part,
 )
-from schemas.registry import ClaimMode, HandoffDirection, TriggerEvent
+from schemas.registry import ClaimMode, HandoffDirection, HandoffRoute, TriggerEvent
 from schemas.rejections import Rejected
 from tests.handoff.builders import (
     APPROVAL_BUREAU,
@@ -45,6 +46,7 @@ from tests.handoff.builders import (
     originator,
     receiver,
 )
+from workflows.handoff import machine, presentation
 from workflows.handoff.effects import deeper
 from workflows.handoff.ladder import RungAction, rung_meaning
 from workflows.handoff.machine import (
@@ -269,3 +271,29 @@ def test_each_finding_becomes_an_event_of_the_receiver_linked_to_the_hand_off() 
     )
     assert event.reported_by is not None
     assert (event.reported_by.role, event.reported_by.credential) == (Role.ORIGINATOR, "key:market")
+
+
+def test_a_command_is_remembered_with_its_first_answer_and_the_oldest_forgotten() -> None:
+    start, state = a_start(), HandoffState(stage=HandoffStage.PUSHED, receiver_code=MARKET_REGULATOR)
+    policy = HandoffPolicy(remembered_commands=10)
+    first = presentation.view(start, state)
+    machine.remember(state, "id-0", "claim by receiver SQ-SCJGJ", first, policy)
+    state.stage = HandoffStage.CLAIMED
+    assert machine.answer(state, "id-0") == first, "the first answer, not the hand-off as it is"
+    assert machine.answer(state, "unknown") is None
+    for number in range(1, 11):
+        machine.remember(state, f"id-{number}", "acting", presentation.view(start, state), policy)
+    assert state.handled_commands == [f"id-{number}" for number in range(1, 11)]
+    assert set(state.answers) == set(state.handled_as) == set(state.handled_commands)
+
+
+def test_a_reroute_needs_a_department_the_registry_knows_or_names() -> None:
+    with pytest.raises(Rejected) as unknown:
+        machine.named_receiver("SQ-NOWHERE", None)
+    assert (unknown.value.rejection.rule, unknown.value.rejection.field) == (
+        "reroute.unknown-department",
+        "department_code",
+    )
+    with pytest.raises(Rejected) as none_left:
+        machine.next_receiver(a_start(), HandoffRoute(matter=a_matter(), receivers=[], routed_by_function=True))
+    assert none_left.value.rejection.rule == "reroute.no-department"

@@ -244,8 +244,7 @@ class HandoffWorkflow:
             try:
                 if info.id in state.handled_commands:
                     machine.check_repeat(state, info.id, machine.applied_as(info.name, command))
-                    answer = state.answers.get(info.id)
-                    return HandoffView.model_validate(answer) if answer is not None else self._view()
+                    return machine.answer(state, info.id) or self._view()
                 machine.check(command, state, self._start, workflow.now())
                 await self._apply(await rules())
             except Rejected as rejected:
@@ -254,17 +253,7 @@ class HandoffWorkflow:
                 state.uncounted_commands.append(info.name)
                 await self._writes.transaction_ended(owed_before)
             view = self._view()
-            state.handled_commands = machine.remembered(
-                state.handled_commands, info.id, self._policy.remembered_commands
-            )
-            kept = set(state.handled_commands)
-            applied = machine.applied_as(info.name, command)
-            state.handled_as = {key: value for key, value in state.handled_as.items() if key in kept} | {
-                info.id: applied
-            }
-            state.answers = {key: value for key, value in state.answers.items() if key in kept} | {
-                info.id: view.model_dump(mode="json")
-            }
+            machine.remember(state, info.id, machine.applied_as(info.name, command), view, self._policy)
             return view
 
     async def _reroute_target(self, command: Reroute) -> str:
@@ -280,18 +269,8 @@ class HandoffWorkflow:
                     "registry lookup",
                 )
             except ActivityError:
-                raise Rejected(
-                    "reroute.unknown-department",
-                    "department_code",
-                    f"department {command.department_code} does not exist in the registry",
-                ) from None
-            if not department.active:
-                raise Rejected(
-                    "reroute.inactive-department",
-                    "department_code",
-                    f"department {department.code} is inactive in the registry",
-                )
-            return department.code
+                department = None
+            return machine.named_receiver(command.department_code, department)
         excluded = [*self._state.returned_by, start.event.source_department]
         route_query = HandoffRouteQuery(
             matter_code=start.matter.code, locality_code=start.event.locality_code, exclude=excluded
@@ -302,14 +281,7 @@ class HandoffWorkflow:
             ),
             "registry lookup",
         )
-        if not route.receivers:
-            item = start.matter.target_item or "its item"
-            raise Rejected(
-                "reroute.no-department",
-                "department_code",
-                f"the department-function registry names no other department for {item}; name one",
-            )
-        return route.receivers[0].code
+        return machine.next_receiver(start, route)
 
     async def _admit_findings(self, command: SendFeedback) -> list[EventReport]:
         """Each finding becomes an event of the receiver's, linked to this hand-off: a loop-2 hand-off back."""

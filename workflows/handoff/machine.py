@@ -23,9 +23,11 @@ with workflow.unsafe.imports_passed_through():
         EventReport,
         Feedback,
         HandoffClock,
+        HandoffPolicy,
         HandoffStage,
         HandoffStart,
         HandoffState,
+        HandoffView,
         Reroute,
         ReturnPush,
         Route,
@@ -35,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
         Terminate,
     )
     from schemas.ledger import CardLevel, CardReason, SupervisionOrderStatus
-    from schemas.registry import ClaimMode, Limit, MatterStep
+    from schemas.registry import ClaimMode, DepartmentInfo, HandoffRoute, Limit, MatterStep
     from schemas.rejections import Rejected
     from workflows.handoff import presentation, records
     from workflows.handoff.effects import Change
@@ -216,6 +218,50 @@ def check_repeat(state: HandoffState, command_id: str, applied: str) -> None:
 def remembered(handled: list[str], command_id: str, keep: int) -> list[str]:
     """The command (update) IDs to keep after `command_id`, oldest dropped first."""
     return [*handled, command_id][-keep:]
+
+
+def remember(state: HandoffState, command_id: str, applied: str, answer: HandoffView, policy: HandoffPolicy) -> None:
+    """A command applied: its id, what it applied and its answer, kept (across runs) for its repeats."""
+    state.handled_commands = remembered(state.handled_commands, command_id, policy.remembered_commands)
+    kept = set(state.handled_commands)
+    state.handled_as = {key: value for key, value in state.handled_as.items() if key in kept} | {command_id: applied}
+    state.answers = {key: value for key, value in state.answers.items() if key in kept} | {
+        command_id: answer.model_dump(mode="json")
+    }
+
+
+def answer(state: HandoffState, command_id: str) -> HandoffView | None:
+    """The first answer to a remembered command; None for ids remembered before answers were kept."""
+    kept = state.answers.get(command_id)
+    return HandoffView.model_validate(kept) if kept is not None else None
+
+
+def named_receiver(code: str, department: DepartmentInfo | None) -> str:
+    """A reroute to a named department: it must exist (`department`, None when the registry knows none) and be
+    active."""
+    if department is None:
+        raise Rejected(
+            "reroute.unknown-department", "department_code", f"department {code} does not exist in the registry"
+        )
+    if not department.active:
+        raise Rejected(
+            "reroute.inactive-department",
+            "department_code",
+            f"department {department.code} is inactive in the registry",
+        )
+    return department.code
+
+
+def next_receiver(start: HandoffStart, route: HandoffRoute) -> str:
+    """A reroute to whom the registry names next (those that returned it and the originator excluded)."""
+    if not route.receivers:
+        item = start.matter.target_item or "its item"
+        raise Rejected(
+            "reroute.no-department",
+            "department_code",
+            f"the department-function registry names no other department for {item}; name one",
+        )
+    return route.receivers[0].code
 
 
 # Opening and closing.
