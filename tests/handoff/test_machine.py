@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from schemas.actors import Role
 from schemas.clock import FiredRung, RungKind
+from schemas.delivery import Push, PushKind
 from schemas.handoff import (
     Acknowledge,
     Claim,
@@ -32,6 +33,7 @@ from schemas.handoff import (
     handoff_id,
     id_part,
 )
+from schemas.orders import LADDER_PUSHES
 from schemas.registry import ClaimMode, HandoffDirection, HandoffRoute, TriggerEvent
 from schemas.rejections import Rejected
 from tests.handoff.builders import (
@@ -46,8 +48,8 @@ from tests.handoff.builders import (
     originator,
     receiver,
 )
-from workflows.handoff import machine, presentation
-from workflows.handoff.effects import deeper
+from workflows.handoff import ladder, machine, presentation
+from workflows.handoff.effects import Change, deeper
 from workflows.handoff.ladder import RungAction, rung_meaning
 from workflows.handoff.machine import (
     ALLOWED_STAGES,
@@ -297,3 +299,16 @@ def test_a_reroute_needs_a_department_the_registry_knows_or_names() -> None:
     with pytest.raises(Rejected) as none_left:
         machine.next_receiver(a_start(), HandoffRoute(matter=a_matter(), receivers=[], routed_by_function=True))
     assert none_left.value.rejection.rule == "reroute.no-department"
+
+
+def test_the_ladder_after_a_missed_feedback_sends_what_a_case_sends_for_the_same_rung() -> None:
+    state = HandoffState(stage=HandoffStage.CLAIMED, receiver_code=MARKET_REGULATOR, breached=[HandoffClock.FEEDBACK])
+    sent: dict[RungKind, tuple[PushKind, str]] = {}
+    for kind in (RungKind.REMINDER_NOTICE, RungKind.CIRCULAR, RungKind.ADMONITORY_TALK):
+        change = Change(a_start(), state, NOW + timedelta(days=10))
+        ladder.fire(change, HandoffClock.FEEDBACK, fired(kind, NOW + timedelta(days=10), NOW))
+        [push] = [step for step in change.effects.steps if isinstance(step, Push)]
+        assert push.department_code == MARKET_REGULATOR and push.kind is LADDER_PUSHES[kind]
+        assert [escalation.rung for escalation in change.effects.escalations] == [kind]
+        sent[kind] = (push.kind, str(push.body["rung"]))
+    assert sent[RungKind.ADMONITORY_TALK] == (PushKind.REMINDER, "admonitory_talk"), "as a case's admonitory talk"
