@@ -100,14 +100,11 @@ class Change:
     def notify(self, department: str, kind: PushKind, what: str, body: dict[str, Any]) -> None:
         """A notice; its id is unique within the hand-off, so a redelivery is recognised by the department."""
         start = self.start
+        identity = {"handoff_id": start.handoff_id, "thread_id": start.thread_id}
+        push_id = f"{start.handoff_id}:{what}:{self.state.audit_seq}"
         self.effects.steps.append(
-            Push(
-                push_id=f"{start.handoff_id}:{what}:{self.state.audit_seq}",
-                department_code=department,
-                kind=kind,
-                subject_id=start.handoff_id,
-                issued_at=self.now,
-                body={"handoff_id": start.handoff_id, "thread_id": start.thread_id, **body},
+            Push.about(
+                start.handoff_id, identity, push_id=push_id, department=department, kind=kind, at=self.now, body=body
             )
         )
 
