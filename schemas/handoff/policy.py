@@ -54,6 +54,13 @@ class HandoffPolicy(BaseModel):
     remembered_commands: int = Field(
         500, ge=10, le=5000, description="command ids remembered against repeats, across runs"
     )
+    remembered_answers: int = Field(
+        50,
+        ge=1,
+        le=5000,
+        description="of the remembered command ids, the latest whose first answer is kept (a whole view each, carried "
+        "across runs); an older repeat answers the hand-off as it is",
+    )
     misrouting_threshold: int = Field(
         2, ge=1, le=100, description="returns of one hand-off from which the registry is flagged as wrong for it"
     )

@@ -287,6 +287,15 @@ def test_a_command_is_remembered_with_its_first_answer_and_the_oldest_forgotten(
         machine.remember(state, f"id-{number}", "acting", presentation.view(start, state), policy)
     assert state.handled_commands == [f"id-{number}" for number in range(1, 11)]
     assert set(state.answers) == set(state.handled_as) == set(state.handled_commands)
+    # A whole view is kept for the latest few only; older ids still refuse another command under them.
+    machine.remember(
+        state,
+        "id-11",
+        "acting",
+        presentation.view(start, state),
+        HandoffPolicy(remembered_commands=10, remembered_answers=3),
+    )
+    assert list(state.answers) == ["id-9", "id-10", "id-11"] and len(state.handled_as) == 10
 
 
 def test_a_reroute_needs_a_department_the_registry_knows_or_names() -> None:

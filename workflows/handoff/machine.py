@@ -225,7 +225,8 @@ def remember(state: HandoffState, command_id: str, applied: str, answer: Handoff
     state.handled_commands = remembered(state.handled_commands, command_id, policy.remembered_commands)
     kept = set(state.handled_commands)
     state.handled_as = {key: value for key, value in state.handled_as.items() if key in kept} | {command_id: applied}
-    state.answers = {key: value for key, value in state.answers.items() if key in kept} | {
+    answered = set(state.handled_commands[-policy.remembered_answers :])
+    state.answers = {key: value for key, value in state.answers.items() if key in answered} | {
         command_id: answer.model_dump(mode="json")
     }
 
