@@ -140,19 +140,29 @@ class CardProfileName(StrEnum):
 
 
 class RungKind(StrEnum):
+    """A rung of a card profile or of the escalation ladder, spelled as the audit trail and `SupervisionLevel` spell
+    the same step (`admonitory_talk`). Runs and histories from before spelled the multi-word rungs with hyphens
+    (`admonitory-talk`); those still read."""
+
     REMINDER = "reminder"
     BLUE = "blue"
     YELLOW = "yellow"
     ORANGE = "orange"
     RED = "red"
-    DEEMED_APPROVAL = "deemed-approval"
-    REMINDER_NOTICE = "reminder-notice"
-    SUPERVISION_ORDER = "supervision-order"
+    DEEMED_APPROVAL = "deemed_approval"
+    REMINDER_NOTICE = "reminder_notice"
+    SUPERVISION_ORDER = "supervision_order"
     CIRCULAR = "circular"
-    ADMONITORY_TALK = "admonitory-talk"
-    ESCALATION_1 = "escalation-1"
-    ESCALATION_2 = "escalation-2"
-    ESCALATION_3 = "escalation-3"
+    ADMONITORY_TALK = "admonitory_talk"
+    ESCALATION_1 = "escalation_1"
+    ESCALATION_2 = "escalation_2"
+    ESCALATION_3 = "escalation_3"
+
+    @classmethod
+    def _missing_(cls, value: object) -> RungKind | None:
+        if isinstance(value, str) and "-" in value:
+            return cls.__members__.get(value.replace("-", "_").upper())
+        return None
 
 
 class Rung(BaseModel):

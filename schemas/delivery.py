@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -47,6 +49,29 @@ class Push(BaseModel):
     body: Annotated[dict[str, JsonValue], STORED_JSON] = Field(
         default_factory=dict, description="the package, as the push kind defines it"
     )
+
+    @classmethod
+    def about(
+        cls,
+        subject_id: str,
+        identity: Mapping[str, JsonValue],
+        *,
+        push_id: str,
+        department: str,
+        kind: PushKind,
+        at: datetime,
+        body: Mapping[str, JsonValue],
+    ) -> Push:
+        """A push about one case or hand-off, from either loop alike: its body starts with the subject's `identity`
+        (the ids the department files it by), then what the push kind defines."""
+        return cls(
+            push_id=push_id,
+            department_code=department,
+            kind=kind,
+            subject_id=subject_id,
+            issued_at=at,
+            body={**identity, **body},
+        )
 
 
 class DeliveryOutcome(StrEnum):

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from schemas.actors import Actor
 from schemas.text import STORED
 
 Id = Annotated[str, Field(min_length=1, max_length=200)]
@@ -47,6 +48,37 @@ class AuditEntry(BaseModel):
     from_stage: str | None = Field(None, max_length=40)
     to_stage: str | None = Field(None, max_length=40)
     at: AwareDatetime
+
+    @classmethod
+    def by(
+        cls,
+        actor: Actor,
+        action: str,
+        *,
+        subject_id: str,
+        subject_kind: SubjectKind,
+        seq: int,
+        at: datetime,
+        reason: str | None = None,
+        from_stage: str | None = None,
+        to_stage: str | None = None,
+    ) -> AuditEntry:
+        """The entry of what `actor` did, spelled alike for cases, hand-offs and orders: the role as `Role` spells
+        it (`coordinator`, `system`), the department, the credential and an operator's stated reason."""
+        return cls(
+            subject_id=subject_id,
+            subject_kind=subject_kind,
+            seq=seq,
+            actor=actor.role.value,
+            actor_id=actor.department,
+            credential_id=actor.credential,
+            on_behalf_reason=actor.on_behalf_reason,
+            action=action,
+            reason=reason,
+            from_stage=from_stage,
+            to_stage=to_stage,
+            at=at,
+        )
 
 
 class AuditEntryRecorded(BaseModel):

@@ -1,7 +1,28 @@
-"""Supervision orders' ids, one scheme for cases and hand-offs: `<subject id>.o<n>`, n counting from 1 within
-the subject. (Hand-offs named theirs `<hand-off id>:order:<n>` before; those keep their ids.)"""
+"""Supervision (督辦) in one vocabulary for cases and hand-offs: the orders' id scheme, `<subject id>.o<n>` with n
+counting from 1 within the subject (hand-offs named theirs `<hand-off id>:order:<n>` before; those keep their ids),
+the escalation rungs a department reaches, which both loops count in the same metric, and the push each rung of the
+ladder sends, the same from either loop."""
 
 from __future__ import annotations
+
+from pydantic import BaseModel
+
+from schemas.clock import RungKind
+from schemas.delivery import PushKind
+
+# What the department's system is sent for each rung of the ladder after a missed deadline (its body names the rung).
+LADDER_PUSHES: dict[RungKind, PushKind] = {
+    RungKind.REMINDER_NOTICE: PushKind.REMINDER,
+    RungKind.CIRCULAR: PushKind.CIRCULAR,
+    RungKind.ADMONITORY_TALK: PushKind.REMINDER,
+}
+
+
+class Escalation(BaseModel):
+    """A rung of the escalation ladder a department reached, for the domain metrics."""
+
+    department: str
+    rung: RungKind
 
 
 def order_number(number: int) -> str:

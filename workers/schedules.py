@@ -24,8 +24,7 @@ from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
 from workflows.reports import ReportWorkflow
 
 RECONCILIATION_SCHEDULE_ID = "caseloop-handoff-reconciliation"
-# 09:00 on the 1st of every month, on the legal calendar's wall clock (domain research §6.4: `0 0 9 1 * ?`).
-RECONCILIATION_CRON = "0 9 1 * *"
+# The legal calendar's wall clock; when the reconciliation runs is HandoffPolicy.reconciliation_cron.
 RECONCILIATION_TIME_ZONE = "Asia/Shanghai"
 
 REPORT_SCHEDULE_IDS = {ReportKind.MONTHLY: "caseloop-report-monthly", ReportKind.QUARTERLY: "caseloop-report-quarterly"}
@@ -33,7 +32,7 @@ REPORT_SCHEDULE_IDS = {ReportKind.MONTHLY: "caseloop-report-monthly", ReportKind
 REPORT_CRONS = {ReportKind.MONTHLY: "0 10 1 * *", ReportKind.QUARTERLY: "0 10 1 1,4,7,10 *"}
 
 
-def reconciliation_schedule(task_queue: str) -> Schedule:
+def reconciliation_schedule(task_queue: str, cron: str) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
             HandoffReconciliationWorkflow.run,
@@ -42,7 +41,7 @@ def reconciliation_schedule(task_queue: str) -> Schedule:
             task_queue=task_queue,
             static_summary="Monthly reconciliation of open hand-off loops",
         ),
-        spec=ScheduleSpec(cron_expressions=[RECONCILIATION_CRON], time_zone_name=RECONCILIATION_TIME_ZONE),
+        spec=ScheduleSpec(cron_expressions=[cron], time_zone_name=RECONCILIATION_TIME_ZONE),
         # A month missed while the cluster was down is still worth its letter, once.
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=7)),
     )
@@ -78,6 +77,10 @@ async def _ensure(client: Client, schedule_id: str, desired: Schedule) -> None:
 
 async def ensure_schedules(client: Client, settings: Settings) -> None:
     """Creates each schedule, or replaces its definition with this version's; safe to call on every start."""
-    await _ensure(client, RECONCILIATION_SCHEDULE_ID, reconciliation_schedule(settings.task_queue))
+    await _ensure(
+        client,
+        RECONCILIATION_SCHEDULE_ID,
+        reconciliation_schedule(settings.task_queue, settings.handoff_policy.reconciliation_cron),
+    )
     for kind, schedule_id in REPORT_SCHEDULE_IDS.items():
         await _ensure(client, schedule_id, report_schedule(kind, settings.task_queue))

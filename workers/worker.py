@@ -72,7 +72,7 @@ SHARED_WITH_WORKFLOWS = (
             "supervision",
         )
     ),
-    *(f"workflows.handoff.{rules}" for rules in ("machine", "presentation", "records")),
+    *(f"workflows.handoff.{rules}" for rules in ("effects", "ladder", "machine", "presentation", "records")),
 )
 
 

@@ -1,1 +1,2 @@
-"""Hand-off activities: event intake (matching and starting), threads, and the monthly reconciliation."""
+"""The hand-off's activities: event intake (matching and starting), withdrawal at the source, the store activity
+that writes a transition's records with their metrics, threads, and the monthly reconciliation."""

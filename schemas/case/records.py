@@ -10,7 +10,6 @@ from schemas.clock import (
     DeadlineChange,
     DeadlineExtension,
     DeadlineSuspension,
-    RungKind,
     RungSchedule,
     RungScheduleRequest,
 )
@@ -25,6 +24,7 @@ from schemas.ledger import (
     ScoreEventInput,
     SupervisionOrderTransition,
 )
+from schemas.orders import Escalation as Escalation  # shared by both loops; the case's modules import it here
 
 
 class ClockPlanItem(BaseModel):
@@ -60,13 +60,6 @@ class ClockPlan(BaseModel):
 
     def by_key(self) -> dict[str, ClockPlanResult]:
         return {result.key: result for result in self.results}
-
-
-class Escalation(BaseModel):
-    """A rung of the escalation ladder a department reached, for the domain metrics."""
-
-    department: str
-    rung: RungKind
 
 
 class CaseChanges(BaseModel):

@@ -1,6 +1,6 @@
 """The hand-off's tuning numbers in one model, `HandoffPolicy`: limits when a matter names none, delivery and SMS
-attempts, commands remembered, the misrouting threshold, the store's retry pauses; and the size of admission
-batches. Every number is DESIGN.md §3's default unless settings say otherwise."""
+attempts, commands remembered, the misrouting threshold, the store's retry pauses, when the reconciliation runs;
+and the size of admission batches. Every number is DESIGN.md §3's default unless settings say otherwise."""
 
 from __future__ import annotations
 
@@ -54,6 +54,13 @@ class HandoffPolicy(BaseModel):
     remembered_commands: int = Field(
         500, ge=10, le=5000, description="command ids remembered against repeats, across runs"
     )
+    remembered_answers: int = Field(
+        50,
+        ge=1,
+        le=5000,
+        description="of the remembered command ids, the latest whose first answer is kept (a whole view each, carried "
+        "across runs); an older repeat answers the hand-off as it is",
+    )
     misrouting_threshold: int = Field(
         2, ge=1, le=100, description="returns of one hand-off from which the registry is flagged as wrong for it"
     )
@@ -62,4 +69,18 @@ class HandoffPolicy(BaseModel):
     )
     store_retry_longest: timedelta = Field(
         timedelta(minutes=15), gt=timedelta(0), description="the longest pause, as the pause doubles"
+    )
+    reconciliation_cron: str = Field(
+        "0 9 1 * *",
+        pattern=r"^\S+( \S+){4}$",
+        max_length=100,
+        description="when the reconciliation of open loops runs, a five-field cron on the legal calendar's wall "
+        "clock (domain research §6.4: 09:00 on the 1st of every month); the schedule takes it on every start",
+    )
+    max_history_events: int | None = Field(
+        None,
+        ge=20,
+        le=50_000,
+        description="continue as new beyond this many history events even if the server does not ask (as "
+        "CasePolicy.max_history_events); None waits for the server",
     )

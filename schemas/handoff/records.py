@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from schemas.case.records import Escalation
 from schemas.handoff.state import StoreWrite
+from schemas.orders import Escalation
 
 # The most writes one store call carries; a long outage's backlog goes in several calls, oldest first.
 WRITES_PER_CALL = 100

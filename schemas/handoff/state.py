@@ -14,7 +14,6 @@ from pydantic import (
 )
 
 from schemas.cards import CardColour, IssuedCard, SlaColour
-from schemas.case.records import Escalation
 from schemas.clock import SlaClockState
 from schemas.delivery import Push
 from schemas.handoff.bounds import Code, Reference, Remark
@@ -28,6 +27,7 @@ from schemas.ledger import (
     SupervisionOrderStatus,
     SupervisionOrderTransition,
 )
+from schemas.orders import Escalation
 from schemas.registry import HandoffDirection, Limit, MatterInfo, MatterStep
 
 
@@ -180,6 +180,11 @@ class HandoffState(BaseModel):
         default_factory=dict,
         description="what each remembered command id applied (update and actor), so a reused id is refused; "
         "ids remembered before it was kept have none",
+    )
+    answers: dict[str, dict[str, JsonValue]] = Field(
+        default_factory=dict,
+        description="the view each remembered command id answered (as JSON), so a repeat answers it again, across "
+        "runs too; ids remembered before it was kept answer the hand-off as it is",
     )
     uncounted_commands: list[str] = Field(
         default_factory=list, description="commands applied whose metrics go with the next store write"

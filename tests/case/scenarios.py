@@ -1,5 +1,5 @@
 """Representative cases, played through a driver: the lifecycle tests check them, and the replay test replays
-the histories they leave (regenerate with `python -m tests.case.record_histories`)."""
+the histories they leave (recorded by tests/case/test_replay.py with CASELOOP_RECORD_HISTORIES=1)."""
 
 from __future__ import annotations
 

@@ -119,7 +119,7 @@ async def test_record_changes_writes_once_and_counts_once(sessions: async_sessio
     changes = sample(Recorder(state, START + timedelta(days=2)))
     counted = {
         "cards": ("caseloop_cards_issued_total", {"department": LEAD, "colour": "red"}),
-        "talks": ("caseloop_escalations_total", {"department": LEAD, "rung": "admonitory-talk"}),
+        "talks": ("caseloop_escalations_total", {"department": LEAD, "rung": "admonitory_talk"}),
         "commands": ("caseloop_commands_total", {"workflow": "case", "command": "comment"}),
         "loops": ("caseloop_loop_seconds_count", {"kind": "case"}),
     }

@@ -638,12 +638,13 @@ def test_summary_details_and_search_attributes_carry_codes_only() -> None:
         "CaseloopPriority": "normal",
         "CaseloopSupervisionLevel": "none",
         "CaseloopLeadDepartment": LEAD,
+        "CaseloopSlaColour": "green",
         "CaseloopNextDueAt": state.committed_due_at,
         "CaseloopParties": [SYSTEM_CODE, COORDINATOR, SUPERVISOR, LEAD, LOCALITY],
     }
-    # A run that began before the parties were published replays without them.
-    unpatched = {pair.key.name for pair in presentation.search_attributes(state, with_parties=False)}
-    assert unpatched == set(attributes) - {"CaseloopParties"}
+    # A run that began before the parties or the SLA colour were published replays without them.
+    unpatched = presentation.search_attributes(state, with_parties=False, with_sla_colour=False)
+    assert {pair.key.name for pair in unpatched} == set(attributes) - {"CaseloopParties", "CaseloopSlaColour"}
 
 
 def test_parties_keep_a_rerouted_department_and_add_an_order_co_department() -> None:

@@ -40,7 +40,7 @@ def test_deadline_prints_due_rungs_and_why(store: str, capsys: pytest.CaptureFix
     assert "rungs (default profile)" in lines
     assert any(line.split()[:2] == ["reminder", "2026-10-13T13:45:00+08:00"] for line in lines)
     assert any(line.split()[:2] == ["yellow", "2026-10-21T17:30:00+08:00"] for line in lines)
-    assert any(line.split()[:2] == ["admonitory-talk", "2026-11-05T17:30:00+08:00"] for line in lines)
+    assert any(line.split()[:2] == ["admonitory_talk", "2026-11-05T17:30:00+08:00"] for line in lines)
     assert "  2026-10-01 National Day" in lines
     assert "  2026-10-10 make-up working day (National Day)" in lines
 

@@ -22,9 +22,11 @@ from activities.store.ledger.cards import Card
 from activities.store.ledger.handoffs import HandoffRecordRepository
 from activities.store.ledger.scores import ScoreEvent
 from activities.store.ledger.supervision import SupervisionOrder
+from caseloop.direct.channel import until_taken
 from schemas.handoff import (
     EventOutcome,
     HandoffInput,
+    HandoffPolicy,
     HandoffStage,
     HandoffStart,
     HandoffState,
@@ -60,6 +62,7 @@ from tests.handoff.scenario import (
     reroute,
     withdraw,
 )
+from tests.support.eventually import eventually
 from workflows.handoff.entity import HandoffWorkflow
 
 
@@ -304,9 +307,11 @@ async def test_the_same_command_twice_is_applied_once(rig: Rig) -> None:
     assert [entry.action for entry in trail].count("claimed") == 1
 
 
-async def next_run_remembering(rig: Rig, suffix: str, **remembered: Any) -> WorkflowHandle[Any, HandoffView]:
+async def next_run_remembering(
+    rig: Rig, suffix: str, policy: HandoffPolicy | None = None, **remembered: Any
+) -> WorkflowHandle[Any, HandoffView]:
     """A pushed hand-off's next run, as continue-as-new would start it (under another ID), carrying `remembered`
-    commands (`handled_commands`, `handled_as`)."""
+    commands (`handled_commands`, `handled_as`); with `policy` instead of the one it was admitted with."""
     [started] = (await rig.report(closed_approval(LABOUR_DISPATCH))).handoffs
     pushed = await rig.until_stage(started.handoff_id, HandoffStage.PUSHED)
     async with rig.sessions() as session:
@@ -321,7 +326,7 @@ async def next_run_remembering(rig: Rig, suffix: str, **remembered: Any) -> Work
         audit_seq=100,
         **remembered,
     )
-    next_run = start.model_copy(update={"handoff_id": f"{start.handoff_id}-{suffix}"})
+    next_run = start.model_copy(update={"handoff_id": f"{start.handoff_id}-{suffix}", "policy": policy or start.policy})
     handle = await rig.client.start_workflow(
         HandoffWorkflow.run,
         HandoffInput(start=next_run, carried=carried),
@@ -340,6 +345,29 @@ async def test_a_command_applied_before_continue_as_new_is_not_applied_again_aft
     assert repeated.stage is HandoffStage.PUSHED
     fresh = await handle.execute_update(HandoffWorkflow.claim, claim(MARKET_REGULATOR), id="SQ-SCJGJ-claim-0002")
     assert fresh.stage is HandoffStage.CLAIMED
+
+
+async def test_a_command_sent_again_after_continue_as_new_answers_its_first_result(rig: Rig) -> None:
+    # A short history makes the hand-off continue as new after its first command, and again later.
+    handle = await next_run_remembering(rig, "answers", HandoffPolicy(max_history_events=20))
+
+    async def current_run() -> str:
+        request = DescribeWorkflowExecutionRequest(
+            namespace=rig.client.namespace, execution=WorkflowExecution(workflow_id=handle.id)
+        )
+        described = await rig.client.workflow_service.describe_workflow_execution(request)
+        return described.workflow_execution_info.execution.run_id
+
+    first_run = await current_run()
+    claimed = await until_taken(handle, HandoffWorkflow.claim, claim(MARKET_REGULATOR), "SQ-SCJGJ-claim-0003")
+    assert claimed.stage is HandoffStage.CLAIMED
+
+    await eventually(current_run, lambda run: run != first_run, what="continue-as-new")
+    acting = await until_taken(handle, HandoffWorkflow.start_acting, act(MARKET_REGULATOR), "SQ-SCJGJ-act-0003")
+    assert acting.stage is HandoffStage.ACTING
+    again = await until_taken(handle, HandoffWorkflow.claim, claim(MARKET_REGULATOR), "SQ-SCJGJ-claim-0003")
+    assert again == claimed, "the first answer, not the hand-off as it is now"
+    assert (await handle.query(HandoffWorkflow.view)).stage is HandoffStage.ACTING
 
 
 async def test_a_finding_reported_late_earns_the_regulator_a_red_card_and_joins_the_thread(rig: Rig) -> None:

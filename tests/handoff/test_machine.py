@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from schemas.actors import Role
 from schemas.clock import FiredRung, RungKind
+from schemas.delivery import Push, PushKind
 from schemas.handoff import (
     Acknowledge,
     Claim,
@@ -18,6 +19,7 @@ from schemas.handoff import (
     Finding,
     FindingKind,
     HandoffClock,
+    HandoffPolicy,
     HandoffStage,
     HandoffState,
     Reroute,
@@ -31,7 +33,8 @@ from schemas.handoff import (
     handoff_id,
     id_part,
 )
-from schemas.registry import ClaimMode, HandoffDirection, TriggerEvent
+from schemas.orders import LADDER_PUSHES
+from schemas.registry import ClaimMode, HandoffDirection, HandoffRoute, TriggerEvent
 from schemas.rejections import Rejected
 from tests.handoff.builders import (
     APPROVAL_BUREAU,
@@ -45,13 +48,13 @@ from tests.handoff.builders import (
     originator,
     receiver,
 )
+from workflows.handoff import ladder, machine, presentation
+from workflows.handoff.effects import Change, deeper
+from workflows.handoff.ladder import RungAction, rung_meaning
 from workflows.handoff.machine import (
     ALLOWED_STAGES,
-    RungAction,
     check,
-    deeper,
     findings_as_events,
-    rung_meaning,
     stage_after_push,
 )
 
@@ -270,3 +273,51 @@ def test_each_finding_becomes_an_event_of_the_receiver_linked_to_the_hand_off() 
     )
     assert event.reported_by is not None
     assert (event.reported_by.role, event.reported_by.credential) == (Role.ORIGINATOR, "key:market")
+
+
+def test_a_command_is_remembered_with_its_first_answer_and_the_oldest_forgotten() -> None:
+    start, state = a_start(), HandoffState(stage=HandoffStage.PUSHED, receiver_code=MARKET_REGULATOR)
+    policy = HandoffPolicy(remembered_commands=10)
+    first = presentation.view(start, state)
+    machine.remember(state, "id-0", "claim by receiver SQ-SCJGJ", first, policy)
+    state.stage = HandoffStage.CLAIMED
+    assert machine.answer(state, "id-0") == first, "the first answer, not the hand-off as it is"
+    assert machine.answer(state, "unknown") is None
+    for number in range(1, 11):
+        machine.remember(state, f"id-{number}", "acting", presentation.view(start, state), policy)
+    assert state.handled_commands == [f"id-{number}" for number in range(1, 11)]
+    assert set(state.answers) == set(state.handled_as) == set(state.handled_commands)
+    # A whole view is kept for the latest few only; older ids still refuse another command under them.
+    machine.remember(
+        state,
+        "id-11",
+        "acting",
+        presentation.view(start, state),
+        HandoffPolicy(remembered_commands=10, remembered_answers=3),
+    )
+    assert list(state.answers) == ["id-9", "id-10", "id-11"] and len(state.handled_as) == 10
+
+
+def test_a_reroute_needs_a_department_the_registry_knows_or_names() -> None:
+    with pytest.raises(Rejected) as unknown:
+        machine.named_receiver("SQ-NOWHERE", None)
+    assert (unknown.value.rejection.rule, unknown.value.rejection.field) == (
+        "reroute.unknown-department",
+        "department_code",
+    )
+    with pytest.raises(Rejected) as none_left:
+        machine.next_receiver(a_start(), HandoffRoute(matter=a_matter(), receivers=[], routed_by_function=True))
+    assert none_left.value.rejection.rule == "reroute.no-department"
+
+
+def test_the_ladder_after_a_missed_feedback_sends_what_a_case_sends_for_the_same_rung() -> None:
+    state = HandoffState(stage=HandoffStage.CLAIMED, receiver_code=MARKET_REGULATOR, breached=[HandoffClock.FEEDBACK])
+    sent: dict[RungKind, tuple[PushKind, str]] = {}
+    for kind in (RungKind.REMINDER_NOTICE, RungKind.CIRCULAR, RungKind.ADMONITORY_TALK):
+        change = Change(a_start(), state, NOW + timedelta(days=10))
+        ladder.fire(change, HandoffClock.FEEDBACK, fired(kind, NOW + timedelta(days=10), NOW))
+        [push] = [step for step in change.effects.steps if isinstance(step, Push)]
+        assert push.department_code == MARKET_REGULATOR and push.kind is LADDER_PUSHES[kind]
+        assert [escalation.rung for escalation in change.effects.escalations] == [kind]
+        sent[kind] = (push.kind, str(push.body["rung"]))
+    assert sent[RungKind.ADMONITORY_TALK] == (PushKind.REMINDER, "admonitory_talk"), "as a case's admonitory talk"

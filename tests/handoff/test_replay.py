@@ -3,14 +3,14 @@
 A change to the workflows that would break running hand-offs fails here; guard it with `workflow.patched`.
 Histories of every shape the hand-off has had stay committed: those at the top of histories/ ran before
 ONE_WRITE_PATCH (one ledger activity per store write), those in histories/<shape>/ after each later patch.
-Record the current shape (after an intended, patched change, under a new SHAPE) with:
+Record the current shape (after an intended, patched change, under a new SHAPE) with the one recorder of both
+loops (tests/support/histories.py):
 
-    CASELOOP_RECORD_HISTORIES=1 .venv/bin/pytest tests/handoff/test_replay.py
+    CASELOOP_RECORD_HISTORIES=1 .venv/bin/python -m pytest -p no:xdist tests/handoff/test_replay.py
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -43,7 +43,7 @@ from tests.handoff.scenario import (
     reroute,
     withdraw,
 )
-from tests.support.histories import read_history, write_history
+from tests.support.histories import committed, read_history, recorder, shape_of, write_history
 from workflows.handoff.entity import HandoffWorkflow
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
 
@@ -51,7 +51,6 @@ HISTORIES = Path(__file__).with_name("histories")
 # The shape the recorder records: one store activity per transition (ONE_WRITE_PATCH, histories/one-store-write),
 # then push, act and supervision-order clocks (CLOCKS_PATCH).
 SHAPE = "push-act-order-clocks"
-RECORDING = os.environ.get("CASELOOP_RECORD_HISTORIES") == "1"
 
 
 async def both_loops(rig: Rig) -> list[str]:
@@ -157,7 +156,7 @@ def receiver_script(scenario: str) -> list[Answer]:
     return [Answer(200, "ok")]
 
 
-@pytest.mark.skipif(not RECORDING, reason="records histories only with CASELOOP_RECORD_HISTORIES=1")
+@recorder
 @pytest.mark.parametrize("scenario", RECORDED)
 async def test_record_history(rig: Rig, scenario: str) -> None:
     for index, workflow_id in enumerate(await SCENARIOS[scenario](rig)):
@@ -165,9 +164,7 @@ async def test_record_history(rig: Rig, scenario: str) -> None:
         write_history(HISTORIES / SHAPE / f"{scenario}-{index}.json", workflow_id, history)
 
 
-@pytest.mark.parametrize(
-    "path", sorted(HISTORIES.rglob("*.json")), ids=lambda path: str(path.relative_to(HISTORIES).with_suffix(""))
-)
+@pytest.mark.parametrize("path", committed(HISTORIES), ids=lambda path: shape_of(HISTORIES, path))
 async def test_committed_history_replays(path: Path) -> None:
     history = read_history(path)
     replayer = Replayer(workflows=HANDOFF_WORKFLOWS, data_converter=pydantic_data_converter)

@@ -14,8 +14,8 @@ from temporalio.worker import Worker
 
 from activities.handoff.reconciliation import HandoffReportActivities
 from activities.store.handoff_events import HandoffReconciliation
+from schemas.handoff import HandoffPolicy
 from workers.schedules import (
-    RECONCILIATION_CRON,
     RECONCILIATION_SCHEDULE_ID,
     RECONCILIATION_TIME_ZONE,
     ensure_schedules,
@@ -37,14 +37,18 @@ async def test_the_schedule_is_created_then_updated_keeping_an_operators_pause_a
         assert isinstance(action, ScheduleActionStartWorkflow)
         assert (action.workflow, action.task_queue) == ("HandoffReconciliation", first_queue)
         assert created.schedule.spec.time_zone_name == RECONCILIATION_TIME_ZONE
-        assert RECONCILIATION_CRON.startswith("0 9 1 ")
+        assert HandoffPolicy().reconciliation_cron.startswith("0 9 1 ")
         [calendar] = created.schedule.spec.calendars
         assert (calendar.day_of_month[0].start, calendar.hour[0].start) == (1, 9)
 
         await handle.pause(note="paused by an operator during the audit")
-        await ensure_schedules(client, Settings(data_dir=tmp_path, task_queue=second_queue))
+        # The hand-off policy from settings says when it runs.
+        later = HandoffPolicy(reconciliation_cron="30 8 2 * *")
+        await ensure_schedules(client, Settings(data_dir=tmp_path, task_queue=second_queue, handoff_policy=later))
         updated = await handle.describe()
         assert updated.schedule.state.paused
+        [calendar] = updated.schedule.spec.calendars
+        assert (calendar.day_of_month[0].start, calendar.hour[0].start, calendar.minute[0].start) == (2, 8, 30)
         assert isinstance(updated.schedule.action, ScheduleActionStartWorkflow)
         assert updated.schedule.action.task_queue == second_queue
 

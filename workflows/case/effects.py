@@ -143,21 +143,23 @@ class Recorder:
 
     def push(self, department: str, kind: PushKind, body: dict[str, str | int | bool | None]) -> None:
         self.state.pushes += 1
+        registration = self.state.registration
+        identity = {
+            "case_id": self.case_id,
+            "system": registration.system,
+            "case_number": registration.case_number,
+            "matter_code": registration.matter_code,
+            "stage": self.state.stage.value,
+        }
         self.effects.pushes.append(
-            Push(
+            Push.about(
+                self.case_id,
+                identity,
                 push_id=f"{self.case_id}.p{self.state.pushes}",
-                department_code=department,
+                department=department,
                 kind=kind,
-                subject_id=self.case_id,
-                issued_at=self.now,
-                body={
-                    "case_id": self.case_id,
-                    "system": self.state.registration.system,
-                    "case_number": self.state.registration.case_number,
-                    "matter_code": self.state.registration.matter_code,
-                    "stage": self.state.stage.value,
-                    **body,
-                },
+                at=self.now,
+                body=body,
             )
         )
 

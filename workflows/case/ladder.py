@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.clock import RungKind
     from schemas.delivery import PushKind
     from schemas.ledger import CardLevel, CardReason, ScoreKind
+    from schemas.orders import LADDER_PUSHES
     from workflows.case import meetings, rules, supervision
     from workflows.case.effects import SYSTEM, Recorder
 
@@ -72,9 +73,9 @@ def on_rung(rec: Recorder, clock: CaseClock, kind: RungKind, *, full_ladder: boo
     elif kind is RungKind.SUPERVISION_ORDER:
         _ladder_order(rec, clock)
     elif kind is RungKind.CIRCULAR:
-        _climb(rec, clock, kind, SupervisionLevel.CIRCULAR, PushKind.CIRCULAR)
+        _climb(rec, clock, kind, SupervisionLevel.CIRCULAR, LADDER_PUSHES[kind])
     elif kind is RungKind.ADMONITORY_TALK:
-        _climb(rec, clock, kind, SupervisionLevel.ADMONITORY_TALK, PushKind.REMINDER)
+        _climb(rec, clock, kind, SupervisionLevel.ADMONITORY_TALK, LADDER_PUSHES[kind])
         if full_ladder:
             _arm_leaders_rung(rec, clock)
     if full_ladder and kind in SCORED_RUNGS:

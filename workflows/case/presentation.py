@@ -19,6 +19,8 @@ with workflow.unsafe.imports_passed_through():
 KIND = "case"
 # Cases started before CaseloopParties existed replay without it; from this marker on, a case upserts it.
 PARTIES_PATCH = "case-parties-search-attribute"
+# From this marker on, a case also publishes its SLA colour (CaseloopSlaColour), as hand-offs do.
+SLA_COLOUR_PATCH = "case-sla-colour-search-attribute"
 
 
 def view(state: CaseState) -> CaseView:
@@ -127,10 +129,13 @@ def channel_values(registration: CaseRegistration) -> list[str]:
     return values if channel.placed else [*values, "unplaced"]
 
 
-def search_attributes(state: CaseState, *, with_parties: bool = True) -> TypedSearchAttributes:
+def search_attributes(
+    state: CaseState, *, with_parties: bool = True, with_sla_colour: bool = True
+) -> TypedSearchAttributes:
     """The attributes supervisors filter on; a key without a value (no lead yet, nothing due) is left out.
 
-    `with_parties` is False only for a run that began before the parties were published (see PARTIES_PATCH).
+    `with_parties` and `with_sla_colour` are False only for a run that began before they were published (see
+    PARTIES_PATCH and SLA_COLOUR_PATCH).
     """
     due = rules.next_due(state)
     lead = rules.lead_department(state)
@@ -146,6 +151,8 @@ def search_attributes(state: CaseState, *, with_parties: bool = True) -> TypedSe
     ]
     if lead is not None:
         keywords.append((sa.LEAD_DEPARTMENT, lead))
+    if with_sla_colour:
+        keywords.append((sa.SLA_COLOUR, rules.sla_colour(state).value))
     pairs: list[SearchAttributePair] = [SearchAttributePair(key, value) for key, value in keywords]
     if due is not None:
         pairs.append(SearchAttributePair(sa.NEXT_DUE_AT, due[0]))
@@ -157,10 +164,13 @@ def search_attributes(state: CaseState, *, with_parties: bool = True) -> TypedSe
 
 
 def search_attribute_updates(
-    state: CaseState, current: TypedSearchAttributes, *, with_parties: bool = True
+    state: CaseState, current: TypedSearchAttributes, *, with_parties: bool = True, with_sla_colour: bool = True
 ) -> list[SearchAttributeUpdate]:
     """Only what changed, so an unchanged transition adds no history event."""
-    wanted = {pair.key.name: pair for pair in search_attributes(state, with_parties=with_parties)}
+    wanted = {
+        pair.key.name: pair
+        for pair in search_attributes(state, with_parties=with_parties, with_sla_colour=with_sla_colour)
+    }
     have = {pair.key.name: pair for pair in current}
     updates: list[SearchAttributeUpdate] = []
     for name, pair in wanted.items():

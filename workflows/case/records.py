@@ -28,15 +28,12 @@ def _reason(*parts: str | None) -> str | None:
 
 
 def audit_entry(state: CaseState, entry: TimelineEntry) -> AuditEntry:
-    return AuditEntry(
+    return AuditEntry.by(
+        entry.actor,
+        entry.action,
         subject_id=state.case_id,
         subject_kind=SubjectKind.CASE,
         seq=entry.seq,
-        actor=entry.actor.role.value,
-        actor_id=entry.actor.department,
-        credential_id=entry.actor.credential,
-        on_behalf_reason=entry.actor.on_behalf_reason,
-        action=entry.action,
         reason=_reason(entry.reason, entry.note),
         from_stage=entry.from_stage.value if entry.from_stage else None,
         to_stage=entry.to_stage.value if entry.to_stage else None,
@@ -50,15 +47,12 @@ def order_id(state: CaseState, order_id: str) -> str:
 
 
 def order_entry(state: CaseState, entry: OrderEntry) -> AuditEntry:
-    return AuditEntry(
+    return AuditEntry.by(
+        entry.actor,
+        entry.action,
         subject_id=order_id(state, entry.order_id),
         subject_kind=SubjectKind.SUPERVISION_ORDER,
         seq=entry.seq,
-        actor=entry.actor.role.value,
-        actor_id=entry.actor.department,
-        credential_id=entry.actor.credential,
-        on_behalf_reason=entry.actor.on_behalf_reason,
-        action=entry.action,
         reason=_reason(entry.reason),
         at=entry.at,
     )

@@ -608,8 +608,11 @@ class CaseWorkflow:
 
     def _publish(self) -> None:
         with_parties = workflow.patched(presentation.PARTIES_PATCH)
+        with_sla_colour = workflow.patched(presentation.SLA_COLOUR_PATCH)
         current = workflow.info().typed_search_attributes
-        updates = presentation.search_attribute_updates(self._state, current, with_parties=with_parties)
+        updates = presentation.search_attribute_updates(
+            self._state, current, with_parties=with_parties, with_sla_colour=with_sla_colour
+        )
         if updates:
             workflow.upsert_search_attributes(updates)
         presentation.details(self._state)

@@ -1,15 +1,18 @@
 """The hand-off entity workflow: one push to one receiving department, closed by its claim, feedback and the
 originator's acknowledgement (DESIGN.md §3), with SLA timers from the legal clock on every step.
 
-The main loop owes at most one push at a time (the receiver's package); notices to departments (reminders,
-cards, orders, feedback, loop closed) wait in the state's outbox and go out one by one, retried until delivered,
-so nothing is lost across worker restarts or continue-as-new. Commands are validated updates; every transition
-is written to the audit trail and the read model in one activity.
+The shell of the rules in `machine` and `ladder`: every command is an update its validator checks
+(`machine.check`); under one lock the handler checks it again, asks what the rules need from outside (the
+registry for a reroute, the admission of a feedback's findings), applies the rules to a `Change`, and carries out
+its effects in their order (clocks armed and stopped, store writes queued, notices queued, the Temporal UI told).
+A transition's writes go to the store in one activity as it ends. A repeated command id answers its first result,
+across runs too; the same id with another command is refused. While it continues as new, the hand-off refuses
+commands with the temporary `Continuing`, which the engine sends again to the next run.
 
-Store writes (transitions, cards, orders, scores) queue in the state's `unrecorded` and are written oldest first.
-When the store is down they stay queued and are retried in the background (and before the next write), so an
-outage never fails a command, never leaves a gap in the audit sequence, and never ends an SLA clock; the
-hand-off does not complete before the store holds them all.
+The main loop owes at most one push at a time (the receiver's package); notices wait in the state's outbox and go
+out one by one after their transition is written, retried until delivered. Writes the store did not take stay
+owed in the state and are retried in the background, so an outage never fails a command nor ends an SLA clock;
+the hand-off does not complete before the store holds them all.
 """
 
 from __future__ import annotations
@@ -18,101 +21,67 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from functools import partial
+from itertools import takewhile
 from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, RetryState
-from temporalio.workflow import ActivityConfig
 
 with workflow.unsafe.imports_passed_through():
     from activities.clock.activities import ClockActivities
     from activities.gateway.delivery import GatewayActivities
     from activities.handoff.admission import HandoffIntakeActivities
-    from activities.handoff.records import HandoffStoreActivities
-    from activities.ledger import LedgerActivities
     from activities.notify.sms import SmsActivities
     from activities.registry.lookups import RegistryActivities
     from schemas import names
     from schemas import search_attributes as sa
-    from schemas.actors import Role
-    from schemas.case.records import Escalation
-    from schemas.clock import CardProfileName, ClockSpec, FiredRung, RungKind, RungScheduleRequest, SlaClockState
-    from schemas.delivery import Push, PushKind, SmsNotification
+    from schemas.clock import ClockSpec, FiredRung, SlaClockState
+    from schemas.delivery import Push
     from schemas.handoff import (
-        SYSTEM_ACTOR,
-        WRITES_PER_CALL,
         Acknowledge,
-        Actor,
         Admission,
         Claim,
         Command,
-        Feedback,
+        EventReport,
         HandoffClock,
         HandoffInput,
-        HandoffOrder,
-        HandoffStage,
         HandoffState,
         HandoffView,
-        HandoffWrites,
-        IssuedCard,
         LoopTwoStarted,
         Reroute,
         ReturnPush,
-        Route,
         SendFeedback,
-        SlaColour,
         StartActing,
         StoreWrite,
         Terminate,
-        clock_unit,
     )
-    from schemas.ledger import (
-        CardLevel,
-        CardReason,
-        SupervisionOrderStatus,
-    )
-    from schemas.orders import order_number, supervision_order_id
-    from schemas.registry import DepartmentQuery, HandoffRouteQuery, Limit, MatterStep
-    from schemas.rejections import Rejected
+    from schemas.registry import DepartmentQuery, HandoffRouteQuery
+    from schemas.rejections import ErrorType, Rejected
     from workflows import policies
-    from workflows.handoff import machine, presentation, records
-    from workflows.handoff.machine import RungAction
+    from workflows.handoff import ladder, machine, presentation, records
+    from workflows.handoff.effects import (
+        Arm,
+        Change,
+        Effects,
+        Step,
+        Stop,
+        Transition,
+        Window,
+        clock_spec,
+    )
+    from workflows.handoff.writes import OwedWrites
     from workflows.sla import SlaClock
 
-S = HandoffStage
-
-SMS_TEMPLATE = "handoff_push"
 _UNPUBLISHED = object()
-# Hand-offs started before CaseloopParties existed replay without it; from this marker on, one upserts it.
-PARTIES_PATCH = "handoff-parties-search-attribute"
-# Runs begun before this marker call one ledger activity per store write, in their order; from it on, a run writes
-# every transition's writes in one store activity (HandoffStoreActivities.record_writes), which counts the metrics.
-ONE_WRITE_PATCH = "handoff-one-store-write-per-transition"
-# From this marker on, a run honours the matter's push and act limits and gives a supervision order its own clock.
-CLOCKS_PATCH = "handoff-push-act-and-order-clocks"
-# Before this marker CaseloopCardColour held a hand-off's SLA colour; from it on, the most severe card, as for cases,
-# and CaseloopSlaColour the SLA colour.
-SLA_COLOUR_PATCH = "handoff-card-colour-means-cards"
-
-
-def _rejected(rejected: Rejected) -> ApplicationError:
-    return rejected.rejection.error()
-
-
-def _business(error: ActivityError) -> ApplicationError | None:
-    """The activity's refusal (not found, invalid, conflicting), which no retry can change; None for an outage."""
-    cause = error.cause
-    return cause if isinstance(cause, ApplicationError) and cause.non_retryable else None
-
-
 _T = TypeVar("_T")
+Rules = Callable[[Change], None]
 
-
-def _profile(name: str) -> CardProfileName:
-    try:
-        return CardProfileName(name)
-    except ValueError:
-        return CardProfileName.DEFAULT
+# Runs that began before these changes replay as they ran; from each marker on, a run takes the new path.
+PARTIES_PATCH = "handoff-parties-search-attribute"  # CaseloopParties upserted
+CLOCKS_PATCH = "handoff-push-act-and-order-clocks"  # the matter's push and act limits, and an order's own clock
+# CaseloopCardColour holds the most severe card, as for cases, and CaseloopSlaColour the SLA colour.
+SLA_COLOUR_PATCH = "handoff-card-colour-means-cards"
 
 
 @workflow.defn(name=names.HANDOFF_WORKFLOW)
@@ -131,8 +100,8 @@ class HandoffWorkflow:
         # SMS run beside the push and are never cancelled: a courtesy that has been sent may as well be answered.
         self._texts: list[asyncio.Task[None]] = []
         self._stopping = False
-        self._flushing = False  # a store write is on its way: the background retry keeps out of it
-        self._one_write_per_transition: bool | None = None
+        self._continuing = False  # commands are refused until the next run takes them
+        self._writes = OwedWrites(self._start, self._state, self._lock)
         # What the Temporal UI holds: nothing for a new hand-off; after continue-as-new, unknown (so all is sent).
         self._published: dict[str, Any] = {} if input.carried else {key.name: None for key in sa.ALL}
 
@@ -140,8 +109,7 @@ class HandoffWorkflow:
     async def run(self, input: HandoffInput) -> HandoffView:
         clock_tasks = [asyncio.create_task(clock.run()) for clock in self._clocks.values()]
         postman = asyncio.create_task(self._deliver_outbox())
-        # Waits without a command until a write is owed, so histories from before it replay unchanged.
-        self._catching_up = asyncio.create_task(self._catch_up())
+        self._catching_up = asyncio.create_task(self._writes.catch_up())
         if input.carried is None:
             async with self._transaction():
                 await self._open()
@@ -152,130 +120,67 @@ class HandoffWorkflow:
             if self._push_due():
                 self._pushing = asyncio.create_task(self._push())
                 continue
+            # Under steady traffic some handler is always running: new commands wait for the next run instead.
+            self._continuing = self._continue_as_new_due()
             await workflow.wait_condition(lambda: not self._lock.locked() and workflow.all_handlers_finished())
             if self._finished():
                 break
             if self._continue_as_new_due():
                 await self._stop_tasks(clock_tasks, postman)
                 workflow.continue_as_new(HandoffInput(start=self._start, carried=self._state))
+            self._continuing = False
         await self._stop_tasks(clock_tasks, postman)
         return self._view()
 
-    # Commands.
+    async def _open(self) -> None:
+        await self._apply(machine.open_handoff)
+        push_back = machine.push_back_limit(self._start)
+        if push_back is not None:
+            due = await self._deadline(clock_spec(self._start, *push_back))
+            await self._apply(lambda change: machine.check_push_back(change, due))
+
+    # Commands, one update each: checked by the validator, checked again and applied under the lock.
 
     @workflow.update(name=names.HANDOFF_CLAIM)
     async def claim(self, command: Claim) -> HandoffView:
-        async with self._command(command) as now:
-            if now is None:
-                return self._view()
-            self._state.claimed_at = now
-            self._clocks[HandoffClock.CLAIM].stop()
-            await self._arm_matter_clock(HandoffClock.ACT, MatterStep.ACT, now)
-            await self._transition(command.actor, "claimed", S.CLAIMED)
-            return self._view()
+        return await self._command(command, _ready(lambda change: machine.claim(change, command)))
 
     @workflow.update(name=names.HANDOFF_RETURN)
     async def return_push(self, command: ReturnPush) -> HandoffView:
-        async with self._command(command) as now:
-            if now is None:
-                return self._view()
-            route = self._state.routes[-1]
-            route.returned_at, route.return_reason, route.return_basis = now, command.reason, command.legal_basis
-            self._clocks[HandoffClock.CLAIM].stop()
-            self._clocks[HandoffClock.FEEDBACK].stop()
-            self._clocks[HandoffClock.ACT].stop()
-            await self._arm(HandoffClock.REROUTE, now, self._limit(MatterStep.REROUTE))
-            reason = f"{command.reason} (legal basis: {command.legal_basis})"
-            await self._transition(command.actor, "returned", S.RETURNED, reason)
-            misroutes = len(self._state.returned_by)
-            if misroutes >= self._policy.misrouting_threshold:
-                await self._transition(
-                    SYSTEM_ACTOR,
-                    "misrouting_flagged",
-                    S.RETURNED,
-                    f"returned {misroutes} times: the department-function registry may be wrong for "
-                    f"item {self._start.matter.target_item or self._start.event.item_code}",
-                )
-            return self._view()
+        return await self._command(command, _ready(lambda change: machine.return_push(change, command)))
 
     @workflow.update(name=names.HANDOFF_REROUTE)
     async def reroute(self, command: Reroute) -> HandoffView:
-        async with self._command(command) as now:
-            if now is None:
-                return self._view()
+        async def rules() -> Rules:
             department = await self._reroute_target(command)
-            if self._pushing is not None and not self._pushing.done():
-                self._pushing.cancel()
-            self._state.receiver_code = department
-            self._state.version += 1
-            self._state.routes.append(Route(version=self._state.version, department_code=department, routed_at=now))
-            self._state.push_pending = True
-            self._clocks[HandoffClock.REROUTE].stop()
-            await self._arm_matter_clock(HandoffClock.PUSH, MatterStep.PUSH, now)
-            await self._transition(command.actor, "rerouted", S.REROUTED, f"to {department}: {command.reason}")
-            return self._view()
+            self._cancel_push()
+            return lambda change: machine.reroute(change, command, department)
+
+        return await self._command(command, rules)
 
     @workflow.update(name=names.HANDOFF_START_ACTING)
     async def start_acting(self, command: StartActing) -> HandoffView:
-        async with self._command(command) as now:
-            if now is None:
-                return self._view()
-            self._state.acting_at, self._state.measure = now, command.measure
-            self._clocks[HandoffClock.ACT].stop()
-            await self._transition(command.actor, "acting", S.ACTING, command.measure)
-            return self._view()
+        return await self._command(command, _ready(lambda change: machine.start_acting(change, command)))
 
     @workflow.update(name=names.HANDOFF_SEND_FEEDBACK)
     async def send_feedback(self, command: SendFeedback) -> HandoffView:
-        async with self._command(command) as now:
-            if now is None:
-                return self._view()
-            loop_two = await self._push_back(command) if command.findings else []
-            self._state.feedback = Feedback(
-                result=command.result, findings=command.findings, sent_at=now, details=command.details
-            )
-            self._clocks[HandoffClock.CLAIM].stop()
-            self._clocks[HandoffClock.FEEDBACK].stop()
-            self._clocks[HandoffClock.ACT].stop()
-            await self._arm(HandoffClock.ACKNOWLEDGE, now, self._limit(MatterStep.ACKNOWLEDGE))
-            await self._transition(command.actor, "feedback_sent", S.FEEDBACK_SENT, command.result)
-            for identifier in loop_two:
-                await self._note_loop_two(identifier)
-            await self._settle_orders(SupervisionOrderStatus.ANSWERED, "answered by the feedback")
-            self._notify(
-                self._start.event.source_department,
-                PushKind.HANDOFF_FEEDBACK,
-                "feedback",
-                presentation.feedback_body(self._state),
-            )
-            return self._view()
+        async def rules() -> Rules:
+            reports = await self._admit_findings(command) if command.findings else []
+            return lambda change: machine.send_feedback(change, command, reports)
+
+        return await self._command(command, rules)
 
     @workflow.update(name=names.HANDOFF_ACKNOWLEDGE)
     async def acknowledge(self, command: Acknowledge) -> HandoffView:
-        async with self._command(command) as now:
-            if now is None:
-                return self._view()
-            await self._close(command.actor, command.remark or None, automatic=False)
-            return self._view()
+        return await self._command(command, _ready(lambda change: machine.acknowledge(change, command)))
 
     @workflow.update(name=names.HANDOFF_TERMINATE)
     async def terminate(self, command: Terminate) -> HandoffView:
-        async with self._command(command) as now:
-            if now is None:
-                return self._view()
-            if self._pushing is not None and not self._pushing.done():
-                self._pushing.cancel()
-            self._state.push_pending = False
-            self._state.terminated_at, self._state.termination_reason = now, command.reason
-            for clock in self._clocks.values():
-                clock.stop()
-            pushed = any(route.pushed_at is not None for route in self._state.routes)
-            await self._transition(command.actor, "terminated", S.TERMINATED, command.reason)
-            await self._settle_orders(SupervisionOrderStatus.LIFTED, f"hand-off terminated: {command.reason}")
-            if pushed and self._state.receiver_code is not None:
-                body = {"stage": S.TERMINATED.value, "reason": command.reason}
-                self._notify(self._state.receiver_code, PushKind.LOOP_CLOSED, "terminated", body)
-            return self._view()
+        async def rules() -> Rules:
+            self._cancel_push()
+            return lambda change: machine.terminate(change, command)
+
+        return await self._command(command, rules)
 
     @claim.validator
     def _validate_claim(self, command: Claim) -> None:
@@ -308,131 +213,52 @@ class HandoffWorkflow:
     @workflow.signal(name=names.HANDOFF_LOOP_TWO_STARTED)
     async def loop_two_started(self, started: LoopTwoStarted) -> None:
         async with self._transaction():
-            await self._note_loop_two(started.handoff_id)
+            await self._apply(lambda change: machine.note_loop_two(change, started.handoff_id))
 
     @workflow.query(name=names.HANDOFF_VIEW)
     def view(self) -> HandoffView:
         return self._view()
 
     def _validate(self, command: Command) -> None:
+        if self._continuing:
+            raise ApplicationError(
+                "the hand-off is continuing as new: send the command again",
+                type=ErrorType.CONTINUING,
+                non_retryable=True,
+            )
+        info = _update()
         try:
-            if _command_id() in self._state.handled_commands:
-                # A repeat: the handler answers with the hand-off as it is, if it is the same command.
-                machine.check_repeat(self._state, _command_id(), _applied_as(command))
-                return
+            if info.id in self._state.handled_commands:
+                machine.check_repeat(self._state, info.id, machine.applied_as(info.name, command))
+                return  # a repeat: the handler answers its first result
             machine.check(command, self._state, self._start, workflow.now())
         except Rejected as rejected:
-            raise _rejected(rejected) from None
+            raise rejected.rejection.error() from None
 
-    def _command(self, command: Command) -> _CommandScope:
-        return _CommandScope(self, command)
-
-    # Pushing to the receiver.
-
-    def _push_due(self) -> bool:
-        return self._state.push_pending and (self._pushing is None or self._pushing.done()) and not self._stopping
-
-    async def _push(self) -> None:
-        state = self._state
-        receiver, version = state.receiver_code, state.version
-        assert receiver is not None
-        push = Push(
-            push_id=f"{self._start.handoff_id}:push:v{version}",
-            department_code=receiver,
-            kind=PushKind.HANDOFF_PUSH,
-            subject_id=self._start.handoff_id,
-            issued_at=workflow.now(),
-            body=presentation.package(self._start, version),
-        )
-        try:
+    async def _command(self, command: Command, rules: Callable[[], Awaitable[Rules]]) -> HandoffView:
+        """Checks the command again against the state as it is now (an earlier command may have changed it since
+        validation), applies it, writes its transition, and remembers its id with its answer."""
+        info, state = _update(), self._state
+        async with self._lock:
+            owed_before = bool(state.unrecorded)
             try:
-                first_attempts = policies.delivery_until_alert(self._policy.delivery_attempts_before_alert)
-                await workflow.execute_activity_method(GatewayActivities.deliver_push, push, **first_attempts)
-            except ActivityError as error:
-                if error.retry_state is not RetryState.MAXIMUM_ATTEMPTS_REACHED:
-                    raise
-                async with self._transaction():
-                    if state.version != version or not state.stage.is_open:
-                        return
-                    await self._transition(
-                        SYSTEM_ACTOR,
-                        "delivery_failing",
-                        S.DELIVERY_FAILED,
-                        f"{self._policy.delivery_attempts_before_alert} attempts to reach {receiver} failed; "
-                        f"still retrying: {_cause(error)}",
-                    )
-                await workflow.execute_activity_method(
-                    GatewayActivities.deliver_push, push, **policies.DEPARTMENT_DELIVERY
-                )
-        except ActivityError as error:
-            if isinstance(error.cause, CancelledError):
-                return  # rerouted, terminated or continuing as new: whoever cancelled it owns what follows
-            async with self._transaction():
-                if state.version != version or not state.stage.is_open:
-                    return
-                state.push_pending = False
-                await self._transition(
-                    SYSTEM_ACTOR,
-                    "delivery_failed",
-                    S.DELIVERY_FAILED,
-                    f"{receiver} refused the push; the coordinator must reroute it: {_cause(error)}",
-                )
-            return
-        async with self._transaction():
-            if state.version != version or not state.stage.is_open:
-                return  # rerouted or terminated while it was on its way
-            await self._pushed(receiver)
-        self._texts.append(asyncio.create_task(self._send_sms(push)))
-
-    async def _pushed(self, receiver: str) -> None:
-        state, now = self._state, workflow.now()
-        state.push_pending = False
-        state.routes[-1].pushed_at = now
-        claim_limit = self._limit(MatterStep.CLAIM)
-        feedback_limit = self._start.limit(MatterStep.FEEDBACK)
-        return_limit = self._limit(MatterStep.RETURN)
-        arming: list[Any] = [
-            self._deadline(now, return_limit),
-            self._arm(HandoffClock.FEEDBACK, now, feedback_limit)
-            if feedback_limit is not None
-            else self._arm(HandoffClock.FEEDBACK, self._start.event.occurred_at, self._limit(MatterStep.END_TO_END)),
-        ]
-        next_stage = machine.stage_after_push(self._start)
-        if next_stage is S.PUSHED:
-            arming.append(self._arm(HandoffClock.CLAIM, now, claim_limit))
-        return_until, *_ = await asyncio.gather(*arming)
-        state.return_until = return_until
-        self._clocks[HandoffClock.REROUTE].stop()
-        self._clocks[HandoffClock.PUSH].stop()
-        action = "pushed"
-        if next_stage is S.CLAIMED:
-            state.claimed_at, state.claimed_on_push, action = now, True, "pushed_and_claimed"
-            await self._arm_matter_clock(HandoffClock.ACT, MatterStep.ACT, now)
-        await self._transition(SYSTEM_ACTOR, action, next_stage, f"delivered to {receiver} (push v{state.version})")
-
-    async def _send_sms(self, push: Push) -> None:
-        due = self._clocks[HandoffClock.CLAIM].state.due_at if not self._state.claimed_on_push else None
-        variables = {"matter": self._start.matter.code, "reference": self._start.event.reference}
-        if due is not None:
-            variables["claim_due"] = due.isoformat()
-        notification = SmsNotification(
-            notification_id=f"{push.push_id}:sms",
-            department_code=push.department_code,
-            matter_code=self._start.matter.code,
-            template_id=SMS_TEMPLATE,
-            variables=variables,
-        )
-        try:
-            await workflow.execute_activity_method(
-                SmsActivities.send_sms, notification, **policies.courtesy_sms(self._policy.sms_attempts)
-            )
-        except ActivityError as error:
-            async with self._transaction():
-                await self._transition(SYSTEM_ACTOR, "sms_not_sent", None, _cause(error))
+                if info.id in state.handled_commands:
+                    machine.check_repeat(state, info.id, machine.applied_as(info.name, command))
+                    return machine.answer(state, info.id) or self._view()
+                machine.check(command, state, self._start, workflow.now())
+                await self._apply(await rules())
+            except Rejected as rejected:
+                raise rejected.rejection.error() from None
+            if self._writes.one_per_transition:
+                state.uncounted_commands.append(info.name)
+                await self._writes.transaction_ended(owed_before)
+            view = self._view()
+            machine.remember(state, info.id, machine.applied_as(info.name, command), view, self._policy)
+            return view
 
     async def _reroute_target(self, command: Reroute) -> str:
         """The named department if the registry knows it, else the next one the function catalogue names."""
-        state = self._state
+        start = self._start
         if command.department_code is not None:
             query = DepartmentQuery(code=command.department_code)
             try:
@@ -443,25 +269,11 @@ class HandoffWorkflow:
                     "registry lookup",
                 )
             except ActivityError:
-                raise _rejected(
-                    Rejected(
-                        "reroute.unknown-department",
-                        "department_code",
-                        f"department {command.department_code} does not exist in the registry",
-                    )
-                ) from None
-            if not department.active:
-                raise _rejected(
-                    Rejected(
-                        "reroute.inactive-department",
-                        "department_code",
-                        f"department {department.code} is inactive in the registry",
-                    )
-                )
-            return department.code
-        excluded = [*state.returned_by, self._start.event.source_department]
+                department = None
+            return machine.named_receiver(command.department_code, department)
+        excluded = [*self._state.returned_by, start.event.source_department]
         route_query = HandoffRouteQuery(
-            matter_code=self._start.matter.code, locality_code=self._start.event.locality_code, exclude=excluded
+            matter_code=start.matter.code, locality_code=start.event.locality_code, exclude=excluded
         )
         route = await self._answered(
             lambda: workflow.execute_activity_method(
@@ -469,215 +281,80 @@ class HandoffWorkflow:
             ),
             "registry lookup",
         )
-        if not route.receivers:
-            item = self._start.matter.target_item or "its item"
-            raise _rejected(
-                Rejected(
-                    "reroute.no-department",
-                    "department_code",
-                    f"the department-function registry names no other department for {item}; name one",
-                )
-            )
-        return route.receivers[0].code
+        return machine.next_receiver(start, route)
 
-    # Loop 2.
-
-    async def _push_back(self, command: SendFeedback) -> list[str]:
+    async def _admit_findings(self, command: SendFeedback) -> list[EventReport]:
         """Each finding becomes an event of the receiver's, linked to this hand-off: a loop-2 hand-off back."""
         events = machine.findings_as_events(self._start, command)
-        admission = Admission(
-            admitted_by=f"{self._start.handoff_id}:{_command_id()}", events=events, as_of=workflow.now()
-        )
+        admitted_by = f"{self._start.handoff_id}:{_update().id}"
+        admission = Admission(admitted_by=admitted_by, events=events, as_of=workflow.now())
         result = await self._answered(
             lambda: workflow.execute_activity_method(
                 HandoffIntakeActivities.admit_events, admission, **policies.ADMISSION
             ),
             "admission of the findings",
         )
-        started: list[str] = []
-        for report in result.reports:
-            started.extend(handoff.handoff_id for handoff in report.handoffs)
-            if not report.handoffs:
-                reason = report.rejection.message if report.rejection else report.outcome.value
-                await self._transition(command.actor, "finding_not_pushed_back", None, f"{report.event_key}: {reason}")
-        return started
+        return result.reports
 
-    async def _note_loop_two(self, identifier: str) -> None:
-        if identifier in self._state.loop_two:
-            return
-        self._state.loop_two.append(identifier)
-        await self._transition(SYSTEM_ACTOR, "loop_two_started", None, f"findings pushed back in {identifier}")
+    # Transitions: the rules change the state, then their effects are carried out in order.
 
-    # Opening and closing.
-
-    async def _open(self) -> None:
-        start, state = self._start, self._state
+    async def _apply(self, rules: Rules) -> Effects:
         now = workflow.now()
-        if state.receiver_code is not None:
-            state.version = 1
-            state.routes.append(Route(version=1, department_code=state.receiver_code, routed_at=now))
-            state.push_pending = True
-            await self._arm_matter_clock(HandoffClock.PUSH, MatterStep.PUSH, now)
-            reason = f"{start.event.event.value} {start.event.reference} matched matter {start.matter.code}"
-        else:
-            await self._arm(HandoffClock.REROUTE, now, self._limit(MatterStep.REROUTE))
-            reason = "no department holds the matter's item: the coordinator must route it"
-        # The door names the credential that reported the event; events from inside the cluster name none.
-        reporter = start.event.reported_by or Actor(department=start.event.source_department, role=Role.ORIGINATOR)
-        await self._transition(reporter, "created", S.CREATED, reason)
-        if start.event.related_handoff_id is not None:
-            await self._check_push_back_limit()
+        counted = 0
+        if self._writes.one_per_transition:
+            # The clocks are counted on a preview before the state moves, so nobody reads a stage without its
+            # deadlines (runs before ONE_WRITE_PATCH count them in their turn).
+            preview = Change(self._start, self._state.model_copy(deep=True), now)
+            rules(preview)
+            counted = _clocks_ahead(preview.effects.steps)
+            await self._carry_out([step for step in preview.effects.steps[:counted] if _clock_step(step)])
+        change = Change(self._start, self._state, now)
+        rules(change)
+        steps = change.effects.steps
+        await self._carry_out([step for step in steps[:counted] if not _clock_step(step)] + steps[counted:])
+        if self._writes.one_per_transition:
+            self._state.uncounted_escalations.extend(change.effects.escalations)
+        return change.effects
 
-    async def _check_push_back_limit(self) -> None:
-        """A finding pushed back later than its limit after the decision earns the reporting regulator a red card."""
-        event = self._start.event
-        due = await self._deadline(event.occurred_at, self._limit(MatterStep.PUSH_BACK))
-        if workflow.now() > due:
-            await self._card(CardLevel.RED, event.source_department, CardReason.PUSH_BACK_OVERDUE, "push_back", due, 1)
+    async def _carry_out(self, steps: list[Step]) -> None:
+        """Clocks next to each other are counted together; a transition's entry shows in the Temporal UI at once."""
+        index = 0
+        while index < len(steps):
+            step = steps[index]
+            if isinstance(step, Arm | Window):
+                counted = [later for later in takewhile(_counted, steps[index:]) if isinstance(later, Arm | Window)]
+                if len(counted) == 1:
+                    await self._count(counted[0])
+                else:
+                    await asyncio.gather(*(self._count(each) for each in counted))
+                index += len(counted)
+                continue
+            if isinstance(step, Stop):
+                self._clocks[step.clock].stop()
+            elif isinstance(step, Transition):
+                await self._writes.record(records.transition(self._start, self._state, step))
+                self._publish()
+            elif isinstance(step, StoreWrite):
+                await self._writes.record(step)
+            else:
+                self._state.outbox.append(step)
+            index += 1
 
-    async def _close(self, actor: Actor, remark: str | None, automatic: bool) -> None:
-        state, now = self._state, workflow.now()
-        state.closed_at, state.auto_acknowledged = now, automatic
-        for clock in self._clocks.values():
-            clock.stop()
-        action = "auto_acknowledged" if automatic else "acknowledged"
-        await self._transition(actor, action, S.LOOP_CLOSED, remark)
-        await self._settle_orders(SupervisionOrderStatus.LIFTED, "the loop is closed")
-        receiver = state.receiver_code
-        assert receiver is not None  # feedback came from it
-        if HandoffClock.FEEDBACK not in state.breached:
-            await self._record(records.on_time(self._start, receiver, now))
-        self._notify(receiver, PushKind.LOOP_CLOSED, "closed", {"stage": S.LOOP_CLOSED.value, "automatic": automatic})
-
-    def _finished(self) -> bool:
-        state = self._state
-        return not state.stage.is_open and not state.outbox and not state.unrecorded and self._texted()
-
-    def _continue_as_new_due(self) -> bool:
-        return workflow.info().is_continue_as_new_suggested() and self._texted()
-
-    def _texted(self) -> bool:
-        return all(text.done() for text in self._texts)
-
-    async def _stop_tasks(self, clock_tasks: list[asyncio.Task[None]], postman: asyncio.Task[None]) -> None:
-        self._stopping = True
-        for clock in self._clocks.values():
-            clock.close()
-        if self._pushing is not None and not self._pushing.done():
-            self._pushing.cancel()
-        postman.cancel()
-        self._catching_up.cancel()
-        await asyncio.gather(
-            *clock_tasks,
-            postman,
-            self._catching_up,
-            *([self._pushing] if self._pushing else []),
-            return_exceptions=True,
-        )
-
-    # SLA clocks.
-
-    def _on_rung_of(self, clock: HandoffClock) -> Any:
-        async def on_rung(fired: FiredRung) -> None:
-            async with self._transaction():
-                try:
-                    await self._on_rung(clock, fired)
-                except ActivityError as error:
-                    # Only a refusal gets here (an outage is waited out below): the clock's later rungs still fire.
-                    workflow.logger.error(
-                        "rung %s of the %s clock not carried out: %s", fired.kind, clock, _cause(error)
-                    )
-
-        return on_rung
-
-    async def _on_rung(self, clock: HandoffClock, fired: FiredRung) -> None:
-        state = self._state
-        if not state.stage.is_open:
+    async def _count(self, step: Arm | Window) -> None:
+        if isinstance(step, Window):
+            self._state.return_until = await self._deadline(step.spec)
             return
-        meaning = machine.rung_meaning(clock, fired, clock in state.breached)
-        if meaning.breach:
-            state.breached.append(clock)
-        colour = machine.colour_of(meaning.action)
-        if colour is not None:
-            state.colour = machine.deeper(state.colour, colour)
-        action, receiver = meaning.action, state.receiver_code
-        rung = f"{clock.value} {fired.kind.value} (due {fired.due_at.isoformat()})"
-        due = fired.due_at.isoformat()
-        if action is RungAction.NOTHING:
+        if step.gated and not workflow.patched(CLOCKS_PATCH):
             return
-        if action in (RungAction.TURN_YELLOW, RungAction.TURN_RED):
-            await self._transition(SYSTEM_ACTOR, f"sla_{state.colour.value}", None, rung)
-        elif action is RungAction.REMIND and receiver is not None:
-            await self._transition(SYSTEM_ACTOR, "reminded", None, rung)
-            self._notify(
-                receiver,
-                PushKind.REMINDER,
-                f"remind-{clock.value}",
-                {"clock": clock.value, "due_at": fired.due_at.isoformat()},
-            )
-        elif action is RungAction.YELLOW_CARD and receiver is not None:
-            self._clocks[HandoffClock.CLAIM].stop()
-            await self._card(
-                CardLevel.YELLOW, receiver, CardReason.CLAIM_OVERDUE, clock.value, fired.due_at, fired.deadline_version
-            )
-        elif action is RungAction.RED_CARD_AND_ORDER and receiver is not None:
-            self._escalated(receiver, RungKind.SUPERVISION_ORDER)
-            await self._card(
-                CardLevel.RED, receiver, CardReason.FEEDBACK_OVERDUE, clock.value, fired.due_at, fired.deadline_version
-            )
-            await self._issue_order(receiver, fired)
-        elif action in (RungAction.REMINDER_NOTICE, RungAction.CIRCULAR, RungAction.ADMONITORY_TALK) and receiver:
-            self._escalated(receiver, fired.kind)
-            kind = PushKind.REMINDER if action is RungAction.REMINDER_NOTICE else PushKind.CIRCULAR
-            await self._transition(SYSTEM_ACTOR, action.value, None, rung)
-            self._notify(receiver, kind, action.value, {"rung": action.value, "due_at": fired.due_at.isoformat()})
-        elif action is RungAction.AUTO_ACKNOWLEDGE:
-            await self._close(
-                SYSTEM_ACTOR, "not acknowledged within the limit: acknowledged automatically", automatic=True
-            )
-        elif action is RungAction.REROUTE_OVERDUE:
-            self._clocks[HandoffClock.REROUTE].stop()
-            await self._transition(SYSTEM_ACTOR, "reroute_overdue", None, f"the coordinator has not routed it: {rung}")
-        elif action is RungAction.PUSH_OVERDUE:
-            # The coordinator sees it in the trail and the UI; delivery goes on as before.
-            await self._transition(SYSTEM_ACTOR, "push_overdue", None, f"not delivered to {receiver}: {rung}")
-        elif action is RungAction.ACT_OVERDUE and receiver is not None:
-            await self._transition(SYSTEM_ACTOR, "act_overdue", None, f"{receiver} has not started its measure: {rung}")
-            self._notify(receiver, PushKind.REMINDER, "act-overdue", {"clock": clock.value, "due_at": due})
-        elif action is RungAction.ORDER_OVERDUE and receiver is not None:
-            self._escalated(receiver, RungKind.CIRCULAR)
-            await self._transition(SYSTEM_ACTOR, "supervision_order_overdue", None, f"{receiver}: {rung}")
-            self._notify(receiver, PushKind.CIRCULAR, "order-overdue", {"rung": "circular", "due_at": due})
-
-    async def _arm_matter_clock(self, clock: HandoffClock, step: MatterStep, started_at: datetime) -> None:
-        """Arms a clock of a limit the matter may name (push, act); none when it names none, or on a run begun
-        before CLOCKS_PATCH."""
-        limit = self._start.matter.limits.get(step)
-        if limit is not None and self._new_clocks():
-            await self._arm(clock, started_at, limit)
-
-    def _new_clocks(self) -> bool:
-        return workflow.patched(CLOCKS_PATCH)
-
-    def _escalated(self, department: str, rung: RungKind) -> None:
-        """A rung of the ladder reached, counted with the transition's store write (runs on ONE_WRITE_PATCH)."""
-        if self._one_write_per_transition:
-            self._state.uncounted_escalations.append(Escalation(department=department, rung=rung))
-
-    async def _arm(self, clock: HandoffClock, started_at: datetime, limit: Limit) -> None:
-        request = RungScheduleRequest(
-            clock=self._spec(started_at, limit), profile=_profile(self._start.matter.card_profile)
-        )
         schedule = await self._answered(
-            lambda: workflow.execute_activity_method(ClockActivities.schedule_rungs, request, **policies.COMPUTE),
+            lambda: workflow.execute_activity_method(ClockActivities.schedule_rungs, step.request, **policies.COMPUTE),
             "legal clock",
         )
-        if clock in self._state.breached:
-            self._state.breached.remove(clock)
-        self._clocks[clock].arm(schedule)
+        if step.clock in self._state.breached:
+            self._state.breached.remove(step.clock)
+        self._clocks[step.clock].arm(schedule)
 
-    async def _deadline(self, started_at: datetime, limit: Limit) -> datetime:
-        spec = self._spec(started_at, limit)
+    async def _deadline(self, spec: ClockSpec) -> datetime:
         deadline = await self._answered(
             lambda: workflow.execute_activity_method(ClockActivities.compute_deadline, spec, **policies.COMPUTE),
             "legal clock",
@@ -692,94 +369,86 @@ class HandoffWorkflow:
             try:
                 return await ask()
             except ActivityError as error:
-                if _business(error) is not None:
+                cause = error.cause
+                if isinstance(cause, ApplicationError) and cause.non_retryable:
                     raise
                 workflow.logger.warning("%s unavailable, asked again in %s: %s", what, pause, _cause(error))
             await workflow.sleep(pause, summary=f"{what} asked again")
             pause = min(pause * 2, self._policy.store_retry_longest)
 
-    def _spec(self, started_at: datetime, limit: Limit) -> ClockSpec:
-        return ClockSpec(
-            started_at=started_at,
-            limit=float(limit.amount),
-            unit=clock_unit(limit.unit),
-            locality=self._start.event.locality_code,
-        )
+    # SLA clocks.
 
-    def _limit(self, step: MatterStep) -> Limit:
-        limit = self._start.limit(step)
-        assert limit is not None  # every step the workflow asks for has a default
-        return limit
+    def _on_rung_of(self, clock: HandoffClock) -> Callable[[FiredRung], Awaitable[None]]:
+        async def on_rung(fired: FiredRung) -> None:
+            async with self._transaction():
+                try:
+                    effects = await self._apply(lambda change: ladder.fire(change, clock, fired))
+                    department = effects.order_to
+                    if department is not None:
+                        spec = clock_spec(self._start, workflow.now(), self._policy.order_answer_limit)
+                        due = await self._deadline(spec)
+                        await self._apply(lambda change: ladder.issue_order(change, department, fired, due))
+                except ActivityError as error:
+                    # Only a refusal gets here (an outage is waited out): the clock's later rungs still fire.
+                    workflow.logger.error(
+                        "rung %s of the %s clock not carried out: %s", fired.kind, clock, _cause(error)
+                    )
 
-    # Cards and supervision orders.
+        return on_rung
 
-    async def _card(
-        self, level: CardLevel, department: str, reason: CardReason, step: str, due_at: datetime, version: int
-    ) -> None:
-        now = workflow.now()
-        card_id = records.card_id(self._start, step, version, level)
-        await self._record(records.card(self._start, card_id, level, department, reason, step, due_at, now))
-        self._state.cards.append(
-            IssuedCard(card_id=card_id, level=level, department=department, step=step, issued_at=now, reason=reason)
-        )
-        self._state.colour = machine.deeper(self._state.colour, SlaColour(level.value))
-        await self._transition(SYSTEM_ACTOR, f"{level.value}_card", None, f"{department}: {reason.value}")
-        self._notify(
-            department, PushKind.CARD, f"card-{step}-{level.value}", {"level": level.value, "reason": reason.value}
-        )
+    # Pushing to the receiver; notices to departments.
 
-    async def _issue_order(self, department: str, fired: FiredRung) -> None:
-        now = workflow.now()
-        number = order_number(len(self._state.supervision_orders) + 1)
-        order = HandoffOrder(
-            order_id=supervision_order_id(self._start.handoff_id, number),
-            department_code=department,
-            status=SupervisionOrderStatus.ISSUED,
-            deadline=await self._deadline(now, self._policy.order_answer_limit),
-            issued_at=now,
-        )
-        self._state.supervision_orders.append(order)
-        if self._new_clocks():
-            await self._arm(HandoffClock.SUPERVISION_ORDER, now, self._policy.order_answer_limit)
-        await self._record_order(order, "issued", f"feedback limit {fired.due_at.isoformat()} missed")
-        await self._transition(SYSTEM_ACTOR, "supervision_order_issued", None, f"{order.order_id} to {department}")
-        self._notify(
-            department,
-            PushKind.SUPERVISION_ORDER,
-            number,
-            {"order_id": order.order_id, "deadline": order.deadline.isoformat()},
-        )
+    def _push_due(self) -> bool:
+        return self._state.push_pending and (self._pushing is None or self._pushing.done()) and not self._stopping
 
-    async def _settle_orders(self, status: SupervisionOrderStatus, reason: str) -> None:
-        now = workflow.now()
-        self._clocks[HandoffClock.SUPERVISION_ORDER].stop()
-        for order in self._state.supervision_orders:
-            if order.status is SupervisionOrderStatus.LIFTED or order.status is status:
-                continue
-            order.status, order.seq = status, order.seq + 1
-            if status is SupervisionOrderStatus.ANSWERED:
-                order.answered_at = now
-            else:
-                order.lifted_at = now
-            await self._record_order(order, status.value, reason)
+    def _cancel_push(self) -> None:
+        if self._pushing is not None and not self._pushing.done():
+            self._pushing.cancel()
 
-    async def _record_order(self, order: HandoffOrder, action: str, reason: str) -> None:
-        await self._record(records.order_transition(self._start, order, action, reason, workflow.now()))
+    async def _push(self) -> None:
+        version = self._state.version
+        push = machine.push_of(self._start, self._state, workflow.now())
+        receiver = push.department_code
+        try:
+            try:
+                first_attempts = policies.delivery_until_alert(self._policy.delivery_attempts_before_alert)
+                await workflow.execute_activity_method(GatewayActivities.deliver_push, push, **first_attempts)
+            except ActivityError as error:
+                if error.retry_state is not RetryState.MAXIMUM_ATTEMPTS_REACHED:
+                    raise
+                why = _cause(error)
+                if not await self._after_push(version, lambda change: machine.delivery_failing(change, receiver, why)):
+                    return
+                await workflow.execute_activity_method(
+                    GatewayActivities.deliver_push, push, **policies.DEPARTMENT_DELIVERY
+                )
+        except ActivityError as error:
+            if isinstance(error.cause, CancelledError):
+                return  # rerouted, terminated or continuing as new: whoever cancelled it owns what follows
+            why = _cause(error)
+            await self._after_push(version, lambda change: machine.delivery_failed(change, receiver, why))
+            return
+        if await self._after_push(version, lambda change: machine.pushed(change, receiver)):
+            self._texts.append(asyncio.create_task(self._send_sms(push)))
 
-    # Notices, audit, read model, search attributes.
+    async def _after_push(self, version: int, rules: Rules) -> bool:
+        """Applies what became of the push of `version`, unless it was rerouted or the loop ended meanwhile."""
+        async with self._transaction():
+            if not machine.still_routed(self._state, version):
+                return False
+            await self._apply(rules)
+            return True
 
-    def _notify(self, department: str, kind: PushKind, what: str, body: dict[str, Any]) -> None:
-        """Queues a notice; its ID is unique within the hand-off, so a redelivery is recognised by the department."""
-        self._state.outbox.append(
-            Push(
-                push_id=f"{self._start.handoff_id}:{what}:{self._state.audit_seq}",
-                department_code=department,
-                kind=kind,
-                subject_id=self._start.handoff_id,
-                issued_at=workflow.now(),
-                body={"handoff_id": self._start.handoff_id, "thread_id": self._start.thread_id, **body},
+    async def _send_sms(self, push: Push) -> None:
+        notification = machine.sms_of(self._start, self._state, push)
+        try:
+            await workflow.execute_activity_method(
+                SmsActivities.send_sms, notification, **policies.courtesy_sms(self._policy.sms_attempts)
             )
-        )
+        except ActivityError as error:
+            why = _cause(error)
+            async with self._transaction():
+                await self._apply(lambda change: machine.sms_not_sent(change, why))
 
     async def _deliver_outbox(self) -> None:
         while True:
@@ -790,129 +459,51 @@ class HandoffWorkflow:
                     GatewayActivities.deliver_push, push, **policies.DEPARTMENT_DELIVERY
                 )
             except ActivityError as error:
+                if isinstance(error.cause, CancelledError):
+                    return  # continuing as new: the notice stays in the outbox for the next run
+                why = _cause(error)
                 async with self._transaction():
-                    await self._transition(SYSTEM_ACTOR, "notice_undelivered", None, f"{push.push_id}: {_cause(error)}")
+                    await self._apply(partial(machine.notice_undelivered, push=push, why=why))
             self._state.outbox.pop(0)
-
-    async def _transition(
-        self, actor: Actor, action: str, stage: HandoffStage | None, reason: str | None = None
-    ) -> None:
-        """Queues the audit entry and the read model after it, then shows the change in the Temporal UI."""
-        state = self._state
-        before = state.stage
-        if stage is not None:
-            state.stage = stage
-        state.audit_seq += 1
-        await self._record(records.transition(self._start, state, actor, action, before, reason, workflow.now()))
-        self._publish()
-
-    async def _record(self, write: StoreWrite) -> None:
-        """Queues a store write behind any the store has not taken yet. One store call per transition writes the
-        queue when the transaction ends; runs begun before ONE_WRITE_PATCH write it at once, one call a write."""
-        state = self._state
-        outage = bool(state.unrecorded)
-        state.unrecorded.append(write)
-        if not self._one_write():
-            await self._flush(policies.STORE_WRITE_ONCE if outage else policies.STORE_WRITE)
-
-    def _one_write(self) -> bool:
-        """Whether this run writes one store call per transition; decided at its first write, for the whole run."""
-        if self._one_write_per_transition is None:
-            self._one_write_per_transition = workflow.patched(ONE_WRITE_PATCH)
-        return self._one_write_per_transition
-
-    @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[None]:
-        """Holds the lock for one transition; its writes go to the store in one call as it ends (an outage keeps
-        them owed, retried in the background)."""
-        async with self._lock:
-            owed_before = bool(self._state.unrecorded)
-            yield
-            if self._one_write_per_transition and self._state.unrecorded and not self._flushing:
-                await self._flush(policies.STORE_WRITE_ONCE if owed_before else policies.STORE_WRITE)
-
-    async def _flush(self, config: ActivityConfig) -> None:
-        """Writes the owed writes oldest first; the first the store does not take stops it, kept with the rest.
-
-        Every write is keyed (audit sequence, card, order entry, score event), so one the store took before its
-        answer was lost is taken again without a second row.
-        """
-        self._flushing = True
-        try:
-            await self._write_owed(config)
-        finally:
-            self._flushing = False
-
-    async def _write_owed(self, config: ActivityConfig) -> None:
-        if self._one_write_per_transition:
-            await self._write_owed_at_once(config)
-            return
-        state = self._state
-        while state.unrecorded:
-            write = state.unrecorded[0]
-            try:
-                if write.transition is not None:
-                    await workflow.execute_activity_method(
-                        LedgerActivities.record_handoff_transition, write.transition, **config
-                    )
-                elif write.order is not None:
-                    await workflow.execute_activity_method(
-                        LedgerActivities.record_supervision_order, write.order, **config
-                    )
-                elif write.card is not None:
-                    await workflow.execute_activity_method(LedgerActivities.record_card, write.card, **config)
-                elif write.score is not None:
-                    await workflow.execute_activity_method(LedgerActivities.record_score_event, write.score, **config)
-            except ActivityError as error:
-                workflow.logger.error(
-                    "hand-off store write kept for later (%d owed): %s", len(state.unrecorded), _cause(error)
-                )
-                return
-            state.unrecorded.pop(0)
-
-    async def _write_owed_at_once(self, config: ActivityConfig) -> None:
-        """The owed writes in as few store calls as their number allows, with the commands and rungs to count."""
-        state = self._state
-        while state.unrecorded:
-            writes = state.unrecorded[:WRITES_PER_CALL]
-            batch = HandoffWrites(
-                handoff_id=self._start.handoff_id,
-                writes=writes,
-                commands=list(state.uncounted_commands),
-                escalations=list(state.uncounted_escalations),
-            )
-            try:
-                await workflow.execute_activity_method(HandoffStoreActivities.record_writes, batch, **config)
-            except ActivityError as error:
-                workflow.logger.error(
-                    "hand-off store writes kept for later (%d owed): %s", len(state.unrecorded), _cause(error)
-                )
-                return
-            del state.unrecorded[: len(writes)]
-            state.uncounted_commands.clear()
-            state.uncounted_escalations.clear()
-
-    async def _catch_up(self) -> None:
-        """Retries the owed writes in the background, so the store catches up without waiting for a transition."""
-        pause = self._policy.store_retry
-        while True:
-            await workflow.wait_condition(self._owed_and_idle)
-            await workflow.sleep(pause, summary="owed store writes retried")
-            async with self._lock:
-                await self._flush(policies.STORE_WRITE)
-            longest, first = self._policy.store_retry_longest, self._policy.store_retry
-            pause = min(pause * 2, longest) if self._state.unrecorded else first
 
     def _notice_due(self) -> bool:
         """A notice waits for the end of the transaction that queued it, so it goes out after its transition is
         written (runs before ONE_WRITE_PATCH wrote it before queueing the notice)."""
-        in_transaction = bool(self._one_write_per_transition) and self._lock.locked()
-        return bool(self._state.outbox) and not in_transaction
+        return bool(self._state.outbox) and not self._writes.in_transaction()
 
-    def _owed_and_idle(self) -> bool:
-        """Writes are owed and nobody is writing them: a transaction under way writes its own as it ends."""
-        in_transaction = bool(self._one_write_per_transition) and self._lock.locked()
-        return bool(self._state.unrecorded) and not self._flushing and not in_transaction
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        """Holds the lock for one transition; its writes go to the store in one call as it ends."""
+        async with self._lock:
+            owed_before = bool(self._state.unrecorded)
+            yield
+            await self._writes.transaction_ended(owed_before)
+
+    # Ending: completed once closed and written, or continued as new when the server suggests it.
+
+    def _finished(self) -> bool:
+        state = self._state
+        return not state.stage.is_open and not state.outbox and not state.unrecorded and self._texted()
+
+    def _continue_as_new_due(self) -> bool:
+        info, limit = workflow.info(), self._policy.max_history_events
+        due = info.is_continue_as_new_suggested() or (limit is not None and info.get_current_history_length() >= limit)
+        return due and self._texted()
+
+    def _texted(self) -> bool:
+        return all(text.done() for text in self._texts)
+
+    async def _stop_tasks(self, clock_tasks: list[asyncio.Task[None]], postman: asyncio.Task[None]) -> None:
+        self._stopping = True
+        for clock in self._clocks.values():
+            clock.close()
+        self._cancel_push()
+        postman.cancel()
+        self._catching_up.cancel()
+        pushing = [self._pushing] if self._pushing else []
+        await asyncio.gather(*clock_tasks, postman, self._catching_up, *pushing, return_exceptions=True)
+
+    # What the Temporal UI and the parties see.
 
     def _publish(self) -> None:
         """Search attributes and current details; unchanged values are not upserted again."""
@@ -936,68 +527,33 @@ class HandoffWorkflow:
         return presentation.view(self._start, self._state)
 
 
-class _CommandScope:
-    """Holds the lock for one command: re-checks it against the state as it is now (an earlier command may have
-    changed it since validation) and remembers its ID, so a repeat of it changes nothing.
-
-    Yields the instant of the command, or None for a repeat.
-    """
-
-    def __init__(self, owner: HandoffWorkflow, command: Command) -> None:
-        self._owner = owner
-        self._command = command
-        self._id = ""
-        self._owed_before = False
-
-    async def __aenter__(self) -> datetime | None:
-        owner, command = self._owner, self._command
-        await owner._lock.acquire()
-        state = owner._state
-        self._owed_before = bool(state.unrecorded)
-        self._id = _command_id()
-        try:
-            if self._id in state.handled_commands:
-                machine.check_repeat(state, self._id, _applied_as(command))
-                return None
-            machine.check(command, state, owner._start, workflow.now())
-        except Rejected as rejected:
-            owner._lock.release()
-            raise _rejected(rejected) from None
-        return workflow.now()
-
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> None:
-        try:
-            if kind is None:
-                owner, state = self._owner, self._owner._state
-                if self._id not in state.handled_commands and owner._one_write_per_transition:
-                    info = workflow.current_update_info()
-                    assert info is not None  # a command is an update
-                    state.uncounted_commands.append(info.name)
-                    if not owner._flushing:
-                        await owner._flush(policies.STORE_WRITE_ONCE if self._owed_before else policies.STORE_WRITE)
-                if self._id not in state.handled_commands:
-                    state.handled_commands = machine.remembered(
-                        state.handled_commands, self._id, self._owner._policy.remembered_commands
-                    )
-                    kept = set(state.handled_commands)
-                    state.handled_as = {key: value for key, value in state.handled_as.items() if key in kept} | {
-                        self._id: _applied_as(self._command)
-                    }
-        finally:
-            self._owner._lock.release()
+def _counted(step: Step) -> bool:
+    return isinstance(step, Arm | Window)
 
 
-def _applied_as(command: Command) -> str:
+def _clock_step(step: Step) -> bool:
+    return isinstance(step, Arm | Window | Stop)
+
+
+def _clocks_ahead(steps: list[Step]) -> int:
+    """How many steps lead up to the last clock counted: their clock steps are carried out before the state moves."""
+    return max((index + 1 for index, step in enumerate(steps) if _counted(step)), default=0)
+
+
+def _ready(rules: Rules) -> Callable[[], Awaitable[Rules]]:
+    """Rules that need nothing from outside before they apply."""
+
+    async def ready() -> Rules:
+        return rules
+
+    return ready
+
+
+def _update() -> workflow.UpdateInfo:
+    """The update under way: clients send a command again under the same id (the SDK's command id)."""
     info = workflow.current_update_info()
     assert info is not None  # only update handlers and validators ask
-    return machine.applied_as(info.name, command)
-
-
-def _command_id() -> str:
-    """The update's ID: clients retry a command under the same ID (the SDK's command id)."""
-    info = workflow.current_update_info()
-    assert info is not None  # only update handlers and validators ask
-    return info.id
+    return info
 
 
 def _cause(error: ActivityError) -> str:

@@ -1,37 +1,49 @@
-"""The hand-off's rules without Temporal: which command is allowed in which stage and from whom, what follows it,
-and what each fired SLA rung means. The workflow's update validators call `check`; tests call it directly."""
+"""The hand-off's rules without Temporal: which command is allowed in which stage and from whom (`check`), and
+what each command, each push outcome, the opening and the closing do to the state, as effects on a `Change`
+(clocks, audit entries, cards, orders, notices, store writes). The workflow's update validators call `check` and
+its handlers the apply functions; tests call both directly. What fired rungs do lives in `ladder`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
-from schemas.actors import Role
-from schemas.clock import FiredRung, RungKind
-from schemas.handoff import (
-    DATE_WINDOW,
-    FINDING_EVENTS,
-    Acknowledge,
-    Actor,
-    Claim,
-    Command,
-    HandoffClock,
-    HandoffStage,
-    HandoffStart,
-    HandoffState,
-    Reroute,
-    ReturnPush,
-    SendFeedback,
-    SlaColour,
-    SourceEvent,
-    StartActing,
-    Terminate,
-)
-from schemas.registry import ClaimMode
-from schemas.rejections import Rejected
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from schemas.actors import SYSTEM_ACTOR, Role
+    from schemas.delivery import Push, PushKind, SmsNotification
+    from schemas.handoff import (
+        DATE_WINDOW,
+        FINDING_EVENTS,
+        Acknowledge,
+        Actor,
+        Claim,
+        Command,
+        EventReport,
+        Feedback,
+        HandoffClock,
+        HandoffPolicy,
+        HandoffStage,
+        HandoffStart,
+        HandoffState,
+        HandoffView,
+        Reroute,
+        ReturnPush,
+        Route,
+        SendFeedback,
+        SourceEvent,
+        StartActing,
+        Terminate,
+    )
+    from schemas.ledger import CardLevel, CardReason, SupervisionOrderStatus
+    from schemas.registry import ClaimMode, DepartmentInfo, HandoffRoute, Limit, MatterStep
+    from schemas.rejections import Rejected
+    from workflows.handoff import presentation, records
+    from workflows.handoff.effects import Change
 
 S = HandoffStage
+SMS_TEMPLATE = "handoff_push"
 
 
 # The stages each command may be sent in.
@@ -187,97 +199,6 @@ def stage_after_push(start: HandoffStart) -> HandoffStage:
     return S.CLAIMED if start.matter.claim_mode is ClaimMode.ON_PUSH else S.PUSHED
 
 
-class RungAction(StrEnum):
-    """What the hand-off does when a rung of one of its clocks fires."""
-
-    NOTHING = "nothing"
-    REMIND = "remind"  # a reminder push to the department whose step it is
-    TURN_YELLOW = "turn_yellow"
-    TURN_RED = "turn_red"
-    YELLOW_CARD = "yellow_card"  # the claim limit passed
-    RED_CARD_AND_ORDER = "red_card_and_order"  # the feedback limit passed
-    REMINDER_NOTICE = "reminder_notice"
-    CIRCULAR = "circular"
-    ADMONITORY_TALK = "admonitory_talk"
-    AUTO_ACKNOWLEDGE = "auto_acknowledge"
-    REROUTE_OVERDUE = "reroute_overdue"  # the coordinator has not rerouted in time
-    PUSH_OVERDUE = "push_overdue"  # the push is still undelivered at the matter's push limit
-    ACT_OVERDUE = "act_overdue"  # the claimant has not started its measure within the matter's act limit
-    ORDER_OVERDUE = "order_overdue"  # the supervision order is unanswered at its deadline
-
-
-_BREACH: dict[HandoffClock, RungAction] = {
-    HandoffClock.CLAIM: RungAction.YELLOW_CARD,
-    HandoffClock.FEEDBACK: RungAction.RED_CARD_AND_ORDER,
-    HandoffClock.ACKNOWLEDGE: RungAction.AUTO_ACKNOWLEDGE,
-    HandoffClock.REROUTE: RungAction.REROUTE_OVERDUE,
-    HandoffClock.PUSH: RungAction.PUSH_OVERDUE,
-    HandoffClock.ACT: RungAction.ACT_OVERDUE,
-    HandoffClock.SUPERVISION_ORDER: RungAction.ORDER_OVERDUE,
-}
-
-_BEFORE_DEADLINE: dict[RungKind, RungAction] = {
-    RungKind.REMINDER: RungAction.REMIND,
-    RungKind.BLUE: RungAction.REMIND,
-    RungKind.YELLOW: RungAction.TURN_YELLOW,
-    RungKind.ORANGE: RungAction.TURN_YELLOW,
-    RungKind.RED: RungAction.TURN_RED,
-    RungKind.ESCALATION_1: RungAction.REMIND,
-}
-
-# The ladder after a missed feedback; the supervision order was issued with the red card already.
-_AFTER_FEEDBACK_BREACH: dict[RungKind, RungAction] = {
-    RungKind.REMINDER_NOTICE: RungAction.REMINDER_NOTICE,
-    RungKind.CIRCULAR: RungAction.CIRCULAR,
-    RungKind.ESCALATION_2: RungAction.CIRCULAR,
-    RungKind.ADMONITORY_TALK: RungAction.ADMONITORY_TALK,
-    RungKind.ESCALATION_3: RungAction.ADMONITORY_TALK,
-}
-
-
-@dataclass(frozen=True)
-class RungMeaning:
-    action: RungAction
-    breach: bool
-
-
-def rung_meaning(clock: HandoffClock, rung: FiredRung, breached: bool) -> RungMeaning:
-    """The first rung at or after the deadline is the breach, whatever the card profile calls it.
-
-    Only the feedback clock climbs the ladder after its breach; the claim clock has done its work with the
-    yellow card, and the acknowledgement and reroute clocks act once.
-    """
-    if rung.at >= rung.due_at and not breached:
-        return RungMeaning(_BREACH[clock], breach=True)
-    if breached:
-        action = _AFTER_FEEDBACK_BREACH.get(rung.kind, RungAction.NOTHING)
-        return RungMeaning(action if clock is HandoffClock.FEEDBACK else RungAction.NOTHING, breach=False)
-    if clock is HandoffClock.FEEDBACK:
-        return RungMeaning(_BEFORE_DEADLINE.get(rung.kind, RungAction.NOTHING), breach=False)
-    if clock in (HandoffClock.ACT, HandoffClock.SUPERVISION_ORDER):
-        # Reminders only: the feedback clock colours the loop, and the order came with a red card already.
-        action = _BEFORE_DEADLINE.get(rung.kind, RungAction.NOTHING)
-        return RungMeaning(action if action is RungAction.REMIND else RungAction.NOTHING, breach=False)
-    if clock is HandoffClock.CLAIM:
-        # A claim that is merely late earns a yellow card, so its clock never shows more than yellow.
-        action = _BEFORE_DEADLINE.get(rung.kind, RungAction.NOTHING)
-        return RungMeaning(RungAction.TURN_YELLOW if action is RungAction.TURN_RED else action, breach=False)
-    return RungMeaning(RungAction.NOTHING, breach=False)
-
-
-def deeper(current: SlaColour, new: SlaColour) -> SlaColour:
-    """The SLA colour only deepens while the loop is open."""
-    return new if new.rank > current.rank else current
-
-
-def colour_of(action: RungAction) -> SlaColour | None:
-    if action in (RungAction.TURN_YELLOW, RungAction.YELLOW_CARD):
-        return SlaColour.YELLOW
-    if action in (RungAction.TURN_RED, RungAction.RED_CARD_AND_ORDER):
-        return SlaColour.RED
-    return None
-
-
 def applied_as(update: str, command: Command) -> str:
     """What a command id applied: the update and who sent it, as a repeat of it must name them again."""
     return f"{update} by {command.actor.role.value} {command.actor.department}"
@@ -297,3 +218,284 @@ def check_repeat(state: HandoffState, command_id: str, applied: str) -> None:
 def remembered(handled: list[str], command_id: str, keep: int) -> list[str]:
     """The command (update) IDs to keep after `command_id`, oldest dropped first."""
     return [*handled, command_id][-keep:]
+
+
+def remember(state: HandoffState, command_id: str, applied: str, answer: HandoffView, policy: HandoffPolicy) -> None:
+    """A command applied: its id, what it applied and its answer, kept (across runs) for its repeats."""
+    state.handled_commands = remembered(state.handled_commands, command_id, policy.remembered_commands)
+    kept = set(state.handled_commands)
+    state.handled_as = {key: value for key, value in state.handled_as.items() if key in kept} | {command_id: applied}
+    answered = set(state.handled_commands[-policy.remembered_answers :])
+    state.answers = {key: value for key, value in state.answers.items() if key in answered} | {
+        command_id: answer.model_dump(mode="json")
+    }
+
+
+def answer(state: HandoffState, command_id: str) -> HandoffView | None:
+    """The first answer to a remembered command; None for ids remembered before answers were kept."""
+    kept = state.answers.get(command_id)
+    return HandoffView.model_validate(kept) if kept is not None else None
+
+
+def named_receiver(code: str, department: DepartmentInfo | None) -> str:
+    """A reroute to a named department: it must exist (`department`, None when the registry knows none) and be
+    active."""
+    if department is None:
+        raise Rejected(
+            "reroute.unknown-department", "department_code", f"department {code} does not exist in the registry"
+        )
+    if not department.active:
+        raise Rejected(
+            "reroute.inactive-department",
+            "department_code",
+            f"department {department.code} is inactive in the registry",
+        )
+    return department.code
+
+
+def next_receiver(start: HandoffStart, route: HandoffRoute) -> str:
+    """A reroute to whom the registry names next (those that returned it and the originator excluded)."""
+    if not route.receivers:
+        item = start.matter.target_item or "its item"
+        raise Rejected(
+            "reroute.no-department",
+            "department_code",
+            f"the department-function registry names no other department for {item}; name one",
+        )
+    return route.receivers[0].code
+
+
+# Opening and closing.
+
+
+def open_handoff(change: Change) -> None:
+    """Created: routed to the receiver the registry named (pushed next), or waiting for the coordinator to route it."""
+    start, state, now = change.start, change.state, change.now
+    if state.receiver_code is not None:
+        state.version = 1
+        state.routes.append(Route(version=1, department_code=state.receiver_code, routed_at=now))
+        state.push_pending = True
+        change.arm_matter(HandoffClock.PUSH, MatterStep.PUSH, now)
+        reason = f"{start.event.event.value} {start.event.reference} matched matter {start.matter.code}"
+    else:
+        change.arm(HandoffClock.REROUTE, now, change.limit(MatterStep.REROUTE))
+        reason = "no department holds the matter's item: the coordinator must route it"
+    # The door names the credential that reported the event; events from inside the cluster name none.
+    reporter = start.event.reported_by or Actor(department=start.event.source_department, role=Role.ORIGINATOR)
+    change.record(reporter, "created", S.CREATED, reason)
+
+
+def push_back_limit(start: HandoffStart) -> tuple[datetime, Limit] | None:
+    """A loop-2 hand-off's limit counted from the finding's decision; None for a loop 1."""
+    if start.event.related_handoff_id is None:
+        return None
+    limit = start.limit(MatterStep.PUSH_BACK)
+    assert limit is not None  # a default exists
+    return start.event.occurred_at, limit
+
+
+def check_push_back(change: Change, due: datetime) -> None:
+    """A finding pushed back later than its limit after the decision earns the reporting regulator a red card."""
+    if change.now > due:
+        event = change.start.event
+        change.card(CardLevel.RED, event.source_department, CardReason.PUSH_BACK_OVERDUE, "push_back", due, 1)
+
+
+def close(change: Change, actor: Actor, remark: str | None, automatic: bool) -> None:
+    """The loop closed by the originator's acknowledgement, or automatically when it is late; the receiver scores
+    on time unless it missed the feedback limit."""
+    state, now = change.state, change.now
+    state.closed_at, state.auto_acknowledged = now, automatic
+    change.stop(*HandoffClock)
+    change.record(actor, "auto_acknowledged" if automatic else "acknowledged", S.LOOP_CLOSED, remark)
+    change.settle_orders(SupervisionOrderStatus.LIFTED, "the loop is closed")
+    receiver = state.receiver_code
+    assert receiver is not None  # feedback came from it
+    if HandoffClock.FEEDBACK not in state.breached:
+        change.write(records.on_time(change.start, receiver, now))
+    change.notify(receiver, PushKind.LOOP_CLOSED, "closed", {"stage": S.LOOP_CLOSED.value, "automatic": automatic})
+
+
+# Commands, each checked by `check` first.
+
+
+def claim(change: Change, command: Claim) -> None:
+    change.state.claimed_at = change.now
+    change.stop(HandoffClock.CLAIM)
+    change.arm_matter(HandoffClock.ACT, MatterStep.ACT, change.now)
+    change.record(command.actor, "claimed", S.CLAIMED)
+
+
+def return_push(change: Change, command: ReturnPush) -> None:
+    """Not its duty: the coordinator must reroute it; returned often enough, the registry is flagged as wrong."""
+    start, state, now = change.start, change.state, change.now
+    route = state.routes[-1]
+    route.returned_at, route.return_reason, route.return_basis = now, command.reason, command.legal_basis
+    change.stop(HandoffClock.CLAIM, HandoffClock.FEEDBACK, HandoffClock.ACT)
+    change.arm(HandoffClock.REROUTE, now, change.limit(MatterStep.REROUTE))
+    change.record(command.actor, "returned", S.RETURNED, f"{command.reason} (legal basis: {command.legal_basis})")
+    misroutes = len(state.returned_by)
+    if misroutes >= start.policy.misrouting_threshold:
+        change.record(
+            SYSTEM_ACTOR,
+            "misrouting_flagged",
+            S.RETURNED,
+            f"returned {misroutes} times: the department-function registry may be wrong for "
+            f"item {start.matter.target_item or start.event.item_code}",
+        )
+
+
+def reroute(change: Change, command: Reroute, department: str) -> None:
+    """To `department` (named, or the next the registry names): a new push version, pushed next."""
+    state, now = change.state, change.now
+    state.receiver_code = department
+    state.version += 1
+    state.routes.append(Route(version=state.version, department_code=department, routed_at=now))
+    state.push_pending = True
+    change.stop(HandoffClock.REROUTE)
+    change.arm_matter(HandoffClock.PUSH, MatterStep.PUSH, now)
+    change.record(command.actor, "rerouted", S.REROUTED, f"to {department}: {command.reason}")
+
+
+def start_acting(change: Change, command: StartActing) -> None:
+    change.state.acting_at, change.state.measure = change.now, command.measure
+    change.stop(HandoffClock.ACT)
+    change.record(command.actor, "acting", S.ACTING, command.measure)
+
+
+def send_feedback(change: Change, command: SendFeedback, reports: list[EventReport]) -> None:
+    """The feedback, with what became of each finding's loop-2 hand-off (`reports` of their admission)."""
+    state, now = change.state, change.now
+    started: list[str] = []
+    for report in reports:
+        started.extend(handoff.handoff_id for handoff in report.handoffs)
+        if not report.handoffs:
+            reason = report.rejection.message if report.rejection else report.outcome.value
+            change.record(command.actor, "finding_not_pushed_back", None, f"{report.event_key}: {reason}")
+    state.feedback = Feedback(result=command.result, findings=command.findings, sent_at=now, details=command.details)
+    change.stop(HandoffClock.CLAIM, HandoffClock.FEEDBACK, HandoffClock.ACT)
+    change.arm(HandoffClock.ACKNOWLEDGE, now, change.limit(MatterStep.ACKNOWLEDGE))
+    change.record(command.actor, "feedback_sent", S.FEEDBACK_SENT, command.result)
+    for identifier in started:
+        note_loop_two(change, identifier)
+    change.settle_orders(SupervisionOrderStatus.ANSWERED, "answered by the feedback")
+    change.notify(
+        change.start.event.source_department,
+        PushKind.HANDOFF_FEEDBACK,
+        "feedback",
+        presentation.feedback_body(state),
+    )
+
+
+def acknowledge(change: Change, command: Acknowledge) -> None:
+    close(change, command.actor, command.remark or None, automatic=False)
+
+
+def terminate(change: Change, command: Terminate) -> None:
+    """Withdrawn: every clock stops, open orders are lifted, and a receiver that was pushed is told."""
+    state, now = change.state, change.now
+    state.push_pending = False
+    state.terminated_at, state.termination_reason = now, command.reason
+    change.stop(*HandoffClock)
+    pushed = any(route.pushed_at is not None for route in state.routes)
+    change.record(command.actor, "terminated", S.TERMINATED, command.reason)
+    change.settle_orders(SupervisionOrderStatus.LIFTED, f"hand-off terminated: {command.reason}")
+    if pushed and state.receiver_code is not None:
+        body = {"stage": S.TERMINATED.value, "reason": command.reason}
+        change.notify(state.receiver_code, PushKind.LOOP_CLOSED, "terminated", body)
+
+
+def note_loop_two(change: Change, identifier: str) -> None:
+    if identifier in change.state.loop_two:
+        return
+    change.state.loop_two.append(identifier)
+    change.record(SYSTEM_ACTOR, "loop_two_started", None, f"findings pushed back in {identifier}")
+
+
+# Pushing to the receiver.
+
+
+def push_of(start: HandoffStart, state: HandoffState, now: datetime) -> Push:
+    """The push of the receiver's package, one id per push version."""
+    receiver = state.receiver_code
+    assert receiver is not None  # a push is owed only to a routed hand-off
+    return Push(
+        push_id=f"{start.handoff_id}:push:v{state.version}",
+        department_code=receiver,
+        kind=PushKind.HANDOFF_PUSH,
+        subject_id=start.handoff_id,
+        issued_at=now,
+        body=presentation.package(start, state.version),
+    )
+
+
+def still_routed(state: HandoffState, version: int) -> bool:
+    """The push of `version` still matters: not rerouted since, nor closed or terminated."""
+    return state.version == version and state.stage.is_open
+
+
+def delivery_failing(change: Change, receiver: str, why: str) -> None:
+    attempts = change.start.policy.delivery_attempts_before_alert
+    change.record(
+        SYSTEM_ACTOR,
+        "delivery_failing",
+        S.DELIVERY_FAILED,
+        f"{attempts} attempts to reach {receiver} failed; still retrying: {why}",
+    )
+
+
+def delivery_failed(change: Change, receiver: str, why: str) -> None:
+    change.state.push_pending = False
+    change.record(
+        SYSTEM_ACTOR,
+        "delivery_failed",
+        S.DELIVERY_FAILED,
+        f"{receiver} refused the push; the coordinator must reroute it: {why}",
+    )
+
+
+def pushed(change: Change, receiver: str) -> None:
+    """Delivered: the return window, the feedback and claim clocks (the claim's none under claim-on-push, where the
+    push is the claim and the act clock starts)."""
+    start, state, now = change.start, change.state, change.now
+    state.push_pending = False
+    state.routes[-1].pushed_at = now
+    change.window(now, change.limit(MatterStep.RETURN))
+    feedback_limit = start.limit(MatterStep.FEEDBACK)
+    if feedback_limit is not None:
+        change.arm(HandoffClock.FEEDBACK, now, feedback_limit)
+    else:
+        change.arm(HandoffClock.FEEDBACK, start.event.occurred_at, change.limit(MatterStep.END_TO_END))
+    next_stage = stage_after_push(start)
+    if next_stage is S.PUSHED:
+        change.arm(HandoffClock.CLAIM, now, change.limit(MatterStep.CLAIM))
+    change.stop(HandoffClock.REROUTE, HandoffClock.PUSH)
+    action = "pushed"
+    if next_stage is S.CLAIMED:
+        state.claimed_at, state.claimed_on_push, action = now, True, "pushed_and_claimed"
+        change.arm_matter(HandoffClock.ACT, MatterStep.ACT, now)
+    change.record(SYSTEM_ACTOR, action, next_stage, f"delivered to {receiver} (push v{state.version})")
+
+
+def sms_of(start: HandoffStart, state: HandoffState, push: Push) -> SmsNotification:
+    """The courtesy SMS beside a delivered push, with the claim's deadline unless the push was the claim."""
+    claim_clock = state.clocks.get(HandoffClock.CLAIM)
+    due = claim_clock.due_at if claim_clock is not None and not state.claimed_on_push else None
+    variables = {"matter": start.matter.code, "reference": start.event.reference}
+    if due is not None:
+        variables["claim_due"] = due.isoformat()
+    return SmsNotification(
+        notification_id=f"{push.push_id}:sms",
+        department_code=push.department_code,
+        matter_code=start.matter.code,
+        template_id=SMS_TEMPLATE,
+        variables=variables,
+    )
+
+
+def sms_not_sent(change: Change, why: str) -> None:
+    change.record(SYSTEM_ACTOR, "sms_not_sent", None, why)
+
+
+def notice_undelivered(change: Change, push: Push, why: str) -> None:
+    change.record(SYSTEM_ACTOR, "notice_undelivered", None, f"{push.push_id}: {why}")

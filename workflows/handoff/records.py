@@ -5,6 +5,7 @@ model after it, a supervision order's entry and state, a card, the on-time score
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from temporalio import workflow
@@ -26,6 +27,19 @@ with workflow.unsafe.imports_passed_through():
         SupervisionOrderTransition,
     )
     from workflows.handoff import presentation
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The audit entry `seq` of a transition; the read model written with it is the state's as it is written."""
+
+    seq: int
+    actor: Actor
+    action: str
+    before: HandoffStage
+    after: HandoffStage
+    reason: str | None
+    at: datetime
 
 
 def snapshot(start: HandoffStart, state: HandoffState) -> HandoffSnapshot:
@@ -55,40 +69,32 @@ def snapshot(start: HandoffStart, state: HandoffState) -> HandoffSnapshot:
 def transition(
     start: HandoffStart,
     state: HandoffState,
-    actor: Actor,
-    action: str,
-    before: HandoffStage,
-    reason: str | None,
-    at: datetime,
+    step: Transition,
 ) -> StoreWrite:
-    """The audit entry of the transition the state has just made (its `audit_seq`), with the read model after it.
-    The actor's role is spelled as the case spells it (`coordinator`, `system`)."""
-    entry = AuditEntry(
+    """The audit entry of a transition with the read model as the state is now. The actor's role is spelled as the
+    case spells it (`coordinator`, `system`)."""
+    entry = AuditEntry.by(
+        step.actor,
+        step.action,
         subject_id=start.handoff_id,
         subject_kind=SubjectKind.HANDOFF,
-        seq=state.audit_seq,
-        actor=actor.role.value,
-        actor_id=actor.department,
-        credential_id=actor.credential,
-        on_behalf_reason=actor.on_behalf_reason,
-        action=action,
-        reason=reason,
-        from_stage=before.value,
-        to_stage=state.stage.value,
-        at=at,
+        seq=step.seq,
+        reason=step.reason,
+        from_stage=step.before.value,
+        to_stage=step.after.value,
+        at=step.at,
     )
     return StoreWrite(transition=HandoffTransition(entry=entry, handoff=snapshot(start, state)))
 
 
 def order_transition(start: HandoffStart, order: HandoffOrder, action: str, reason: str, at: datetime) -> StoreWrite:
     """A supervision order's own audit entry (its `seq`) and its state; the system issues, answers and lifts it."""
-    entry = AuditEntry(
+    entry = AuditEntry.by(
+        SYSTEM_ACTOR,
+        action,
         subject_id=order.order_id,
         subject_kind=SubjectKind.SUPERVISION_ORDER,
         seq=order.seq,
-        actor=SYSTEM_ACTOR.role.value,
-        actor_id=SYSTEM_ACTOR.department,
-        action=action,
         reason=reason,
         to_stage=order.status.value,
         at=at,
