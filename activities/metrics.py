@@ -21,3 +21,13 @@ LOOP_SECONDS = Histogram(
     ["kind"],
     buckets=(3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400, 15 * 86400, 30 * 86400, 90 * 86400),
 )
+VERIFICATIONS = Counter(
+    "caseloop_verifications_total",
+    "Verification call attempts per shared data item, answering system and outcome",
+    ["item", "system", "outcome"],
+)
+SCHEDULED_DELIVERIES = Counter(
+    "caseloop_scheduled_deliveries_total",
+    "Scheduled delivery days by entry and how they ended (delivered, late, missing, not expected)",
+    ["delivery", "outcome"],
+)

@@ -321,8 +321,20 @@ class ImportSummary(BaseModel):
     functions: SectionSummary = Field(default_factory=SectionSummary)
     roster: SectionSummary = Field(default_factory=SectionSummary)
     defaults: SectionSummary = Field(default_factory=SectionSummary)
+    shared_items: SectionSummary = Field(default_factory=SectionSummary)
+    deliveries: SectionSummary = Field(default_factory=SectionSummary)
+    joint_matters: SectionSummary = Field(default_factory=SectionSummary)
 
     @property
     def changed(self) -> bool:
-        sections = (self.departments, self.matters, self.functions, self.roster, self.defaults)
+        sections = (
+            self.departments,
+            self.matters,
+            self.functions,
+            self.roster,
+            self.defaults,
+            self.shared_items,
+            self.deliveries,
+            self.joint_matters,
+        )
         return any(s.changed for s in sections)

@@ -23,6 +23,7 @@ from activities.notify.providers import sms_provider_for
 from activities.notify.sms import SmsActivities
 from activities.registry.lookups import RegistryActivities
 from activities.reports import ReportActivities
+from activities.verify.calls import VerificationActivities
 from services.clock.service import ClockService
 from services.ledger import Ledger
 from services.reports.service import ReportService
@@ -32,6 +33,7 @@ from workflows.handoff.entity import HandoffWorkflow
 from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow, HandoffWithdrawalWorkflow
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
 from workflows.reports import ReportWorkflow
+from workflows.verify.workflow import VerificationWorkflow
 
 WORKFLOWS: Sequence[type] = (
     CaseWorkflow,
@@ -41,6 +43,7 @@ WORKFLOWS: Sequence[type] = (
     HandoffWithdrawalWorkflow,
     HandoffReconciliationWorkflow,
     ReportWorkflow,
+    VerificationWorkflow,
 )
 
 
@@ -103,7 +106,9 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
             settings.report_delay_working_days,
         )
     )
+    verification = VerificationActivities(resources.sessions, resources.http, environment_secret)
     return [
+        verification.verify,
         gateway.deliver_push,
         inbox.read_inbox,
         inbox.acknowledge_inbox_item,

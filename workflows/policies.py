@@ -65,3 +65,16 @@ ADMISSION = ActivityConfig(**{**STORE, "start_to_close_timeout": timedelta(minut
 # down, so a new one tries once.
 STORE_WRITE = _attempts(STORE, 5)
 STORE_WRITE_ONCE = _attempts(STORE, 1)
+
+# A verification call: a department is waiting on the answer, so a few quick attempts, then the caller hears
+# `unavailable`. A refused or untrusted answer is a result, not an error, and is never retried.
+VERIFICATION = ActivityConfig(
+    start_to_close_timeout=timedelta(seconds=40),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=20),
+        maximum_attempts=4,
+        non_retryable_error_types=NON_RETRYABLE_ERRORS,
+    ),
+)

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.gateway.endpoints import current_policy
+from activities.store.collaboration import CollaborationRepository
 from activities.store.registry import (
     CollaborationMatter,
     Department,
@@ -28,6 +30,7 @@ from activities.store.registry import (
     RosterEntry,
 )
 from schemas.registry import CaseRole, ImportSummary, PartyRole, RegistryProblem, SectionSummary
+from services.registry.collaboration import apply_sections, read_sections, stored_item_codes, validate_sections
 from services.registry.document import (
     DefaultsSpec,
     DepartmentSpec,
@@ -82,6 +85,11 @@ async def import_registry(sessions: async_sessionmaker[AsyncSession], paths: Seq
                 roles={scope: [(role, code) for role, code, _ in rows] for scope, rows in roles.items()},
             )
             problems += validate(document, stored)
+        collaboration = read_sections(document.collaboration)
+        if not document.unreadable:
+            known = set(departments) | document.declared_departments
+            items = await stored_item_codes(CollaborationRepository(session))
+            problems += validate_sections(collaboration, known, items, current_policy())
         if problems:
             raise RegistryRejected(problems)
 
@@ -92,6 +100,12 @@ async def import_registry(sessions: async_sessionmaker[AsyncSession], paths: Seq
         await _apply_defaults(session, document, roles, summary.defaults)
         await _apply_functions(session, document, functions, summary.functions)
         await _apply_roster(session, document, roster, summary.roster)
+        counts = await apply_sections(CollaborationRepository(session), collaboration, now)
+        summary.shared_items, summary.deliveries, summary.joint_matters = (
+            counts.shared_items,
+            counts.deliveries,
+            counts.joint_matters,
+        )
     return summary
 
 

@@ -30,9 +30,9 @@ async def run_cli(*argv: str) -> int:
 
 async def test_import_then_show(cli_store: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert await run_cli("registry", "import", str(SAMPLE_REGISTRY)) == 0
-    assert "departments: 29 (29 new" in capsys.readouterr().out
+    assert "departments: 31 (31 new" in capsys.readouterr().out
     assert await run_cli("registry", "import", str(SAMPLE_REGISTRY), "--json") == 0
-    assert json.loads(capsys.readouterr().out)["departments"]["unchanged"] == 29
+    assert json.loads(capsys.readouterr().out)["departments"]["unchanged"] == 31
 
     assert await run_cli("registry", "show") == 0
     overview = capsys.readouterr().out
