@@ -25,6 +25,8 @@ class PushKind(StrEnum):
     HANDOFF_PUSH = "handoff_push"
     HANDOFF_FEEDBACK = "handoff_feedback"
     LOOP_CLOSED = "loop_closed"
+    SCHEDULED_DELIVERY = "scheduled_delivery"
+    DELIVERY_REJECTED = "delivery_rejected"
 
 
 class Push(BaseModel):

@@ -141,3 +141,13 @@ class DeliveryOpened(BaseModel):
 
 class DeliveryEntries(BaseModel):
     codes: list[str]
+
+
+class DeliveryPost(BaseModel):
+    """A delivery as the deliverer posts it to the front door."""
+
+    records: list[dict[str, JsonValue]] = Field(min_length=1, max_length=10000)
+
+
+class DeliveryRejectionPost(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")

@@ -23,12 +23,14 @@ from activities.notify.providers import sms_provider_for
 from activities.notify.sms import SmsActivities
 from activities.registry.lookups import RegistryActivities
 from activities.reports import ReportActivities
+from activities.scheduled.days import ScheduledDeliveryActivities
 from activities.verify.calls import VerificationActivities
 from services.clock.service import ClockService
 from services.ledger import Ledger
 from services.reports.service import ReportService
 from workers.resources import Resources
 from workflows.case.workflow import CaseWorkflow
+from workflows.delivery.workflow import DeliveryDayWorkflow, DeliveryOpeningWorkflow
 from workflows.handoff.entity import HandoffWorkflow
 from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow, HandoffWithdrawalWorkflow
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
@@ -44,6 +46,8 @@ WORKFLOWS: Sequence[type] = (
     HandoffReconciliationWorkflow,
     ReportWorkflow,
     VerificationWorkflow,
+    DeliveryDayWorkflow,
+    DeliveryOpeningWorkflow,
 )
 
 
@@ -107,8 +111,12 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
         )
     )
     verification = VerificationActivities(resources.sessions, resources.http, environment_secret)
+    scheduled = ScheduledDeliveryActivities(resources.sessions)
     return [
         verification.verify,
+        scheduled.list_scheduled_deliveries,
+        scheduled.plan_delivery_day,
+        scheduled.record_delivery_day,
         gateway.deliver_push,
         inbox.read_inbox,
         inbox.acknowledge_inbox_item,

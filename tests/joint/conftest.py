@@ -16,7 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.gateway.delivery import GatewayActivities
 from activities.gateway.endpoints import WebhookPolicy
+from activities.ledger import LedgerActivities
+from activities.scheduled.days import ScheduledDeliveryActivities
 from activities.verify.calls import VerificationActivities
 from caseloop.direct import CaseClient
 from services.registry.importer import import_registry
@@ -29,11 +32,14 @@ from workers.door.serve import serving
 from workers.resources import open_resources
 from workers.settings import Settings, get_settings
 from workers.worker import workflow_runner
+from workflows.delivery.workflow import DeliveryDayWorkflow
 from workflows.verify.workflow import VerificationWorkflow
 
 FUND = "SQ-GJJ"  # 住房公積金中心: granted the marital-status item
 CIVIL_AFFAIRS = "SQ-MZJ"  # 民政局: answers it
 HEALTH = "SQ-WJW"  # 衛健委: not granted it
+COLLECTORS = "SQ-FGW"  # 發改委's price collectors: deliver the daily farm prices
+CANTEEN_PLATFORM = "SQ-SCJGJ"  # 市場監管局's school-canteen platform: receives them
 MARRIAGE_ITEM = "MZ-HYDJ"
 SECRET_REF = "t-mzj-verify"
 SECRET = "whsec_" + base64.b64encode(b"marriage-registry-signing-key-32b").decode()
@@ -43,6 +49,7 @@ LOCAL = WebhookPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.1/32"),))
 @dataclass
 class JointWorld:
     url: str
+    env: WorkflowEnvironment
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
     answering: AnsweringSystem
@@ -93,15 +100,24 @@ async def joint_world(
         async with open_resources(settings) as resources:
             await point_item_at(resources.sessions, tmp_path, f"http://127.0.0.1:{system_port}/verify")
             verification = VerificationActivities(resources.sessions, resources.http, secrets.get, policy=LOCAL)
+            scheduled = ScheduledDeliveryActivities(resources.sessions)
+            ledger = LedgerActivities(resources.sessions)
+            gateway = GatewayActivities(resources.sessions, resources.http, secrets.get, policy=LOCAL)
             worker = Worker(
                 dev_env.client,
                 task_queue=queue,
-                workflows=[VerificationWorkflow],
-                activities=[verification.verify],
+                workflows=[VerificationWorkflow, DeliveryDayWorkflow],
+                activities=[
+                    verification.verify,
+                    scheduled.plan_delivery_day,
+                    scheduled.record_delivery_day,
+                    ledger.record_card,
+                    gateway.deliver_push,
+                ],
                 workflow_runner=workflow_runner(),
             )
             keys = {}
-            for department in (FUND, HEALTH, CIVIL_AFFAIRS):
+            for department in (FUND, HEALTH, CIVIL_AFFAIRS, COLLECTORS, CANTEEN_PLATFORM):
                 issued = await issue_credential(resources.sessions, settings, department, created_by="tests")
                 keys[department] = issued.api_key
             engine = await CaseClient.connect(settings, within=30)
@@ -111,7 +127,9 @@ async def joint_world(
                 serving(answering.app(), "127.0.0.1", system_port),
                 serving(app, "127.0.0.1", door_port),
             ):
-                world = JointWorld(f"http://127.0.0.1:{door_port}", settings, resources.sessions, answering, keys)
+                world = JointWorld(
+                    f"http://127.0.0.1:{door_port}", dev_env, settings, resources.sessions, answering, keys
+                )
                 try:
                     yield world
                 finally:
