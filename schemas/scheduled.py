@@ -139,10 +139,6 @@ class DeliveryOpened(BaseModel):
     started: list[str] = Field(default_factory=list, description="workflow ids started (or already running)")
 
 
-class DeliveryEntries(BaseModel):
-    codes: list[str]
-
-
 class DeliveryPost(BaseModel):
     """A delivery as the deliverer posts it to the front door."""
 

@@ -18,6 +18,7 @@ from activities.handoff.admission import HandoffIntakeActivities
 from activities.handoff.reconciliation import HandoffReportActivities
 from activities.handoff.records import HandoffStoreActivities
 from activities.handoff.withdrawal import HandoffWithdrawalActivities
+from activities.joint.records import JointActivities
 from activities.ledger import LedgerActivities
 from activities.notify.providers import sms_provider_for
 from activities.notify.sms import SmsActivities
@@ -34,6 +35,7 @@ from workflows.delivery.workflow import DeliveryDayWorkflow, DeliveryOpeningWork
 from workflows.handoff.entity import HandoffWorkflow
 from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow, HandoffWithdrawalWorkflow
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
+from workflows.joint.workflow import JointWorkflow
 from workflows.reports import ReportWorkflow
 from workflows.verify.workflow import VerificationWorkflow
 
@@ -48,6 +50,7 @@ WORKFLOWS: Sequence[type] = (
     VerificationWorkflow,
     DeliveryDayWorkflow,
     DeliveryOpeningWorkflow,
+    JointWorkflow,
 )
 
 
@@ -112,9 +115,12 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     )
     verification = VerificationActivities(resources.sessions, resources.http, environment_secret)
     scheduled = ScheduledDeliveryActivities(resources.sessions)
+    joint = JointActivities(resources.sessions)
     return [
+        joint.plan_joint,
+        joint.record_joint,
         verification.verify,
-        scheduled.list_scheduled_deliveries,
+        scheduled.open_delivery_days,
         scheduled.plan_delivery_day,
         scheduled.record_delivery_day,
         gateway.deliver_push,

@@ -7,21 +7,25 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities.metrics import SCHEDULED_DELIVERIES
 from activities.store.collaboration import CollaborationRepository, DeliveryDay, ScheduledDeliveryRow
 from schemas.clock import DayKind
+from schemas.names import DELIVERY_DAY_WORKFLOW
 from schemas.scheduled import (
     DeliveryCalendar,
     DeliveryDayPlan,
     DeliveryDayRun,
     DeliveryDaySnapshot,
-    DeliveryEntries,
+    DeliveryOpened,
+    DeliveryOpening,
     DeliveryStatus,
     ScheduledDelivery,
 )
 from services.clock.service import load_legal_clock
+from workflows.delivery.rules import day_id
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 
@@ -44,11 +48,33 @@ class ScheduledDeliveryActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    @activity.defn(name="list_scheduled_deliveries")
-    async def list_scheduled_deliveries(self) -> DeliveryEntries:
+    @activity.defn(name="open_delivery_days")
+    async def open_delivery_days(self, opening: DeliveryOpening) -> DeliveryOpened:
+        """Starts the day's workflow of every active entry on this worker's queue; one already started is left be,
+        so a retried or repeated opening opens nothing twice."""
+        if opening.day is None:
+            raise ApplicationError("open_delivery_days needs a day", type="ValidationFailed", non_retryable=True)
         async with self._sessions() as session:
             rows = await CollaborationRepository(session).scheduled_deliveries()
-        return DeliveryEntries(codes=[row.code for row in rows if row.active])
+        client = activity.client()
+        opened = DeliveryOpened(day=opening.day)
+        for row in rows:
+            if not row.active:
+                continue
+            workflow_id = day_id(row.code, opening.day)
+            try:
+                await client.start_workflow(
+                    DELIVERY_DAY_WORKFLOW,
+                    DeliveryDayRun(delivery_code=row.code, day=opening.day),
+                    id=workflow_id,
+                    task_queue=activity.info().task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    static_summary=f"Delivery {row.code} on {opening.day}",
+                )
+            except WorkflowAlreadyStartedError:
+                pass
+            opened.started.append(workflow_id)
+        return opened
 
     @activity.defn(name="plan_delivery_day")
     async def plan_delivery_day(self, run: DeliveryDayRun) -> DeliveryDayPlan:

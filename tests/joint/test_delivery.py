@@ -116,7 +116,7 @@ async def delivery_world(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIt
             task_queue=queue,
             workflows=[DeliveryDayWorkflow, DeliveryOpeningWorkflow],
             activities=[
-                scheduled.list_scheduled_deliveries,
+                scheduled.open_delivery_days,
                 scheduled.plan_delivery_day,
                 scheduled.record_delivery_day,
                 ledger.record_card,

@@ -11,7 +11,7 @@ import asyncio
 from datetime import date, datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from schemas.names import (
@@ -28,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
         DeliveryDayRun,
         DeliveryDaySnapshot,
         DeliveryDayView,
-        DeliveryEntries,
         DeliveryOpened,
         DeliveryOpening,
         RejectDeliveryCommand,
@@ -161,26 +160,11 @@ class DeliveryDayWorkflow:
 
 @workflow.defn(name=DELIVERY_OPENING_WORKFLOW)
 class DeliveryOpeningWorkflow:
-    """The daily schedule's run: one delivery-day workflow per active entry, left running on its own."""
+    """The daily schedule's run: one delivery-day workflow per active entry, each running on its own."""
 
     @workflow.run
     async def run(self, opening: DeliveryOpening) -> DeliveryOpened:
         day = opening.day or local_today()
-        entries = await workflow.execute_activity(
-            "list_scheduled_deliveries", result_type=DeliveryEntries, **policies.STORE
+        return await workflow.execute_activity(
+            "open_delivery_days", DeliveryOpening(day=day), result_type=DeliveryOpened, **policies.STORE
         )
-        opened = DeliveryOpened(day=day)
-        for code in entries.codes:
-            workflow_id = rules.day_id(code, day)
-            try:
-                await workflow.start_child_workflow(
-                    DELIVERY_DAY_WORKFLOW,
-                    DeliveryDayRun(delivery_code=code, day=day),
-                    id=workflow_id,
-                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                    static_summary=f"Delivery {code} on {day}",
-                )
-            except WorkflowAlreadyStartedError:
-                pass
-            opened.started.append(workflow_id)
-        return opened
