@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.clock.activities import ClockActivities
 from activities.gateway.delivery import GatewayActivities
 from activities.gateway.endpoints import WebhookPolicy
+from activities.joint.records import JointActivities
 from activities.ledger import LedgerActivities
 from activities.scheduled.days import ScheduledDeliveryActivities
 from activities.verify.calls import VerificationActivities
@@ -33,11 +35,13 @@ from workers.resources import open_resources
 from workers.settings import Settings, get_settings
 from workers.worker import workflow_runner
 from workflows.delivery.workflow import DeliveryDayWorkflow
+from workflows.joint.workflow import JointWorkflow
 from workflows.verify.workflow import VerificationWorkflow
 
 FUND = "SQ-GJJ"  # 住房公積金中心: granted the marital-status item
 CIVIL_AFFAIRS = "SQ-MZJ"  # 民政局: answers it
 HEALTH = "SQ-WJW"  # 衛健委: not granted it
+HOUSING = "SQ-ZJJ"  # 住建局: confirms the purchase record in the withdrawal
 COLLECTORS = "SQ-FGW"  # 發改委's price collectors: deliver the daily farm prices
 CANTEEN_PLATFORM = "SQ-SCJGJ"  # 市場監管局's school-canteen platform: receives them
 MARRIAGE_ITEM = "MZ-HYDJ"
@@ -103,11 +107,15 @@ async def joint_world(
             scheduled = ScheduledDeliveryActivities(resources.sessions)
             ledger = LedgerActivities(resources.sessions)
             gateway = GatewayActivities(resources.sessions, resources.http, secrets.get, policy=LOCAL)
+            joint = JointActivities(resources.sessions)
             worker = Worker(
                 dev_env.client,
                 task_queue=queue,
-                workflows=[VerificationWorkflow, DeliveryDayWorkflow],
+                workflows=[VerificationWorkflow, DeliveryDayWorkflow, JointWorkflow],
                 activities=[
+                    joint.plan_joint,
+                    joint.record_joint,
+                    ClockActivities(resources.sessions).compute_deadline,
                     verification.verify,
                     scheduled.plan_delivery_day,
                     scheduled.record_delivery_day,
@@ -117,7 +125,7 @@ async def joint_world(
                 workflow_runner=workflow_runner(),
             )
             keys = {}
-            for department in (FUND, HEALTH, CIVIL_AFFAIRS, COLLECTORS, CANTEEN_PLATFORM):
+            for department in (FUND, HEALTH, CIVIL_AFFAIRS, COLLECTORS, CANTEEN_PLATFORM, HOUSING):
                 issued = await issue_credential(resources.sessions, settings, department, created_by="tests")
                 keys[department] = issued.api_key
             engine = await CaseClient.connect(settings, within=30)

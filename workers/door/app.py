@@ -24,7 +24,7 @@ from workers.door.credentials import Authenticator
 from workers.door.deps import Door, DoorOptions
 from workers.door.idempotency import Idempotency
 from workers.door.openapi import install_openapi
-from workers.door.routes import cases, clock, deliveries, handoffs, inbox, me, registry, verifications
+from workers.door.routes import cases, clock, deliveries, handoffs, inbox, joint, me, registry, verifications
 from workers.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -87,7 +87,7 @@ def build_app(
         redoc_url=None,
     )
     problems.install(app, settings.problem_base)
-    for module in (cases, handoffs, inbox, clock, registry, me, verifications, deliveries):
+    for module in (cases, handoffs, inbox, clock, registry, me, verifications, deliveries, joint):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)
