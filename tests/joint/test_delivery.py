@@ -39,6 +39,7 @@ from schemas.scheduled import (
     DeliveryStatus,
     RejectDeliveryCommand,
 )
+from tests.joint.test_replay import record_history
 from tests.support.department_world import sample_store
 from workers.resources import open_resources
 from workers.settings import Settings
@@ -162,6 +163,7 @@ async def test_on_a_make_up_saturday_a_delivery_at_11_05_is_late_and_carded(deli
     await delivery_world.skip_to(day, time(11, 5))
 
     view = await handle.execute_update(DELIVERY_DELIVER, _prices(), result_type=DeliveryDayView)
+    record_history("delivery-day-late", handle.id, await handle.fetch_history())
 
     assert view.why == "make-up working day (元旦調休)"
     assert (view.status, view.late, view.records) == (DeliveryStatus.DELIVERED, True, 3)
@@ -193,6 +195,7 @@ async def test_a_rejected_delivery_reopens_and_the_day_closes_missing(delivery_w
     assert reopened.status is DeliveryStatus.EXPECTED and reopened.records == 0
 
     closed = await handle.result()
+    record_history("delivery-day-rejected-missing", handle.id, await handle.fetch_history())
 
     assert closed.status is DeliveryStatus.MISSING
     assert [card.reason.value for card in closed.cards] == ["delivery_late"]

@@ -25,6 +25,7 @@ from schemas.joint.run import CompleteStep, JointStart, JointStatus, JointView, 
 from schemas.names import JOINT_COMPLETE_STEP, JOINT_VIEW
 from tests.joint.answering import AnsweringSystem
 from tests.joint.conftest import FUND, LOCAL, SECRET, SECRET_REF, point_item_at
+from tests.joint.test_replay import record_history
 from tests.support.department_world import sample_store
 from tests.support.embedded_stack import free_ports
 from tests.support.eventually import eventually
@@ -128,6 +129,7 @@ async def test_the_withdrawal_runs_its_steps_in_order_with_one_automatic_and_one
         settle = CompleteStep(command_id="c-4", department=FUND, step="settle")
         await handle.execute_update(JOINT_COMPLETE_STEP, settle, result_type=JointView)
         done = await handle.result()
+        record_history("joint-withdrawal", handle.id, await handle.fetch_history())
     finally:
         if (await handle.describe()).close_time is None:
             await handle.terminate("the test is over")
