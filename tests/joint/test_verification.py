@@ -36,6 +36,13 @@ async def test_a_department_without_the_grant_is_refused_before_any_call(joint_w
     problem = answer.json()
     assert (problem["rule"], problem["field"]) == ("verification.grant", "item")
     assert joint_world.answering.questions == []
+    (refusal,) = await _calls(joint_world)
+    assert (refusal.asking_department, refusal.outcome, refusal.purpose_id) == (
+        HEALTH,
+        "not_granted",
+        "GJJ-TQ-2026-0001",
+    )
+    assert refusal.question_digest == "" and ID_NUMBER not in str(refusal.detail)
 
 
 async def test_a_granted_department_gets_the_signed_answer_recorded_without_personal_data(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 
 import structlog
 from fastapi import APIRouter
@@ -16,9 +17,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.metrics import VERIFICATIONS
-from activities.store.collaboration import CollaborationRepository
+from activities.store.collaboration import CollaborationRepository, VerificationCall
+from activities.store.ledger.idempotent import insert_once
 from schemas.names import VERIFICATION_WORKFLOW
-from schemas.verification import VerificationAsk, VerificationRequest, VerificationResult
+from schemas.verification import VerificationAsk, VerificationOutcome, VerificationRequest, VerificationResult
 from workers.door.deps import CallerDep, DoorDep, KeyDep
 from workers.door.problems import DoorProblem, Kind, forbidden, not_found
 from workflows.verify.workflow import verification_workflow_id
@@ -38,13 +40,32 @@ async def verify(parts: DoorDep, caller: CallerDep, key: KeyDep, body: Verificat
         item = await CollaborationRepository(session).shared_item(body.item)
     if item is None or not item.active:
         raise not_found(f"shared data item {body.item}")
+    call_id = key or uuid.uuid4().hex
     if caller.department not in item.grantees:
-        VERIFICATIONS.labels(item.code, item.system, "not_granted").inc()
+        # Recorded like any call, so an assessment sees who tried to look beyond its grant; nothing of the question.
+        refusal = {
+            "call_id": call_id,
+            "attempt": 0,
+            "item_code": item.code,
+            "asking_department": caller.department,
+            "answering_department": item.department_code,
+            "system": item.system,
+            "purpose_kind": body.purpose.kind.value,
+            "purpose_id": body.purpose.id,
+            "question_digest": "",
+            "answer_digest": None,
+            "outcome": VerificationOutcome.NOT_GRANTED.value,
+            "status_code": None,
+            "detail": "refused at the front door: no grant for this item",
+            "called_at": datetime.now(UTC),
+        }
+        async with parts.sessions.begin() as session:
+            await insert_once(session, VerificationCall, refusal, ["call_id", "asking_department", "attempt"])
+        VERIFICATIONS.labels(item.code, item.system, VerificationOutcome.NOT_GRANTED.value).inc()
         log.warning("verification refused: no grant", item=item.code, purpose=body.purpose.kind.value)
         raise forbidden(
             f"{caller.department} holds no grant for shared data item {item.code}", rule=GRANT_RULE, field="item"
         )
-    call_id = key or uuid.uuid4().hex
     request = VerificationRequest(
         call_id=call_id,
         item_code=item.code,
