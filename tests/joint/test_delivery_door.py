@@ -62,3 +62,18 @@ async def test_the_deliverer_delivers_and_the_receiver_rejects(joint_world: Join
         assert unknown.status_code == 404
     finally:
         await handle.terminate("the test is over")
+
+
+async def test_a_delivery_for_a_closed_day_is_refused(joint_world: JointWorld) -> None:
+    new_year = date(date.today().year + 1, 1, 1)  # a statutory holiday in every year's calendar
+    handle = await joint_world.env.client.start_workflow(
+        DeliveryDayWorkflow.run,
+        DeliveryDayRun(delivery_code=PRICES, day=new_year),
+        id=day_id(PRICES, new_year),
+        task_queue=joint_world.settings.task_queue,
+    )
+    assert (await handle.result()).status.value == "not_expected"
+
+    late = await joint_world.client(COLLECTORS).post(f"/v1/deliveries/{PRICES}/{new_year}", json={"records": RECORDS})
+
+    assert (late.status_code, late.json().get("rule")) == (422, "delivery.status"), late.text

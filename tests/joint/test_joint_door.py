@@ -39,3 +39,6 @@ async def test_the_withdrawal_through_the_door(joint_world: JointWorld) -> None:
     assert settled.json()["status"] == "done"
     assert settled.json()["cards"] == []
     assert (await joint_world.client(HEALTH).get(path)).status_code == 404
+    await joint_world.env.client.get_workflow_handle(f"joint-{joint_id}").result()
+    closed = await joint_world.client(FUND).post(f"{path}/steps/settle", json={})
+    assert (closed.status_code, closed.json()["rule"]) == (422, "joint.closed")

@@ -7,11 +7,11 @@ import hashlib
 import json
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Path
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -21,6 +21,7 @@ from schemas.rejections import Rejection
 from schemas.scheduled import (
     RULE_DELIVERER,
     RULE_RECEIVER,
+    RULE_STATUS,
     DeliverCommand,
     DeliveryDayView,
     DeliveryPost,
@@ -60,11 +61,19 @@ async def _send(parts: Door, code: str, day: date, update: str, command: object,
         log.error("delivery update failed", delivery=code, day=str(day))
         raise DoorProblem(Kind.INTERNAL, command_id=key) from None
     except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            raise not_found(
-                f"the {day} expectation of {code} (it is opened on the day, or the day has closed)"
-            ) from None
+        if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            if await _closed(handle):
+                raise DoorProblem(Kind.RULE_REFUSED, "it has closed; nothing more is taken", rule=RULE_STATUS) from None
+            raise not_found(f"the {day} expectation of {code} (it is opened on the day)") from None
         raise DoorProblem(Kind.UNAVAILABLE, command_id=key) from None
+
+
+async def _closed(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Whether the workflow ran and has closed (the server answers an update to it as not found)."""
+    try:
+        return (await handle.describe()).close_time is not None
+    except RPCError:
+        return False
 
 
 @router.post("/{code}/{day}", response_model=DeliveryDayView, summary="Deliver a day's scheduled delivery")

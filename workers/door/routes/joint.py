@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -36,6 +36,14 @@ async def _matter(parts: Door, code: str) -> JointMatter:
     if row is None or not row.active:
         raise not_found(f"joint matter {code}")
     return JointMatter.model_validate(row.definition)
+
+
+async def _closed(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Whether the workflow ran and has closed (the server answers an update to it as not found)."""
+    try:
+        return (await handle.describe()).close_time is not None
+    except RPCError:
+        return False
 
 
 @router.post("", response_model=JointView, summary="Open a joint application")
@@ -103,6 +111,8 @@ async def complete_step(
             ) from None
         raise DoorProblem(Kind.INTERNAL, command_id=command_id) from None
     except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
+        if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            if await _closed(handle):
+                raise DoorProblem(Kind.RULE_REFUSED, "the application has closed", rule="joint.closed") from None
             raise not_found(f"joint application {joint_id}") from None
         raise DoorProblem(Kind.UNAVAILABLE, command_id=command_id) from None
