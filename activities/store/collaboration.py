@@ -156,6 +156,15 @@ class CollaborationRepository:
     async def delivery_day(self, code: str, day: date) -> DeliveryDay | None:
         return await self._session.get(DeliveryDay, (code, day), populate_existing=True)
 
+    async def delivery_days_between(self, first: date, last: date) -> Sequence[DeliveryDay]:
+        """Every recorded day from `first` to `last` inclusive, by entry and day."""
+        query = (
+            select(DeliveryDay)
+            .where(DeliveryDay.day >= first, DeliveryDay.day <= last)
+            .order_by(DeliveryDay.delivery_code, DeliveryDay.day)
+        )
+        return (await self._session.scalars(query)).all()
+
     async def joint_handling(self, joint_id: str) -> JointHandling | None:
         return await self._session.get(JointHandling, joint_id, populate_existing=True)
 

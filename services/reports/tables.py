@@ -147,6 +147,18 @@ def reconciliation(figures: ReportFigures) -> Table:
     return Table("reconciliation", "Reconciliation: loops open past their limit", ("code", "name", "loops"), rows)
 
 
+def scheduled_deliveries(figures: ReportFigures) -> Table:
+    return Table(
+        "scheduled-deliveries",
+        "Scheduled deliveries",
+        ["Delivery", "Deliverer", "Receiver", "Expected days", "On time", "Late", "Missing", "Open"],
+        [
+            [m.delivery_code, m.deliverer, m.receiver, m.expected, m.delivered, m.late, m.missing, m.open]
+            for m in figures.scheduled_deliveries
+        ],
+    )
+
+
 def all_tables(figures: ReportFigures) -> list[Table]:
     return [
         volumes(figures),
