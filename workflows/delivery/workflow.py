@@ -14,6 +14,9 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.gateway.delivery import GatewayActivities
+    from activities.ledger import LedgerActivities
+    from activities.scheduled.days import ScheduledDeliveryActivities
     from schemas.names import (
         DELIVERY_DAY_WORKFLOW,
         DELIVERY_DELIVER,
@@ -56,10 +59,9 @@ class DeliveryDayWorkflow:
     @workflow.run
     async def run(self, run: DeliveryDayRun) -> DeliveryDayView:
         day = run.day or local_today()
-        plan = await workflow.execute_activity(
-            "plan_delivery_day",
+        plan = await workflow.execute_activity_method(
+            ScheduledDeliveryActivities.plan_delivery_day,
             DeliveryDayRun(delivery_code=run.delivery_code, day=day),
-            result_type=DeliveryDayPlan,
             **policies.STORE,
         )
         async with self._lock:
@@ -142,18 +144,19 @@ class DeliveryDayWorkflow:
             return
         await self._write(view)
         for card in effects.cards:
-            await workflow.execute_activity("ledger_record_card", card, **policies.STORE)
+            await workflow.execute_activity_method(LedgerActivities.record_card, card, **policies.STORE)
         for push in effects.pushes:
             try:
-                await workflow.execute_activity("deliver_push", push, **policies.delivery_until_alert(PUSH_ATTEMPTS))
+                await workflow.execute_activity_method(
+                    GatewayActivities.deliver_push, push, **policies.delivery_until_alert(PUSH_ATTEMPTS)
+                )
             except ActivityError:
                 workflow.logger.warning("push not delivered", extra={"push_id": push.push_id})
 
     async def _write(self, view: DeliveryDayView) -> None:
-        await workflow.execute_activity(
-            "record_delivery_day",
+        await workflow.execute_activity_method(
+            ScheduledDeliveryActivities.record_delivery_day,
             DeliveryDaySnapshot(view=view, written_at=workflow.now()),
-            result_type=bool,
             **policies.STORE,
         )
 
@@ -165,6 +168,6 @@ class DeliveryOpeningWorkflow:
     @workflow.run
     async def run(self, opening: DeliveryOpening) -> DeliveryOpened:
         day = opening.day or local_today()
-        return await workflow.execute_activity(
-            "open_delivery_days", DeliveryOpening(day=day), result_type=DeliveryOpened, **policies.STORE
+        return await workflow.execute_activity_method(
+            ScheduledDeliveryActivities.open_delivery_days, DeliveryOpening(day=day), **policies.STORE
         )

@@ -17,7 +17,11 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
-    from schemas.clock import ClockSpec, Deadline
+    from activities.clock.activities import ClockActivities
+    from activities.joint.records import JointActivities
+    from activities.ledger import LedgerActivities
+    from activities.verify.calls import VerificationActivities
+    from schemas.clock import ClockSpec
     from schemas.joint.definition import StepMode
     from schemas.joint.run import (
         CompleteStep,
@@ -35,7 +39,6 @@ with workflow.unsafe.imports_passed_through():
         PurposeKind,
         VerificationOutcome,
         VerificationRequest,
-        VerificationResult,
     )
     from workflows import policies
     from workflows.joint import rules
@@ -60,8 +63,8 @@ class JointWorkflow:
     @workflow.run
     async def run(self, start: JointStart) -> JointView:
         received = workflow.now()
-        plan = await workflow.execute_activity(
-            "plan_joint", start.model_copy(update={"received_at": received}), result_type=JointPlan, **policies.STORE
+        plan = await workflow.execute_activity_method(
+            JointActivities.plan_joint, start.model_copy(update={"received_at": received}), **policies.STORE
         )
         async with self._lock:
             self._plan, self._view = plan, rules.opened(start, plan, received)
@@ -86,7 +89,7 @@ class JointWorkflow:
                     self._view = view
                     await self._write()
                     for card in cards:
-                        await workflow.execute_activity("ledger_record_card", card, **policies.STORE)
+                        await workflow.execute_activity_method(LedgerActivities.record_card, card, **policies.STORE)
         await asyncio.gather(*self._calls)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._current
@@ -135,10 +138,9 @@ class JointWorkflow:
             definition = self._plan.matter.step(code)
             assert definition is not None
             now = workflow.now()
-            deadline = await workflow.execute_activity(
-                "compute_deadline",
+            deadline = await workflow.execute_activity_method(
+                ClockActivities.compute_deadline,
                 ClockSpec(started_at=now, limit=float(definition.limit.amount), unit=definition.limit.unit),
-                result_type=Deadline,
                 **policies.COMPUTE,
             )
             self._view = rules.start_step(self._current, code, deadline.due_at, now)
@@ -163,8 +165,8 @@ class JointWorkflow:
             result = VerificationStepResult(step=code, outcome=VerificationOutcome.REFUSED)
         else:
             try:
-                answer = await workflow.execute_activity(
-                    "verify", request, result_type=VerificationResult, **policies.VERIFICATION
+                answer = await workflow.execute_activity_method(
+                    VerificationActivities.verify, request, **policies.VERIFICATION
                 )
                 result = VerificationStepResult(step=code, outcome=answer.outcome, answer_digest=answer.answer_digest)
             except ActivityError:
@@ -176,9 +178,8 @@ class JointWorkflow:
             self._changed = True
 
     async def _write(self) -> None:
-        await workflow.execute_activity(
-            "record_joint",
+        await workflow.execute_activity_method(
+            JointActivities.record_joint,
             JointSnapshot(view=self._current, written_at=workflow.now()),
-            result_type=bool,
             **policies.STORE,
         )

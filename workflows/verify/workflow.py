@@ -10,6 +10,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.verify.calls import VerificationActivities
     from schemas.names import VERIFICATION_WORKFLOW
     from schemas.verification import VerificationOutcome, VerificationRequest, VerificationResult
     from workflows import policies
@@ -24,8 +25,8 @@ class VerificationWorkflow:
     @workflow.run
     async def run(self, request: VerificationRequest) -> VerificationResult:
         try:
-            return await workflow.execute_activity(
-                "verify", request, result_type=VerificationResult, **policies.VERIFICATION
+            return await workflow.execute_activity_method(
+                VerificationActivities.verify, request, **policies.VERIFICATION
             )
         except ActivityError as error:
             cause = error.cause
