@@ -78,3 +78,7 @@ VERIFICATION = ActivityConfig(
         non_retryable_error_types=NON_RETRYABLE_ERRORS,
     ),
 )
+
+# A delivery day's push (the delivery to its receiver, a card, a rejection, a circular): a few attempts, then the
+# day goes on without it (each attempt is in the delivery log); the day's record in the store is what counts.
+SCHEDULED_DELIVERY_PUSH = delivery_until_alert(5)

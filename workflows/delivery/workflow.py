@@ -40,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
 
 # Asia/Shanghai keeps no daylight saving: its date is UTC+8's.
 SHANGHAI_OFFSET = timedelta(hours=8)
-PUSH_ATTEMPTS = 5
 
 
 def local_today() -> date:
@@ -148,7 +147,7 @@ class DeliveryDayWorkflow:
         for push in effects.pushes:
             try:
                 await workflow.execute_activity_method(
-                    GatewayActivities.deliver_push, push, **policies.delivery_until_alert(PUSH_ATTEMPTS)
+                    GatewayActivities.deliver_push, push, **policies.SCHEDULED_DELIVERY_PUSH
                 )
             except ActivityError:
                 workflow.logger.warning("push not delivered", extra={"push_id": push.push_id})
