@@ -44,12 +44,23 @@ class ScheduledDelivery(BaseModel):
     due: time = Field(description="local time the delivery is due by")
     missing_after: time = Field(time(17, 30), description="local time the day closes: nothing by then is missing")
     max_records: int = Field(1000, ge=1, le=10000)
+    pull_url: str | None = Field(
+        None, max_length=500, description="the deliverer's system, asked for the day's records at pull_at"
+    )
+    pull_at: time | None = Field(None, description="local time to pull, before due")
+    secret_ref: str | None = Field(None, max_length=100, description="signs the pull and the deliverer's answer")
     active: bool = True
 
     @model_validator(mode="after")
     def _closes_after_due(self) -> ScheduledDelivery:
         if self.missing_after <= self.due:
             raise ValueError(f"missing_after ({self.missing_after}) must come after due ({self.due})")
+        if (self.pull_url is None) != (self.pull_at is None):
+            raise ValueError("pull_url and pull_at go together")
+        if self.pull_at is not None and self.pull_at >= self.due:
+            raise ValueError(f"pull_at ({self.pull_at}) must come before due ({self.due})")
+        if self.pull_url is not None and self.secret_ref is None:
+            raise ValueError("a pull_url needs a secret_ref: the pull and the answer are signed")
         return self
 
 
@@ -58,6 +69,20 @@ class DeliveryDayRun(BaseModel):
 
     delivery_code: Code
     day: date | None = None
+
+
+class DeliveryPull(BaseModel):
+    """One pull of a day's records from the deliverer's system."""
+
+    delivery_code: Code
+    day: date
+
+
+class DeliveryPulled(BaseModel):
+    """What the deliverer's system answered: the day's records, or nothing yet (HTTP 204)."""
+
+    records: list[dict[str, JsonValue]] = Field(default_factory=list, max_length=10000)
+    digest: str | None = None
 
 
 class DeliveryDayPlan(BaseModel):
@@ -69,6 +94,7 @@ class DeliveryDayPlan(BaseModel):
     why: str = Field(description="in words: a working day, a make-up working day, a statutory holiday…")
     due_at: AwareDatetime
     missing_at: AwareDatetime
+    pull_at: AwareDatetime | None = None
     estimated: bool = Field(False, description="the calendar year had no official notice or override")
 
 

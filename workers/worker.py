@@ -25,6 +25,7 @@ from activities.notify.sms import SmsActivities
 from activities.registry.lookups import RegistryActivities
 from activities.reports import ReportActivities
 from activities.scheduled.days import ScheduledDeliveryActivities
+from activities.scheduled.pull import DeliveryPullActivities
 from activities.verify.calls import VerificationActivities
 from services.clock.service import ClockService
 from services.ledger import Ledger
@@ -115,6 +116,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     )
     verification = VerificationActivities(resources.sessions, resources.http, environment_secret)
     scheduled = ScheduledDeliveryActivities(resources.sessions)
+    pulls = DeliveryPullActivities(resources.sessions, resources.http, environment_secret)
     joint = JointActivities(resources.sessions)
     return [
         joint.plan_joint,
@@ -123,6 +125,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
         scheduled.open_delivery_days,
         scheduled.plan_delivery_day,
         scheduled.record_delivery_day,
+        pulls.pull_delivery,
         gateway.deliver_push,
         inbox.read_inbox,
         inbox.acknowledge_inbox_item,

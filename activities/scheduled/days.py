@@ -40,6 +40,9 @@ def scheduled_delivery(row: ScheduledDeliveryRow) -> ScheduledDelivery:
         due=time.fromisoformat(row.due),
         missing_after=time.fromisoformat(row.missing_after),
         max_records=row.max_records,
+        pull_url=row.pull_url,
+        pull_at=time.fromisoformat(row.pull_at) if row.pull_at else None,
+        secret_ref=row.secret_ref,
         active=row.active,
     )
 
@@ -111,6 +114,7 @@ class ScheduledDeliveryActivities:
             why=why,
             due_at=datetime.combine(run.day, entry.due, LOCAL),
             missing_at=datetime.combine(run.day, entry.missing_after, LOCAL),
+            pull_at=datetime.combine(run.day, entry.pull_at, LOCAL) if entry.pull_at else None,
             estimated=day.estimated,
         )
 

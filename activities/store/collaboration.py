@@ -48,6 +48,9 @@ class ScheduledDeliveryRow(Base):
     due: Mapped[str] = mapped_column(String(5))  # HH:MM, Asia/Shanghai
     missing_after: Mapped[str] = mapped_column(String(5))  # HH:MM: still nothing then closes the day as missing
     max_records: Mapped[int]
+    pull_url: Mapped[str | None] = mapped_column(String(500))
+    pull_at: Mapped[str | None] = mapped_column(String(5))
+    secret_ref: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime]
 

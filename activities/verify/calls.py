@@ -9,7 +9,6 @@ too few possible values for a plain hash to hide it, so the digests are HMACs un
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -23,11 +22,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.gateway import responses
+from activities.gateway.answers import answer_signed, read_answer
 from activities.gateway.endpoints import EndpointRefused, EndpointUnresolved, WebhookPolicy, current_policy, resolve
 from activities.gateway.signing import (
-    WEBHOOK_ID_HEADER,
-    WEBHOOK_SIGNATURE_HEADER,
-    WEBHOOK_TIMESTAMP_HEADER,
     UnusableSecret,
     signed_headers,
     signing_keys,
@@ -42,9 +39,6 @@ from schemas.verification import SharedItem, VerificationOutcome, VerificationRe
 VERIFICATION_FAILED = "VerificationFailed"
 VERIFICATION_MISCONFIGURED = "VerificationMisconfigured"
 NOT_FOUND = "NotFound"
-
-# How far an answer's timestamp may stand from the worker's clock (the Standard Webhooks libraries' default).
-TIMESTAMP_TOLERANCE = timedelta(minutes=5)
 
 
 def shared_item(row: SharedItemRow) -> SharedItem:
@@ -63,26 +57,6 @@ def shared_item(row: SharedItemRow) -> SharedItem:
 
 def keyed_digest(key: bytes, content: bytes) -> str:
     return hmac.new(key, content, hashlib.sha256).hexdigest()
-
-
-def answer_signed(keys: list[bytes], call_id: str, headers: httpx.Headers, body: bytes, now: float) -> str | None:
-    """None when the answer carries a valid signature over our call id; otherwise what is wrong with it."""
-    if headers.get(WEBHOOK_ID_HEADER) != call_id:
-        return "the answer names another call id"
-    stamp = headers.get(WEBHOOK_TIMESTAMP_HEADER, "")
-    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
-        return "the answer has no usable timestamp"
-    if abs(now - int(stamp)) > TIMESTAMP_TOLERANCE.total_seconds():
-        return "the answer's timestamp is outside the tolerance"
-    signed = call_id.encode("ascii") + b"." + stamp.encode("ascii") + b"." + body
-    offered = {
-        part.removeprefix("v1,") for part in headers.get(WEBHOOK_SIGNATURE_HEADER, "").split() if part.startswith("v1,")
-    }
-    for key in keys:
-        expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode("ascii")
-        if any(hmac.compare_digest(expected, signature) for signature in offered):
-            return None
-    return "the answer's signature does not check under the item's secret"
 
 
 def wire_id(request: VerificationRequest) -> str:
@@ -154,7 +128,7 @@ class VerificationActivities:
                 follow_redirects=False,
                 timeout=httpx.Timeout(item.timeout_seconds),
             ) as response:
-                answer, complete = await _read(response, policy.reply_max_bytes)
+                answer, complete = await read_answer(response, policy.reply_max_bytes)
         except (httpx.RequestError, httpx.InvalidURL) as error:
             reason = "no answer in time" if isinstance(error, httpx.TimeoutException) else "unreachable"
             await self._failed(call, f"{reason} ({type(error).__name__})")
@@ -281,16 +255,3 @@ class _Call:
             detail=detail[:500] if detail else None,
             answered_at=datetime.now(UTC) if outcome is VerificationOutcome.ANSWERED else None,
         )
-
-
-async def _read(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:
-    """At most max_bytes of the body as sent; whether that was all of it."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_raw():
-        if size + len(chunk) > max_bytes:
-            chunks.append(chunk[: max_bytes - size])
-            return b"".join(chunks), False
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), True

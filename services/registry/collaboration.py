@@ -129,6 +129,11 @@ def validate_sections(
     for file, where, delivery in sections.deliveries:
         department(file, where, "deliverer", delivery.deliverer)
         department(file, where, "receiver", delivery.receiver)
+        if delivery.pull_url is not None:
+            try:
+                check_url(delivery.pull_url, policy)
+            except EndpointRefused as refused:
+                problem(file, where, "pull_url", refused.rule)
     for file, where, matter in sections.joint_matters:
         for index, step in enumerate(matter.steps):
             department(file, where, f"steps[{index}].department", step.department)
@@ -181,6 +186,9 @@ async def apply_sections(
             "due": delivery.due.strftime("%H:%M"),
             "missing_after": delivery.missing_after.strftime("%H:%M"),
             "max_records": delivery.max_records,
+            "pull_url": delivery.pull_url,
+            "pull_at": delivery.pull_at.strftime("%H:%M") if delivery.pull_at else None,
+            "secret_ref": delivery.secret_ref,
             "active": delivery.active,
         }
         _upsert(

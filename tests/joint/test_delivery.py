@@ -14,8 +14,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi import FastAPI, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from standardwebhooks import Webhook, WebhookVerificationError
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -24,12 +26,13 @@ from temporalio.worker import Worker
 from activities.gateway.delivery import GatewayActivities
 from activities.ledger import LedgerActivities
 from activities.scheduled.days import ScheduledDeliveryActivities
+from activities.scheduled.pull import DeliveryPullActivities
 from activities.store.calendar import CalendarRepository
 from activities.store.collaboration import DeliveryDay
 from activities.store.delivery import InboxEntry
 from activities.store.ledger.cards import Card
 from schemas.clock import CalendarEntry, CalendarOverride
-from schemas.names import DELIVERY_DELIVER, DELIVERY_REJECT
+from schemas.names import DELIVERY_DELIVER, DELIVERY_REJECT, DELIVERY_VIEW
 from schemas.scheduled import (
     DeliverCommand,
     DeliveryDayRun,
@@ -39,10 +42,16 @@ from schemas.scheduled import (
     DeliveryStatus,
     RejectDeliveryCommand,
 )
+from services.registry.importer import import_registry
+from tests.joint.conftest import LOCAL as LOCAL_SYSTEMS
+from tests.joint.conftest import SECRET, SECRET_REF
 from tests.joint.test_replay import record_history
 from tests.support.department_world import sample_store
+from tests.support.embedded_stack import free_ports
+from tests.support.eventually import eventually
+from workers.door.serve import serving
 from workers.resources import open_resources
-from workers.settings import Settings
+from workers.settings import Settings, get_settings
 from workers.worker import workflow_runner
 from workflows.delivery.workflow import DeliveryDayWorkflow, DeliveryOpeningWorkflow
 
@@ -60,13 +69,14 @@ class DeliveryWorld:
     holiday: date
     makeup_saturday: date
     working_day: date
+    directory: Path
     started: list[WorkflowHandle[DeliveryDayWorkflow, DeliveryDayView]] = field(default_factory=list)
 
-    async def start(self, day: date) -> WorkflowHandle[DeliveryDayWorkflow, DeliveryDayView]:
+    async def start(self, day: date, code: str = PRICES) -> WorkflowHandle[DeliveryDayWorkflow, DeliveryDayView]:
         handle = await self.env.client.start_workflow(
             DeliveryDayWorkflow.run,
-            DeliveryDayRun(delivery_code=PRICES, day=day),
-            id=f"delivery-{PRICES}-{day}-{uuid.uuid4().hex[:6]}",
+            DeliveryDayRun(delivery_code=code, day=day),
+            id=f"delivery-{code}-{day}-{uuid.uuid4().hex[:6]}",
             task_queue=self.queue,
         )
         self.started.append(handle)
@@ -112,6 +122,9 @@ async def delivery_world(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIt
         scheduled = ScheduledDeliveryActivities(resources.sessions)
         ledger = LedgerActivities(resources.sessions)
         gateway = GatewayActivities(resources.sessions, resources.http, lambda _ref: None)
+        pulls = DeliveryPullActivities(
+            resources.sessions, resources.http, {SECRET_REF: SECRET.encode()}.get, LOCAL_SYSTEMS
+        )
         async with Worker(
             ts_env.client,
             task_queue=queue,
@@ -122,10 +135,11 @@ async def delivery_world(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIt
                 scheduled.record_delivery_day,
                 ledger.record_card,
                 gateway.deliver_push,
+                pulls.pull_delivery,
             ],
             workflow_runner=workflow_runner(),
         ):
-            world = DeliveryWorld(ts_env, queue, resources.sessions, holiday, saturday, working)
+            world = DeliveryWorld(ts_env, queue, resources.sessions, holiday, saturday, working, tmp_path)
             try:
                 yield world
             finally:
@@ -217,3 +231,65 @@ async def test_the_daily_opening_starts_one_expectation_per_entry(delivery_world
     day = delivery_world.env.client.get_workflow_handle(opened.started[0], result_type=DeliveryDayView)
     view = await day.result()
     assert view.status is DeliveryStatus.NOT_EXPECTED
+
+
+def _prices_system(records: list[dict[str, str]]) -> FastAPI:
+    """The collectors' own system: answers a signed pull with the day's records, signed over the pull's id."""
+    app = FastAPI()
+    signer = Webhook(SECRET)
+
+    @app.post("/prices")
+    async def prices(request: Request) -> Response:
+        body = await request.body()
+        try:
+            signer.verify(body, dict(request.headers))
+        except WebhookVerificationError:
+            return Response(status_code=401)
+        answer = json.dumps({"records": records}, ensure_ascii=False)
+        now = datetime.now(UTC)
+        pull_id = request.headers["webhook-id"]
+        headers = {
+            "webhook-id": pull_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signer.sign(pull_id, now, answer),
+        }
+        return Response(content=answer.encode(), media_type="application/json", headers=headers)
+
+    return app
+
+
+async def test_a_day_pulled_from_the_deliverers_system_is_on_time(
+    delivery_world: DeliveryWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASELOOP_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
+    get_settings.cache_clear()
+    (port,) = free_ports(1)
+    entry = delivery_world.directory / "pull.yaml"
+    entry.write_text(
+        "deliveries:\n"
+        "  - {code: FGW-PULL, name: 農產品價格(拉取), deliverer: SQ-FGW, receiver: SQ-SCJGJ, due: '11:00',"
+        f" pull_url: 'http://127.0.0.1:{port}/prices', pull_at: '10:30', secret_ref: {SECRET_REF}}}\n",
+        encoding="utf-8",
+    )
+    try:
+        await import_registry(delivery_world.sessions, [entry])
+    finally:
+        get_settings.cache_clear()
+    records = [
+        {"product": "大白菜", "market": "宿城農貿市場", "price": "1.80"},
+        {"product": "豬肉", "market": "M2", "price": "26.00"},
+    ]
+    day = delivery_world.working_day
+    async with serving(_prices_system(records), "127.0.0.1", port):
+        handle = await delivery_world.start(day, "FGW-PULL")
+        await delivery_world.skip_to(day, time(10, 31))
+
+        async def view() -> DeliveryDayView | None:
+            return await handle.query(DELIVERY_VIEW, result_type=DeliveryDayView)
+
+        pulled = await eventually(
+            view, lambda v: v is not None and v.status is DeliveryStatus.DELIVERED, what="the pull"
+        )
+
+    assert pulled is not None and (pulled.late, pulled.records, pulled.cards) == (False, 2, [])
+    assert pulled.digest == hashlib.sha256(json.dumps(records, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.gateway.delivery import GatewayActivities
     from activities.ledger import LedgerActivities
     from activities.scheduled.days import ScheduledDeliveryActivities
+    from activities.scheduled.pull import DeliveryPullActivities
     from schemas.names import (
         DELIVERY_DAY_WORKFLOW,
         DELIVERY_DELIVER,
@@ -33,6 +34,8 @@ with workflow.unsafe.imports_passed_through():
         DeliveryDayView,
         DeliveryOpened,
         DeliveryOpening,
+        DeliveryPull,
+        DeliveryStatus,
         RejectDeliveryCommand,
     )
     from workflows import policies
@@ -66,6 +69,9 @@ class DeliveryDayWorkflow:
         async with self._lock:
             self._plan, self._view = plan, rules.opened(plan)
             await self._write(self._view)
+        if plan.expected and plan.pull_at is not None:
+            await self._sleep_until(plan.pull_at)
+            await self._pull(plan)
         if plan.expected:
             await self._sleep_until(plan.due_at)
             async with self._lock:
@@ -131,6 +137,37 @@ class DeliveryDayWorkflow:
             rules.check_reject(self._view, command)
         except Rejected as rejected:
             raise rejected.rejection.error() from None
+
+    async def _pull(self, plan: DeliveryDayPlan) -> None:
+        """Asks the deliverer's system for the day's records; nothing pulled leaves the day waiting."""
+        if self._current.status is not DeliveryStatus.EXPECTED:
+            return
+        try:
+            pulled = await workflow.execute_activity_method(
+                DeliveryPullActivities.pull_delivery,
+                DeliveryPull(delivery_code=plan.entry.code, day=plan.day),
+                **policies.DELIVERY_PULL,
+            )
+        except ActivityError as error:
+            workflow.logger.warning(
+                "delivery not pulled", extra={"delivery": plan.entry.code, "error": str(error.cause)}
+            )
+            return
+        if not pulled.records or pulled.digest is None:
+            return
+        command = DeliverCommand(
+            delivery_id=f"pull-{plan.day}",
+            department=plan.entry.deliverer,
+            records=pulled.records,
+            digest=pulled.digest,
+        )
+        async with self._lock:
+            if self._current.status is not DeliveryStatus.EXPECTED:
+                return
+            try:
+                await self._apply(*rules.deliver(self._current, plan, command, workflow.now()))
+            except Rejected as rejected:
+                workflow.logger.warning("pulled delivery refused", extra={"rule": rejected.rule})
 
     async def _sleep_until(self, instant: datetime) -> None:
         remaining = instant - workflow.now()
