@@ -288,8 +288,9 @@ async def test_a_day_pulled_from_the_deliverers_system_is_on_time(
             return await handle.query(DELIVERY_VIEW, result_type=DeliveryDayView)
 
         pulled = await eventually(
-            view, lambda v: v is not None and v.status is DeliveryStatus.DELIVERED, what="the pull"
+            view, lambda v: v is not None and v.status is DeliveryStatus.DELIVERED, what="the pulled delivery"
         )
+        record_history("delivery-day-pulled", handle.id, await handle.fetch_history())
 
     assert pulled is not None and (pulled.late, pulled.records, pulled.cards) == (False, 2, [])
     assert pulled.digest == hashlib.sha256(json.dumps(records, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
