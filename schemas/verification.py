@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, BaseModel, Field, JsonValue
 from schemas.delivery import IDEMPOTENCY_KEY_PATTERN
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-CallId = Annotated[str, Field(min_length=1, max_length=100, pattern=IDEMPOTENCY_KEY_PATTERN)]
+CallId = Annotated[str, Field(min_length=1, max_length=200, pattern=IDEMPOTENCY_KEY_PATTERN)]
 QuestionKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 QuestionValue = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 

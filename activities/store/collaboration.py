@@ -76,7 +76,7 @@ class VerificationCall(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    call_id: Mapped[str] = mapped_column(String(100))
+    call_id: Mapped[str] = mapped_column(String(200))
     attempt: Mapped[int]
     item_code: Mapped[str] = mapped_column(String(64), index=True)
     asking_department: Mapped[str] = mapped_column(String(64), index=True)

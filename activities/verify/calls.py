@@ -89,12 +89,14 @@ class VerificationActivities:
                 type=NOT_FOUND,
                 non_retryable=True,
             )
+        if not item.grants(request.asking_department):
+            # Checked before the secret is read: a refusal keeps nothing of the question, not even its digest.
+            refused = _Call(request, item, "")
+            await self._record(refused, VerificationOutcome.NOT_GRANTED, detail="no grant for this item")
+            return refused.result(VerificationOutcome.NOT_GRANTED, detail=f"{request.asking_department} holds no grant")
         keys = self._keys(item)
         question = json.dumps(request.question, sort_keys=True, ensure_ascii=False).encode()
         call = _Call(request, item, keyed_digest(keys[0], question))
-        if not item.grants(request.asking_department):
-            await self._record(call, VerificationOutcome.NOT_GRANTED, detail="no grant for this item")
-            return call.result(VerificationOutcome.NOT_GRANTED, detail=f"{request.asking_department} holds no grant")
         policy = self._policy or current_policy()
         try:
             destination = await resolve(item.endpoint_url, policy)

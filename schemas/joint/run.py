@@ -24,7 +24,8 @@ class JointStart(BaseModel):
     """One application: its id (the workflow's, never personal data), its matter, and the fields its automatic
     steps ask about (personal data: the payload codec seals them in history)."""
 
-    joint_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+    # A verification step's call id is `<joint id>.<step code>`: 64 + 1 + 64 fits a call id's 200.
+    joint_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     matter_code: Code
     application: dict[QuestionKey, QuestionValue] = Field(default_factory=dict, max_length=20)
     received_at: AwareDatetime | None = Field(None, description="set by the workflow: when the clock starts")

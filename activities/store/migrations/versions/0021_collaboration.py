@@ -62,7 +62,7 @@ def upgrade() -> None:
     op.create_table(
         "verification_calls",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("call_id", sa.String(100), nullable=False),
+        sa.Column("call_id", sa.String(200), nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("item_code", sa.String(64), nullable=False),
         sa.Column("asking_department", sa.String(64), nullable=False),
