@@ -30,7 +30,9 @@ async def run_cli(*argv: str) -> int:
 
 async def test_import_then_show(cli_store: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert await run_cli("registry", "import", str(SAMPLE_REGISTRY)) == 0
-    assert "departments: 31 (31 new" in capsys.readouterr().out
+    imported = capsys.readouterr().out
+    assert "departments: 31 (31 new" in imported
+    assert "joint matters: 2 (2 new" in imported and "shared data items: 3 (3 new" in imported
     assert await run_cli("registry", "import", str(SAMPLE_REGISTRY), "--json") == 0
     assert json.loads(capsys.readouterr().out)["departments"]["unchanged"] == 31
 
