@@ -173,3 +173,13 @@ INTAKE_RECORDS = Counter(
 REQUESTER_NOTICES = Counter(
     "caseloop_requester_notices_total", "Events a channel case's requester was told of", ["channel", "event", "by"]
 )
+VERIFICATIONS = Counter(
+    "caseloop_verifications_total",
+    "Verification call attempts per shared data item, answering system and outcome",
+    ["item", "system", "outcome"],
+)
+SCHEDULED_DELIVERIES = Counter(
+    "caseloop_scheduled_deliveries_total",
+    "Scheduled delivery days by entry and how they ended (delivered, late, missing, not expected)",
+    ["delivery", "outcome"],
+)

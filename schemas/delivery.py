@@ -29,6 +29,8 @@ class PushKind(StrEnum):
     HANDOFF_FEEDBACK = "handoff_feedback"
     LOOP_CLOSED = "loop_closed"
     CHANNEL_UPDATE = "channel_update"  # to an intake channel's system: an event its requester hears of
+    SCHEDULED_DELIVERY = "scheduled_delivery"
+    DELIVERY_REJECTED = "delivery_rejected"
 
 
 class Push(BaseModel):

@@ -29,6 +29,8 @@ class SubjectKind(StrEnum):
     CASE = "case"
     HANDOFF = "handoff"
     SUPERVISION_ORDER = "supervision_order"
+    DELIVERY = "delivery"
+    JOINT = "joint"
 
 
 class AuditEntry(BaseModel):
@@ -254,6 +256,8 @@ class CardReason(StrEnum):
     IMPROPER_RETURN = "improper_return"
     SECOND_YELLOW = "second_yellow"
     BAD_RATING = "bad_rating"
+    DELIVERY_LATE = "delivery_late"
+    STEP_OVERDUE = "step_overdue"
 
 
 class CardIssue(BaseModel):

@@ -34,3 +34,14 @@ HANDOFF_TERMINATE: Final = "terminate"
 HANDOFF_VIEW: Final = "view"
 # A loop-1 hand-off learns that a finding about it started a loop-2 hand-off.
 HANDOFF_LOOP_TWO_STARTED: Final = "loop_two_started"
+
+# Departments working for each other: verification calls, scheduled deliveries, joint handling.
+VERIFICATION_WORKFLOW: Final = "Verification"
+DELIVERY_DAY_WORKFLOW: Final = "DeliveryDay"
+DELIVERY_OPENING_WORKFLOW: Final = "DeliveryOpening"
+DELIVERY_DELIVER: Final = "deliver"
+DELIVERY_REJECT: Final = "reject_delivery"
+DELIVERY_VIEW: Final = "delivery_view"
+JOINT_WORKFLOW: Final = "Joint"
+JOINT_COMPLETE_STEP: Final = "complete_step"
+JOINT_VIEW: Final = "joint_view"

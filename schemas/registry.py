@@ -334,8 +334,21 @@ class ImportSummary(BaseModel):
     roster: SectionSummary = Field(default_factory=SectionSummary)
     defaults: SectionSummary = Field(default_factory=SectionSummary)
     channels: SectionSummary = Field(default_factory=SectionSummary)
+    shared_items: SectionSummary = Field(default_factory=SectionSummary)
+    deliveries: SectionSummary = Field(default_factory=SectionSummary)
+    joint_matters: SectionSummary = Field(default_factory=SectionSummary)
 
     @property
     def changed(self) -> bool:
-        sections = (self.departments, self.matters, self.functions, self.roster, self.defaults, self.channels)
+        sections = (
+            self.departments,
+            self.matters,
+            self.functions,
+            self.roster,
+            self.defaults,
+            self.channels,
+            self.shared_items,
+            self.deliveries,
+            self.joint_matters,
+        )
         return any(s.changed for s in sections)

@@ -257,6 +257,19 @@ class Escalations(BaseModel):
     orders_by_department: list[CountByCode]
 
 
+class DeliveryMonth(BaseModel):
+    """One scheduled delivery's days in the period: expected, and how they ended."""
+
+    delivery_code: str
+    deliverer: str
+    receiver: str
+    expected: int = Field(ge=0, description="days that expected a delivery")
+    delivered: int = Field(ge=0, description="delivered by the due time")
+    late: int = Field(ge=0, description="delivered after the due time")
+    missing: int = Field(ge=0, description="closed with nothing accepted")
+    open: int = Field(ge=0, description="still waiting when the report was made")
+
+
 class ReportFigures(BaseModel):
     """Everything one report says, as read from the store; the files are rendered from this alone."""
 
@@ -276,3 +289,4 @@ class ReportFigures(BaseModel):
     delay_threshold_working_days: int
     reconciliation: ReconciliationExtract | None
     channels: list[ChannelVolume] = Field(default_factory=list, description="by intake channel; none without channels")
+    scheduled_deliveries: list[DeliveryMonth] = Field(default_factory=list)

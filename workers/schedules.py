@@ -19,7 +19,9 @@ from temporalio.client import (
 
 from schemas.handoff import ReconciliationRun
 from schemas.reports import ReportKind, ReportRun
+from schemas.scheduled import DeliveryOpening
 from workers.settings import Settings
+from workflows.delivery.workflow import DeliveryOpeningWorkflow
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
 from workflows.reports import ReportWorkflow
 
@@ -30,6 +32,27 @@ RECONCILIATION_TIME_ZONE = "Asia/Shanghai"
 REPORT_SCHEDULE_IDS = {ReportKind.MONTHLY: "caseloop-report-monthly", ReportKind.QUARTERLY: "caseloop-report-quarterly"}
 # 10:00 on the 1st, an hour after the reconciliation that the report includes; quarters on Jan, Apr, Jul, Oct 1st.
 REPORT_CRONS = {ReportKind.MONTHLY: "0 10 1 * *", ReportKind.QUARTERLY: "0 10 1 1,4,7,10 *"}
+
+
+DELIVERY_OPENING_SCHEDULE_ID = "caseloop-delivery-opening"
+# 00:05 every day on the legal calendar's wall clock: the day's workflow asks the calendar whether it expects anything,
+# so a make-up Saturday opens an expectation and National Day none.
+DELIVERY_OPENING_CRON = "5 0 * * *"
+
+
+def delivery_opening_schedule(task_queue: str) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            DeliveryOpeningWorkflow.run,
+            DeliveryOpening(),
+            id="delivery-opening",  # the schedule appends the run's instant
+            task_queue=task_queue,
+            static_summary="Daily opening of scheduled deliveries",
+        ),
+        spec=ScheduleSpec(cron_expressions=[DELIVERY_OPENING_CRON], time_zone_name=RECONCILIATION_TIME_ZONE),
+        # A day missed while the cluster was down still opens, with its own date, once.
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=12)),
+    )
 
 
 def reconciliation_schedule(task_queue: str, cron: str) -> Schedule:
@@ -84,3 +107,4 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
     )
     for kind, schedule_id in REPORT_SCHEDULE_IDS.items():
         await _ensure(client, schedule_id, report_schedule(kind, settings.task_queue))
+    await _ensure(client, DELIVERY_OPENING_SCHEDULE_ID, delivery_opening_schedule(settings.task_queue))

@@ -19,20 +19,27 @@ from activities.handoff.reconciliation import HandoffReportActivities
 from activities.handoff.records import HandoffStoreActivities
 from activities.handoff.withdrawal import HandoffWithdrawalActivities
 from activities.intake.requester import RequesterActivities
+from activities.joint.records import JointActivities
 from activities.ledger import LedgerActivities
 from activities.notify.providers import sms_provider_for
 from activities.notify.sms import SmsActivities
 from activities.registry.lookups import RegistryActivities
 from activities.reports import ReportActivities
+from activities.scheduled.days import ScheduledDeliveryActivities
+from activities.scheduled.pull import DeliveryPullActivities
+from activities.verify.calls import VerificationActivities
 from services.clock.service import ClockService
 from services.ledger import Ledger
 from workers.reporting import report_service
 from workers.resources import Resources
 from workflows.case.workflow import CaseWorkflow
+from workflows.delivery.workflow import DeliveryDayWorkflow, DeliveryOpeningWorkflow
 from workflows.handoff.entity import HandoffWorkflow
 from workflows.handoff.intake import HandoffBatchWorkflow, HandoffIntakeWorkflow, HandoffWithdrawalWorkflow
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
+from workflows.joint.workflow import JointWorkflow
 from workflows.reports import ReportWorkflow
+from workflows.verify.workflow import VerificationWorkflow
 
 WORKFLOWS: Sequence[type] = (
     CaseWorkflow,
@@ -42,6 +49,10 @@ WORKFLOWS: Sequence[type] = (
     HandoffWithdrawalWorkflow,
     HandoffReconciliationWorkflow,
     ReportWorkflow,
+    VerificationWorkflow,
+    DeliveryDayWorkflow,
+    DeliveryOpeningWorkflow,
+    JointWorkflow,
 )
 
 
@@ -101,7 +112,18 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     settings = resources.settings
     service = report_service(settings, resources.sessions)
     reports = ReportActivities(service, resources.http, settings.report_recipients, bucket=service.bucket)
+    verification = VerificationActivities(resources.sessions, resources.http, environment_secret)
+    scheduled = ScheduledDeliveryActivities(resources.sessions)
+    pulls = DeliveryPullActivities(resources.sessions, resources.http, environment_secret)
+    joint = JointActivities(resources.sessions)
     return [
+        joint.plan_joint,
+        joint.record_joint,
+        verification.verify,
+        scheduled.open_delivery_days,
+        scheduled.plan_delivery_day,
+        scheduled.record_delivery_day,
+        pulls.pull_delivery,
         gateway.deliver_push,
         inbox.read_inbox,
         inbox.acknowledge_inbox_item,

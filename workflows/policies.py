@@ -69,3 +69,33 @@ STORE_WRITE_ONCE = _attempts(STORE, 1)
 # A report's recipients: retried with the departments' backoff for a few hours, then the files still wait in the
 # reports directory and the run says who did not get them.
 REPORT_SENDING = _attempts(DEPARTMENT_DELIVERY, 10)
+
+# A verification call: a department is waiting on the answer, so a few quick attempts, then the caller hears
+# `unavailable`. A refused or untrusted answer is a result, not an error, and is never retried.
+VERIFICATION = ActivityConfig(
+    start_to_close_timeout=timedelta(seconds=40),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=20),
+        maximum_attempts=4,
+        non_retryable_error_types=NON_RETRYABLE_ERRORS,
+    ),
+)
+
+# A delivery day's push (the delivery to its receiver, a card, a rejection, a circular): a few attempts, then the
+# day goes on without it (each attempt is in the delivery log); the day's record in the store is what counts.
+SCHEDULED_DELIVERY_PUSH = delivery_until_alert(5)
+
+# Pulling a day's delivery from the deliverer's system: a few quick attempts before the due time; a pull that
+# fails leaves the day waiting for a posted delivery, as if nothing had been pulled.
+DELIVERY_PULL = ActivityConfig(
+    start_to_close_timeout=timedelta(seconds=60),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=5),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=2),
+        maximum_attempts=4,
+        non_retryable_error_types=NON_RETRYABLE_ERRORS,
+    ),
+)

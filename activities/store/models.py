@@ -6,6 +6,14 @@ Each aggregate keeps its tables in its own module; add one import line per modul
 from __future__ import annotations
 
 from activities.store.calendar import CalendarDayOverride, CalendarYearOverride, OfficeHoursRow  # noqa: F401
+from activities.store.collaboration import (  # noqa: F401
+    DeliveryDay,
+    JointHandling,
+    JointMatterRow,
+    ScheduledDeliveryRow,
+    SharedItemRow,
+    VerificationCall,
+)
 from activities.store.credentials import ApiCredential  # noqa: F401
 from activities.store.delivery import DeliveryAttempt, InboxEntry
 from activities.store.handoff_events import HandoffEvent, HandoffReconciliation, HandoffStartRow  # noqa: F401

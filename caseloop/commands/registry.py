@@ -91,17 +91,24 @@ def _section(name: str, section: SectionSummary, unit: str = "") -> str:
 
 def _summary_text(summary: ImportSummary) -> str:
     head = f"imported {', '.join(summary.files)}" + ("" if summary.changed else ": nothing changed")
-    return "\n".join(
-        [
-            head,
-            _section("departments", summary.departments),
-            _section("matters", summary.matters),
-            _section("function lists", summary.functions, " departments"),
-            _section("rosters", summary.roster, " departments"),
-            _section("defaults", summary.defaults),
-            _section("channels", summary.channels),
-        ]
-    )
+    lines = [
+        head,
+        _section("departments", summary.departments),
+        _section("matters", summary.matters),
+        _section("function lists", summary.functions, " departments"),
+        _section("rosters", summary.roster, " departments"),
+        _section("defaults", summary.defaults),
+        _section("channels", summary.channels),
+    ]
+    # The sections of departments working for each other, when the files hold them (docs/joint-work.md).
+    for name, section in (
+        ("shared data items", summary.shared_items),
+        ("scheduled deliveries", summary.deliveries),
+        ("joint matters", summary.joint_matters),
+    ):
+        if section.created + section.updated + section.unchanged:
+            lines.append(_section(name, section))
+    return "\n".join(lines)
 
 
 class RosterPerson(BaseModel):

@@ -32,6 +32,11 @@ from schemas.registry import (
     TriggerEvent,
 )
 
+# Sections read here and checked by services.registry.collaboration (its SECTIONS).
+COLLABORATION_SECTIONS = ("shared_items", "deliveries", "joint_matters")
+# The sections this module reads itself.
+SECTIONS = ("departments", "matters", "defaults", "leaders_rungs", "channels")
+
 
 def _text(value: Any) -> Any:
     """YAML reads 13800000001 or 110 as numbers; codes and phones are text."""
@@ -195,6 +200,9 @@ class RegistryDocument:
     declared_matters: set[str] = field(default_factory=set)
     problems: list[RegistryProblem] = field(default_factory=list)
     unreadable: bool = False
+    # The sections of departments working for each other, as (file, content) per section; read and checked by
+    # services.registry.collaboration.
+    collaboration: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)
 
 
 def read_registry_files(paths: list[Path]) -> RegistryDocument:
@@ -274,13 +282,15 @@ def _read_yaml(document: RegistryDocument, file: str, content: str) -> None:
         document.unreadable = True
         return
     for key in data:
-        if key not in {"departments", "matters", "defaults", "leaders_rungs", "channels"}:
+        if key in COLLABORATION_SECTIONS:
+            document.collaboration.setdefault(key, []).append((file, data[key]))
+        elif key not in SECTIONS:
             document.problems.append(
                 RegistryProblem(
                     file=file,
                     where="top level",
                     field=str(key),
-                    rule="is not a section (departments, matters, defaults, leaders_rungs, channels)",
+                    rule=f"is not a section ({', '.join(SECTIONS + COLLABORATION_SECTIONS)})",
                 )
             )
     if "defaults" in data:

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.gateway.endpoints import current_policy
+from activities.store.collaboration import CollaborationRepository
 from activities.store.intake import IntakeChannel, IntakeRepository
 from activities.store.leaders_rungs import LeadersRungRepository, LeadersRungRow
 from activities.store.registry import (
@@ -30,6 +32,7 @@ from activities.store.registry import (
     RosterEntry,
 )
 from schemas.registry import CaseRole, ImportSummary, MatterKind, PartyRole, RegistryProblem, SectionSummary
+from services.registry.collaboration import apply_sections, read_sections, stored_item_codes, validate_sections
 from services.registry.document import (
     ChannelSpec,
     DefaultsSpec,
@@ -87,6 +90,11 @@ async def import_registry(sessions: async_sessionmaker[AsyncSession], paths: Seq
                 localities={code for code, row in departments.items() if row.is_locality},
             )
             problems += validate(document, stored)
+        collaboration = read_sections(document.collaboration)
+        if not document.unreadable:
+            known = set(departments) | document.declared_departments
+            items = await stored_item_codes(CollaborationRepository(session))
+            problems += validate_sections(collaboration, known, items, current_policy())
         if problems:
             raise RegistryRejected(problems)
 
@@ -99,6 +107,12 @@ async def import_registry(sessions: async_sessionmaker[AsyncSession], paths: Seq
         await _apply_roster(session, document, roster, summary.roster)
         await _apply_leaders_rungs(session, document)
         await _apply_channels(session, document, summary.channels, now)
+        counts = await apply_sections(CollaborationRepository(session), collaboration, now)
+        summary.shared_items, summary.deliveries, summary.joint_matters = (
+            counts.shared_items,
+            counts.deliveries,
+            counts.joint_matters,
+        )
     return summary
 
 

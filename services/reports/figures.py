@@ -10,14 +10,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.store.collaboration import CollaborationRepository, DeliveryDay
 from activities.store.intake import IntakeChannel, IntakeRecord, IntakeRepository
 from activities.store.ledger.period import CardFacts, CaseFacts, HandoffFacts, PeriodRepository
 from activities.store.registry import Department, RegistryRepository
+from schemas.clock import SHANGHAI
 from schemas.ledger import ScoreTotalsQuery
 from schemas.reports import (
     CardCount,
     ChannelVolume,
     CountByCode,
+    DeliveryMonth,
     Escalations,
     Hotspot,
     OnTime,
@@ -182,6 +185,38 @@ def _open_loops(handoffs: Iterable[HandoffFacts], period: ReportPeriod) -> list[
     ]
 
 
+def delivery_months(days: Sequence[DeliveryDay]) -> list[DeliveryMonth]:
+    """Each entry's expected days and how they ended; a day not expected (holiday, weekend) counts nowhere."""
+    months: dict[str, DeliveryMonth] = {}
+    for day in days:
+        if day.status == "not_expected":
+            continue
+        month = months.setdefault(
+            day.delivery_code,
+            DeliveryMonth(
+                delivery_code=day.delivery_code,
+                deliverer=day.deliverer,
+                receiver=day.receiver,
+                expected=0,
+                delivered=0,
+                late=0,
+                missing=0,
+                open=0,
+            ),
+        )
+        month.expected += 1
+        if day.status == "delivered":
+            if day.late:
+                month.late += 1
+            else:
+                month.delivered += 1
+        elif day.status == "missing":
+            month.missing += 1
+        else:
+            month.open += 1
+    return [months[code] for code in sorted(months)]
+
+
 async def read_figures(
     sessions: async_sessionmaker[AsyncSession], period: ReportPeriod, options: ReportOptions, now: datetime
 ) -> ReportFigures:
@@ -202,6 +237,9 @@ async def read_figures(
         channels = await intake.channels()
         closed_ids = [case.case_id for case in cases if _within(case.closed_at, period)]
         intake_records = await intake.records_for_period(start, end, closed_ids) if channels else []
+        delivery_days = await CollaborationRepository(session).delivery_days_between(
+            start.astimezone(SHANGHAI).date(), (end - timedelta(microseconds=1)).astimezone(SHANGHAI).date()
+        )
     totals = await Ledger(sessions).score_totals(ScoreTotalsQuery(start=start, end=end))
     recorded = {department.department_code: department.points for department in totals.departments}
     departments, localities = assess(events, units, options.weights, recorded)
@@ -253,4 +291,5 @@ async def read_figures(
                 for code, count in sorted(reconciliation.departments.items(), key=lambda item: (-item[1], item[0]))
             ],
         ),
+        scheduled_deliveries=delivery_months(delivery_days),
     )

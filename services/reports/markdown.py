@@ -114,4 +114,11 @@ def render(figures: ReportFigures) -> str:
             f"**{found.open_past_limit}** loops open past their end-to-end limit.\n"
         )
         parts.append(_table(tables.reconciliation(figures)))
+    if figures.scheduled_deliveries:
+        parts += [
+            "## Scheduled deliveries (定時報送)\n",
+            "Working days that expected a delivery, and how they ended: on time, late (accepted after the due time, "
+            "carded), missing (the day closed with nothing accepted).\n",
+            _table(tables.scheduled_deliveries(figures)),
+        ]
     return "\n".join(parts)

@@ -153,6 +153,18 @@ def channels(figures: ReportFigures) -> Table:
     return Table("channels", "Cases by intake channel", header, rows)
 
 
+def scheduled_deliveries(figures: ReportFigures) -> Table:
+    return Table(
+        "scheduled-deliveries",
+        "Scheduled deliveries",
+        ["Delivery", "Deliverer", "Receiver", "Expected days", "On time", "Late", "Missing", "Open"],
+        [
+            [m.delivery_code, m.deliverer, m.receiver, m.expected, m.delivered, m.late, m.missing, m.open]
+            for m in figures.scheduled_deliveries
+        ],
+    )
+
+
 def all_tables(figures: ReportFigures) -> list[Table]:
     return [
         volumes(figures),

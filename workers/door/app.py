@@ -24,7 +24,7 @@ from workers.door.credentials import Authenticator
 from workers.door.deps import Door, DoorOptions
 from workers.door.idempotency import Idempotency
 from workers.door.openapi import install_openapi
-from workers.door.routes import cases, clock, handoffs, inbox, intake, me, registry
+from workers.door.routes import cases, clock, deliveries, handoffs, inbox, intake, joint, me, registry, verifications
 from workers.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -87,7 +87,7 @@ def build_app(
         redoc_url=None,
     )
     problems.install(app, settings.problem_base)
-    for module in (cases, handoffs, inbox, clock, registry, me, intake):
+    for module in (cases, handoffs, inbox, clock, registry, me, intake, verifications, deliveries, joint):
         app.include_router(module.router)
     app.include_router(intake.status_router)
 

@@ -1,0 +1,1 @@
+"""Joint handling: plan an application from the registry, record its transitions."""

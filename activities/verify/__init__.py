@@ -1,0 +1,1 @@
+"""Verification calls to the systems of other departments."""

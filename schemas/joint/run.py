@@ -1,0 +1,104 @@
+"""A "one thing" application as it runs: its steps' states, the commands that move them, and what is recorded."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from schemas.cards import IssuedCard
+from schemas.delivery import IDEMPOTENCY_KEY_PATTERN
+from schemas.joint.definition import JointMatter
+from schemas.verification import Code, QuestionKey, QuestionValue, VerificationOutcome
+
+CommandId = Annotated[str, Field(min_length=1, max_length=100, pattern=IDEMPOTENCY_KEY_PATTERN)]
+
+RULE_DEPARTMENT = "actor.step_department"
+RULE_STEP = "joint.step"
+RULE_NOT_READY = "joint.step_not_ready"
+RULE_AUTOMATIC = "joint.step_automatic"
+
+
+class JointStart(BaseModel):
+    """One application: its id (the workflow's, never personal data), its matter, and the fields its automatic
+    steps ask about (personal data: the payload codec seals them in history)."""
+
+    # A verification step's call id is `<joint id>.<step code>`: 64 + 1 + 64 fits a call id's 200.
+    joint_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    matter_code: Code
+    application: dict[QuestionKey, QuestionValue] = Field(default_factory=dict, max_length=20)
+    received_at: AwareDatetime | None = Field(None, description="set by the workflow: when the clock starts")
+
+
+class JointPlan(BaseModel):
+    matter: JointMatter
+    due_at: AwareDatetime = Field(description="the whole application's deadline")
+    estimated: bool = False
+
+
+class StepStatus(StrEnum):
+    WAITING = "waiting"  # a step it comes after is not done
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # an automatic step without a usable answer
+
+
+class JointStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class StepView(BaseModel):
+    code: str
+    department: str
+    status: StepStatus = StepStatus.WAITING
+    started_at: AwareDatetime | None = None
+    due_at: AwareDatetime | None = None
+    done_at: AwareDatetime | None = None
+    late: bool = False
+    done_by: str | None = Field(None, description="the department's command, or the verification's outcome")
+    answer_digest: str | None = None
+
+
+class JointView(BaseModel):
+    joint_id: str
+    matter_code: str
+    status: JointStatus = JointStatus.RUNNING
+    started_at: AwareDatetime
+    due_at: AwareDatetime
+    done_at: AwareDatetime | None = None
+    late: bool = False
+    steps: list[StepView]
+    cards: list[IssuedCard] = Field(default_factory=list)
+    version: int = 1
+
+    def step(self, code: str) -> StepView | None:
+        return next((step for step in self.steps if step.code == code), None)
+
+
+class CompleteStep(BaseModel):
+    """A department says its step is done; the door sets the department from the credential."""
+
+    command_id: CommandId
+    department: Code
+    step: Code
+    note: str | None = Field(None, max_length=2000)
+
+
+class StepDone(BaseModel):
+    """The door's body for CompleteStep."""
+
+    note: str | None = Field(None, max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+
+
+class VerificationStepResult(BaseModel):
+    step: str
+    outcome: VerificationOutcome
+    answer_digest: str | None = None
+
+
+class JointSnapshot(BaseModel):
+    view: JointView
+    written_at: AwareDatetime

@@ -1,0 +1,1 @@
+"""Departments working for each other: verification calls, scheduled deliveries, joint handling."""

@@ -1,0 +1,79 @@
+"""Scheduled deliveries through the front door on the dev server: only the deliverer delivers, only the receiver
+rejects, and a rejection reopens the day."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from schemas.scheduled import DeliveryDayRun, DeliveryDayView
+from tests.joint.conftest import CANTEEN_PLATFORM, COLLECTORS, JointWorld
+from workflows.delivery.rules import day_id
+from workflows.delivery.workflow import DeliveryDayWorkflow
+
+PRICES = "FGW-NCP-JG"
+RECORDS = [{"product": "大白菜", "market": "宿城農貿市場", "price": "1.80"}]
+
+
+def _a_weekday_ahead() -> date:
+    """An ordinary weekday of next November: due later than the test runs, and no statutory holiday falls in
+    November, so it is a working day in any year's calendar, official or estimated."""
+    day = date(date.today().year + 1, 11, 10)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+async def test_the_deliverer_delivers_and_the_receiver_rejects(joint_world: JointWorld) -> None:
+    day = _a_weekday_ahead()
+    handle = await joint_world.env.client.start_workflow(
+        DeliveryDayWorkflow.run,
+        DeliveryDayRun(delivery_code=PRICES, day=day),
+        id=day_id(PRICES, day),
+        task_queue=joint_world.settings.task_queue,
+    )
+    try:
+        path = f"/v1/deliveries/{PRICES}/{day}"
+        refused = await joint_world.client(CANTEEN_PLATFORM).post(path, json={"records": RECORDS})
+        assert (refused.status_code, refused.json()["rule"]) == (403, "actor.deliverer")
+
+        key = {"Idempotency-Key": f"prices-{uuid.uuid4().hex[:8]}"}
+        delivered = await joint_world.client(COLLECTORS).post(path, json={"records": RECORDS}, headers=key)
+        assert delivered.status_code == 200, delivered.text
+        view = DeliveryDayView.model_validate(delivered.json())
+        assert (view.status.value, view.late, view.records) == ("delivered", False, 1)
+        again = await joint_world.client(COLLECTORS).post(path, json={"records": RECORDS}, headers=key)
+        assert again.json()["version"] == view.version
+
+        not_theirs = await joint_world.client(COLLECTORS).post(f"{path}/rejections", json={"reason": "x"})
+        assert not_theirs.status_code == 403
+        rejected = await joint_world.client(CANTEEN_PLATFORM).post(
+            f"{path}/rejections", json={"reason": "the 宿城 market's prices are missing"}
+        )
+        assert rejected.status_code == 200, rejected.text
+        assert rejected.json()["status"] == "expected"
+        assert rejected.json()["rejections"][0]["reason"] == "the 宿城 market's prices are missing"
+
+        read = await joint_world.client(COLLECTORS).get(path)
+        assert read.json()["status"] == "expected"
+        unknown = await joint_world.client(COLLECTORS).post(
+            f"/v1/deliveries/{PRICES}/{day + timedelta(days=1)}", json={"records": RECORDS}
+        )
+        assert unknown.status_code == 404
+    finally:
+        await handle.terminate("the test is over")
+
+
+async def test_a_delivery_for_a_closed_day_is_refused(joint_world: JointWorld) -> None:
+    new_year = date(date.today().year + 1, 1, 1)  # a statutory holiday in every year's calendar
+    handle = await joint_world.env.client.start_workflow(
+        DeliveryDayWorkflow.run,
+        DeliveryDayRun(delivery_code=PRICES, day=new_year),
+        id=day_id(PRICES, new_year),
+        task_queue=joint_world.settings.task_queue,
+    )
+    assert (await handle.result()).status.value == "not_expected"
+
+    late = await joint_world.client(COLLECTORS).post(f"/v1/deliveries/{PRICES}/{new_year}", json={"records": RECORDS})
+
+    assert (late.status_code, late.json().get("rule")) == (422, "delivery.status"), late.text

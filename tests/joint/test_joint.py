@@ -1,0 +1,151 @@
+"""The provident-fund withdrawal "one thing" on the time-skipping server: the marital status compared automatically
+with civil affairs' system while housing confirms the purchase, then the amount and the settlement in sequence; a
+step that passes its limit is carded to its department."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.clock.activities import ClockActivities
+from activities.joint.records import JointActivities
+from activities.ledger import LedgerActivities
+from activities.store.collaboration import JointHandling
+from activities.store.ledger.cards import Card
+from activities.verify.calls import VerificationActivities
+from schemas.joint.run import CompleteStep, JointStart, JointStatus, JointView, StepStatus
+from schemas.names import JOINT_COMPLETE_STEP, JOINT_VIEW
+from tests.joint.answering import AnsweringSystem
+from tests.joint.conftest import FUND, LOCAL, SECRET, SECRET_REF, point_item_at
+from tests.joint.test_replay import record_history
+from tests.support.department_world import sample_store
+from tests.support.embedded_stack import free_ports
+from tests.support.eventually import eventually
+from workers.door.serve import serving
+from workers.resources import open_resources
+from workers.settings import Settings, get_settings
+from workers.worker import workflow_runner
+from workflows.joint.workflow import JointWorkflow, joint_workflow_id
+
+HOUSING = "SQ-ZJJ"
+ID_NUMBER = "320000199001011234"
+
+
+@pytest.fixture
+async def joint_env(
+    ts_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[WorkflowEnvironment, str, Settings]]:
+    monkeypatch.setenv("CASELOOP_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
+    get_settings.cache_clear()
+    store = await sample_store(tmp_path)
+    queue = f"joint-{uuid.uuid4()}"
+    (port,) = free_ports(1)
+    answering = AnsweringSystem(SECRET, {ID_NUMBER: {"married": False}})
+    settings = Settings(data_dir=tmp_path, store_url=store, task_queue=queue)
+    try:
+        async with open_resources(settings) as resources:
+            await point_item_at(resources.sessions, tmp_path, f"http://127.0.0.1:{port}/verify")
+            joint = JointActivities(resources.sessions)
+            verification = VerificationActivities(
+                resources.sessions, resources.http, {SECRET_REF: SECRET.encode()}.get, policy=LOCAL
+            )
+            activities = [
+                joint.plan_joint,
+                joint.record_joint,
+                ClockActivities(resources.sessions).compute_deadline,
+                LedgerActivities(resources.sessions).record_card,
+                verification.verify,
+            ]
+            async with (
+                serving(answering.app(), "127.0.0.1", port),
+                Worker(
+                    ts_env.client,
+                    task_queue=queue,
+                    workflows=[JointWorkflow],
+                    activities=activities,
+                    workflow_runner=workflow_runner(),
+                ),
+            ):
+                yield ts_env, queue, settings
+    finally:
+        get_settings.cache_clear()
+
+
+async def test_the_withdrawal_runs_its_steps_in_order_with_one_automatic_and_one_late_step_carded(
+    joint_env: tuple[WorkflowEnvironment, str, Settings],
+) -> None:
+    env, queue, settings = joint_env
+    joint_id = f"GJJ-{uuid.uuid4().hex[:10]}"
+    handle = await env.client.start_workflow(
+        JointWorkflow.run,
+        JointStart(joint_id=joint_id, matter_code="GJJ-TQ", application={"id_number": ID_NUMBER}),
+        id=joint_workflow_id(joint_id),
+        task_queue=queue,
+    )
+
+    async def view() -> JointView:
+        found = await handle.query(JOINT_VIEW, result_type=JointView)
+        return found or JointView.model_construct(steps=[], cards=[])
+
+    def step(current: JointView, code: str) -> StepStatus | None:
+        found = current.step(code)
+        return None if found is None else found.status
+
+    try:
+        started = await eventually(view, lambda v: step(v, "marriage") is StepStatus.DONE, what="the automatic step")
+        assert step(started, "purchase") is StepStatus.RUNNING
+        assert step(started, "amount") is StepStatus.WAITING
+
+        early = CompleteStep(command_id="c-0", department=FUND, step="amount")
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(JOINT_COMPLETE_STEP, early, result_type=JointView)
+        assert "joint.step_not_ready" in str(refused.value.cause)
+        stranger = CompleteStep(command_id="c-1", department=FUND, step="purchase")
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(JOINT_COMPLETE_STEP, stranger, result_type=JointView)
+        assert "actor.step_department" in str(refused.value.cause)
+
+        purchase = CompleteStep(command_id="c-2", department=HOUSING, step="purchase")
+        await handle.execute_update(JOINT_COMPLETE_STEP, purchase, result_type=JointView)
+        await eventually(view, lambda v: step(v, "amount") is StepStatus.RUNNING, what="the amount step started")
+
+        await env.sleep(timedelta(days=4))  # the amount's one working day passes
+        carded = await view()
+        assert [(card.department, card.step, card.reason.value) for card in carded.cards] == [
+            (FUND, "amount", "step_overdue")
+        ]
+
+        await handle.execute_update(
+            JOINT_COMPLETE_STEP, CompleteStep(command_id="c-3", department=FUND, step="amount"), result_type=JointView
+        )
+        settle = CompleteStep(command_id="c-4", department=FUND, step="settle")
+        await handle.execute_update(JOINT_COMPLETE_STEP, settle, result_type=JointView)
+        done = await handle.result()
+        record_history("joint-withdrawal", handle.id, await handle.fetch_history())
+    finally:
+        if (await handle.describe()).close_time is None:
+            await handle.terminate("the test is over")
+
+    assert done.status is JointStatus.DONE
+    marriage, purchase_step, amount, settled = (
+        done.step(code) for code in ("marriage", "purchase", "amount", "settle")
+    )
+    assert marriage and purchase_step and amount and settled
+    assert marriage.done_by == "verification: answered" and marriage.answer_digest
+    assert amount.started_at is not None and purchase_step.done_at is not None
+    assert amount.started_at >= purchase_step.done_at and amount.late
+    assert settled.started_at is not None and amount.done_at is not None and settled.started_at >= amount.done_at
+    assert not settled.late
+    async with open_resources(settings) as resources, resources.sessions() as session:
+        row = await session.get(JointHandling, joint_id)
+        cards = (await session.scalars(select(Card).where(Card.subject_id == f"joint-{joint_id}"))).all()
+    assert row is not None and (row.status, row.version) == ("done", done.version)
+    assert [(card.department_code, card.step, card.reason) for card in cards] == [(FUND, "amount", "step_overdue")]

@@ -1,0 +1,209 @@
+"""The delivery-day workflow and the daily opening that starts one per registry entry.
+
+The shell of workflows/delivery/rules: it plans the day (an activity reads the registry and the legal calendar),
+sleeps to the due time and to the day's close, and takes deliveries and rejections as updates, each checked in the
+validator and again under the lock. Each transition is one store write of the day's view; cards and pushes follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.gateway.delivery import GatewayActivities
+    from activities.ledger import LedgerActivities
+    from activities.scheduled.days import ScheduledDeliveryActivities
+    from activities.scheduled.pull import DeliveryPullActivities
+    from schemas.names import (
+        DELIVERY_DAY_WORKFLOW,
+        DELIVERY_DELIVER,
+        DELIVERY_OPENING_WORKFLOW,
+        DELIVERY_REJECT,
+        DELIVERY_VIEW,
+    )
+    from schemas.rejections import Rejected
+    from schemas.scheduled import (
+        DeliverCommand,
+        DeliveryDayPlan,
+        DeliveryDayRun,
+        DeliveryDaySnapshot,
+        DeliveryDayView,
+        DeliveryOpened,
+        DeliveryOpening,
+        DeliveryPull,
+        DeliveryStatus,
+        RejectDeliveryCommand,
+    )
+    from workflows import policies
+    from workflows.delivery import rules
+
+# Asia/Shanghai keeps no daylight saving: its date is UTC+8's.
+SHANGHAI_OFFSET = timedelta(hours=8)
+
+
+def local_today() -> date:
+    return (workflow.now() + SHANGHAI_OFFSET).date()
+
+
+@workflow.defn(name=DELIVERY_DAY_WORKFLOW)
+class DeliveryDayWorkflow:
+    @workflow.init
+    def __init__(self, run: DeliveryDayRun) -> None:
+        self._plan: DeliveryDayPlan | None = None
+        self._view: DeliveryDayView | None = None
+        self._seen: set[str] = set()
+        self._lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, run: DeliveryDayRun) -> DeliveryDayView:
+        day = run.day or local_today()
+        plan = await workflow.execute_activity_method(
+            ScheduledDeliveryActivities.plan_delivery_day,
+            DeliveryDayRun(delivery_code=run.delivery_code, day=day),
+            **policies.STORE,
+        )
+        async with self._lock:
+            self._plan, self._view = plan, rules.opened(plan)
+            await self._write(self._view)
+        if plan.expected and plan.pull_at is not None:
+            await self._sleep_until(plan.pull_at)
+            await self._pull(plan)
+        if plan.expected:
+            await self._sleep_until(plan.due_at)
+            async with self._lock:
+                await self._apply(*rules.due_passed(self._current, workflow.now()))
+            await self._sleep_until(plan.missing_at)
+            async with self._lock:
+                await self._apply(*rules.day_closed(self._current, workflow.now()))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._current
+
+    @property
+    def _current(self) -> DeliveryDayView:
+        assert self._view is not None
+        return self._view
+
+    @workflow.query(name=DELIVERY_VIEW)
+    def view(self) -> DeliveryDayView | None:
+        return self._view
+
+    @workflow.update(name=DELIVERY_DELIVER)
+    async def deliver(self, command: DeliverCommand) -> DeliveryDayView:
+        await workflow.wait_condition(lambda: self._plan is not None)
+        async with self._lock:
+            if command.delivery_id in self._seen:
+                return self._current
+            assert self._plan is not None
+            try:
+                view, effects = rules.deliver(self._current, self._plan, command, workflow.now())
+            except Rejected as rejected:
+                raise rejected.rejection.error() from None
+            self._seen.add(command.delivery_id)
+            await self._apply(view, effects)
+            return self._current
+
+    @deliver.validator
+    def _check_deliver(self, command: DeliverCommand) -> None:
+        if self._plan is None or self._view is None or command.delivery_id in self._seen:
+            return
+        try:
+            rules.check_deliver(self._view, self._plan, command)
+        except Rejected as rejected:
+            raise rejected.rejection.error() from None
+
+    @workflow.update(name=DELIVERY_REJECT)
+    async def reject_delivery(self, command: RejectDeliveryCommand) -> DeliveryDayView:
+        await workflow.wait_condition(lambda: self._plan is not None)
+        async with self._lock:
+            if command.rejection_id in self._seen:
+                return self._current
+            try:
+                view, effects = rules.reject(self._current, command, workflow.now())
+            except Rejected as rejected:
+                raise rejected.rejection.error() from None
+            self._seen.add(command.rejection_id)
+            await self._apply(view, effects)
+            return self._current
+
+    @reject_delivery.validator
+    def _check_reject(self, command: RejectDeliveryCommand) -> None:
+        if self._view is None or command.rejection_id in self._seen:
+            return
+        try:
+            rules.check_reject(self._view, command)
+        except Rejected as rejected:
+            raise rejected.rejection.error() from None
+
+    async def _pull(self, plan: DeliveryDayPlan) -> None:
+        """Asks the deliverer's system for the day's records; nothing pulled leaves the day waiting."""
+        if self._current.status is not DeliveryStatus.EXPECTED:
+            return
+        try:
+            pulled = await workflow.execute_activity_method(
+                DeliveryPullActivities.pull_delivery,
+                DeliveryPull(delivery_code=plan.entry.code, day=plan.day),
+                **policies.DELIVERY_PULL,
+            )
+        except ActivityError as error:
+            workflow.logger.warning(
+                "delivery not pulled", extra={"delivery": plan.entry.code, "error": str(error.cause)}
+            )
+            return
+        if not pulled.records or pulled.digest is None:
+            return
+        command = DeliverCommand(
+            delivery_id=f"pull-{plan.day}",
+            department=plan.entry.deliverer,
+            records=pulled.records,
+            digest=pulled.digest,
+        )
+        async with self._lock:
+            if self._current.status is not DeliveryStatus.EXPECTED:
+                return
+            try:
+                await self._apply(*rules.deliver(self._current, plan, command, workflow.now()))
+            except Rejected as rejected:
+                workflow.logger.warning("pulled delivery refused", extra={"rule": rejected.rule})
+
+    async def _sleep_until(self, instant: datetime) -> None:
+        remaining = instant - workflow.now()
+        if remaining > timedelta(0):
+            await workflow.sleep(remaining)
+
+    async def _apply(self, view: DeliveryDayView, effects: rules.DayEffects) -> None:
+        self._view = view
+        if not effects.write:
+            return
+        await self._write(view)
+        for card in effects.cards:
+            await workflow.execute_activity_method(LedgerActivities.record_card, card, **policies.STORE)
+        for push in effects.pushes:
+            try:
+                await workflow.execute_activity_method(
+                    GatewayActivities.deliver_push, push, **policies.SCHEDULED_DELIVERY_PUSH
+                )
+            except ActivityError:
+                workflow.logger.warning("push not delivered", extra={"push_id": push.push_id})
+
+    async def _write(self, view: DeliveryDayView) -> None:
+        await workflow.execute_activity_method(
+            ScheduledDeliveryActivities.record_delivery_day,
+            DeliveryDaySnapshot(view=view, written_at=workflow.now()),
+            **policies.STORE,
+        )
+
+
+@workflow.defn(name=DELIVERY_OPENING_WORKFLOW)
+class DeliveryOpeningWorkflow:
+    """The daily schedule's run: one delivery-day workflow per active entry, each running on its own."""
+
+    @workflow.run
+    async def run(self, opening: DeliveryOpening) -> DeliveryOpened:
+        day = opening.day or local_today()
+        return await workflow.execute_activity_method(
+            ScheduledDeliveryActivities.open_delivery_days, DeliveryOpening(day=day), **policies.STORE
+        )

@@ -1,0 +1,1 @@
+"""Joint handling ("one thing"): one application across several departments' steps."""

@@ -1,0 +1,156 @@
+"""The rules of one "one thing" application: pure functions over its view. No awaits, no I/O.
+
+A step runs once every step it comes after is done; a department's command completes a command step, a
+verification's answer an automatic one. A running step past its due time earns its department a red card, once;
+the application is done when every step is, and late if that is after its one deadline.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from schemas.cards import IssuedCard
+    from schemas.joint.definition import JointMatter, StepMode
+    from schemas.joint.run import (
+        RULE_AUTOMATIC,
+        RULE_DEPARTMENT,
+        RULE_NOT_READY,
+        RULE_STEP,
+        CompleteStep,
+        JointPlan,
+        JointStart,
+        JointStatus,
+        JointView,
+        StepStatus,
+        StepView,
+        VerificationStepResult,
+    )
+    from schemas.ledger import CardIssue, CardLevel, CardReason, SubjectKind
+    from schemas.rejections import Rejected
+    from schemas.verification import VerificationOutcome
+
+
+def opened(start: JointStart, plan: JointPlan, now: datetime) -> JointView:
+    return JointView(
+        joint_id=start.joint_id,
+        matter_code=plan.matter.code,
+        started_at=now,
+        due_at=plan.due_at,
+        steps=[StepView(code=step.code, department=step.department) for step in plan.matter.steps],
+    )
+
+
+def ready(view: JointView, matter: JointMatter) -> list[str]:
+    """Waiting steps whose every predecessor is done, in the matter's order."""
+    done = {step.code for step in view.steps if step.status is StepStatus.DONE}
+    waiting = {step.code for step in view.steps if step.status is StepStatus.WAITING}
+    return [step.code for step in matter.steps if step.code in waiting and set(step.after) <= done]
+
+
+def _with_step(view: JointView, changed: StepView) -> JointView:
+    steps = [changed if step.code == changed.code else step for step in view.steps]
+    return view.model_copy(update={"steps": steps, "version": view.version + 1})
+
+
+def start_step(view: JointView, code: str, due_at: datetime, now: datetime) -> JointView:
+    step = view.step(code)
+    assert step is not None
+    return _with_step(view, step.model_copy(update={"status": StepStatus.RUNNING, "started_at": now, "due_at": due_at}))
+
+
+def check_complete(view: JointView, matter: JointMatter, command: CompleteStep) -> StepView:
+    definition = matter.step(command.step)
+    step = view.step(command.step)
+    if definition is None or step is None:
+        raise Rejected(RULE_STEP, "step", f"{command.step} is not a step of {matter.code}")
+    if definition.mode is StepMode.VERIFICATION:
+        raise Rejected(RULE_AUTOMATIC, "step", f"{command.step} is done by a verification call, not a command")
+    if command.department != definition.department:
+        raise Rejected(RULE_DEPARTMENT, "department", f"{command.step} is {definition.department}'s step")
+    if step.status is not StepStatus.RUNNING:
+        raise Rejected(RULE_NOT_READY, "step", f"{command.step} is {step.status.value}; it cannot be completed now")
+    return step
+
+
+def complete(view: JointView, matter: JointMatter, command: CompleteStep, now: datetime) -> JointView:
+    step = check_complete(view, matter, command)
+    late = step.due_at is not None and now > step.due_at
+    changed = step.model_copy(
+        update={"status": StepStatus.DONE, "done_at": now, "late": late, "done_by": command.department}
+    )
+    return _finish(_with_step(view, changed), now)
+
+
+def verified(view: JointView, result: VerificationStepResult, now: datetime) -> JointView:
+    step = view.step(result.step)
+    assert step is not None
+    answered = result.outcome is VerificationOutcome.ANSWERED
+    changed = step.model_copy(
+        update={
+            "status": StepStatus.DONE if answered else StepStatus.FAILED,
+            "done_at": now,
+            "late": step.due_at is not None and now > step.due_at,
+            "done_by": f"verification: {result.outcome.value}",
+            "answer_digest": result.answer_digest,
+        }
+    )
+    return _finish(_with_step(view, changed), now)
+
+
+def _finish(view: JointView, now: datetime) -> JointView:
+    if any(step.status is StepStatus.FAILED for step in view.steps):
+        return view.model_copy(update={"status": JointStatus.FAILED, "done_at": now})
+    if all(step.status is StepStatus.DONE for step in view.steps):
+        return view.model_copy(update={"status": JointStatus.DONE, "done_at": now, "late": now > view.due_at})
+    return view
+
+
+def overdue(view: JointView, now: datetime) -> tuple[JointView, list[CardIssue]]:
+    """Running steps past their due time that hold no card yet: a red card each."""
+    carded = {card.step for card in view.cards}
+    cards: list[CardIssue] = []
+    for step in view.steps:
+        if step.status is StepStatus.RUNNING and step.due_at is not None and now >= step.due_at:
+            if step.code in carded:
+                continue
+            cards.append(
+                CardIssue(
+                    card_id=f"joint-{view.joint_id}-{step.code}-red",
+                    subject_id=f"joint-{view.joint_id}",
+                    subject_kind=SubjectKind.JOINT,
+                    department_code=step.department,
+                    level=CardLevel.RED,
+                    reason=CardReason.STEP_OVERDUE,
+                    step=step.code,
+                    due_at=step.due_at,
+                    issued_at=now,
+                )
+            )
+    if not cards:
+        return view, []
+    issued = [
+        IssuedCard(
+            card_id=card.card_id,
+            department=card.department_code,
+            level=card.level,
+            reason=card.reason,
+            step=card.step,
+            issued_at=now,
+        )
+        for card in cards
+    ]
+    return view.model_copy(update={"cards": [*view.cards, *issued], "version": view.version + 1}), cards
+
+
+def next_due(view: JointView) -> datetime | None:
+    """The earliest due time of a running step that holds no card yet."""
+    carded = {card.step for card in view.cards}
+    dues = [
+        step.due_at
+        for step in view.steps
+        if step.status is StepStatus.RUNNING and step.due_at is not None and step.code not in carded
+    ]
+    return min(dues) if dues else None

@@ -1,0 +1,185 @@
+"""The "one thing" workflow: the shell of workflows/joint/rules.
+
+It plans the application (the matter from the registry, the whole deadline from the legal clock), starts each step
+as its predecessors finish (its own limit computed by the clock activity), runs automatic steps as verification
+calls, takes department commands as updates checked in the validator and again under the lock, and cards running
+steps that pass their due time. One store write of the application's view per transition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from activities.clock.activities import ClockActivities
+    from activities.joint.records import JointActivities
+    from activities.ledger import LedgerActivities
+    from activities.verify.calls import VerificationActivities
+    from schemas.clock import ClockSpec
+    from schemas.joint.definition import StepMode
+    from schemas.joint.run import (
+        CompleteStep,
+        JointPlan,
+        JointSnapshot,
+        JointStart,
+        JointStatus,
+        JointView,
+        VerificationStepResult,
+    )
+    from schemas.names import JOINT_COMPLETE_STEP, JOINT_VIEW, JOINT_WORKFLOW
+    from schemas.rejections import Rejected
+    from schemas.verification import (
+        Purpose,
+        PurposeKind,
+        VerificationOutcome,
+        VerificationRequest,
+    )
+    from workflows import policies
+    from workflows.joint import rules
+
+
+def joint_workflow_id(joint_id: str) -> str:
+    return f"joint-{joint_id}"
+
+
+@workflow.defn(name=JOINT_WORKFLOW)
+class JointWorkflow:
+    @workflow.init
+    def __init__(self, start: JointStart) -> None:
+        self._start = start
+        self._plan: JointPlan | None = None
+        self._view: JointView | None = None
+        self._seen: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._changed = False
+        self._calls: list[asyncio.Task[None]] = []
+
+    @workflow.run
+    async def run(self, start: JointStart) -> JointView:
+        received = workflow.now()
+        plan = await workflow.execute_activity_method(
+            JointActivities.plan_joint, start.model_copy(update={"received_at": received}), **policies.STORE
+        )
+        async with self._lock:
+            self._plan, self._view = plan, rules.opened(start, plan, received)
+            await self._write()
+        while self._current.status is JointStatus.RUNNING:
+            async with self._lock:
+                await self._start_ready_steps()
+            if self._current.status is not JointStatus.RUNNING:
+                break
+            due = rules.next_due(self._current)
+            self._changed = False
+            left = None if due is None else due - workflow.now()
+            if left is None or left > timedelta(0):
+                try:
+                    await workflow.wait_condition(lambda: self._changed, timeout=left)
+                    continue
+                except TimeoutError:
+                    pass
+            async with self._lock:
+                view, cards = rules.overdue(self._current, workflow.now())
+                if cards:
+                    self._view = view
+                    await self._write()
+                    for card in cards:
+                        await workflow.execute_activity_method(LedgerActivities.record_card, card, **policies.STORE)
+        await asyncio.gather(*self._calls)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._current
+
+    @property
+    def _current(self) -> JointView:
+        assert self._view is not None
+        return self._view
+
+    @workflow.query(name=JOINT_VIEW)
+    def view(self) -> JointView | None:
+        return self._view
+
+    @workflow.update(name=JOINT_COMPLETE_STEP)
+    async def complete_step(self, command: CompleteStep) -> JointView:
+        await workflow.wait_condition(lambda: self._plan is not None)
+        async with self._lock:
+            if command.command_id in self._seen:
+                return self._current
+            assert self._plan is not None
+            try:
+                self._view = rules.complete(self._current, self._plan.matter, command, workflow.now())
+            except Rejected as rejected:
+                raise rejected.rejection.error() from None
+            self._seen.add(command.command_id)
+            await self._write()
+            # The next steps start before the answer, so their departments can act on them at once.
+            await self._start_ready_steps()
+            self._changed = True
+            return self._current
+
+    @complete_step.validator
+    def _check_complete(self, command: CompleteStep) -> None:
+        if self._plan is None or self._view is None or command.command_id in self._seen:
+            return
+        try:
+            rules.check_complete(self._view, self._plan.matter, command)
+        except Rejected as rejected:
+            raise rejected.rejection.error() from None
+
+    async def _start_ready_steps(self) -> None:
+        assert self._plan is not None
+        if self._current.status is not JointStatus.RUNNING:
+            return
+        for code in rules.ready(self._current, self._plan.matter):
+            definition = self._plan.matter.step(code)
+            assert definition is not None
+            now = workflow.now()
+            deadline = await workflow.execute_activity_method(
+                ClockActivities.compute_deadline,
+                ClockSpec(started_at=now, limit=float(definition.limit.amount), unit=definition.limit.unit),
+                **policies.COMPUTE,
+            )
+            self._view = rules.start_step(self._current, code, deadline.due_at, now)
+            await self._write()
+            if definition.mode is StepMode.VERIFICATION:
+                self._calls.append(asyncio.create_task(self._verify(code)))
+
+    async def _verify(self, code: str) -> None:
+        assert self._plan is not None
+        definition = self._plan.matter.step(code)
+        assert definition is not None and definition.item is not None
+        question = {key: self._start.application[key] for key in definition.question if key in self._start.application}
+        try:
+            request = VerificationRequest(
+                call_id=f"{self._start.joint_id}.{code}",
+                item_code=definition.item,
+                asking_department=definition.department,
+                purpose=Purpose(kind=PurposeKind.JOINT, id=self._start.joint_id),
+                question=question,
+            )
+        except ValidationError:
+            result = VerificationStepResult(step=code, outcome=VerificationOutcome.REFUSED)
+        else:
+            try:
+                answer = await workflow.execute_activity_method(
+                    VerificationActivities.verify, request, **policies.VERIFICATION
+                )
+                result = VerificationStepResult(step=code, outcome=answer.outcome, answer_digest=answer.answer_digest)
+            except ActivityError:
+                result = VerificationStepResult(step=code, outcome=VerificationOutcome.UNAVAILABLE)
+        async with self._lock:
+            self._view = rules.verified(self._current, result, workflow.now())
+            await self._write()
+            await self._start_ready_steps()
+            self._changed = True
+
+    async def _write(self) -> None:
+        await workflow.execute_activity_method(
+            JointActivities.record_joint,
+            JointSnapshot(view=self._current, written_at=workflow.now()),
+            **policies.STORE,
+        )
