@@ -1,7 +1,7 @@
 """Records the histories the replay test replays: `python -m tests.case.record_histories [scenario ...]`.
 
 Each scenario of tests/case/scenarios.py runs on a fresh time-skipping server against a fresh SQLite store, and
-its history is written to tests/case/histories/<scenario>.json. Record again only when a workflow change is
+its history is written to tests/case/histories/<SHAPE>/<scenario>.json. Record again only when a workflow change is
 meant to break replay of running cases (and then ship it behind `workflow.patched`); say so in the commit.
 """
 
@@ -30,6 +30,8 @@ from workers.settings import Settings
 from workers.worker import build_worker
 
 HISTORIES = Path(__file__).with_name("histories")
+# The shape of today's workflow code: its histories go to histories/<SHAPE>/, beside those of earlier shapes.
+SHAPE = "lean"
 REGISTRY = Path(__file__).with_name("registry.yaml")
 
 
@@ -56,7 +58,7 @@ async def record(names: list[str]) -> None:
                     async with build_worker(env.client, resources, task_queue):
                         handle = await SCENARIOS[name](Driver(env, task_queue, resources.sessions))
                         history = await handle.fetch_history()
-                    path = HISTORIES / f"{name}.json"
+                    path = HISTORIES / SHAPE / f"{name}.json"
                     path.write_text(without_machine_paths(history.to_json()), encoding="utf-8")
                     print(f"{path}: {len(history.events)} events")
     finally:
@@ -67,5 +69,5 @@ if __name__ == "__main__":
     unknown = [name for name in sys.argv[1:] if name not in SCENARIOS]
     if unknown:
         sys.exit(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
-    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / SHAPE).mkdir(parents=True, exist_ok=True)
     asyncio.run(record(sys.argv[1:] or list(SCENARIOS)))

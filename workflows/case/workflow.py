@@ -22,7 +22,7 @@ from functools import partial
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, RetryState
-from temporalio.workflow import ActivityConfig
+from temporalio.workflow import ActivityConfig, LocalActivityConfig
 
 with workflow.unsafe.imports_passed_through():
     from activities.case.activities import CaseActivities
@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.case.views import CaseQuery, CaseView, Timeline, TimelineQuery
     from schemas.clock import DeadlineExtension, DeadlineSuspension, FiredRung, RungScheduleRequest
     from schemas.delivery import Push, SmsNotification
-    from schemas.registry import CaseParties, CasePartiesQuery, DepartmentQuery
+    from schemas.registry import CaseParties, CasePartiesQuery, DepartmentInfo, DepartmentQuery
     from schemas.rejections import ErrorType
     from workflows import policies
     from workflows.case import bounds, machine, presentation, records, rules
@@ -58,6 +58,10 @@ DROPS_REFUSED_RUNG_PATCH = "case-drops-a-rung-the-clock-refuses"  # a refusal is
 # Continue-as-new refuses new commands (the engine resends them to the next run) and waits for the running ones only:
 # under steady traffic a handler is always running, so waiting for quiet never ended and the run outgrew its limits.
 SETTLES_TO_CONTINUE_PATCH = "case-refuses-commands-to-continue-as-new"
+# Lean transitions (bench/README.md, issue 13): the legal clock and the registry lookups run as local activities, a
+# marker each in the history instead of three activity events and a workflow task, and no round trip through the
+# server. One patch for all of it: each patch costs every new case a marker and a search-attribute upsert.
+LEAN_PATCH = "case-lean-transitions"
 
 
 def _until_the_store_is_back(config: ActivityConfig) -> ActivityConfig:
@@ -68,9 +72,18 @@ def _until_the_store_is_back(config: ActivityConfig) -> ActivityConfig:
     return {**config, "retry_policy": waits}
 
 
+def _locally_until_the_store_is_back(config: LocalActivityConfig) -> LocalActivityConfig:
+    retry = config["retry_policy"]
+    assert retry is not None
+    waits = dataclasses.replace(retry, maximum_attempts=0, maximum_interval=timedelta(seconds=30))
+    return {**config, "retry_policy": waits}
+
+
 # Registry lookups, and the legal clock, which reads its calendar overrides from the store.
 LOOKUP = _until_the_store_is_back(policies.STORE)
 CLOCK = _until_the_store_is_back(policies.COMPUTE)
+LOOKUP_LOCAL = _locally_until_the_store_is_back(policies.STORE_LOCAL)
+CLOCK_LOCAL = _locally_until_the_store_is_back(policies.COMPUTE_LOCAL)
 _DELIVERY = policies.DEPARTMENT_DELIVERY["retry_policy"]
 assert _DELIVERY is not None
 _DELIVERY_RETRY: RetryPolicy = _DELIVERY
@@ -92,9 +105,17 @@ def rejection(rejected: Rejected) -> ApplicationError:
     return rejected.rejection.error()
 
 
-def _business_error(error: ActivityError) -> ApplicationError | None:
-    cause = error.cause
-    return cause if isinstance(cause, ApplicationError) and cause.non_retryable else None
+# A local activity's failure reaches the workflow as the activity's own error, a remote one's as an ActivityError
+# whose cause it is: whoever catches one catches both.
+LookupFailure = (ActivityError, ApplicationError)
+
+
+def _business_error(error: ActivityError | ApplicationError) -> ApplicationError | None:
+    """A refusal: raised non-retryable, or of a type the policy never retries."""
+    cause = error.cause if isinstance(error, ActivityError) else error
+    if not isinstance(cause, ApplicationError):
+        return None
+    return cause if cause.non_retryable or cause.type in policies.NON_RETRYABLE_ERRORS else None
 
 
 def _cause(error: ActivityError) -> str:
@@ -267,19 +288,21 @@ class CaseWorkflow:
 
     async def _resolve_parties(self) -> CaseParties:
         registration = self._state.registration
+        query = CasePartiesQuery(matter_code=registration.matter_code, locality_code=registration.locality_code)
         try:
-            parties = await workflow.execute_activity_method(
-                RegistryActivities.resolve_case_parties,
-                CasePartiesQuery(matter_code=registration.matter_code, locality_code=registration.locality_code),
-                **LOOKUP,
-            )
-            for unit in registration.co_units:
-                department = await workflow.execute_activity_method(
-                    RegistryActivities.get_department, DepartmentQuery(code=unit.department), **LOOKUP
+            if workflow.patched(LEAN_PATCH):
+                parties = await workflow.execute_local_activity_method(
+                    RegistryActivities.resolve_case_parties, query, **LOOKUP_LOCAL
                 )
+            else:
+                parties = await workflow.execute_activity_method(
+                    RegistryActivities.resolve_case_parties, query, **LOOKUP
+                )
+            for unit in registration.co_units:
+                department = await self._department(unit.department)
                 if not department.active:
                     raise ApplicationError(f"co-unit {unit.department} is inactive", type=REJECTED)
-        except ActivityError as error:
+        except LookupFailure as error:
             business = _business_error(error)
             if business is None:
                 raise
@@ -361,16 +384,23 @@ class CaseWorkflow:
         if target is None:
             return
         try:
-            department = await workflow.execute_activity_method(
-                RegistryActivities.get_department, DepartmentQuery(code=target), **LOOKUP
-            )
-        except ActivityError as error:
+            department = await self._department(target)
+        except LookupFailure as error:
             business = _business_error(error)
             if business is None:
                 raise
             raise Rejected("reroute.unknown-department", "to_department", business.message) from None
         if not department.active:
             raise Rejected("reroute.inactive-department", "to_department", f"{target} is inactive in the registry")
+
+    async def _department(self, code: str) -> DepartmentInfo:
+        if workflow.patched(LEAN_PATCH):
+            return await workflow.execute_local_activity_method(
+                RegistryActivities.get_department, DepartmentQuery(code=code), **LOOKUP_LOCAL
+            )
+        return await workflow.execute_activity_method(
+            RegistryActivities.get_department, DepartmentQuery(code=code), **LOOKUP
+        )
 
     # Transitions: try on a copy, compute deadlines, apply, record, arm, push, publish.
 
@@ -422,11 +452,12 @@ class CaseWorkflow:
         ]
         if not items:
             return ClockPlan(results=[])
+        request = ClockPlanRequest(items=items)
         try:
-            return await workflow.execute_activity_method(
-                CaseActivities.plan_clocks, ClockPlanRequest(items=items), **CLOCK
-            )
-        except ActivityError as error:
+            if workflow.patched(LEAN_PATCH):
+                return await workflow.execute_local_activity_method(CaseActivities.plan_clocks, request, **CLOCK_LOCAL)
+            return await workflow.execute_activity_method(CaseActivities.plan_clocks, request, **CLOCK)
+        except LookupFailure as error:
             refusal = _business_error(error)
             if refusal is None:
                 raise
@@ -516,7 +547,7 @@ class CaseWorkflow:
                         workflow.logger.error("rung %s of %s not carried out: %s", fired.kind, key, refused)
                         if workflow.patched(DROPS_REFUSED_RUNG_PATCH):
                             return
-                    except ActivityError as error:
+                    except LookupFailure as error:
                         # The legal clock failed before anything changed: a rung is never dropped, only late.
                         workflow.logger.error("rung %s of %s not carried out yet: %s", fired.kind, key, error.cause)
                 await workflow.sleep(STORE_RETRY, summary=f"{fired.kind.value} of {key} retried")
@@ -595,7 +626,8 @@ class CaseWorkflow:
     # What supervisors see.
 
     def _publish(self) -> None:
-        with_parties = workflow.patched(presentation.PARTIES_PATCH)
+        # A lean run began after the parties were published: it need not ask (and pay) for their patch too.
+        with_parties = workflow.patched(LEAN_PATCH) or workflow.patched(presentation.PARTIES_PATCH)
         current = workflow.info().typed_search_attributes
         updates = presentation.search_attribute_updates(self._state, current, with_parties=with_parties)
         if updates:
