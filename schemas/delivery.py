@@ -114,3 +114,29 @@ class SmsResult(BaseModel):
     provider: str
     recipients: int = Field(ge=1)
     roles: list[str] = Field(description="roster roles reached (liaison, backup); never names or numbers")
+
+
+class DeliveryBatch(BaseModel):
+    """The pushes and SMS of one transition, tried once each in one activity (`deliver_transition`)."""
+
+    pushes: list[Push] = Field(default_factory=list)
+    sms: list[SmsNotification] = Field(default_factory=list)
+
+
+class BatchOutcome(StrEnum):
+    DONE = "done"  # the push delivered or put in the inbox; the SMS sent
+    REFUSED = "refused"  # refused for good (a rejection, an unknown department, no roster phone): never sent again
+    RETRY = "retry"  # not out yet (a department down): sent on with the full retry policy
+
+
+class BatchItem(BaseModel):
+    outcome: BatchOutcome
+    why: str | None = Field(None, description="what refused it, as the single activity's error would say")
+
+
+class DeliveryBatchResult(BaseModel):
+    """How each of a batch fared on its one try, in the batch's order. By position, not by id: a run replayed
+    under another workflow id (a test's) makes the same choices."""
+
+    pushes: list[BatchItem] = Field(default_factory=list)
+    sms: list[BatchItem] = Field(default_factory=list)

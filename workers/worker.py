@@ -11,6 +11,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.case.activities import CaseActivities
 from activities.clock.activities import ClockActivities
+from activities.gateway.batch import BatchDeliveryActivities
 from activities.gateway.delivery import GatewayActivities
 from activities.gateway.inbox import InboxActivities
 from activities.gateway.webhook_secrets import environment_secret
@@ -87,6 +88,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     inbox = InboxActivities(resources.sessions)
     sms = SmsActivities(resources.sessions, sms_provider_for(resources.settings, resources.http))
     registry = RegistryActivities(resources.sessions)
+    batch = BatchDeliveryActivities(gateway, sms)
     ledger = LedgerActivities(resources.sessions)
     clock = ClockActivities(resources.sessions)
     case = CaseActivities(ClockService(resources.sessions), Ledger(resources.sessions), resources.sessions)
@@ -105,6 +107,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     )
     return [
         gateway.deliver_push,
+        batch.deliver_transition,
         inbox.read_inbox,
         inbox.acknowledge_inbox_item,
         sms.send_sms,

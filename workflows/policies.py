@@ -55,6 +55,13 @@ DEPARTMENT_DELIVERY = ActivityConfig(
     ),
 )
 
+# All the pushes and SMS of a case's transition, each tried once: what does not go out is sent on one activity each
+# under DEPARTMENT_DELIVERY, so the batch itself is never retried (a retry would hold the delivered ones back).
+BATCH_DELIVERY = ActivityConfig(
+    start_to_close_timeout=timedelta(minutes=1),
+    retry_policy=RetryPolicy(maximum_attempts=1),
+)
+
 
 def _attempts(config: ActivityConfig, attempts: int) -> ActivityConfig:
     retry = config["retry_policy"]

@@ -26,6 +26,7 @@ from temporalio.workflow import ActivityConfig, LocalActivityConfig
 
 with workflow.unsafe.imports_passed_through():
     from activities.case.activities import CaseActivities
+    from activities.gateway.batch import BatchDeliveryActivities
     from activities.gateway.delivery import GatewayActivities
     from activities.notify.sms import SmsActivities
     from activities.registry.lookups import RegistryActivities
@@ -36,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.case.state import AppliedCommand, CaseState, CaseWorkflowInput
     from schemas.case.views import CaseQuery, CaseView, Timeline, TimelineQuery
     from schemas.clock import DeadlineExtension, DeadlineSuspension, FiredRung, RungScheduleRequest
-    from schemas.delivery import Push, SmsNotification
+    from schemas.delivery import BatchItem, BatchOutcome, DeliveryBatch, DeliveryBatchResult, Push, SmsNotification
     from schemas.registry import CaseParties, CasePartiesQuery, DepartmentInfo, DepartmentQuery
     from schemas.rejections import ErrorType
     from workflows import policies
@@ -60,7 +61,8 @@ DROPS_REFUSED_RUNG_PATCH = "case-drops-a-rung-the-clock-refuses"  # a refusal is
 SETTLES_TO_CONTINUE_PATCH = "case-refuses-commands-to-continue-as-new"
 # Lean transitions (bench/README.md, issue 13): the legal clock and the registry lookups run as local activities, a
 # marker each in the history instead of three activity events and a workflow task, and no round trip through the
-# server. One patch for all of it: each patch costs every new case a marker and a search-attribute upsert.
+# server; the pushes and SMS of a transition go out in one activity. One patch for all of it: each patch costs every
+# new case a marker and a search-attribute upsert.
 LEAN_PATCH = "case-lean-transitions"
 
 
@@ -313,10 +315,7 @@ class CaseWorkflow:
         for key in self._state.clocks:
             self._watch(key)
         outbox = self._state.outbox
-        for push in outbox.pushes:
-            self._send(self._deliver(push))
-        for sms in outbox.sms:
-            self._send(self._send_sms(sms))
+        self._send_out(outbox.pushes, outbox.sms)
         self._publish()
 
     # Commands.
@@ -422,10 +421,7 @@ class CaseWorkflow:
         outbox = self._state.outbox
         outbox.pushes += effects.pushes
         outbox.sms += effects.sms
-        for push in effects.pushes:
-            self._send(self._deliver(push))
-        for sms in effects.sms:
-            self._send(self._send_sms(sms))
+        self._send_out(effects.pushes, effects.sms)
         self._publish()
         return effects
 
@@ -568,6 +564,54 @@ class CaseWorkflow:
         self._deliveries += 1
         self._spawn(work)
 
+    def _send_out(self, pushes: list[Push], sms: list[SmsNotification]) -> None:
+        """A transition's pushes and SMS: tried once together in one activity in a lean run (LEAN_PATCH), and what
+        that try did not deliver sent on one activity each, as every push and SMS was before."""
+        if not pushes and not sms:
+            return
+        if workflow.patched(LEAN_PATCH):
+            self._send(self._deliver_together(list(pushes), list(sms)))
+            return
+        for push in pushes:
+            self._send(self._deliver(push))
+        for text in sms:
+            self._send(self._send_sms(text))
+
+    async def _deliver_together(self, pushes: list[Push], sms: list[SmsNotification]) -> None:
+        try:
+            batch = DeliveryBatch(pushes=pushes, sms=sms)
+            config: ActivityConfig = {**policies.BATCH_DELIVERY, "summary": f"{len(pushes)} pushes, {len(sms)} SMS"}
+            try:
+                result = await workflow.execute_activity_method(
+                    BatchDeliveryActivities.deliver_transition, batch, **config
+                )
+            except ActivityError as error:
+                if isinstance(error.cause, CancelledError):
+                    return  # continuing as new: they stay in the outbox for the next run
+                workflow.logger.warning("delivery of a transition failed; sent one by one: %s", error.cause)
+                result = DeliveryBatchResult()
+            except asyncio.CancelledError:
+                return
+            retry = BatchItem(outcome=BatchOutcome.RETRY)
+            pushed = result.pushes[: len(pushes)] + [retry] * max(0, len(pushes) - len(result.pushes))
+            for push, tried in zip(pushes, pushed, strict=True):
+                if tried.outcome is BatchOutcome.DONE:
+                    self._out(push)
+                elif tried.outcome is BatchOutcome.REFUSED:
+                    await self._undelivered(push, tried.why or "refused", exhausted=False)
+                else:
+                    self._send(self._deliver(push))
+            texted = result.sms[: len(sms)] + [retry] * max(0, len(sms) - len(result.sms))
+            for text, tried in zip(sms, texted, strict=True):
+                if tried.outcome is BatchOutcome.RETRY:
+                    self._send(self._send_sms(text))
+                    continue
+                if tried.outcome is BatchOutcome.REFUSED:
+                    workflow.logger.warning("sms %s not sent: %s", text.notification_id, tried.why)
+                self._sms_out(text)
+        finally:
+            self._deliveries -= 1
+
     def _attempts(self, config: ActivityConfig) -> ActivityConfig:
         retry = dataclasses.replace(_DELIVERY_RETRY, maximum_attempts=self._state.registration.policy.push_attempts)
         return {**config, "retry_policy": retry}
@@ -582,26 +626,30 @@ class CaseWorkflow:
         except ActivityError as error:
             if isinstance(error.cause, CancelledError):
                 return  # continuing as new: the push stays in the outbox for the next run
-            self._out(push)
-            self._in_flight += 1
-            try:
-                async with self._lock:
-                    why = _cause(error)
-                    if error.retry_state is RetryState.MAXIMUM_ATTEMPTS_REACHED:
-                        attempts = self._state.registration.policy.push_attempts
-                        handed = machine.delivery_handed_over
-                        await self._transact(lambda state, at: handed(state, push, attempts, why, at), workflow.now())
-                    else:
-                        failed = machine.delivery_failed
-                        await self._transact(lambda state, at: failed(state, push, why, at), workflow.now())
-            finally:
-                self._in_flight -= 1
+            exhausted = error.retry_state is RetryState.MAXIMUM_ATTEMPTS_REACHED
+            await self._undelivered(push, _cause(error), exhausted=exhausted)
         except asyncio.CancelledError:
             return  # continuing as new, as above
         else:
             self._out(push)
         finally:
             self._deliveries -= 1
+
+    async def _undelivered(self, push: Push, why: str, *, exhausted: bool) -> None:
+        """A push refused for good, or still undelivered after its last attempt (then handed to the inbox)."""
+        self._out(push)
+        self._in_flight += 1
+        try:
+            async with self._lock:
+                if exhausted:
+                    attempts = self._state.registration.policy.push_attempts
+                    handed = machine.delivery_handed_over
+                    await self._transact(lambda state, at: handed(state, push, attempts, why, at), workflow.now())
+                else:
+                    failed = machine.delivery_failed
+                    await self._transact(lambda state, at: failed(state, push, why, at), workflow.now())
+        finally:
+            self._in_flight -= 1
 
     def _out(self, push: Push) -> None:
         self._state.outbox.pushes = [kept for kept in self._state.outbox.pushes if kept.push_id != push.push_id]
@@ -620,6 +668,9 @@ class CaseWorkflow:
             return
         finally:
             self._deliveries -= 1
+        self._sms_out(sms)
+
+    def _sms_out(self, sms: SmsNotification) -> None:
         outbox = self._state.outbox
         outbox.sms = [kept for kept in outbox.sms if kept.notification_id != sms.notification_id]
 
