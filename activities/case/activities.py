@@ -30,12 +30,26 @@ from schemas.case.records import (
     ClockPlanResult,
 )
 from schemas.case.stages import CaseStage
+from schemas.clock import ClockSpec
 from schemas.delivery import Push
 from schemas.ledger import CaseTransition
+from services.clock.deadline import LegalClock
 from services.clock.service import ClockService
 from services.ledger import Ledger
 
 CLOSED = CaseStage.CLOSED.value
+
+
+def _spec(item: ClockPlanItem) -> ClockSpec:
+    """The clock an item counts on (its locality picks the office hours)."""
+    if item.schedule is not None:
+        return item.schedule.clock
+    if item.window is not None:
+        return item.window
+    if item.extension is not None:
+        return item.extension.clock
+    assert item.suspension is not None
+    return item.suspension.clock
 
 
 class CaseActivities:
@@ -51,18 +65,23 @@ class CaseActivities:
 
     @activity.defn(name="case_plan_clocks")
     async def plan_clocks(self, request: ClockPlanRequest) -> ClockPlan:
+        # The calendar and office hours read once per locality for the whole request, not once per item.
+        clocks: dict[str | None, LegalClock] = {}
         with as_application_errors():
-            return ClockPlan(results=[await self._plan(item) for item in request.items])
+            for locality in dict.fromkeys(_spec(item).locality for item in request.items):
+                clocks[locality] = await self._clock.load(locality)
+            return ClockPlan(results=[await self._plan(item, clocks[_spec(item).locality]) for item in request.items])
 
-    async def _plan(self, item: ClockPlanItem) -> ClockPlanResult:
+    async def _plan(self, item: ClockPlanItem, loaded: LegalClock) -> ClockPlanResult:
+        clock = self._clock
         if item.schedule is not None:
-            return ClockPlanResult(key=item.key, schedule=await self._clock.schedule_rungs(item.schedule))
+            return ClockPlanResult(key=item.key, schedule=await clock.schedule_rungs(item.schedule, loaded))
         if item.window is not None:
-            return ClockPlanResult(key=item.key, deadline=await self._clock.deadline(item.window))
+            return ClockPlanResult(key=item.key, deadline=await clock.deadline(item.window, loaded))
         if item.extension is not None:
-            return ClockPlanResult(key=item.key, change=await self._clock.extend(item.extension))
+            return ClockPlanResult(key=item.key, change=await clock.extend(item.extension, loaded))
         assert item.suspension is not None  # the model holds exactly one
-        return ClockPlanResult(key=item.key, change=await self._clock.suspend(item.suspension))
+        return ClockPlanResult(key=item.key, change=await clock.suspend(item.suspension, loaded))
 
     @activity.defn(name="case_record_changes")
     async def record_changes(self, changes: CaseChanges) -> CaseChangesRecorded:
