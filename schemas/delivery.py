@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated
 
@@ -132,6 +133,7 @@ class BatchOutcome(StrEnum):
 class BatchItem(BaseModel):
     outcome: BatchOutcome
     why: str | None = Field(None, description="what refused it, as the single activity's error would say")
+    retry_after: timedelta | None = Field(None, description="the wait the department asked for (Retry-After)")
 
 
 class DeliveryBatchResult(BaseModel):

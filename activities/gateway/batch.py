@@ -41,7 +41,7 @@ class BatchDeliveryActivities:
         except ApplicationError as error:
             if error.non_retryable:  # what the gateway and the SMS activity refuse for good
                 return BatchItem(outcome=BatchOutcome.REFUSED, why=error.message)
-            return BatchItem(outcome=BatchOutcome.RETRY, why=error.message)
+            return BatchItem(outcome=BatchOutcome.RETRY, why=error.message, retry_after=error.next_retry_delay)
         except Exception as error:
             activity.logger.warning("%s: batch try failed: %s", item_id, error)
             return BatchItem(outcome=BatchOutcome.RETRY, why=str(error))

@@ -89,6 +89,11 @@ CLOCK_LOCAL = _locally_until_the_store_is_back(policies.COMPUTE_LOCAL)
 _DELIVERY = policies.DEPARTMENT_DELIVERY["retry_policy"]
 assert _DELIVERY is not None
 _DELIVERY_RETRY: RetryPolicy = _DELIVERY
+# What a transition's batch did not deliver is sent on after the delivery policy's first retry interval.
+FIRST_RETRY = _DELIVERY_RETRY.initial_interval
+assert _DELIVERY_RETRY.maximum_interval is not None
+LONGEST_RETRY = _DELIVERY_RETRY.maximum_interval
+RETRY = BatchOutcome.RETRY
 
 # The field a clock refusal concerns, by the command whose limit the clock could not count.
 LIMIT_FIELDS: dict[type[c.CaseCommand], str] = {
@@ -594,21 +599,30 @@ class CaseWorkflow:
                 return
             retry = BatchItem(outcome=BatchOutcome.RETRY)
             pushed = result.pushes[: len(pushes)] + [retry] * max(0, len(pushes) - len(result.pushes))
+            texted = result.sms[: len(sms)] + [retry] * max(0, len(sms) - len(result.sms))
+            for text, tried in zip(sms, texted, strict=True):
+                if tried.outcome is BatchOutcome.REFUSED:
+                    workflow.logger.warning("sms %s not sent: %s", text.notification_id, tried.why)
+                if tried.outcome is not BatchOutcome.RETRY:
+                    self._sms_out(text)
             for push, tried in zip(pushes, pushed, strict=True):
                 if tried.outcome is BatchOutcome.DONE:
                     self._out(push)
                 elif tried.outcome is BatchOutcome.REFUSED:
                     await self._undelivered(push, tried.why or "refused", exhausted=False)
-                else:
-                    self._send(self._deliver(push))
-            texted = result.sms[: len(sms)] + [retry] * max(0, len(sms) - len(result.sms))
-            for text, tried in zip(sms, texted, strict=True):
-                if tried.outcome is BatchOutcome.RETRY:
-                    self._send(self._send_sms(text))
-                    continue
-                if tried.outcome is BatchOutcome.REFUSED:
-                    workflow.logger.warning("sms %s not sent: %s", text.notification_id, tried.why)
-                self._sms_out(text)
+            again = [(push, tried) for push, tried in zip(pushes, pushed, strict=True) if tried.outcome is RETRY]
+            texts = [text for text, tried in zip(sms, texted, strict=True) if tried.outcome is RETRY]
+            if again or texts:
+                # The policy's first retry interval, or longer when a department asked for it (Retry-After).
+                asked = [tried.retry_after for _, tried in again if tried.retry_after is not None]
+                try:
+                    await workflow.sleep(min(max([FIRST_RETRY, *asked]), LONGEST_RETRY), summary="deliveries retried")
+                except asyncio.CancelledError:
+                    return  # continuing as new: they stay in the outbox for the next run
+            for push, _ in again:
+                self._send(self._deliver(push))
+            for text in texts:
+                self._send(self._send_sms(text))
         finally:
             self._deliveries -= 1
 
