@@ -118,11 +118,9 @@ LookupFailure = (ActivityError, ApplicationError)
 
 
 def _business_error(error: ActivityError | ApplicationError) -> ApplicationError | None:
-    """A refusal: raised non-retryable, or of a type the policy never retries."""
+    """A refusal: an ApplicationError raised non-retryable."""
     cause = error.cause if isinstance(error, ActivityError) else error
-    if not isinstance(cause, ApplicationError):
-        return None
-    return cause if cause.non_retryable or cause.type in policies.NON_RETRYABLE_ERRORS else None
+    return cause if isinstance(cause, ApplicationError) and cause.non_retryable else None
 
 
 def _cause(error: ActivityError) -> str:
