@@ -89,11 +89,12 @@ class CaseActivities:
             return await self._record(changes)
 
     async def _record(self, changes: CaseChanges) -> CaseChangesRecorded:
-        entries = orders = cards = scores = ratings = 0
-        for entry in changes.entries:
-            view = await self._ledger.record_case_transition(CaseTransition(entry=entry, case=changes.case))
-            entries += view.applied
-            if view.applied and entry.to_stage == CLOSED and entry.from_stage != CLOSED:
+        orders = cards = scores = ratings = 0
+        transitions = [CaseTransition(entry=entry, case=changes.case) for entry in changes.entries]
+        written = await self._ledger.record_case_transitions(transitions)
+        entries = sum(written)
+        for entry, wrote in zip(changes.entries, written, strict=True):
+            if wrote and entry.to_stage == CLOSED and entry.from_stage != CLOSED:
                 LOOP_SECONDS.labels(kind="case").observe((entry.at - changes.case.opened_at).total_seconds())
         for order in changes.orders:
             orders += (await self._ledger.record_supervision_order(order)).applied
