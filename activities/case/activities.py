@@ -32,7 +32,7 @@ from schemas.case.records import (
 from schemas.case.stages import CaseStage
 from schemas.clock import ClockSpec
 from schemas.delivery import Push
-from schemas.ledger import CaseTransition
+from schemas.ledger import CardIssue, CaseTransition
 from services.clock.deadline import LegalClock
 from services.clock.service import ClockService
 from services.ledger import Ledger
@@ -89,24 +89,24 @@ class CaseActivities:
             return await self._record(changes)
 
     async def _record(self, changes: CaseChanges) -> CaseChangesRecorded:
-        orders = cards = scores = ratings = 0
-        transitions = [CaseTransition(entry=entry, case=changes.case) for entry in changes.entries]
-        written = await self._ledger.record_case_transitions(transitions)
-        entries = sum(written)
+        # One unit of work for the transition's entries, orders, cards, scores and ratings: all or nothing.
+        ledger = self._ledger
+        issued: list[CardIssue] = []
+        async with ledger.unit_of_work() as session:
+            transitions = [CaseTransition(entry=entry, case=changes.case) for entry in changes.entries]
+            written = await ledger.record_case_transitions(transitions, session)
+            orders = sum([(await ledger.record_supervision_order(order, session)).applied for order in changes.orders])
+            for card in changes.cards:
+                if (await ledger.record_card(card, session)).recorded:
+                    issued.append(card)
+            scores = sum([(await ledger.record_score_event(score, session)).recorded for score in changes.scores])
+            ratings = sum([(await ledger.record_rating(rating, session)).recorded for rating in changes.ratings])
+        entries, cards = sum(written), len(issued)
         for entry, wrote in zip(changes.entries, written, strict=True):
             if wrote and entry.to_stage == CLOSED and entry.from_stage != CLOSED:
                 LOOP_SECONDS.labels(kind="case").observe((entry.at - changes.case.opened_at).total_seconds())
-        for order in changes.orders:
-            orders += (await self._ledger.record_supervision_order(order)).applied
-        for card in changes.cards:
-            record = await self._ledger.record_card(card)
-            cards += record.recorded
-            if record.recorded:
-                CARDS_ISSUED.labels(department=card.department_code, colour=card.level.value).inc()
-        for score in changes.scores:
-            scores += (await self._ledger.record_score_event(score)).recorded
-        for rating in changes.ratings:
-            ratings += (await self._ledger.record_rating(rating)).recorded
+        for card in issued:
+            CARDS_ISSUED.labels(department=card.department_code, colour=card.level.value).inc()
         inboxed = 0
         for push in changes.inboxed:
             inboxed += await self._put_in_inbox(push)
