@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
@@ -146,3 +146,30 @@ class SmsResult(BaseModel):
     provider: str
     recipients: int = Field(ge=1)
     roles: list[str] = Field(description="roster roles reached (liaison, backup); never names or numbers")
+
+
+class DeliveryBatch(BaseModel):
+    """The pushes and SMS of one transition, tried once each in one activity (`deliver_transition`)."""
+
+    pushes: list[Push] = Field(default_factory=list)
+    sms: list[SmsNotification] = Field(default_factory=list)
+
+
+class BatchOutcome(StrEnum):
+    DONE = "done"  # the push delivered or put in the inbox; the SMS sent
+    REFUSED = "refused"  # refused for good (a rejection, an unknown department, no roster phone): never sent again
+    RETRY = "retry"  # not out yet (a department down): sent on with the full retry policy
+
+
+class BatchItem(BaseModel):
+    outcome: BatchOutcome
+    why: str | None = Field(None, description="what refused it, as the single activity's error would say")
+    retry_after: timedelta | None = Field(None, description="the wait the department asked for (Retry-After)")
+
+
+class DeliveryBatchResult(BaseModel):
+    """How each of a batch fared on its one try, in the batch's order. By position, not by id: a run replayed
+    under another workflow id (a test's) makes the same choices."""
+
+    pushes: list[BatchItem] = Field(default_factory=list)
+    sms: list[BatchItem] = Field(default_factory=list)

@@ -7,7 +7,8 @@ key is refused (`Refused`): it means two different histories claim one transitio
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, TypeVar
@@ -133,6 +134,20 @@ class Ledger:
             raise InvalidInput(f"score kind {kind.value} has no configured weight: give points")
         return self._weights[kind]
 
+    def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """One transaction that the record_* methods given its session join, instead of committing their own: a
+        case transition's whole store write commits together or not at all."""
+        return self._sessions.begin()
+
+    @asynccontextmanager
+    async def _unit(self, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
+        """The caller's unit of work (unit_of_work), or one of the method's own."""
+        if session is not None:
+            yield session
+            return
+        async with self._sessions.begin() as own:
+            yield own
+
     @staticmethod
     async def _append(session: AsyncSession, entry: AuditEntry) -> bool:
         written, stored = await AuditTrailRepository(session).append(entry)
@@ -147,9 +162,10 @@ class Ledger:
         repository_of: Callable[[AsyncSession], _ReadModelRepository[_State, _View]],
         state: _State,
         key: str,
+        session: AsyncSession | None = None,
     ) -> _View:
         """An audit entry and the read model it moves, together or not at all; a repeat changes nothing."""
-        async with self._sessions.begin() as session:
+        async with self._unit(session) as session:
             await self._append(session, entry)
             repository = repository_of(session)
             applied = await repository.save(state, entry.seq, entry.at)
@@ -172,18 +188,34 @@ class Ledger:
             transition.entry, CaseRecordRepository, transition.case, transition.case.case_id
         )
 
+    async def record_case_transitions(
+        self, transitions: Sequence[CaseTransition], session: AsyncSession | None = None
+    ) -> list[bool]:
+        """A case's audit entries of one workflow transition and its read model after the last of them, in one unit
+        of work, the model written once and not read back; answers per entry whether this call wrote it (a repeat
+        writes none). The same rows as `record_case_transition` once per entry, in fewer statements."""
+        if not transitions:
+            return []
+        async with self._unit(session) as session:
+            written = [await self._append(session, transition.entry) for transition in transitions]
+            last = max(transitions, key=lambda transition: transition.entry.seq)
+            await CaseRecordRepository(session).save(last.case, last.entry.seq, last.entry.at)
+        return written
+
     async def record_handoff_transition(self, transition: HandoffTransition) -> HandoffRecordView:
         return await self._record_transition(
             transition.entry, HandoffRecordRepository, transition.handoff, transition.handoff.handoff_id
         )
 
-    async def record_supervision_order(self, transition: SupervisionOrderTransition) -> SupervisionOrderView:
+    async def record_supervision_order(
+        self, transition: SupervisionOrderTransition, session: AsyncSession | None = None
+    ) -> SupervisionOrderView:
         """An order issued, received, answered or lifted: its audit entry and its current state."""
         return await self._record_transition(
-            transition.entry, SupervisionOrderRepository, transition.order, transition.order.order_id
+            transition.entry, SupervisionOrderRepository, transition.order, transition.order.order_id, session
         )
 
-    async def record_card(self, issue: CardIssue) -> CardRecord:
+    async def record_card(self, issue: CardIssue, session: AsyncSession | None = None) -> CardRecord:
         """The card and the score event it becomes, in one unit of work."""
         points = self._points(_CARD_SCORE[issue.level], issue.points)
         card = Card(
@@ -199,7 +231,7 @@ class Ledger:
             points=points,
             score_event_id=f"card:{issue.card_id}",
         )
-        async with self._sessions.begin() as session:
+        async with self._unit(session) as session:
             written, stored = await CardRepository(session).add(card)
             if not written:
                 keys = ("subject_id", "department_code", "level", "reason", "step", "due_at", "issued_at", "points")
@@ -252,7 +284,9 @@ class Ledger:
         async with self._sessions() as session:
             return [row.to_view() for row in await JointMeetingRepository(session).for_case(case_id)]
 
-    async def record_score_event(self, event: ScoreEventInput) -> ScoreEventRecorded:
+    async def record_score_event(
+        self, event: ScoreEventInput, session: AsyncSession | None = None
+    ) -> ScoreEventRecorded:
         """On-time closes, redos, typical cases; cards and bad ratings record theirs themselves."""
         row = ScoreEvent(
             event_id=event.event_id,
@@ -263,7 +297,7 @@ class Ledger:
             points=self._points(event.kind, event.points),
             note=event.note,
         )
-        async with self._sessions.begin() as session:
+        async with self._unit(session) as session:
             written, stored = await ScoreEventRepository(session).add(row)
             if not written:
                 keys = ("department_code", "kind", "subject_id", "points")
@@ -282,7 +316,7 @@ class Ledger:
             departments=[DepartmentScore(department_code=c, points=p, events=n) for c, p, n in totals],
         )
 
-    async def record_rating(self, rating: RatingInput) -> RatingRecorded:
+    async def record_rating(self, rating: RatingInput, session: AsyncSession | None = None) -> RatingRecorded:
         """A follow-up rating; a bad one is also a score event against the rated department."""
         score_event_id = f"rating:{rating.rating_id}" if rating.level.is_bad else None
         row = Rating(
@@ -295,7 +329,7 @@ class Ledger:
             rated_at=rating.rated_at,
             score_event_id=score_event_id,
         )
-        async with self._sessions.begin() as session:
+        async with self._unit(session) as session:
             written, stored = await RatingRepository(session).add(row)
             if stored.level != row.level or stored.case_id != row.case_id:
                 raise _conflict(f"rating {rating.rating_id}", ["level" if stored.level != row.level else "case_id"])

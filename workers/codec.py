@@ -7,14 +7,9 @@ IDs stay in clear, which is why they never carry personal data.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
-import hashlib
 import os
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -22,90 +17,22 @@ from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
+# The keys live in workers.keys (no Temporal SDK there, for the CLI and the store); the codec's callers find them here.
+from workers.keys import KEY_ID as KEY_ID
+from workers.keys import InvalidKey as InvalidKey
+from workers.keys import Keyring as Keyring
+from workers.keys import derived_key_id as derived_key_id
+from workers.keys import parse_key as parse_key
+
 ENCODING = b"binary/encrypted-aes256gcm"
 # What a payload in clear becomes where clear text is refused: no converter reads it, so it fails where it is used.
 REFUSED_ENCODING = b"binary/unencrypted-refused-in-production"
 KEY_ID_METADATA = "encryption-key-id"
 NONCE_BYTES = 12
-KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
-
-
-class InvalidKey(ValueError):
-    """A configured key is not a base64-encoded 32-byte AES key, or the keyring is malformed."""
 
 
 class PayloadRefused(ValueError):
     """A payload cannot be decoded: an unknown key id, or a key that does not open it."""
-
-
-def parse_key(encoded: str, *, name: str = "encryption_key") -> bytes:
-    try:
-        key = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidKey(f"{name} must be base64 (e.g. `openssl rand -base64 32`)") from None
-    if len(key) != 32:
-        raise InvalidKey(f"{name} must decode to 32 bytes for AES-256, not {len(key)}")
-    return key
-
-
-def derived_key_id(key: bytes) -> str:
-    """The id a key goes by when none is given: a digest prefix, which names the key without revealing it.
-
-    It is what payloads written under the single CASELOOP_ENCRYPTION_KEY carry, so they decode after a rotation.
-    """
-    return hashlib.sha256(key).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class Keyring:
-    """Keys by id, the first the one that encrypts. Every key also answers to its derived id."""
-
-    keys: tuple[tuple[str, bytes], ...] = field(repr=False)  # a traceback or a log line never shows a key
-
-    def __post_init__(self) -> None:
-        if not self.keys:
-            raise InvalidKey("a keyring needs at least one key")
-        names: dict[str, bytes] = {}
-        for key_id, key in self.keys:
-            if key_id in names:
-                raise InvalidKey(f"encryption_keys: the key id {key_id} appears twice")
-            names[key_id] = key
-        for key_id, key in self.keys:
-            derived = derived_key_id(key)
-            if names.get(derived, key) != key:
-                raise InvalidKey(f"encryption_keys: the key id {derived} is the derived id of key {key_id}")
-
-    @classmethod
-    def single(cls, encoded: str) -> Keyring:
-        """CASELOOP_ENCRYPTION_KEY: one key under its derived id."""
-        key = parse_key(encoded)
-        return cls(((derived_key_id(key), key),))
-
-    @classmethod
-    def parse(cls, text: str) -> Keyring:
-        """CASELOOP_ENCRYPTION_KEYS: `id:base64,id:base64`, the first encrypting; an entry without `id:` goes by
-        its derived id. Neither base64 nor an id holds a colon, so one colon splits the two."""
-        keys: list[tuple[str, bytes]] = []
-        for part in (piece.strip() for piece in text.split(",")):
-            key_id, colon, encoded = part.rpartition(":")
-            if not colon:
-                key = parse_key(encoded, name="encryption_keys")
-                keys.append((derived_key_id(key), key))
-                continue
-            if not KEY_ID.fullmatch(key_id):
-                raise InvalidKey(
-                    "encryption_keys is a list of id:base64 separated by commas (id: 1 to 32 letters, digits, _ -)"
-                )
-            keys.append((key_id, parse_key(encoded, name=f"encryption_keys: the key {key_id}")))
-        return cls(tuple(keys))
-
-    @property
-    def encoding_id(self) -> str:
-        return self.keys[0][0]
-
-    @property
-    def ids(self) -> list[str]:
-        return [key_id for key_id, _ in self.keys]
 
 
 class EncryptionCodec(PayloadCodec):

@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from schemas.handoff import HandoffPolicy
 from schemas.report_sending import ReportRecipient
 from schemas.reports import ScoreWeights
-from workers.codec import Keyring, parse_key
+from workers.keys import Keyring, parse_key
 
 
 class LogFormat(StrEnum):

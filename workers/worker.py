@@ -11,6 +11,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.case.activities import CaseActivities
 from activities.clock.activities import ClockActivities
+from activities.gateway.batch import BatchDeliveryActivities
 from activities.gateway.delivery import GatewayActivities
 from activities.gateway.inbox import InboxActivities
 from activities.gateway.webhook_secrets import environment_secret
@@ -102,6 +103,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     sms = SmsActivities(resources.sessions, sms_provider)
     requester = RequesterActivities(resources.sessions, sms_provider)
     registry = RegistryActivities(resources.sessions)
+    batch = BatchDeliveryActivities(gateway, sms)
     ledger = LedgerActivities(resources.sessions)
     clock = ClockActivities(resources.sessions)
     case = CaseActivities(ClockService(resources.sessions), Ledger(resources.sessions), resources.sessions)
@@ -125,6 +127,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
         scheduled.record_delivery_day,
         pulls.pull_delivery,
         gateway.deliver_push,
+        batch.deliver_transition,
         inbox.read_inbox,
         inbox.acknowledge_inbox_item,
         sms.send_sms,

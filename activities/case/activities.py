@@ -30,10 +30,24 @@ from schemas.case.records import (
     ClockPlanRequest,
     ClockPlanResult,
 )
+from schemas.clock import ClockSpec
 from schemas.delivery import Push
-from schemas.ledger import CaseTransition
+from schemas.ledger import CardIssue, CaseTransition
+from services.clock.deadline import LegalClock
 from services.clock.service import ClockService
 from services.ledger import Ledger
+
+
+def _spec(item: ClockPlanItem) -> ClockSpec:
+    """The clock an item counts on (its locality picks the office hours)."""
+    if item.schedule is not None:
+        return item.schedule.clock
+    if item.window is not None:
+        return item.window
+    if item.extension is not None:
+        return item.extension.clock
+    assert item.suspension is not None
+    return item.suspension.clock
 
 
 class CaseActivities:
@@ -50,18 +64,23 @@ class CaseActivities:
 
     @activity.defn(name="case_plan_clocks")
     async def plan_clocks(self, request: ClockPlanRequest) -> ClockPlan:
+        # The calendar and office hours read once per locality for the whole request, not once per item.
+        clocks: dict[str | None, LegalClock] = {}
         with as_application_errors():
-            return ClockPlan(results=[await self._plan(item) for item in request.items])
+            for locality in dict.fromkeys(_spec(item).locality for item in request.items):
+                clocks[locality] = await self._clock.load(locality)
+            return ClockPlan(results=[await self._plan(item, clocks[_spec(item).locality]) for item in request.items])
 
-    async def _plan(self, item: ClockPlanItem) -> ClockPlanResult:
+    async def _plan(self, item: ClockPlanItem, loaded: LegalClock) -> ClockPlanResult:
+        clock = self._clock
         if item.schedule is not None:
-            return ClockPlanResult(key=item.key, schedule=await self._clock.schedule_rungs(item.schedule))
+            return ClockPlanResult(key=item.key, schedule=await clock.schedule_rungs(item.schedule, loaded))
         if item.window is not None:
-            return ClockPlanResult(key=item.key, deadline=await self._clock.deadline(item.window))
+            return ClockPlanResult(key=item.key, deadline=await clock.deadline(item.window, loaded))
         if item.extension is not None:
-            return ClockPlanResult(key=item.key, change=await self._clock.extend(item.extension))
+            return ClockPlanResult(key=item.key, change=await clock.extend(item.extension, loaded))
         assert item.suspension is not None  # the model holds exactly one
-        return ClockPlanResult(key=item.key, change=await self._clock.suspend(item.suspension))
+        return ClockPlanResult(key=item.key, change=await clock.suspend(item.suspension, loaded))
 
     @activity.defn(name="case_record_changes")
     async def record_changes(self, changes: CaseChanges) -> CaseChangesRecorded:
@@ -69,21 +88,24 @@ class CaseActivities:
             return await self._record(changes)
 
     async def _record(self, changes: CaseChanges) -> CaseChangesRecorded:
-        entries = orders = cards = scores = ratings = 0
-        for entry in changes.entries:
-            view = await self._ledger.record_case_transition(CaseTransition(entry=entry, case=changes.case))
-            entries += view.applied
-            if view.applied:
+        # One unit of work for the transition's entries, orders, cards, scores and ratings: all or nothing.
+        ledger = self._ledger
+        issued: list[CardIssue] = []
+        async with ledger.unit_of_work() as session:
+            transitions = [CaseTransition(entry=entry, case=changes.case) for entry in changes.entries]
+            written = await ledger.record_case_transitions(transitions, session)
+            orders = sum([(await ledger.record_supervision_order(order, session)).applied for order in changes.orders])
+            for card in changes.cards:
+                if (await ledger.record_card(card, session)).recorded:
+                    issued.append(card)
+            scores = sum([(await ledger.record_score_event(score, session)).recorded for score in changes.scores])
+            ratings = sum([(await ledger.record_rating(rating, session)).recorded for rating in changes.ratings])
+        entries, cards = sum(written), len(issued)
+        for entry, wrote in zip(changes.entries, written, strict=True):
+            if wrote:
                 await self._metrics.case_transition(entry, changes.case)
-        for order in changes.orders:
-            orders += (await self._ledger.record_supervision_order(order)).applied
-        for card in changes.cards:
-            record = await self._ledger.record_card(card)
-            cards += record.recorded
-            if record.recorded:
-                await self._metrics.card_issued(card.department_code, card.level.value)
-        for score in changes.scores:
-            scores += (await self._ledger.record_score_event(score)).recorded
+        for card in issued:
+            await self._metrics.card_issued(card.department_code, card.level.value)
         revocations = meetings = 0
         for revocation in changes.revocations:  # after the cards: a card may be issued and revoked in one write
             revocations += (await self._ledger.revoke_card(revocation)).recorded
@@ -91,8 +113,6 @@ class CaseActivities:
         version = changes.entries[-1].seq if changes.entries else 0
         for meeting in changes.meetings:
             meetings += await self._ledger.record_joint_meeting(meeting, version, at)
-        for rating in changes.ratings:
-            ratings += (await self._ledger.record_rating(rating)).recorded
         inboxed = 0
         for push in changes.inboxed:
             inboxed += await self._put_in_inbox(push)

@@ -19,7 +19,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.operators import OperatorType
 
-from workers.codec import Keyring, derived_key_id
+from workers.keys import Keyring, derived_key_id
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -23,7 +23,7 @@ from activities.store.base import (
     sealed_under,
     unseal,
 )
-from workers.codec import Keyring
+from workers.keys import Keyring
 
 FROM_ENVIRONMENT: Literal["environment"] = "environment"
 

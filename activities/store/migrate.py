@@ -1,21 +1,29 @@
-"""Runs the store's Alembic migrations from code (`caseloop db upgrade`, `caseloop up`, tests)."""
+"""Runs the store's Alembic migrations from code (`caseloop db upgrade`, `caseloop up`, tests).
+
+Alembic is imported by the functions that migrate, not by this module: reading the revision a store is at (every
+`caseloop deadline` asks, to know whether there are overrides to read) costs no Alembic import.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from activities.store.db import create_engine
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+VERSION_TABLE = "alembic_version"  # Alembic's default, which migrations/env.py keeps
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -24,6 +32,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 async def upgrade(url: str, revision: str = "heads") -> str | None:
     """Migrates the store at `url` to `revision` and returns the revision it is at afterwards."""
+    from alembic import command
+
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
@@ -35,6 +45,8 @@ async def upgrade(url: str, revision: str = "heads") -> str | None:
 
 async def downgrade(url: str, revision: str) -> str | None:
     """Migrates the store at `url` down to `revision` ("base" empties it)."""
+    from alembic import command
+
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
@@ -54,9 +66,14 @@ async def current_revision(url: str) -> str | None:
 
 
 def head_revisions() -> str:
+    from alembic.script import ScriptDirectory
+
     return ",".join(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
 
 
 def _current_revision(connection: Connection) -> str | None:
-    heads = MigrationContext.configure(connection).get_current_heads()
+    """The revisions Alembic's version table holds, as MigrationContext.get_current_heads reads them."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    heads = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
     return ",".join(sorted(heads)) or None

@@ -49,27 +49,36 @@ def _one_input_error() -> Iterator[None]:
 
 
 class ClockService:
-    """Deadlines, card rungs, extensions and suspensions; bad input raises ClockInputError (an InvalidInput)."""
+    """Deadlines, card rungs, extensions and suspensions; bad input raises ClockInputError (an InvalidInput).
+
+    Each computation loads the legal clock of its locality, unless handed one `load`ed for several computations of
+    one request (a case's transition asks for a few at once: one load serves them all)."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def deadline(self, clock: ClockSpec) -> Deadline:
-        legal_clock = await load_legal_clock(self._sessions, clock.locality)
+    async def load(self, locality: str | None) -> LegalClock:
+        return await load_legal_clock(self._sessions, locality)
+
+    async def _clock(self, locality: str | None, loaded: LegalClock | None) -> LegalClock:
+        return loaded if loaded is not None else await self.load(locality)
+
+    async def deadline(self, clock: ClockSpec, loaded: LegalClock | None = None) -> Deadline:
+        legal_clock = await self._clock(clock.locality, loaded)
         with _one_input_error():
             return legal_clock.deadline(clock)
 
-    async def schedule_rungs(self, request: RungScheduleRequest) -> RungSchedule:
-        legal_clock = await load_legal_clock(self._sessions, request.clock.locality)
+    async def schedule_rungs(self, request: RungScheduleRequest, loaded: LegalClock | None = None) -> RungSchedule:
+        legal_clock = await self._clock(request.clock.locality, loaded)
         with _one_input_error():
             return schedule_rungs(legal_clock, request.clock, request.profile)
 
-    async def extend(self, request: DeadlineExtension) -> DeadlineChange:
-        legal_clock = await load_legal_clock(self._sessions, request.clock.locality)
+    async def extend(self, request: DeadlineExtension, loaded: LegalClock | None = None) -> DeadlineChange:
+        legal_clock = await self._clock(request.clock.locality, loaded)
         with _one_input_error():
             return changes.extend(legal_clock, request)
 
-    async def suspend(self, request: DeadlineSuspension) -> DeadlineChange:
-        legal_clock = await load_legal_clock(self._sessions, request.clock.locality)
+    async def suspend(self, request: DeadlineSuspension, loaded: LegalClock | None = None) -> DeadlineChange:
+        legal_clock = await self._clock(request.clock.locality, loaded)
         with _one_input_error():
             return changes.suspend(legal_clock, request)

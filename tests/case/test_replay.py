@@ -26,8 +26,8 @@ from tests.support.histories import committed, read_history, recorder, shape_of,
 from workflows.case.workflow import CaseWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
-# The shape the recorder records: cases publish their SLA colour (presentation.SLA_COLOUR_PATCH).
-SHAPE = "sla-colour"
+# The shape the recorder records: lean transitions (workflow.LEAN_PATCH), with the SLA colour published.
+SHAPE = "lean"
 
 
 def test_every_scenario_has_a_committed_history_of_every_shape() -> None:

@@ -16,8 +16,9 @@ from caseloop.cli import COMMAND_MODULES, VERBS, build_parser
 
 # What only the servers and the worker need; any of them costs a light command seconds.
 HEAVY = ("workers.stack", "workers.door", "workers.worker", "uvicorn", "fastapi", "matplotlib", "temporalio.worker")
-# What `caseloop deadline` needs no more than the stack: the SDK, its HTTP client, the workflows.
-NOT_FOR_DEADLINE = (*HEAVY, "caseloop.sdk", "httpx", "workflows")
+# What `caseloop deadline` needs no more than the stack: the SDK, its HTTP client, the workflows, the Temporal SDK
+# (the payload codec), and Alembic (reading a store's revision does not need it).
+NOT_FOR_DEADLINE = (*HEAVY, "caseloop.sdk", "httpx", "workflows", "temporalio", "workers.codec", "alembic")
 
 DEADLINE = ["deadline", "--from", "2026-06-01T09:00:00+08:00", "--limit", "15", "--unit", "working-days"]
 

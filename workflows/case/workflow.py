@@ -22,10 +22,11 @@ from functools import partial
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, RetryState
-from temporalio.workflow import ActivityConfig
+from temporalio.workflow import ActivityConfig, LocalActivityConfig
 
 with workflow.unsafe.imports_passed_through():
     from activities.case.activities import CaseActivities
+    from activities.gateway.batch import BatchDeliveryActivities
     from activities.gateway.delivery import GatewayActivities
     from activities.intake.requester import RequesterActivities
     from activities.notify.sms import SmsActivities
@@ -37,8 +38,8 @@ with workflow.unsafe.imports_passed_through():
     from schemas.case.state import AppliedCommand, CaseState, CaseWorkflowInput
     from schemas.case.views import CaseQuery, CaseView, Timeline, TimelineQuery
     from schemas.clock import DeadlineExtension, DeadlineSuspension, FiredRung, RungScheduleRequest
-    from schemas.delivery import Push, SmsNotification
-    from schemas.registry import CaseParties, CasePartiesQuery, DepartmentQuery
+    from schemas.delivery import BatchItem, BatchOutcome, DeliveryBatch, DeliveryBatchResult, Push, SmsNotification
+    from schemas.registry import CaseParties, CasePartiesQuery, DepartmentInfo, DepartmentQuery
     from schemas.rejections import ErrorType
     from workflows import policies
     from workflows.case import bounds, ladder, machine, presentation, records, requester, rules
@@ -62,6 +63,12 @@ SETTLES_TO_CONTINUE_PATCH = "case-refuses-commands-to-continue-as-new"
 # The circular and the admonitory talk earn score events, and the registry's leaders' rung follows the talk.
 FULL_LADDER_PATCH = "case-ladder-scores-and-leaders-rung"
 
+# Lean transitions (bench/README.md, issue 13): the legal clock and the registry lookups run as local activities, a
+# marker each in the history instead of three activity events and a workflow task, and no round trip through the
+# server; the pushes and SMS of a transition go out in one activity. One patch for all of it: each patch costs every
+# new case a marker and a search-attribute upsert.
+LEAN_PATCH = "case-lean-transitions"
+
 
 def _until_the_store_is_back(config: ActivityConfig) -> ActivityConfig:
     """The activity retried as long as its store is down: a refusal (non-retryable) still ends it at once."""
@@ -71,12 +78,26 @@ def _until_the_store_is_back(config: ActivityConfig) -> ActivityConfig:
     return {**config, "retry_policy": waits}
 
 
+def _locally_until_the_store_is_back(config: LocalActivityConfig) -> LocalActivityConfig:
+    retry = config["retry_policy"]
+    assert retry is not None
+    waits = dataclasses.replace(retry, maximum_attempts=0, maximum_interval=timedelta(seconds=30))
+    return {**config, "retry_policy": waits}
+
+
 # Registry lookups, and the legal clock, which reads its calendar overrides from the store.
 LOOKUP = _until_the_store_is_back(policies.STORE)
 CLOCK = _until_the_store_is_back(policies.COMPUTE)
+LOOKUP_LOCAL = _locally_until_the_store_is_back(policies.STORE_LOCAL)
+CLOCK_LOCAL = _locally_until_the_store_is_back(policies.COMPUTE_LOCAL)
 _DELIVERY = policies.DEPARTMENT_DELIVERY["retry_policy"]
 assert _DELIVERY is not None
 _DELIVERY_RETRY: RetryPolicy = _DELIVERY
+# What a transition's batch did not deliver is sent on after the delivery policy's first retry interval.
+FIRST_RETRY = _DELIVERY_RETRY.initial_interval
+assert _DELIVERY_RETRY.maximum_interval is not None
+LONGEST_RETRY = _DELIVERY_RETRY.maximum_interval
+RETRY = BatchOutcome.RETRY
 
 # The field a clock refusal concerns, by the command whose limit the clock could not count.
 LIMIT_FIELDS: dict[type[c.CaseCommand], str] = {
@@ -96,8 +117,14 @@ def rejection(rejected: Rejected) -> ApplicationError:
     return rejected.rejection.error()
 
 
-def _business_error(error: ActivityError) -> ApplicationError | None:
-    cause = error.cause
+# A local activity's failure reaches the workflow as the activity's own error, a remote one's as an ActivityError
+# whose cause it is: whoever catches one catches both.
+LookupFailure = (ActivityError, ApplicationError)
+
+
+def _business_error(error: ActivityError | ApplicationError) -> ApplicationError | None:
+    """A refusal: an ApplicationError raised non-retryable."""
+    cause = error.cause if isinstance(error, ActivityError) else error
     return cause if isinstance(cause, ApplicationError) and cause.non_retryable else None
 
 
@@ -271,19 +298,21 @@ class CaseWorkflow:
 
     async def _resolve_parties(self) -> CaseParties:
         registration = self._state.registration
+        query = CasePartiesQuery(matter_code=registration.matter_code, locality_code=registration.locality_code)
         try:
-            parties = await workflow.execute_activity_method(
-                RegistryActivities.resolve_case_parties,
-                CasePartiesQuery(matter_code=registration.matter_code, locality_code=registration.locality_code),
-                **LOOKUP,
-            )
-            for unit in registration.co_units:
-                department = await workflow.execute_activity_method(
-                    RegistryActivities.get_department, DepartmentQuery(code=unit.department), **LOOKUP
+            if workflow.patched(LEAN_PATCH):
+                parties = await workflow.execute_local_activity_method(
+                    RegistryActivities.resolve_case_parties, query, **LOOKUP_LOCAL
                 )
+            else:
+                parties = await workflow.execute_activity_method(
+                    RegistryActivities.resolve_case_parties, query, **LOOKUP
+                )
+            for unit in registration.co_units:
+                department = await self._department(unit.department)
                 if not department.active:
                     raise ApplicationError(f"co-unit {unit.department} is inactive", type=REJECTED)
-        except ActivityError as error:
+        except LookupFailure as error:
             business = _business_error(error)
             if business is None:
                 raise
@@ -294,10 +323,7 @@ class CaseWorkflow:
         for key in self._state.clocks:
             self._watch(key)
         outbox = self._state.outbox
-        for push in outbox.pushes:
-            self._send(self._deliver(push))
-        for sms in outbox.sms:
-            self._send(self._send_sms(sms))
+        self._send_out(outbox.pushes, outbox.sms)
         self._publish()
 
     # Commands.
@@ -365,16 +391,23 @@ class CaseWorkflow:
         if target is None:
             return
         try:
-            department = await workflow.execute_activity_method(
-                RegistryActivities.get_department, DepartmentQuery(code=target), **LOOKUP
-            )
-        except ActivityError as error:
+            department = await self._department(target)
+        except LookupFailure as error:
             business = _business_error(error)
             if business is None:
                 raise
             raise Rejected("reroute.unknown-department", "to_department", business.message) from None
         if not department.active:
             raise Rejected("reroute.inactive-department", "to_department", f"{target} is inactive in the registry")
+
+    async def _department(self, code: str) -> DepartmentInfo:
+        if workflow.patched(LEAN_PATCH):
+            return await workflow.execute_local_activity_method(
+                RegistryActivities.get_department, DepartmentQuery(code=code), **LOOKUP_LOCAL
+            )
+        return await workflow.execute_activity_method(
+            RegistryActivities.get_department, DepartmentQuery(code=code), **LOOKUP
+        )
 
     # Transitions: try on a copy, compute deadlines, apply, record, arm, push, publish.
 
@@ -398,10 +431,7 @@ class CaseWorkflow:
         outbox = self._state.outbox
         outbox.pushes += effects.pushes
         outbox.sms += effects.sms
-        for push in effects.pushes:
-            self._send(self._deliver(push))
-        for sms in effects.sms:
-            self._send(self._send_sms(sms))
+        self._send_out(effects.pushes, effects.sms)
         self._publish()
         return effects
 
@@ -428,11 +458,12 @@ class CaseWorkflow:
         ]
         if not items:
             return ClockPlan(results=[])
+        request = ClockPlanRequest(items=items)
         try:
-            return await workflow.execute_activity_method(
-                CaseActivities.plan_clocks, ClockPlanRequest(items=items), **CLOCK
-            )
-        except ActivityError as error:
+            if workflow.patched(LEAN_PATCH):
+                return await workflow.execute_local_activity_method(CaseActivities.plan_clocks, request, **CLOCK_LOCAL)
+            return await workflow.execute_activity_method(CaseActivities.plan_clocks, request, **CLOCK)
+        except LookupFailure as error:
             refusal = _business_error(error)
             if refusal is None:
                 raise
@@ -529,7 +560,7 @@ class CaseWorkflow:
                         workflow.logger.error("rung %s of %s not carried out: %s", fired.kind, key, refused)
                         if workflow.patched(DROPS_REFUSED_RUNG_PATCH):
                             return
-                    except ActivityError as error:
+                    except LookupFailure as error:
                         # The legal clock failed before anything changed: a rung is never dropped, only late.
                         workflow.logger.error("rung %s of %s not carried out yet: %s", fired.kind, key, error.cause)
                 await workflow.sleep(STORE_RETRY, summary=f"{fired.kind.value} of {key} retried")
@@ -550,6 +581,63 @@ class CaseWorkflow:
         self._deliveries += 1
         self._spawn(work)
 
+    def _send_out(self, pushes: list[Push], sms: list[SmsNotification]) -> None:
+        """A transition's pushes and SMS: tried once together in one activity in a lean run (LEAN_PATCH), and what
+        that try did not deliver sent on one activity each, as every push and SMS was before."""
+        if not pushes and not sms:
+            return
+        if workflow.patched(LEAN_PATCH):
+            self._send(self._deliver_together(list(pushes), list(sms)))
+            return
+        for push in pushes:
+            self._send(self._deliver(push))
+        for text in sms:
+            self._send(self._send_sms(text))
+
+    async def _deliver_together(self, pushes: list[Push], sms: list[SmsNotification]) -> None:
+        try:
+            batch = DeliveryBatch(pushes=pushes, sms=sms)
+            config: ActivityConfig = {**policies.BATCH_DELIVERY, "summary": f"{len(pushes)} pushes, {len(sms)} SMS"}
+            try:
+                result = await workflow.execute_activity_method(
+                    BatchDeliveryActivities.deliver_transition, batch, **config
+                )
+            except ActivityError as error:
+                if isinstance(error.cause, CancelledError):
+                    return  # continuing as new: they stay in the outbox for the next run
+                workflow.logger.warning("delivery of a transition failed; sent one by one: %s", error.cause)
+                result = DeliveryBatchResult()
+            except asyncio.CancelledError:
+                return
+            retry = BatchItem(outcome=BatchOutcome.RETRY)
+            pushed = result.pushes[: len(pushes)] + [retry] * max(0, len(pushes) - len(result.pushes))
+            texted = result.sms[: len(sms)] + [retry] * max(0, len(sms) - len(result.sms))
+            for text, tried in zip(sms, texted, strict=True):
+                if tried.outcome is BatchOutcome.REFUSED:
+                    workflow.logger.warning("sms %s not sent: %s", text.notification_id, tried.why)
+                if tried.outcome is not BatchOutcome.RETRY:
+                    self._sms_out(text)
+            for push, tried in zip(pushes, pushed, strict=True):
+                if tried.outcome is BatchOutcome.DONE:
+                    self._out(push)
+                elif tried.outcome is BatchOutcome.REFUSED:
+                    await self._undelivered(push, tried.why or "refused", exhausted=False)
+            again = [(push, tried) for push, tried in zip(pushes, pushed, strict=True) if tried.outcome is RETRY]
+            texts = [text for text, tried in zip(sms, texted, strict=True) if tried.outcome is RETRY]
+            if again or texts:
+                # The policy's first retry interval, or longer when a department asked for it (Retry-After).
+                asked = [tried.retry_after for _, tried in again if tried.retry_after is not None]
+                try:
+                    await workflow.sleep(min(max([FIRST_RETRY, *asked]), LONGEST_RETRY), summary="deliveries retried")
+                except asyncio.CancelledError:
+                    return  # continuing as new: they stay in the outbox for the next run
+            for push, _ in again:
+                self._send(self._deliver(push))
+            for text in texts:
+                self._send(self._send_sms(text))
+        finally:
+            self._deliveries -= 1
+
     def _attempts(self, config: ActivityConfig) -> ActivityConfig:
         retry = dataclasses.replace(_DELIVERY_RETRY, maximum_attempts=self._state.registration.policy.push_attempts)
         return {**config, "retry_policy": retry}
@@ -564,26 +652,30 @@ class CaseWorkflow:
         except ActivityError as error:
             if isinstance(error.cause, CancelledError):
                 return  # continuing as new: the push stays in the outbox for the next run
-            self._out(push)
-            self._in_flight += 1
-            try:
-                async with self._lock:
-                    why = _cause(error)
-                    if error.retry_state is RetryState.MAXIMUM_ATTEMPTS_REACHED:
-                        attempts = self._state.registration.policy.push_attempts
-                        handed = machine.delivery_handed_over
-                        await self._transact(lambda state, at: handed(state, push, attempts, why, at), workflow.now())
-                    else:
-                        failed = machine.delivery_failed
-                        await self._transact(lambda state, at: failed(state, push, why, at), workflow.now())
-            finally:
-                self._in_flight -= 1
+            exhausted = error.retry_state is RetryState.MAXIMUM_ATTEMPTS_REACHED
+            await self._undelivered(push, _cause(error), exhausted=exhausted)
         except asyncio.CancelledError:
             return  # continuing as new, as above
         else:
             self._out(push)
         finally:
             self._deliveries -= 1
+
+    async def _undelivered(self, push: Push, why: str, *, exhausted: bool) -> None:
+        """A push refused for good, or still undelivered after its last attempt (then handed to the inbox)."""
+        self._out(push)
+        self._in_flight += 1
+        try:
+            async with self._lock:
+                if exhausted:
+                    attempts = self._state.registration.policy.push_attempts
+                    handed = machine.delivery_handed_over
+                    await self._transact(lambda state, at: handed(state, push, attempts, why, at), workflow.now())
+                else:
+                    failed = machine.delivery_failed
+                    await self._transact(lambda state, at: failed(state, push, why, at), workflow.now())
+        finally:
+            self._in_flight -= 1
 
     def _out(self, push: Push) -> None:
         self._state.outbox.pushes = [kept for kept in self._state.outbox.pushes if kept.push_id != push.push_id]
@@ -601,14 +693,18 @@ class CaseWorkflow:
             return
         finally:
             self._deliveries -= 1
+        self._sms_out(sms)
+
+    def _sms_out(self, sms: SmsNotification) -> None:
         outbox = self._state.outbox
         outbox.sms = [kept for kept in outbox.sms if kept.notification_id != sms.notification_id]
 
     # What supervisors see.
 
     def _publish(self) -> None:
-        with_parties = workflow.patched(presentation.PARTIES_PATCH)
-        with_sla_colour = workflow.patched(presentation.SLA_COLOUR_PATCH)
+        # A lean run began after the parties were published: it need not ask (and pay) for their patch too.
+        with_parties = workflow.patched(LEAN_PATCH) or workflow.patched(presentation.PARTIES_PATCH)
+        with_sla_colour = workflow.patched(LEAN_PATCH) or workflow.patched(presentation.SLA_COLOUR_PATCH)
         current = workflow.info().typed_search_attributes
         updates = presentation.search_attribute_updates(
             self._state, current, with_parties=with_parties, with_sla_colour=with_sla_colour

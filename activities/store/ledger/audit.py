@@ -56,13 +56,16 @@ class AuditTrailRepository:
         self._session = session
 
     async def append(self, entry: AuditEntry) -> tuple[bool, AuditEntry]:
-        """Writes the entry unless its (subject, seq) is there; returns whether it wrote, and the stored entry."""
+        """Writes the entry unless its (subject, seq) is there; returns whether it wrote, and the stored entry (the
+        one given when it wrote it: read back only when another was there first, to compare)."""
         written = await insert_once(self._session, AuditRecord, entry.model_dump(mode="python"), ["subject_id", "seq"])
+        if written:
+            return True, entry
         stored = await self._session.scalar(
             select(AuditRecord).where(AuditRecord.subject_id == entry.subject_id, AuditRecord.seq == entry.seq)
         )
-        assert stored is not None  # just written, or found by the conflict
-        return written, stored.to_entry()
+        assert stored is not None  # found by the conflict
+        return False, stored.to_entry()
 
     async def entries_for(self, subject_id: str) -> Sequence[AuditEntry]:
         rows = await self._session.scalars(

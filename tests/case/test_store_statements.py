@@ -1,0 +1,83 @@
+"""A transition's store write is one unit of work of few statements: its audit entries, the case's read model once,
+nothing read back (bench/README.md, lever 3). Counted on the store's engine, so a change that adds statements to
+every command shows here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.case.activities import CaseActivities
+from schemas.ledger import CardLevel, CardReason, ScoreKind
+from services.clock.service import ClockService
+from services.ledger import Ledger
+from services.registry.importer import import_registry
+from tests.case.conftest import REGISTRY
+from tests.case.parties import LEAD, START, new_case
+from workflows.case import records
+from workflows.case.effects import SYSTEM, Recorder
+
+
+@contextmanager
+def statements(sessions: async_sessionmaker[AsyncSession]) -> Iterator[list[str]]:
+    """Every SQL statement the store's engine runs inside the block, and BEGIN for each transaction."""
+    engine = sessions.kw["bind"].sync_engine
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement.split(None, 1)[0].upper())
+
+    def begin(conn: Any) -> None:
+        seen.append("BEGIN")
+
+    event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "begin", begin)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "begin", begin)
+
+
+async def test_a_two_entry_transition_is_two_inserts_and_one_upsert(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await import_registry(sessions, [REGISTRY])
+    state = new_case()
+    rec = Recorder(state, START + timedelta(days=1))
+    rec.record(SYSTEM, "commented", reason="on site")
+    rec.record(SYSTEM, "commented", reason="again")
+    changes = records.case_changes(state, records.pending(state, rec.effects, "comment"))
+    case = CaseActivities(ClockService(sessions), Ledger(sessions), sessions)
+
+    with statements(sessions) as first:
+        written = await case.record_changes(changes)
+    with statements(sessions) as again:
+        repeated = await case.record_changes(changes)  # a retried attempt: nothing new
+
+    assert (written.entries, repeated.entries) == (2, 0)
+    assert first == ["BEGIN", "INSERT", "INSERT", "INSERT"]  # two audit rows, the read model once; no read-back
+    assert again[:3] == ["BEGIN", "INSERT", "SELECT"]  # the repeat finds the first row as written, and compares
+
+
+async def test_a_red_card_is_one_transaction(sessions: async_sessionmaker[AsyncSession]) -> None:
+    await import_registry(sessions, [REGISTRY])
+    state = new_case()
+    rec = Recorder(state, START + timedelta(days=3))
+    rec.record(SYSTEM, "card_red")
+    rec.card(LEAD, CardLevel.RED, CardReason.DEADLINE_OVERDUE, None)
+    rec.score(LEAD, ScoreKind.REDO, "late")
+    changes = records.case_changes(state, records.pending(state, rec.effects, None))
+    case = CaseActivities(ClockService(sessions), Ledger(sessions), sessions)
+
+    with statements(sessions) as seen:
+        written = await case.record_changes(changes)
+
+    assert (written.entries, written.cards, written.scores) == (1, 1, 1)
+    # The entry and the read model, the card and the score event it becomes, the other score event: one commit.
+    assert seen.count("BEGIN") == 1 and seen.count("INSERT") == 5
