@@ -14,11 +14,13 @@ from datetime import datetime
 
 from activities.metrics import (
     CARDS_ISSUED,
+    CARDS_REVOKED,
     CASES_CLOSED,
     CASES_LAUNCHED,
     CASES_REDONE,
     CASES_REOPENED,
     ESCALATIONS,
+    JOINT_MEETINGS,
     LOOP_SECONDS,
     STEP_WORKING_HOURS,
     admitted,
@@ -70,6 +72,16 @@ class LoopMetrics:
     async def card_issued(self, department: str, colour: str) -> None:
         if code := await admitted(department, "caseloop_cards_issued_total", self._sessions):
             CARDS_ISSUED.labels(department=code, colour=colour).inc()
+
+    async def card_revoked(self, department: str, colour: str) -> None:
+        if code := await admitted(department, "caseloop_cards_revoked_total", self._sessions):
+            CARDS_REVOKED.labels(department=code, colour=colour).inc()
+
+    async def joint_meeting(self, departments: list[str], event: str) -> None:
+        """A meeting requested or its outcome recorded: once for each department involved."""
+        for department in dict.fromkeys(departments):
+            if code := await admitted(department, "caseloop_joint_meetings_total", self._sessions):
+                JOINT_MEETINGS.labels(department=code, event=event).inc()
 
     async def escalated(self, department: str, rung: str) -> None:
         if code := await admitted(department, "caseloop_escalations_total", self._sessions):

@@ -24,6 +24,16 @@ log = logging.getLogger(__name__)
 
 COMMANDS = Counter("caseloop_commands_total", "Commands applied to cases and hand-offs", ["workflow", "command"])
 CARDS_ISSUED = Counter("caseloop_cards_issued_total", "Yellow and red cards issued", ["department", "colour"])
+CARDS_REVOKED = Counter(
+    "caseloop_cards_revoked_total",
+    "Cards revoked on appeal, by the carded department and colour",
+    ["department", "colour"],
+)
+JOINT_MEETINGS = Counter(
+    "caseloop_joint_meetings_total",
+    "Leaders' joint meetings (市領導會辦) by department involved and event: requested, outcome_recorded",
+    ["department", "event"],
+)
 ESCALATIONS = Counter("caseloop_escalations_total", "Rungs of the escalation ladder reached", ["department", "rung"])
 DELIVERIES = Counter(
     "caseloop_deliveries_total", "Pushes to department systems by outcome", ["department", "channel", "outcome"]
@@ -80,6 +90,7 @@ LABELS_REFUSED = Counter(
 
 TIMELINESS = ("on_time", "late")
 INBOX_CALL_KINDS = ("read", "acknowledge")
+MEETING_EVENTS = ("requested", "outcome_recorded")
 # Not the disabled-webhook counter: its alert fires on a series that appears, which a 0 at start would be.
 DELIVERY_SERIES = (("webhook", "delivered"), ("webhook", "failed"), ("webhook", "rejected"), ("inbox", "inboxed"))
 
@@ -152,6 +163,9 @@ def _initialise(code: str) -> None:
         CASES_CLOSED.labels(department=code, timeliness=timeliness)
     for level in CardLevel:
         CARDS_ISSUED.labels(department=code, colour=level.value)
+        CARDS_REVOKED.labels(department=code, colour=level.value)
+    for event in MEETING_EVENTS:
+        JOINT_MEETINGS.labels(department=code, event=event)
     for rung in RungKind:
         ESCALATIONS.labels(department=code, rung=rung.value)
     for call in INBOX_CALL_KINDS:

@@ -160,6 +160,9 @@ class HandoffSnapshot(BaseModel):
     closed_at: AwareDatetime | None = None
     next_due_at: AwareDatetime | None = None
     next_due_step: str | None = Field(None, max_length=40)
+    sla_colour: Label | None = Field(
+        None, description="the computed colour it publishes as CaseloopSlaColour; None in writes recorded before"
+    )
 
 
 class HandoffTransition(BaseModel):

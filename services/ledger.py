@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, TypeVar
@@ -109,6 +110,15 @@ class _ReadModelRepository(Protocol[_State, _View]):
     async def save(self, state: _State, seq: int, at: datetime) -> bool: ...
 
     async def get(self, key: str) -> _ReadModelRow[_View] | None: ...
+
+
+@dataclass(frozen=True)
+class MeetingWritten:
+    """What writing a leaders' joint meeting did: changed its record; wrote its request, or its outcome, first."""
+
+    changed: bool
+    requested: bool
+    decided: bool
 
 
 class Ledger:
@@ -277,8 +287,21 @@ class Ledger:
 
     async def record_joint_meeting(self, meeting: JointMeetingSnapshot, version: int, at: datetime) -> bool:
         """A leaders' joint meeting as of the case's transition `version`; True when this call changed the record."""
+        return (await self.write_joint_meeting(meeting, version, at)).changed
+
+    async def write_joint_meeting(self, meeting: JointMeetingSnapshot, version: int, at: datetime) -> MeetingWritten:
+        """As `record_joint_meeting`, saying too whether this call wrote the request or the outcome first: what the
+        metrics count (a retry, or the same meeting written again by a later transition, counts neither)."""
         async with self._sessions.begin() as session:
-            return await JointMeetingRepository(session).save(meeting, version, at)
+            repository = JointMeetingRepository(session)
+            before = await repository.get(meeting.meeting_id)
+            had_outcome = before is not None and before.decided_at is not None
+            changed = await repository.save(meeting, version, at)
+            return MeetingWritten(
+                changed=changed,
+                requested=changed and before is None,
+                decided=changed and meeting.decided_at is not None and not had_outcome,
+            )
 
     async def joint_meetings(self, case_id: str) -> list[JointMeetingView]:
         async with self._sessions() as session:

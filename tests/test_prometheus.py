@@ -109,6 +109,12 @@ async def test_a_real_prometheus_scrapes_the_stack_and_answers_every_panel_and_a
     assert {series["metric"]["command"] for series in commands} >= {"accept"}
     by_stage = next(result for name, result in answered.items() if name.startswith("Open cases by stage"))
     assert sum(float(series["value"][1]) for series in by_stage) == 1, by_stage
+    # No hand-off is open, so its colour panel answers nothing; appeals and meetings have a series per code, at 0.
+    by_colour = next(result for name, result in answered.items() if name.startswith("Open hand-offs by SLA colour"))
+    assert by_colour == [], by_colour
+    assert prometheus.query("count(caseloop_cards_revoked_total) > 1"), "a series per registry code, at 0"
+    assert prometheus.query("count(caseloop_joint_meetings_total) > 1"), "a series per registry code, at 0"
+    assert prometheus.query("count(caseloop_joint_meetings_open == 0) > 1"), "a series per registry code, at 0"
 
     for expression in _alert_expressions().values():
         prometheus.query(expression)  # each parses and evaluates on real series

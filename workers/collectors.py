@@ -29,6 +29,7 @@ from activities.store.delivery import InboxEntry
 from activities.store.ledger.cards import Card
 from activities.store.ledger.cases import CaseRecord
 from activities.store.ledger.handoffs import HandoffRecord
+from activities.store.ledger.meetings import JointMeeting
 from activities.store.ledger.scores import ScoreEvent
 from activities.store.registry import Department
 from schemas.case.stages import CaseStage
@@ -51,10 +52,11 @@ class Reading:
 
     codes: frozenset[str]
     cases: list[tuple[str, str, str | None, str | None, int]] = field(default_factory=list)
-    handoffs: list[tuple[str, str | None, str | None, int, int]] = field(default_factory=list)
+    handoffs: list[tuple[str, str | None, str | None, str | None, int, int]] = field(default_factory=list)
     inbox: list[tuple[str, int, datetime | None]] = field(default_factory=list)
     cards: list[tuple[str, str, int]] = field(default_factory=list)
     scores: list[tuple[str, float]] = field(default_factory=list)
+    meetings: list[list[str]] = field(default_factory=list)  # the departments of each open joint meeting
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -77,11 +79,19 @@ async def read_store(engine: AsyncEngine, now: datetime) -> Reading:
             .group_by(CaseRecord.stage, CaseRecord.sla_colour, CaseRecord.lead_department, CaseRecord.locality)
         )
         handoffs = await connection.execute(
-            select(HandoffRecord.stage, HandoffRecord.target_department, HandoffRecord.locality, past, func.count())
+            select(
+                HandoffRecord.stage,
+                HandoffRecord.sla_colour,
+                HandoffRecord.target_department,
+                HandoffRecord.locality,
+                past,
+                func.count(),
+            )
             .where(HandoffRecord.closed_at.is_(None), HandoffRecord.stage.in_(_HANDOFF_STAGES))
             # By the label: the expression carries a parameter, which PostgreSQL would not match as the same one.
             .group_by(
                 HandoffRecord.stage,
+                HandoffRecord.sla_colour,
                 HandoffRecord.target_department,
                 HandoffRecord.locality,
                 literal_column("past_limit"),
@@ -102,13 +112,16 @@ async def read_store(engine: AsyncEngine, now: datetime) -> Reading:
             .where(ScoreEvent.occurred_at >= since)
             .group_by(ScoreEvent.department_code)
         )
+        # Few meetings are ever open at once: their departments (a JSON list) are counted here, not in SQL.
+        meetings = await connection.scalars(select(JointMeeting.departments).where(JointMeeting.decided_at.is_(None)))
         return Reading(
             codes=codes,
             cases=[(stage, colour, lead, place, n) for stage, colour, lead, place, n in cases],
-            handoffs=[(stage, target, place, past, n) for stage, target, place, past, n in handoffs],
+            handoffs=[(stage, colour, target, place, past, n) for stage, colour, target, place, past, n in handoffs],
             inbox=[(code, count, _aware(oldest)) for code, count, oldest in inbox],
             cards=[(code, level, n) for code, level, n in cards],
             scores=[(code, float(points or 0)) for code, points in scores],
+            meetings=[list(departments or []) for departments in meetings],
             at=now,
         )
 
@@ -203,12 +216,22 @@ def families(reading: Reading) -> Iterator[GaugeMetricFamily]:
 
     open_loops = GaugeMetricFamily(
         "caseloop_open_handoffs",
-        "Open hand-offs by stage, receiving department, locality and whether the step due is past its limit",
-        labels=["stage", "department", "locality", "past_limit"],
+        "Open hand-offs by stage, SLA colour, receiving department, locality and whether the step due is past its "
+        "limit",
+        labels=["stage", "sla_colour", "department", "locality", "past_limit"],
     )
     for labels, count in _summed(
-        ((stage if stage in _HANDOFF_STAGES else OTHER, code(target), code(place), "true" if past else "false"), n)
-        for stage, target, place, past, n in reading.handoffs
+        (
+            (
+                stage if stage in _HANDOFF_STAGES else OTHER,
+                NONE if colour is None else colour if colour in _COLOURS else OTHER,
+                code(target),
+                code(place),
+                "true" if past else "false",
+            ),
+            n,
+        )
+        for stage, colour, target, place, past, n in reading.handoffs
     ):
         open_loops.add_metric(list(labels), count)
     yield open_loops
@@ -250,6 +273,19 @@ def families(reading: Reading) -> Iterator[GaugeMetricFamily]:
     for labels, total in _summed(((code(dept),), value) for dept, value in reading.scores):
         points.add_metric(list(labels), total)
     yield points
+
+    meetings = GaugeMetricFamily(
+        "caseloop_joint_meetings_open",
+        "Leaders' joint meetings (市領導會辦) requested and without an outcome yet, by department involved",
+        labels=["department"],
+    )
+    waiting = dict.fromkeys(sorted(reading.codes), 0.0)  # every registry code, 0 when none is open
+    for departments in reading.meetings:
+        for label in dict.fromkeys(code(dept) for dept in departments):
+            waiting[label] = waiting.get(label, 0.0) + 1
+    for label, count in sorted(waiting.items()):
+        meetings.add_metric([label], count)
+    yield meetings
 
 
 def _summed(rows: Iterator[tuple[tuple[str, ...], float]]) -> list[tuple[tuple[str, ...], float]]:

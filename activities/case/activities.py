@@ -108,11 +108,19 @@ class CaseActivities:
             await self._metrics.card_issued(card.department_code, card.level.value)
         revocations = meetings = 0
         for revocation in changes.revocations:  # after the cards: a card may be issued and revoked in one write
-            revocations += (await self._ledger.revoke_card(revocation)).recorded
+            revoked = await self._ledger.revoke_card(revocation)
+            if revoked.recorded:  # this call revoked it: a retry finds it revoked and counts nothing
+                revocations += 1
+                await self._metrics.card_revoked(revoked.department_code, revoked.level.value)
         at = changes.entries[-1].at if changes.entries else changes.case.opened_at
         version = changes.entries[-1].seq if changes.entries else 0
         for meeting in changes.meetings:
-            meetings += await self._ledger.record_joint_meeting(meeting, version, at)
+            change = await self._ledger.write_joint_meeting(meeting, version, at)
+            meetings += change.changed
+            if change.requested:
+                await self._metrics.joint_meeting(meeting.departments, "requested")
+            if change.decided:
+                await self._metrics.joint_meeting(meeting.departments, "outcome_recorded")
         inboxed = 0
         for push in changes.inboxed:
             inboxed += await self._put_in_inbox(push)

@@ -48,9 +48,9 @@ async def _served(store_url: str, tmp_path: Path) -> str:
             return (await http.get(url)).text
 
 
-def _open_loops(served: str) -> dict[tuple[str, str], float]:
+def _open_loops(served: str) -> dict[tuple[str, str, str], float]:
     return {
-        (sample.labels["stage"], sample.labels["department"]): sample.value
+        (sample.labels["stage"], sample.labels["sla_colour"], sample.labels["department"]): sample.value
         for family in text_string_to_metric_families(served)
         for sample in family.samples
         if sample.name == "caseloop_open_handoffs"
@@ -65,8 +65,10 @@ async def test_a_late_claimed_loop_shows_its_commands_card_and_loop_time_on_metr
     handoff = started.handoff_id
     pushed = await rig.until_stage(handoff, HandoffStage.PUSHED)
     await rig.skip_past(pushed.deadlines.claim)
-    await rig.until(handoff, lambda view: bool(view.cards))
-    assert _open_loops(await _served(store_url, tmp_path)) == {("pushed", MARKET_REGULATOR): 1}
+    carded = await rig.until(handoff, lambda view: bool(view.cards))
+    # The store's row holds the colour the hand-off publishes (CaseloopSlaColour): its claim is missed.
+    assert carded.sla_colour.value == "yellow"
+    assert _open_loops(await _served(store_url, tmp_path)) == {("pushed", "yellow", MARKET_REGULATOR): 1}
     handle = rig.handle(handoff)
     await handle.execute_update(HandoffWorkflow.claim, claim(MARKET_REGULATOR))
     await handle.execute_update(HandoffWorkflow.start_acting, act(MARKET_REGULATOR))

@@ -27,6 +27,7 @@ def test_codes_outside_the_registry_fold_into_bounded_labels() -> None:
             ("registered", "green", None, None, 3),
             ("a-stage-from-later", "purple", "SQ-HOUSING", "SQ-SUYU", 1),
         ],
+        meetings=[["SQ-HOUSING", "SQ-GONE-1", "SQ-GONE-2"]],
         inbox=[("SQ-HOUSING", 2, NOW - timedelta(hours=3)), ("SQ-GONE-1", 1, NOW - timedelta(hours=1))],
         at=NOW,
     )
@@ -36,6 +37,12 @@ def test_codes_outside_the_registry_fold_into_bounded_labels() -> None:
         (("department", "unregistered"), ("locality", "SQ-SUYU"), ("sla_colour", "red"), ("stage", "in_progress")): 5,
         (("department", "none"), ("locality", "none"), ("sla_colour", "green"), ("stage", "registered")): 3,
         (("department", "SQ-HOUSING"), ("locality", "SQ-SUYU"), ("sla_colour", "other"), ("stage", "other")): 1,
+    }
+    # Every registry code has its open-meetings series, 0 when none; a meeting counts once for each department.
+    assert samples["caseloop_joint_meetings_open"] == {
+        (("department", "SQ-HOUSING"),): 1,
+        (("department", "SQ-SUYU"),): 0,
+        (("department", "unregistered"),): 1,
     }
     assert samples["caseloop_inbox_depth"] == {(("department", "SQ-HOUSING"),): 2, (("department", "unregistered"),): 1}
     assert samples["caseloop_inbox_oldest_age_seconds"] == {

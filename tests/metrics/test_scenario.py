@@ -29,9 +29,11 @@ from schemas.ledger import (
     CardIssue,
     CardLevel,
     CardReason,
+    CardRevocation,
     CaseSnapshot,
     HandoffSnapshot,
     HandoffTransition,
+    JointMeetingSnapshot,
     SubjectKind,
 )
 from services.clock.service import ClockService
@@ -228,7 +230,9 @@ async def drive(sessions: async_sessionmaker[AsyncSession]) -> None:
                 StoreWrite(
                     transition=HandoffTransition(
                         entry=handoff_entry(overdue, 1, "created", "pushed", MONDAY),
-                        handoff=loop(overdue, "pushed", next_due_at=MONDAY + day, next_due_step="claim"),
+                        handoff=loop(
+                            overdue, "pushed", next_due_at=MONDAY + day, next_due_step="claim", sla_colour="red"
+                        ),
                     )
                 )
             ],
@@ -283,11 +287,90 @@ async def test_a_driven_set_of_cases_and_handoffs_reads_back_from_metrics(
         (("department", LEAD), ("locality", LOCALITY), ("sla_colour", "red"), ("stage", "in_progress")): 1
     }
     assert _family(after, "caseloop_open_handoffs") == {
-        (("department", CO_UNIT), ("locality", LOCALITY), ("past_limit", "true"), ("stage", "pushed")): 1
+        (
+            ("department", CO_UNIT),
+            ("locality", LOCALITY),
+            ("past_limit", "true"),
+            ("sla_colour", "red"),
+            ("stage", "pushed"),
+        ): 1
     }
     assert _family(after, "caseloop_inbox_depth") == {(("department", OTHER),): 1}
     assert _family(after, "caseloop_cards_this_month") == {(("colour", "red"), ("department", LEAD)): 1}
     assert _value(after, "caseloop_read_model_up") == 1
+
+
+async def test_appeals_and_leaders_meetings_are_counted_once_and_read_back_from_metrics(
+    sessions: async_sessionmaker[AsyncSession], store_url: str, tmp_path: Path
+) -> None:
+    """A red card revoked on appeal; a meeting requested for two departments, then its outcome recorded; another
+    still open. Each is counted once, however often its write is repeated, and the open one reads from the store."""
+    await import_registry(sessions, [TEST_REGISTRY])
+    before = await _scrape(store_url, tmp_path)
+    for code in (LEAD, LOCALITY, CO_UNIT, OTHER):
+        assert ("caseloop_cards_revoked_total", (("colour", "red"), ("department", code))) in before
+        for event in ("requested", "outcome_recorded"):
+            assert ("caseloop_joint_meetings_total", (("department", code), ("event", event))) in before
+        assert _value(before, "caseloop_joint_meetings_open", department=code) == 0
+        assert ("caseloop_joint_meetings_open", (("department", code),)) in before
+
+    cases = CaseActivities(ClockService(sessions), Ledger(sessions), sessions)
+    case_id, now = "APPEAL-1", datetime.now(SHANGHAI)
+    card = CardIssue(
+        card_id=f"{case_id}.red",
+        subject_id=case_id,
+        subject_kind=SubjectKind.CASE,
+        department_code=LEAD,
+        level=CardLevel.RED,
+        reason=CardReason.DEADLINE_OVERDUE,
+        step="deadline",
+        issued_at=now,
+    )
+    revocation = CardRevocation(card_id=card.card_id, revoked_at=now, revoked_by="coordinator", reason="appeal upheld")
+    requested = JointMeetingSnapshot(
+        meeting_id=f"{case_id}:meeting-1",
+        case_id=case_id,
+        departments=[LEAD, CO_UNIT],
+        requested_by="coordinator",
+        basis="a major problem neither department can solve",
+        requested_at=now,
+    )
+    decided = requested.model_copy(update={"outcome": "the city funds the repair", "decided_at": now})
+    still_open = requested.model_copy(update={"meeting_id": f"{case_id}:meeting-2", "departments": [CO_UNIT]})
+    steps = [
+        ("launched", "accepted", "launched", MONDAY),
+        ("card_revoked", "in_progress", "in_progress", now),
+        ("meeting_requested", "in_progress", "in_progress", now),
+        ("meeting_decided", "in_progress", "in_progress", now),
+    ]
+    trail = entries(case_id, steps)
+    case = snapshot(case_id, "in_progress")
+    writes = [
+        CaseChanges(case=case, entries=trail[:2], cards=[card], revocations=[revocation]),
+        CaseChanges(case=case, entries=trail[:3], meetings=[requested]),
+        CaseChanges(case=case, entries=trail[:4], meetings=[decided, still_open]),
+    ]
+    for changes in writes:
+        await cases.record_changes(changes)
+        await cases.record_changes(changes)  # a retry counts nothing
+    after = await _scrape(store_url, tmp_path)
+
+    def grew(name: str, **labels: str) -> float:
+        return _value(after, name, **labels) - _value(before, name, **labels)
+
+    assert grew("caseloop_cards_issued_total", department=LEAD, colour="red") == 1
+    assert grew("caseloop_cards_revoked_total", department=LEAD, colour="red") == 1
+    assert grew("caseloop_cards_revoked_total", department=LEAD, colour="yellow") == 0
+    assert grew("caseloop_joint_meetings_total", department=LEAD, event="requested") == 1
+    assert grew("caseloop_joint_meetings_total", department=CO_UNIT, event="requested") == 2
+    assert grew("caseloop_joint_meetings_total", department=LEAD, event="outcome_recorded") == 1
+    assert grew("caseloop_joint_meetings_total", department=CO_UNIT, event="outcome_recorded") == 1
+    assert grew("caseloop_joint_meetings_total", department=OTHER, event="requested") == 0
+    assert {labels: value for labels, value in _family(after, "caseloop_joint_meetings_open").items() if value} == {
+        (("department", CO_UNIT),): 1
+    }
+    # The revoked card is no longer this month's.
+    assert _family(after, "caseloop_cards_this_month") == {}
 
 
 async def test_a_code_outside_the_registry_is_refused_and_one_imported_since_is_counted(

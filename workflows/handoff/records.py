@@ -63,6 +63,7 @@ def snapshot(start: HandoffStart, state: HandoffState) -> HandoffSnapshot:
         closed_at=state.closed_at or state.terminated_at,
         next_due_at=due_at,
         next_due_step=due_step,
+        sla_colour=state.colour.value,
     )
 
 

@@ -33,6 +33,8 @@ class HandoffRecord(Base):
     closed_at: Mapped[datetime | None]
     next_due_at: Mapped[datetime | None]
     next_due_step: Mapped[str | None] = mapped_column(String(40))
+    # The colour it publishes as CaseloopSlaColour; None for a row last written before it was kept (0022).
+    sla_colour: Mapped[str | None] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime]
 
@@ -46,6 +48,7 @@ class HandoffRecord(Base):
 Index(
     "ix_handoff_records_open",
     HandoffRecord.stage,
+    HandoffRecord.sla_colour,
     HandoffRecord.target_department,
     HandoffRecord.locality,
     HandoffRecord.next_due_at,

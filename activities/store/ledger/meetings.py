@@ -45,6 +45,9 @@ class JointMeetingRepository:
         values = snapshot.model_dump(mode="python") | {"version": version, "updated_at": updated_at}
         return await upsert_if_newer(self._session, JointMeeting, values, key="meeting_id")
 
+    async def get(self, meeting_id: str) -> JointMeeting | None:
+        return await self._session.get(JointMeeting, meeting_id, populate_existing=True)
+
     async def for_case(self, case_id: str) -> Sequence[JointMeeting]:
         query = select(JointMeeting).where(JointMeeting.case_id == case_id).order_by(JointMeeting.requested_at)
         return (await self._session.scalars(query)).all()
