@@ -3,8 +3,9 @@ out of the document itself, finds exactly the cases in the state it names among 
 
 The cases run on the production worker on the dev server, in real time (the time-skipping server answers no
 visibility list), so their states come from commands: a supervisor's order puts a case under supervision, and an
-order with a limit of seconds, missed, gives a red card and a deadline in the past. The admonitory talk (10 working
-days after a missed deadline) cannot be reached in real time: that view runs and is checked to find none of them.
+order with a limit of seconds, missed, gives a red card and a deadline in the past, and the coordinator reports a
+case to the leaders' joint meeting (the ladder's own last rung, 10 working days and more after a missed deadline,
+cannot be reached in real time; the request raises the same level).
 No hand-off is started: its clocks count working days from the push, so none would be past its limit in a test.
 """
 
@@ -180,8 +181,18 @@ async def test_each_saved_view_finds_exactly_the_cases_in_its_state(
     supervised = await start_case(client, registration(case_number=number("supervised")), task_queue=task_queue)
     # Red: launched, then an order with a 36-second limit: the lead misses it, and a missed order earns a red card.
     red = await start_case(client, registration(case_number=number("red")), task_queue=task_queue)
-    cases = [plain, supervised, red]
+    # Escalated: launched, then the coordinator reports it to the city leaders' joint meeting.
+    leaders = await start_case(client, registration(case_number=number("leaders")), task_queue=task_queue)
+    cases = [plain, supervised, red, leaders]
     try:
+        await launched(leaders)
+        await leaders.execute_update(
+            CaseWorkflow.request_joint_meeting,
+            c.RequestJointMeeting(
+                actor=actor(COORDINATOR, Role.COORDINATOR), reason="the permit needs a decision of the city"
+            ),
+        )
+        assert (await state_of(leaders)).supervision_level is SupervisionLevel.LEADERS_MEETING
         await launched(supervised)
         await supervised.execute_update(CaseWorkflow.issue_supervision_order, order_to_the_lead())
         await launched(red)
@@ -213,11 +224,9 @@ async def test_each_saved_view_finds_exactly_the_cases_in_its_state(
         expected = {
             "red-cards-in-my-department": {red.id},
             "due-this-week": due_in_week,
-            "under-supervision": {supervised.id, red.id},
+            "under-supervision": {supervised.id, red.id, leaders.id},
             "loops-open-past-their-limit": {red.id},
-            # No case reaches the admonitory talk in real time (10 working days after a missed deadline): the
-            # query runs and finds none of them; test_the_views_compare_only_values_that_exist checks its value.
-            "escalated-to-leaders": set(),
+            "escalated-to-leaders": {leaders.id},
         }
         queries = documented_views()
         for name in sorted(CASE_VIEWS):
@@ -229,13 +238,13 @@ async def test_each_saved_view_finds_exactly_the_cases_in_its_state(
         # The hand-off view is well formed and finds none of these cases.
         assert await matching(client, queries["handoff-loops-past-their-limit"], ids) == set()
         # The CLI and HTTP equivalents the document gives agree (both build their query with case_query).
-        levels = ["supervision_order", "circular", "admonitory_talk"]
+        levels = ["supervision_order", "circular", "admonitory_talk", "leaders_meeting"]
         equivalents = {
             "red-cards-in-my-department": case_query(card_colour="red", department=LEAD, running=True),
             "due-this-week": case_query(overdue=False, due_before=week_end, running=True, now=present),
             "under-supervision": case_query(supervision_level=levels, running=True),
             "loops-open-past-their-limit": case_query(overdue=True, running=True, now=present),
-            "escalated-to-leaders": case_query(supervision_level="admonitory_talk", running=True),
+            "escalated-to-leaders": case_query(supervision_level="leaders_meeting", running=True),
         }
         for name, query in equivalents.items():
             assert await matching(client, query, ids) == expected[name], f"the CLI form of {name}"
