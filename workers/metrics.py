@@ -25,25 +25,37 @@ def sdk_runtime(settings: Settings) -> Runtime | None:
 
 
 @contextmanager
-def domain_metrics_endpoint(settings: Settings, store_url: str | None = None) -> Iterator[str | None]:
-    """Serves prometheus-client's registry on the metrics port while the context is open, with the store's gauges
-    (`store_url`, by default the settings' store) and every department counter at 0 for each registry code."""
-    if not settings.metrics_port:
+def domain_metrics_endpoint(
+    settings: Settings, store_url: str | None = None, port: int | None = None
+) -> Iterator[str | None]:
+    """Serves prometheus-client's registry on the metrics port (`port`, by default the settings' metrics_port; 0:
+    none) while the context is open, with the store's gauges (`store_url`, by default the settings' store) and every
+    department counter at 0 for each registry code. A port taken raises OSError before anything is registered."""
+    port = settings.metrics_port if port is None else port
+    if not port:
         yield None
         return
-    collector = ReadModelCollector(store_url or settings.resolved_store_url)
+    server, thread = start_http_server(port, addr=settings.bind_host)
+    try:
+        with _store_gauges(store_url or settings.resolved_store_url):
+            yield f"http://{settings.bind_host}:{port}/metrics"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def _store_gauges(store_url: str) -> Iterator[None]:
+    collector = ReadModelCollector(store_url)
     try:
         collector.read()  # the counters start at 0 for every code: a first card is an increase(), not a new series
     except Exception as error:  # a store not migrated yet: the scrape says so with caseloop_read_model_up 0
         log.warning("metrics: registry codes not loaded at start", error=str(error) or type(error).__name__)
     REGISTRY.register(collector)
-    server, thread = start_http_server(settings.metrics_port, addr=settings.bind_host)
     try:
-        yield f"http://{settings.bind_host}:{settings.metrics_port}/metrics"
+        yield
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
         REGISTRY.unregister(collector)
         collector.close()
         KNOWN_CODES.forget()

@@ -157,6 +157,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     api_port: int = Field(8080, ge=1, le=65535, description="the front door's HTTP port")
+    api_metrics_port: int = Field(
+        9467,
+        ge=0,
+        le=65535,
+        description="`caseloop api` alone: its domain metrics (the inbox calls, the store's gauges); 0: off. "
+        "`caseloop up` serves the door's on metrics_port",
+    )
     api_url: str | None = Field(None, description="the front door's URL, for the CLI and the SDK")
     api_command_seconds: float = Field(30.0, gt=0, le=600, description="how long the door waits for a command")
     api_idempotency_hours: int = Field(24, ge=1, le=24 * 30, description="how long an Idempotency-Key is kept")

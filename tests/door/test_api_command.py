@@ -1,5 +1,6 @@
-"""`caseloop api` as production runs it: a subprocess on a free port against the dev server, serving until SIGTERM;
-an unreachable Temporal and a taken port are said plainly, and nothing is left running."""
+"""`caseloop api` as production runs it: a subprocess on a free port against the dev server, serving until SIGTERM,
+with its own metrics endpoint (the inbox calls it counted); an unreachable Temporal and a taken port are said
+plainly, and nothing is left running."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from temporalio.testing import WorkflowEnvironment
 
 from activities.store.db import create_engine, create_session_factory
@@ -26,13 +28,14 @@ from workers.settings import Settings
 
 def door_environment(data_dir: Path, store_url: str, temporal_target: str) -> dict[str, str]:
     """The process environment of `caseloop api` on a free port, without the caller's own CASELOOP_* settings."""
-    [port] = free_ports(1)
+    port, metrics = free_ports(2)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASELOOP_")}
     env.update(
         CASELOOP_DATA_DIR=str(data_dir),
         CASELOOP_STORE_URL=store_url,
         CASELOOP_TEMPORAL_TARGET=temporal_target,
         CASELOOP_API_PORT=str(port),
+        CASELOOP_API_METRICS_PORT=str(metrics),
         CASELOOP_LOG_FORMAT="json",
     )
     return env
@@ -109,6 +112,16 @@ async def test_api_serves_and_stops_cleanly_on_sigterm(
         me = await http.get("/v1/me", headers={"Authorization": f"Bearer {issued.api_key}"})
         assert me.status_code == 200, me.text
         assert (me.json()["department"], me.json()["credential_id"]) == (APPROVAL_BUREAU, f"key:{issued.key_id}")
+        # The door counts its inbox calls on its own metrics endpoint, every registry code's series from 0.
+        metrics_url = f"http://127.0.0.1:{env['CASELOOP_API_METRICS_PORT']}/metrics"
+        before = _inbox_calls((await http.get(metrics_url)).text)
+        assert before[(APPROVAL_BUREAU, "read")] == 0 and len(before) > 2, before
+        read = await http.get("/v1/inbox", headers={"Authorization": f"Bearer {issued.api_key}"})
+        assert read.status_code == 200, read.text
+        after = _inbox_calls((await http.get(metrics_url)).text)
+        assert {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)} == {
+            (APPROVAL_BUREAU, "read"): 1
+        }
     children = descendants(process.pid)
     process.send_signal(signal.SIGTERM)
     code = await asyncio.to_thread(process.wait, 60)
@@ -117,6 +130,15 @@ async def test_api_serves_and_stops_cleanly_on_sigterm(
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", int(env["CASELOOP_API_PORT"])), timeout=5).close()
     assert "front door stopped" in output(log)
+
+
+def _inbox_calls(served: str) -> dict[tuple[str, str], float]:
+    return {
+        (sample.labels["department"], sample.labels["call"]): sample.value
+        for family in text_string_to_metric_families(served)
+        for sample in family.samples
+        if sample.name == "caseloop_inbox_calls_total"
+    }
 
 
 def test_api_says_plainly_when_temporal_is_unreachable(tmp_path: Path) -> None:
@@ -143,3 +165,17 @@ def test_api_refuses_a_taken_port(tmp_path: Path) -> None:
     assert (
         result.stderr.strip() == f"caseloop: the front door cannot listen on 127.0.0.1:{port}: Address already in use"
     )
+
+
+async def test_api_refuses_a_taken_metrics_port(dev_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    env = door_environment(tmp_path, await sample_store(tmp_path), target_of(dev_env))
+    port = int(env["CASELOOP_API_METRICS_PORT"])
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        result = await asyncio.to_thread(run_door, env)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"caseloop: the front door's metrics cannot listen on 127.0.0.1:{port}: Address already in use; set "
+        "CASELOOP_API_METRICS_PORT (0: off)"
+    ), result.stderr

@@ -18,6 +18,7 @@ from caseloop.direct import CaseClient
 from caseloop.errors import Unreachable
 from workers.door.app import build_app
 from workers.door.deps import DoorOptions
+from workers.metrics import domain_metrics_endpoint
 from workers.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -75,8 +76,8 @@ async def serve(settings: Settings) -> None:
             # uvicorn re-raises a signal it caught once it has stopped, which kills the process by that signal
             # (exit -15, the engine left open); here a stop is asked for by signal and ends as an ordinary return.
             server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-            with _stopped_by_signals(server):
-                log.info("front door serving", url=f"http://{host}:{port}")
+            with _metrics(settings) as metrics, _stopped_by_signals(server):
+                log.info("front door serving", url=f"http://{host}:{port}", metrics=metrics)
                 await server.serve(sockets=[listening])
         finally:
             await engine.close()
@@ -85,6 +86,22 @@ async def serve(settings: Settings) -> None:
     if not server.started:
         raise DoorError(f"the front door could not start on {host}:{port}")
     log.info("front door stopped")
+
+
+@contextlib.contextmanager
+def _metrics(settings: Settings) -> Iterator[str | None]:
+    """The door's own metrics endpoint on api_metrics_port: its inbox-call counters (and the store's gauges, as every
+    caseloop process serves them), which `caseloop up` serves on metrics_port instead."""
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(domain_metrics_endpoint(settings, port=settings.api_metrics_port))
+        except OSError as refused:
+            where = f"{settings.bind_host}:{settings.api_metrics_port}"
+            raise DoorError(
+                f"the front door's metrics cannot listen on {where}: {refused.strerror}; set "
+                "CASELOOP_API_METRICS_PORT (0: off)"
+            ) from None
+        yield url
 
 
 async def _engine(settings: Settings, options: DoorOptions) -> CaseClient:
