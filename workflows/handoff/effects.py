@@ -61,6 +61,20 @@ class Stop:
 Step = Arm | Window | Stop | Transition | StoreWrite | Push
 
 
+def counted(step: Step) -> bool:
+    """A clock step the shell counts through the legal clock (several next to each other at once)."""
+    return isinstance(step, Arm | Window)
+
+
+def clock_step(step: Step) -> bool:
+    return isinstance(step, Arm | Window | Stop)
+
+
+def clocks_ahead(steps: list[Step]) -> int:
+    """How many steps lead up to the last clock counted: their clock steps are carried out before the state moves."""
+    return max((index + 1 for index, step in enumerate(steps) if counted(step)), default=0)
+
+
 @dataclass
 class Effects:
     steps: list[Step] = field(default_factory=list)
