@@ -74,3 +74,12 @@ class Rejected(Exception):
         super().__init__(self.rejection.named)
         self.rule = rule
         self.field = field
+
+
+def continuing(subject: str) -> ApplicationError:
+    """The temporary refusal of a case or a hand-off about to continue as new (`ErrorType.CONTINUING`): nothing
+    changed, and the engine sends the command again, under its id, to the next run."""
+    from temporalio.exceptions import ApplicationError
+
+    message = f"{subject} is continuing as new: send the command again"
+    return ApplicationError(message, type=ErrorType.CONTINUING.value, non_retryable=True)

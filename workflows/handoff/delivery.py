@@ -21,10 +21,8 @@ with workflow.unsafe.imports_passed_through():
     from schemas.handoff import HandoffStart, HandoffState
     from workflows import policies
     from workflows.handoff import machine
-    from workflows.handoff.effects import Change, Effects
+    from workflows.handoff.effects import Effects, Rules
     from workflows.handoff.writes import OwedWrites
-
-Rules = Callable[[Change], None]
 
 
 class Deliveries:

@@ -7,6 +7,7 @@ carries the steps out in their order and writes the transition's store writes in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -176,6 +177,10 @@ class Change:
     def fired(self, clock: HandoffClock, fired: FiredRung) -> str:
         """How the trail names a fired rung."""
         return f"{clock.value} {fired.kind.value} (due {fired.due_at.isoformat()})"
+
+
+# A transition's rules, as the shell applies them: a function that changes the state through a `Change`.
+Rules = Callable[[Change], None]
 
 
 def clock_spec(start: HandoffStart, started_at: datetime, limit: Limit) -> ClockSpec:

@@ -4,9 +4,9 @@ originator's acknowledgement (DESIGN.md §3), with SLA timers from the legal clo
 The shell of the rules in `machine` and `ladder`: every command is an update its validator checks
 (`machine.check`); under one lock the handler checks it again, asks what the rules need from outside (`asks`: the
 registry for a reroute, the admission of a feedback's findings), applies the rules to a `Change`, and carries out
-its effects in their order (clocks armed and stopped, store writes queued, notices queued, the Temporal UI told).
-A transition's writes go to the store in one activity as it ends (`writes`). A repeated command id answers its first
-result, across runs too; the same id with another command is refused. While it continues as new, the hand-off
+its effects in their order (`transitions`: clocks armed and stopped, store writes and notices queued, the Temporal UI
+told). A transition's writes go to the store in one activity as it ends (`writes`). A repeated command id answers its
+first result, across runs too; the same id with another command is refused. While it continues as new, the hand-off
 refuses commands with the temporary `Continuing`, which the engine sends again to the next run.
 
 The push, the SMS and the outbox of notices are `delivery`'s; writes the store did not take stay owed in the state
@@ -19,15 +19,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from itertools import takewhile
-from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from schemas import names
-    from schemas import search_attributes as sa
     from schemas.clock import FiredRung, SlaClockState
     from schemas.handoff import (
         Acknowledge,
@@ -42,36 +39,15 @@ with workflow.unsafe.imports_passed_through():
         ReturnPush,
         SendFeedback,
         StartActing,
-        StoreWrite,
         Terminate,
     )
-    from schemas.rejections import ErrorType, Rejected
-    from workflows.handoff import asks, ladder, machine, presentation, records
+    from schemas.rejections import Rejected, continuing
+    from workflows.handoff import asks, ladder, machine, presentation
     from workflows.handoff.delivery import Deliveries, cause
-    from workflows.handoff.effects import (
-        Arm,
-        Change,
-        Effects,
-        Step,
-        Stop,
-        Transition,
-        Window,
-        clock_spec,
-        clock_step,
-        clocks_ahead,
-        counted,
-    )
+    from workflows.handoff.effects import Rules, clock_spec
+    from workflows.handoff.transitions import Transitions
     from workflows.handoff.writes import OwedWrites
     from workflows.sla import SlaClock
-
-_UNPUBLISHED = object()
-Rules = Callable[[Change], None]
-
-# Runs that began before these changes replay as they ran; from each marker on, a run takes the new path.
-PARTIES_PATCH = "handoff-parties-search-attribute"  # CaseloopParties upserted
-CLOCKS_PATCH = "handoff-push-act-and-order-clocks"  # the matter's push and act limits, and an order's own clock
-# CaseloopCardColour holds the most severe card, as for cases, and CaseloopSlaColour the SLA colour.
-SLA_COLOUR_PATCH = "handoff-card-colour-means-cards"
 
 
 @workflow.defn(name=names.HANDOFF_WORKFLOW)
@@ -88,9 +64,9 @@ class HandoffWorkflow:
         }
         self._continuing = False  # commands are refused until the next run takes them
         self._writes = OwedWrites(self._start, self._state, self._lock)
+        self._transitions = Transitions(self._start, self._state, self._writes, self._clocks, input.carried is not None)
+        self._apply = self._transitions.apply
         self._deliveries = Deliveries(self._start, self._state, self._writes, self._transaction, self._apply)
-        # What the Temporal UI holds: nothing for a new hand-off; after continue-as-new, unknown (so all is sent).
-        self._published: dict[str, Any] = {} if input.carried else {key.name: None for key in sa.ALL}
 
     @workflow.run
     async def run(self, input: HandoffInput) -> HandoffView:
@@ -101,7 +77,7 @@ class HandoffWorkflow:
             async with self._transaction():
                 await self._open()
         else:
-            self._publish()
+            self._transitions.publish()
         deliveries = self._deliveries
         while True:
             await workflow.wait_condition(
@@ -133,17 +109,10 @@ class HandoffWorkflow:
 
     def _validate(self, command: Command) -> None:
         if self._continuing:
-            raise ApplicationError(
-                "the hand-off is continuing as new: send the command again",
-                type=ErrorType.CONTINUING,
-                non_retryable=True,
-            )
+            raise continuing("the hand-off")
         info = _update()
         try:
-            if info.id in self._state.handled_commands:
-                machine.check_repeat(self._state, info.id, machine.applied_as(info.name, command))
-                return  # a repeat: the handler answers its first result
-            machine.check(command, self._state, self._start, workflow.now())
+            machine.is_repeat(command, info.id, info.name, self._state, self._start, workflow.now())
         except Rejected as rejected:
             raise rejected.rejection.error() from None
 
@@ -234,10 +203,8 @@ class HandoffWorkflow:
         async with self._lock:
             owed_before = bool(state.unrecorded)
             try:
-                if info.id in state.handled_commands:
-                    machine.check_repeat(state, info.id, machine.applied_as(info.name, command))
+                if machine.is_repeat(command, info.id, info.name, state, self._start, workflow.now()):
                     return machine.answer(state, info.id) or self._view()
-                machine.check(command, state, self._start, workflow.now())
                 await self._apply(await rules())
             except Rejected as rejected:
                 raise rejected.rejection.error() from None
@@ -248,7 +215,7 @@ class HandoffWorkflow:
             machine.remember(state, info.id, machine.applied_as(info.name, command), view, self._policy)
             return view
 
-    # Transitions: the rules change the state, then their effects are carried out in order.
+    # Transitions (`transitions`): one at a time under the lock, its writes in one store call as it ends.
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
@@ -257,59 +224,6 @@ class HandoffWorkflow:
             owed_before = bool(self._state.unrecorded)
             yield
             await self._writes.transaction_ended(owed_before)
-
-    async def _apply(self, rules: Rules) -> Effects:
-        now = workflow.now()
-        ahead = 0
-        if self._writes.one_per_transition:
-            # The clocks are counted on a preview before the state moves, so nobody reads a stage without its
-            # deadlines (runs before ONE_WRITE_PATCH count them in their turn).
-            preview = Change(self._start, self._state.model_copy(deep=True), now)
-            rules(preview)
-            ahead = clocks_ahead(preview.effects.steps)
-            await self._carry_out([step for step in preview.effects.steps[:ahead] if clock_step(step)])
-        change = Change(self._start, self._state, now)
-        rules(change)
-        steps = change.effects.steps
-        await self._carry_out([step for step in steps[:ahead] if not clock_step(step)] + steps[ahead:])
-        if self._writes.one_per_transition:
-            self._state.uncounted_escalations.extend(change.effects.escalations)
-        return change.effects
-
-    async def _carry_out(self, steps: list[Step]) -> None:
-        """Clocks next to each other are counted together; a transition's entry shows in the Temporal UI at once."""
-        index = 0
-        while index < len(steps):
-            step = steps[index]
-            if isinstance(step, Arm | Window):
-                together = [later for later in takewhile(counted, steps[index:]) if isinstance(later, Arm | Window)]
-                if len(together) == 1:
-                    await self._count(together[0])
-                else:
-                    await asyncio.gather(*(self._count(each) for each in together))
-                index += len(together)
-                continue
-            if isinstance(step, Stop):
-                self._clocks[step.clock].stop()
-            elif isinstance(step, Transition):
-                await self._writes.record(records.transition(self._start, self._state, step))
-                self._publish()
-            elif isinstance(step, StoreWrite):
-                await self._writes.record(step)
-            else:
-                self._state.outbox.append(step)
-            index += 1
-
-    async def _count(self, step: Arm | Window) -> None:
-        if isinstance(step, Window):
-            self._state.return_until = await asks.deadline(self._start, step.spec)
-            return
-        if step.gated and not workflow.patched(CLOCKS_PATCH):
-            return
-        schedule = await asks.schedule(self._start, step.request)
-        if step.clock in self._state.breached:
-            self._state.breached.remove(step.clock)
-        self._clocks[step.clock].arm(schedule)
 
     def _on_rung_of(self, clock: HandoffClock) -> Callable[[FiredRung], Awaitable[None]]:
         async def on_rung(fired: FiredRung) -> None:
@@ -350,26 +264,6 @@ class HandoffWorkflow:
         self._catching_up.cancel()
         pushing = [deliveries.pushing] if deliveries.pushing else []
         await asyncio.gather(*clock_tasks, postman, self._catching_up, *pushing, return_exceptions=True)
-
-    # What the Temporal UI and the parties see.
-
-    def _publish(self) -> None:
-        """Search attributes and current details; unchanged values are not upserted again."""
-        wanted = presentation.search_attributes(
-            self._start,
-            self._state,
-            with_parties=workflow.patched(PARTIES_PATCH),
-            colours_apart=workflow.patched(SLA_COLOUR_PATCH),
-        )
-        changed = [
-            key.value_set(value) if value is not None else key.value_unset()
-            for key, value in wanted.items()
-            if self._published.get(key.name, _UNPUBLISHED) != value
-        ]
-        if changed:
-            workflow.upsert_search_attributes(changed)
-            self._published.update({key.name: value for key, value in wanted.items()})
-        workflow.set_current_details(presentation.details(self._start, self._state))
 
     def _view(self) -> HandoffView:
         return presentation.view(self._start, self._state)
