@@ -52,6 +52,18 @@ class Rejection(BaseModel):
             self.named, self.model_dump(mode="json"), type=ErrorType.REJECTED.value, non_retryable=True
         )
 
+    @classmethod
+    def of(cls, error: ApplicationError) -> Rejection | None:
+        """The rejection `error` carries, read back as `error` sent it, whoever sent it (a case, a hand-off, intake,
+        the registry); None for a failure that is not a rejection. A domain service's refusal reaches a client
+        without a rule of its own (`services.errors.Refused`): it reads as rule `rejected`, its message as it is."""
+        if error.type != ErrorType.REJECTED.value:
+            return None
+        first = error.details[0] if error.details else None
+        if isinstance(first, dict) and "rule" in first:
+            return cls.model_validate(first)
+        return cls(rule="rejected", message=error.message)
+
 
 class Rejected(Exception):
     """A rule refused a command of a case or a hand-off; nothing was changed. The rule modules raise it, the
@@ -62,3 +74,12 @@ class Rejected(Exception):
         super().__init__(self.rejection.named)
         self.rule = rule
         self.field = field
+
+
+def continuing(subject: str) -> ApplicationError:
+    """The temporary refusal of a case or a hand-off about to continue as new (`ErrorType.CONTINUING`): nothing
+    changed, and the engine sends the command again, under its id, to the next run."""
+    from temporalio.exceptions import ApplicationError
+
+    message = f"{subject} is continuing as new: send the command again"
+    return ApplicationError(message, type=ErrorType.CONTINUING.value, non_retryable=True)

@@ -24,7 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from caseloop.errors import CommandError, InputRejected, NotFound, Unreachable
 from caseloop.sdk.failures import refusal, timed_out
-from schemas.rejections import ErrorType, Rejection
+from schemas.rejections import Rejection
 from workers.client import unreachable_reason
 
 T = TypeVar("T")
@@ -68,21 +68,14 @@ async def guarded(call: Call, work: Awaitable[T], within: float | None) -> T:
 
 
 def update_failed(call: Call, cause: BaseException) -> CommandError:
-    if isinstance(cause, ApplicationError) and cause.type == ErrorType.REJECTED:
-        return refusal(call.subject, _rejection(cause))
+    rejection = Rejection.of(cause) if isinstance(cause, ApplicationError) else None
+    if rejection is not None:
+        return refusal(call.subject, rejection)
     if isinstance(cause, ApplicationError) and _NO_HANDLER in cause.message:
         return NotFound(f"{call.subject} does not exist")
     if isinstance(cause, ApplicationError):
         return CommandError(f"{call.subject}: {cause.message}")
     return CommandError(f"{call.subject}: the command failed: {cause}")
-
-
-def _rejection(cause: ApplicationError) -> Rejection:
-    """The rejection every workflow and activity sends as the first detail (`Rejection.error`)."""
-    first = cause.details[0] if cause.details else None
-    if isinstance(first, dict) and isinstance(first.get("rule"), str):
-        return Rejection.model_validate({"message": cause.message, **first})
-    return Rejection(rule="rejected", message=cause.message)
 
 
 def rpc_failed(call: Call, error: RPCError) -> CommandError:

@@ -30,7 +30,6 @@ from schemas.handoff import (
     withdrawal_workflow_id,
 )
 from schemas.queues import DEFAULT_TASK_QUEUE
-from schemas.rejections import ErrorType
 
 
 async def report_event(client: Client, event: SourceEvent, task_queue: str = DEFAULT_TASK_QUEUE) -> EventReport:
@@ -150,7 +149,8 @@ def _rejection(failure: WorkflowFailureError) -> Rejection | None:
     """The rule that refused the input, raised by the workflow itself or by its activity."""
     cause: BaseException | None = failure.cause
     while cause is not None:
-        if isinstance(cause, ApplicationError) and cause.type == ErrorType.REJECTED and cause.details:
-            return Rejection.model_validate(cause.details[0])
+        rejection = Rejection.of(cause) if isinstance(cause, ApplicationError) else None
+        if rejection is not None:
+            return rejection
         cause = cause.__cause__
     return None

@@ -13,17 +13,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest, DescribeWorkflowExecutionResponse
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from activities.store.db import create_engine, create_session_factory
 from activities.store.ledger.audit import AuditTrailRepository
 from activities.store.ledger.cards import Card
 from activities.store.ledger.handoffs import HandoffRecord
 from activities.store.migrate import upgrade
-from schemas.handoff import HandoffStage, HandoffView, SlaColour
+from schemas.handoff import Claim, HandoffPolicy, HandoffStage, HandoffView, SlaColour
 from schemas.ledger import AuditEntry
-from tests.handoff.conftest import LABOUR_DISPATCH, MARKET_REGULATOR, Rig
-from tests.handoff.scenario import act, claim, closed_approval, withdraw
+from schemas.rejections import ErrorType
+from tests.handoff.conftest import DISTRICT_REGULATOR, HR_BUREAU, LABOUR_DISPATCH, MARKET_REGULATOR, Rig
+from tests.handoff.scenario import act, claim, closed_approval, give_back, reroute, withdraw
+from tests.handoff.test_loops import next_run_remembering
 from tests.support.postgres import create_database
 from tests.support.postgres_outage import StoppablePostgres, stoppable_postgres
 from workflows.handoff.entity import HandoffWorkflow
@@ -205,3 +208,53 @@ async def test_rungs_that_fire_during_an_outage_are_recorded_and_their_clock_kee
     async with rig.sessions() as session:
         cards = (await session.scalars(select(Card).where(Card.subject_id == handoff))).all()
     assert [card.level for card in cards] == ["red"]
+
+
+async def refusal_type(handle: WorkflowHandle[Any, HandoffView], command: Claim, command_id: str) -> str:
+    """The error type the hand-off refuses `command` with (its validator's: nothing reaches the history)."""
+    with pytest.raises(WorkflowUpdateFailedError) as raised:
+        await handle.execute_update(HandoffWorkflow.claim, command, id=command_id)
+    cause = raised.value.cause
+    assert isinstance(cause, ApplicationError) and cause.non_retryable
+    return str(cause.type)
+
+
+async def test_a_handoff_refuses_commands_with_continuing_while_it_continues_as_new(
+    rig: Rig, postgres: StoppablePostgres
+) -> None:
+    # A short history, and a reroute whose registry lookup waits out the outage: the history reaches its limit
+    # while the reroute's handler still runs, so the run must finish it before it continues as new.
+    handle = await next_run_remembering(rig, "continuing", HandoffPolicy(max_history_events=60))
+    returned = await handle.execute_update(HandoffWorkflow.return_push, give_back(MARKET_REGULATOR))
+    assert returned.stage is HandoffStage.RETURNED
+    described_now = (await described(rig, handle.id)).workflow_execution_info
+    assert described_now.history_length < 40, "room for the reroute to begin in this run"
+    run = described_now.execution.run_id
+    not_the_receiver = claim(HR_BUREAU)
+    assert await refusal_type(handle, not_the_receiver, "probe-0") == ErrorType.REJECTED
+
+    postgres.stop()
+    try:
+        rerouting = asyncio.ensure_future(handle.execute_update(HandoffWorkflow.reroute, reroute(DISTRICT_REGULATOR)))
+        for attempt in range(200):
+            await rig.env.sleep(timedelta(minutes=5))
+            if await refusal_type(handle, not_the_receiver, f"probe-{attempt + 1}") == ErrorType.CONTINUING:
+                break
+        else:
+            raise AssertionError("the hand-off never began to continue as new")
+        # A command it would take is refused as well, untouched: the engine sends it again to the next run.
+        assert await refusal_type(handle, claim(MARKET_REGULATOR), "claim-while-continuing") == ErrorType.CONTINUING
+        assert not rerouting.done() and (await handle.query(HandoffWorkflow.view)).stage is HandoffStage.RETURNED
+    finally:
+        postgres.start()
+
+    rerouted = await answered(rig, rerouting)
+    assert (rerouted.stage, rerouted.receiver_code) == (HandoffStage.REROUTED, DISTRICT_REGULATOR)
+    for _ in range(120):
+        if (await described(rig, handle.id)).workflow_execution_info.execution.run_id != run:
+            break
+        await rig.env.sleep(timedelta(minutes=1))
+    else:
+        raise AssertionError("the hand-off never continued as new")
+    # The next run takes commands again: the refused id was never applied, so its own rules answer it now.
+    assert await refusal_type(handle, claim(MARKET_REGULATOR), "claim-while-continuing") == ErrorType.REJECTED

@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.clock import DeadlineExtension, DeadlineSuspension, FiredRung, RungScheduleRequest
     from schemas.delivery import BatchItem, BatchOutcome, DeliveryBatch, DeliveryBatchResult, Push, SmsNotification
     from schemas.registry import CaseParties, CasePartiesQuery, DepartmentInfo, DepartmentQuery
-    from schemas.rejections import ErrorType
+    from schemas.rejections import ErrorType, continuing
     from workflows import policies
     from workflows.case import bounds, ladder, machine, presentation, records, requester, rules
     from workflows.case.effects import Effects, profile_of
@@ -365,9 +365,7 @@ class CaseWorkflow:
     def _validate(self, command: c.CaseCommand) -> None:
         if self._continuing:
             # New commands wait for the next run, which the engine sends them to again (SETTLES_TO_CONTINUE_PATCH).
-            raise ApplicationError(
-                "the case is continuing as new: send the command again", type=ErrorType.CONTINUING, non_retryable=True
-            )
+            raise continuing("the case")
         info = workflow.current_update_info()
         try:
             earlier = self._applied(info.id) if info is not None else None

@@ -7,6 +7,7 @@ carries the steps out in their order and writes the transition's store writes in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -59,6 +60,20 @@ class Stop:
 
 # A store write and a notice to a department are steps as they are: queued in their turn.
 Step = Arm | Window | Stop | Transition | StoreWrite | Push
+
+
+def counted(step: Step) -> bool:
+    """A clock step the shell counts through the legal clock (several next to each other at once)."""
+    return isinstance(step, Arm | Window)
+
+
+def clock_step(step: Step) -> bool:
+    return isinstance(step, Arm | Window | Stop)
+
+
+def clocks_ahead(steps: list[Step]) -> int:
+    """How many steps lead up to the last clock counted: their clock steps are carried out before the state moves."""
+    return max((index + 1 for index, step in enumerate(steps) if counted(step)), default=0)
 
 
 @dataclass
@@ -162,6 +177,10 @@ class Change:
     def fired(self, clock: HandoffClock, fired: FiredRung) -> str:
         """How the trail names a fired rung."""
         return f"{clock.value} {fired.kind.value} (due {fired.due_at.isoformat()})"
+
+
+# A transition's rules, as the shell applies them: a function that changes the state through a `Change`.
+Rules = Callable[[Change], None]
 
 
 def clock_spec(start: HandoffStart, started_at: datetime, limit: Limit) -> ClockSpec:

@@ -2,17 +2,16 @@
 originator's acknowledgement (DESIGN.md §3), with SLA timers from the legal clock on every step.
 
 The shell of the rules in `machine` and `ladder`: every command is an update its validator checks
-(`machine.check`); under one lock the handler checks it again, asks what the rules need from outside (the
+(`machine.check`); under one lock the handler checks it again, asks what the rules need from outside (`asks`: the
 registry for a reroute, the admission of a feedback's findings), applies the rules to a `Change`, and carries out
-its effects in their order (clocks armed and stopped, store writes queued, notices queued, the Temporal UI told).
-A transition's writes go to the store in one activity as it ends. A repeated command id answers its first result,
-across runs too; the same id with another command is refused. While it continues as new, the hand-off refuses
-commands with the temporary `Continuing`, which the engine sends again to the next run.
+its effects in their order (`transitions`: clocks armed and stopped, store writes and notices queued, the Temporal UI
+told). A transition's writes go to the store in one activity as it ends (`writes`). A repeated command id answers its
+first result, across runs too; the same id with another command is refused. While it continues as new, the hand-off
+refuses commands with the temporary `Continuing`, which the engine sends again to the next run.
 
-The main loop owes at most one push at a time (the receiver's package); notices wait in the state's outbox and go
-out one by one after their transition is written, retried until delivered. Writes the store did not take stay
-owed in the state and are retried in the background, so an outage never fails a command nor ends an SLA clock;
-the hand-off does not complete before the store holds them all.
+The push, the SMS and the outbox of notices are `delivery`'s; writes the store did not take stay owed in the state
+and are retried in the background, so an outage never fails a command nor ends an SLA clock; the hand-off does not
+complete before the store holds them all.
 """
 
 from __future__ import annotations
@@ -20,30 +19,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
-from functools import partial
-from itertools import takewhile
-from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, RetryState
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.clock.activities import ClockActivities
-    from activities.gateway.delivery import GatewayActivities
-    from activities.handoff.admission import HandoffIntakeActivities
-    from activities.notify.sms import SmsActivities
-    from activities.registry.lookups import RegistryActivities
     from schemas import names
-    from schemas import search_attributes as sa
-    from schemas.clock import ClockSpec, FiredRung, SlaClockState
-    from schemas.delivery import Push
+    from schemas.clock import FiredRung, SlaClockState
     from schemas.handoff import (
         Acknowledge,
-        Admission,
         Claim,
         Command,
-        EventReport,
         HandoffClock,
         HandoffInput,
         HandoffState,
@@ -53,35 +39,15 @@ with workflow.unsafe.imports_passed_through():
         ReturnPush,
         SendFeedback,
         StartActing,
-        StoreWrite,
         Terminate,
     )
-    from schemas.registry import DepartmentQuery, HandoffRouteQuery
-    from schemas.rejections import ErrorType, Rejected
-    from workflows import policies
-    from workflows.handoff import ladder, machine, presentation, records
-    from workflows.handoff.effects import (
-        Arm,
-        Change,
-        Effects,
-        Step,
-        Stop,
-        Transition,
-        Window,
-        clock_spec,
-    )
+    from schemas.rejections import Rejected, continuing
+    from workflows.handoff import asks, ladder, machine, presentation
+    from workflows.handoff.delivery import Deliveries, cause
+    from workflows.handoff.effects import Rules, clock_spec
+    from workflows.handoff.transitions import Transitions
     from workflows.handoff.writes import OwedWrites
     from workflows.sla import SlaClock
-
-_UNPUBLISHED = object()
-_T = TypeVar("_T")
-Rules = Callable[[Change], None]
-
-# Runs that began before these changes replay as they ran; from each marker on, a run takes the new path.
-PARTIES_PATCH = "handoff-parties-search-attribute"  # CaseloopParties upserted
-CLOCKS_PATCH = "handoff-push-act-and-order-clocks"  # the matter's push and act limits, and an order's own clock
-# CaseloopCardColour holds the most severe card, as for cases, and CaseloopSlaColour the SLA colour.
-SLA_COLOUR_PATCH = "handoff-card-colour-means-cards"
 
 
 @workflow.defn(name=names.HANDOFF_WORKFLOW)
@@ -96,29 +62,29 @@ class HandoffWorkflow:
             name: SlaClock(self._state.clocks.setdefault(name, SlaClockState()), self._on_rung_of(name))
             for name in HandoffClock
         }
-        self._pushing: asyncio.Task[None] | None = None
-        # SMS run beside the push and are never cancelled: a courtesy that has been sent may as well be answered.
-        self._texts: list[asyncio.Task[None]] = []
-        self._stopping = False
         self._continuing = False  # commands are refused until the next run takes them
         self._writes = OwedWrites(self._start, self._state, self._lock)
-        # What the Temporal UI holds: nothing for a new hand-off; after continue-as-new, unknown (so all is sent).
-        self._published: dict[str, Any] = {} if input.carried else {key.name: None for key in sa.ALL}
+        self._transitions = Transitions(self._start, self._state, self._writes, self._clocks, input.carried is not None)
+        self._apply = self._transitions.apply
+        self._deliveries = Deliveries(self._start, self._state, self._writes, self._transaction, self._apply)
 
     @workflow.run
     async def run(self, input: HandoffInput) -> HandoffView:
         clock_tasks = [asyncio.create_task(clock.run()) for clock in self._clocks.values()]
-        postman = asyncio.create_task(self._deliver_outbox())
+        postman = asyncio.create_task(self._deliveries.deliver_outbox())
         self._catching_up = asyncio.create_task(self._writes.catch_up())
         if input.carried is None:
             async with self._transaction():
                 await self._open()
         else:
-            self._publish()
+            self._transitions.publish()
+        deliveries = self._deliveries
         while True:
-            await workflow.wait_condition(lambda: self._push_due() or self._finished() or self._continue_as_new_due())
-            if self._push_due():
-                self._pushing = asyncio.create_task(self._push())
+            await workflow.wait_condition(
+                lambda: deliveries.push_due() or self._finished() or self._continue_as_new_due()
+            )
+            if deliveries.push_due():
+                deliveries.start_push()
                 continue
             # Under steady traffic some handler is always running: new commands wait for the next run instead.
             self._continuing = self._continue_as_new_due()
@@ -136,10 +102,19 @@ class HandoffWorkflow:
         await self._apply(machine.open_handoff)
         push_back = machine.push_back_limit(self._start)
         if push_back is not None:
-            due = await self._deadline(clock_spec(self._start, *push_back))
+            due = await asks.deadline(self._start, clock_spec(self._start, *push_back))
             await self._apply(lambda change: machine.check_push_back(change, due))
 
     # Commands, one update each: checked by the validator, checked again and applied under the lock.
+
+    def _validate(self, command: Command) -> None:
+        if self._continuing:
+            raise continuing("the hand-off")
+        info = _update()
+        try:
+            machine.is_repeat(command, info.id, info.name, self._state, self._start, workflow.now())
+        except Rejected as rejected:
+            raise rejected.rejection.error() from None
 
     @workflow.update(name=names.HANDOFF_CLAIM)
     async def claim(self, command: Claim) -> HandoffView:
@@ -152,8 +127,8 @@ class HandoffWorkflow:
     @workflow.update(name=names.HANDOFF_REROUTE)
     async def reroute(self, command: Reroute) -> HandoffView:
         async def rules() -> Rules:
-            department = await self._reroute_target(command)
-            self._cancel_push()
+            department = await asks.reroute_target(self._start, self._state, command)
+            self._deliveries.cancel_push()
             return lambda change: machine.reroute(change, command, department)
 
         return await self._command(command, rules)
@@ -165,7 +140,7 @@ class HandoffWorkflow:
     @workflow.update(name=names.HANDOFF_SEND_FEEDBACK)
     async def send_feedback(self, command: SendFeedback) -> HandoffView:
         async def rules() -> Rules:
-            reports = await self._admit_findings(command) if command.findings else []
+            reports = await asks.admit_findings(self._start, command, _update().id) if command.findings else []
             return lambda change: machine.send_feedback(change, command, reports)
 
         return await self._command(command, rules)
@@ -177,17 +152,19 @@ class HandoffWorkflow:
     @workflow.update(name=names.HANDOFF_TERMINATE)
     async def terminate(self, command: Terminate) -> HandoffView:
         async def rules() -> Rules:
-            self._cancel_push()
+            self._deliveries.cancel_push()
             return lambda change: machine.terminate(change, command)
 
         return await self._command(command, rules)
+
+    # Temporal wants each update's validator to take its command's own type: each hands it to `_validate`.
 
     @claim.validator
     def _validate_claim(self, command: Claim) -> None:
         self._validate(command)
 
     @return_push.validator
-    def _validate_return(self, command: ReturnPush) -> None:
+    def _validate_return_push(self, command: ReturnPush) -> None:
         self._validate(command)
 
     @reroute.validator
@@ -195,11 +172,11 @@ class HandoffWorkflow:
         self._validate(command)
 
     @start_acting.validator
-    def _validate_acting(self, command: StartActing) -> None:
+    def _validate_start_acting(self, command: StartActing) -> None:
         self._validate(command)
 
     @send_feedback.validator
-    def _validate_feedback(self, command: SendFeedback) -> None:
+    def _validate_send_feedback(self, command: SendFeedback) -> None:
         self._validate(command)
 
     @acknowledge.validator
@@ -219,22 +196,6 @@ class HandoffWorkflow:
     def view(self) -> HandoffView:
         return self._view()
 
-    def _validate(self, command: Command) -> None:
-        if self._continuing:
-            raise ApplicationError(
-                "the hand-off is continuing as new: send the command again",
-                type=ErrorType.CONTINUING,
-                non_retryable=True,
-            )
-        info = _update()
-        try:
-            if info.id in self._state.handled_commands:
-                machine.check_repeat(self._state, info.id, machine.applied_as(info.name, command))
-                return  # a repeat: the handler answers its first result
-            machine.check(command, self._state, self._start, workflow.now())
-        except Rejected as rejected:
-            raise rejected.rejection.error() from None
-
     async def _command(self, command: Command, rules: Callable[[], Awaitable[Rules]]) -> HandoffView:
         """Checks the command again against the state as it is now (an earlier command may have changed it since
         validation), applies it, writes its transition, and remembers its id with its answer."""
@@ -242,10 +203,8 @@ class HandoffWorkflow:
         async with self._lock:
             owed_before = bool(state.unrecorded)
             try:
-                if info.id in state.handled_commands:
-                    machine.check_repeat(state, info.id, machine.applied_as(info.name, command))
+                if machine.is_repeat(command, info.id, info.name, state, self._start, workflow.now()):
                     return machine.answer(state, info.id) or self._view()
-                machine.check(command, state, self._start, workflow.now())
                 await self._apply(await rules())
             except Rejected as rejected:
                 raise rejected.rejection.error() from None
@@ -256,220 +215,7 @@ class HandoffWorkflow:
             machine.remember(state, info.id, machine.applied_as(info.name, command), view, self._policy)
             return view
 
-    async def _reroute_target(self, command: Reroute) -> str:
-        """The named department if the registry knows it, else the next one the function catalogue names."""
-        start = self._start
-        if command.department_code is not None:
-            query = DepartmentQuery(code=command.department_code)
-            try:
-                department = await self._answered(
-                    lambda: workflow.execute_activity_method(
-                        RegistryActivities.get_department, query, **policies.STORE
-                    ),
-                    "registry lookup",
-                )
-            except ActivityError:
-                department = None
-            return machine.named_receiver(command.department_code, department)
-        excluded = [*self._state.returned_by, start.event.source_department]
-        route_query = HandoffRouteQuery(
-            matter_code=start.matter.code, locality_code=start.event.locality_code, exclude=excluded
-        )
-        route = await self._answered(
-            lambda: workflow.execute_activity_method(
-                RegistryActivities.resolve_handoff_receivers, route_query, **policies.STORE
-            ),
-            "registry lookup",
-        )
-        return machine.next_receiver(start, route)
-
-    async def _admit_findings(self, command: SendFeedback) -> list[EventReport]:
-        """Each finding becomes an event of the receiver's, linked to this hand-off: a loop-2 hand-off back."""
-        events = machine.findings_as_events(self._start, command)
-        admitted_by = f"{self._start.handoff_id}:{_update().id}"
-        admission = Admission(admitted_by=admitted_by, events=events, as_of=workflow.now())
-        result = await self._answered(
-            lambda: workflow.execute_activity_method(
-                HandoffIntakeActivities.admit_events, admission, **policies.ADMISSION
-            ),
-            "admission of the findings",
-        )
-        return result.reports
-
-    # Transitions: the rules change the state, then their effects are carried out in order.
-
-    async def _apply(self, rules: Rules) -> Effects:
-        now = workflow.now()
-        counted = 0
-        if self._writes.one_per_transition:
-            # The clocks are counted on a preview before the state moves, so nobody reads a stage without its
-            # deadlines (runs before ONE_WRITE_PATCH count them in their turn).
-            preview = Change(self._start, self._state.model_copy(deep=True), now)
-            rules(preview)
-            counted = _clocks_ahead(preview.effects.steps)
-            await self._carry_out([step for step in preview.effects.steps[:counted] if _clock_step(step)])
-        change = Change(self._start, self._state, now)
-        rules(change)
-        steps = change.effects.steps
-        await self._carry_out([step for step in steps[:counted] if not _clock_step(step)] + steps[counted:])
-        if self._writes.one_per_transition:
-            self._state.uncounted_escalations.extend(change.effects.escalations)
-        return change.effects
-
-    async def _carry_out(self, steps: list[Step]) -> None:
-        """Clocks next to each other are counted together; a transition's entry shows in the Temporal UI at once."""
-        index = 0
-        while index < len(steps):
-            step = steps[index]
-            if isinstance(step, Arm | Window):
-                counted = [later for later in takewhile(_counted, steps[index:]) if isinstance(later, Arm | Window)]
-                if len(counted) == 1:
-                    await self._count(counted[0])
-                else:
-                    await asyncio.gather(*(self._count(each) for each in counted))
-                index += len(counted)
-                continue
-            if isinstance(step, Stop):
-                self._clocks[step.clock].stop()
-            elif isinstance(step, Transition):
-                await self._writes.record(records.transition(self._start, self._state, step))
-                self._publish()
-            elif isinstance(step, StoreWrite):
-                await self._writes.record(step)
-            else:
-                self._state.outbox.append(step)
-            index += 1
-
-    async def _count(self, step: Arm | Window) -> None:
-        if isinstance(step, Window):
-            self._state.return_until = await self._deadline(step.spec)
-            return
-        if step.gated and not workflow.patched(CLOCKS_PATCH):
-            return
-        schedule = await self._answered(
-            lambda: workflow.execute_activity_method(ClockActivities.schedule_rungs, step.request, **policies.COMPUTE),
-            "legal clock",
-        )
-        if step.clock in self._state.breached:
-            self._state.breached.remove(step.clock)
-        self._clocks[step.clock].arm(schedule)
-
-    async def _deadline(self, spec: ClockSpec) -> datetime:
-        deadline = await self._answered(
-            lambda: workflow.execute_activity_method(ClockActivities.compute_deadline, spec, **policies.COMPUTE),
-            "legal clock",
-        )
-        return deadline.due_at
-
-    async def _answered(self, ask: Callable[[], Awaitable[_T]], what: str) -> _T:
-        """A lookup or computation the hand-off cannot go on without (the legal clock and the registry read the
-        store): asked again after a pause while the store is down, never given up; a refusal is raised."""
-        pause = self._policy.store_retry
-        while True:
-            try:
-                return await ask()
-            except ActivityError as error:
-                cause = error.cause
-                if isinstance(cause, ApplicationError) and cause.non_retryable:
-                    raise
-                workflow.logger.warning("%s unavailable, asked again in %s: %s", what, pause, _cause(error))
-            await workflow.sleep(pause, summary=f"{what} asked again")
-            pause = min(pause * 2, self._policy.store_retry_longest)
-
-    # SLA clocks.
-
-    def _on_rung_of(self, clock: HandoffClock) -> Callable[[FiredRung], Awaitable[None]]:
-        async def on_rung(fired: FiredRung) -> None:
-            async with self._transaction():
-                try:
-                    effects = await self._apply(lambda change: ladder.fire(change, clock, fired))
-                    department = effects.order_to
-                    if department is not None:
-                        spec = clock_spec(self._start, workflow.now(), self._policy.order_answer_limit)
-                        due = await self._deadline(spec)
-                        await self._apply(lambda change: ladder.issue_order(change, department, fired, due))
-                except ActivityError as error:
-                    # Only a refusal gets here (an outage is waited out): the clock's later rungs still fire.
-                    workflow.logger.error(
-                        "rung %s of the %s clock not carried out: %s", fired.kind, clock, _cause(error)
-                    )
-
-        return on_rung
-
-    # Pushing to the receiver; notices to departments.
-
-    def _push_due(self) -> bool:
-        return self._state.push_pending and (self._pushing is None or self._pushing.done()) and not self._stopping
-
-    def _cancel_push(self) -> None:
-        if self._pushing is not None and not self._pushing.done():
-            self._pushing.cancel()
-
-    async def _push(self) -> None:
-        version = self._state.version
-        push = machine.push_of(self._start, self._state, workflow.now())
-        receiver = push.department_code
-        try:
-            try:
-                first_attempts = policies.delivery_until_alert(self._policy.delivery_attempts_before_alert)
-                await workflow.execute_activity_method(GatewayActivities.deliver_push, push, **first_attempts)
-            except ActivityError as error:
-                if error.retry_state is not RetryState.MAXIMUM_ATTEMPTS_REACHED:
-                    raise
-                why = _cause(error)
-                if not await self._after_push(version, lambda change: machine.delivery_failing(change, receiver, why)):
-                    return
-                await workflow.execute_activity_method(
-                    GatewayActivities.deliver_push, push, **policies.DEPARTMENT_DELIVERY
-                )
-        except ActivityError as error:
-            if isinstance(error.cause, CancelledError):
-                return  # rerouted, terminated or continuing as new: whoever cancelled it owns what follows
-            why = _cause(error)
-            await self._after_push(version, lambda change: machine.delivery_failed(change, receiver, why))
-            return
-        if await self._after_push(version, lambda change: machine.pushed(change, receiver)):
-            self._texts.append(asyncio.create_task(self._send_sms(push)))
-
-    async def _after_push(self, version: int, rules: Rules) -> bool:
-        """Applies what became of the push of `version`, unless it was rerouted or the loop ended meanwhile."""
-        async with self._transaction():
-            if not machine.still_routed(self._state, version):
-                return False
-            await self._apply(rules)
-            return True
-
-    async def _send_sms(self, push: Push) -> None:
-        notification = machine.sms_of(self._start, self._state, push)
-        try:
-            await workflow.execute_activity_method(
-                SmsActivities.send_sms, notification, **policies.courtesy_sms(self._policy.sms_attempts)
-            )
-        except ActivityError as error:
-            why = _cause(error)
-            async with self._transaction():
-                await self._apply(lambda change: machine.sms_not_sent(change, why))
-
-    async def _deliver_outbox(self) -> None:
-        while True:
-            await workflow.wait_condition(self._notice_due)
-            push = self._state.outbox[0]
-            try:
-                await workflow.execute_activity_method(
-                    GatewayActivities.deliver_push, push, **policies.DEPARTMENT_DELIVERY
-                )
-            except ActivityError as error:
-                if isinstance(error.cause, CancelledError):
-                    return  # continuing as new: the notice stays in the outbox for the next run
-                why = _cause(error)
-                async with self._transaction():
-                    await self._apply(partial(machine.notice_undelivered, push=push, why=why))
-            self._state.outbox.pop(0)
-
-    def _notice_due(self) -> bool:
-        """A notice waits for the end of the transaction that queued it, so it goes out after its transition is
-        written (runs before ONE_WRITE_PATCH wrote it before queueing the notice)."""
-        return bool(self._state.outbox) and not self._writes.in_transaction()
+    # Transitions (`transitions`): one at a time under the lock, its writes in one store call as it ends.
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
@@ -479,65 +225,48 @@ class HandoffWorkflow:
             yield
             await self._writes.transaction_ended(owed_before)
 
+    def _on_rung_of(self, clock: HandoffClock) -> Callable[[FiredRung], Awaitable[None]]:
+        async def on_rung(fired: FiredRung) -> None:
+            async with self._transaction():
+                try:
+                    effects = await self._apply(lambda change: ladder.fire(change, clock, fired))
+                    department = effects.order_to
+                    if department is not None:
+                        spec = clock_spec(self._start, workflow.now(), self._policy.order_answer_limit)
+                        due = await asks.deadline(self._start, spec)
+                        await self._apply(lambda change: ladder.issue_order(change, department, fired, due))
+                except ActivityError as error:
+                    # Only a refusal gets here (an outage is waited out): the clock's later rungs still fire.
+                    workflow.logger.error(
+                        "rung %s of the %s clock not carried out: %s", fired.kind, clock, cause(error)
+                    )
+
+        return on_rung
+
     # Ending: completed once closed and written, or continued as new when the server suggests it.
 
     def _finished(self) -> bool:
         state = self._state
-        return not state.stage.is_open and not state.outbox and not state.unrecorded and self._texted()
+        return not state.stage.is_open and not state.outbox and not state.unrecorded and self._deliveries.texted()
 
     def _continue_as_new_due(self) -> bool:
         info, limit = workflow.info(), self._policy.max_history_events
         due = info.is_continue_as_new_suggested() or (limit is not None and info.get_current_history_length() >= limit)
-        return due and self._texted()
-
-    def _texted(self) -> bool:
-        return all(text.done() for text in self._texts)
+        return due and self._deliveries.texted()
 
     async def _stop_tasks(self, clock_tasks: list[asyncio.Task[None]], postman: asyncio.Task[None]) -> None:
-        self._stopping = True
+        deliveries = self._deliveries
+        deliveries.stopping = True
         for clock in self._clocks.values():
             clock.close()
-        self._cancel_push()
+        deliveries.cancel_push()
         postman.cancel()
         self._catching_up.cancel()
-        pushing = [self._pushing] if self._pushing else []
+        pushing = [deliveries.pushing] if deliveries.pushing else []
         await asyncio.gather(*clock_tasks, postman, self._catching_up, *pushing, return_exceptions=True)
-
-    # What the Temporal UI and the parties see.
-
-    def _publish(self) -> None:
-        """Search attributes and current details; unchanged values are not upserted again."""
-        wanted = presentation.search_attributes(
-            self._start,
-            self._state,
-            with_parties=workflow.patched(PARTIES_PATCH),
-            colours_apart=workflow.patched(SLA_COLOUR_PATCH),
-        )
-        changed = [
-            key.value_set(value) if value is not None else key.value_unset()
-            for key, value in wanted.items()
-            if self._published.get(key.name, _UNPUBLISHED) != value
-        ]
-        if changed:
-            workflow.upsert_search_attributes(changed)
-            self._published.update({key.name: value for key, value in wanted.items()})
-        workflow.set_current_details(presentation.details(self._start, self._state))
 
     def _view(self) -> HandoffView:
         return presentation.view(self._start, self._state)
-
-
-def _counted(step: Step) -> bool:
-    return isinstance(step, Arm | Window)
-
-
-def _clock_step(step: Step) -> bool:
-    return isinstance(step, Arm | Window | Stop)
-
-
-def _clocks_ahead(steps: list[Step]) -> int:
-    """How many steps lead up to the last clock counted: their clock steps are carried out before the state moves."""
-    return max((index + 1 for index, step in enumerate(steps) if _counted(step)), default=0)
 
 
 def _ready(rules: Rules) -> Callable[[], Awaitable[Rules]]:
@@ -554,8 +283,3 @@ def _update() -> workflow.UpdateInfo:
     info = workflow.current_update_info()
     assert info is not None  # only update handlers and validators ask
     return info
-
-
-def _cause(error: ActivityError) -> str:
-    cause = error.cause
-    return str(cause) if cause is not None else str(error)

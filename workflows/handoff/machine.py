@@ -215,6 +215,18 @@ def check_repeat(state: HandoffState, command_id: str, applied: str) -> None:
         )
 
 
+def is_repeat(
+    command: Command, command_id: str, update: str, state: HandoffState, start: HandoffStart, now: datetime
+) -> bool:
+    """True for a command id the hand-off applied, sent again with the same command (answered with its first
+    result); else the command is checked against the state as it is now. Raises `Rejected`."""
+    if command_id in state.handled_commands:
+        check_repeat(state, command_id, applied_as(update, command))
+        return True
+    check(command, state, start, now)
+    return False
+
+
 def remembered(handled: list[str], command_id: str, keep: int) -> list[str]:
     """The command (update) IDs to keep after `command_id`, oldest dropped first."""
     return [*handled, command_id][-keep:]
