@@ -41,6 +41,10 @@ VERBS = {
 }
 COMMAND_MODULES = tuple(dict.fromkeys(VERBS.values()))
 
+# `import httpx` imports httpx's own command line (click, rich, pygments: about 70 ms) whenever those happen to be
+# installed; this process is caseloop's command line and never runs httpx's, so httpx gets its stub instead.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 
 def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     """The parser with every command, or with only the commands of `verb`'s module when `verb` is one of VERBS:

@@ -142,6 +142,11 @@ async def _legal_clock(locality: str | None) -> LegalClock:
     """The legal clock with the operators' overrides from the store; the built-in calendars and office hours,
     said on stderr, where there is no store to read them from (a fresh machine, a shell outside the stack's data
     directory) or it was never migrated."""
+    from caseloop.store_peek import holds_no_overrides
+    from workers.settings import get_settings
+
+    if holds_no_overrides(get_settings().resolved_store_url, locality):
+        return LegalClock(LegalCalendar(), OfficeHours())  # what the store would answer, without SQLAlchemy
     from caseloop.store import open_store, why_no_store
     from services.clock.service import load_legal_clock
 

@@ -20,13 +20,23 @@ HEAVY = ("workers.stack", "workers.door", "workers.worker", "uvicorn", "fastapi"
 # (the payload codec), and Alembic (reading a store's revision does not need it).
 NOT_FOR_DEADLINE = (*HEAVY, "caseloop.sdk", "httpx", "workflows", "temporalio", "workers.codec", "alembic")
 
+NOT_FOR_A_STORE_WITHOUT_OVERRIDES = (
+    "sqlalchemy",
+    "activities",
+    "schemas.handoff.state",
+    "schemas.case",
+    "click",
+    "rich",
+)
+
 DEADLINE = ["deadline", "--from", "2026-06-01T09:00:00+08:00", "--limit", "15", "--unit", "working-days"]
 
 
 # The console script's own code, with the loaded modules written down as the process exits.
 RUN_AND_LIST_MODULES = """
 import atexit, os, sys
-atexit.register(lambda: open(os.environ["MODULES_FILE"], "w").write("\\n".join(sorted(sys.modules))))
+loaded = lambda: sorted(name for name, module in sys.modules.items() if module is not None)  # None: an import refused
+atexit.register(lambda: open(os.environ["MODULES_FILE"], "w").write("\\n".join(loaded())))
 from caseloop.cli import main
 sys.exit(main())
 """
@@ -70,6 +80,9 @@ def test_deadline_reading_a_store_imports_none_of_the_stack(tmp_path: Path) -> N
     assert "no operator overrides were read" not in done.stderr  # the store was read
     assert "due        2026-06-23T17:30:00+08:00" in done.stdout
     assert _among(imported, NOT_FOR_DEADLINE) == []
+    # A migrated SQLite store holding no override is asked with sqlite3: no SQLAlchemy, no store models, and none
+    # of the hand-off's or the case's models (the settings need only the hand-off's policy).
+    assert _among(imported, NOT_FOR_A_STORE_WITHOUT_OVERRIDES) == []
 
 
 def test_help_lists_every_verb_and_imports_none_of_the_stack(tmp_path: Path) -> None:
