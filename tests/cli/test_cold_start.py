@@ -118,3 +118,19 @@ def test_a_verb_alone_helps_as_in_the_whole_parser(verb: str, monkeypatch: pytes
     alone = _helps(_verbs(build_parser(verb))[verb], f"caseloop {verb}")
     assert alone == whole
     assert list(_verbs(build_parser(verb))) == [name for name, module in VERBS.items() if module == VERBS[verb]]
+
+
+def test_a_client_verb_builds_only_the_models_it_uses(tmp_path: Path) -> None:
+    """The console script of a client verb defers each pydantic model's build to its first use: the clock models
+    `caseloop deadline` validates and prints are built, the ones it never touches are not."""
+    check = (
+        "import sys; from caseloop.cli import main; code = main(); from schemas import clock; "
+        "print(code, clock.ClockSpec.__pydantic_complete__, clock.SlaClockState.__pydantic_complete__, file=sys.stderr)"
+    )
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CASELOOP_")}
+    env["CASELOOP_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", check, *DEADLINE], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert "due        2026-06-23T17:30:00+08:00" in done.stdout, done.stderr[-2000:]
+    assert done.stderr.split()[-3:] == ["0", "True", "False"], done.stderr[-2000:]
