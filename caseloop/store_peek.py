@@ -12,6 +12,8 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import unquote
 
+NO_STORE = "there is no store at {path} (`caseloop db upgrade` makes one, as `caseloop up` does)"
+
 # The tables activities/store/calendar.py maps, and Alembic's version table (activities/store/migrate.py).
 _NO_OVERRIDES = (
     "SELECT (SELECT count(*) FROM alembic_version) > 0"
@@ -26,6 +28,13 @@ def sqlite_file(url: str) -> Path | None:
     if not separator or scheme not in ("sqlite", "sqlite+aiosqlite") or not rest or "?" in rest or "#" in rest:
         return None
     return Path(unquote(rest))
+
+
+def no_sqlite_store(url: str) -> str | None:
+    """Why there is nothing to read when a plain SQLite URL names a file that does not exist (connecting would
+    create it), as `caseloop.store.why_no_store` says it; None otherwise."""
+    path = sqlite_file(url)
+    return None if path is None or path.is_file() else NO_STORE.format(path=path)
 
 
 def holds_no_overrides(url: str, locality: str | None) -> bool:

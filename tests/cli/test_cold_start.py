@@ -70,6 +70,8 @@ def test_deadline_without_a_store_imports_none_of_the_stack(tmp_path: Path) -> N
     assert "caseloop.commands.clock" in imported  # the measurement saw the command run
     assert _among(imported, NOT_FOR_DEADLINE) == []
     assert _among(imported, tuple(module for module in COMMAND_MODULES if not module.endswith(".clock"))) == []
+    assert "no operator overrides were read: there is no store at" in done.stderr  # said without SQLAlchemy
+    assert _among(imported, NOT_FOR_A_STORE_WITHOUT_OVERRIDES) == []
 
 
 def test_deadline_reading_a_store_imports_none_of_the_stack(tmp_path: Path) -> None:
