@@ -41,6 +41,25 @@ VERBS = {
 }
 COMMAND_MODULES = tuple(dict.fromkeys(VERBS.values()))
 
+# `import httpx` imports httpx's own command line (click, rich, pygments: about 70 ms) whenever those happen to be
+# installed; this process is caseloop's command line and never runs httpx's, so httpx gets its stub instead.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+# The verbs that only read or send (a client of the door or of the store, never a worker, a server or the demo's
+# stack): their process uses a few of the hundreds of pydantic models the schemas define, so there each model builds
+# its validator on first use (pydantic's defer_build) instead of while its module is imported.
+CLIENT_VERBS = frozenset(
+    {"db", "inbox", "registry", "credentials", "deadline", "calendar", "case", "handoff", "report"}
+)
+
+
+def _models_built_on_use() -> None:
+    """Every pydantic model defined from now on in this process defers building its validator and serializer to its
+    first use (the same validation, later); set only in the console script's own process, before the schemas load."""
+    from pydantic import BaseModel
+
+    BaseModel.model_config["defer_build"] = True
+
 
 def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     """The parser with every command, or with only the commands of `verb`'s module when `verb` is one of VERBS:
@@ -64,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     it wanted. Scripts that must know the rest was not written can compare line counts.
     """
     arguments = sys.argv[1:] if argv is None else list(argv)
+    if argv is None and arguments and arguments[0] in CLIENT_VERBS:  # the console script, not a caller's process
+        _models_built_on_use()
     try:
         code = _run(build_parser(arguments[0] if arguments else None), arguments)
     except BrokenPipeError:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from activities.store import migrate
 from activities.store.db import create_engine, create_session_factory, redacted_url
 from caseloop.errors import CommandError, Unreachable
+from caseloop.store_peek import NO_STORE
 from workers.settings import get_settings
 
 # SQLSTATE classes (PostgreSQL appendix A) that say the store cannot be used at all, and in what words.
@@ -88,7 +89,7 @@ async def why_no_store(url: str | None = None) -> str | None:
     url = url or get_settings().resolved_store_url
     missing = _missing_file(url)
     if missing is not None:
-        return f"there is no store at {missing} (`caseloop db upgrade` makes one, as `caseloop up` does)"
+        return NO_STORE.format(path=missing)
     with store_errors(url):
         revision = await migrate.current_revision(url)
     if revision is None:

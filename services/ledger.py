@@ -77,6 +77,29 @@ def _differences(stored: Mapping[str, object], wanted: Mapping[str, object]) -> 
     return [key for key, value in wanted.items() if stored.get(key) != value]
 
 
+def _checked(entry: AuditEntry, written: bool, stored: AuditEntry) -> bool:
+    """Whether the entry was written now; a row already there must be the same entry (a retry), else a conflict."""
+    if not written and stored != entry:
+        differences = _differences(stored.model_dump(), entry.model_dump())
+        raise _conflict(f"audit entry {entry.seq} of {entry.subject_id}", differences)
+    return written
+
+
+def _same_card(stored: Card, card: Card) -> None:
+    """A card already stored under the id must be this one (a retry), else a conflict."""
+    keys = ("subject_id", "department_code", "level", "reason", "step", "due_at", "issued_at", "points")
+    differences = [key for key in keys if getattr(stored, key) != getattr(card, key)]
+    if differences:
+        raise _conflict(f"card {card.card_id}", differences)
+
+
+def _same_score_event(stored: ScoreEvent, row: ScoreEvent) -> None:
+    keys = ("department_code", "kind", "subject_id", "points")
+    differences = [key for key in keys if getattr(stored, key) != getattr(row, key)]
+    if differences:
+        raise _conflict(f"score event {row.event_id}", differences)
+
+
 def _card_record(card: Card, recorded: bool) -> CardRecord:
     return CardRecord(
         card_id=card.card_id,
@@ -160,11 +183,7 @@ class Ledger:
 
     @staticmethod
     async def _append(session: AsyncSession, entry: AuditEntry) -> bool:
-        written, stored = await AuditTrailRepository(session).append(entry)
-        if not written and stored != entry:
-            differences = _differences(stored.model_dump(), entry.model_dump())
-            raise _conflict(f"audit entry {entry.seq} of {entry.subject_id}", differences)
-        return written
+        return _checked(entry, *await AuditTrailRepository(session).append(entry))
 
     async def _record_transition(
         self,
@@ -207,7 +226,9 @@ class Ledger:
         if not transitions:
             return []
         async with self._unit(session) as session:
-            written = [await self._append(session, transition.entry) for transition in transitions]
+            entries = [transition.entry for transition in transitions]
+            appended = await AuditTrailRepository(session).append_many(entries)  # one INSERT for them all
+            written = [_checked(entry, *answer) for entry, answer in zip(entries, appended, strict=True)]
             last = max(transitions, key=lambda transition: transition.entry.seq)
             await CaseRecordRepository(session).save(last.case, last.entry.seq, last.entry.at)
         return written
@@ -225,10 +246,8 @@ class Ledger:
             transition.entry, SupervisionOrderRepository, transition.order, transition.order.order_id, session
         )
 
-    async def record_card(self, issue: CardIssue, session: AsyncSession | None = None) -> CardRecord:
-        """The card and the score event it becomes, in one unit of work."""
-        points = self._points(_CARD_SCORE[issue.level], issue.points)
-        card = Card(
+    def _card(self, issue: CardIssue) -> Card:
+        return Card(
             card_id=issue.card_id,
             subject_id=issue.subject_id,
             subject_kind=issue.subject_kind.value,
@@ -238,28 +257,58 @@ class Ledger:
             step=issue.step,
             due_at=issue.due_at,
             issued_at=issue.issued_at,
-            points=points,
+            points=self._points(_CARD_SCORE[issue.level], issue.points),
             score_event_id=f"card:{issue.card_id}",
         )
+
+    @staticmethod
+    def _card_event(card: Card) -> ScoreEvent:
+        """The score event a card becomes."""
+        return ScoreEvent(
+            event_id=card.score_event_id,
+            department_code=card.department_code,
+            kind=_CARD_SCORE[CardLevel(card.level)].value,
+            subject_id=card.subject_id,
+            occurred_at=card.issued_at,
+            points=card.points,
+            note=f"{card.level} card: {card.reason}",
+        )
+
+    async def record_card(self, issue: CardIssue, session: AsyncSession | None = None) -> CardRecord:
+        """The card and the score event it becomes, in one unit of work."""
+        card = self._card(issue)
         async with self._unit(session) as session:
             written, stored = await CardRepository(session).add(card)
             if not written:
-                keys = ("subject_id", "department_code", "level", "reason", "step", "due_at", "issued_at", "points")
-                differences = [key for key in keys if getattr(stored, key) != getattr(card, key)]
-                if differences:
-                    raise _conflict(f"card {issue.card_id}", differences)
-            await ScoreEventRepository(session).add(
-                ScoreEvent(
-                    event_id=card.score_event_id,
-                    department_code=issue.department_code,
-                    kind=_CARD_SCORE[issue.level].value,
-                    subject_id=issue.subject_id,
-                    occurred_at=issue.issued_at,
-                    points=points,
-                    note=f"{issue.level.value} card: {issue.reason.value}",
-                )
-            )
+                _same_card(stored, card)
+            await ScoreEventRepository(session).add(self._card_event(card))
             return _card_record(stored, written)
+
+    async def record_cards_and_scores(
+        self, issues: Sequence[CardIssue], events: Sequence[ScoreEventInput], session: AsyncSession
+    ) -> tuple[list[CardIssue], int]:
+        """A transition's cards and score events in the caller's unit of work, in two INSERTs (the cards; every
+        score event, the cards' own among them) instead of an INSERT and a read-back per row; rows a retried
+        attempt finds written are read in one SELECT and compared, as `record_card` and `record_score_event` do.
+        Answers the cards this call issued and how many of `events` it recorded."""
+        cards = [self._card(issue) for issue in issues]
+        issued: list[CardIssue] = []
+        if cards:
+            written, stored = await CardRepository(session).add_many(cards)
+            for issue, card in zip(issues, cards, strict=True):
+                if card.card_id in written:
+                    issued.append(issue)
+                else:
+                    _same_card(stored[card.card_id], card)
+        rows = [self._score_row(event) for event in events]
+        everything = [self._card_event(card) for card in cards] + rows
+        if not everything:
+            return issued, 0
+        recorded, stored_events = await ScoreEventRepository(session).add_many(everything)
+        for row in rows:
+            if row.event_id not in recorded:
+                _same_score_event(stored_events[row.event_id], row)
+        return issued, sum(row.event_id in recorded for row in rows)
 
     async def revoke_card(self, revocation: CardRevocation) -> CardRecord:
         """Revokes a card on appeal and takes back its points; revoking it again changes nothing."""
@@ -307,11 +356,8 @@ class Ledger:
         async with self._sessions() as session:
             return [row.to_view() for row in await JointMeetingRepository(session).for_case(case_id)]
 
-    async def record_score_event(
-        self, event: ScoreEventInput, session: AsyncSession | None = None
-    ) -> ScoreEventRecorded:
-        """On-time closes, redos, typical cases; cards and bad ratings record theirs themselves."""
-        row = ScoreEvent(
+    def _score_row(self, event: ScoreEventInput) -> ScoreEvent:
+        return ScoreEvent(
             event_id=event.event_id,
             department_code=event.department_code,
             kind=event.kind.value,
@@ -320,13 +366,16 @@ class Ledger:
             points=self._points(event.kind, event.points),
             note=event.note,
         )
+
+    async def record_score_event(
+        self, event: ScoreEventInput, session: AsyncSession | None = None
+    ) -> ScoreEventRecorded:
+        """On-time closes, redos, typical cases; cards and bad ratings record theirs themselves."""
+        row = self._score_row(event)
         async with self._unit(session) as session:
             written, stored = await ScoreEventRepository(session).add(row)
             if not written:
-                keys = ("department_code", "kind", "subject_id", "points")
-                differences = [key for key in keys if getattr(stored, key) != getattr(row, key)]
-                if differences:
-                    raise _conflict(f"score event {event.event_id}", differences)
+                _same_score_event(stored, row)
         return ScoreEventRecorded(event_id=stored.event_id, points=stored.points, recorded=written)
 
     async def score_totals(self, query: ScoreTotalsQuery) -> ScoreTotals:

@@ -27,3 +27,9 @@ def test_importing_the_sdk_loads_nothing_heavy() -> None:
         modules = loaded_by(statement)
         heavy = [name for name in modules if name.split(".")[0] in HEAVY]
         assert not heavy, f"`{statement}` loaded {heavy}; everything it loaded: {modules}"
+
+
+def test_the_command_line_never_loads_httpx_own_command_line() -> None:
+    """httpx imports its own command line (click, rich, pygments) when they are installed; caseloop's has no use."""
+    modules = loaded_by("import caseloop.cli, httpx")
+    assert not [name for name in modules if name.split(".")[0] in ("click", "rich", "pygments")], modules

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas.handoff import HandoffPolicy
+from schemas.handoff.policy import HandoffPolicy
 from schemas.report_sending import ReportRecipient
 from schemas.reports import ScoreWeights
 from workers.keys import Keyring, parse_key

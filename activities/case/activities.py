@@ -32,7 +32,7 @@ from schemas.case.records import (
 )
 from schemas.clock import ClockSpec
 from schemas.delivery import Push
-from schemas.ledger import CardIssue, CaseTransition
+from schemas.ledger import CaseTransition
 from services.clock.deadline import LegalClock
 from services.clock.service import ClockService
 from services.ledger import Ledger
@@ -90,15 +90,11 @@ class CaseActivities:
     async def _record(self, changes: CaseChanges) -> CaseChangesRecorded:
         # One unit of work for the transition's entries, orders, cards, scores and ratings: all or nothing.
         ledger = self._ledger
-        issued: list[CardIssue] = []
         async with ledger.unit_of_work() as session:
             transitions = [CaseTransition(entry=entry, case=changes.case) for entry in changes.entries]
             written = await ledger.record_case_transitions(transitions, session)
             orders = sum([(await ledger.record_supervision_order(order, session)).applied for order in changes.orders])
-            for card in changes.cards:
-                if (await ledger.record_card(card, session)).recorded:
-                    issued.append(card)
-            scores = sum([(await ledger.record_score_event(score, session)).recorded for score in changes.scores])
+            issued, scores = await ledger.record_cards_and_scores(changes.cards, changes.scores, session)
             ratings = sum([(await ledger.record_rating(rating, session)).recorded for rating in changes.ratings])
         entries, cards = sum(written), len(issued)
         for entry, wrote in zip(changes.entries, written, strict=True):

@@ -142,14 +142,24 @@ async def _legal_clock(locality: str | None) -> LegalClock:
     """The legal clock with the operators' overrides from the store; the built-in calendars and office hours,
     said on stderr, where there is no store to read them from (a fresh machine, a shell outside the stack's data
     directory) or it was never migrated."""
-    from caseloop.store import open_store, why_no_store
-    from services.clock.service import load_legal_clock
+    from caseloop.store_peek import holds_no_overrides, no_sqlite_store
+    from workers.settings import get_settings
 
-    missing = await why_no_store()
+    url = get_settings().resolved_store_url
+    if holds_no_overrides(url, locality):
+        return LegalClock(LegalCalendar(), OfficeHours())  # what the store would answer, without SQLAlchemy
+    missing = no_sqlite_store(url)  # said without SQLAlchemy as well
+    if missing is None:
+        from caseloop.store import why_no_store
+
+        missing = await why_no_store(url)
     if missing is not None:
         print(f"caseloop: no operator overrides were read: {missing}; the built-in calendars answer", file=sys.stderr)
         return LegalClock(LegalCalendar(), OfficeHours())
-    async with open_store() as sessions:
+    from caseloop.store import open_store
+    from services.clock.service import load_legal_clock
+
+    async with open_store(url) as sessions:
         return await load_legal_clock(sessions, locality)
 
 

@@ -20,13 +20,23 @@ HEAVY = ("workers.stack", "workers.door", "workers.worker", "uvicorn", "fastapi"
 # (the payload codec), and Alembic (reading a store's revision does not need it).
 NOT_FOR_DEADLINE = (*HEAVY, "caseloop.sdk", "httpx", "workflows", "temporalio", "workers.codec", "alembic")
 
+NOT_FOR_A_STORE_WITHOUT_OVERRIDES = (
+    "sqlalchemy",
+    "activities",
+    "schemas.handoff.state",
+    "schemas.case",
+    "click",
+    "rich",
+)
+
 DEADLINE = ["deadline", "--from", "2026-06-01T09:00:00+08:00", "--limit", "15", "--unit", "working-days"]
 
 
 # The console script's own code, with the loaded modules written down as the process exits.
 RUN_AND_LIST_MODULES = """
 import atexit, os, sys
-atexit.register(lambda: open(os.environ["MODULES_FILE"], "w").write("\\n".join(sorted(sys.modules))))
+loaded = lambda: sorted(name for name, module in sys.modules.items() if module is not None)  # None: an import refused
+atexit.register(lambda: open(os.environ["MODULES_FILE"], "w").write("\\n".join(loaded())))
 from caseloop.cli import main
 sys.exit(main())
 """
@@ -60,6 +70,8 @@ def test_deadline_without_a_store_imports_none_of_the_stack(tmp_path: Path) -> N
     assert "caseloop.commands.clock" in imported  # the measurement saw the command run
     assert _among(imported, NOT_FOR_DEADLINE) == []
     assert _among(imported, tuple(module for module in COMMAND_MODULES if not module.endswith(".clock"))) == []
+    assert "no operator overrides were read: there is no store at" in done.stderr  # said without SQLAlchemy
+    assert _among(imported, NOT_FOR_A_STORE_WITHOUT_OVERRIDES) == []
 
 
 def test_deadline_reading_a_store_imports_none_of_the_stack(tmp_path: Path) -> None:
@@ -70,6 +82,9 @@ def test_deadline_reading_a_store_imports_none_of_the_stack(tmp_path: Path) -> N
     assert "no operator overrides were read" not in done.stderr  # the store was read
     assert "due        2026-06-23T17:30:00+08:00" in done.stdout
     assert _among(imported, NOT_FOR_DEADLINE) == []
+    # A migrated SQLite store holding no override is asked with sqlite3: no SQLAlchemy, no store models, and none
+    # of the hand-off's or the case's models (the settings need only the hand-off's policy).
+    assert _among(imported, NOT_FOR_A_STORE_WITHOUT_OVERRIDES) == []
 
 
 def test_help_lists_every_verb_and_imports_none_of_the_stack(tmp_path: Path) -> None:
@@ -105,3 +120,19 @@ def test_a_verb_alone_helps_as_in_the_whole_parser(verb: str, monkeypatch: pytes
     alone = _helps(_verbs(build_parser(verb))[verb], f"caseloop {verb}")
     assert alone == whole
     assert list(_verbs(build_parser(verb))) == [name for name, module in VERBS.items() if module == VERBS[verb]]
+
+
+def test_a_client_verb_builds_only_the_models_it_uses(tmp_path: Path) -> None:
+    """The console script of a client verb defers each pydantic model's build to its first use: the clock models
+    `caseloop deadline` validates and prints are built, the ones it never touches are not."""
+    check = (
+        "import sys; from caseloop.cli import main; code = main(); from schemas import clock; "
+        "print(code, clock.ClockSpec.__pydantic_complete__, clock.SlaClockState.__pydantic_complete__, file=sys.stderr)"
+    )
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CASELOOP_")}
+    env["CASELOOP_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", check, *DEADLINE], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert "due        2026-06-23T17:30:00+08:00" in done.stdout, done.stderr[-2000:]
+    assert done.stderr.split()[-3:] == ["0", "True", "False"], done.stderr[-2000:]

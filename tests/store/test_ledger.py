@@ -337,3 +337,58 @@ async def test_a_handoff_record_follows_its_loop(sessions: Sessions) -> None:
     )
     assert (view.stage, view.claimed_at, view.version) == ("CLAIMED", T0 + timedelta(hours=4), 2)
     assert view.updated_at.tzinfo == UTC
+
+
+def score(event_id: str = "SQ-FGW-2026-001:redo:1", **changes: object) -> ScoreEventInput:
+    values: dict[str, object] = {
+        "event_id": event_id,
+        "department_code": "SQ-ZRZYJ",
+        "kind": ScoreKind.REDO,
+        "subject_id": "SQ-FGW-2026-001",
+        "occurred_at": T0 + timedelta(days=2),
+    }
+    return ScoreEventInput.model_validate(values | changes)
+
+
+async def test_a_transitions_cards_and_scores_are_written_together_once(sessions: Sessions) -> None:
+    """The batch a case's transition writes: each card once with its score event, each score event once; a retry
+    writes nothing and answers nothing issued or recorded."""
+    ledger = Ledger(sessions)
+    cards = [card(), card("SQ-FGW-2026-001:close:1:red", level=CardLevel.RED, step="close")]
+    async with ledger.unit_of_work() as session:
+        issued, recorded = await ledger.record_cards_and_scores(cards, [score()], session)
+    async with ledger.unit_of_work() as session:
+        again = await ledger.record_cards_and_scores(cards, [score()], session)
+    assert ([issue.card_id for issue in issued], recorded) == ([issue.card_id for issue in cards], 1)
+    assert again == ([], 0)
+    assert await rows(sessions, ScoreEvent) == 3  # two cards' events and the redo
+    single = await ledger.record_card(cards[0])  # the one-card path finds the batch's row as its own
+    assert single.recorded is False and single.score_event_id == "card:SQ-FGW-2026-001:sign:1:yellow"
+
+
+async def test_a_different_card_or_score_under_a_taken_id_refuses_the_whole_batch(sessions: Sessions) -> None:
+    ledger = Ledger(sessions)
+    async with ledger.unit_of_work() as session:
+        await ledger.record_cards_and_scores([card()], [score()], session)
+    for cards, scores, field in (
+        ([card(), card("SQ-FGW-2026-001:close:1:red")], [score(points=Decimal(-9))], "points"),
+        ([card("SQ-FGW-2026-001:close:1:red"), card(step="close")], [], "step"),
+    ):
+        with pytest.raises(Refused) as refused:
+            async with ledger.unit_of_work() as session:
+                await ledger.record_cards_and_scores(cards, scores, session)
+        assert field in str(refused.value)
+    assert await rows(sessions, ScoreEvent) == 2  # nothing of a refused batch stayed
+
+
+async def test_a_transitions_entries_are_one_insert_and_a_changed_retry_is_refused(sessions: Sessions) -> None:
+    ledger = Ledger(sessions)
+    transitions = [CaseTransition(entry=entry(seq), case=snapshot("REGISTERED")) for seq in (1, 2, 3)]
+    assert await ledger.record_case_transitions(transitions) == [True, True, True]
+    assert await ledger.record_case_transitions(transitions) == [False, False, False]
+    fourth = CaseTransition(entry=entry(4), case=snapshot("REGISTERED"))
+    assert await ledger.record_case_transitions([transitions[2], fourth]) == [False, True]
+    changed = CaseTransition(entry=entry(2, actor="LEAD_DEPT"), case=snapshot("REGISTERED"))
+    with pytest.raises(Refused, match="audit entry 2"):
+        await ledger.record_case_transitions([changed, CaseTransition(entry=entry(5), case=snapshot("REGISTERED"))])
+    assert await rows(sessions, AuditRecord) == 4  # the fifth went with the refused batch

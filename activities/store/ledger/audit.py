@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Integer, String, UniqueConstraint, select
+from sqlalchemy import Integer, String, UniqueConstraint, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from activities.store.base import Base, SealedText
-from activities.store.ledger.idempotent import insert_once
+from activities.store.ledger.idempotent import insert_many_once, insert_once
 from schemas.ledger import AuditEntry, SubjectKind
 
 
@@ -66,6 +66,25 @@ class AuditTrailRepository:
         )
         assert stored is not None  # found by the conflict
         return False, stored.to_entry()
+
+    async def append_many(self, entries: Sequence[AuditEntry]) -> list[tuple[bool, AuditEntry]]:
+        """`append` for several entries in one INSERT, and one SELECT only when some were there first: per entry,
+        whether this call wrote it, and the stored entry to compare."""
+        rows = [entry.model_dump(mode="python") for entry in entries]
+        written = await insert_many_once(self._session, AuditRecord, rows, ["subject_id", "seq"])
+        there = [entry for entry in entries if (entry.subject_id, entry.seq) not in written]
+        stored: dict[tuple[str, int], AuditEntry] = {}
+        if there:
+            found = await self._session.scalars(
+                select(AuditRecord).where(
+                    or_(*(and_(AuditRecord.subject_id == e.subject_id, AuditRecord.seq == e.seq) for e in there))
+                )
+            )
+            stored = {(row.subject_id, row.seq): row.to_entry() for row in found}
+        return [
+            (True, entry) if (entry.subject_id, entry.seq) in written else (False, stored[entry.subject_id, entry.seq])
+            for entry in entries
+        ]
 
     async def entries_for(self, subject_id: str) -> Sequence[AuditEntry]:
         rows = await self._session.scalars(

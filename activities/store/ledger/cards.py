@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from activities.store.base import Base
-from activities.store.ledger.idempotent import insert_once
+from activities.store.ledger.idempotent import insert_many_once, insert_once
 
 
 class Card(Base):
@@ -36,6 +36,17 @@ class Card(Base):
 class CardRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def add_many(self, cards: Sequence[Card]) -> tuple[set[str], dict[str, Card]]:
+        """`add` for several in one INSERT: the ids this call wrote, and the stored rows of those that were there
+        first (read in one SELECT, only when there are any), to compare."""
+        rows = [{column.key: getattr(row, column.key) for column in Card.__table__.columns} for row in cards]
+        written = {key for (key,) in await insert_many_once(self._session, Card, rows, ["card_id"])}
+        there = [row.card_id for row in cards if row.card_id not in written]
+        if not there:
+            return written, {}
+        stored = await self._session.scalars(select(Card).where(Card.card_id.in_(there)))
+        return written, {row.card_id: row for row in stored}
 
     async def add(self, card: Card) -> tuple[bool, Card]:
         """Writes the card unless its id is there; returns whether it wrote, and the stored card."""

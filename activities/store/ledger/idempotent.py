@@ -42,3 +42,22 @@ async def upsert_if_newer(
         where=columns[version] < insert.excluded[version],
     ).returning(columns[key])
     return (await session.execute(statement)).first() is not None
+
+
+async def insert_many_once(
+    session: AsyncSession, model: type[Base], rows: list[dict[str, Any]], keys: list[str]
+) -> set[tuple[Any, ...]]:
+    """Inserts in one statement every row whose keys no row has yet; answers the keys of the rows this call wrote.
+
+    A retried attempt finds its rows written and writes none; rows written by another attempt keep what they
+    hold (the caller reads those back to compare)."""
+    if not rows:
+        return set()
+    columns = model.__table__.c
+    statement = (
+        _insert(session, model)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=keys)
+        .returning(*(columns[key] for key in keys))
+    )
+    return {tuple(row) for row in (await session.execute(statement)).all()}

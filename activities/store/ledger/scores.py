@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from activities.store.base import Base
-from activities.store.ledger.idempotent import insert_once
+from activities.store.ledger.idempotent import insert_many_once, insert_once
 
 
 class ScoreEvent(Base):
@@ -32,6 +32,17 @@ Index("ix_score_events_department_occurred", ScoreEvent.department_code, ScoreEv
 class ScoreEventRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def add_many(self, events: Sequence[ScoreEvent]) -> tuple[set[str], dict[str, ScoreEvent]]:
+        """`add` for several in one INSERT: the ids this call wrote, and the stored rows of those that were there
+        first (read in one SELECT, only when there are any), to compare."""
+        rows = [{column.key: getattr(row, column.key) for column in ScoreEvent.__table__.columns} for row in events]
+        written = {key for (key,) in await insert_many_once(self._session, ScoreEvent, rows, ["event_id"])}
+        there = [row.event_id for row in events if row.event_id not in written]
+        if not there:
+            return written, {}
+        stored = await self._session.scalars(select(ScoreEvent).where(ScoreEvent.event_id.in_(there)))
+        return written, {row.event_id: row for row in stored}
 
     async def add(self, event: ScoreEvent) -> tuple[bool, ScoreEvent]:
         """Writes the event unless its id is there; returns whether it wrote, and the stored event."""
