@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, Field
 
 from schemas.cards import IssuedCard
+from schemas.clock import RungKind
 from schemas.delivery import IDEMPOTENCY_KEY_PATTERN
 from schemas.joint.definition import JointMatter
 from schemas.verification import Code, QuestionKey, QuestionValue, VerificationOutcome
@@ -50,6 +51,15 @@ class JointStatus(StrEnum):
     FAILED = "failed"
 
 
+class LadderRung(BaseModel):
+    """A rung of the escalation ladder a late step climbs after its card (reminder notice, supervision order,
+    circular, admonitory talk), when the legal clock puts it, and when it fired."""
+
+    kind: RungKind
+    at: AwareDatetime
+    fired_at: AwareDatetime | None = None
+
+
 class StepView(BaseModel):
     code: str
     department: str
@@ -60,6 +70,9 @@ class StepView(BaseModel):
     late: bool = False
     done_by: str | None = Field(None, description="the department's command, or the verification's outcome")
     answer_digest: str | None = None
+    ladder: list[LadderRung] = Field(
+        default_factory=list, description="the ladder's rungs after the card, as the clock placed them at the start"
+    )
 
 
 class JointView(BaseModel):

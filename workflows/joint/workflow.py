@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.joint.records import JointActivities
     from activities.ledger import LedgerActivities
     from activities.verify.calls import VerificationActivities
-    from schemas.clock import ClockSpec
+    from schemas.clock import CardProfileName, ClockSpec, RungScheduleRequest
     from schemas.joint.definition import StepMode
     from schemas.joint.run import (
         CompleteStep,
@@ -44,6 +44,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.joint import rules
 
 
+# Runs that began before late steps climbed the ladder replay as they ran: the clock computed only each step's
+# deadline, and a carded step stayed at its card.
+LADDER_PATCH = "joint-steps-climb-the-ladder"
+
+
 def joint_workflow_id(joint_id: str) -> str:
     return f"joint-{joint_id}"
 
@@ -59,9 +64,11 @@ class JointWorkflow:
         self._lock = asyncio.Lock()
         self._changed = False
         self._calls: list[asyncio.Task[None]] = []
+        self._ladder = False
 
     @workflow.run
     async def run(self, start: JointStart) -> JointView:
+        self._ladder = workflow.patched(LADDER_PATCH)
         received = workflow.now()
         plan = await workflow.execute_activity_method(
             JointActivities.plan_joint, start.model_copy(update={"received_at": received}), **policies.STORE
@@ -74,7 +81,7 @@ class JointWorkflow:
                 await self._start_ready_steps()
             if self._current.status is not JointStatus.RUNNING:
                 break
-            due = rules.next_due(self._current)
+            due = rules.next_due(self._current, ladder=self._ladder)
             self._changed = False
             left = None if due is None else due - workflow.now()
             if left is None or left > timedelta(0):
@@ -90,6 +97,8 @@ class JointWorkflow:
                     await self._write()
                     for card in cards:
                         await workflow.execute_activity_method(LedgerActivities.record_card, card, **policies.STORE)
+                if self._ladder:
+                    await self._climb()
         await asyncio.gather(*self._calls)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._current
@@ -138,12 +147,20 @@ class JointWorkflow:
             definition = self._plan.matter.step(code)
             assert definition is not None
             now = workflow.now()
-            deadline = await workflow.execute_activity_method(
-                ClockActivities.compute_deadline,
-                ClockSpec(started_at=now, limit=float(definition.limit.amount), unit=definition.limit.unit),
-                **policies.COMPUTE,
-            )
-            self._view = rules.start_step(self._current, code, deadline.due_at, now)
+            spec = ClockSpec(started_at=now, limit=float(definition.limit.amount), unit=definition.limit.unit)
+            if self._ladder:
+                schedule = await workflow.execute_activity_method(
+                    ClockActivities.schedule_rungs,
+                    RungScheduleRequest(clock=spec, profile=CardProfileName.DEFAULT),
+                    **policies.COMPUTE,
+                )
+                ladder = rules.ladder_of(schedule.rungs)
+                self._view = rules.start_step(self._current, code, schedule.deadline.due_at, now, ladder)
+            else:
+                deadline = await workflow.execute_activity_method(
+                    ClockActivities.compute_deadline, spec, **policies.COMPUTE
+                )
+                self._view = rules.start_step(self._current, code, deadline.due_at, now)
             await self._write()
             if definition.mode is StepMode.VERIFICATION:
                 self._calls.append(asyncio.create_task(self._verify(code)))
@@ -176,6 +193,16 @@ class JointWorkflow:
             await self._write()
             await self._start_ready_steps()
             self._changed = True
+
+    async def _climb(self) -> None:
+        """Under the lock: carded steps climb the rungs that came due (LADDER_PATCH)."""
+        view, events = rules.climb(self._current, workflow.now())
+        if view is self._current:
+            return
+        self._view = view
+        await self._write()
+        for event in events:
+            await workflow.execute_activity_method(LedgerActivities.record_score_event, event, **policies.STORE)
 
     async def _write(self) -> None:
         await workflow.execute_activity_method(
