@@ -8,9 +8,9 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, Field
 
 from schemas.cards import IssuedCard
-from schemas.clock import RungKind
 from schemas.delivery import IDEMPOTENCY_KEY_PATTERN
 from schemas.joint.definition import JointMatter
+from schemas.orders import LadderRung
 from schemas.verification import Code, QuestionKey, QuestionValue, VerificationOutcome
 
 CommandId = Annotated[str, Field(min_length=1, max_length=100, pattern=IDEMPOTENCY_KEY_PATTERN)]
@@ -49,15 +49,6 @@ class JointStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
-
-
-class LadderRung(BaseModel):
-    """A rung of the escalation ladder a late step climbs after its card (reminder notice, supervision order,
-    circular, admonitory talk), when the legal clock puts it, and when it fired."""
-
-    kind: RungKind
-    at: AwareDatetime
-    fired_at: AwareDatetime | None = None
 
 
 class StepView(BaseModel):

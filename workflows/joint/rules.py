@@ -25,12 +25,12 @@ with workflow.unsafe.imports_passed_through():
         JointStart,
         JointStatus,
         JointView,
-        LadderRung,
         StepStatus,
         StepView,
         VerificationStepResult,
     )
     from schemas.ledger import CardIssue, CardLevel, CardReason, ScoreEventInput, ScoreKind, SubjectKind
+    from schemas.orders import LadderRung
     from schemas.rejections import Rejected
     from schemas.verification import VerificationOutcome
 
