@@ -14,6 +14,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from schemas.cards import IssuedCard
     from schemas.clock import Rung, RungKind
+    from schemas.delivery import Push, PushKind
     from schemas.joint.definition import JointMatter, StepMode
     from schemas.joint.run import (
         RULE_AUTOMATIC,
@@ -88,6 +89,27 @@ def start_step(
     if ladder:
         update["ladder"] = ladder
     return _with_step(view, step.model_copy(update=update))
+
+
+def step_push(view: JointView, code: str, now: datetime) -> Push:
+    """A webhook step, as its department's system is sent it: which application and step, by when, and where to say
+    it is done. Never the application's fields, which are personal data."""
+    step = view.step(code)
+    assert step is not None
+    return Push(
+        push_id=f"joint-{view.joint_id}-{code}",
+        department_code=step.department,
+        kind=PushKind.JOINT_STEP,
+        subject_id=f"joint-{view.joint_id}",
+        issued_at=now,
+        body={
+            "joint_id": view.joint_id,
+            "matter": view.matter_code,
+            "step": code,
+            "due_at": step.due_at.isoformat() if step.due_at else None,
+            "complete": f"/v1/joint/{view.joint_id}/steps/{code}",
+        },
+    )
 
 
 def check_complete(view: JointView, matter: JointMatter, command: CompleteStep) -> StepView:

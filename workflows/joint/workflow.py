@@ -18,10 +18,12 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from activities.clock.activities import ClockActivities
+    from activities.gateway.delivery import GatewayActivities
     from activities.joint.records import JointActivities
     from activities.ledger import LedgerActivities
     from activities.verify.calls import VerificationActivities
     from schemas.clock import CardProfileName, ClockSpec, RungScheduleRequest
+    from schemas.delivery import Push
     from schemas.joint.definition import StepMode
     from schemas.joint.run import (
         CompleteStep,
@@ -164,6 +166,8 @@ class JointWorkflow:
             await self._write()
             if definition.mode is StepMode.VERIFICATION:
                 self._calls.append(asyncio.create_task(self._verify(code)))
+            elif definition.mode is StepMode.WEBHOOK:
+                self._calls.append(asyncio.create_task(self._push(rules.step_push(self._current, code, now))))
 
     async def _verify(self, code: str) -> None:
         assert self._plan is not None
@@ -193,6 +197,14 @@ class JointWorkflow:
             await self._write()
             await self._start_ready_steps()
             self._changed = True
+
+    async def _push(self, push: Push) -> None:
+        """A webhook step to its department's system; an outage past the policy leaves it in the department's
+        inbox (the gateway's fallback) and the step's clock running."""
+        try:
+            await workflow.execute_activity_method(GatewayActivities.deliver_push, push, **policies.JOINT_STEP_PUSH)
+        except ActivityError:
+            workflow.logger.warning("joint step push not delivered", extra={"push_id": push.push_id})
 
     async def _climb(self) -> None:
         """Under the lock: carded steps climb the rungs that came due (LADDER_PATCH)."""
