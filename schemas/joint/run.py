@@ -32,6 +32,21 @@ class JointStart(BaseModel):
     received_at: AwareDatetime | None = Field(None, description="set by the workflow: when the clock starts")
 
 
+# The application field that holds the applicant's mobile, for the progress SMS (as intake requesters get them).
+APPLICANT_MOBILE = "mobile"
+
+
+class ApplicantNotice(BaseModel):
+    """An SMS to the applicant of a "one thing": a step done, or the whole application. The mobile is personal data
+    from the application (sealed in history by the payload codec as the application is); nothing stores it."""
+
+    notification_id: str = Field(min_length=1, max_length=200, pattern=IDEMPOTENCY_KEY_PATTERN)
+    matter_code: str
+    template_id: str = Field(description="applicant_step_done or applicant_done, as the SMS provider names them")
+    variables: dict[str, str] = Field(default_factory=dict, description="joint id, step, status: never personal data")
+    mobile: QuestionValue
+
+
 class JointPlan(BaseModel):
     matter: JointMatter
     due_at: AwareDatetime = Field(description="the whole application's deadline")

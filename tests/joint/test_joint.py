@@ -16,8 +16,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.clock.activities import ClockActivities
-from activities.joint.records import JointActivities
+from activities.joint.records import ApplicantActivities, JointActivities
 from activities.ledger import LedgerActivities
+from activities.notify.providers import SmsMessage
 from activities.store.collaboration import JointHandling
 from activities.store.ledger.cards import Card
 from activities.store.ledger.scores import ScoreEvent
@@ -38,6 +39,22 @@ from workflows.joint.workflow import JointWorkflow, joint_workflow_id
 
 HOUSING = "SQ-ZJJ"
 ID_NUMBER = "320000199001011234"
+MOBILE = "13900001234"
+
+
+class Texts:
+    """The SMS provider, as the applicant's phone sees it."""
+
+    name = "test"
+
+    def __init__(self) -> None:
+        self.sent: list[SmsMessage] = []
+
+    async def send(self, message: SmsMessage) -> None:
+        self.sent.append(message)
+
+
+TEXTS = Texts()
 
 
 @pytest.fixture
@@ -66,6 +83,7 @@ async def joint_env(
                 LedgerActivities(resources.sessions).record_card,
                 LedgerActivities(resources.sessions).record_score_event,
                 verification.verify,
+                ApplicantActivities(TEXTS).text_applicant,
             ]
             async with (
                 serving(answering.app(), "127.0.0.1", port),
@@ -214,3 +232,44 @@ async def test_a_step_left_late_climbs_the_ladder_after_its_card(
         (HOUSING, "card_red"),
         (HOUSING, "circular"),
     ]
+
+
+async def test_the_applicant_hears_of_each_step_done_and_of_the_end(
+    joint_env: tuple[WorkflowEnvironment, str, Settings],
+) -> None:
+    env, queue, _settings = joint_env
+    joint_id = f"GJJ-{uuid.uuid4().hex[:10]}"
+    handle = await env.client.start_workflow(
+        JointWorkflow.run,
+        JointStart(joint_id=joint_id, matter_code="GJJ-TQ", application={"id_number": ID_NUMBER, "mobile": MOBILE}),
+        id=joint_workflow_id(joint_id),
+        task_queue=queue,
+    )
+    try:
+        for number, (department, code) in enumerate(((HOUSING, "purchase"), (FUND, "amount"), (FUND, "settle"))):
+            command = CompleteStep(command_id=f"c-{number}", department=department, step=code)
+            await eventually(
+                lambda: handle.query(JOINT_VIEW, result_type=JointView),
+                lambda view, code=code: (
+                    view is not None and view.step(code) is not None and view.step(code).status is StepStatus.RUNNING
+                ),  # type: ignore[union-attr]
+                what=f"step {code} running",
+            )
+            await handle.execute_update(JOINT_COMPLETE_STEP, command, result_type=JointView)
+        done = await handle.result()
+        record_history("joint-withdrawal-applicant", handle.id, await handle.fetch_history())
+    finally:
+        if (await handle.describe()).close_time is None:
+            await handle.terminate("the test is over")
+
+    assert done.status is JointStatus.DONE
+    mine = [message for message in TEXTS.sent if message.variables.get("joint_id") == joint_id]
+    assert {message.phones for message in mine} == {(MOBILE,)}
+    assert sorted((message.template_id, message.variables.get("step", "")) for message in mine) == [
+        ("applicant_done", ""),
+        ("applicant_step_done", "amount"),
+        ("applicant_step_done", "marriage"),
+        ("applicant_step_done", "purchase"),
+        ("applicant_step_done", "settle"),
+    ]
+    assert all(ID_NUMBER not in str(message.variables) for message in mine)

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         RULE_DEPARTMENT,
         RULE_NOT_READY,
         RULE_STEP,
+        ApplicantNotice,
         CompleteStep,
         JointPlan,
         JointStart,
@@ -89,6 +90,35 @@ def start_step(
     if ladder:
         update["ladder"] = ladder
     return _with_step(view, step.model_copy(update=update))
+
+
+def applicant_notices(before: JointView, after: JointView, mobile: str | None) -> list[ApplicantNotice]:
+    """What the applicant hears of a transition: each step newly done, and the end (done or failed)."""
+    if not mobile:
+        return []
+    was = {step.code: step.status for step in before.steps}
+    notices = [
+        ApplicantNotice(
+            notification_id=f"joint-{after.joint_id}-{step.code}-done",
+            matter_code=after.matter_code,
+            template_id="applicant_step_done",
+            variables={"joint_id": after.joint_id, "step": step.code, "at": str(step.done_at)},
+            mobile=mobile,
+        )
+        for step in after.steps
+        if step.status is StepStatus.DONE and was.get(step.code) is not StepStatus.DONE
+    ]
+    if after.status is not JointStatus.RUNNING and before.status is JointStatus.RUNNING:
+        notices.append(
+            ApplicantNotice(
+                notification_id=f"joint-{after.joint_id}-{after.status.value}",
+                matter_code=after.matter_code,
+                template_id="applicant_done",
+                variables={"joint_id": after.joint_id, "status": after.status.value, "late": str(after.late).lower()},
+                mobile=mobile,
+            )
+        )
+    return notices
 
 
 def step_push(view: JointView, code: str, now: datetime) -> Push:

@@ -19,13 +19,15 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.clock.activities import ClockActivities
     from activities.gateway.delivery import GatewayActivities
-    from activities.joint.records import JointActivities
+    from activities.joint.records import ApplicantActivities, JointActivities
     from activities.ledger import LedgerActivities
     from activities.verify.calls import VerificationActivities
     from schemas.clock import CardProfileName, ClockSpec, RungScheduleRequest
     from schemas.delivery import Push
     from schemas.joint.definition import StepMode
     from schemas.joint.run import (
+        APPLICANT_MOBILE,
+        ApplicantNotice,
         CompleteStep,
         JointPlan,
         JointSnapshot,
@@ -49,6 +51,8 @@ with workflow.unsafe.imports_passed_through():
 # Runs that began before late steps climbed the ladder replay as they ran: the clock computed only each step's
 # deadline, and a carded step stayed at its card.
 LADDER_PATCH = "joint-steps-climb-the-ladder"
+# And before the applicant heard of each step done and of the end.
+APPLICANT_PATCH = "joint-tells-its-applicant"
 
 
 def joint_workflow_id(joint_id: str) -> str:
@@ -67,10 +71,12 @@ class JointWorkflow:
         self._changed = False
         self._calls: list[asyncio.Task[None]] = []
         self._ladder = False
+        self._tells = False
 
     @workflow.run
     async def run(self, start: JointStart) -> JointView:
         self._ladder = workflow.patched(LADDER_PATCH)
+        self._tells = APPLICANT_MOBILE in start.application and workflow.patched(APPLICANT_PATCH)
         received = workflow.now()
         plan = await workflow.execute_activity_method(
             JointActivities.plan_joint, start.model_copy(update={"received_at": received}), **policies.STORE
@@ -121,10 +127,12 @@ class JointWorkflow:
             if command.command_id in self._seen:
                 return self._current
             assert self._plan is not None
+            before = self._current
             try:
                 self._view = rules.complete(self._current, self._plan.matter, command, workflow.now())
             except Rejected as rejected:
                 raise rejected.rejection.error() from None
+            self._tell(before)
             self._seen.add(command.command_id)
             await self._write()
             # The next steps start before the answer, so their departments can act on them at once.
@@ -193,10 +201,27 @@ class JointWorkflow:
             except ActivityError:
                 result = VerificationStepResult(step=code, outcome=VerificationOutcome.UNAVAILABLE)
         async with self._lock:
+            before = self._current
             self._view = rules.verified(self._current, result, workflow.now())
+            self._tell(before)
             await self._write()
             await self._start_ready_steps()
             self._changed = True
+
+    def _tell(self, before: JointView) -> None:
+        """The applicant's SMS of a transition, in the background (APPLICANT_PATCH)."""
+        if not self._tells:
+            return
+        for notice in rules.applicant_notices(before, self._current, self._start.application.get(APPLICANT_MOBILE)):
+            self._calls.append(asyncio.create_task(self._text(notice)))
+
+    async def _text(self, notice: ApplicantNotice) -> None:
+        try:
+            await workflow.execute_activity_method(
+                ApplicantActivities.text_applicant, notice, **policies.JOINT_APPLICANT_SMS
+            )
+        except ActivityError:
+            workflow.logger.warning("applicant not told", extra={"sms_id": notice.notification_id})
 
     async def _push(self, push: Push) -> None:
         """A webhook step to its department's system; an outage past the policy leaves it in the department's
