@@ -149,6 +149,7 @@ class CaseHandle(_Facade):
     revoke_card = _blocking(AsyncCaseHandle.revoke_card)
     request_joint_meeting = _blocking(AsyncCaseHandle.request_joint_meeting)
     record_meeting_outcome = _blocking(AsyncCaseHandle.record_meeting_outcome)
+    verify_fact = _blocking(AsyncCaseHandle.verify_fact)
     send = _blocking(AsyncCaseHandle.send)
 
 

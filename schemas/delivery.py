@@ -31,6 +31,7 @@ class PushKind(StrEnum):
     CHANNEL_UPDATE = "channel_update"  # to an intake channel's system: an event its requester hears of
     SCHEDULED_DELIVERY = "scheduled_delivery"
     DELIVERY_REJECTED = "delivery_rejected"
+    JOINT_STEP = "joint_step"  # a "one thing" step for the department's system to do, then complete at the door
 
 
 class Push(BaseModel):

@@ -15,6 +15,8 @@ CASE_WORKFLOW: Final = "Case"
 CASE_REVOKE_CARD: Final = "revoke_card"
 CASE_REQUEST_JOINT_MEETING: Final = "request_joint_meeting"
 CASE_RECORD_MEETING_OUTCOME: Final = "record_meeting_outcome"
+# A party checks a fact in another department's system (a verification call) and attaches the outcome.
+CASE_VERIFY_FACT: Final = "verify_fact"
 
 # The hand-off and the workflows around it.
 HANDOFF_WORKFLOW: Final = "Handoff"

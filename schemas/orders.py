@@ -5,7 +5,7 @@ ladder sends, the same from either loop."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 from schemas.clock import RungKind
 from schemas.delivery import PushKind
@@ -16,6 +16,15 @@ LADDER_PUSHES: dict[RungKind, PushKind] = {
     RungKind.CIRCULAR: PushKind.CIRCULAR,
     RungKind.ADMONITORY_TALK: PushKind.REMINDER,
 }
+
+
+class LadderRung(BaseModel):
+    """A rung of the escalation ladder a late joint step or delivery climbs after its card (reminder notice,
+    supervision order, circular, admonitory talk): when it is due, and when it fired."""
+
+    kind: RungKind
+    at: AwareDatetime
+    fired_at: AwareDatetime | None = None
 
 
 class Escalation(BaseModel):

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, Field, JsonValue, model_validator
 
 from schemas.cards import IssuedCard
 from schemas.delivery import IDEMPOTENCY_KEY_PATTERN
+from schemas.orders import LadderRung
 from schemas.verification import Code
 
 CommandId = Annotated[str, Field(min_length=1, max_length=100, pattern=IDEMPOTENCY_KEY_PATTERN)]
@@ -96,6 +97,9 @@ class DeliveryDayPlan(BaseModel):
     missing_at: AwareDatetime
     pull_at: AwareDatetime | None = None
     estimated: bool = Field(False, description="the calendar year had no official notice or override")
+    missing_before: int = Field(
+        0, ge=0, description="days of this entry already missing earlier in the same month (the ladder's count)"
+    )
 
 
 class DeliveryStatus(StrEnum):
@@ -144,6 +148,9 @@ class DeliveryDayView(BaseModel):
     digest: str | None = None
     rejections: list[DeliveryRejectionRecord] = Field(default_factory=list)
     cards: list[IssuedCard] = Field(default_factory=list)
+    ladder: list[LadderRung] = Field(
+        default_factory=list, description="the ladder's rungs the deliverer reached on this day, after the card"
+    )
     version: int = 0
 
 

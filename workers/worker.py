@@ -20,7 +20,7 @@ from activities.handoff.reconciliation import HandoffReportActivities
 from activities.handoff.records import HandoffStoreActivities
 from activities.handoff.withdrawal import HandoffWithdrawalActivities
 from activities.intake.requester import RequesterActivities
-from activities.joint.records import JointActivities
+from activities.joint.records import ApplicantActivities, JointActivities
 from activities.ledger import LedgerActivities
 from activities.notify.providers import sms_provider_for
 from activities.notify.sms import SmsActivities
@@ -118,7 +118,9 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     scheduled = ScheduledDeliveryActivities(resources.sessions)
     pulls = DeliveryPullActivities(resources.sessions, resources.http, environment_secret)
     joint = JointActivities(resources.sessions)
+    applicant = ApplicantActivities(sms_provider)
     return [
+        applicant.text_applicant,
         joint.plan_joint,
         joint.record_joint,
         verification.verify,

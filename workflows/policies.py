@@ -108,6 +108,10 @@ VERIFICATION = ActivityConfig(
 # A delivery day's push (the delivery to its receiver, a card, a rejection, a circular): a few attempts, then the
 # day goes on without it (each attempt is in the delivery log); the day's record in the store is what counts.
 SCHEDULED_DELIVERY_PUSH = delivery_until_alert(5)
+# The applicant of a "one thing" hears of its progress by SMS: a few tries, never holding the application.
+JOINT_APPLICANT_SMS = courtesy_sms(5)
+# A "one thing" webhook step to its department's system: as a scheduled delivery's push.
+JOINT_STEP_PUSH = delivery_until_alert(5)
 
 # Pulling a day's delivery from the deliverer's system: a few quick attempts before the due time; a pull that
 # fails leaves the day waiting for a posted delivery, as if nothing had been pulled.

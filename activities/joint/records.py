@@ -8,10 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.notify.providers import SmsMessage, SmsProvider, mask_phone
 from activities.store.collaboration import CollaborationRepository, JointHandling
 from schemas.clock import ClockSpec
+from schemas.delivery import SmsResult
 from schemas.joint.definition import JointMatter
-from schemas.joint.run import JointPlan, JointSnapshot, JointStart
+from schemas.joint.run import ApplicantNotice, JointPlan, JointSnapshot, JointStart
 from services.clock.service import ClockService
 
 
@@ -53,3 +55,27 @@ class JointActivities:
         )
         async with self._sessions.begin() as session:
             return await CollaborationRepository(session).write_versioned(row)
+
+
+class ApplicantActivities:
+    """The applicant's progress SMS of a "one thing", through the same provider as the intake requesters' notices."""
+
+    def __init__(self, provider: SmsProvider) -> None:
+        self._provider = provider
+
+    @activity.defn(name="text_applicant")
+    async def text_applicant(self, notice: ApplicantNotice) -> SmsResult:
+        await self._provider.send(
+            SmsMessage(
+                idempotency_key=notice.notification_id,
+                phones=(notice.mobile,),
+                template_id=notice.template_id,
+                variables=notice.variables,
+            )
+        )
+        activity.logger.info(
+            "applicant told", extra={"sms_id": notice.notification_id, "to": mask_phone(notice.mobile)}
+        )
+        return SmsResult(
+            notification_id=notice.notification_id, provider=self._provider.name, recipients=1, roles=["applicant"]
+        )

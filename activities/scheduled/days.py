@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.common import WorkflowIDReusePolicy
@@ -116,7 +117,23 @@ class ScheduledDeliveryActivities:
             missing_at=datetime.combine(run.day, entry.missing_after, LOCAL),
             pull_at=datetime.combine(run.day, entry.pull_at, LOCAL) if entry.pull_at else None,
             estimated=day.estimated,
+            missing_before=await self._missing_before(entry.code, run.day),
         )
+
+    async def _missing_before(self, code: str, day: date) -> int:
+        """The entry's missing days earlier in the same month: the ladder's count for an admonitory talk."""
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(func.count())
+                .select_from(DeliveryDay)
+                .where(
+                    DeliveryDay.delivery_code == code,
+                    DeliveryDay.status == DeliveryStatus.MISSING.value,
+                    DeliveryDay.day >= day.replace(day=1),
+                    DeliveryDay.day < day,
+                )
+            )
+        return int(found or 0)
 
     @activity.defn(name="record_delivery_day")
     async def record_delivery_day(self, snapshot: DeliveryDaySnapshot) -> bool:

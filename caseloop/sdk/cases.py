@@ -612,6 +612,25 @@ class CaseHandle:
             reason=reason,
         )
 
+    async def verify_fact(
+        self,
+        command: c.VerifyFact | None = None,
+        *,
+        actor: CaseActor | None = None,
+        item: str | None = None,
+        question: dict[str, str] | None = None,
+        reason: str | None = None,
+        command_id: str | None = None,
+        within: float | None = None,
+    ) -> c.CommandResult:
+        """Checks a fact in another department's system for the case ("check the business licence of X"): a
+        verification call of shared data item `item` with `question` (e.g. `{"licence_number": "…"}`). The case's
+        timeline and view get the outcome and the answer's digest, never the question or the answer. A department
+        the registry does not grant the item is refused (`InputRejected`, rule `verification.grant`)."""
+        return await self._send(
+            "verify_fact", command, command_id, within, actor=actor, item=item, question=question, reason=reason
+        )
+
     async def send(
         self, command: c.CaseCommand, *, command_id: str | None = None, within: float | None = None
     ) -> c.CommandResult:

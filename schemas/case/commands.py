@@ -14,7 +14,8 @@ from schemas.actors import Actor
 from schemas.case.stages import CaseStage, CommitmentDecision, ReturnRuling, ReviewVerdict
 from schemas.ledger import RatingLevel
 from schemas.registry import Limit
-from schemas.text import FREE_TEXT, Code
+from schemas.text import FREE_TEXT, IDENTIFIER, Code
+from schemas.verification import MAX_QUESTION_FIELDS, QuestionKey, QuestionValue, VerificationOutcome
 
 Text = Annotated[str, Field(min_length=1, max_length=4000), FREE_TEXT]
 Reason = Annotated[str | None, Field(max_length=2000), FREE_TEXT]
@@ -214,6 +215,30 @@ class RecordMeetingOutcome(CaseCommand):
     outcome: Text
 
 
+class VerifyFact(CaseCommand):
+    """A party checks a fact in another department's system ("check the business licence of X"): a verification
+    call of a shared data item, which the registry must grant the actor's department. The outcome and the answer's
+    digest are attached to the case; the question and the answer are personal data and never are."""
+
+    item: Code = Field(description="the shared data item (registry `shared_items`)")
+    question: dict[Annotated[QuestionKey, IDENTIFIER], Annotated[QuestionValue, FREE_TEXT]] = Field(
+        min_length=1, max_length=MAX_QUESTION_FIELDS, description="the facts the answering system looks up"
+    )
+
+
+class AttachVerification(CaseCommand):
+    """What a `VerifyFact` brings back, as the case applies it: no question and no answer, only who answered, how
+    and the answer's digest. The workflow builds it; nobody sends it."""
+
+    item: Code
+    call_id: str = Field(max_length=200)
+    answering_department: str = Field(max_length=64)
+    system: str = Field(max_length=100)
+    outcome: VerificationOutcome
+    answer_digest: str | None = Field(None, max_length=128)
+    detail: str | None = Field(None, max_length=500)
+
+
 class CommandResult(BaseModel):
     """What a command did; a repeated command (same update id) answers the first result again."""
 
@@ -258,4 +283,5 @@ CASE_COMMANDS: dict[str, type[CaseCommand]] = {
     "revoke-card": RevokeCard,
     "request-joint-meeting": RequestJointMeeting,
     "record-meeting-outcome": RecordMeetingOutcome,
+    "verify-fact": VerifyFact,
 }

@@ -375,6 +375,21 @@ class JointMeeting(BaseModel):
         return self.decided_at is None
 
 
+class CaseVerification(BaseModel):
+    """A verification call a party made for the case, as attached: who asked which item, who answered, how, and the
+    answer's keyed digest (as `verification_calls` records it). Never the question or the answer."""
+
+    call_id: str
+    item: str
+    asked_by: Actor
+    answering_department: str
+    system: str
+    outcome: str = Field(description="answered, refused, untrusted, unavailable (not_granted is refused, not kept)")
+    answer_digest: str | None = None
+    detail: str | None = None
+    at: AwareDatetime
+
+
 class DeadlineExplanation(BaseModel):
     """Why a running deadline falls when it does: the days its count skipped (and make-up days it counted)."""
 
@@ -482,6 +497,9 @@ class CaseState(BaseModel):
     clocks: dict[str, CaseClock] = Field(default_factory=dict)
     cards: list[IssuedCard] = Field(default_factory=list)
     meetings: list[JointMeeting] = Field(default_factory=list, description="reports to the leaders' joint meeting")
+    verifications: list[CaseVerification] = Field(
+        default_factory=list, description="verification calls made for the case, outcome and digest only"
+    )
     score_events: int = Field(0, description="score events issued (besides cards), for their ids")
     pushes: int = Field(0, description="pushes issued, for their ids")
     comments: int = Field(0, description="comments made, against the policy's cap")

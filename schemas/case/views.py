@@ -7,6 +7,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from schemas.case.stages import CardColour, CaseStage, ClockStep, Priority, SlaColour, SupervisionLevel
 from schemas.case.state import (
     Assignment,
+    CaseVerification,
     ClosingReport,
     Commitment,
     DeadlineExplanation,
@@ -69,6 +70,9 @@ class CaseView(BaseModel):
     )
     meetings: list[JointMeeting] = Field(
         default_factory=list, description="reports to the city leaders' joint meeting (市領導會辦), with their outcomes"
+    )
+    verifications: list[CaseVerification] = Field(
+        default_factory=list, description="verification calls attached to the case: outcome and answer digest only"
     )
     clocks: list[ClockView]
     redo_count: int

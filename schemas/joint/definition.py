@@ -19,6 +19,9 @@ class StepMode(StrEnum):
     COMMAND = "command"
     # The engine does it with a verification call; an answer other than `expect` fails the step.
     VERIFICATION = "verification"
+    # The engine pushes the step to the department's system (signed, through the gateway; its inbox when it has no
+    # webhook); the system does it and says so through the front door's step-completion route.
+    WEBHOOK = "webhook"
 
 
 class JointStep(BaseModel):
@@ -37,7 +40,7 @@ class JointStep(BaseModel):
     def _item_for_verification(self) -> JointStep:
         if self.mode is StepMode.VERIFICATION and self.item is None:
             raise ValueError(f"step {self.code}: a verification step names its shared data item (item)")
-        if self.mode is StepMode.COMMAND and self.item is not None:
+        if self.mode is not StepMode.VERIFICATION and self.item is not None:
             raise ValueError(f"step {self.code}: only a verification step names an item")
         return self
 

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from schemas.cards import IssuedCard
 from schemas.delivery import IDEMPOTENCY_KEY_PATTERN
 from schemas.joint.definition import JointMatter
+from schemas.orders import LadderRung
 from schemas.verification import Code, QuestionKey, QuestionValue, VerificationOutcome
 
 CommandId = Annotated[str, Field(min_length=1, max_length=100, pattern=IDEMPOTENCY_KEY_PATTERN)]
@@ -29,6 +30,21 @@ class JointStart(BaseModel):
     matter_code: Code
     application: dict[QuestionKey, QuestionValue] = Field(default_factory=dict, max_length=20)
     received_at: AwareDatetime | None = Field(None, description="set by the workflow: when the clock starts")
+
+
+# The application field that holds the applicant's mobile, for the progress SMS (as intake requesters get them).
+APPLICANT_MOBILE = "mobile"
+
+
+class ApplicantNotice(BaseModel):
+    """An SMS to the applicant of a "one thing": a step done, or the whole application. The mobile is personal data
+    from the application (sealed in history by the payload codec as the application is); nothing stores it."""
+
+    notification_id: str = Field(min_length=1, max_length=200, pattern=IDEMPOTENCY_KEY_PATTERN)
+    matter_code: str
+    template_id: str = Field(description="applicant_step_done or applicant_done, as the SMS provider names them")
+    variables: dict[str, str] = Field(default_factory=dict, description="joint id, step, status: never personal data")
+    mobile: QuestionValue
 
 
 class JointPlan(BaseModel):
@@ -60,6 +76,9 @@ class StepView(BaseModel):
     late: bool = False
     done_by: str | None = Field(None, description="the department's command, or the verification's outcome")
     answer_digest: str | None = None
+    ladder: list[LadderRung] = Field(
+        default_factory=list, description="the ladder's rungs after the card, as the clock placed them at the start"
+    )
 
 
 class JointView(BaseModel):

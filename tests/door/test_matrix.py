@@ -60,6 +60,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "revoke-card": {"card_id": "no-such-card", "reason": "appeal upheld"},
     "request-joint-meeting": {"reason": "部門無法解決的重大問題"},
     "record-meeting-outcome": {"meeting_id": "m1", "outcome": "會議議定限期辦結"},
+    "verify-fact": {"item": "MZ-HYDJ", "question": {"id_number": "320000199001011234"}},  # no grant: 422
     "terminate": {"reason": "merged"},  # last: it ends the case
 }
 

@@ -31,6 +31,7 @@ from activities.store.calendar import CalendarRepository
 from activities.store.collaboration import DeliveryDay
 from activities.store.delivery import InboxEntry
 from activities.store.ledger.cards import Card
+from activities.store.ledger.scores import ScoreEvent
 from schemas.clock import CalendarEntry, CalendarOverride
 from schemas.names import DELIVERY_DELIVER, DELIVERY_REJECT, DELIVERY_VIEW
 from schemas.scheduled import (
@@ -134,6 +135,7 @@ async def delivery_world(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIt
                 scheduled.plan_delivery_day,
                 scheduled.record_delivery_day,
                 ledger.record_card,
+                ledger.record_score_event,
                 gateway.deliver_push,
                 pulls.pull_delivery,
             ],
@@ -294,3 +296,45 @@ async def test_a_day_pulled_from_the_deliverers_system_is_on_time(
 
     assert pulled is not None and (pulled.late, pulled.records, pulled.cards) == (False, 2, [])
     assert pulled.digest == hashlib.sha256(json.dumps(records, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+async def test_the_third_missing_day_of_a_month_climbs_to_an_admonitory_talk(delivery_world: DeliveryWorld) -> None:
+    """A missing day is a supervision order and a circular to the deliverer, like any step left late; the third of
+    the month an admonitory talk too; the circular and the talk count against the deliverer."""
+    day = delivery_world.working_day
+    async with delivery_world.sessions.begin() as session:
+        for earlier in (day - timedelta(days=1), day - timedelta(days=2)):
+            at = datetime.combine(earlier, time(11), LOCAL)
+            session.add(
+                DeliveryDay(
+                    delivery_code=PRICES,
+                    day=earlier,
+                    deliverer=COLLECTORS,
+                    receiver=CANTEEN_PLATFORM,
+                    status="missing",
+                    due_at=at,
+                    delivered_at=None,
+                    late=False,
+                    records=0,
+                    digest=None,
+                    rejections=0,
+                    version=3,
+                    updated_at=at,
+                )
+            )
+    handle = await delivery_world.start(day)
+
+    closed = await handle.result()
+    record_history("delivery-day-missing-ladder", handle.id, await handle.fetch_history())
+
+    assert closed.status is DeliveryStatus.MISSING
+    assert [card.reason.value for card in closed.cards] == ["delivery_late"]
+    assert [rung.kind.value for rung in closed.ladder] == ["supervision_order", "circular", "admonitory_talk"]
+    subject = f"delivery-{PRICES}-{day}"
+    async with delivery_world.sessions() as session:
+        events = (await session.scalars(select(ScoreEvent).where(ScoreEvent.subject_id == subject))).all()
+    assert sorted((event.department_code, event.kind) for event in events) == [
+        (COLLECTORS, "admonitory_talk"),
+        (COLLECTORS, "card_red"),
+        (COLLECTORS, "circular"),
+    ]

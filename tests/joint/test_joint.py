@@ -16,10 +16,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.clock.activities import ClockActivities
-from activities.joint.records import JointActivities
+from activities.joint.records import ApplicantActivities, JointActivities
 from activities.ledger import LedgerActivities
+from activities.notify.providers import SmsMessage
 from activities.store.collaboration import JointHandling
 from activities.store.ledger.cards import Card
+from activities.store.ledger.scores import ScoreEvent
 from activities.verify.calls import VerificationActivities
 from schemas.joint.run import CompleteStep, JointStart, JointStatus, JointView, StepStatus
 from schemas.names import JOINT_COMPLETE_STEP, JOINT_VIEW
@@ -37,6 +39,22 @@ from workflows.joint.workflow import JointWorkflow, joint_workflow_id
 
 HOUSING = "SQ-ZJJ"
 ID_NUMBER = "320000199001011234"
+MOBILE = "13900001234"
+
+
+class Texts:
+    """The SMS provider, as the applicant's phone sees it."""
+
+    name = "test"
+
+    def __init__(self) -> None:
+        self.sent: list[SmsMessage] = []
+
+    async def send(self, message: SmsMessage) -> None:
+        self.sent.append(message)
+
+
+TEXTS = Texts()
 
 
 @pytest.fixture
@@ -61,8 +79,11 @@ async def joint_env(
                 joint.plan_joint,
                 joint.record_joint,
                 ClockActivities(resources.sessions).compute_deadline,
+                ClockActivities(resources.sessions).schedule_rungs,
                 LedgerActivities(resources.sessions).record_card,
+                LedgerActivities(resources.sessions).record_score_event,
                 verification.verify,
+                ApplicantActivities(TEXTS).text_applicant,
             ]
             async with (
                 serving(answering.app(), "127.0.0.1", port),
@@ -149,3 +170,106 @@ async def test_the_withdrawal_runs_its_steps_in_order_with_one_automatic_and_one
         cards = (await session.scalars(select(Card).where(Card.subject_id == f"joint-{joint_id}"))).all()
     assert row is not None and (row.status, row.version) == ("done", done.version)
     assert [(card.department_code, card.step, card.reason) for card in cards] == [(FUND, "amount", "step_overdue")]
+
+
+async def test_a_step_left_late_climbs_the_ladder_after_its_card(
+    joint_env: tuple[WorkflowEnvironment, str, Settings],
+) -> None:
+    """The card at the due time, then the reminder notice, the supervision order, the circular and the admonitory
+    talk where the legal clock puts them; the last two count against the department. Done, it climbs no more."""
+    env, queue, settings = joint_env
+    joint_id = f"GJJ-{uuid.uuid4().hex[:10]}"
+    handle = await env.client.start_workflow(
+        JointWorkflow.run,
+        JointStart(joint_id=joint_id, matter_code="GJJ-TQ", application={"id_number": ID_NUMBER}),
+        id=joint_workflow_id(joint_id),
+        task_queue=queue,
+    )
+
+    async def view() -> JointView:
+        found = await handle.query(JOINT_VIEW, result_type=JointView)
+        return found or JointView.model_construct(steps=[], cards=[])
+
+    def purchase_running(current: JointView) -> bool:
+        found = current.step("purchase")
+        return found is not None and found.status is StepStatus.RUNNING and bool(found.ladder)
+
+    try:
+        started = await eventually(view, purchase_running, what="the purchase step with its ladder")
+        purchase = started.step("purchase")
+        assert purchase is not None and purchase.due_at is not None
+        assert [rung.kind.value for rung in purchase.ladder] == [
+            "reminder_notice",
+            "supervision_order",
+            "circular",
+            "admonitory_talk",
+        ]
+        assert all(rung.at > purchase.due_at and rung.fired_at is None for rung in purchase.ladder)
+
+        await env.sleep(timedelta(days=4))  # past the due time and the first rungs
+        early = await view()
+        early_step = early.step("purchase")
+        assert [(card.department, card.step) for card in early.cards] == [(HOUSING, "purchase")]
+        assert early_step is not None and early_step.ladder[0].fired_at is not None
+        assert early_step.ladder[-1].fired_at is None
+
+        await env.sleep(timedelta(days=30))  # past the admonitory talk's ten working days
+        climbed = await view()
+        climbed_step = climbed.step("purchase")
+        assert climbed_step is not None and all(rung.fired_at is not None for rung in climbed_step.ladder)
+
+        done = CompleteStep(command_id="c-1", department=HOUSING, step="purchase")
+        await handle.execute_update(JOINT_COMPLETE_STEP, done, result_type=JointView)
+        record_history("joint-withdrawal-ladder", handle.id, await handle.fetch_history())
+    finally:
+        if (await handle.describe()).close_time is None:
+            await handle.terminate("the test is over")
+
+    async with open_resources(settings) as resources, resources.sessions() as session:
+        events = (await session.scalars(select(ScoreEvent).where(ScoreEvent.subject_id == f"joint-{joint_id}"))).all()
+    assert sorted((event.department_code, event.kind) for event in events) == [
+        (HOUSING, "admonitory_talk"),
+        (HOUSING, "card_red"),
+        (HOUSING, "circular"),
+    ]
+
+
+async def test_the_applicant_hears_of_each_step_done_and_of_the_end(
+    joint_env: tuple[WorkflowEnvironment, str, Settings],
+) -> None:
+    env, queue, _settings = joint_env
+    joint_id = f"GJJ-{uuid.uuid4().hex[:10]}"
+    handle = await env.client.start_workflow(
+        JointWorkflow.run,
+        JointStart(joint_id=joint_id, matter_code="GJJ-TQ", application={"id_number": ID_NUMBER, "mobile": MOBILE}),
+        id=joint_workflow_id(joint_id),
+        task_queue=queue,
+    )
+    try:
+        for number, (department, code) in enumerate(((HOUSING, "purchase"), (FUND, "amount"), (FUND, "settle"))):
+            command = CompleteStep(command_id=f"c-{number}", department=department, step=code)
+            await eventually(
+                lambda: handle.query(JOINT_VIEW, result_type=JointView),
+                lambda view, code=code: (
+                    view is not None and view.step(code) is not None and view.step(code).status is StepStatus.RUNNING
+                ),  # type: ignore[union-attr]
+                what=f"step {code} running",
+            )
+            await handle.execute_update(JOINT_COMPLETE_STEP, command, result_type=JointView)
+        done = await handle.result()
+        record_history("joint-withdrawal-applicant", handle.id, await handle.fetch_history())
+    finally:
+        if (await handle.describe()).close_time is None:
+            await handle.terminate("the test is over")
+
+    assert done.status is JointStatus.DONE
+    mine = [message for message in TEXTS.sent if message.variables.get("joint_id") == joint_id]
+    assert {message.phones for message in mine} == {(MOBILE,)}
+    assert sorted((message.template_id, message.variables.get("step", "")) for message in mine) == [
+        ("applicant_done", ""),
+        ("applicant_step_done", "amount"),
+        ("applicant_step_done", "marriage"),
+        ("applicant_step_done", "purchase"),
+        ("applicant_step_done", "settle"),
+    ]
+    assert all(ID_NUMBER not in str(message.variables) for message in mine)

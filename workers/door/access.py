@@ -61,6 +61,8 @@ CASE_GRANTS: dict[str, frozenset[CaseActingRole]] = {
     "revoke_card": _COORDINATOR,
     "request_joint_meeting": _COORDINATOR,
     "record_meeting_outcome": _COORDINATOR,
+    # Any department working on the case; the registry's grants decide which items it may ask.
+    "verify_fact": _PARTIES | _COORDINATOR | frozenset({R.SUPERVISOR}),
 }
 
 H = HandoffActingRole

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.clock import ClockSpec, DayKind, DayNote, Deadline, RungKind
     from schemas.delivery import Push
     from schemas.registry import CaseParties, MatterStep
-    from workflows.case import closure, ladder, launch, meetings, progress, rules, supervision
+    from workflows.case import closure, ladder, launch, meetings, progress, rules, supervision, verification
     from workflows.case.effects import SYSTEM, ClockStart, Effects, Recorder, profile_of
 
 
@@ -60,6 +60,8 @@ RULES: dict[type[c.CaseCommand], CommandRule] = {
     c.RevokeCard: CommandRule(supervision.check_revoke_card, supervision.apply_revoke_card),
     c.RequestJointMeeting: CommandRule(meetings.check_request, meetings.apply_request),
     c.RecordMeetingOutcome: CommandRule(meetings.check_outcome, meetings.apply_outcome),
+    c.VerifyFact: CommandRule(verification.check_verify, verification.apply_verify),
+    c.AttachVerification: CommandRule(verification.check_verify, verification.apply_attach),
 }
 
 

@@ -52,6 +52,7 @@ def view(state: CaseState) -> CaseView:
         orders=state.orders,
         cards=state.cards,
         meetings=state.meetings,
+        verifications=state.verifications,
         clocks=[
             ClockView(
                 key=clock.key,

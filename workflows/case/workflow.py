@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.intake.requester import RequesterActivities
     from activities.notify.sms import SmsActivities
     from activities.registry.lookups import RegistryActivities
+    from activities.verify.calls import VerificationActivities
     from schemas import names
     from schemas.case import commands as c
     from schemas.case.records import ClockPlan, ClockPlanItem, ClockPlanRequest, PendingChanges
@@ -42,10 +43,11 @@ with workflow.unsafe.imports_passed_through():
     from schemas.registry import CaseParties, CasePartiesQuery, DepartmentInfo, DepartmentQuery
     from schemas.rejections import ErrorType, continuing
     from workflows import policies
-    from workflows.case import bounds, ladder, machine, presentation, records, requester, rules
+    from workflows.case import bounds, ladder, machine, presentation, records, requester, rules, verification
     from workflows.case.effects import Effects, profile_of
     from workflows.case.rules import Rejected
     from workflows.sla import SlaClock
+    from workflows.verify.workflow import unavailable
 
 REJECTED = ErrorType.REJECTED.value
 STORE_RETRY = timedelta(minutes=5)  # the store or the clock stayed down through a whole retry policy
@@ -953,4 +955,38 @@ class CaseWorkflow:
 
     @record_meeting_outcome.validator
     def _check_record_meeting_outcome(self, command: c.RecordMeetingOutcome) -> None:
+        self._validate(command)
+
+    # Verification calls (issue 16): a party checks a fact in another department's system and attaches the outcome.
+
+    @workflow.update(name=names.CASE_VERIFY_FACT)
+    async def verify_fact(self, command: c.VerifyFact) -> c.CommandResult:
+        """Checked, then the call (outside the lock: other commands go on while the answering system is asked), then
+        the outcome applied as an `AttachVerification` under the lock, checked again there. A repeat answers the
+        first result; a department without the registry's grant is refused and nothing is attached."""
+        info = workflow.current_update_info()
+        assert info is not None
+        await workflow.wait_condition(lambda: self._state.seq > 0)
+        earlier = self._applied(info.id)
+        if earlier is None:
+            try:
+                machine.validate(self._state, command, workflow.now())
+            except Rejected as rejected:
+                raise rejection(rejected) from None
+            request = verification.request(self._state, command, info.id)
+            try:
+                result = await workflow.execute_activity_method(
+                    VerificationActivities.verify, request, **policies.VERIFICATION
+                )
+            except ActivityError as error:
+                result = unavailable(request, error)
+            try:
+                attach = verification.attachment(command, result)
+            except Rejected as rejected:
+                raise rejection(rejected) from None
+            return await self._command(attach)
+        return await self._command(command)
+
+    @verify_fact.validator
+    def _check_verify_fact(self, command: c.VerifyFact) -> None:
         self._validate(command)

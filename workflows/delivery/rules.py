@@ -2,7 +2,9 @@
 returning what the workflow must write, card and push. No awaits, no I/O.
 
 The ladder of a day: a red card and a card push to the deliverer at the due time, a circular to both departments
-when the day closes with nothing accepted.
+when the day closes with nothing accepted. Days planned since the ladder climbed (`climbing`) go on like any step:
+a missing day is also a supervision order to the deliverer and a circular that counts against it in the assessment,
+and the third missing day of a month an admonitory talk, which counts too.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from schemas.cards import IssuedCard
+    from schemas.clock import RungKind
     from schemas.delivery import Push, PushKind
-    from schemas.ledger import CardIssue, CardLevel, CardReason, SubjectKind
+    from schemas.ledger import CardIssue, CardLevel, CardReason, ScoreEventInput, ScoreKind, SubjectKind
+    from schemas.orders import LadderRung
     from schemas.rejections import Rejected
     from schemas.scheduled import (
         RULE_DELIVERER,
@@ -31,6 +35,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 STEP = "deliver"
+# The missing day of a month (this one included) that earns the deliverer an admonitory talk.
+TALK_AFTER_MISSING = 3
 OPEN = (DeliveryStatus.EXPECTED, DeliveryStatus.OVERDUE)
 
 
@@ -38,6 +44,7 @@ OPEN = (DeliveryStatus.EXPECTED, DeliveryStatus.OVERDUE)
 class DayEffects:
     cards: list[CardIssue] = field(default_factory=list)
     pushes: list[Push] = field(default_factory=list)
+    scores: list[ScoreEventInput] = field(default_factory=list)
     write: bool = True
 
 
@@ -167,12 +174,30 @@ def due_passed(view: DeliveryDayView, now: datetime) -> tuple[DeliveryDayView, D
     return changed, DayEffects(cards=[card], pushes=[push])
 
 
-def day_closed(view: DeliveryDayView, now: datetime) -> tuple[DeliveryDayView, DayEffects]:
-    """The day closes: nothing accepted is missing, and both departments receive a circular."""
+def day_closed(
+    view: DeliveryDayView, now: datetime, *, climbing: bool = False, missing_before: int = 0
+) -> tuple[DeliveryDayView, DayEffects]:
+    """The day closes: nothing accepted is missing, and both departments receive a circular; `climbing`, the
+    deliverer also climbs the ladder (`missing_before`: its missing days earlier in the month)."""
     if view.status not in OPEN:
         return view, DayEffects(write=False)
     subject = day_id(view.delivery_code, view.day)
-    changed = view.model_copy(update={"status": DeliveryStatus.MISSING, "version": view.version + 1})
+    rungs = _climbed(missing_before, now) if climbing else []
+    changed = view.model_copy(
+        update={"status": DeliveryStatus.MISSING, "ladder": [*view.ladder, *rungs], "version": view.version + 1}
+    )
+    scores = [
+        ScoreEventInput(
+            event_id=f"{subject}-{rung.kind.value}",
+            department_code=view.deliverer,
+            kind=SCORED[rung.kind],
+            subject_id=subject,
+            occurred_at=now,
+            note=f"scheduled delivery {view.delivery_code} missing on {view.day.isoformat()}",
+        )
+        for rung in rungs
+        if rung.kind in SCORED
+    ]
     pushes = [
         Push(
             push_id=f"{subject}-missing-{department}",
@@ -184,4 +209,14 @@ def day_closed(view: DeliveryDayView, now: datetime) -> tuple[DeliveryDayView, D
         )
         for department in (view.deliverer, view.receiver)
     ]
-    return changed, DayEffects(pushes=pushes)
+    return changed, DayEffects(pushes=pushes, scores=scores)
+
+
+SCORED = {RungKind.CIRCULAR: ScoreKind.CIRCULAR, RungKind.ADMONITORY_TALK: ScoreKind.ADMONITORY_TALK}
+
+
+def _climbed(missing_before: int, now: datetime) -> list[LadderRung]:
+    kinds = [RungKind.SUPERVISION_ORDER, RungKind.CIRCULAR]
+    if missing_before + 1 >= TALK_AFTER_MISSING:
+        kinds.append(RungKind.ADMONITORY_TALK)
+    return [LadderRung(kind=kind, at=now, fired_at=now) for kind in kinds]

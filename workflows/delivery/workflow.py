@@ -41,6 +41,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows import policies
     from workflows.delivery import rules
 
+# Days that began before a missing day climbed the ladder replay as they ran: the circular push alone.
+LADDER_PATCH = "delivery-day-climbs-the-ladder"
+
 # Asia/Shanghai keeps no daylight saving: its date is UTC+8's.
 SHANGHAI_OFFSET = timedelta(hours=8)
 
@@ -78,7 +81,11 @@ class DeliveryDayWorkflow:
                 await self._apply(*rules.due_passed(self._current, workflow.now()))
             await self._sleep_until(plan.missing_at)
             async with self._lock:
-                await self._apply(*rules.day_closed(self._current, workflow.now()))
+                climbing = self._current.status in rules.OPEN and workflow.patched(LADDER_PATCH)
+                closed = rules.day_closed(
+                    self._current, workflow.now(), climbing=climbing, missing_before=plan.missing_before
+                )
+                await self._apply(*closed)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._current
 
@@ -181,6 +188,8 @@ class DeliveryDayWorkflow:
         await self._write(view)
         for card in effects.cards:
             await workflow.execute_activity_method(LedgerActivities.record_card, card, **policies.STORE)
+        for score in effects.scores:
+            await workflow.execute_activity_method(LedgerActivities.record_score_event, score, **policies.STORE)
         for push in effects.pushes:
             try:
                 await workflow.execute_activity_method(

@@ -13,12 +13,15 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from schemas.cards import IssuedCard
+    from schemas.clock import Rung, RungKind
+    from schemas.delivery import Push, PushKind
     from schemas.joint.definition import JointMatter, StepMode
     from schemas.joint.run import (
         RULE_AUTOMATIC,
         RULE_DEPARTMENT,
         RULE_NOT_READY,
         RULE_STEP,
+        ApplicantNotice,
         CompleteStep,
         JointPlan,
         JointStart,
@@ -28,7 +31,8 @@ with workflow.unsafe.imports_passed_through():
         StepView,
         VerificationStepResult,
     )
-    from schemas.ledger import CardIssue, CardLevel, CardReason, SubjectKind
+    from schemas.ledger import CardIssue, CardLevel, CardReason, ScoreEventInput, ScoreKind, SubjectKind
+    from schemas.orders import LadderRung
     from schemas.rejections import Rejected
     from schemas.verification import VerificationOutcome
 
@@ -55,10 +59,87 @@ def _with_step(view: JointView, changed: StepView) -> JointView:
     return view.model_copy(update={"steps": steps, "version": view.version + 1})
 
 
-def start_step(view: JointView, code: str, due_at: datetime, now: datetime) -> JointView:
+# The rungs a late step climbs after its card, as the case's ladder names them (escalation levels map onto them).
+LADDER: dict[RungKind, RungKind] = {
+    RungKind.REMINDER_NOTICE: RungKind.REMINDER_NOTICE,
+    RungKind.SUPERVISION_ORDER: RungKind.SUPERVISION_ORDER,
+    RungKind.CIRCULAR: RungKind.CIRCULAR,
+    RungKind.ADMONITORY_TALK: RungKind.ADMONITORY_TALK,
+    RungKind.ESCALATION_1: RungKind.REMINDER_NOTICE,
+    RungKind.ESCALATION_2: RungKind.SUPERVISION_ORDER,
+    RungKind.ESCALATION_3: RungKind.CIRCULAR,
+}
+# The rungs that count against the department in its assessment, as a case's do.
+SCORED: dict[RungKind, ScoreKind] = {
+    RungKind.CIRCULAR: ScoreKind.CIRCULAR,
+    RungKind.ADMONITORY_TALK: ScoreKind.ADMONITORY_TALK,
+}
+
+
+def ladder_of(rungs: list[Rung]) -> list[LadderRung]:
+    """The ladder's rungs of a step's schedule (the card profile's colour rungs are the card's business)."""
+    return [LadderRung(kind=LADDER[rung.kind], at=rung.at) for rung in rungs if rung.kind in LADDER]
+
+
+def start_step(
+    view: JointView, code: str, due_at: datetime, now: datetime, ladder: list[LadderRung] | None = None
+) -> JointView:
     step = view.step(code)
     assert step is not None
-    return _with_step(view, step.model_copy(update={"status": StepStatus.RUNNING, "started_at": now, "due_at": due_at}))
+    update: dict[str, object] = {"status": StepStatus.RUNNING, "started_at": now, "due_at": due_at}
+    if ladder:
+        update["ladder"] = ladder
+    return _with_step(view, step.model_copy(update=update))
+
+
+def applicant_notices(before: JointView, after: JointView, mobile: str | None) -> list[ApplicantNotice]:
+    """What the applicant hears of a transition: each step newly done, and the end (done or failed)."""
+    if not mobile:
+        return []
+    was = {step.code: step.status for step in before.steps}
+    notices = [
+        ApplicantNotice(
+            notification_id=f"joint-{after.joint_id}-{step.code}-done",
+            matter_code=after.matter_code,
+            template_id="applicant_step_done",
+            variables={"joint_id": after.joint_id, "step": step.code, "at": str(step.done_at)},
+            mobile=mobile,
+        )
+        for step in after.steps
+        if step.status is StepStatus.DONE and was.get(step.code) is not StepStatus.DONE
+    ]
+    if after.status is not JointStatus.RUNNING and before.status is JointStatus.RUNNING:
+        notices.append(
+            ApplicantNotice(
+                notification_id=f"joint-{after.joint_id}-{after.status.value}",
+                matter_code=after.matter_code,
+                template_id="applicant_done",
+                variables={"joint_id": after.joint_id, "status": after.status.value, "late": str(after.late).lower()},
+                mobile=mobile,
+            )
+        )
+    return notices
+
+
+def step_push(view: JointView, code: str, now: datetime) -> Push:
+    """A webhook step, as its department's system is sent it: which application and step, by when, and where to say
+    it is done. Never the application's fields, which are personal data."""
+    step = view.step(code)
+    assert step is not None
+    return Push(
+        push_id=f"joint-{view.joint_id}-{code}",
+        department_code=step.department,
+        kind=PushKind.JOINT_STEP,
+        subject_id=f"joint-{view.joint_id}",
+        issued_at=now,
+        body={
+            "joint_id": view.joint_id,
+            "matter": view.matter_code,
+            "step": code,
+            "due_at": step.due_at.isoformat() if step.due_at else None,
+            "complete": f"/v1/joint/{view.joint_id}/steps/{code}",
+        },
+    )
 
 
 def check_complete(view: JointView, matter: JointMatter, command: CompleteStep) -> StepView:
@@ -145,12 +226,54 @@ def overdue(view: JointView, now: datetime) -> tuple[JointView, list[CardIssue]]
     return view.model_copy(update={"cards": [*view.cards, *issued], "version": view.version + 1}), cards
 
 
-def next_due(view: JointView) -> datetime | None:
-    """The earliest due time of a running step that holds no card yet."""
+def climb(view: JointView, now: datetime) -> tuple[JointView, list[ScoreEventInput]]:
+    """Carded running steps climb the ladder's rungs that came due; the circular and the admonitory talk are score
+    events against the step's department. A step done stops climbing."""
+    carded = {card.step for card in view.cards}
+    events: list[ScoreEventInput] = []
+    steps: list[StepView] = []
+    for step in view.steps:
+        if step.status is not StepStatus.RUNNING or step.code not in carded:
+            steps.append(step)
+            continue
+        rungs: list[LadderRung] = []
+        for rung in step.ladder:
+            if rung.fired_at is None and rung.at <= now:
+                rung = rung.model_copy(update={"fired_at": now})
+                scored = SCORED.get(rung.kind)
+                if scored is not None:
+                    events.append(
+                        ScoreEventInput(
+                            event_id=f"joint-{view.joint_id}-{step.code}-{rung.kind.value}",
+                            department_code=step.department,
+                            kind=scored,
+                            subject_id=f"joint-{view.joint_id}",
+                            occurred_at=now,
+                            note=f"joint step {step.code} of {view.matter_code} overdue since {step.due_at}",
+                        )
+                    )
+            rungs.append(rung)
+        steps.append(step.model_copy(update={"ladder": rungs}) if rungs != step.ladder else step)
+    if steps == view.steps:
+        return view, []
+    return view.model_copy(update={"steps": steps, "version": view.version + 1}), events
+
+
+def next_due(view: JointView, *, ladder: bool = False) -> datetime | None:
+    """The earliest due time of a running step that holds no card yet; with `ladder`, or of a ladder rung of a
+    carded one."""
     carded = {card.step for card in view.cards}
     dues = [
         step.due_at
         for step in view.steps
         if step.status is StepStatus.RUNNING and step.due_at is not None and step.code not in carded
     ]
+    if ladder:
+        dues += [
+            rung.at
+            for step in view.steps
+            if step.status is StepStatus.RUNNING and step.code in carded
+            for rung in step.ladder
+            if rung.fired_at is None
+        ]
     return min(dues) if dues else None

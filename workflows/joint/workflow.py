@@ -18,12 +18,16 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from activities.clock.activities import ClockActivities
-    from activities.joint.records import JointActivities
+    from activities.gateway.delivery import GatewayActivities
+    from activities.joint.records import ApplicantActivities, JointActivities
     from activities.ledger import LedgerActivities
     from activities.verify.calls import VerificationActivities
-    from schemas.clock import ClockSpec
+    from schemas.clock import CardProfileName, ClockSpec, RungScheduleRequest
+    from schemas.delivery import Push
     from schemas.joint.definition import StepMode
     from schemas.joint.run import (
+        APPLICANT_MOBILE,
+        ApplicantNotice,
         CompleteStep,
         JointPlan,
         JointSnapshot,
@@ -44,6 +48,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.joint import rules
 
 
+# Runs that began before late steps climbed the ladder replay as they ran: the clock computed only each step's
+# deadline, and a carded step stayed at its card.
+LADDER_PATCH = "joint-steps-climb-the-ladder"
+# And before the applicant heard of each step done and of the end.
+APPLICANT_PATCH = "joint-tells-its-applicant"
+
+
 def joint_workflow_id(joint_id: str) -> str:
     return f"joint-{joint_id}"
 
@@ -59,9 +70,13 @@ class JointWorkflow:
         self._lock = asyncio.Lock()
         self._changed = False
         self._calls: list[asyncio.Task[None]] = []
+        self._ladder = False
+        self._tells = False
 
     @workflow.run
     async def run(self, start: JointStart) -> JointView:
+        self._ladder = workflow.patched(LADDER_PATCH)
+        self._tells = APPLICANT_MOBILE in start.application and workflow.patched(APPLICANT_PATCH)
         received = workflow.now()
         plan = await workflow.execute_activity_method(
             JointActivities.plan_joint, start.model_copy(update={"received_at": received}), **policies.STORE
@@ -74,7 +89,7 @@ class JointWorkflow:
                 await self._start_ready_steps()
             if self._current.status is not JointStatus.RUNNING:
                 break
-            due = rules.next_due(self._current)
+            due = rules.next_due(self._current, ladder=self._ladder)
             self._changed = False
             left = None if due is None else due - workflow.now()
             if left is None or left > timedelta(0):
@@ -90,6 +105,8 @@ class JointWorkflow:
                     await self._write()
                     for card in cards:
                         await workflow.execute_activity_method(LedgerActivities.record_card, card, **policies.STORE)
+                if self._ladder:
+                    await self._climb()
         await asyncio.gather(*self._calls)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._current
@@ -110,10 +127,12 @@ class JointWorkflow:
             if command.command_id in self._seen:
                 return self._current
             assert self._plan is not None
+            before = self._current
             try:
                 self._view = rules.complete(self._current, self._plan.matter, command, workflow.now())
             except Rejected as rejected:
                 raise rejected.rejection.error() from None
+            self._tell(before)
             self._seen.add(command.command_id)
             await self._write()
             # The next steps start before the answer, so their departments can act on them at once.
@@ -138,15 +157,25 @@ class JointWorkflow:
             definition = self._plan.matter.step(code)
             assert definition is not None
             now = workflow.now()
-            deadline = await workflow.execute_activity_method(
-                ClockActivities.compute_deadline,
-                ClockSpec(started_at=now, limit=float(definition.limit.amount), unit=definition.limit.unit),
-                **policies.COMPUTE,
-            )
-            self._view = rules.start_step(self._current, code, deadline.due_at, now)
+            spec = ClockSpec(started_at=now, limit=float(definition.limit.amount), unit=definition.limit.unit)
+            if self._ladder:
+                schedule = await workflow.execute_activity_method(
+                    ClockActivities.schedule_rungs,
+                    RungScheduleRequest(clock=spec, profile=CardProfileName.DEFAULT),
+                    **policies.COMPUTE,
+                )
+                ladder = rules.ladder_of(schedule.rungs)
+                self._view = rules.start_step(self._current, code, schedule.deadline.due_at, now, ladder)
+            else:
+                deadline = await workflow.execute_activity_method(
+                    ClockActivities.compute_deadline, spec, **policies.COMPUTE
+                )
+                self._view = rules.start_step(self._current, code, deadline.due_at, now)
             await self._write()
             if definition.mode is StepMode.VERIFICATION:
                 self._calls.append(asyncio.create_task(self._verify(code)))
+            elif definition.mode is StepMode.WEBHOOK:
+                self._calls.append(asyncio.create_task(self._push(rules.step_push(self._current, code, now))))
 
     async def _verify(self, code: str) -> None:
         assert self._plan is not None
@@ -172,10 +201,45 @@ class JointWorkflow:
             except ActivityError:
                 result = VerificationStepResult(step=code, outcome=VerificationOutcome.UNAVAILABLE)
         async with self._lock:
+            before = self._current
             self._view = rules.verified(self._current, result, workflow.now())
+            self._tell(before)
             await self._write()
             await self._start_ready_steps()
             self._changed = True
+
+    def _tell(self, before: JointView) -> None:
+        """The applicant's SMS of a transition, in the background (APPLICANT_PATCH)."""
+        if not self._tells:
+            return
+        for notice in rules.applicant_notices(before, self._current, self._start.application.get(APPLICANT_MOBILE)):
+            self._calls.append(asyncio.create_task(self._text(notice)))
+
+    async def _text(self, notice: ApplicantNotice) -> None:
+        try:
+            await workflow.execute_activity_method(
+                ApplicantActivities.text_applicant, notice, **policies.JOINT_APPLICANT_SMS
+            )
+        except ActivityError:
+            workflow.logger.warning("applicant not told", extra={"sms_id": notice.notification_id})
+
+    async def _push(self, push: Push) -> None:
+        """A webhook step to its department's system; an outage past the policy leaves it in the department's
+        inbox (the gateway's fallback) and the step's clock running."""
+        try:
+            await workflow.execute_activity_method(GatewayActivities.deliver_push, push, **policies.JOINT_STEP_PUSH)
+        except ActivityError:
+            workflow.logger.warning("joint step push not delivered", extra={"push_id": push.push_id})
+
+    async def _climb(self) -> None:
+        """Under the lock: carded steps climb the rungs that came due (LADDER_PATCH)."""
+        view, events = rules.climb(self._current, workflow.now())
+        if view is self._current:
+            return
+        self._view = view
+        await self._write()
+        for event in events:
+            await workflow.execute_activity_method(LedgerActivities.record_score_event, event, **policies.STORE)
 
     async def _write(self) -> None:
         await workflow.execute_activity_method(

@@ -29,15 +29,20 @@ class VerificationWorkflow:
                 VerificationActivities.verify, request, **policies.VERIFICATION
             )
         except ActivityError as error:
-            cause = error.cause
-            detail = str(cause) if cause is not None else str(error)
-            return VerificationResult(
-                call_id=request.call_id,
-                item_code=request.item_code,
-                asking_department=request.asking_department,
-                purpose=request.purpose,
-                answering_department="-",
-                system="-",
-                outcome=VerificationOutcome.UNAVAILABLE,
-                detail=detail[:500],
-            )
+            return unavailable(request, error)
+
+
+def unavailable(request: VerificationRequest, error: ActivityError) -> VerificationResult:
+    """The result of a call the verify activity gave up on (the policy's attempts spent)."""
+    cause = error.cause
+    detail = str(cause) if cause is not None else str(error)
+    return VerificationResult(
+        call_id=request.call_id,
+        item_code=request.item_code,
+        asking_department=request.asking_department,
+        purpose=request.purpose,
+        answering_department="-",
+        system="-",
+        outcome=VerificationOutcome.UNAVAILABLE,
+        detail=detail[:500],
+    )
