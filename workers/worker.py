@@ -103,7 +103,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     sms = SmsActivities(resources.sessions, sms_provider)
     requester = RequesterActivities(resources.sessions, sms_provider)
     registry = RegistryActivities(resources.sessions)
-    batch = BatchDeliveryActivities(gateway, sms)
+    batch = BatchDeliveryActivities(gateway, sms, requester)
     ledger = LedgerActivities(resources.sessions)
     clock = ClockActivities(resources.sessions)
     case = CaseActivities(ClockService(resources.sessions), Ledger(resources.sessions), resources.sessions)

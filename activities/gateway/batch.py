@@ -17,22 +17,35 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.gateway.delivery import GatewayActivities
+from activities.intake.requester import RequesterActivities
 from activities.notify.sms import SmsActivities
-from schemas.delivery import BatchItem, BatchOutcome, DeliveryBatch, DeliveryBatchResult
+from schemas.delivery import BatchItem, BatchOutcome, DeliveryBatch, DeliveryBatchResult, SmsNotification, SmsResult
 
 
 class BatchDeliveryActivities:
-    def __init__(self, gateway: GatewayActivities, sms: SmsActivities) -> None:
+    def __init__(
+        self, gateway: GatewayActivities, sms: SmsActivities, requester: RequesterActivities | None = None
+    ) -> None:
         self._gateway = gateway
         self._sms = sms
+        self._requester = requester
 
     @activity.defn(name="deliver_transition")
     async def deliver_transition(self, batch: DeliveryBatch) -> DeliveryBatchResult:
         tried = await asyncio.gather(
             *(self._try(self._gateway.deliver_push(push), push.push_id) for push in batch.pushes),
-            *(self._try(self._sms.send_sms(sms), sms.notification_id) for sms in batch.sms),
+            *(self._try(self._text(sms), sms.notification_id) for sms in batch.sms),
         )
         return DeliveryBatchResult(pushes=tried[: len(batch.pushes)], sms=tried[len(batch.pushes) :])
+
+    async def _text(self, sms: SmsNotification) -> SmsResult:
+        """A requester's SMS goes to the requester's own number, as the workflow's single activity sends it; every
+        other SMS to the department's roster."""
+        if sms.to_requester:
+            if self._requester is None:
+                raise ApplicationError(f"sms {sms.notification_id}: no requester SMS on this worker")
+            return await self._requester.text_requester(sms)
+        return await self._sms.send_sms(sms)
 
     async def _try(self, attempt: Awaitable[object], item_id: str) -> BatchItem:
         """One try; every push attempt is in the delivery ledger and logged by the gateway either way."""

@@ -194,7 +194,7 @@ class CommentOnCase(CaseCommand):
 class RevokeCard(CaseCommand):
     """The coordinator revokes a card on appeal; the reason is required, and the card's score event is reversed."""
 
-    card_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._~-]+$")]
+    card_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._~-]+$"), IDENTIFIER]
 
 
 class RequestJointMeeting(CaseCommand):

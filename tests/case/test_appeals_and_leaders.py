@@ -124,7 +124,7 @@ async def test_the_ladder_scores_its_last_rungs_and_reports_the_case_to_the_lead
         ladder = [
             (e.department_code, e.kind, e.points)
             for e in events
-            if (e.note or "").startswith(("circular: deadline", "admonitory-talk: deadline"))
+            if (e.note or "").startswith(("circular: deadline", "admonitory_talk: deadline"))
         ]
     assert ladder == [(LEAD, "circular", Decimal(-1)), (LEAD, "admonitory_talk", Decimal(-2))]
 
