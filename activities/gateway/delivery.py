@@ -18,7 +18,6 @@ from typing import NoReturn
 
 import httpx
 from sqlalchemy import or_, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -28,11 +27,11 @@ from activities.gateway.endpoints import (
     EndpointRefused,
     EndpointUnresolved,
     WebhookPolicy,
-    current_policy,
     resolve,
 )
-from activities.gateway.signing import UnusableSecret, signed_headers, signing_keys
-from activities.gateway.webhook_secrets import SecretResolver, secret_env_name
+from activities.gateway.outbound import OutboundActivities
+from activities.gateway.signing import UnusableSecret, signing_keys
+from activities.gateway.webhook_secrets import secret_env_name
 from activities.metrics import DELIVERIES, GATEWAY_REQUESTS, WEBHOOK_ENDPOINTS_DISABLED
 from activities.store.delivery import (
     AttemptOutcome,
@@ -63,26 +62,13 @@ class _Endpoint:
     disabled: bool
 
 
-class GatewayActivities:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        http: httpx.AsyncClient,
-        secrets: SecretResolver,
-        policy: WebhookPolicy | None = None,
-    ) -> None:
-        self._sessions = sessions
-        self._http = http
-        self._secrets = secrets
-        # None: the process's settings (CASELOOP_ENVIRONMENT, CASELOOP_WEBHOOK_ALLOW_HOSTS, ...) on every attempt.
-        self._policy = policy
-
+class GatewayActivities(OutboundActivities):
     @activity.defn(name="deliver_push")
     async def deliver_push(self, push: Push) -> DeliveryResult:
         endpoint = await self._endpoint_of(push)
         if endpoint.url is None or endpoint.disabled:
             return await self._store_in_inbox(push)
-        policy = self._policy or current_policy()
+        policy = self.policy
         try:
             destination = await resolve(endpoint.url, policy)
         except EndpointRefused as refused:
@@ -162,19 +148,7 @@ class GatewayActivities:
         self, push: Push, destination: Destination, keys: list[bytes], policy: WebhookPolicy
     ) -> DeliveryResult:
         body = push.model_dump_json().encode()
-        headers = {
-            "Content-Type": "application/json",
-            # The reply is only digested: compressed, a few bytes read could stand for gigabytes.
-            "Accept-Encoding": "identity",
-            "Host": destination.host_header,
-            **signed_headers(keys, push.push_id, str(int(time.time())), body),
-        }
-        extensions = {}
-        if destination.tls_server_name is not None:
-            # The connection goes to the checked address, the certificate must name the host. Pooled connections
-            # are keyed by address, so one made for another host's name must not carry this push.
-            extensions["sni_hostname"] = destination.tls_server_name
-            headers["Connection"] = "close"
+        headers, extensions = destination.signed_post(keys, push.push_id, body)
         started = time.perf_counter()
         try:
             reply = await self._send(destination, body, headers, extensions, policy.reply_max_bytes)

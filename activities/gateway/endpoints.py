@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import time
 from dataclasses import dataclass, field
 
 import httpx
 
+from activities.gateway.signing import signed_headers
 from workers.settings import Environment, Settings, get_settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -127,6 +129,23 @@ class Destination:
         if self.endpoint.url.scheme != "https" or self.endpoint.address is not None:
             return None
         return self.endpoint.host
+
+    def signed_post(self, keys: list[bytes], message_id: str, body: bytes) -> tuple[dict[str, str], dict[str, str]]:
+        """The headers and the httpx extensions of one signed JSON POST here: pushes, verifications and pulls."""
+        headers = {
+            "Content-Type": "application/json",
+            # The reply is only digested or read within a bound: compressed, a few bytes could stand for gigabytes.
+            "Accept-Encoding": "identity",
+            "Host": self.host_header,
+            **signed_headers(keys, message_id, str(int(time.time())), body),
+        }
+        extensions = {}
+        if self.tls_server_name is not None:
+            # The connection goes to the checked address, the certificate must name the host. Pooled connections
+            # are keyed by address, so one made for another host's name must not carry this call.
+            extensions["sni_hostname"] = self.tls_server_name
+            headers["Connection"] = "close"
+        return headers, extensions
 
 
 def check_url(url: str, policy: WebhookPolicy) -> Endpoint:

@@ -14,15 +14,15 @@ import time
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.gateway import responses
 from activities.gateway.answers import answer_signed, read_answer
-from activities.gateway.endpoints import EndpointRefused, EndpointUnresolved, WebhookPolicy, current_policy, resolve
-from activities.gateway.signing import UnusableSecret, signed_headers, signing_keys
-from activities.gateway.webhook_secrets import SecretResolver, secret_env_name
+from activities.gateway.endpoints import EndpointRefused, EndpointUnresolved, resolve
+from activities.gateway.outbound import OutboundActivities
+from activities.gateway.signing import UnusableSecret, signing_keys
+from activities.gateway.webhook_secrets import secret_env_name
 from activities.store.collaboration import CollaborationRepository
 from schemas.scheduled import DeliveryPull, DeliveryPulled
 
@@ -35,19 +35,7 @@ def records_digest(records: list[dict[str, object]]) -> str:
     return hashlib.sha256(json.dumps(records, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-class DeliveryPullActivities:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        http: httpx.AsyncClient,
-        secrets: SecretResolver,
-        policy: WebhookPolicy | None = None,
-    ) -> None:
-        self._sessions = sessions
-        self._http = http
-        self._secrets = secrets
-        self._policy = policy
-
+class DeliveryPullActivities(OutboundActivities):
     @activity.defn(name="pull_delivery")
     async def pull_delivery(self, pull: DeliveryPull) -> DeliveryPulled:
         async with self._sessions() as session:
@@ -61,7 +49,7 @@ class DeliveryPullActivities:
             keys = signing_keys(secret)
         except UnusableSecret as unusable:
             raise ApplicationError(str(unusable), type=PULL_REFUSED, non_retryable=True) from None
-        policy = self._policy or current_policy()
+        policy = self.policy
         try:
             destination = await resolve(entry.pull_url, policy)
         except EndpointRefused as refused:
@@ -70,18 +58,14 @@ class DeliveryPullActivities:
             raise ApplicationError(str(unresolved), type=PULL_FAILED) from None
         pull_id = f"delivery-{pull.delivery_code}-{pull.day}"
         body = json.dumps({"delivery": pull.delivery_code, "day": pull.day.isoformat()}).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "Accept-Encoding": "identity",
-            "Host": destination.host_header,
-            **signed_headers(keys, pull_id, str(int(time.time())), body),
-        }
+        headers, extensions = destination.signed_post(keys, pull_id, body)
         try:
             async with self._http.stream(
                 "POST",
                 destination.request_url(destination.addresses[0]),
                 content=body,
                 headers=headers,
+                extensions=extensions,
                 follow_redirects=False,
             ) as response:
                 answer, complete = await read_answer(response, 4 << 20)

@@ -17,19 +17,18 @@ from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.gateway import responses
 from activities.gateway.answers import answer_signed, read_answer
-from activities.gateway.endpoints import EndpointRefused, EndpointUnresolved, WebhookPolicy, current_policy, resolve
+from activities.gateway.endpoints import EndpointRefused, EndpointUnresolved, resolve
+from activities.gateway.outbound import OutboundActivities
 from activities.gateway.signing import (
     UnusableSecret,
-    signed_headers,
     signing_keys,
 )
-from activities.gateway.webhook_secrets import SecretResolver, secret_env_name
+from activities.gateway.webhook_secrets import secret_env_name
 from activities.metrics import VERIFICATIONS
 from activities.store.collaboration import CollaborationRepository, SharedItemRow, VerificationCall
 from activities.store.ledger.idempotent import insert_once
@@ -64,20 +63,7 @@ def wire_id(request: VerificationRequest) -> str:
     return f"{request.asking_department}.{request.call_id}"
 
 
-class VerificationActivities:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        http: httpx.AsyncClient,
-        secrets: SecretResolver,
-        policy: WebhookPolicy | None = None,
-    ) -> None:
-        self._sessions = sessions
-        self._http = http
-        self._secrets = secrets
-        # None: the process's settings on every attempt, as pushes use them.
-        self._policy = policy
-
+class VerificationActivities(OutboundActivities):
     @activity.defn(name="verify")
     async def verify(self, request: VerificationRequest) -> VerificationResult:
         async with self._sessions() as session:
@@ -97,7 +83,7 @@ class VerificationActivities:
         keys = self._keys(item)
         question = json.dumps(request.question, sort_keys=True, ensure_ascii=False).encode()
         call = _Call(request, item, keyed_digest(keys[0], question))
-        policy = self._policy or current_policy()
+        policy = self.policy
         try:
             destination = await resolve(item.endpoint_url, policy)
         except EndpointRefused as refused:
@@ -110,16 +96,7 @@ class VerificationActivities:
         body = json.dumps(
             {"call_id": wire_id(request), "item": item.code, "question": request.question}, ensure_ascii=False
         ).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "Accept-Encoding": "identity",
-            "Host": destination.host_header,
-            **signed_headers(keys, wire_id(request), str(int(time.time())), body),
-        }
-        extensions = {}
-        if destination.tls_server_name is not None:
-            extensions["sni_hostname"] = destination.tls_server_name
-            headers["Connection"] = "close"
+        headers, extensions = destination.signed_post(keys, wire_id(request), body)
         try:
             async with self._http.stream(
                 "POST",
