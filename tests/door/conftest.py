@@ -36,6 +36,7 @@ from tests.support.department_world import (
     sample_store,
     target_of,
 )
+from tests.support.door_clients import KeyedClients
 from tests.support.embedded_stack import free_ports
 from workers.door.app import build_app
 from workers.door.credentials import issue_credential
@@ -56,7 +57,7 @@ AUDIENCE = "caseloop-door"
 
 
 @dataclass
-class DoorWorld:
+class DoorWorld(KeyedClients):
     url: str
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
@@ -65,14 +66,6 @@ class DoorWorld:
     key_ids: dict[str, str]
     signing_key: rsa.RSAPrivateKey
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
-
-    def client(self, who: str) -> httpx.AsyncClient:
-        """An HTTP client holding `who`'s API key (a department code, or `operator`)."""
-        if who not in self.clients:
-            self.clients[who] = httpx.AsyncClient(
-                base_url=self.url, headers={"Authorization": f"Bearer {self.keys[who]}"}, timeout=60
-            )
-        return self.clients[who]
 
     def token(self, claims: dict[str, Any], *, kid: str = "k1") -> str:
         return jwt.encode(claims, self.signing_key, algorithm="RS256", headers={"kid": kid})
@@ -145,6 +138,5 @@ async def door_world(
             try:
                 yield world
             finally:
-                for client in world.clients.values():
-                    await client.aclose()
+                await world.close_clients()
         await engine.close()

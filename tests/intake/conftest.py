@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from caseloop.direct import CaseClient
 from schemas.access import CredentialKind
 from tests.support.department_world import running_worker, sample_store, target_of
+from tests.support.door_clients import KeyedClients
 from tests.support.embedded_stack import free_ports
 from workers.door.app import build_app
 from workers.door.credentials import issue_credential
@@ -31,20 +32,13 @@ OPERATOR = "SQ"
 
 
 @dataclass
-class IntakeWorld:
+class IntakeWorld(KeyedClients):
     url: str
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
     engine: CaseClient
     keys: dict[str, str]
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
-
-    def client(self, who: str) -> httpx.AsyncClient:
-        if who not in self.clients:
-            self.clients[who] = httpx.AsyncClient(
-                base_url=self.url, headers={"Authorization": f"Bearer {self.keys[who]}"}, timeout=60
-            )
-        return self.clients[who]
 
 
 def number() -> str:
@@ -84,6 +78,5 @@ async def world(dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathF
             try:
                 yield world
             finally:
-                for client in world.clients.values():
-                    await client.aclose()
+                await world.close_clients()
         await engine.close()

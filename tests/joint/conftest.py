@@ -27,6 +27,7 @@ from caseloop.direct import CaseClient
 from services.registry.importer import import_registry
 from tests.joint.answering import AnsweringSystem
 from tests.support.department_world import sample_store, target_of
+from tests.support.door_clients import KeyedClients
 from tests.support.embedded_stack import free_ports
 from workers.door.app import build_app
 from workers.door.credentials import issue_credential
@@ -51,7 +52,7 @@ LOCAL = WebhookPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.1/32"),))
 
 
 @dataclass
-class JointWorld:
+class JointWorld(KeyedClients):
     url: str
     env: WorkflowEnvironment
     settings: Settings
@@ -59,13 +60,6 @@ class JointWorld:
     answering: AnsweringSystem
     keys: dict[str, str]
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
-
-    def client(self, department: str) -> httpx.AsyncClient:
-        if department not in self.clients:
-            self.clients[department] = httpx.AsyncClient(
-                base_url=self.url, headers={"Authorization": f"Bearer {self.keys[department]}"}, timeout=60
-            )
-        return self.clients[department]
 
 
 async def point_item_at(sessions: async_sessionmaker[AsyncSession], directory: Path, url: str) -> None:
