@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -34,3 +35,12 @@ async def open_time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest.fixture(scope="module", name="ts_env")
+async def time_skipping_server_per_module() -> AsyncIterator[WorkflowEnvironment]:
+    """`ts_env` for a package whose tests skip time far (a delivery test jumps to next January) or leave timers
+    behind: each module skips on a server of its own, so the suite's shared server keeps its time near today and
+    no other test waits on their timers. Import it into the package's conftest; starting one takes about a second."""
+    async with open_time_skipping_server() as env:
+        yield env
