@@ -16,7 +16,6 @@ from activities.service_errors import as_application_errors
 from schemas.ledger import (
     CardIssue,
     CardRecord,
-    CardRevocation,
     CaseRecordView,
     CaseTransition,
     HandoffRecordView,
@@ -26,8 +25,6 @@ from schemas.ledger import (
     ScoreEventInput,
     ScoreEventRecorded,
     ScoreKind,
-    ScoreTotals,
-    ScoreTotalsQuery,
     SupervisionOrderTransition,
     SupervisionOrderView,
 )
@@ -65,23 +62,11 @@ class LedgerActivities:
         with as_application_errors():
             return await self._ledger.record_card(issue)
 
-    @activity.defn(name="ledger_revoke_card")
-    async def revoke_card(self, revocation: CardRevocation) -> CardRecord:
-        """Revokes a card on appeal and takes back its points; revoking it again changes nothing."""
-        with as_application_errors():
-            return await self._ledger.revoke_card(revocation)
-
     @activity.defn(name="ledger_record_score_event")
     async def record_score_event(self, event: ScoreEventInput) -> ScoreEventRecorded:
         """On-time closes, redos, typical cases; cards and bad ratings record theirs themselves."""
         with as_application_errors():
             return await self._ledger.record_score_event(event)
-
-    @activity.defn(name="ledger_score_totals")
-    async def score_totals(self, query: ScoreTotalsQuery) -> ScoreTotals:
-        """Each department's points in a period: the input of the monthly assessment report."""
-        with as_application_errors():
-            return await self._ledger.score_totals(query)
 
     @activity.defn(name="ledger_record_rating")
     async def record_rating(self, rating: RatingInput) -> RatingRecorded:

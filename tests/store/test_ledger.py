@@ -39,7 +39,7 @@ from schemas.ledger import (
     SupervisionOrderStatus,
     SupervisionOrderTransition,
 )
-from services.errors import Refused
+from services.errors import NotFound, Refused
 from services.ledger import Ledger
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -215,17 +215,18 @@ async def test_revoking_a_card_takes_its_points_back_once(sessions: Sessions) ->
     revocation = CardRevocation(
         card_id=card().card_id, revoked_at=T0 + timedelta(days=3), revoked_by="SQ-SPJ", reason="申訴成立: 系統故障"
     )
-    revoked = await run(ledger.revoke_card, revocation)
-    again = await run(ledger.revoke_card, revocation)
+    # Revoked by the case's own store write (case_record_changes), which calls the ledger service.
+    service = Ledger(sessions)
+    revoked = await service.revoke_card(revocation)
+    again = await service.revoke_card(revocation)
 
     assert (revoked.recorded, again.recorded) == (True, False)
     assert again.revoked_at == T0 + timedelta(days=3) and again.revocation_reason == "申訴成立: 系統故障"
-    totals = await run(ledger.score_totals, ScoreTotalsQuery(start=T0, end=T0 + timedelta(days=30)))
+    totals = await service.score_totals(ScoreTotalsQuery(start=T0, end=T0 + timedelta(days=30)))
     assert [(d.department_code, d.points, d.events) for d in totals.departments] == [("SQ-ZRZYJ", Decimal(0), 2)]
 
-    with pytest.raises(ApplicationError) as missing:
-        await run(ledger.revoke_card, revocation.model_copy(update={"card_id": "no-such-card"}))
-    assert missing.value.type == "NotFound"
+    with pytest.raises(NotFound):
+        await service.revoke_card(revocation.model_copy(update={"card_id": "no-such-card"}))
 
 
 async def test_score_events_use_the_configured_weights_and_add_up_per_period(sessions: Sessions) -> None:
@@ -251,7 +252,9 @@ async def test_score_events_use_the_configured_weights_and_add_up_per_period(ses
         await run(ledger.record_score_event, event("redo-1", march, kind=ScoreKind.REDO))
     assert unweighted.value.type == "ValidationFailed"
 
-    totals = await run(ledger.score_totals, ScoreTotalsQuery(start=march, end=april))
+    totals = await Ledger(sessions, score_weights={ScoreKind.ON_TIME_CLOSE: Decimal(2)}).score_totals(
+        ScoreTotalsQuery(start=march, end=april)
+    )
     assert [(d.department_code, d.points, d.events) for d in totals.departments] == [("SQ-FGW", Decimal(-1), 2)]
     assert await rows(sessions, ScoreEvent) == 3
 
