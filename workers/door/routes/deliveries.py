@@ -7,17 +7,14 @@ import hashlib
 import json
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Path
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.store.collaboration import CollaborationRepository, ScheduledDeliveryRow
 from schemas.names import DELIVERY_DELIVER, DELIVERY_REJECT, DELIVERY_VIEW
-from schemas.rejections import Rejection
 from schemas.scheduled import (
     RULE_DELIVERER,
     RULE_RECEIVER,
@@ -30,6 +27,7 @@ from schemas.scheduled import (
 )
 from workers.door.deps import CallerDep, Door, DoorDep, KeyDep
 from workers.door.problems import DoorProblem, Kind, forbidden, not_found
+from workers.door.updates import send_update
 from workflows.delivery.rules import day_id
 
 log = structlog.get_logger(__name__)
@@ -49,31 +47,15 @@ async def _entry(parts: Door, code: str) -> ScheduledDeliveryRow:
 
 async def _send(parts: Door, code: str, day: date, update: str, command: object, key: str) -> DeliveryDayView:
     handle = parts.engine.temporal.get_workflow_handle(day_id(code, day), result_type=DeliveryDayView)
-    try:
-        return await handle.execute_update(update, command, result_type=DeliveryDayView)
-    except WorkflowUpdateFailedError as failed:
-        cause = failed.cause
-        if isinstance(cause, ApplicationError) and cause.details:
-            rejection = Rejection.model_validate(cause.details[0])
-            raise DoorProblem(
-                Kind.RULE_REFUSED, rejection.message, rule=rejection.rule, field=rejection.field, command_id=key
-            ) from None
-        log.error("delivery update failed", delivery=code, day=str(day))
-        raise DoorProblem(Kind.INTERNAL, command_id=key) from None
-    except RPCError as error:
-        if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            if await _closed(handle):
-                raise DoorProblem(Kind.RULE_REFUSED, "it has closed; nothing more is taken", rule=RULE_STATUS) from None
-            raise not_found(f"the {day} expectation of {code} (it is opened on the day)") from None
-        raise DoorProblem(Kind.UNAVAILABLE, command_id=key) from None
-
-
-async def _closed(handle: WorkflowHandle[Any, Any]) -> bool:
-    """Whether the workflow ran and has closed (the server answers an update to it as not found)."""
-    try:
-        return (await handle.describe()).close_time is not None
-    except RPCError:
-        return False
+    return await send_update(
+        handle,
+        update,
+        command,
+        DeliveryDayView,
+        command_id=key,
+        closed=DoorProblem(Kind.RULE_REFUSED, "it has closed; nothing more is taken", rule=RULE_STATUS),
+        missing=not_found(f"the {day} expectation of {code} (it is opened on the day)"),
+    )
 
 
 @router.post("/{code}/{day}", response_model=DeliveryDayView, summary="Deliver a day's scheduled delivery")

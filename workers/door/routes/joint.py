@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.store.collaboration import CollaborationRepository
 from schemas.joint.definition import JointMatter
 from schemas.joint.run import RULE_DEPARTMENT, CompleteStep, JointStart, JointView, StepDone
 from schemas.names import JOINT_COMPLETE_STEP, JOINT_VIEW, JOINT_WORKFLOW
-from schemas.rejections import Rejection
 from workers.door.deps import CallerDep, Door, DoorDep, KeyDep
 from workers.door.problems import DoorProblem, Kind, forbidden, not_found
+from workers.door.updates import send_update
 from workflows.joint.workflow import joint_workflow_id
 
 router = APIRouter(prefix="/v1/joint", tags=["joint handling"])
@@ -36,14 +35,6 @@ async def _matter(parts: Door, code: str) -> JointMatter:
     if row is None or not row.active:
         raise not_found(f"joint matter {code}")
     return JointMatter.model_validate(row.definition)
-
-
-async def _closed(handle: WorkflowHandle[Any, Any]) -> bool:
-    """Whether the workflow ran and has closed (the server answers an update to it as not found)."""
-    try:
-        return (await handle.describe()).close_time is not None
-    except RPCError:
-        return False
 
 
 @router.post("", response_model=JointView, summary="Open a joint application")
@@ -100,19 +91,12 @@ async def complete_step(
     command_id = key or uuid.uuid4().hex
     command = CompleteStep(command_id=command_id, department=caller.department, step=step, note=body.note)
     handle = parts.engine.temporal.get_workflow_handle(joint_workflow_id(joint_id))
-    try:
-        return await handle.execute_update(JOINT_COMPLETE_STEP, command, result_type=JointView)
-    except WorkflowUpdateFailedError as failed:
-        cause = failed.cause
-        if isinstance(cause, ApplicationError) and cause.details:
-            rejection = Rejection.model_validate(cause.details[0])
-            raise DoorProblem(
-                Kind.RULE_REFUSED, rejection.message, rule=rejection.rule, field=rejection.field, command_id=command_id
-            ) from None
-        raise DoorProblem(Kind.INTERNAL, command_id=command_id) from None
-    except RPCError as error:
-        if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            if await _closed(handle):
-                raise DoorProblem(Kind.RULE_REFUSED, "the application has closed", rule="joint.closed") from None
-            raise not_found(f"joint application {joint_id}") from None
-        raise DoorProblem(Kind.UNAVAILABLE, command_id=command_id) from None
+    return await send_update(
+        handle,
+        JOINT_COMPLETE_STEP,
+        command,
+        JointView,
+        command_id=command_id,
+        closed=DoorProblem(Kind.RULE_REFUSED, "the application has closed", rule="joint.closed"),
+        missing=not_found(f"joint application {joint_id}"),
+    )
