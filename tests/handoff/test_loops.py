@@ -362,7 +362,13 @@ async def test_a_command_sent_again_after_continue_as_new_answers_its_first_resu
     claimed = await until_taken(handle, HandoffWorkflow.claim, claim(MARKET_REGULATOR), "SQ-SCJGJ-claim-0003")
     assert claimed.stage is HandoffStage.CLAIMED
 
-    await eventually(current_run, lambda run: run != first_run, what="continue-as-new")
+    async def run_after_a_second() -> str:
+        # The hand-off continues once its pushes are out and a short grace has passed on its clock: a query alone
+        # does not move the time-skipping server's time, so each read lets a second of workflow time pass.
+        await rig.env.sleep(timedelta(seconds=1))
+        return await current_run()
+
+    await eventually(run_after_a_second, lambda run: run != first_run, what="continue-as-new")
     acting = await until_taken(handle, HandoffWorkflow.start_acting, act(MARKET_REGULATOR), "SQ-SCJGJ-act-0003")
     assert acting.stage is HandoffStage.ACTING
     again = await until_taken(handle, HandoffWorkflow.claim, claim(MARKET_REGULATOR), "SQ-SCJGJ-claim-0003")
