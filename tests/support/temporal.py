@@ -39,8 +39,9 @@ async def open_time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="module", name="ts_env")
 async def time_skipping_server_per_module() -> AsyncIterator[WorkflowEnvironment]:
-    """`ts_env` for a package whose tests skip time far (a delivery test jumps to next January) or leave timers
-    behind: each module skips on a server of its own, so the suite's shared server keeps its time near today and
-    no other test waits on their timers. Import it into the package's conftest; starting one takes about a second."""
+    """`ts_env` for a package whose tests skip time far (a delivery test jumps to next January), leave timers
+    behind, or must not wait on another package's (the case's ladder tests skip weeks): each module skips on a
+    server of its own, so no test waits on another module's timers and the time stays near today. Import it into
+    the package's conftest; starting one takes about a second."""
     async with open_time_skipping_server() as env:
         yield env
