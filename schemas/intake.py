@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from schemas.text import FREE_TEXT, Code
 
@@ -66,4 +66,7 @@ class CaseChannel(BaseModel):
     placed: bool = Field(True, description="false: the mapping failed and the coordinator places the case by hand")
     unplaced_reason: Annotated[str | None, Field(max_length=500), FREE_TEXT] = Field(
         None, description="why the mapping failed"
+    )
+    deadline: AwareDatetime | None = Field(
+        None, description="the channel's own deadline for the record (a 12345 work order's): the case is timed by it"
     )

@@ -87,6 +87,7 @@ class ClockStep(StrEnum):
     SUPERVISION_ORDER = "supervision_order"
     JOINT_MEETING = "joint_meeting"  # the leaders' joint meeting: the coordinator records its outcome
     LEADERS_RUNG = "leaders_rung"  # after an admonitory talk: the case goes to the leaders when it runs out
+    CHANNEL_DEADLINE = "channel_deadline"  # the channel's own deadline (a 12345 work order's): the case must answer
 
     @property
     def watches_coordinator(self) -> bool:

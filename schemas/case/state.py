@@ -113,6 +113,13 @@ class CasePolicy(BaseModel):
         description="how long after an admonitory talk the registry's leaders' rung reports a step still overdue to "
         "the leaders' joint meeting, unless the rung names its own",
     )
+    channel_deadline_warning: float = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="the share of the time from receipt to a channel's own deadline (a 12345 work order's) left when "
+        "the lead department and the channel are warned (the hour limits' yellow: 20 %)",
+    )
     max_joint_meetings: int = Field(5, ge=1, le=50, description="leaders' joint meetings per case, the ladder's too")
     explained_days: int = Field(
         40,

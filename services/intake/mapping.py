@@ -7,6 +7,7 @@ placed, under the channel's unplaced matter and locality, with the reason, for t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from schemas.intake import ChannelInfo
 from schemas.intake_api import BadRating, ChannelRecord, HotlineWorkOrder, PrepaidCardComplaint, WindowRecord
@@ -24,6 +25,7 @@ class Normalised:
     address: str | None
     title: str
     co_unit: str | None = None  # a department the record names as a party (the rated one)
+    deadline: datetime | None = None  # the channel's own deadline (a 12345 work order's): the case is timed by it
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ def normalise(record: ChannelRecord) -> Normalised:
                 record.address,
                 record.content,
             ),
+            deadline=record.hotline_deadline,
         )
     if isinstance(record, BadRating):
         if not record.level.is_bad:

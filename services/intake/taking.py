@@ -9,7 +9,7 @@ it is the channel's own); the registry, not the record, names the coordinator an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from pydantic import ValidationError
@@ -27,6 +27,9 @@ from schemas.registry import LaunchRoles
 from services.intake.codes import new_code
 from services.intake.mapping import Placement, RecordRefused, case_number, normalise, place
 from services.registry.roles import launch_roles
+
+# How far after its receipt a channel's own deadline may lie: a later one is a typing error, not a deadline.
+DEADLINE_REACH = timedelta(days=366)
 
 
 class Launched(Protocol):
@@ -126,6 +129,27 @@ async def _placement(
     return fallback, await launch_roles(session, fallback.matter_code, fallback.locality_code)
 
 
+def _check_deadline(deadline: datetime | None, received: datetime | None, now: datetime) -> None:
+    """A channel's deadline lies after the record's receipt and within DEADLINE_REACH of it (or of now). One already
+    passed when the record arrives (a late export) is kept: the case is told at once that it missed it."""
+    if deadline is None:
+        return
+    if received is not None and deadline <= received:
+        raise IntakeRefused(
+            422,
+            "intake.deadline-before-receipt",
+            "hotline_deadline",
+            f"hotline_deadline {deadline.isoformat()} is not after the record's receipt {received.isoformat()}",
+        )
+    if deadline > (received or now) + DEADLINE_REACH:
+        raise IntakeRefused(
+            422,
+            "intake.deadline-too-far",
+            "hotline_deadline",
+            f"hotline_deadline {deadline.isoformat()} is more than {DEADLINE_REACH.days} days after the receipt",
+        )
+
+
 async def take_in(
     intake: Intake, channel: ChannelInfo, record: ChannelRecord, *, credential: str, on_behalf_reason: str | None
 ) -> IntakeResult:
@@ -136,6 +160,7 @@ async def take_in(
         normalised = normalise(record)
     except RecordRefused as refused:
         raise IntakeRefused(422, refused.rule, refused.field, refused.detail) from None
+    _check_deadline(normalised.deadline, record.received_at, datetime.now(UTC))
     async with intake.sessions() as session:
         repository = IntakeRepository(session)
         earlier = await repository.record(channel.code, normalised.record_number)
@@ -183,6 +208,7 @@ async def take_in(
                 requester=record.requester is not None,
                 placed=placement.placed,
                 unplaced_reason=placement.reason,
+                deadline=normalised.deadline,
             ),
         )
     except ValidationError as error:

@@ -298,8 +298,10 @@ def _rung_at(view: CaseView, clock: str, kind: RungKind) -> datetime:
 
 async def from_a_channel(driver: Driver) -> CaseHandle:
     """A case taken in from an intake channel: its requester is texted at launch, commitment, progress, the rating
-    request and closing (`workflows.case.requester`)."""
-    channel = CaseChannel(code="T12345", reference="WO-1", pushes=False, requester=True)
+    request and closing (`workflows.case.requester`); the work order's own deadline passes while the case works, so
+    the lead department is warned, then carded (`workflows.case.channel_deadline`)."""
+    deadline = await driver.now() + timedelta(hours=4)
+    channel = CaseChannel(code="T12345", reference="WO-1", pushes=False, requester=True, deadline=deadline)
     registration = driver.registration(channel=channel)
     now = datetime.now(UTC)
     async with driver.sessions.begin() as session:
@@ -334,6 +336,8 @@ async def from_a_channel(driver: Driver) -> CaseHandle:
             created_at=now,
         )
     handle = await in_progress(driver, channel=channel)
+    await driver.sleep_until(deadline)
+    await driver.settle()
     await handle.execute_update(CaseWorkflow.report_progress, c.ReportProgress(actor=lead, summary="halfway"))
     await close(handle)
     await handle.result()

@@ -26,8 +26,9 @@ from tests.support.histories import committed, read_history, recorder, shape_of,
 from workflows.case.workflow import CaseWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
-# The shape the recorder records: lean transitions (workflow.LEAN_PATCH), with the SLA colour published.
-SHAPE = "lean"
+# The shape the recorder records: lean transitions (workflow.LEAN_PATCH), with the SLA colour published, and a
+# channel's own deadline timing its case (channel_deadline.PATCH; the channel scenario's work order carries one).
+SHAPE = "channel-deadline"
 
 
 def test_every_scenario_has_a_committed_history_of_every_shape() -> None:

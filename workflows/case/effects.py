@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.case.records import Escalation
     from schemas.case.stages import CaseStage, ClockStep, SupervisionLevel
     from schemas.case.state import CaseClock, CaseState, IssuedCard, SupervisionOrder, TimelineEntry
-    from schemas.clock import CardProfileName, ClockSpec, Pause, RungKind
+    from schemas.clock import CardProfileName, ClockSpec, Pause, RungKind, RungSchedule
     from schemas.delivery import Push, PushKind, SmsNotification
     from schemas.ledger import (
         CardIssue,
@@ -43,6 +43,8 @@ class ClockStart:
     department: str
     spec: ClockSpec
     subject: str | None = None
+    # Set for a deadline that is an instant, not a limit on the legal calendar (a channel's own): armed as given.
+    schedule: RungSchedule | None = None
 
 
 @dataclass

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.delivery import PushKind
     from schemas.ledger import CardLevel, CardReason, ScoreKind
     from schemas.orders import LADDER_PUSHES
-    from workflows.case import meetings, rules, supervision
+    from workflows.case import channel_deadline, meetings, rules, supervision
     from workflows.case.effects import SYSTEM, Recorder
 
 BREACH_CARDS: dict[ClockStep, tuple[CardLevel, CardReason]] = {
@@ -59,6 +59,9 @@ def on_rung(rec: Recorder, clock: CaseClock, kind: RungKind, *, full_ladder: boo
     if clock.step is ClockStep.LEADERS_RUNG:
         if kind is RungKind.RED:
             _to_the_leaders(rec, clock)
+        return
+    if clock.step is ClockStep.CHANNEL_DEADLINE:
+        channel_deadline.on_rung(rec, clock, kind)
         return
     if clock.step.watches_coordinator:
         if kind is RungKind.RED:

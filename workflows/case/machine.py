@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.clock import ClockSpec, DayKind, DayNote, Deadline, RungKind
     from schemas.delivery import Push
     from schemas.registry import CaseParties, MatterStep
+    from workflows.case import channel_deadline as channel_deadlines
     from workflows.case import closure, ladder, launch, meetings, progress, rules, supervision, verification
     from workflows.case.effects import SYSTEM, ClockStart, Effects, Recorder, profile_of
 
@@ -79,8 +80,9 @@ def apply(state: CaseState, command: c.CaseCommand, now: datetime) -> Effects:
     return rec.effects
 
 
-def register(state: CaseState, parties: CaseParties) -> Effects:
-    """The case is registered: the coordinator's accept clock starts at receipt."""
+def register(state: CaseState, parties: CaseParties, *, timed_from: datetime | None = None) -> Effects:
+    """The case is registered: the coordinator's accept clock starts at receipt; with `timed_from` (the instant of
+    registration, where the workflow's patch applies) a channel's own deadline starts its clock too."""
     state.parties = parties
     rec = Recorder(state, state.registered_at)
     launcher = state.registration.launched_by or SYSTEM
@@ -92,6 +94,8 @@ def register(state: CaseState, parties: CaseParties) -> Effects:
         rules.limit_of(state, MatterStep.ACCEPT),
         started_at=state.registered_at,
     )
+    if timed_from is not None:
+        channel_deadlines.start(rec, timed_from)
     return rec.effects
 
 

@@ -43,7 +43,17 @@ with workflow.unsafe.imports_passed_through():
     from schemas.registry import CaseParties, CasePartiesQuery, DepartmentInfo, DepartmentQuery
     from schemas.rejections import ErrorType, continuing
     from workflows import policies
-    from workflows.case import bounds, ladder, machine, presentation, records, requester, rules, verification
+    from workflows.case import (
+        bounds,
+        channel_deadline,
+        ladder,
+        machine,
+        presentation,
+        records,
+        requester,
+        rules,
+        verification,
+    )
     from workflows.case.effects import Effects, profile_of
     from workflows.case.rules import Rejected
     from workflows.sla import SlaClock
@@ -289,8 +299,12 @@ class CaseWorkflow:
             except ApplicationError as error:
                 await self._refuse_registration(f"the registry cannot place this case: {error.message}", now)
                 return
+            # Only a case whose channel set a deadline asks for the patch: others replay, and run, as before.
+            timed = channel_deadline.applies(self._state) and workflow.patched(channel_deadline.PATCH)
             try:
-                await self._transact(lambda state, at: machine.register(state, parties), now)
+                await self._transact(
+                    lambda state, at: machine.register(state, parties, timed_from=at if timed else None), now
+                )
             except Rejected as rejected:
                 # The matter's own accept limit is one the legal clock cannot count.
                 await self._refuse_registration(f"the registry's limits cannot be counted: {rejected}", now)
@@ -420,6 +434,7 @@ class CaseWorkflow:
         if isinstance(command, c.DecideCommitment):
             self._check_committed_deadline(plan, now)
         effects = change(self._state, now)
+        channel_deadline.end_if_answered(self._state, effects)
         self._settle(effects, plan)
         if self._state.registration.channel is not None and workflow.patched(requester.PATCH):
             requester.tell(self._state, effects, command)
@@ -441,6 +456,7 @@ class CaseWorkflow:
         items = [
             ClockPlanItem(key=start.key, schedule=RungScheduleRequest(clock=start.spec, profile=profile))
             for start in effects.clock_starts
+            if start.schedule is None
         ]
         items += [ClockPlanItem(key=f"window:{window.target}", window=window.spec) for window in effects.windows]
         items += [
@@ -490,7 +506,7 @@ class CaseWorkflow:
                 clock.close()
             machine.untrack(state, key)
         for start in effects.clock_starts:
-            schedule = results[start.key].schedule
+            schedule = start.schedule or results[start.key].schedule
             assert schedule is not None
             machine.track(state, start, schedule.deadline.clock, schedule.deadline.estimated)
             self._watch(start.key).arm(schedule)
