@@ -116,6 +116,8 @@ class CaseSnapshot(BaseModel):
     next_due_at: AwareDatetime | None = None
     next_due_step: str | None = Field(None, max_length=40)
     closed_at: AwareDatetime | None = None
+    channel: str | None = Field(None, max_length=64, description="the intake channel's code, e.g. 12345")
+    channel_reference: str | None = Field(None, max_length=64, description="the channel's own record number")
 
 
 class CaseTransition(BaseModel):

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+from activities.store.ledger.cases import CaseRecordRepository
 from caseloop import CaseClient
 from caseloop.errors import Forbidden
 from schemas.case.stages import ClockStep
@@ -273,3 +274,17 @@ async def test_the_sdk_takes_records_in_as_the_door_does(world: IntakeWorld) -> 
         assert [item.outcome for item in batch.items] == ["duplicate", "created"]
         with pytest.raises(Forbidden):
             await platform.take_in("12345", work_order(), kind="hotline")
+
+
+async def test_the_read_model_carries_the_channel_and_its_record_number(world: IntakeWorld) -> None:
+    order = work_order()
+    answer = await world.client(HOTLINE).post("/v1/intake/12345/work-orders", json=order)
+    assert answer.status_code == 201, answer.text
+
+    async def row() -> tuple[str | None, str | None]:
+        async with world.sessions() as session:
+            found = await CaseRecordRepository(session).of_channel("12345", order["work_order_number"])
+        return (found.case_id, found.channel) if found else (None, None)
+
+    case_id, channel = await eventually(row, lambda found: found[0] is not None, what="the case's read-model row")
+    assert (case_id, channel) == (answer.json()["case_id"], "12345")

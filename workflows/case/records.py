@@ -78,6 +78,7 @@ def pending(state: CaseState, effects: Effects, command: str | None) -> PendingC
 def case_snapshot(state: CaseState) -> CaseSnapshot:
     due = rules.next_due(state)
     deadline = state.clocks.get("deadline")
+    channel = state.registration.channel
     return CaseSnapshot(
         case_id=state.case_id,
         matter_code=state.registration.matter_code,
@@ -95,6 +96,8 @@ def case_snapshot(state: CaseState) -> CaseSnapshot:
         next_due_at=due[0] if due else None,
         next_due_step=due[1].value if due else None,
         closed_at=state.closed_at,
+        channel=channel.code if channel else None,
+        channel_reference=channel.reference if channel else None,
     )
 
 

@@ -33,6 +33,9 @@ class CaseRecord(Base):
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
     next_due_step: Mapped[str | None] = mapped_column(String(40))
     closed_at: Mapped[datetime | None]
+    # Where a channel case came from: the channel's code and its own record number (codes, never personal data).
+    channel: Mapped[str | None] = mapped_column(String(64))
+    channel_reference: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime]
 
@@ -43,6 +46,7 @@ class CaseRecord(Base):
 
 
 Index("ix_case_records_stage_sla", CaseRecord.stage, CaseRecord.sla_colour)
+Index("ix_case_records_channel", CaseRecord.channel, CaseRecord.channel_reference)
 # What the metrics collector groups at every scrape (workers/collectors.py), over the open cases only.
 Index(
     "ix_case_records_open",
@@ -68,10 +72,17 @@ class CaseRecordRepository:
         return await self._session.get(CaseRecord, case_id, populate_existing=True)
 
     async def open_cases(
-        self, *, stage: str | None = None, department: str | None = None, locality: str | None = None
+        self,
+        *,
+        stage: str | None = None,
+        department: str | None = None,
+        locality: str | None = None,
+        channel: str | None = None,
     ) -> Sequence[CaseRecord]:
         """Cases not closed, soonest due first; a department matches as lead."""
         query = select(CaseRecord).where(CaseRecord.closed_at.is_(None))
+        if channel is not None:
+            query = query.where(CaseRecord.channel == channel)
         if stage is not None:
             query = query.where(CaseRecord.stage == stage)
         if department is not None:
@@ -80,3 +91,8 @@ class CaseRecordRepository:
             query = query.where(CaseRecord.locality == locality)
         query = query.order_by(CaseRecord.next_due_at.is_(None), CaseRecord.next_due_at, CaseRecord.case_id)
         return (await self._session.scalars(query)).all()
+
+    async def of_channel(self, channel: str, reference: str) -> CaseRecord | None:
+        """The case a channel's record became, open or closed."""
+        query = select(CaseRecord).where(CaseRecord.channel == channel, CaseRecord.channel_reference == reference)
+        return await self._session.scalar(query)
