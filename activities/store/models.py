@@ -21,6 +21,7 @@ from activities.store.idempotency import IdempotencyKey  # noqa: F401
 from activities.store.intake import IntakeChannel, IntakeRecord  # noqa: F401
 from activities.store.leaders_rungs import LeadersRungRow  # noqa: F401
 from activities.store.ledger import audit, cards, cases, handoffs, meetings, ratings, scores, supervision  # noqa: F401
+from activities.store.lookup_limits import StatusLookupWindow  # noqa: F401
 from activities.store.registry import (
     CollaborationMatter,
     Department,

@@ -23,7 +23,6 @@ from schemas.intake_api import (
 from schemas.ledger import RatingLevel
 from services.intake.mapping import Normalised, RecordRefused, case_number, normalise, place
 from tests.test_text_hygiene import _unchecked_fields
-from workers.door.routes.intake import LookupLimit
 
 CHANNEL = ChannelInfo(
     code="12345",
@@ -97,15 +96,6 @@ def test_a_prepaid_card_title_keeps_only_the_cards_last_digits() -> None:
     title = normalise(complaint).title
     assert "2222" in title and "6222000011112222" not in title
     assert case_number("YFK", "C1") == "YFK.C1"
-
-
-def test_the_lookup_limit_counts_every_lookup_of_an_address_for_a_minute() -> None:
-    limit = LookupLimit(2)
-    assert limit.admit("10.0.0.1", 0.0) is None
-    assert limit.admit("10.0.0.1", 1.0) is None
-    assert limit.admit("10.0.0.1", 2.0) == pytest.approx(58.0)
-    assert limit.admit("10.0.0.2", 2.0) is None
-    assert limit.admit("10.0.0.1", 60.5) is None
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,6 @@ from tests.support.embedded_stack import free_ports
 from tests.support.eventually import eventually
 from workers.door.app import build_app
 from workers.door.credentials import issue_credential
-from workers.door.routes.intake import LookupLimit
 from workers.door.serve import serving
 from workers.resources import open_resources
 from workers.settings import Settings, get_settings
@@ -246,14 +245,3 @@ async def test_the_status_lookup_refuses_a_wrong_code_and_an_unknown_case(world:
     await command(world, COORDINATOR, intake["case_id"], "accept", {"role": "coordinator"})
     await push_for(world, intake["case_id"], "launched")
     assert not [s for s in world.received.sms if s["variables"].get("case_id") == intake["case_id"]]
-
-
-async def test_the_status_lookup_is_rate_limited_per_address(world: World) -> None:
-    world.app.state.status_lookup_limit = LookupLimit(3)
-    try:
-        answers = [await status(world, "case-SQ-12345~12345.NOPE", "ABCDEFGH") for _ in range(4)]
-    finally:
-        del world.app.state.status_lookup_limit
-    assert [answer.status_code for answer in answers] == [404, 404, 404, 429]
-    assert answers[3].json()["rule"] == "status.rate"
-    assert 1 <= int(answers[3].headers["Retry-After"]) <= 60

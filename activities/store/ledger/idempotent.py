@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.store.base import Base
 
 
-def _insert(session: AsyncSession, model: type[Base]) -> Any:
+def dialect_insert(session: AsyncSession, model: type[Base]) -> Any:
+    """An INSERT that can say what to do on a conflict, in the session's dialect."""
     dialect = session.get_bind().dialect.name
     return postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
 
@@ -19,7 +20,7 @@ async def insert_once(session: AsyncSession, model: type[Base], values: dict[str
     """Inserts the row unless one with the same keys exists; True when this call wrote it."""
     columns = model.__table__.c
     statement = (
-        _insert(session, model)
+        dialect_insert(session, model)
         .values(**values)
         .on_conflict_do_nothing(index_elements=keys)
         .returning(*(columns[key] for key in keys))
@@ -35,7 +36,7 @@ async def upsert_if_newer(
     Equal versions are retries and older ones are late arrivals: both leave the row alone.
     """
     columns = model.__table__.c
-    insert = _insert(session, model).values(**values)
+    insert = dialect_insert(session, model).values(**values)
     statement = insert.on_conflict_do_update(
         index_elements=[key],
         set_={column: insert.excluded[column] for column in values if column != key},
@@ -55,7 +56,7 @@ async def insert_many_once(
         return set()
     columns = model.__table__.c
     statement = (
-        _insert(session, model)
+        dialect_insert(session, model)
         .values(rows)
         .on_conflict_do_nothing(index_elements=keys)
         .returning(*(columns[key] for key in keys))

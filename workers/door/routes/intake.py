@@ -7,8 +7,7 @@ acting for that department with a reason). A repeated record answers the same ca
 from __future__ import annotations
 
 import math
-import time
-from collections import deque
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import structlog
@@ -16,6 +15,7 @@ from fastapi import APIRouter, Path, Request, Response
 
 from activities.metrics import INTAKE_RECORDS
 from activities.store.intake import IntakeRepository
+from activities.store.lookup_limits import LookupLimitRepository
 from caseloop.errors import CommandError
 from schemas.access import Caller
 from schemas.api import OnBehalf
@@ -199,45 +199,19 @@ async def prepaid_card_batch(
     return await _batch(parts, caller, ChannelKind.PREPAID_CARD, channel, body, list(body.records))
 
 
-class LookupLimit:
-    """Public status lookups per client address and minute, wrong ones too: a verification code of 8 characters is
-    not guessed at that rate. Kept in the door's memory: each door process counts its own."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._seen: dict[str, deque[float]] = {}
-
-    def admit(self, address: str, now: float) -> float | None:
-        """None to admit; else the seconds to wait."""
-        seen = self._seen.setdefault(address, deque())
-        while seen and seen[0] <= now - 60:
-            seen.popleft()
-        if len(seen) >= self.per_minute:
-            return 60 - (now - seen[0])
-        seen.append(now)
-        if len(self._seen) > 100_000:  # addresses long gone are forgotten, so the table stays bounded
-            self._seen = {key: value for key, value in self._seen.items() if value and value[-1] > now - 60}
-        return None
-
-
-def _limit(request: Request, parts: Door) -> LookupLimit:
-    limit: LookupLimit | None = getattr(request.app.state, "status_lookup_limit", None)
-    if limit is None:
-        limit = LookupLimit(parts.settings.api_status_lookups_per_minute)
-        request.app.state.status_lookup_limit = limit
-    return limit
-
-
 status_router = APIRouter(tags=["status"])
 
 
 @status_router.post("/v1/status", response_model=StatusAnswer, summary="A requester's status lookup (public)")
 async def status(parts: DoorDep, request: Request, body: StatusQuery) -> StatusAnswer:
     """The stage, the committed deadline and the last progress line of a channel case, for the case id and the
-    verification code its requester was given; nothing else. No credential: rate-limited per client address, and
-    a wrong code is answered as an unknown case."""
+    verification code its requester was given; nothing else. No credential: rate-limited per client address
+    across every door (the count is in the store), and a wrong code is answered as an unknown case."""
     address = request.client.host if request.client else "unknown"
-    wait = _limit(request, parts).admit(address, time.monotonic())
+    async with parts.sessions.begin() as session:
+        wait = await LookupLimitRepository(session).admit(
+            address, datetime.now(UTC), parts.settings.api_status_lookups_per_minute
+        )
     if wait is not None:
         raise DoorProblem(
             Kind.TOO_MANY_REQUESTS,

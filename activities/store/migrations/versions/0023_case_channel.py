@@ -1,6 +1,7 @@
 """The case read model carries a channel case's channel and the channel's own record number, so lists, searches and
 reports find channel cases without joining the intake records. Rows written before are filled from the intake
-records here; every later transition writes both.
+records here; every later transition writes both. Beside it, the public status lookup's rate limit moves from each
+door's memory to the store (status_lookup_windows), so doors behind a balancer count a client together.
 
 Revision ID: 0023_case_channel
 Revises: 0022_handoff_sla_colour
@@ -30,9 +31,19 @@ def upgrade() -> None:
         WHERE case_id IN (SELECT case_id FROM intake_records)
         """
     )
+    op.create_table(
+        "status_lookup_windows",
+        sa.Column("address", sa.String(64), nullable=False),
+        sa.Column("minute", sa.Integer(), nullable=False),
+        sa.Column("lookups", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("address", "minute", name=op.f("pk_status_lookup_windows")),
+    )
+    op.create_index(op.f("ix_status_lookup_windows_minute"), "status_lookup_windows", ["minute"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_status_lookup_windows_minute"), "status_lookup_windows")
+    op.drop_table("status_lookup_windows")
     op.drop_index("ix_case_records_channel", "case_records")
     with op.batch_alter_table("case_records") as batch:
         batch.drop_column("channel_reference")
