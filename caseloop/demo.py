@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TypeVar
@@ -110,10 +111,7 @@ async def play(client: Departments) -> list[Played]:
         shenghong_wharf,
         health_licence_double_loop,
         siyang_labour_dispatch,
-        hotline_blocked_road,
-        bad_rating_of_a_licence,
-        window_item,
-        closed_gym_claim,
+        channel_cases,
     ):
         played += await scenario(client)
     return played
@@ -279,74 +277,92 @@ async def siyang_labour_dispatch(departments: Departments) -> list[Played]:
 # Channels: 12345, 好差評, the 不好辦 window, prepaid cards. The phone numbers are examples, not real.
 
 
-async def hotline_blocked_road(departments: Departments) -> list[Played]:
-    """A 12345 work order: a construction site's hoarding blocks a road; the coordinator accepts it."""
-    order = HotlineWorkOrder(
-        work_order_number="GD-2021-0615-001",
-        category="0301",
-        area_code="321302",
-        address="宿城區發展大道與洪澤湖路交叉口",
-        content="施工圍擋佔用整條道路,車輛無法通行,已持續一週",
-        requester=RequesterContact(mobile="13800000201", consent=True),
-    )
-    return await _channel_case(departments, HOTLINE, "12345", order, "12345工單:施工圍擋堵路 (a road blocked by works)")
+@dataclass(frozen=True)
+class ChannelScenario:
+    """A channel's system takes its record in; the coordinator accepts the case, which texts the requester."""
+
+    feeder: str  # the department whose key feeds the channel
+    channel: str
+    record: ChannelRecord
+    about: str
 
 
-async def bad_rating_of_a_licence(departments: Departments) -> list[Played]:
-    """A very bad 好差評 rating of the construction permit service: a rectification case for the approval bureau."""
-    rating = BadRating(
-        rating_id="HCP-2021-0615-007",
-        level=RatingLevel.VERY_DISSATISFIED,
-        service_item="SP-SGXK",
-        department=APPROVAL_BUREAU,
-        area_code="321302",
-        comment="施工許可材料被要求重複提交三次",
-        requester=RequesterContact(mobile="13800000202", consent=True),
-    )
-    return await _channel_case(departments, RATINGS, "HCP", rating, "差評整改:施工許可 (a bad rating of a licence)")
+CHANNEL_SCENARIOS = (
+    # A 12345 work order: a construction site's hoarding blocks a road.
+    ChannelScenario(
+        HOTLINE,
+        "12345",
+        HotlineWorkOrder(
+            work_order_number="GD-2021-0615-001",
+            category="0301",
+            area_code="321302",
+            address="宿城區發展大道與洪澤湖路交叉口",
+            content="施工圍擋佔用整條道路,車輛無法通行,已持續一週",
+            requester=RequesterContact(mobile="13800000201", consent=True),
+        ),
+        "12345工單:施工圍擋堵路 (a road blocked by works)",
+    ),
+    # A very bad 好差評 rating of the construction permit service: a rectification case for the approval bureau.
+    ChannelScenario(
+        RATINGS,
+        "HCP",
+        BadRating(
+            rating_id="HCP-2021-0615-007",
+            level=RatingLevel.VERY_DISSATISFIED,
+            service_item="SP-SGXK",
+            department=APPROVAL_BUREAU,
+            area_code="321302",
+            comment="施工許可材料被要求重複提交三次",
+            requester=RequesterContact(mobile="13800000202", consent=True),
+        ),
+        "差評整改:施工許可 (a bad rating of a licence)",
+    ),
+    # A 不好辦 window record of a one-hour immediate item, recorded at the city's service hall.
+    ChannelScenario(
+        APPROVAL_BUREAU,
+        "BHB",
+        WindowRecord(
+            record_number="BHB-2021-0615-003",
+            hall="SQ-ZWFW",
+            attempted="辦理個體工商戶經營場所變更",
+            failed_at="系統無法核驗新經營場所地址",
+            recorded_by="示例窗口人員",
+            hour_class=HourClass.ONE,
+            requester=RequesterContact(mobile="13800000203", consent=True),
+        ),
+        "不好辦窗口:即辦件1小時 (a window item)",
+    ),
+    # A one-click prepaid-card claim against a gym that closed: a matter for the market regulator.
+    ChannelScenario(
+        PREPAID_PLATFORM,
+        "YFK",
+        PrepaidCardComplaint(
+            complaint_number="YFK-2021-0615-012",
+            kind=PrepaidClaimKind.CLAIM,
+            merchant="示例健身會所(已閉店)",
+            merchant_address="宿城區幸福中路88號",
+            card_number="6222000011118888",
+            amount=Decimal("2980.00"),
+            claim="健身會所閉店,要求退還卡內餘額",
+            requester=RequesterContact(mobile="13800000204", consent=True),
+        ),
+        "預付卡一鍵維權:健身房閉店 (a closed gym's prepaid cards)",
+    ),
+)
 
 
-async def window_item(departments: Departments) -> list[Played]:
-    """A 不好辦 window record of a one-hour immediate item, recorded at the city's service hall."""
-    record = WindowRecord(
-        record_number="BHB-2021-0615-003",
-        hall="SQ-ZWFW",
-        attempted="辦理個體工商戶經營場所變更",
-        failed_at="系統無法核驗新經營場所地址",
-        recorded_by="示例窗口人員",
-        hour_class=HourClass.ONE,
-        requester=RequesterContact(mobile="13800000203", consent=True),
-    )
-    return await _channel_case(departments, APPROVAL_BUREAU, "BHB", record, "不好辦窗口:即辦件1小時 (a window item)")
-
-
-async def closed_gym_claim(departments: Departments) -> list[Played]:
-    """A one-click prepaid-card claim against a gym that closed: a matter for the market regulator."""
-    claim = PrepaidCardComplaint(
-        complaint_number="YFK-2021-0615-012",
-        kind=PrepaidClaimKind.CLAIM,
-        merchant="示例健身會所(已閉店)",
-        merchant_address="宿城區幸福中路88號",
-        card_number="6222000011118888",
-        amount=Decimal("2980.00"),
-        claim="健身會所閉店,要求退還卡內餘額",
-        requester=RequesterContact(mobile="13800000204", consent=True),
-    )
-    return await _channel_case(
-        departments, PREPAID_PLATFORM, "YFK", claim, "預付卡一鍵維權:健身房閉店 (a closed gym's prepaid cards)"
-    )
-
-
-async def _channel_case(
-    departments: Departments, feeder: str, channel: str, record: ChannelRecord, about: str
-) -> list[Played]:
-    """The channel's system takes the record in; the coordinator accepts the case, which texts the requester."""
-    taken = await (await departments(feeder)).take_in(channel, record)
-    case = (await departments(feeder)).case_by_id(taken.case_id)
-    await _poll(case.state, lambda view: view.seq > 0)
-    once = _Once(case.case_id)
-    await once((await _party(departments, case, BUSINESS_OFFICE, "coordinator")).accept(command_id=once.id("accept")))
-    return [await _case_played(case, about)]
+async def channel_cases(departments: Departments) -> list[Played]:
+    """Every channel scenario, one after another."""
+    played: list[Played] = []
+    for scenario in CHANNEL_SCENARIOS:
+        taken = await (await departments(scenario.feeder)).take_in(scenario.channel, scenario.record)
+        case = (await departments(scenario.feeder)).case_by_id(taken.case_id)
+        await _poll(case.state, lambda view: view.seq > 0)
+        once = _Once(case.case_id)
+        coordinator = await _party(departments, case, BUSINESS_OFFICE, "coordinator")
+        await once(coordinator.accept(command_id=once.id("accept")))
+        played.append(await _case_played(case, scenario.about))
+    return played
 
 
 # Helpers.
