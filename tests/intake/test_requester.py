@@ -13,7 +13,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -245,3 +245,20 @@ async def test_the_status_lookup_refuses_a_wrong_code_and_an_unknown_case(world:
     await command(world, COORDINATOR, intake["case_id"], "accept", {"role": "coordinator"})
     await push_for(world, intake["case_id"], "launched")
     assert not [s for s in world.received.sms if s["variables"].get("case_id") == intake["case_id"]]
+
+
+async def test_the_channel_hears_that_its_work_orders_deadline_passed(world: World) -> None:
+    received = datetime.now(UTC) - timedelta(days=2)
+    order = {
+        "work_order_number": number(),
+        "category": "0301",
+        "area_code": "321302",
+        "content": "施工圍擋佔用道路,車輛無法通行",
+        "received_at": received.isoformat(),
+        "hotline_deadline": (received + timedelta(days=1)).isoformat(),
+    }
+    async with world.client(HOTLINE) as hotline:
+        intake = (await hotline.post("/v1/intake/12345/work-orders", json=order)).json()
+    pushed = await push_for(world, intake["case_id"], "deadline_passed")
+    assert (pushed["channel"], pushed["reference"]) == ("12345", order["work_order_number"])
+    assert datetime.fromisoformat(pushed["due_at"]) == received + timedelta(days=1)

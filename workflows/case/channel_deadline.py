@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.clock import ClockSpec, ClockUnit, Deadline, Rung, RungKind, RungSchedule, shanghai
     from schemas.delivery import PushKind
     from schemas.ledger import CardLevel, CardReason
-    from workflows.case import supervision
+    from workflows.case import rules, supervision
     from workflows.case.effects import SYSTEM, ClockStart, Effects, Recorder, profile_of
 
 # Cases that began before a channel's deadline armed a clock replay as they ran; the marker is written only for a
@@ -63,14 +63,15 @@ def schedule(state: CaseState, now: datetime) -> RungSchedule:
 def start(rec: Recorder, now: datetime) -> None:
     """At registration (`now`): the clock watches the lead department (the parties are resolved by then)."""
     state = rec.state
-    if not applies(state) or state.parties is None:
+    lead = rules.lead_department(state)
+    if not applies(state) or lead is None:
         return
     armed = schedule(state, now)
     rec.effects.clock_starts.append(
         ClockStart(
             key=KEY,
             step=ClockStep.CHANNEL_DEADLINE,
-            department=state.parties.lead.code,
+            department=lead,
             spec=armed.deadline.clock,
             schedule=armed,
         )
@@ -85,6 +86,8 @@ def end_if_answered(state: CaseState, effects: Effects) -> None:
 
 
 def on_rung(rec: Recorder, clock: CaseClock, kind: RungKind) -> None:
+    """Warned and carded is the lead department as it stands when the rung fires (a reroute may have moved it)."""
+    clock.department = rules.lead_department(rec.state) or clock.department
     if kind is RungKind.YELLOW:
         _warn(rec, clock)
     elif kind is RungKind.RED:
