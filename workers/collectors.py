@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from activities.metrics import KNOWN_CODES
 from activities.store.db import create_engine
 from activities.store.delivery import InboxEntry
+from activities.store.intake import IntakeChannel
 from activities.store.ledger.cards import Card
 from activities.store.ledger.cases import CaseRecord
 from activities.store.ledger.handoffs import HandoffRecord
@@ -57,6 +58,8 @@ class Reading:
     cards: list[tuple[str, str, int]] = field(default_factory=list)
     scores: list[tuple[str, float]] = field(default_factory=list)
     meetings: list[list[str]] = field(default_factory=list)  # the departments of each open joint meeting
+    channel_codes: frozenset[str] = frozenset()  # the intake channels of the registry
+    channel_cases: list[tuple[str, str, str, int]] = field(default_factory=list)  # channel, stage, colour, count
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -112,6 +115,12 @@ async def read_store(engine: AsyncEngine, now: datetime) -> Reading:
             .where(ScoreEvent.occurred_at >= since)
             .group_by(ScoreEvent.department_code)
         )
+        channel_codes = frozenset((await connection.scalars(select(IntakeChannel.code))).all())
+        channel_cases = await connection.execute(
+            select(CaseRecord.channel, CaseRecord.stage, CaseRecord.sla_colour, func.count())
+            .where(CaseRecord.closed_at.is_(None), CaseRecord.stage.in_(_CASE_STAGES), CaseRecord.channel.is_not(None))
+            .group_by(CaseRecord.channel, CaseRecord.stage, CaseRecord.sla_colour)
+        )
         # Few meetings are ever open at once: their departments (a JSON list) are counted here, not in SQL.
         meetings = await connection.scalars(select(JointMeeting.departments).where(JointMeeting.decided_at.is_(None)))
         return Reading(
@@ -122,6 +131,8 @@ async def read_store(engine: AsyncEngine, now: datetime) -> Reading:
             cards=[(code, level, n) for code, level, n in cards],
             scores=[(code, float(points or 0)) for code, points in scores],
             meetings=[list(departments or []) for departments in meetings],
+            channel_codes=channel_codes,
+            channel_cases=[(channel or NONE, stage, colour, n) for channel, stage, colour, n in channel_cases],
             at=now,
         )
 
@@ -213,6 +224,25 @@ def families(reading: Reading) -> Iterator[GaugeMetricFamily]:
     ):
         open_cases.add_metric(list(labels), count)
     yield open_cases
+
+    channel_cases = GaugeMetricFamily(
+        "caseloop_open_channel_cases",
+        "Open cases taken in from an intake channel, by channel, stage and SLA colour (from the read model)",
+        labels=["channel", "stage", "sla_colour"],
+    )
+    for labels, count in _summed(
+        (
+            (
+                channel if channel in reading.channel_codes else UNREGISTERED,
+                stage if stage in _CASE_STAGES else OTHER,
+                colour if colour in _COLOURS else OTHER,
+            ),
+            n,
+        )
+        for channel, stage, colour, n in reading.channel_cases
+    ):
+        channel_cases.add_metric(list(labels), count)
+    yield channel_cases
 
     open_loops = GaugeMetricFamily(
         "caseloop_open_handoffs",

@@ -55,3 +55,20 @@ def test_the_families_are_described_without_a_store_and_the_month_is_the_citys()
     assert {family.name for family in described()} >= {"caseloop_open_cases", "caseloop_read_model_up"}
     # 30 November 17:00 UTC is already 1 December in Suqian.
     assert month_start(datetime(2026, 11, 30, 17, 0, tzinfo=UTC)).isoformat() == "2026-12-01T00:00:00+08:00"
+
+
+def test_open_channel_cases_are_counted_by_the_registrys_channels() -> None:
+    reading = Reading(
+        codes=frozenset(),
+        channel_codes=frozenset({"12345"}),
+        channel_cases=[
+            ("12345", "in_progress", "yellow", 2),
+            ("12345", "in_progress", "yellow", 1),
+            ("GONE", "registered", "green", 4),
+        ],
+        at=NOW,
+    )
+    assert _samples(reading)["caseloop_open_channel_cases"] == {
+        (("channel", "12345"), ("sla_colour", "yellow"), ("stage", "in_progress")): 3,
+        (("channel", "unregistered"), ("sla_colour", "green"), ("stage", "registered")): 4,
+    }

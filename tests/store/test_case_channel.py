@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from activities.store import migrate
+from activities.store.db import create_engine
 from activities.store.intake import IntakeRepository
 from activities.store.ledger.cases import CaseRecordRepository
 from schemas.ledger import CaseSnapshot
 from services.registry.sample import load_sample_registry_if_empty
+from workers.collectors import read_store
 from workers.resources import open_resources
 from workers.settings import Settings
 
@@ -63,8 +65,15 @@ async def test_a_snapshot_writes_both(store_url: str, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, store_url=store_url)  # type: ignore[call-arg]
     async with open_resources(settings) as resources:
         async with resources.sessions.begin() as session:
-            case = snapshot("case-SQ-12345~12345.WO-2", channel="12345", channel_reference="WO-2")
+            case = snapshot("case-SQ-12345~12345.WO-2", stage="registered", channel="12345", channel_reference="WO-2")
             await CaseRecordRepository(session).save(case, 1, T0)
         async with resources.sessions() as session:
             row = await CaseRecordRepository(session).get("case-SQ-12345~12345.WO-2")
             assert row is not None and row.to_view().channel_reference == "WO-2"
+    # The metrics collector counts open channel cases from the same columns.
+    engine = create_engine(store_url)
+    try:
+        reading = await read_store(engine, T0)
+    finally:
+        await engine.dispose()
+    assert reading.channel_cases == [("12345", "registered", "green", 1)]
