@@ -5,13 +5,14 @@ step that passes its limit is carded to its department."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -100,25 +101,54 @@ async def joint_env(
         get_settings.cache_clear()
 
 
-async def test_the_withdrawal_runs_its_steps_in_order_with_one_automatic_and_one_late_step_carded(
-    joint_env: tuple[WorkflowEnvironment, str, Settings],
-) -> None:
-    env, queue, settings = joint_env
-    joint_id = f"GJJ-{uuid.uuid4().hex[:10]}"
+@dataclass
+class Application:
+    """A joint application the test started, and its view as the workflow answers it."""
+
+    joint_id: str
+    handle: WorkflowHandle[JointWorkflow, JointView]
+
+    async def view(self) -> JointView:
+        found = await self.handle.query(JOINT_VIEW, result_type=JointView)
+        return found or JointView.model_construct(steps=[], cards=[])
+
+    async def until(self, ready: Callable[[JointView], bool], what: str) -> JointView:
+        return await eventually(self.view, ready, what=what)
+
+    async def complete(self, command_id: str, department: str, step: str) -> JointView:
+        command = CompleteStep(command_id=command_id, department=department, step=step)
+        return await self.handle.execute_update(JOINT_COMPLETE_STEP, command, result_type=JointView)
+
+    async def stop(self) -> None:
+        if (await self.handle.describe()).close_time is None:
+            await self.handle.terminate("the test is over")
+
+
+async def _start(
+    joint_env: tuple[WorkflowEnvironment, str, Settings], matter: str, application: dict[str, str]
+) -> Application:
+    env, queue, _settings = joint_env
+    joint_id = f"{matter.split('-')[0]}-{uuid.uuid4().hex[:10]}"
     handle = await env.client.start_workflow(
         JointWorkflow.run,
-        JointStart(joint_id=joint_id, matter_code="GJJ-TQ", application={"id_number": ID_NUMBER}),
+        JointStart(joint_id=joint_id, matter_code=matter, application=application),
         id=joint_workflow_id(joint_id),
         task_queue=queue,
     )
+    return Application(joint_id, handle)
 
-    async def view() -> JointView:
-        found = await handle.query(JOINT_VIEW, result_type=JointView)
-        return found or JointView.model_construct(steps=[], cards=[])
 
-    def step(current: JointView, code: str) -> StepStatus | None:
-        found = current.step(code)
-        return None if found is None else found.status
+def status(current: JointView, code: str) -> StepStatus | None:
+    found = current.step(code)
+    return None if found is None else found.status
+
+
+async def test_the_withdrawal_runs_its_steps_in_order_with_one_automatic_and_one_late_step_carded(
+    joint_env: tuple[WorkflowEnvironment, str, Settings],
+) -> None:
+    env, _queue, settings = joint_env
+    application = await _start(joint_env, "GJJ-TQ", {"id_number": ID_NUMBER})
+    joint_id, handle, view, step = application.joint_id, application.handle, application.view, status
 
     try:
         started = await eventually(view, lambda v: step(v, "marriage") is StepStatus.DONE, what="the automatic step")
@@ -152,8 +182,7 @@ async def test_the_withdrawal_runs_its_steps_in_order_with_one_automatic_and_one
         done = await handle.result()
         record_history("joint-withdrawal", handle.id, await handle.fetch_history())
     finally:
-        if (await handle.describe()).close_time is None:
-            await handle.terminate("the test is over")
+        await application.stop()
 
     assert done.status is JointStatus.DONE
     marriage, purchase_step, amount, settled = (
@@ -177,18 +206,9 @@ async def test_a_step_left_late_climbs_the_ladder_after_its_card(
 ) -> None:
     """The card at the due time, then the reminder notice, the supervision order, the circular and the admonitory
     talk where the legal clock puts them; the last two count against the department. Done, it climbs no more."""
-    env, queue, settings = joint_env
-    joint_id = f"GJJ-{uuid.uuid4().hex[:10]}"
-    handle = await env.client.start_workflow(
-        JointWorkflow.run,
-        JointStart(joint_id=joint_id, matter_code="GJJ-TQ", application={"id_number": ID_NUMBER}),
-        id=joint_workflow_id(joint_id),
-        task_queue=queue,
-    )
-
-    async def view() -> JointView:
-        found = await handle.query(JOINT_VIEW, result_type=JointView)
-        return found or JointView.model_construct(steps=[], cards=[])
+    env, _queue, settings = joint_env
+    application = await _start(joint_env, "GJJ-TQ", {"id_number": ID_NUMBER})
+    joint_id, handle, view = application.joint_id, application.handle, application.view
 
     def purchase_running(current: JointView) -> bool:
         found = current.step("purchase")
@@ -232,8 +252,7 @@ async def test_a_step_left_late_climbs_the_ladder_after_its_card(
         await handle.execute_update(JOINT_COMPLETE_STEP, done, result_type=JointView)
         record_history("joint-withdrawal-ladder", handle.id, await handle.fetch_history())
     finally:
-        if (await handle.describe()).close_time is None:
-            await handle.terminate("the test is over")
+        await application.stop()
 
     async with open_resources(settings) as resources, resources.sessions() as session:
         events = (await session.scalars(select(ScoreEvent).where(ScoreEvent.subject_id == f"joint-{joint_id}"))).all()
@@ -247,30 +266,16 @@ async def test_a_step_left_late_climbs_the_ladder_after_its_card(
 async def test_the_applicant_hears_of_each_step_done_and_of_the_end(
     joint_env: tuple[WorkflowEnvironment, str, Settings],
 ) -> None:
-    env, queue, _settings = joint_env
-    joint_id = f"GJJ-{uuid.uuid4().hex[:10]}"
-    handle = await env.client.start_workflow(
-        JointWorkflow.run,
-        JointStart(joint_id=joint_id, matter_code="GJJ-TQ", application={"id_number": ID_NUMBER, "mobile": MOBILE}),
-        id=joint_workflow_id(joint_id),
-        task_queue=queue,
-    )
+    application = await _start(joint_env, "GJJ-TQ", {"id_number": ID_NUMBER, "mobile": MOBILE})
+    joint_id, handle = application.joint_id, application.handle
     try:
         for number, (department, code) in enumerate(((HOUSING, "purchase"), (FUND, "amount"), (FUND, "settle"))):
-            command = CompleteStep(command_id=f"c-{number}", department=department, step=code)
-            await eventually(
-                lambda: handle.query(JOINT_VIEW, result_type=JointView),
-                lambda view, code=code: (
-                    view is not None and view.step(code) is not None and view.step(code).status is StepStatus.RUNNING
-                ),  # type: ignore[union-attr]
-                what=f"step {code} running",
-            )
-            await handle.execute_update(JOINT_COMPLETE_STEP, command, result_type=JointView)
+            await application.until(lambda view, code=code: status(view, code) is StepStatus.RUNNING, f"{code} running")
+            await application.complete(f"c-{number}", department, code)
         done = await handle.result()
         record_history("joint-withdrawal-applicant", handle.id, await handle.fetch_history())
     finally:
-        if (await handle.describe()).close_time is None:
-            await handle.terminate("the test is over")
+        await application.stop()
 
     assert done.status is JointStatus.DONE
     mine = [message for message in TEXTS.sent if message.variables.get("joint_id") == joint_id]
