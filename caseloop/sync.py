@@ -174,6 +174,7 @@ class HandoffHandle(_Facade):
     send_feedback = _blocking(AsyncHandoffHandle.send_feedback)
     acknowledge = _blocking(AsyncHandoffHandle.acknowledge)
     terminate = _blocking(AsyncHandoffHandle.terminate)
+    verify_fact = _blocking(AsyncHandoffHandle.verify_fact)
     send = _blocking(AsyncHandoffHandle.send)
 
 

@@ -33,6 +33,7 @@ HANDOFF_START_ACTING: Final = "start_acting"
 HANDOFF_SEND_FEEDBACK: Final = "send_feedback"
 HANDOFF_ACKNOWLEDGE: Final = "acknowledge"
 HANDOFF_TERMINATE: Final = "terminate"
+HANDOFF_VERIFY_FACT: Final = "verify_fact"
 HANDOFF_VIEW: Final = "view"
 # A loop-1 hand-off learns that a finding about it started a loop-2 hand-off.
 HANDOFF_LOOP_TWO_STARTED: Final = "loop_two_started"

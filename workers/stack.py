@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import ctypes
 import fcntl
+import json
 import os
 import signal
 import socket
@@ -40,6 +41,7 @@ from workers.metrics import domain_metrics_endpoint, sdk_runtime
 from workers.resources import open_resources
 from workers.schedules import ensure_schedules
 from workers.settings import Settings
+from workers.stand_in import COLLECTORS, run_price_collectors
 from workers.worker import build_worker
 
 log = structlog.get_logger(__name__)
@@ -162,10 +164,13 @@ def server_command(settings: Settings) -> list[str]:
     return command
 
 
+def _local_host(settings: Settings) -> str:
+    return "127.0.0.1" if settings.bind_host in ("0.0.0.0", "::") else settings.bind_host
+
+
 def codec_url(settings: Settings) -> str:
     """Where the embedded UI's page, in the browser, finds the codec server."""
-    host = "127.0.0.1" if settings.bind_host in ("0.0.0.0", "::") else settings.bind_host
-    return f"http://{host}:{settings.codec_port}"
+    return f"http://{_local_host(settings)}:{settings.codec_port}"
 
 
 PR_SET_PDEATHSIG = 1
@@ -279,6 +284,7 @@ async def run_stack(settings: Settings) -> None:
                         serving(door_app, settings.bind_host, settings.api_port) as door,
                     ):
                         _print_endpoints(settings, metrics_url)
+                        collectors = _stand_in_collectors(settings, stop)
                         stopped = asyncio.create_task(stop.wait())
                         server_exit = asyncio.create_task(process.wait())
                         await asyncio.wait({stopped, server_exit, worker_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -286,7 +292,7 @@ async def run_stack(settings: Settings) -> None:
                         door.should_exit = True  # the door finishes the requests in flight before the worker stops
                     if not worker_task.done():
                         await worker.shutdown()
-                    for task in (stopped, server_exit):
+                    for task in (stopped, server_exit, *collectors):
                         task.cancel()
                     if worker_task.done() and worker_task.exception():
                         raise StackError(f"the worker stopped: {worker_task.exception()}")
@@ -303,6 +309,20 @@ async def _codec_server(settings: Settings, sessions: async_sessionmaker[AsyncSe
         return
     async with serving(build_codec_app(settings, sessions=sessions), settings.bind_host, settings.codec_port):
         yield
+
+
+def _stand_in_collectors(settings: Settings, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    """The sample's price collectors deliver each day's prices through the door (`workers.stand_in`), with their
+    development key; none when the registry or the keys have no such department."""
+    try:
+        keys = json.loads(credentials_path(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    key = keys.get(COLLECTORS) if isinstance(keys, dict) else None
+    if not isinstance(key, str):
+        return []
+    url = f"http://{_local_host(settings)}:{settings.api_port}"
+    return [asyncio.create_task(run_price_collectors(url, key, stop))]
 
 
 def credentials_path(settings: Settings) -> Path:

@@ -15,7 +15,7 @@ from sqlalchemy import JSON, Boolean, Date, Integer, String, Text, UniqueConstra
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from activities.store.base import Base
+from activities.store.base import Base, SealedText
 
 
 class SharedItemRow(Base):
@@ -126,6 +126,16 @@ class JointHandling(Base):
     updated_at: Mapped[datetime]
 
 
+class JointStatusCode(Base):
+    """The verification code a joint application's applicant is given for the public status lookup, sealed."""
+
+    __tablename__ = "joint_status_codes"
+
+    joint_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    verification_code: Mapped[str] = mapped_column(SealedText("joint_status_codes.verification_code"))
+    created_at: Mapped[datetime]
+
+
 class CollaborationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -148,6 +158,9 @@ class CollaborationRepository:
 
     async def joint_matter(self, code: str) -> JointMatterRow | None:
         return await self._session.get(JointMatterRow, code, populate_existing=True)
+
+    async def joint_status_code(self, joint_id: str) -> JointStatusCode | None:
+        return await self._session.get(JointStatusCode, joint_id, populate_existing=True)
 
     async def joint_matters(self) -> Sequence[JointMatterRow]:
         return (await self._session.scalars(select(JointMatterRow).order_by(JointMatterRow.code))).all()

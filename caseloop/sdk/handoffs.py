@@ -30,6 +30,7 @@ VERBS: dict[str, str] = {
     "send_feedback": "feedback",
     "acknowledge": "acknowledge",
     "terminate": "terminate",
+    "verify_fact": "verify-fact",
 }
 COMMANDS: dict[str, type[h.Command]] = {name: h.HANDOFF_COMMANDS[verb] for name, verb in VERBS.items()}
 
@@ -170,6 +171,31 @@ class HandoffHandle:
     ) -> h.HandoffView:
         """Stops the hand-off: the source case was withdrawn, the entity deregistered, or it is a duplicate."""
         return await self._send("terminate", command, command_id, within, actor=actor, reason=reason)
+
+    async def verify_fact(
+        self,
+        command: h.VerifyFact | None = None,
+        *,
+        actor: HandoffActor | None = None,
+        item: str | None = None,
+        question: Mapping[str, str] | None = None,
+        reason: str | None = None,
+        command_id: str | None = None,
+        within: float | None = None,
+    ) -> h.HandoffView:
+        """Checks a fact in another department's system ("check the business licence of X"): a shared data item the
+        registry grants the credential's department. The outcome and the answer's digest are attached to the
+        hand-off (`verifications` in the answer); the question and the answer never are."""
+        return await self._send(
+            "verify_fact",
+            command,
+            command_id,
+            within,
+            actor=actor,
+            item=item,
+            question=dict(question) if question is not None else None,
+            reason=reason,
+        )
 
     async def send(
         self, command: h.Command, *, command_id: str | None = None, within: float | None = None

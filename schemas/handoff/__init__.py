@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # the names for type checkers; at run time __getattr__ below 
         SendFeedback,
         StartActing,
         Terminate,
+        VerifyFact,
     )
     from schemas.handoff.events import (
         FINDING_EVENTS,
@@ -95,6 +96,7 @@ if TYPE_CHECKING:  # the names for type checkers; at run time __getattr__ below 
         HandoffStage,
         HandoffStart,
         HandoffState,
+        HandoffVerification,
         Route,
         StoreWrite,
     )
@@ -146,6 +148,7 @@ __all__ = [
     "HandoffStart",
     "HandoffState",
     "HandoffThread",
+    "HandoffVerification",
     "HandoffView",
     "HandoffWrites",
     "HandoffWritesRecorded",
@@ -174,6 +177,7 @@ __all__ = [
     "Text",
     "ThreadMember",
     "ThreadQuery",
+    "VerifyFact",
     "WithdrawalReport",
     "batch_workflow_id",
     "clock_unit",
@@ -215,6 +219,7 @@ _WHERE = {
     "SendFeedback": "schemas.handoff.commands",
     "StartActing": "schemas.handoff.commands",
     "Terminate": "schemas.handoff.commands",
+    "VerifyFact": "schemas.handoff.commands",
     "FINDING_EVENTS": "schemas.handoff.events",
     "Admission": "schemas.handoff.events",
     "AdmissionResult": "schemas.handoff.events",
@@ -261,6 +266,7 @@ _WHERE = {
     "HandoffStage": "schemas.handoff.state",
     "HandoffStart": "schemas.handoff.state",
     "HandoffState": "schemas.handoff.state",
+    "HandoffVerification": "schemas.handoff.state",
     "Route": "schemas.handoff.state",
     "StoreWrite": "schemas.handoff.state",
     "Deadlines": "schemas.handoff.views",

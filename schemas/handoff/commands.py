@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -11,6 +13,8 @@ from pydantic import (
 from schemas.actors import Actor
 from schemas.handoff.bounds import FINDINGS_PER_FEEDBACK, Code, FeedbackDetails, Remark, Text
 from schemas.handoff.state import Finding
+from schemas.text import FREE_TEXT, IDENTIFIER
+from schemas.verification import MAX_QUESTION_FIELDS, QuestionKey, QuestionValue
 
 
 class Command(BaseModel):
@@ -60,6 +64,19 @@ class Terminate(Command):
     reason: Text
 
 
+class VerifyFact(Command):
+    """A party checks a fact in another department's system for the hand-off ("check the business licence of X"):
+    a verification call of a shared data item, which the registry must grant the actor's department. The outcome
+    and the answer's digest are attached to the hand-off; the question and the answer are personal data and never
+    are."""
+
+    item: Code = Field(description="the shared data item (registry `shared_items`)")
+    question: dict[Annotated[QuestionKey, IDENTIFIER], Annotated[QuestionValue, FREE_TEXT]] = Field(
+        min_length=1, max_length=MAX_QUESTION_FIELDS, description="the facts the answering system looks up"
+    )
+    reason: Remark = Field("", description="why the fact is checked, as the trail shows it")
+
+
 # Every hand-off command by its verb, as the front door's routes (`POST /v1/handoffs/{id}/{verb}`), the SDK and the
 # CLI name it: one table they share without importing the workflows.
 HANDOFF_COMMANDS: dict[str, type[Command]] = {
@@ -70,4 +87,5 @@ HANDOFF_COMMANDS: dict[str, type[Command]] = {
     "feedback": SendFeedback,
     "acknowledge": Acknowledge,
     "terminate": Terminate,
+    "verify-fact": VerifyFact,
 }

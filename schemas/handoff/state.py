@@ -13,6 +13,7 @@ from pydantic import (
     JsonValue,
 )
 
+from schemas.actors import Actor
 from schemas.cards import CardColour, IssuedCard, SlaColour
 from schemas.clock import SlaClockState
 from schemas.delivery import Push
@@ -140,6 +141,21 @@ class HandoffOrder(BaseModel):
     seq: int = 1
 
 
+class HandoffVerification(BaseModel):
+    """A verification call a party made for the hand-off, as attached: who asked which item, who answered, how, and
+    the answer's keyed digest (as `verification_calls` records it). Never the question or the answer."""
+
+    call_id: str
+    item: str
+    asked_by: Actor
+    answering_department: str
+    system: str
+    outcome: str = Field(description="answered, refused, untrusted, unavailable (not_granted is refused, not kept)")
+    answer_digest: str | None = None
+    detail: str | None = None
+    at: AwareDatetime
+
+
 class StoreWrite(BaseModel):
     """A store write the hand-off owes: exactly one of the four, each keyed so writing it twice writes one row."""
 
@@ -174,6 +190,9 @@ class HandoffState(BaseModel):
     push_pending: bool = Field(False, description="a push to the receiver is owed: at creation and after reroute")
     outbox: list[Push] = Field(default_factory=list, description="notices to departments not yet delivered")
     loop_two: list[str] = Field(default_factory=list, description="hand-offs started by this one's findings")
+    verifications: list[HandoffVerification] = Field(
+        default_factory=list, description="verification calls made for the hand-off, outcome and digest only"
+    )
     audit_seq: int = 0
     handled_commands: list[str] = Field(default_factory=list)
     handled_as: dict[str, str] = Field(

@@ -12,7 +12,7 @@ from pydantic import (
 )
 
 from schemas.cards import CardColour, IssuedCard, SlaColour
-from schemas.handoff.state import Feedback, HandoffOrder, HandoffStage, Route
+from schemas.handoff.state import Feedback, HandoffOrder, HandoffStage, HandoffVerification, Route
 from schemas.registry import HandoffDirection
 from schemas.text import IDENTIFIER
 
@@ -53,6 +53,9 @@ class HandoffView(BaseModel):
     supervision_orders: list[HandoffOrder]
     routes: list[Route]
     feedback: Feedback | None
+    verifications: list[HandoffVerification] = Field(
+        default_factory=list, description="verification calls attached to the hand-off: outcome and answer digest only"
+    )
 
 
 class ThreadQuery(BaseModel):

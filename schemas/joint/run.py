@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.cards import IssuedCard
 from schemas.delivery import IDEMPOTENCY_KEY_PATTERN
@@ -116,6 +116,32 @@ class VerificationStepResult(BaseModel):
     step: str
     outcome: VerificationOutcome
     answer_digest: str | None = None
+
+
+class JointOpened(JointView):
+    """What opening an application answers: its view, and the code its applicant is given for the status lookup."""
+
+    verification_code: str = Field(
+        description="give it to the applicant: with the joint_id it opens `POST /v1/joint/status`; the same on a retry"
+    )
+
+
+class JointStatusQuery(BaseModel):
+    """An applicant's status lookup: the application's id and the verification code it was given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    joint_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    code: str = Field(min_length=4, max_length=16, pattern=r"^[A-Za-z0-9]+$")
+
+
+class JointStatusAnswer(BaseModel):
+    """What the public lookup answers, and nothing else: no departments, no application fields, no cards."""
+
+    joint_id: str
+    stage: str = Field(description="running, done or failed")
+    deadline: AwareDatetime = Field(description="the whole application's deadline on the legal clock")
+    last_progress: str | None = Field(None, description="the step done last, by its name; none before the first")
 
 
 class JointSnapshot(BaseModel):

@@ -196,6 +196,8 @@ def _pdf(figures: ReportFigures, specs: list[tuple[str, int, Draw]], labels: Lab
                 (tables.escalations(figures), [0, 1, 2]),
                 (tables.open_loops(figures), [0, 1, 2, 3, 4, 6]),
                 (tables.reconciliation(figures), [0, 1, 2]),
+                # Printed when the period expected any delivery, as the Markdown has its section.
+                *([(tables.scheduled_deliveries(figures), range(8))] if figures.scheduled_deliveries else []),
             ],
             labels,
         ),

@@ -178,4 +178,5 @@ def all_tables(figures: ReportFigures) -> list[Table]:
         open_loops(figures),
         reconciliation(figures),
         channels(figures),
+        scheduled_deliveries(figures),
     ]

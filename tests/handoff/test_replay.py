@@ -11,6 +11,7 @@ loops (tests/support/histories.py):
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -19,14 +20,17 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from schemas.handoff import EventBatch, HandoffStage, ReconciliationRun, intake_workflow_id
+from activities.gateway.webhook_secrets import secret_env_name
+from schemas.handoff import EventBatch, HandoffStage, ReconciliationRun, VerifyFact, intake_workflow_id
 from schemas.registry import TriggerEvent
+from services.registry.importer import import_registry
 from tests.gateway.receiver import Answer
 from tests.handoff.conftest import (
     DISTRICT,
     DISTRICT_REGULATOR,
     FOOD_LICENCE,
     HANDOFF_WORKFLOWS,
+    HR_BUREAU,
     LABOUR_DISPATCH,
     MARKET_REGULATOR,
     WATER_PERMIT,
@@ -40,17 +44,25 @@ from tests.handoff.scenario import (
     feedback,
     give_back,
     penalty,
+    receiver,
     reroute,
     withdraw,
 )
+from tests.joint.answering import AnsweringSystem
+from tests.joint.conftest import SECRET as ITEM_SECRET
+from tests.joint.conftest import SECRET_REF as ITEM_SECRET_REF
+from tests.sdk.world import serving
 from tests.support.histories import committed, read_history, recorder, shape_of, write_history
 from workflows.handoff.entity import HandoffWorkflow
 from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
 # The shape the recorder records: one store activity per transition (ONE_WRITE_PATCH, histories/one-store-write),
-# then push, act and supervision-order clocks (CLOCKS_PATCH).
-SHAPE = "push-act-order-clocks"
+# then push, act and supervision-order clocks (CLOCKS_PATCH, histories/push-act-order-clocks), then a party's
+# verification call as a command (VERIFY_FACT_PATCH: the verify activity inside the verify_fact update).
+SHAPE = "verify-fact"
+DISPATCH_LICENCE_ITEM = "RS-LWPQ"  # 勞務派遣經營許可核驗, answered by the HR bureau
+LICENCE_NUMBER = "320000LW2026001"
 
 
 async def both_loops(rig: Rig) -> list[str]:
@@ -136,6 +148,39 @@ async def batch_and_reconciliation(rig: Rig) -> list[str]:
     return ["handoff-batch-SQ-SPJ-replay-batch-0", "handoff-reconciliation-replay"]
 
 
+async def verified(rig: Rig) -> list[str]:
+    """The market regulator, pushed a labour-dispatch licence, checks it with the HR bureau's system."""
+    answering = AnsweringSystem(ITEM_SECRET, {LICENCE_NUMBER: {"valid": True}}, key="licence_no")
+    async with serving(answering.app(), stand_in=True) as system:
+        with tempfile.TemporaryDirectory() as directory:
+            file = Path(directory) / "item.yaml"
+            file.write_text(
+                "shared_items:\n"
+                f"  - code: {DISPATCH_LICENCE_ITEM}\n"
+                "    name: 勞務派遣經營許可核驗\n"
+                f"    department: {HR_BUREAU}\n"
+                "    system: 人力資源市場監管系統\n"
+                f"    endpoint_url: {system}/verify\n"
+                f"    secret_ref: {ITEM_SECRET_REF}\n"
+                "    timeout_seconds: 5\n"
+                f"    grantees: [{MARKET_REGULATOR}]\n",
+                encoding="utf-8",
+            )
+            await import_registry(rig.sessions, [file])
+        report = await rig.report(closed_approval(LABOUR_DISPATCH, reference="SQ-SP-REPLAY-0006"))
+        handoff = report.handoffs[0].handoff_id
+        await rig.until_stage(handoff, HandoffStage.PUSHED)
+        await rig.handle(handoff).execute_update(HandoffWorkflow.claim, claim(MARKET_REGULATOR))
+        ask = VerifyFact(
+            actor=receiver(MARKET_REGULATOR), item=DISPATCH_LICENCE_ITEM, question={"licence_no": LICENCE_NUMBER}
+        )
+        view = await rig.handle(handoff).execute_update(HandoffWorkflow.verify_fact, ask)
+        assert [line.outcome for line in view.verifications] == ["answered"]
+        await rig.handle(handoff).execute_update(HandoffWorkflow.terminate, withdraw())
+        await rig.handle(handoff).result()
+    return [handoff]
+
+
 SCENARIOS: dict[str, Callable[[Rig], Awaitable[list[str]]]] = {
     "both_loops": both_loops,
     "cards_and_order": cards_and_order,
@@ -143,6 +188,7 @@ SCENARIOS: dict[str, Callable[[Rig], Awaitable[list[str]]]] = {
     "claim_on_push": claim_on_push,
     "delivery_outage": delivery_outage,
     "batch_and_reconciliation": batch_and_reconciliation,
+    "verified": verified,
 }
 # What the recorder records for the current shape: the scenarios of the hand-off workflow. The batch and the
 # reconciliation workflows kept their shape; their histories at the top of histories/ stay the ones to replay.
@@ -158,7 +204,8 @@ def receiver_script(scenario: str) -> list[Answer]:
 
 @recorder
 @pytest.mark.parametrize("scenario", RECORDED)
-async def test_record_history(rig: Rig, scenario: str) -> None:
+async def test_record_history(rig: Rig, scenario: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(secret_env_name(ITEM_SECRET_REF), ITEM_SECRET)  # the verified scenario's item
     for index, workflow_id in enumerate(await SCENARIOS[scenario](rig)):
         history = await rig.client.get_workflow_handle(workflow_id).fetch_history()
         write_history(HISTORIES / SHAPE / f"{scenario}-{index}.json", workflow_id, history)

@@ -19,6 +19,8 @@ class AnsweringSystem:
     outages: list[int] = field(default_factory=list)
     forge: bool = False
     questions: list[dict[str, object]] = field(default_factory=list)
+    # The question's field that names the subject (an ID number, a licence's credit code); None: any field.
+    key: str | None = "id_number"
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -35,7 +37,9 @@ class AnsweringSystem:
             self.questions.append(question)
             if self.outages:
                 return Response(status_code=self.outages.pop(0))
-            subject = self.records.get(str(question["question"].get("id_number")))
+            asked = question["question"]
+            values = [asked.get(self.key)] if self.key is not None else list(asked.values())
+            subject = next((self.records[str(value)] for value in values if str(value) in self.records), None)
             if subject is None:
                 return Response(status_code=404)
             answer = json.dumps(subject, ensure_ascii=False).encode()

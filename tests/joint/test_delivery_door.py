@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from schemas.scheduled import DeliveryDayRun, DeliveryDayView
 from tests.joint.conftest import CANTEEN_PLATFORM, COLLECTORS, JointWorld
+from workers.stand_in import Outcome, deliver_prices, sample_prices
 from workflows.delivery.rules import day_id
 from workflows.delivery.workflow import DeliveryDayWorkflow
 
@@ -77,3 +78,39 @@ async def test_a_delivery_for_a_closed_day_is_refused(joint_world: JointWorld) -
     late = await joint_world.client(COLLECTORS).post(f"/v1/deliveries/{PRICES}/{new_year}", json={"records": RECORDS})
 
     assert (late.status_code, late.json().get("rule")) == (422, "delivery.status"), late.text
+
+
+async def test_the_stand_in_collectors_deliver_the_day_once_and_leave_days_off_alone(joint_world: JointWorld) -> None:
+    """What `caseloop up` runs so the demo's deliverer is not carded every day: the day's sample prices through the
+    door with the collectors' key, once however often it tries; a day off is left alone, a day not opened waits."""
+    day = _a_weekday_ahead() + timedelta(days=7)
+    handle = await joint_world.env.client.start_workflow(
+        DeliveryDayWorkflow.run,
+        DeliveryDayRun(delivery_code=PRICES, day=day),
+        id=day_id(PRICES, day),
+        task_queue=joint_world.settings.task_queue,
+    )
+    new_year = date(date.today().year + 2, 1, 1)
+    holiday = await joint_world.env.client.start_workflow(
+        DeliveryDayWorkflow.run,
+        DeliveryDayRun(delivery_code=PRICES, day=new_year),
+        id=day_id(PRICES, new_year),
+        task_queue=joint_world.settings.task_queue,
+    )
+    await holiday.result()
+    collectors = joint_world.client(COLLECTORS)
+    try:
+        assert await deliver_prices(collectors, day + timedelta(days=1)) is Outcome.NOT_OPENED
+        assert await deliver_prices(collectors, day) is Outcome.DELIVERED
+        path = f"/v1/deliveries/{PRICES}/{day}"
+        first = DeliveryDayView.model_validate((await collectors.get(path)).json())
+        assert await deliver_prices(collectors, day) is Outcome.DELIVERED  # the same delivery, answered again
+        assert await deliver_prices(collectors, new_year) is Outcome.CLOSED
+
+        view = DeliveryDayView.model_validate((await collectors.get(path)).json())
+        assert (view.status.value, view.late, view.records) == ("delivered", False, len(sample_prices(day)))
+        assert view.version == first.version, "delivered once"
+        off = DeliveryDayView.model_validate((await collectors.get(f"/v1/deliveries/{PRICES}/{new_year}")).json())
+        assert off.status.value == "not_expected" and off.records == 0
+    finally:
+        await handle.terminate("the test is over")

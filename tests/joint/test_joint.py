@@ -1,17 +1,19 @@
 """The provident-fund withdrawal "one thing" on the time-skipping server: the marital status compared automatically
 with civil affairs' system while housing confirms the purchase, then the amount and the settlement in sequence; a
-step that passes its limit is carded to its department."""
+step that passes its limit is carded to its department. And the cross-city vehicle transfer, one hour on the
+office-hours clock."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -23,8 +25,11 @@ from activities.store.collaboration import JointHandling
 from activities.store.ledger.cards import Card
 from activities.store.ledger.scores import ScoreEvent
 from activities.verify.calls import VerificationActivities
+from schemas.clock import ClockSpec, ClockUnit
 from schemas.joint.run import CompleteStep, JointStart, JointStatus, JointView, StepStatus
 from schemas.names import JOINT_COMPLETE_STEP, JOINT_VIEW
+from services.clock.service import load_legal_clock
+from services.registry.importer import import_registry
 from tests.joint.answering import AnsweringSystem
 from tests.joint.conftest import FUND, LOCAL, SECRET, SECRET_REF, point_item_at
 from tests.joint.test_replay import record_history
@@ -32,13 +37,17 @@ from tests.support.department_world import sample_store
 from tests.support.embedded_stack import free_ports
 from tests.support.eventually import eventually
 from workers.door.serve import serving
-from workers.resources import open_resources
+from workers.resources import Resources, open_resources
 from workers.settings import Settings, get_settings
 from workers.worker import workflow_runner
 from workflows.joint.workflow import JointWorkflow, joint_workflow_id
 
 HOUSING = "SQ-ZJJ"
+TRAFFIC_POLICE = "SQ-GAJ-JJ"  # 交警支隊's vehicle administration: every step of the vehicle transfer
+TAX_BUREAU = "SQ-SWJ"  # answers the vehicle purchase tax check
+TAX_ITEM = "SW-CLGZS"
 ID_NUMBER = "320000199001011234"
+VIN = "LSVAU2180N2123456"
 MOBILE = "13900001234"
 
 
@@ -66,11 +75,12 @@ async def joint_env(
     store = await sample_store(tmp_path)
     queue = f"joint-{uuid.uuid4()}"
     (port,) = free_ports(1)
-    answering = AnsweringSystem(SECRET, {ID_NUMBER: {"married": False}})
+    answering = AnsweringSystem(SECRET, {ID_NUMBER: {"married": False}, VIN: {"tax_paid": True}}, key=None)
     settings = Settings(data_dir=tmp_path, store_url=store, task_queue=queue)
     try:
         async with open_resources(settings) as resources:
             await point_item_at(resources.sessions, tmp_path, f"http://127.0.0.1:{port}/verify")
+            await _point_tax_item_at(resources, tmp_path, f"http://127.0.0.1:{port}/verify")
             joint = JointActivities(resources.sessions)
             verification = VerificationActivities(
                 resources.sessions, resources.http, {SECRET_REF: SECRET.encode()}.get, policy=LOCAL
@@ -100,25 +110,72 @@ async def joint_env(
         get_settings.cache_clear()
 
 
-async def test_the_withdrawal_runs_its_steps_in_order_with_one_automatic_and_one_late_step_carded(
-    joint_env: tuple[WorkflowEnvironment, str, Settings],
-) -> None:
-    env, queue, settings = joint_env
-    joint_id = f"GJJ-{uuid.uuid4().hex[:10]}"
+async def _point_tax_item_at(resources: Resources, directory: Path, url: str) -> None:
+    """The sample's vehicle purchase tax item at the test's answering system, under the test's secret."""
+    file = directory / "tax-item.yaml"
+    file.write_text(
+        "shared_items:\n"
+        f"  - code: {TAX_ITEM}\n"
+        "    name: 車輛購置稅完稅信息核驗\n"
+        f"    department: {TAX_BUREAU}\n"
+        "    system: 車輛購置稅管理系統\n"
+        f"    endpoint_url: {url}\n"
+        f"    secret_ref: {SECRET_REF}\n"
+        "    timeout_seconds: 5\n"
+        f"    grantees: [{TRAFFIC_POLICE}]\n",
+        encoding="utf-8",
+    )
+    await import_registry(resources.sessions, [file])
+
+
+@dataclass
+class Application:
+    """A joint application the test started, and its view as the workflow answers it."""
+
+    joint_id: str
+    handle: WorkflowHandle[JointWorkflow, JointView]
+
+    async def view(self) -> JointView:
+        found = await self.handle.query(JOINT_VIEW, result_type=JointView)
+        return found or JointView.model_construct(steps=[], cards=[])
+
+    async def until(self, ready: Callable[[JointView], bool], what: str) -> JointView:
+        return await eventually(self.view, ready, what=what)
+
+    async def complete(self, command_id: str, department: str, step: str) -> JointView:
+        command = CompleteStep(command_id=command_id, department=department, step=step)
+        return await self.handle.execute_update(JOINT_COMPLETE_STEP, command, result_type=JointView)
+
+    async def stop(self) -> None:
+        if (await self.handle.describe()).close_time is None:
+            await self.handle.terminate("the test is over")
+
+
+async def _start(
+    joint_env: tuple[WorkflowEnvironment, str, Settings], matter: str, application: dict[str, str]
+) -> Application:
+    env, queue, _settings = joint_env
+    joint_id = f"{matter.split('-')[0]}-{uuid.uuid4().hex[:10]}"
     handle = await env.client.start_workflow(
         JointWorkflow.run,
-        JointStart(joint_id=joint_id, matter_code="GJJ-TQ", application={"id_number": ID_NUMBER}),
+        JointStart(joint_id=joint_id, matter_code=matter, application=application),
         id=joint_workflow_id(joint_id),
         task_queue=queue,
     )
+    return Application(joint_id, handle)
 
-    async def view() -> JointView:
-        found = await handle.query(JOINT_VIEW, result_type=JointView)
-        return found or JointView.model_construct(steps=[], cards=[])
 
-    def step(current: JointView, code: str) -> StepStatus | None:
-        found = current.step(code)
-        return None if found is None else found.status
+def status(current: JointView, code: str) -> StepStatus | None:
+    found = current.step(code)
+    return None if found is None else found.status
+
+
+async def test_the_withdrawal_runs_its_steps_in_order_with_one_automatic_and_one_late_step_carded(
+    joint_env: tuple[WorkflowEnvironment, str, Settings],
+) -> None:
+    env, _queue, settings = joint_env
+    application = await _start(joint_env, "GJJ-TQ", {"id_number": ID_NUMBER})
+    joint_id, handle, view, step = application.joint_id, application.handle, application.view, status
 
     try:
         started = await eventually(view, lambda v: step(v, "marriage") is StepStatus.DONE, what="the automatic step")
@@ -152,8 +209,7 @@ async def test_the_withdrawal_runs_its_steps_in_order_with_one_automatic_and_one
         done = await handle.result()
         record_history("joint-withdrawal", handle.id, await handle.fetch_history())
     finally:
-        if (await handle.describe()).close_time is None:
-            await handle.terminate("the test is over")
+        await application.stop()
 
     assert done.status is JointStatus.DONE
     marriage, purchase_step, amount, settled = (
@@ -177,18 +233,9 @@ async def test_a_step_left_late_climbs_the_ladder_after_its_card(
 ) -> None:
     """The card at the due time, then the reminder notice, the supervision order, the circular and the admonitory
     talk where the legal clock puts them; the last two count against the department. Done, it climbs no more."""
-    env, queue, settings = joint_env
-    joint_id = f"GJJ-{uuid.uuid4().hex[:10]}"
-    handle = await env.client.start_workflow(
-        JointWorkflow.run,
-        JointStart(joint_id=joint_id, matter_code="GJJ-TQ", application={"id_number": ID_NUMBER}),
-        id=joint_workflow_id(joint_id),
-        task_queue=queue,
-    )
-
-    async def view() -> JointView:
-        found = await handle.query(JOINT_VIEW, result_type=JointView)
-        return found or JointView.model_construct(steps=[], cards=[])
+    env, _queue, settings = joint_env
+    application = await _start(joint_env, "GJJ-TQ", {"id_number": ID_NUMBER})
+    joint_id, handle, view = application.joint_id, application.handle, application.view
 
     def purchase_running(current: JointView) -> bool:
         found = current.step("purchase")
@@ -232,8 +279,7 @@ async def test_a_step_left_late_climbs_the_ladder_after_its_card(
         await handle.execute_update(JOINT_COMPLETE_STEP, done, result_type=JointView)
         record_history("joint-withdrawal-ladder", handle.id, await handle.fetch_history())
     finally:
-        if (await handle.describe()).close_time is None:
-            await handle.terminate("the test is over")
+        await application.stop()
 
     async with open_resources(settings) as resources, resources.sessions() as session:
         events = (await session.scalars(select(ScoreEvent).where(ScoreEvent.subject_id == f"joint-{joint_id}"))).all()
@@ -247,30 +293,16 @@ async def test_a_step_left_late_climbs_the_ladder_after_its_card(
 async def test_the_applicant_hears_of_each_step_done_and_of_the_end(
     joint_env: tuple[WorkflowEnvironment, str, Settings],
 ) -> None:
-    env, queue, _settings = joint_env
-    joint_id = f"GJJ-{uuid.uuid4().hex[:10]}"
-    handle = await env.client.start_workflow(
-        JointWorkflow.run,
-        JointStart(joint_id=joint_id, matter_code="GJJ-TQ", application={"id_number": ID_NUMBER, "mobile": MOBILE}),
-        id=joint_workflow_id(joint_id),
-        task_queue=queue,
-    )
+    application = await _start(joint_env, "GJJ-TQ", {"id_number": ID_NUMBER, "mobile": MOBILE})
+    joint_id, handle = application.joint_id, application.handle
     try:
         for number, (department, code) in enumerate(((HOUSING, "purchase"), (FUND, "amount"), (FUND, "settle"))):
-            command = CompleteStep(command_id=f"c-{number}", department=department, step=code)
-            await eventually(
-                lambda: handle.query(JOINT_VIEW, result_type=JointView),
-                lambda view, code=code: (
-                    view is not None and view.step(code) is not None and view.step(code).status is StepStatus.RUNNING
-                ),  # type: ignore[union-attr]
-                what=f"step {code} running",
-            )
-            await handle.execute_update(JOINT_COMPLETE_STEP, command, result_type=JointView)
+            await application.until(lambda view, code=code: status(view, code) is StepStatus.RUNNING, f"{code} running")
+            await application.complete(f"c-{number}", department, code)
         done = await handle.result()
         record_history("joint-withdrawal-applicant", handle.id, await handle.fetch_history())
     finally:
-        if (await handle.describe()).close_time is None:
-            await handle.terminate("the test is over")
+        await application.stop()
 
     assert done.status is JointStatus.DONE
     mine = [message for message in TEXTS.sent if message.variables.get("joint_id") == joint_id]
@@ -283,3 +315,39 @@ async def test_the_applicant_hears_of_each_step_done_and_of_the_end(
         ("applicant_step_done", "settle"),
     ]
     assert all(ID_NUMBER not in str(message.variables) for message in mine)
+
+
+async def test_the_cross_city_vehicle_transfer_is_one_hour_on_the_office_hours_clock(
+    joint_env: tuple[WorkflowEnvironment, str, Settings],
+) -> None:
+    """The sample's vehicle transfer (5 working days cut to 1 hour): the purchase tax checked automatically with the
+    tax bureau's system while the traffic police inspect the vehicle, then the transfer registered; the whole due one
+    office hour after receipt and each step half an hour after it starts, whatever the hour the test starts at."""
+    _env, _queue, settings = joint_env
+    application = await _start(joint_env, "CL-KSZY", {"vin": VIN})
+    try:
+        started = await application.until(lambda v: status(v, "tax") is StepStatus.DONE, "the automatic tax check")
+        assert status(started, "inspect") is StepStatus.RUNNING and status(started, "register") is StepStatus.WAITING
+        await application.complete("v-1", TRAFFIC_POLICE, "inspect")
+        await application.until(lambda v: status(v, "register") is StepStatus.RUNNING, "the registration started")
+        await application.complete("v-2", TRAFFIC_POLICE, "register")
+        done = await application.handle.result()
+    finally:
+        await application.stop()
+
+    assert done.status is JointStatus.DONE and not done.late and not done.cards
+    async with open_resources(settings) as resources:
+        clock = await load_legal_clock(resources.sessions, None)
+
+    def office_hours(started_at: datetime | None, hours: float) -> datetime:
+        assert started_at is not None
+        spec = ClockSpec(started_at=started_at, limit=hours, unit=ClockUnit.OFFICE_HOURS)
+        return clock.deadline(spec).due_at
+
+    assert done.due_at == office_hours(done.started_at, 1)
+    tax, inspect, register = (done.step(code) for code in ("tax", "inspect", "register"))
+    assert tax and inspect and register and register.started_at is not None
+    assert tax.done_by == "verification: answered" and tax.answer_digest
+    assert inspect.due_at == office_hours(inspect.started_at, 0.5)
+    assert register.due_at == office_hours(register.started_at, 0.5)
+    assert inspect.done_at is not None and register.started_at >= inspect.done_at

@@ -24,7 +24,7 @@ async def sample(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSessio
         yield resources.sessions
 
 
-async def test_the_sample_carries_both_one_thing_examples_and_the_daily_prices(
+async def test_the_sample_carries_the_one_thing_examples_and_the_daily_prices(
     sample: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sample() as session:
@@ -33,7 +33,11 @@ async def test_the_sample_carries_both_one_thing_examples_and_the_daily_prices(
         items = {row.code: row for row in await repository.shared_items()}
         prices = await repository.scheduled_delivery("FGW-NCP-JG")
 
-    assert set(matters) == {"GJJ-TQ", "LZF-BZ"}
+    assert set(matters) == {"GJJ-TQ", "LZF-BZ", "CL-KSZY"}
+    transfer = matters["CL-KSZY"]  # the cross-city vehicle transfer: one office hour, from five working days
+    assert (transfer.limit.amount, transfer.limit.unit) == (1, "office-hours")
+    assert {step.department for step in transfer.steps} == {"SQ-GAJ-JJ"}
+    assert items["SW-CLGZS"].department_code == "SQ-SWJ" and items["SW-CLGZS"].grantees == ["SQ-GAJ-JJ"]
     withdrawal = matters["GJJ-TQ"]
     automatic = [step for step in withdrawal.steps if step.mode is StepMode.VERIFICATION]
     assert [(step.code, step.item) for step in automatic] == [("marriage", "MZ-HYDJ")]

@@ -31,10 +31,10 @@ async def run_cli(*argv: str) -> int:
 async def test_import_then_show(cli_store: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert await run_cli("registry", "import", str(SAMPLE_REGISTRY)) == 0
     imported = capsys.readouterr().out
-    assert "departments: 34 (34 new" in imported
-    assert "joint matters: 2 (2 new" in imported and "shared data items: 3 (3 new" in imported
+    assert "departments: 36 (36 new" in imported
+    assert "joint matters: 3 (3 new" in imported and "shared data items: 4 (4 new" in imported
     assert await run_cli("registry", "import", str(SAMPLE_REGISTRY), "--json") == 0
-    assert json.loads(capsys.readouterr().out)["departments"]["unchanged"] == 34
+    assert json.loads(capsys.readouterr().out)["departments"]["unchanged"] == 36
 
     assert await run_cli("registry", "show") == 0
     overview = capsys.readouterr().out

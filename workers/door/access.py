@@ -74,6 +74,8 @@ HANDOFF_GRANTS: dict[str, frozenset[HandoffActingRole]] = {
     "send_feedback": frozenset({H.RECEIVER}),
     "acknowledge": frozenset({H.ORIGINATOR}),
     "terminate": frozenset({H.COORDINATOR, H.ORIGINATOR}),
+    # Any department working on the hand-off; the registry's grants decide which items it may ask.
+    "verify_fact": frozenset({H.RECEIVER, H.ORIGINATOR, H.COORDINATOR}),
 }
 
 

@@ -90,6 +90,7 @@ def build_app(
     for module in (cases, handoffs, inbox, clock, registry, me, intake, verifications, deliveries, joint):
         app.include_router(module.router)
     app.include_router(intake.status_router)
+    app.include_router(joint.status_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -49,7 +49,7 @@ ERRORS: dict[str, str] = {
 
 
 # Routes that take no credential (the requester's status lookup): documented as such, with their own errors.
-PUBLIC_PATHS = frozenset({"/v1/status"})
+PUBLIC_PATHS = frozenset({"/v1/status", "/v1/joint/status"})
 
 
 def document(app: FastAPI, settings: Settings, retention_hours: float) -> dict[str, Any]:

@@ -93,6 +93,7 @@ ACTOR_RULES = frozenset(
         "actor.originator",
         "actor.coordinator",
         "actor.coordinator-or-originator",
+        "actor.party",
     }
 )
 

@@ -24,6 +24,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.verify.calls import VerificationActivities
     from schemas import names
     from schemas.clock import FiredRung, SlaClockState
     from schemas.handoff import (
@@ -40,14 +41,18 @@ with workflow.unsafe.imports_passed_through():
         SendFeedback,
         StartActing,
         Terminate,
+        VerifyFact,
     )
     from schemas.rejections import Rejected, continuing
-    from workflows.handoff import asks, ladder, machine, presentation
+    from schemas.verification import VerificationResult
+    from workflows import policies
+    from workflows.handoff import asks, ladder, machine, presentation, verification
     from workflows.handoff.delivery import Deliveries, cause
     from workflows.handoff.effects import Rules, clock_spec
     from workflows.handoff.transitions import Transitions
     from workflows.handoff.writes import OwedWrites
     from workflows.sla import SlaClock
+    from workflows.verify.workflow import unavailable
 
 
 @workflow.defn(name=names.HANDOFF_WORKFLOW)
@@ -157,6 +162,33 @@ class HandoffWorkflow:
 
         return await self._command(command, rules)
 
+    @workflow.update(name=names.HANDOFF_VERIFY_FACT)
+    async def verify_fact(self, command: VerifyFact) -> HandoffView:
+        """Checked, then the call (outside the lock: other commands go on while the answering system is asked), then
+        the outcome attached under the lock, checked again there. A repeat answers the first result; a department
+        without the registry's grant is refused and nothing is attached."""
+        info, state = _update(), self._state
+        if info.id in state.handled_commands:
+            return await self._command(command, _ready(lambda change: None))  # answered as a repeat
+        try:
+            machine.check(command, state, self._start, workflow.now())
+        except Rejected as rejected:
+            raise rejected.rejection.error() from None
+        workflow.patched(verification.VERIFY_FACT_PATCH)
+        request = verification.request(self._start, command, info.id)
+        try:
+            result: VerificationResult = await workflow.execute_activity_method(
+                VerificationActivities.verify, request, **policies.VERIFICATION
+            )
+        except ActivityError as error:
+            result = unavailable(request, error)
+
+        async def rules() -> Rules:
+            verification.granted(command, result)
+            return lambda change: verification.attach(change, command, result)
+
+        return await self._command(command, rules)
+
     # Temporal wants each update's validator to take its command's own type: each hands it to `_validate`.
 
     @claim.validator
@@ -185,6 +217,10 @@ class HandoffWorkflow:
 
     @terminate.validator
     def _validate_terminate(self, command: Terminate) -> None:
+        self._validate(command)
+
+    @verify_fact.validator
+    def _validate_verify_fact(self, command: VerifyFact) -> None:
         self._validate(command)
 
     @workflow.signal(name=names.HANDOFF_LOOP_TWO_STARTED)

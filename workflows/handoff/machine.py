@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         SourceEvent,
         StartActing,
         Terminate,
+        VerifyFact,
     )
     from schemas.ledger import CardLevel, CardReason, SupervisionOrderStatus
     from schemas.registry import ClaimMode, DepartmentInfo, HandoffRoute, Limit, MatterStep
@@ -55,6 +56,7 @@ ALLOWED_STAGES: dict[type[Command], frozenset[HandoffStage]] = {
     SendFeedback: frozenset({S.CLAIMED, S.ACTING}),
     Acknowledge: frozenset({S.FEEDBACK_SENT}),
     Terminate: frozenset(stage for stage in HandoffStage if stage.is_open),
+    VerifyFact: frozenset(stage for stage in HandoffStage if stage.is_open),
 }
 
 _VERBS: dict[type[Command], str] = {
@@ -65,6 +67,7 @@ _VERBS: dict[type[Command], str] = {
     SendFeedback: "send feedback on",
     Acknowledge: "acknowledge",
     Terminate: "terminate",
+    VerifyFact: "verify a fact for",
 }
 
 
@@ -142,6 +145,8 @@ def _check_actor(command: Command, state: HandoffState, start: HandoffStart, ver
         if actor.role is not Role.COORDINATOR:
             raise Rejected("actor.coordinator", "actor", f"only the coordinator may {verb} a hand-off, not {actor}")
         _check_coordinator(actor, start, verb)
+    elif isinstance(command, VerifyFact):
+        _check_party(actor, state, start, verb)
     elif isinstance(command, Terminate):
         origin = start.event.source_department
         is_origin = actor.role is Role.ORIGINATOR and actor.department == origin
@@ -153,6 +158,23 @@ def _check_actor(command: Command, state: HandoffState, start: HandoffStart, ver
             )
         if actor.role is Role.COORDINATOR:
             _check_coordinator(actor, start, verb)
+
+
+def _check_party(actor: Actor, state: HandoffState, start: HandoffStart, verb: str) -> None:
+    """The receiver it is routed to now, the originating department, or the coordinator: the departments working
+    on it."""
+    if actor.role is Role.RECEIVER and actor.department == state.receiver_code:
+        return
+    if actor.role is Role.ORIGINATOR and actor.department == start.event.source_department:
+        return
+    if actor.role is Role.COORDINATOR:
+        _check_coordinator(actor, start, verb)
+        return
+    raise Rejected(
+        "actor.party",
+        "actor",
+        f"only the receiver, the originating department or the coordinator may {verb} the hand-off, not {actor}",
+    )
 
 
 def _check_coordinator(actor: Actor, start: HandoffStart, verb: str) -> None:

@@ -168,4 +168,5 @@ def view(start: HandoffStart, state: HandoffState) -> HandoffView:
         supervision_orders=list(state.supervision_orders),
         routes=list(state.routes),
         feedback=state.feedback,
+        verifications=list(state.verifications),
     )

@@ -199,14 +199,10 @@ async def prepaid_card_batch(
     return await _batch(parts, caller, ChannelKind.PREPAID_CARD, channel, body, list(body.records))
 
 
-status_router = APIRouter(tags=["status"])
-
-
-@status_router.post("/v1/status", response_model=StatusAnswer, summary="A requester's status lookup (public)")
-async def status(parts: DoorDep, request: Request, body: StatusQuery) -> StatusAnswer:
-    """The stage, the committed deadline and the last progress line of a channel case, for the case id and the
-    verification code its requester was given; nothing else. No credential: rate-limited per client address
-    across every door (the count is in the store), and a wrong code is answered as an unknown case."""
+async def admit_lookup(request: Request, parts: Door) -> str:
+    """The client's address, once a public status lookup (a case's or a joint application's: one budget) is
+    admitted under the per-minute limit, counted in the store so every door shares it; 429 with Retry-After
+    otherwise."""
     address = request.client.host if request.client else "unknown"
     async with parts.sessions.begin() as session:
         wait = await LookupLimitRepository(session).admit(
@@ -219,6 +215,18 @@ async def status(parts: DoorDep, request: Request, body: StatusQuery) -> StatusA
             rule="status.rate",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
+    return address
+
+
+status_router = APIRouter(tags=["status"])
+
+
+@status_router.post("/v1/status", response_model=StatusAnswer, summary="A requester's status lookup (public)")
+async def status(parts: DoorDep, request: Request, body: StatusQuery) -> StatusAnswer:
+    """The stage, the committed deadline and the last progress line of a channel case, for the case id and the
+    verification code its requester was given; nothing else. No credential: rate-limited per client address
+    across every door (the count is in the store), and a wrong code is answered as an unknown case."""
+    address = await admit_lookup(request, parts)
     async with parts.sessions() as session:
         row = await IntakeRepository(session).record_of_case(body.case_id)
     if row is None or not verifies(row.verification_code, body.code):

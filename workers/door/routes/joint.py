@@ -5,23 +5,41 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+import structlog
+from fastapi import APIRouter, Path, Request
+from sqlalchemy.exc import IntegrityError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.store.collaboration import CollaborationRepository
+from activities.store.collaboration import CollaborationRepository, JointStatusCode
 from schemas.joint.definition import JointMatter
-from schemas.joint.run import RULE_DEPARTMENT, CompleteStep, JointStart, JointView, StepDone
+from schemas.joint.run import (
+    RULE_DEPARTMENT,
+    CompleteStep,
+    JointOpened,
+    JointStart,
+    JointStatusAnswer,
+    JointStatusQuery,
+    JointView,
+    StepDone,
+    StepView,
+)
 from schemas.names import JOINT_COMPLETE_STEP, JOINT_VIEW, JOINT_WORKFLOW
+from services.intake.codes import new_code, verifies
 from workers.door.deps import CallerDep, Door, DoorDep, KeyDep
 from workers.door.problems import DoorProblem, Kind, forbidden, not_found
+from workers.door.routes.intake import admit_lookup
 from workers.door.updates import send_update
 from workflows.joint.workflow import joint_workflow_id
 
+log = structlog.get_logger(__name__)
+
 router = APIRouter(prefix="/v1/joint", tags=["joint handling"])
+status_router = APIRouter(tags=["status"])
 
 OPENING_POLL_SECONDS = 0.1
 
@@ -37,10 +55,28 @@ async def _matter(parts: Door, code: str) -> JointMatter:
     return JointMatter.model_validate(row.definition)
 
 
-@router.post("", response_model=JointView, summary="Open a joint application")
-async def open_application(parts: DoorDep, caller: CallerDep, body: JointStart) -> JointView:
+async def _status_code(parts: Door, joint_id: str) -> str:
+    """The application's status code: made on its first opening, the same on every retry (a race: the first one)."""
+    async with parts.sessions() as session:
+        found = await CollaborationRepository(session).joint_status_code(joint_id)
+    if found is not None:
+        return found.verification_code
+    try:
+        async with parts.sessions.begin() as session:
+            session.add(JointStatusCode(joint_id=joint_id, verification_code=new_code(), created_at=datetime.now(UTC)))
+    except IntegrityError:
+        pass  # another opening of the same application made it first
+    async with parts.sessions() as session:
+        made = await CollaborationRepository(session).joint_status_code(joint_id)
+    assert made is not None
+    return made.verification_code
+
+
+@router.post("", response_model=JointOpened, summary="Open a joint application")
+async def open_application(parts: DoorDep, caller: CallerDep, body: JointStart) -> JointOpened:
     """Starts the application under its id (a retry with the same id answers the running one); only a department
-    with a step in the matter may open one."""
+    with a step in the matter may open one. The answer carries the verification code to give the applicant for the
+    public status lookup."""
     matter = await _matter(parts, body.matter_code)
     if caller.department not in {step.department for step in matter.steps}:
         raise forbidden(f"{caller.department} has no step in {matter.code}", rule=RULE_DEPARTMENT, field="matter_code")
@@ -64,7 +100,8 @@ async def open_application(parts: DoorDep, caller: CallerDep, body: JointStart) 
         if view is not None:
             if view.matter_code != matter.code:
                 raise DoorProblem(Kind.IDEMPOTENCY_KEY_REUSED, "this joint_id belongs to another matter")
-            return view
+            code = await _status_code(parts, body.joint_id)
+            return JointOpened(**view.model_dump(), verification_code=code)
         await asyncio.sleep(OPENING_POLL_SECONDS)
     raise DoorProblem(Kind.TIMEOUT, "the application is opening; read it again shortly")
 
@@ -99,4 +136,37 @@ async def complete_step(
         command_id=command_id,
         closed=DoorProblem(Kind.RULE_REFUSED, "the application has closed", rule="joint.closed"),
         missing=not_found(f"joint application {joint_id}"),
+    )
+
+
+def _last_progress(matter: JointMatter | None, steps: list[StepView]) -> str | None:
+    """The step done last, by the name the registry gives it (its code when the matter is gone)."""
+    done = [step for step in steps if step.done_at is not None]
+    if not done:
+        return None
+    last = max(done, key=lambda step: step.done_at or datetime.min.replace(tzinfo=UTC))
+    defined = matter.step(last.code) if matter is not None else None
+    return f"{defined.name if defined is not None else last.code}: {last.status.value}"
+
+
+@status_router.post(
+    "/v1/joint/status", response_model=JointStatusAnswer, summary="An applicant's joint status (public)"
+)
+async def joint_status(parts: DoorDep, request: Request, body: JointStatusQuery) -> JointStatusAnswer:
+    """The stage, the deadline and the last progress line of a joint application, for its id and the verification
+    code its applicant was given; nothing else. No credential: rate-limited per client address with the case lookup,
+    and a wrong code is answered as an unknown application."""
+    address = await admit_lookup(request, parts)
+    async with parts.sessions() as session:
+        repository = CollaborationRepository(session)
+        code = await repository.joint_status_code(body.joint_id)
+        row = await repository.joint_handling(body.joint_id) if code is not None else None
+        matter_row = await repository.joint_matter(row.matter_code) if row is not None else None
+    if code is None or row is None or not verifies(code.verification_code, body.code):
+        log.warning("joint status lookup refused", joint_id=body.joint_id, address=address)
+        raise DoorProblem(Kind.NOT_FOUND, "no joint application with this id and verification code", rule="status.code")
+    matter = JointMatter.model_validate(matter_row.definition) if matter_row is not None else None
+    steps = [StepView.model_validate(step) for step in row.steps.get("steps", [])]
+    return JointStatusAnswer(
+        joint_id=body.joint_id, stage=row.status, deadline=row.due_at, last_progress=_last_progress(matter, steps)
     )
