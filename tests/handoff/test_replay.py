@@ -49,8 +49,9 @@ from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
 # The shape the recorder records: one store activity per transition (ONE_WRITE_PATCH, histories/one-store-write),
-# then push, act and supervision-order clocks (CLOCKS_PATCH).
-SHAPE = "push-act-order-clocks"
+# then push, act and supervision-order clocks (CLOCKS_PATCH, histories/push-act-order-clocks), then lean transitions
+# (LEAN_PATCH: the legal clock and registry lookups as local activities, a transition's clocks in one plan).
+SHAPE = "lean-transitions"
 
 
 async def both_loops(rig: Rig) -> list[str]:
