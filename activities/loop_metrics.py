@@ -8,6 +8,7 @@ nothing twice; never from workflow code.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -28,6 +29,7 @@ from activities.metrics import (
 from schemas.case.stages import CaseStage
 from schemas.handoff import HandoffStage
 from schemas.ledger import AuditEntry, AuditTrailQuery, CaseSnapshot, HandoffSnapshot
+from services.clock.deadline import LegalClock
 from services.clock.service import load_legal_clock
 from services.clock.working_time import working_hours_between
 from services.ledger import Ledger
@@ -40,12 +42,17 @@ _LOOP_CLOSED = HandoffStage.LOOP_CLOSED.value
 _SIGNED = "all_signed"
 _COMMITTED = ("commitment_accepted", "commitment_imposed")
 _BEGAN = {"sign": "launched", "commit": _SIGNED}
+# How long a step time's calendar serves later observations. The legal clock itself reads the store on every
+# computation (an imported override applies at once); a step time is a metric, best effort, and loading the calendar
+# (two SELECTs) for each observation was three loads per hand-off loop, one per case step (bench/README.md).
+CALENDAR_KEPT_SECONDS = 60.0
 
 
 class LoopMetrics:
     def __init__(self, ledger: Ledger) -> None:
         self._sessions = ledger.sessions
         self._ledger = ledger
+        self._calendars: dict[str | None, tuple[float, LegalClock]] = {}  # by locality: loaded at, clock
 
     async def case_transition(self, entry: AuditEntry, case: CaseSnapshot) -> None:
         lead = case.lead_department
@@ -107,8 +114,18 @@ class LoopMetrics:
 
     async def _observe(self, kind: str, step: str, locality: str | None, start: datetime, end: datetime) -> None:
         with _best_effort(step):
-            clock = await load_legal_clock(self._sessions, locality)
+            clock = await self._calendar(locality)
             STEP_WORKING_HOURS.labels(kind=kind, step=step).observe(working_hours_between(clock, start, end))
+
+    async def _calendar(self, locality: str | None) -> LegalClock:
+        """The legal clock of `locality` for step times, loaded at most once per CALENDAR_KEPT_SECONDS."""
+        now = time.monotonic()
+        kept = self._calendars.get(locality)
+        if kept is not None and now - kept[0] < CALENDAR_KEPT_SECONDS:
+            return kept[1]
+        clock = await load_legal_clock(self._sessions, locality)
+        self._calendars[locality] = (now, clock)
+        return clock
 
 
 @contextmanager

@@ -233,6 +233,21 @@ class Ledger:
             await CaseRecordRepository(session).save(last.case, last.entry.seq, last.entry.at)
         return written
 
+    async def record_handoff_transitions(
+        self, transitions: Sequence[HandoffTransition], session: AsyncSession
+    ) -> list[bool]:
+        """A hand-off's audit entries and its read model after the last of them, in the caller's unit of work: one
+        INSERT for the entries, the model written once and not read back; answers per entry whether this call wrote
+        it (a repeat writes none). The same rows as `record_handoff_transition` once per entry."""
+        if not transitions:
+            return []
+        entries = [transition.entry for transition in transitions]
+        appended = await AuditTrailRepository(session).append_many(entries)
+        written = [_checked(entry, *answer) for entry, answer in zip(entries, appended, strict=True)]
+        last = max(transitions, key=lambda transition: transition.entry.seq)
+        await HandoffRecordRepository(session).save(last.handoff, last.entry.seq, last.entry.at)
+        return written
+
     async def record_handoff_transition(self, transition: HandoffTransition) -> HandoffRecordView:
         return await self._record_transition(
             transition.entry, HandoffRecordRepository, transition.handoff, transition.handoff.handoff_id

@@ -27,21 +27,24 @@ class HandoffStoreActivities:
             return await self._record(batch)
 
     async def _record(self, batch: HandoffWrites) -> HandoffWritesRecorded:
-        entries = 0
-        for write in batch.writes:
-            if write.transition is not None:
-                view = await self._ledger.record_handoff_transition(write.transition)
-                entries += view.applied
-                if view.applied:
-                    await self._metrics.handoff_transition(write.transition.entry, write.transition.handoff)
-            elif write.order is not None:
-                await self._ledger.record_supervision_order(write.order)
-            elif write.card is not None:
-                card = write.card
-                if (await self._ledger.record_card(card)).recorded:
-                    await self._metrics.card_issued(card.department_code, card.level.value)
-            elif write.score is not None:
-                await self._ledger.record_score_event(write.score)
+        # One unit of work for the batch's entries, orders, cards and scores, as the case's store write: all or
+        # nothing, the entries in one INSERT and the read model written once, not read back.
+        ledger = self._ledger
+        transitions = [write.transition for write in batch.writes if write.transition is not None]
+        cards = [write.card for write in batch.writes if write.card is not None]
+        scores = [write.score for write in batch.writes if write.score is not None]
+        async with ledger.unit_of_work() as session:
+            written = await ledger.record_handoff_transitions(transitions, session)
+            for write in batch.writes:
+                if write.order is not None:
+                    await ledger.record_supervision_order(write.order, session)
+            issued, _ = await ledger.record_cards_and_scores(cards, scores, session)
+        entries = sum(written)
+        for transition, wrote in zip(transitions, written, strict=True):
+            if wrote:
+                await self._metrics.handoff_transition(transition.entry, transition.handoff)
+        for card in issued:
+            await self._metrics.card_issued(card.department_code, card.level.value)
         # A retry finds the entries written already: what it would count was counted by the call that wrote them.
         if entries or not any(write.transition is not None for write in batch.writes):
             for command in batch.commands:

@@ -20,6 +20,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, W
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.case.activities import CaseActivities
 from activities.clock.activities import ClockActivities
 from activities.gateway.delivery import GatewayActivities
 from activities.gateway.webhook_secrets import secret_env_name
@@ -47,6 +48,7 @@ from schemas.handoff import (
     Terminate,
 )
 from schemas.ledger import AuditEntry
+from services.clock.service import ClockService
 from services.ledger import Ledger
 from services.registry.importer import import_registry
 from tests.gateway.receiver import Answer, Receiver
@@ -320,7 +322,9 @@ def handoff_activities(sessions: async_sessionmaker[AsyncSession], http: httpx.A
     reports = HandoffReportActivities(sessions)
     withdrawal = HandoffWithdrawalActivities(sessions)
     store = HandoffStoreActivities(Ledger(sessions))
+    case = CaseActivities(ClockService(sessions), Ledger(sessions), sessions)
     return [
+        case.plan_clocks,  # a lean hand-off's clocks, one local activity per transition
         clock.compute_deadline,
         clock.schedule_rungs,
         gateway.deliver_push,

@@ -348,7 +348,8 @@ async def test_a_command_applied_before_continue_as_new_is_not_applied_again_aft
 
 
 async def test_a_command_sent_again_after_continue_as_new_answers_its_first_result(rig: Rig) -> None:
-    # A short history makes the hand-off continue as new after its first command, and again later.
+    # A short history makes the hand-off continue as new after its first commands (two: a lean run's first one alone
+    # stays under the policy's least limit), and again later.
     handle = await next_run_remembering(rig, "answers", HandoffPolicy(max_history_events=20))
 
     async def current_run() -> str:
@@ -361,6 +362,8 @@ async def test_a_command_sent_again_after_continue_as_new_answers_its_first_resu
     first_run = await current_run()
     claimed = await until_taken(handle, HandoffWorkflow.claim, claim(MARKET_REGULATOR), "SQ-SCJGJ-claim-0003")
     assert claimed.stage is HandoffStage.CLAIMED
+    acting = await until_taken(handle, HandoffWorkflow.start_acting, act(MARKET_REGULATOR), "SQ-SCJGJ-act-0003")
+    assert acting.stage is HandoffStage.ACTING
 
     async def run_after_a_second() -> str:
         # The hand-off continues once its pushes are out and a short grace has passed on its clock: a query alone
@@ -369,8 +372,6 @@ async def test_a_command_sent_again_after_continue_as_new_answers_its_first_resu
         return await current_run()
 
     await eventually(run_after_a_second, lambda run: run != first_run, what="continue-as-new")
-    acting = await until_taken(handle, HandoffWorkflow.start_acting, act(MARKET_REGULATOR), "SQ-SCJGJ-act-0003")
-    assert acting.stage is HandoffStage.ACTING
     again = await until_taken(handle, HandoffWorkflow.claim, claim(MARKET_REGULATOR), "SQ-SCJGJ-claim-0003")
     assert again == claimed, "the first answer, not the hand-off as it is now"
     assert (await handle.query(HandoffWorkflow.view)).stage is HandoffStage.ACTING

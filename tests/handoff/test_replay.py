@@ -59,8 +59,10 @@ from workflows.handoff.reconciliation import HandoffReconciliationWorkflow
 HISTORIES = Path(__file__).with_name("histories")
 # The shape the recorder records: one store activity per transition (ONE_WRITE_PATCH, histories/one-store-write),
 # then push, act and supervision-order clocks (CLOCKS_PATCH, histories/push-act-order-clocks), then a party's
-# verification call as a command (VERIFY_FACT_PATCH: the verify activity inside the verify_fact update).
-SHAPE = "verify-fact"
+# verification call as a command (VERIFY_FACT_PATCH: the verify activity inside the verify_fact update,
+# histories/verify-fact) and lean transitions (LEAN_PATCH: the legal clock and registry lookups as local activities, a
+# transition's clocks in one plan, histories/lean-transitions), both together in histories/lean-verify.
+SHAPE = "lean-verify"
 DISPATCH_LICENCE_ITEM = "RS-LWPQ"  # 勞務派遣經營許可核驗, answered by the HR bureau
 LICENCE_NUMBER = "320000LW2026001"
 

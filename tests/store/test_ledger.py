@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities.handoff.records import HandoffStoreActivities
 from activities.ledger import LedgerActivities
 from activities.store.ledger.audit import AuditRecord
 from activities.store.ledger.cases import CaseRecordRepository
+from activities.store.ledger.handoffs import HandoffRecordRepository
 from activities.store.ledger.scores import ScoreEvent, ScoreEventRepository
+from schemas.handoff import HandoffWrites, StoreWrite
 from schemas.ledger import (
     AuditEntry,
     AuditTrailQuery,
@@ -340,6 +343,49 @@ async def test_a_handoff_record_follows_its_loop(sessions: Sessions) -> None:
     )
     assert (view.stage, view.claimed_at, view.version) == ("CLAIMED", T0 + timedelta(hours=4), 2)
     assert view.updated_at.tzinfo == UTC
+
+
+async def test_a_handoffs_writes_are_one_unit_of_work_once(sessions: Sessions) -> None:
+    """A hand-off's store activity writes a batch's entries, its read model after the last, its card and score
+    event together; a retried call writes nothing, counts no entry and leaves the model as the first left it."""
+    store = HandoffStoreActivities(Ledger(sessions))
+    handoff_id = "handoff-SQ-SG-GGCSWS-SQ-SPJ-2026-0002-a2s"
+    pushed = HandoffSnapshot(
+        handoff_id=handoff_id,
+        matter_code="SQ-SG-GGCSWS",
+        direction="approval_to_supervision",
+        stage="PUSHED",
+        source_department="SQ-SPJ",
+        target_department="SQ-SHY-WJJ",
+        locality="SQ-SHY",
+        created_at=T0,
+        pushed_at=T0,
+    )
+    claimed = pushed.model_copy(update={"stage": "CLAIMED", "claimed_at": T0 + timedelta(hours=4)})
+    kind = SubjectKind.HANDOFF
+    red = card(f"{handoff_id}:claim:red", subject_id=handoff_id, level=CardLevel.RED, step="claim")
+    batch = HandoffWrites(
+        handoff_id=handoff_id,
+        writes=[
+            StoreWrite(transition=HandoffTransition(entry=entry(1, handoff_id, kind), handoff=pushed)),
+            StoreWrite(transition=HandoffTransition(entry=entry(2, handoff_id, kind), handoff=claimed)),
+            StoreWrite(card=red),
+            StoreWrite(score=score(f"{handoff_id}:on-time", subject_id=handoff_id, kind=ScoreKind.ON_TIME_CLOSE)),
+        ],
+    )
+    run = ActivityEnvironment().run
+
+    first = await run(store.record_writes, batch)
+    again = await run(store.record_writes, batch)
+
+    assert (first.written, first.entries, again.entries) == (4, 2, 0)
+    async with sessions() as session:
+        record = await HandoffRecordRepository(session).get(handoff_id)
+        events = await session.scalar(select(func.count()).select_from(ScoreEvent))
+    assert record is not None
+    view = record.to_view(True)
+    assert (view.stage, view.version, view.claimed_at) == ("CLAIMED", 2, T0 + timedelta(hours=4))
+    assert events == 2  # the card's own and the on-time score, once each
 
 
 def score(event_id: str = "SQ-FGW-2026-001:redo:1", **changes: object) -> ScoreEventInput:

@@ -14,17 +14,21 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.case.activities import CaseActivities
     from activities.clock.activities import ClockActivities
     from activities.handoff.admission import HandoffIntakeActivities
     from activities.registry.lookups import RegistryActivities
+    from schemas.case.records import ClockPlan, ClockPlanRequest
     from schemas.clock import ClockSpec, RungSchedule, RungScheduleRequest
     from schemas.handoff import Admission, EventReport, HandoffStart, HandoffState, Reroute, SendFeedback
     from schemas.registry import DepartmentQuery, HandoffRouteQuery
     from workflows import policies
     from workflows.handoff import machine
-    from workflows.handoff.delivery import cause
+    from workflows.handoff.writes import lean
 
 _T = TypeVar("_T")
+# How a failed lookup arrives: a local activity's refusal (LEAN_PATCH) may come as the ApplicationError itself.
+LookupFailure = (ActivityError, ApplicationError)
 
 
 async def answered(start: HandoffStart, ask: Callable[[], Awaitable[_T]], what: str) -> _T:
@@ -35,28 +39,54 @@ async def answered(start: HandoffStart, ask: Callable[[], Awaitable[_T]], what: 
     while True:
         try:
             return await ask()
-        except ActivityError as error:
-            failure = error.cause
+        except LookupFailure as error:
+            failure = error.cause if isinstance(error, ActivityError) else error
             if isinstance(failure, ApplicationError) and failure.non_retryable:
                 raise
-            workflow.logger.warning("%s unavailable, asked again in %s: %s", what, pause, cause(error))
+            workflow.logger.warning("%s unavailable, asked again in %s: %s", what, pause, failure or error)
         await workflow.sleep(pause, summary=f"{what} asked again")
         pause = min(pause * 2, policy.store_retry_longest)
 
 
 async def deadline(start: HandoffStart, spec: ClockSpec) -> datetime:
-    due = await answered(
-        start,
-        lambda: workflow.execute_activity_method(ClockActivities.compute_deadline, spec, **policies.COMPUTE),
-        "legal clock",
-    )
+    if lean():
+        due = await answered(
+            start,
+            lambda: workflow.execute_local_activity_method(
+                ClockActivities.compute_deadline, spec, **policies.COMPUTE_LOCAL
+            ),
+            "legal clock",
+        )
+    else:
+        due = await answered(
+            start,
+            lambda: workflow.execute_activity_method(ClockActivities.compute_deadline, spec, **policies.COMPUTE),
+            "legal clock",
+        )
     return due.due_at
 
 
 async def schedule(start: HandoffStart, request: RungScheduleRequest) -> RungSchedule:
+    if lean():
+        return await answered(
+            start,
+            lambda: workflow.execute_local_activity_method(
+                ClockActivities.schedule_rungs, request, **policies.COMPUTE_LOCAL
+            ),
+            "legal clock",
+        )
     return await answered(
         start,
         lambda: workflow.execute_activity_method(ClockActivities.schedule_rungs, request, **policies.COMPUTE),
+        "legal clock",
+    )
+
+
+async def plan(start: HandoffStart, request: ClockPlanRequest) -> ClockPlan:
+    """A lean run's (LEAN_PATCH) clocks of one transition: one local activity, one load of the calendar."""
+    return await answered(
+        start,
+        lambda: workflow.execute_local_activity_method(CaseActivities.plan_clocks, request, **policies.COMPUTE_LOCAL),
         "legal clock",
     )
 
@@ -68,10 +98,16 @@ async def reroute_target(start: HandoffStart, state: HandoffState, command: Rero
         try:
             department = await answered(
                 start,
-                lambda: workflow.execute_activity_method(RegistryActivities.get_department, query, **policies.STORE),
+                lambda: (
+                    workflow.execute_local_activity_method(
+                        RegistryActivities.get_department, query, **policies.STORE_LOCAL
+                    )
+                    if lean()
+                    else workflow.execute_activity_method(RegistryActivities.get_department, query, **policies.STORE)
+                ),
                 "registry lookup",
             )
-        except ActivityError:
+        except LookupFailure:
             department = None
         return machine.named_receiver(command.department_code, department)
     excluded = [*state.returned_by, start.event.source_department]
@@ -80,8 +116,14 @@ async def reroute_target(start: HandoffStart, state: HandoffState, command: Rero
     )
     route = await answered(
         start,
-        lambda: workflow.execute_activity_method(
-            RegistryActivities.resolve_handoff_receivers, route_query, **policies.STORE
+        lambda: (
+            workflow.execute_local_activity_method(
+                RegistryActivities.resolve_handoff_receivers, route_query, **policies.STORE_LOCAL
+            )
+            if lean()
+            else workflow.execute_activity_method(
+                RegistryActivities.resolve_handoff_receivers, route_query, **policies.STORE
+            )
         ),
         "registry lookup",
     )

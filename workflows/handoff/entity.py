@@ -50,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.handoff.delivery import Deliveries, cause
     from workflows.handoff.effects import Rules, clock_spec
     from workflows.handoff.transitions import Transitions
-    from workflows.handoff.writes import OwedWrites
+    from workflows.handoff.writes import OwedWrites, lean
     from workflows.sla import SlaClock
     from workflows.verify.workflow import unavailable
 
@@ -75,6 +75,8 @@ class HandoffWorkflow:
 
     @workflow.run
     async def run(self, input: HandoffInput) -> HandoffView:
+        if lean():  # asked first, so a new run's marker comes before anything it decides
+            self._writes.one_per_transition = True
         clock_tasks = [asyncio.create_task(clock.run()) for clock in self._clocks.values()]
         postman = asyncio.create_task(self._deliveries.deliver_outbox())
         self._catching_up = asyncio.create_task(self._writes.catch_up())
@@ -271,11 +273,10 @@ class HandoffWorkflow:
                         spec = clock_spec(self._start, workflow.now(), self._policy.order_answer_limit)
                         due = await asks.deadline(self._start, spec)
                         await self._apply(lambda change: ladder.issue_order(change, department, fired, due))
-                except ActivityError as error:
+                except asks.LookupFailure as error:
                     # Only a refusal gets here (an outage is waited out): the clock's later rungs still fire.
-                    workflow.logger.error(
-                        "rung %s of the %s clock not carried out: %s", fired.kind, clock, cause(error)
-                    )
+                    why = cause(error) if isinstance(error, ActivityError) else str(error)
+                    workflow.logger.error("rung %s of the %s clock not carried out: %s", fired.kind, clock, why)
 
         return on_rung
 

@@ -14,6 +14,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from schemas import search_attributes as sa
+    from schemas.case.records import ClockPlanItem, ClockPlanRequest, ClockPlanResult
+    from schemas.clock import RungSchedule
     from schemas.handoff import HandoffClock, HandoffStart, HandoffState, StoreWrite
     from workflows.handoff import asks, presentation, records
     from workflows.handoff.effects import (
@@ -29,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         clocks_ahead,
         counted,
     )
-    from workflows.handoff.writes import OwedWrites
+    from workflows.handoff.writes import OwedWrites, lean
     from workflows.sla import SlaClock
 
 _UNPUBLISHED = object()
@@ -75,10 +77,16 @@ class Transitions:
         return change.effects
 
     async def _carry_out(self, steps: list[Step]) -> None:
-        """Clocks next to each other are counted together; a transition's entry shows in the Temporal UI at once."""
+        """Clocks next to each other are counted together (in a lean run all the steps' clocks in one plan, on one
+        load of the calendar); a transition's entry shows in the Temporal UI at once."""
+        planned = await self._plan(steps) if lean() else None
         index = 0
         while index < len(steps):
             step = steps[index]
+            if planned is not None and isinstance(step, Arm | Window):
+                self._counted(step, planned[index])
+                index += 1
+                continue
             if isinstance(step, Arm | Window):
                 together = [later for later in takewhile(counted, steps[index:]) if isinstance(later, Arm | Window)]
                 if len(together) == 1:
@@ -98,24 +106,48 @@ class Transitions:
                 self._state.outbox.append(step)
             index += 1
 
+    async def _plan(self, steps: list[Step]) -> dict[int, ClockPlanResult]:
+        """Every clock of `steps` counted in one local activity, by the step's index."""
+        items = [
+            ClockPlanItem(key=str(index), window=step.spec)
+            if isinstance(step, Window)
+            else ClockPlanItem(key=str(index), schedule=step.request)
+            for index, step in enumerate(steps)
+            if isinstance(step, Arm | Window)
+        ]
+        if not items:
+            return {}
+        plan = await asks.plan(self._start, ClockPlanRequest(items=items))
+        return {int(result.key): result for result in plan.results}
+
+    def _counted(self, step: Arm | Window, result: ClockPlanResult) -> None:
+        if isinstance(step, Window):
+            assert result.deadline is not None  # asked as a window
+            self._state.return_until = result.deadline.due_at
+            return
+        assert result.schedule is not None  # asked as a schedule
+        self._armed(step, result.schedule)
+
+    def _armed(self, step: Arm, schedule: RungSchedule) -> None:
+        if step.clock in self._state.breached:
+            self._state.breached.remove(step.clock)
+        self._clocks[step.clock].arm(schedule)
+
     async def _count(self, step: Arm | Window) -> None:
         if isinstance(step, Window):
             self._state.return_until = await asks.deadline(self._start, step.spec)
             return
-        if step.gated and not workflow.patched(CLOCKS_PATCH):
+        if step.gated and not (lean() or workflow.patched(CLOCKS_PATCH)):
             return
-        schedule = await asks.schedule(self._start, step.request)
-        if step.clock in self._state.breached:
-            self._state.breached.remove(step.clock)
-        self._clocks[step.clock].arm(schedule)
+        self._armed(step, await asks.schedule(self._start, step.request))
 
     def publish(self) -> None:
         """Search attributes and current details; unchanged values are not upserted again."""
         wanted = presentation.search_attributes(
             self._start,
             self._state,
-            with_parties=workflow.patched(PARTIES_PATCH),
-            colours_apart=workflow.patched(SLA_COLOUR_PATCH),
+            with_parties=lean() or workflow.patched(PARTIES_PATCH),
+            colours_apart=lean() or workflow.patched(SLA_COLOUR_PATCH),
         )
         changed = [
             key.value_set(value) if value is not None else key.value_unset()
