@@ -1,4 +1,5 @@
-"""Shared fixtures: real Temporal servers (time-skipping, dev) and a clean store per test on SQLite and PostgreSQL."""
+"""Shared fixtures: real Temporal servers (a time-skipping one per module, the dev one) and a clean store per test on
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,17 +17,10 @@ from activities.store.db import create_engine, create_session_factory
 from activities.store.migrate import upgrade
 from schemas import search_attributes
 from tests.support import postgres
-from tests.support.temporal import open_time_skipping_server
+from tests.support.temporal import time_skipping_server_per_module  # noqa: F401 (`ts_env`: a server per module)
 from workers.binaries import temporal_cli
 from workers.resources import Resources, open_resources
 from workers.settings import Settings
-
-
-@pytest.fixture(scope="session")
-async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """One time-skipping server for the suite's workflow tests."""
-    async with open_time_skipping_server() as env:
-        yield env
 
 
 @pytest.fixture(scope="session")

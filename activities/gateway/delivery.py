@@ -18,6 +18,7 @@ from typing import NoReturn
 
 import httpx
 from sqlalchemy import or_, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -310,6 +311,19 @@ class GatewayActivities(OutboundActivities):
             workflow_id=info.workflow_id,
             attempted_at=datetime.now(UTC),
         )
+
+
+async def enable_webhook(sessions: async_sessionmaker[AsyncSession], department_code: str) -> bool | None:
+    """An operator's word that a department's webhook, disabled after a 410 Gone, takes pushes again (its system
+    came back at the same URL): True if it was disabled, False if it was not, None if the department has no webhook
+    (or is unknown). Pushes already in its inbox stay there."""
+    async with sessions.begin() as session:
+        department = await session.get(Department, department_code)
+        if department is None or department.webhook_url is None:
+            return None
+        was_disabled = _webhook_of(department)[2]
+        department.webhook_disabled_at = None
+    return was_disabled
 
 
 def _webhook_of(department: Department) -> tuple[str | None, str | None, bool]:

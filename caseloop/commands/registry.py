@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the store and the importer are imported by the verb that ru
     from activities.store.registry import RegistryRepository, RosterEntry
 
 T = TypeVar("T")
+MOST_CODE_CHARS = 64  # the registry's code columns
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,6 +48,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("--contacts", action="store_true", help="show phone numbers in full (personal data)")
     show.add_argument("--json", action="store_true", help="print JSON for scripts")
     show.set_defaults(handler=_show)
+
+    enable = verbs.add_parser(
+        "enable-webhook",
+        help="let a department's webhook take pushes again after it answered 410 Gone",
+        description="A webhook that answered 410 Gone is disabled and its pushes wait in the inbox. Once the "
+        "department's system is back at the same URL, this lets later pushes go to it again; pushes already in the "
+        "inbox stay there. A new URL in the registry files does the same at import.",
+    )
+    enable.add_argument("department", metavar="CODE", help="the department's code in the registry")
+    enable.set_defaults(handler=_enable_webhook)
 
 
 async def _with_store(call: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
@@ -81,6 +92,21 @@ async def _import(args: argparse.Namespace) -> int:
     except RegistryRejected as error:
         raise InputRejected(str(error), rule="registry_file") from error
     print(summary.model_dump_json(indent=2) if args.json else _summary_text(summary))
+    return 0
+
+
+async def _enable_webhook(args: argparse.Namespace) -> int:
+    from activities.gateway.delivery import enable_webhook
+
+    code = args.department
+    if len(code) > MOST_CODE_CHARS:
+        raise InputRejected(
+            f"CODE: a department code has {MOST_CODE_CHARS} characters at most", rule="code.length", field="CODE"
+        )
+    was_disabled = await _with_store(lambda sessions: enable_webhook(sessions, code))
+    if was_disabled is None:
+        raise NotFound(f"department {code} does not exist in the registry or has no webhook_url")
+    print(f"{code}: webhook enabled" if was_disabled else f"{code}: webhook was not disabled; nothing changed")
     return 0
 
 

@@ -11,7 +11,6 @@ from temporalio.worker import Worker
 
 from services.registry.importer import import_registry
 from tests.case.driver import Driver
-from tests.support.temporal import time_skipping_server_per_module  # noqa: F401 (the package's ts_env)
 from workers.resources import Resources
 from workers.settings import get_settings
 from workers.worker import build_worker

@@ -139,21 +139,26 @@ async def test_an_operator_reports_and_withdraws_for_a_department_only_with_a_re
         ), action
 
 
-async def test_an_inbox_is_its_departments_own(door_world: DoorWorld) -> None:
+async def inbox_item(world: DoorWorld, department: str, note: str) -> int:
+    """A push waiting in `department`'s inbox, stored as the gateway stores one; its item ID."""
     now = datetime.now(UTC)
-    async with door_world.sessions.begin() as session:
+    async with world.sessions.begin() as session:
         entry = await InboxRepository(session).store(
             {
                 "push_id": f"push-{uuid.uuid4().hex}",
-                "department_code": HEALTH_COMMISSION,
+                "department_code": department,
                 "kind": "handoff_push",
                 "subject_id": "handoff-x",
                 "issued_at": now,
                 "received_at": now,
-                "body": {"note": "測試"},
+                "body": {"note": note},
             }
         )
-        item_id = entry.id
+        return entry.id
+
+
+async def test_an_inbox_is_its_departments_own(door_world: DoorWorld) -> None:
+    item_id = await inbox_item(door_world, HEALTH_COMMISSION, "測試")
     mine = await door_world.client(HEALTH_COMMISSION).get("/v1/inbox", params={"limit": 1000})
     assert mine.status_code == 200
     assert item_id in {item["item_id"] for item in mine.json()["items"]}

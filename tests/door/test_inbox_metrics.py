@@ -3,13 +3,10 @@ under the caller's department; an acknowledgement refused as not its own counts 
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
 from prometheus_client import REGISTRY
 
-from activities.store.delivery import InboxRepository
 from tests.door.conftest import OUTSIDER, DoorWorld
+from tests.door.test_handoffs import inbox_item
 from tests.support.department_world import HEALTH_COMMISSION
 
 
@@ -18,25 +15,13 @@ def _calls(department: str, call: str) -> float:
 
 
 async def test_inbox_reads_and_acknowledgements_count_under_the_callers_department(door_world: DoorWorld) -> None:
-    now = datetime.now(UTC)
-    async with door_world.sessions.begin() as session:
-        entry = await InboxRepository(session).store(
-            {
-                "push_id": f"push-{uuid.uuid4().hex}",
-                "department_code": HEALTH_COMMISSION,
-                "kind": "handoff_push",
-                "subject_id": "handoff-x",
-                "issued_at": now,
-                "received_at": now,
-                "body": {"note": "count me"},
-            }
-        )
+    item_id = await inbox_item(door_world, HEALTH_COMMISSION, "count me")
     calls = {key: _calls(*key) for key in [(HEALTH_COMMISSION, "read"), (HEALTH_COMMISSION, "acknowledge")]}
     outsider_acks = _calls(OUTSIDER, "acknowledge")
 
     assert (await door_world.client(HEALTH_COMMISSION).get("/v1/inbox")).status_code == 200
-    refused = await door_world.client(OUTSIDER).post(f"/v1/inbox/{entry.id}/ack", json={"by": "x"})
-    taken = await door_world.client(HEALTH_COMMISSION).post(f"/v1/inbox/{entry.id}/ack", json={"by": "duty officer"})
+    refused = await door_world.client(OUTSIDER).post(f"/v1/inbox/{item_id}/ack", json={"by": "x"})
+    taken = await door_world.client(HEALTH_COMMISSION).post(f"/v1/inbox/{item_id}/ack", json={"by": "duty officer"})
 
     assert (refused.status_code, taken.status_code) == (404, 200)
     assert {key: _calls(*key) - before for key, before in calls.items()} == {

@@ -58,6 +58,12 @@ class Receiver:
         scheme = "https" if tls else "http"
         self.url = f"{scheme}://{host}:{self._server.server_address[1]}/push"
 
+    def answer_everything(self, answer: Answer) -> None:
+        """From now on every request gets `answer` (the gate still first), and a request held in silence goes."""
+        with self._lock:
+            self._script = [answer]
+        self._released.set()
+
     def answered(self, status: int) -> list[Request]:
         return [r for r in self.requests if r.status == status]
 

@@ -3,6 +3,7 @@ what a 410 Gone does: disable the endpoint, send pushes to the inbox, tell an op
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import uuid
@@ -24,6 +25,8 @@ from activities.gateway.inbox import InboxActivities
 from activities.gateway.webhook_secrets import environment_secret
 from activities.store.delivery import DeliveryAttemptRepository
 from activities.store.registry import Department
+from caseloop.cli import main
+from caseloop.errors import EXIT_NOT_FOUND, EXIT_REJECTED
 from schemas.delivery import DeliveryOutcome, InboxQuery
 from services.registry.document import read_registry_files
 from services.registry.importer import RegistryRejected, import_registry
@@ -326,3 +329,41 @@ async def test_410_disables_the_webhook_until_an_import_gives_a_new_url(
         department = await session.get(Department, "SQ-SCJGJ")
     assert department is not None and department.webhook_disabled_at is not None
     assert SECRET_REF == department.secret_ref
+
+
+async def test_an_operator_enables_a_webhook_again_once_the_departments_system_is_back_at_its_url(
+    sessions: async_sessionmaker[AsyncSession],
+    store_url: str,
+    tmp_path: Path,
+    webhook_secret: str,
+    settings_allow_local: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    back = DepartmentSystem(webhook_secret, [Answer(410, "retired for maintenance"), Answer(200, "ok")])
+    await import_registry(sessions, [registry_file(tmp_path, back.receiver.url)])
+    gone, waiting, delivered = (a_push("SQ-SCJGJ") for _ in range(3))
+    monkeypatch.setenv("CASELOOP_STORE_URL", store_url)
+    get_settings.cache_clear()
+
+    async with httpx.AsyncClient() as http:
+        gateway = GatewayActivities(sessions, http, environment_secret)
+        with back.receiver.running():
+            with pytest.raises(ApplicationError):
+                await ActivityEnvironment().run(gateway.deliver_push, gone)
+            inboxed = await ActivityEnvironment().run(gateway.deliver_push, waiting)
+            assert await asyncio.to_thread(main, ["registry", "enable-webhook", "SQ-SCJGJ"]) == 0
+            sent = await ActivityEnvironment().run(gateway.deliver_push, delivered)
+
+    assert capsys.readouterr().out == "SQ-SCJGJ: webhook enabled\n"
+    assert (inboxed.outcome, sent.outcome) == (DeliveryOutcome.INBOXED, DeliveryOutcome.DELIVERED)
+    assert [request.status for request in back.receiver.requests] == [410, 200]
+    assert list(back.stored) == [delivered.push_id]
+    page = await InboxActivities(sessions).read_inbox(InboxQuery(department_code="SQ-SCJGJ"))
+    assert [item.push_id for item in page.items] == [gone.push_id, waiting.push_id], "the inbox keeps its pushes"
+
+    assert await asyncio.to_thread(main, ["registry", "enable-webhook", "SQ-SCJGJ"]) == 0
+    assert capsys.readouterr().out == "SQ-SCJGJ: webhook was not disabled; nothing changed\n"
+    assert await asyncio.to_thread(main, ["registry", "enable-webhook", "SQ-NOWHERE"]) == EXIT_NOT_FOUND
+    assert "SQ-NOWHERE does not exist" in capsys.readouterr().err
+    assert await asyncio.to_thread(main, ["registry", "enable-webhook", "X" * 65]) == EXIT_REJECTED

@@ -58,3 +58,14 @@ async def test_a_refused_push_waits_for_the_coordinator(rig: Rig) -> None:
     assert len(rig.receiver.requests) == 1, "a refusal is final: no retry"
     trail = await rig.trail_until(started.handoff_id, "delivery_failed")
     assert trail[-1].action == "delivery_failed" and "HTTP 410" in (trail[-1].reason or "")
+
+
+@pytest.mark.parametrize("receiver_script", [[Answer(503, "maintenance window")]])
+async def test_a_push_still_retrying_when_the_test_ends_is_let_through_and_the_handoff_terminated(rig: Rig) -> None:
+    """The rig's teardown (`Rig.stop_open_handoffs`) meets a push waiting minutes for its next attempt; the test
+    server would refuse to cancel it, so the teardown lets it through to the receiver before it terminates."""
+    [started] = (await rig.report(closed_approval(LABOUR_DISPATCH))).handoffs
+    await rig.env.sleep(timedelta(minutes=3))  # attempts 5 s, 10 s, 20 s... apart: the next is minutes away
+    failing = await rig.until_stage(started.handoff_id, HandoffStage.DELIVERY_FAILED)
+    assert failing.receiver_code == MARKET_REGULATOR
+    assert {request.status for request in rig.receiver.requests} == {503}

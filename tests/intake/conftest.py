@@ -17,7 +17,6 @@ from schemas.access import CredentialKind
 from tests.support.department_world import running_worker, sample_store, target_of
 from tests.support.door_clients import KeyedClients
 from tests.support.embedded_stack import free_ports
-from tests.support.temporal import time_skipping_server_per_module  # noqa: F401 (the package's ts_env)
 from workers.door.app import build_app
 from workers.door.credentials import issue_credential
 from workers.door.serve import serving

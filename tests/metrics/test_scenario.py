@@ -4,15 +4,12 @@ code, and a code outside the registry is refused as a label."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from prometheus_client import REGISTRY
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.case.activities import CaseActivities
@@ -41,39 +38,9 @@ from services.ledger import Ledger
 from services.registry.importer import import_registry
 from tests.case.conftest import REGISTRY as TEST_REGISTRY
 from tests.case.parties import CO_UNIT, LEAD, LOCALITY, OTHER
-from workers.metrics import domain_metrics_endpoint
-from workers.settings import Settings
+from tests.metrics.scrape import Growth, family, scrape, series, value
 
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)  # a working week, no holiday in it
-Sample = tuple[str, tuple[tuple[str, str], ...]]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-async def _scrape(store_url: str, tmp_path: Path) -> dict[Sample, float]:
-    settings = Settings(data_dir=tmp_path, metrics_port=_free_port(), bind_host="127.0.0.1")
-    with domain_metrics_endpoint(settings, store_url=store_url) as url:
-        assert url is not None
-        async with httpx.AsyncClient(timeout=30) as http:
-            text = (await http.get(url)).text
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def _value(samples: dict[Sample, float], name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-def _family(samples: dict[Sample, float], name: str) -> dict[tuple[tuple[str, str], ...], float]:
-    return {labels: value for (sample, labels), value in samples.items() if sample == name}
 
 
 def snapshot(case_id: str, stage: str, **changes: object) -> CaseSnapshot:
@@ -89,20 +56,24 @@ def snapshot(case_id: str, stage: str, **changes: object) -> CaseSnapshot:
     return CaseSnapshot.model_validate(values | changes)
 
 
+def entry(
+    subject_id: str, kind: SubjectKind, seq: int, step: tuple[str, str | None, str | None, datetime]
+) -> AuditEntry:
+    action, before, after, at = step
+    return AuditEntry(
+        subject_id=subject_id,
+        subject_kind=kind,
+        seq=seq,
+        actor="SYSTEM",
+        action=action,
+        from_stage=before,
+        to_stage=after,
+        at=at,
+    )
+
+
 def entries(case_id: str, steps: Iterable[tuple[str, str | None, str | None, datetime]]) -> list[AuditEntry]:
-    return [
-        AuditEntry(
-            subject_id=case_id,
-            subject_kind=SubjectKind.CASE,
-            seq=seq,
-            actor="SYSTEM",
-            action=action,
-            from_stage=before,
-            to_stage=after,
-            at=at,
-        )
-        for seq, (action, before, after, at) in enumerate(steps, start=1)
-    ]
+    return [entry(case_id, SubjectKind.CASE, seq, step) for seq, step in enumerate(steps, start=1)]
 
 
 def loop(handoff_id: str, stage: str, **changes: object) -> HandoffSnapshot:
@@ -121,16 +92,7 @@ def loop(handoff_id: str, stage: str, **changes: object) -> HandoffSnapshot:
 
 
 def handoff_entry(handoff_id: str, seq: int, before: str, after: str, at: datetime) -> AuditEntry:
-    return AuditEntry(
-        subject_id=handoff_id,
-        subject_kind=SubjectKind.HANDOFF,
-        seq=seq,
-        actor="SYSTEM",
-        action=after,
-        from_stage=before,
-        to_stage=after,
-        at=at,
-    )
+    return entry(handoff_id, SubjectKind.HANDOFF, seq, (after, before, after, at))
 
 
 async def drive(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -256,19 +218,16 @@ async def test_a_driven_set_of_cases_and_handoffs_reads_back_from_metrics(
     sessions: async_sessionmaker[AsyncSession], store_url: str, tmp_path: Path
 ) -> None:
     await import_registry(sessions, [TEST_REGISTRY])
-    before = await _scrape(store_url, tmp_path)
+    before = await scrape(store_url, tmp_path)
     # Every registry code has its counters at 0 before anything happens.
     for code in (LEAD, LOCALITY, CO_UNIT, OTHER):
-        assert ("caseloop_cases_launched_total", (("department", code),)) in before
-        assert ("caseloop_cards_issued_total", (("colour", "red"), ("department", code))) in before
-        assert ("caseloop_cases_closed_total", (("department", code), ("timeliness", "late"))) in before
+        assert series("caseloop_cases_launched_total", department=code) in before
+        assert series("caseloop_cards_issued_total", colour="red", department=code) in before
+        assert series("caseloop_cases_closed_total", department=code, timeliness="late") in before
 
     await drive(sessions)
-    after = await _scrape(store_url, tmp_path)
-
-    def grew(name: str, **labels: str) -> float:
-        # A sum grows by a float difference of process-wide totals: equal up to rounding, not bit for bit.
-        return _value(after, name, **labels) - _value(before, name, **labels)
+    after = await scrape(store_url, tmp_path)
+    grew = Growth(before, after)
 
     assert grew("caseloop_cases_launched_total", department=LEAD) == 3
     assert grew("caseloop_cases_closed_total", department=LEAD, timeliness="on_time") == 1
@@ -284,10 +243,10 @@ async def test_a_driven_set_of_cases_and_handoffs_reads_back_from_metrics(
     assert grew("caseloop_step_working_hours_sum", kind="handoff", step="claim") == pytest.approx(3)
     assert grew("caseloop_step_working_hours_count", kind="handoff", step="close") == 1
 
-    assert _family(after, "caseloop_open_cases") == {
+    assert family(after, "caseloop_open_cases") == {
         (("department", LEAD), ("locality", LOCALITY), ("sla_colour", "red"), ("stage", "in_progress")): 1
     }
-    assert _family(after, "caseloop_open_handoffs") == {
+    assert family(after, "caseloop_open_handoffs") == {
         (
             ("department", CO_UNIT),
             ("locality", LOCALITY),
@@ -296,9 +255,9 @@ async def test_a_driven_set_of_cases_and_handoffs_reads_back_from_metrics(
             ("stage", "pushed"),
         ): 1
     }
-    assert _family(after, "caseloop_inbox_depth") == {(("department", OTHER),): 1}
-    assert _family(after, "caseloop_cards_this_month") == {(("colour", "red"), ("department", LEAD)): 1}
-    assert _value(after, "caseloop_read_model_up") == 1
+    assert family(after, "caseloop_inbox_depth") == {(("department", OTHER),): 1}
+    assert family(after, "caseloop_cards_this_month") == {(("colour", "red"), ("department", LEAD)): 1}
+    assert value(after, "caseloop_read_model_up") == 1
 
 
 async def test_appeals_and_leaders_meetings_are_counted_once_and_read_back_from_metrics(
@@ -307,13 +266,13 @@ async def test_appeals_and_leaders_meetings_are_counted_once_and_read_back_from_
     """A red card revoked on appeal; a meeting requested for two departments, then its outcome recorded; another
     still open. Each is counted once, however often its write is repeated, and the open one reads from the store."""
     await import_registry(sessions, [TEST_REGISTRY])
-    before = await _scrape(store_url, tmp_path)
+    before = await scrape(store_url, tmp_path)
     for code in (LEAD, LOCALITY, CO_UNIT, OTHER):
-        assert ("caseloop_cards_revoked_total", (("colour", "red"), ("department", code))) in before
+        assert series("caseloop_cards_revoked_total", colour="red", department=code) in before
         for event in ("requested", "outcome_recorded"):
-            assert ("caseloop_joint_meetings_total", (("department", code), ("event", event))) in before
-        assert _value(before, "caseloop_joint_meetings_open", department=code) == 0
-        assert ("caseloop_joint_meetings_open", (("department", code),)) in before
+            assert series("caseloop_joint_meetings_total", department=code, event=event) in before
+        assert series("caseloop_joint_meetings_open", department=code) in before
+        assert value(before, "caseloop_joint_meetings_open", department=code) == 0
 
     cases = CaseActivities(ClockService(sessions), Ledger(sessions), sessions)
     case_id, now = "APPEAL-1", datetime.now(SHANGHAI)
@@ -354,10 +313,8 @@ async def test_appeals_and_leaders_meetings_are_counted_once_and_read_back_from_
     for changes in writes:
         await cases.record_changes(changes)
         await cases.record_changes(changes)  # a retry counts nothing
-    after = await _scrape(store_url, tmp_path)
-
-    def grew(name: str, **labels: str) -> float:
-        return _value(after, name, **labels) - _value(before, name, **labels)
+    after = await scrape(store_url, tmp_path)
+    grew = Growth(before, after)
 
     assert grew("caseloop_cards_issued_total", department=LEAD, colour="red") == 1
     assert grew("caseloop_cards_revoked_total", department=LEAD, colour="red") == 1
@@ -367,11 +324,11 @@ async def test_appeals_and_leaders_meetings_are_counted_once_and_read_back_from_
     assert grew("caseloop_joint_meetings_total", department=LEAD, event="outcome_recorded") == 1
     assert grew("caseloop_joint_meetings_total", department=CO_UNIT, event="outcome_recorded") == 1
     assert grew("caseloop_joint_meetings_total", department=OTHER, event="requested") == 0
-    assert {labels: value for labels, value in _family(after, "caseloop_joint_meetings_open").items() if value} == {
+    assert {labels: value for labels, value in family(after, "caseloop_joint_meetings_open").items() if value} == {
         (("department", CO_UNIT),): 1
     }
     # The revoked card is no longer this month's.
-    assert _family(after, "caseloop_cards_this_month") == {}
+    assert family(after, "caseloop_cards_this_month") == {}
 
 
 async def test_a_code_outside_the_registry_is_refused_and_one_imported_since_is_counted(

@@ -39,9 +39,9 @@ async def open_time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="module", name="ts_env")
 async def time_skipping_server_per_module() -> AsyncIterator[WorkflowEnvironment]:
-    """`ts_env` for a package whose tests skip time far (a delivery test jumps to next January), leave timers
-    behind, or must not wait on another package's (the case's ladder tests skip weeks): each module skips on a
-    server of its own, so no test waits on another module's timers and the time stays near today. Import it into
-    the package's conftest; starting one takes about a second."""
+    """`ts_env`, the suite's time-skipping server (tests/conftest.py): each test module skips time on a server of
+    its own. A module may skip time far (a delivery test jumps to next January), leave timers or retries behind, or
+    end a workflow under a running task, which keeps the server's time locked; on a server shared with the next
+    module, that stalled tests of any package (the case's ladder tests skip weeks). Starting one takes a second."""
     async with open_time_skipping_server() as env:
         yield env
