@@ -1,0 +1,185 @@
+"""The personal and free text sealed by 0026_seal_more: with a key, the raw rows hold none of it and the repositories
+and views read it back; rows stored before the migration are sealed by it and read the same; on the way down they
+are clear again. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import JSON, column, insert, table
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from activities.store import migrate
+from activities.store.base import AwareDateTime
+from activities.store.db import create_engine, create_session_factory
+from activities.store.handoff_events import HandoffEvent, HandoffEventRepository, HandoffStartRow
+from workers.codec import Keyring
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+NAME = "王秀英"
+ID_NUMBER = "350203199001011234"
+PHONE = "13912345678"
+BEFORE = "0024_joint_more"
+
+
+def new_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def keyed(store_url: str) -> AsyncEngine:
+    return create_engine(store_url, keyring=Keyring.parse(f"k1:{new_key()}"))
+
+
+async def raw(engine: AsyncEngine, table_name: str) -> str:
+    async with engine.connect() as connection:
+        rows = (await connection.exec_driver_sql(f"SELECT * FROM {table_name}")).all()
+    assert rows, f"{table_name} holds rows"
+    return repr(rows)
+
+
+def assert_sealed(dumped: str) -> None:
+    assert not [text for text in (NAME, ID_NUMBER, PHONE) if text in dumped], dumped
+    assert "enc1:k1:" in dumped, dumped
+
+
+async def in_session(engine: AsyncEngine, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+    async with create_session_factory(engine).begin() as session:
+        return await work(session)
+
+
+# Hand-off starts: the event's payload and the approval record travel in the start.
+
+START = {
+    "handoff_id": "h-1",
+    "event": {"reference": "SPJ-2026-001", "payload": {"applicant": NAME, "id_number": ID_NUMBER}},
+    "approval": {"approved_by": "SQ-SPJ", "record": f"{NAME} {PHONE}"},
+}
+
+
+async def write_handoff_start(session: AsyncSession) -> None:
+    event = HandoffEvent(
+        event_key="SQ-SPJ|approved|SPJ-2026-001",
+        source_department="SQ-SPJ",
+        event="approved",
+        reference="SPJ-2026-001",
+        occurred_at=T0,
+        received_at=T0,
+        admitted_by="run-1",
+        outcome="started",
+    )
+    start = HandoffStartRow(
+        handoff_id="h-1",
+        thread_id="h-1",
+        matter_code="SQ-XM-YDBZ",
+        direction="forward",
+        source_department="SQ-SPJ",
+        receiver_code="SQ-ZJJ",
+        end_to_end_due_at=T0 + timedelta(days=20),
+        started_at=T0,
+        start=START,
+    )
+    await HandoffEventRepository(session).record(event, [start])
+
+
+async def read_handoff_start(session: AsyncSession) -> Any:
+    repository = HandoffEventRepository(session)
+    stored = await repository.get("SQ-SPJ|approved|SPJ-2026-001")  # what a repeated report answers from
+    assert stored is not None
+    thread = await repository.thread("h-1")
+    overdue = await repository.open_past_limit(T0 + timedelta(days=30))  # the reconciliation's query
+    return [row.start for row in stored.handoffs] + [row.start for row in thread] + [row.start for row, _ in overdue]
+
+
+async def test_a_handoff_start_is_sealed_and_reads_back(store_url: str) -> None:
+    engine = keyed(store_url)
+    try:
+        await in_session(engine, write_handoff_start)
+        assert_sealed(await raw(engine, "handoff_starts"))
+        assert await in_session(engine, read_handoff_start) == [START, START, START]
+    finally:
+        await engine.dispose()
+
+
+async def insert_old_handoff_start(connection: Any) -> None:
+    """As 0024 stored it: the start as a JSON column, in clear."""
+    events = table(
+        "handoff_events",
+        *(column(n) for n in ("id", "event_key", "source_department", "event", "reference", "admitted_by", "outcome")),
+        column("occurred_at", AwareDateTime()),
+        column("received_at", AwareDateTime()),
+    )
+    await connection.execute(
+        insert(events).values(
+            id=1,
+            event_key="SQ-SPJ|approved|SPJ-2026-001",
+            source_department="SQ-SPJ",
+            event="approved",
+            reference="SPJ-2026-001",
+            admitted_by="run-1",
+            outcome="started",
+            occurred_at=T0,
+            received_at=T0,
+        )
+    )
+    starts = table(
+        "handoff_starts",
+        *(column(n) for n in ("handoff_id", "event_id", "thread_id", "matter_code", "direction", "source_department")),
+        column("end_to_end_due_at", AwareDateTime()),
+        column("started_at", AwareDateTime()),
+        column("start", JSON()),
+    )
+    await connection.execute(
+        insert(starts).values(
+            handoff_id="h-1",
+            event_id=1,
+            thread_id="h-1",
+            matter_code="SQ-XM-YDBZ",
+            direction="forward",
+            source_department="SQ-SPJ",
+            end_to_end_due_at=T0 + timedelta(days=20),
+            started_at=T0,
+            start=START,
+        )
+    )
+
+
+OLD_ROWS: list[tuple[str, Callable[[Any], Awaitable[None]], Callable[[AsyncSession], Awaitable[Any]], Any]] = [
+    ("handoff_starts", insert_old_handoff_start, read_handoff_start, [START, START, START]),
+]
+
+
+async def test_the_migration_seals_rows_stored_before_it_and_unseals_them_on_the_way_down(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await migrate.downgrade(store_url, BEFORE)
+    old = create_engine(store_url, keyring=None)
+    async with old.begin() as connection:
+        for _, insert_old, _, _ in OLD_ROWS:
+            await insert_old(connection)
+    await old.dispose()
+
+    key = new_key()
+    monkeypatch.setenv("CASELOOP_ENCRYPTION_KEYS", f"k1:{key}")
+    await migrate.upgrade(store_url)  # its engine takes the key from the environment, as `caseloop db upgrade`
+    engine = create_engine(store_url)
+    try:
+        for table_name, _, read, expected in OLD_ROWS:
+            assert_sealed(await raw(engine, table_name))
+            assert await in_session(engine, read) == expected, table_name
+    finally:
+        await engine.dispose()
+
+    await migrate.downgrade(store_url, BEFORE)
+    old = create_engine(store_url, keyring=None)
+    try:
+        for table_name, _, _, _ in OLD_ROWS:
+            dumped = await raw(old, table_name)
+            assert "enc1:" not in dumped and ID_NUMBER in dumped, dumped
+    finally:
+        await old.dispose()
+    await migrate.upgrade(store_url)
