@@ -18,6 +18,8 @@ from activities.store import migrate
 from activities.store.base import AwareDateTime
 from activities.store.db import create_engine, create_session_factory
 from activities.store.handoff_events import HandoffEvent, HandoffEventRepository, HandoffStartRow
+from activities.store.ledger.supervision import SupervisionOrderRepository
+from schemas.ledger import SupervisionOrderSnapshot
 from workers.codec import Keyring
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -148,8 +150,67 @@ async def insert_old_handoff_start(connection: Any) -> None:
     )
 
 
+# Supervision orders: the basis and the content are written by departments and leaders.
+
+ORDER = {
+    "order_id": "case-1/so-1",
+    "case_id": "case-1",
+    "department_code": "SQ-ZJJ",
+    "co_departments": ["SQ-SPJ"],
+    "level": "L2",
+    "basis": f"市長批示：{NAME}反映的問題",
+    "content": f"請於三日內聯繫{NAME}（{PHONE}）並答覆",
+    "status": "issued",
+    "deadline": T0 + timedelta(days=3),
+    "issued_at": T0,
+}
+
+
+async def write_supervision_order(session: AsyncSession) -> None:
+    repository = SupervisionOrderRepository(session)
+    assert await repository.save(SupervisionOrderSnapshot.model_validate(ORDER), 1, T0)
+    answered = ORDER | {"status": "answered", "answered_at": T0 + timedelta(days=1)}
+    assert await repository.save(SupervisionOrderSnapshot.model_validate(answered), 2, T0 + timedelta(days=1))
+
+
+async def read_supervision_order(session: AsyncSession) -> Any:
+    repository = SupervisionOrderRepository(session)
+    stored = await repository.get("case-1/so-1")
+    assert stored is not None
+    views = [stored.to_view()] + [order.to_view() for order in await repository.for_case("case-1")]
+    return [(view.basis, view.content) for view in views]
+
+
+async def test_a_supervision_order_is_sealed_and_reads_back(store_url: str) -> None:
+    engine = keyed(store_url)
+    try:
+        await in_session(engine, write_supervision_order)
+        assert_sealed(await raw(engine, "supervision_orders"))
+        assert await in_session(engine, read_supervision_order) == [(ORDER["basis"], ORDER["content"])] * 2
+    finally:
+        await engine.dispose()
+
+
+async def insert_old_supervision_order(connection: Any) -> None:
+    orders = table(
+        "supervision_orders",
+        *(column(n) for n in ("order_id", "case_id", "department_code", "level", "basis", "content", "status")),
+        *(column(n) for n in ("version",)),
+        column("co_departments", JSON()),
+        *(column(n, AwareDateTime()) for n in ("deadline", "issued_at", "updated_at")),
+    )
+    values = {k: v for k, v in ORDER.items() if k in orders.c}
+    await connection.execute(insert(orders).values(values | {"version": 1, "updated_at": T0}))
+
+
 OLD_ROWS: list[tuple[str, Callable[[Any], Awaitable[None]], Callable[[AsyncSession], Awaitable[Any]], Any]] = [
     ("handoff_starts", insert_old_handoff_start, read_handoff_start, [START, START, START]),
+    (
+        "supervision_orders",
+        insert_old_supervision_order,
+        read_supervision_order,
+        [(ORDER["basis"], ORDER["content"])] * 2,
+    ),
 ]
 
 
@@ -179,7 +240,7 @@ async def test_the_migration_seals_rows_stored_before_it_and_unseals_them_on_the
     try:
         for table_name, _, _, _ in OLD_ROWS:
             dumped = await raw(old, table_name)
-            assert "enc1:" not in dumped and ID_NUMBER in dumped, dumped
+            assert "enc1:" not in dumped and PHONE in dumped, dumped
     finally:
         await old.dispose()
     await migrate.upgrade(store_url)

@@ -26,10 +26,15 @@ depends_on = None
 # table: (primary key, {column: purpose}); the purposes are bound into the ciphertext and never change.
 SEALED: dict[str, tuple[list[str], dict[str, str]]] = {
     "handoff_starts": (["handoff_id"], {"start": "handoff_starts.start"}),
+    "supervision_orders": (
+        ["order_id"],
+        {"basis": "supervision_orders.basis", "content": "supervision_orders.content"},
+    ),
 }
 # What the columns were before, and the PostgreSQL cast back, for the way down.
 NARROW: dict[tuple[str, str], tuple[sa.types.TypeEngine[Any], str]] = {
     ("handoff_starts", "start"): (sa.JSON(), "json"),
+    ("supervision_orders", "basis"): (sa.String(500), "varchar(500)"),
 }
 
 
