@@ -18,6 +18,7 @@ from activities.store import migrate
 from activities.store.base import AwareDateTime
 from activities.store.db import create_engine, create_session_factory
 from activities.store.handoff_events import HandoffEvent, HandoffEventRepository, HandoffStartRow
+from activities.store.ledger.ratings import Rating, RatingRepository
 from activities.store.ledger.supervision import SupervisionOrderRepository
 from schemas.ledger import SupervisionOrderSnapshot
 from workers.codec import Keyring
@@ -203,6 +204,52 @@ async def insert_old_supervision_order(connection: Any) -> None:
     await connection.execute(insert(orders).values(values | {"version": 1, "updated_at": T0}))
 
 
+# Ratings: the requester's comment.
+
+COMMENT = f"辦事員對{NAME}態度很差，電話{PHONE}無人接"
+
+
+async def write_rating(session: AsyncSession) -> None:
+    rating = Rating(
+        rating_id="r-1", case_id="case-1", department_code="SQ-ZJJ", level="very_dissatisfied", comment=COMMENT
+    )
+    rating.rated_at = T0
+    written, stored = await RatingRepository(session).add(rating)
+    assert written and stored.comment == COMMENT
+
+
+async def read_rating(session: AsyncSession) -> Any:
+    return [rating.comment for rating in await RatingRepository(session).for_case("case-1")]
+
+
+async def test_a_rating_comment_is_sealed_and_reads_back(store_url: str) -> None:
+    engine = keyed(store_url)
+    try:
+        await in_session(engine, write_rating)
+        assert_sealed(await raw(engine, "ratings"))
+        assert await in_session(engine, read_rating) == [COMMENT]
+    finally:
+        await engine.dispose()
+
+
+async def insert_old_rating(connection: Any) -> None:
+    ratings = table(
+        "ratings",
+        *(column(n) for n in ("rating_id", "case_id", "department_code", "level", "comment")),
+        column("rated_at", AwareDateTime()),
+    )
+    await connection.execute(
+        insert(ratings).values(
+            rating_id="r-1",
+            case_id="case-1",
+            department_code="SQ-ZJJ",
+            level="very_dissatisfied",
+            comment=COMMENT,
+            rated_at=T0,
+        )
+    )
+
+
 OLD_ROWS: list[tuple[str, Callable[[Any], Awaitable[None]], Callable[[AsyncSession], Awaitable[Any]], Any]] = [
     ("handoff_starts", insert_old_handoff_start, read_handoff_start, [START, START, START]),
     (
@@ -211,6 +258,7 @@ OLD_ROWS: list[tuple[str, Callable[[Any], Awaitable[None]], Callable[[AsyncSessi
         read_supervision_order,
         [(ORDER["basis"], ORDER["content"])] * 2,
     ),
+    ("ratings", insert_old_rating, read_rating, [COMMENT]),
 ]
 
 

@@ -30,6 +30,7 @@ SEALED: dict[str, tuple[list[str], dict[str, str]]] = {
         ["order_id"],
         {"basis": "supervision_orders.basis", "content": "supervision_orders.content"},
     ),
+    "ratings": (["rating_id"], {"comment": "ratings.comment"}),
 }
 # What the columns were before, and the PostgreSQL cast back, for the way down.
 NARROW: dict[tuple[str, str], tuple[sa.types.TypeEngine[Any], str]] = {
