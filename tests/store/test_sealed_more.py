@@ -5,6 +5,7 @@ are clear again. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -18,10 +19,12 @@ from activities.store import migrate
 from activities.store.base import AwareDateTime
 from activities.store.db import create_engine, create_session_factory
 from activities.store.handoff_events import HandoffEvent, HandoffEventRepository, HandoffStartRow
+from activities.store.idempotency import IdempotencyRepository
 from activities.store.ledger.ratings import Rating, RatingRepository
 from activities.store.ledger.supervision import SupervisionOrderRepository
 from schemas.ledger import SupervisionOrderSnapshot
 from workers.codec import Keyring
+from workers.door.idempotency import Answer, Idempotency
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 NAME = "王秀英"
@@ -250,6 +253,68 @@ async def insert_old_rating(connection: Any) -> None:
     )
 
 
+# The front door's Idempotency-Key answers: a retry is answered from the stored answer, which may echo the request.
+
+ANSWER = {"case_id": "case-1", "title": f"{NAME}家宅基地確權爭議", "applicant": {"phone": PHONE}}
+
+
+class Clock:
+    def __call__(self) -> datetime:
+        return T0
+
+
+async def test_an_idempotent_answer_is_sealed_and_answers_the_retry(store_url: str) -> None:
+    engine = keyed(store_url)
+    keys = Idempotency(
+        create_session_factory(engine),
+        problem_base="https://caseloop.invalid/problems/",
+        retention=timedelta(hours=24),
+        stale_after=timedelta(seconds=60),
+        clock=Clock(),
+    )
+    sent: list[str] = []
+
+    async def work(key: str) -> Answer:
+        sent.append(key)
+        return Answer(201, ANSWER)
+
+    try:
+        first = await keys.run("SQ-YSB", "k1", "f1", work)
+        assert_sealed(await raw(engine, "idempotency_keys"))
+        again = await keys.run("SQ-YSB", "k1", "f1", work)
+    finally:
+        await engine.dispose()
+    assert sent == ["k1"] and again.headers["idempotent-replayed"] == "true"
+    assert (again.status_code, json.loads(again.body)) == (first.status_code, json.loads(first.body)) == (201, ANSWER)
+
+
+async def insert_old_answer(connection: Any) -> None:
+    keys = table(
+        "idempotency_keys",
+        *(column(n) for n in ("department", "key", "fingerprint", "state", "status", "media_type", "body")),
+        *(column(n, AwareDateTime()) for n in ("created_at", "expires_at")),
+    )
+    await connection.execute(
+        insert(keys).values(
+            department="SQ-YSB",
+            key="k1",
+            fingerprint="f1",
+            state="completed",
+            status=201,
+            media_type="application/json",
+            body=json.dumps(ANSWER, ensure_ascii=False),
+            created_at=T0,
+            expires_at=T0 + timedelta(hours=24),
+        )
+    )
+
+
+async def read_answer(session: AsyncSession) -> Any:
+    row = await IdempotencyRepository(session).get("SQ-YSB", "k1")
+    assert row is not None and row.body is not None
+    return json.loads(row.body)
+
+
 OLD_ROWS: list[tuple[str, Callable[[Any], Awaitable[None]], Callable[[AsyncSession], Awaitable[Any]], Any]] = [
     ("handoff_starts", insert_old_handoff_start, read_handoff_start, [START, START, START]),
     (
@@ -259,6 +324,7 @@ OLD_ROWS: list[tuple[str, Callable[[Any], Awaitable[None]], Callable[[AsyncSessi
         [(ORDER["basis"], ORDER["content"])] * 2,
     ),
     ("ratings", insert_old_rating, read_rating, [COMMENT]),
+    ("idempotency_keys", insert_old_answer, read_answer, ANSWER),
 ]
 
 

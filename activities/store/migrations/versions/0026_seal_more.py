@@ -31,6 +31,7 @@ SEALED: dict[str, tuple[list[str], dict[str, str]]] = {
         {"basis": "supervision_orders.basis", "content": "supervision_orders.content"},
     ),
     "ratings": (["rating_id"], {"comment": "ratings.comment"}),
+    "idempotency_keys": (["department", "key"], {"body": "idempotency_keys.body"}),
 }
 # What the columns were before, and the PostgreSQL cast back, for the way down.
 NARROW: dict[tuple[str, str], tuple[sa.types.TypeEngine[Any], str]] = {
