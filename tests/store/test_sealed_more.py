@@ -20,9 +20,10 @@ from activities.store.base import AwareDateTime
 from activities.store.db import create_engine, create_session_factory
 from activities.store.handoff_events import HandoffEvent, HandoffEventRepository, HandoffStartRow
 from activities.store.idempotency import IdempotencyRepository
+from activities.store.ledger.meetings import JointMeetingRepository
 from activities.store.ledger.ratings import Rating, RatingRepository
 from activities.store.ledger.supervision import SupervisionOrderRepository
-from schemas.ledger import SupervisionOrderSnapshot
+from schemas.ledger import JointMeetingSnapshot, SupervisionOrderSnapshot
 from workers.codec import Keyring
 from workers.door.idempotency import Answer, Idempotency
 
@@ -315,6 +316,49 @@ async def read_answer(session: AsyncSession) -> Any:
     return json.loads(row.body)
 
 
+# Leaders' joint meetings: the basis and the outcome.
+
+MEETING = {
+    "meeting_id": "case-1/m-1",
+    "case_id": "case-1",
+    "departments": ["SQ-ZJJ", "SQ-SPJ"],
+    "basis": f"{NAME}（{PHONE}）反映的宅基地爭議逾期未結",
+    "requested_at": T0,
+}
+OUTCOME = f"由住建局牽頭，三日內答覆{NAME}"
+
+
+async def write_meeting(session: AsyncSession) -> None:
+    repository = JointMeetingRepository(session)
+    assert await repository.save(JointMeetingSnapshot.model_validate(MEETING), 1, T0)
+    decided = MEETING | {"outcome": OUTCOME, "decided_at": T0 + timedelta(days=1), "decided_by": "leaders"}
+    assert await repository.save(JointMeetingSnapshot.model_validate(decided), 2, T0 + timedelta(days=1))
+
+
+async def read_meeting(session: AsyncSession) -> Any:
+    return [(m.to_view().basis, m.to_view().outcome) for m in await JointMeetingRepository(session).for_case("case-1")]
+
+
+async def test_a_joint_meeting_is_sealed_and_reads_back(store_url: str) -> None:
+    engine = keyed(store_url)
+    try:
+        await in_session(engine, write_meeting)
+        assert_sealed(await raw(engine, "joint_meetings"))
+        assert await in_session(engine, read_meeting) == [(MEETING["basis"], OUTCOME)]
+    finally:
+        await engine.dispose()
+
+
+async def insert_old_meeting(connection: Any) -> None:
+    meetings = table(
+        "joint_meetings",
+        *(column(n) for n in ("meeting_id", "case_id", "basis", "outcome", "version")),
+        column("departments", JSON()),
+        *(column(n, AwareDateTime()) for n in ("requested_at", "updated_at")),
+    )
+    await connection.execute(insert(meetings).values(MEETING | {"outcome": OUTCOME, "version": 2, "updated_at": T0}))
+
+
 OLD_ROWS: list[tuple[str, Callable[[Any], Awaitable[None]], Callable[[AsyncSession], Awaitable[Any]], Any]] = [
     ("handoff_starts", insert_old_handoff_start, read_handoff_start, [START, START, START]),
     (
@@ -325,6 +369,7 @@ OLD_ROWS: list[tuple[str, Callable[[Any], Awaitable[None]], Callable[[AsyncSessi
     ),
     ("ratings", insert_old_rating, read_rating, [COMMENT]),
     ("idempotency_keys", insert_old_answer, read_answer, ANSWER),
+    ("joint_meetings", insert_old_meeting, read_meeting, [(MEETING["basis"], OUTCOME)]),
 ]
 
 
