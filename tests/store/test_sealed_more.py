@@ -9,10 +9,11 @@ import json
 import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, column, insert, table
+from sqlalchemy import JSON, Numeric, column, insert, table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from activities.store import migrate
@@ -20,6 +21,7 @@ from activities.store.base import AwareDateTime
 from activities.store.db import create_engine, create_session_factory
 from activities.store.handoff_events import HandoffEvent, HandoffEventRepository, HandoffStartRow
 from activities.store.idempotency import IdempotencyRepository
+from activities.store.ledger.cards import Card, CardRepository
 from activities.store.ledger.meetings import JointMeetingRepository
 from activities.store.ledger.ratings import Rating, RatingRepository
 from activities.store.ledger.supervision import SupervisionOrderRepository
@@ -359,6 +361,55 @@ async def insert_old_meeting(connection: Any) -> None:
     await connection.execute(insert(meetings).values(MEETING | {"outcome": OUTCOME, "version": 2, "updated_at": T0}))
 
 
+# Cards: why a coordinator revoked one.
+
+REVOCATION = f"{NAME}已於期限內當面答覆，電話{PHONE}可查"
+CARD = {
+    "card_id": "card-1",
+    "subject_id": "case-1",
+    "subject_kind": "case",
+    "department_code": "SQ-ZJJ",
+    "level": "yellow",
+    "reason": "overdue",
+    "issued_at": T0,
+    "points": Decimal("-1.00"),
+    "score_event_id": "card:card-1",
+}
+
+
+async def write_card(session: AsyncSession) -> None:
+    repository = CardRepository(session)
+    await repository.add(Card(**CARD))
+    assert await repository.revoke("card-1", T0 + timedelta(days=1), "SQ-DCS", REVOCATION)
+
+
+async def read_card(session: AsyncSession) -> Any:
+    return [card.revocation_reason for card in await CardRepository(session).for_subject("case-1")]
+
+
+async def test_a_card_revocation_reason_is_sealed_and_reads_back(store_url: str) -> None:
+    engine = keyed(store_url)
+    try:
+        await in_session(engine, write_card)
+        assert_sealed(await raw(engine, "cards"))
+        assert await in_session(engine, read_card) == [REVOCATION]
+    finally:
+        await engine.dispose()
+
+
+async def insert_old_card(connection: Any) -> None:
+    cards = table(
+        "cards",
+        *(column(n) for n in CARD if n not in ("issued_at", "points")),
+        column("points", Numeric(8, 2)),
+        *(column(n) for n in ("revoked_by", "revocation_reason")),
+        *(column(n, AwareDateTime()) for n in ("issued_at", "revoked_at")),
+    )
+    await connection.execute(
+        insert(cards).values(CARD | {"revoked_at": T0, "revoked_by": "SQ-DCS", "revocation_reason": REVOCATION})
+    )
+
+
 OLD_ROWS: list[tuple[str, Callable[[Any], Awaitable[None]], Callable[[AsyncSession], Awaitable[Any]], Any]] = [
     ("handoff_starts", insert_old_handoff_start, read_handoff_start, [START, START, START]),
     (
@@ -370,6 +421,7 @@ OLD_ROWS: list[tuple[str, Callable[[Any], Awaitable[None]], Callable[[AsyncSessi
     ("ratings", insert_old_rating, read_rating, [COMMENT]),
     ("idempotency_keys", insert_old_answer, read_answer, ANSWER),
     ("joint_meetings", insert_old_meeting, read_meeting, [(MEETING["basis"], OUTCOME)]),
+    ("cards", insert_old_card, read_card, [REVOCATION]),
 ]
 
 

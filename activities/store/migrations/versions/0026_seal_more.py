@@ -33,6 +33,7 @@ SEALED: dict[str, tuple[list[str], dict[str, str]]] = {
     "ratings": (["rating_id"], {"comment": "ratings.comment"}),
     "idempotency_keys": (["department", "key"], {"body": "idempotency_keys.body"}),
     "joint_meetings": (["meeting_id"], {"basis": "joint_meetings.basis", "outcome": "joint_meetings.outcome"}),
+    "cards": (["card_id"], {"revocation_reason": "cards.revocation_reason"}),
 }
 # What the columns were before, and the PostgreSQL cast back, for the way down.
 NARROW: dict[tuple[str, str], tuple[sa.types.TypeEngine[Any], str]] = {
