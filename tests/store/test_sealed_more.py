@@ -24,6 +24,7 @@ from activities.store.idempotency import IdempotencyRepository
 from activities.store.ledger.cards import Card, CardRepository
 from activities.store.ledger.meetings import JointMeetingRepository
 from activities.store.ledger.ratings import Rating, RatingRepository
+from activities.store.ledger.scores import ScoreEvent, ScoreEventRepository
 from activities.store.ledger.supervision import SupervisionOrderRepository
 from schemas.ledger import JointMeetingSnapshot, SupervisionOrderSnapshot
 from workers.codec import Keyring
@@ -410,6 +411,51 @@ async def insert_old_card(connection: Any) -> None:
     )
 
 
+# Score events: a note a department writes with an event it records.
+
+NOTE = f"{NAME}投訴電話{PHONE}未接通"
+SCORE = {
+    "event_id": "score-1",
+    "department_code": "SQ-ZJJ",
+    "kind": "complaint",
+    "subject_id": "case-1",
+    "occurred_at": T0,
+    "points": Decimal("-2.00"),
+    "note": NOTE,
+}
+
+
+async def write_score_event(session: AsyncSession) -> None:
+    written, stored = await ScoreEventRepository(session).add(ScoreEvent(**SCORE))
+    assert written and stored.note == NOTE
+
+
+async def read_score_event(session: AsyncSession) -> Any:
+    repository = ScoreEventRepository(session)
+    totals = await repository.totals(T0, T0 + timedelta(days=1))
+    return [event.note for event in await repository.for_department("SQ-ZJJ")], totals
+
+
+async def test_a_score_note_is_sealed_and_reads_back(store_url: str) -> None:
+    engine = keyed(store_url)
+    try:
+        await in_session(engine, write_score_event)
+        assert_sealed(await raw(engine, "score_events"))
+        assert await in_session(engine, read_score_event) == ([NOTE], [("SQ-ZJJ", Decimal("-2.00"), 1)])
+    finally:
+        await engine.dispose()
+
+
+async def insert_old_score_event(connection: Any) -> None:
+    events = table(
+        "score_events",
+        *(column(n) for n in ("event_id", "department_code", "kind", "subject_id", "note")),
+        column("points", Numeric(8, 2)),
+        column("occurred_at", AwareDateTime()),
+    )
+    await connection.execute(insert(events).values(SCORE))
+
+
 OLD_ROWS: list[tuple[str, Callable[[Any], Awaitable[None]], Callable[[AsyncSession], Awaitable[Any]], Any]] = [
     ("handoff_starts", insert_old_handoff_start, read_handoff_start, [START, START, START]),
     (
@@ -422,6 +468,7 @@ OLD_ROWS: list[tuple[str, Callable[[Any], Awaitable[None]], Callable[[AsyncSessi
     ("idempotency_keys", insert_old_answer, read_answer, ANSWER),
     ("joint_meetings", insert_old_meeting, read_meeting, [(MEETING["basis"], OUTCOME)]),
     ("cards", insert_old_card, read_card, [REVOCATION]),
+    ("score_events", insert_old_score_event, read_score_event, ([NOTE], [("SQ-ZJJ", Decimal("-2.00"), 1)])),
 ]
 
 

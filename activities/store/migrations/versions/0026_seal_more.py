@@ -34,11 +34,13 @@ SEALED: dict[str, tuple[list[str], dict[str, str]]] = {
     "idempotency_keys": (["department", "key"], {"body": "idempotency_keys.body"}),
     "joint_meetings": (["meeting_id"], {"basis": "joint_meetings.basis", "outcome": "joint_meetings.outcome"}),
     "cards": (["card_id"], {"revocation_reason": "cards.revocation_reason"}),
+    "score_events": (["event_id"], {"note": "score_events.note"}),
 }
 # What the columns were before, and the PostgreSQL cast back, for the way down.
 NARROW: dict[tuple[str, str], tuple[sa.types.TypeEngine[Any], str]] = {
     ("handoff_starts", "start"): (sa.JSON(), "json"),
     ("supervision_orders", "basis"): (sa.String(500), "varchar(500)"),
+    ("score_events", "note"): (sa.String(500), "varchar(500)"),
 }
 
 
