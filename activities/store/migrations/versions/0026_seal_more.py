@@ -3,7 +3,7 @@ orders' basis and content, rating comments, joint meetings' basis and outcome, c
 and the answers the front door keeps for Idempotency-Key retries.
 
 Columns that were not TEXT become TEXT (a sealed value is longer than the text it holds); every value already stored
-is sealed under the newest configured key, or marked clear without one (a later `caseloop db reseal` seals it).
+is sealed under the newest configured key, or marked clear without one (a later `activities.store.db.reseal` seals it).
 Values the upgrade has not reached still read: an unmarked value reads as clear.
 
 Revision ID: 0026_seal_more
