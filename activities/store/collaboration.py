@@ -88,6 +88,8 @@ class VerificationCall(Base):
     answer_digest: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(24))
     status_code: Mapped[int | None]
+    # Clear: our own words on why a call failed (a rule, an HTTP status, why an answer was not trusted); the question
+    # and the answer, which are personal, are kept only as keyed digests above.
     detail: Mapped[str | None] = mapped_column(Text)
     called_at: Mapped[datetime]
 

@@ -29,7 +29,7 @@ class ApiCredential(Base):
     last_used_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(200))
-    comment: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)  # clear: an operator's note on a key, about no case or citizen
 
 
 class CredentialRepository:

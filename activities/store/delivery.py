@@ -43,6 +43,8 @@ class DeliveryAttempt(Base):
     channel: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(24))
     status_code: Mapped[int | None]
+    # Clear: the gateway's own account of a failed attempt (a refused address, an HTTP status, a problem's title),
+    # never the package, which is sealed where it waits (inbox.body).
     error: Mapped[str | None] = mapped_column(Text)
     workflow_id: Mapped[str | None] = mapped_column(String(255))
     attempted_at: Mapped[datetime]
@@ -62,7 +64,7 @@ class InboxEntry(Base):
     received_at: Mapped[datetime]
     body: Mapped[dict[str, Any]] = mapped_column(SealedJSON("inbox.body"))  # the push package, personal data
     acknowledged_at: Mapped[datetime | None]
-    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))  # clear: a staff account id, as audit actor_id
 
 
 class DeliveryAttemptRepository:

@@ -15,7 +15,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, func, sel
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from activities.store.base import Base
+from activities.store.base import Base, SealedJSON
 from activities.store.ledger.handoffs import HandoffRecord
 from activities.store.ledger.idempotent import insert_once
 
@@ -40,6 +40,8 @@ class HandoffEvent(Base):
     # The intake or batch run that recorded it: a retry of that run is not a duplicate report.
     admitted_by: Mapped[str] = mapped_column(String(300))
     outcome: Mapped[str] = mapped_column(String(16))
+    # Clear: the event's codes, reference and times are what the key and the reconciliation search on, and hold no
+    # personal data (the reference is the source department's case number); `rule` is the matcher's own refusal.
     rule: Mapped[str | None] = mapped_column(Text)
 
     handoffs: Mapped[list[HandoffStartRow]] = relationship(
@@ -62,7 +64,9 @@ class HandoffStartRow(Base):
     receiver_code: Mapped[str | None] = mapped_column(CODE)
     end_to_end_due_at: Mapped[datetime] = mapped_column(index=True)
     started_at: Mapped[datetime]
-    start: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The hand-off's input as started: the event's payload and the source department's approval record, which name
+    # the applicant; sealed. Only read back whole by the hand-off id (a repeated start), never searched.
+    start: Mapped[dict[str, Any]] = mapped_column(SealedJSON("handoff_starts.start"))
 
     source: Mapped[HandoffEvent] = relationship(back_populates="handoffs")
 

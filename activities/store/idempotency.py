@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Integer, String, Text, delete, select, update
+from sqlalchemy import CheckConstraint, Integer, String, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from activities.store.base import Base
+from activities.store.base import Base, SealedText
 
 IN_FLIGHT = "in_flight"
 COMPLETED = "completed"
@@ -28,7 +28,10 @@ class IdempotencyKey(Base):
     state: Mapped[str] = mapped_column(String(16))
     status: Mapped[int | None] = mapped_column(Integer)
     media_type: Mapped[str | None] = mapped_column(String(64))
-    body: Mapped[str | None] = mapped_column(Text)  # the answer as sent, JSON
+    # The answer as sent (JSON), which may echo personal data from the request (a title, an applicant): sealed, only
+    # read back whole under its department and key. The key, fingerprint and times stay clear: the door finds, takes
+    # over and purges rows by them, and they hold nothing personal (the fingerprint is a digest).
+    body: Mapped[str | None] = mapped_column(SealedText("idempotency_keys.body"))
     created_at: Mapped[datetime]  # when the current claim was taken (a taken-over claim restarts it)
     expires_at: Mapped[datetime] = mapped_column(index=True)
 

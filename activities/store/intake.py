@@ -51,7 +51,9 @@ class IntakeRecord(Base):
     matter_code: Mapped[str] = mapped_column(CODE)
     locality_code: Mapped[str] = mapped_column(CODE)
     placed: Mapped[bool] = mapped_column(Boolean)
-    unplaced_reason: Mapped[str | None] = mapped_column(String(500))
+    unplaced_reason: Mapped[str | None] = mapped_column(
+        String(500)
+    )  # clear: codes that matched nothing, never the address
     contact_kind: Mapped[str | None] = mapped_column(String(16))
     contact: Mapped[str | None] = mapped_column(SealedText("intake_records.contact"))  # a mobile or a user id
     consent_at: Mapped[datetime | None]

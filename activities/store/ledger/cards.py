@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Numeric, String, Text, select, update
+from sqlalchemy import Numeric, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from activities.store.base import Base
+from activities.store.base import Base, SealedText
 from activities.store.ledger.idempotent import insert_many_once, insert_once
 
 
@@ -30,7 +30,9 @@ class Card(Base):
     score_event_id: Mapped[str] = mapped_column(String(200))
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(String(200))
-    revocation_reason: Mapped[str | None] = mapped_column(Text)
+    # Why a coordinator revoked it, in their words, which may name people: sealed, only read whole with the card.
+    # The reason code, level, department and times stay clear: the views and reports search and count by them.
+    revocation_reason: Mapped[str | None] = mapped_column(SealedText("cards.revocation_reason"))
 
 
 class CardRepository:
@@ -66,6 +68,9 @@ class CardRepository:
             .where(Card.card_id == card_id, Card.revoked_at.is_(None))
             .values(revoked_at=at, revoked_by=by, revocation_reason=reason)
             .returning(Card.card_id)
+            # The ORM's in-session sync would look the sealed reason up by column, which a sealed column refuses;
+            # nothing here keeps a Card loaded across a revoke (get reads populate_existing).
+            .execution_options(synchronize_session=False)
         )
         return result.first() is not None
 

@@ -23,6 +23,7 @@ class HandoffRecord(Base):
     stage: Mapped[str] = mapped_column(String(40), index=True)
     source_department: Mapped[str] = mapped_column(String(64))
     target_department: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Clear: the source department's own case number, which it looks its hand-offs up by; it names no one.
     source_case_number: Mapped[str | None] = mapped_column(String(200))
     locality: Mapped[str | None] = mapped_column(String(64))
     push_version: Mapped[int] = mapped_column(Integer)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import JSON, Integer, String, Text, select
+from sqlalchemy import JSON, Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from activities.store.base import Base
+from activities.store.base import Base, SealedText
 from activities.store.ledger.idempotent import upsert_if_newer
 from schemas.ledger import JointMeetingSnapshot, JointMeetingView
 
@@ -21,10 +21,12 @@ class JointMeeting(Base):
     case_id: Mapped[str] = mapped_column(String(200), index=True)
     departments: Mapped[list[str]] = mapped_column(JSON)
     requested_by: Mapped[str | None] = mapped_column(String(64))
-    basis: Mapped[str] = mapped_column(Text)
+    # The basis and the outcome are the coordinator's and the leaders' own words about the case and may name the
+    # people it is about: sealed, only read whole with the meeting. Ids, codes and times stay clear for the views.
+    basis: Mapped[str] = mapped_column(SealedText("joint_meetings.basis"))
     requested_at: Mapped[datetime] = mapped_column(index=True)
     due_at: Mapped[datetime | None]
-    outcome: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(SealedText("joint_meetings.outcome"))
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import String, Text, select
+from sqlalchemy import String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from activities.store.base import Base
+from activities.store.base import Base, SealedText
 from activities.store.ledger.idempotent import insert_once
 
 
@@ -21,7 +21,9 @@ class Rating(Base):
     department_code: Mapped[str] = mapped_column(String(64))
     level: Mapped[str] = mapped_column(String(24))
     channel: Mapped[str | None] = mapped_column(String(40))
-    comment: Mapped[str | None] = mapped_column(Text)
+    # The requester's own words, which may name them or others: sealed, only read whole with the rating. The level,
+    # the rated department and the times stay clear: reports count and sort by them, and they hold nothing personal.
+    comment: Mapped[str | None] = mapped_column(SealedText("ratings.comment"))
     rated_at: Mapped[datetime]
     score_event_id: Mapped[str | None] = mapped_column(String(200))
 

@@ -10,7 +10,7 @@ from sqlalchemy import Index, Numeric, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from activities.store.base import Base
+from activities.store.base import Base, SealedText
 from activities.store.ledger.idempotent import insert_many_once, insert_once
 
 
@@ -23,7 +23,9 @@ class ScoreEvent(Base):
     subject_id: Mapped[str] = mapped_column(String(200), index=True)
     occurred_at: Mapped[datetime] = mapped_column(index=True)
     points: Mapped[Decimal] = mapped_column(Numeric(8, 2))
-    note: Mapped[str | None] = mapped_column(String(500))
+    # A note a department may write when it records an event by hand (the rules write codes and dates): free text,
+    # sealed, only read whole with the event. The totals sum points by department and time, which stay clear.
+    note: Mapped[str | None] = mapped_column(SealedText("score_events.note"))
 
 
 Index("ix_score_events_department_occurred", ScoreEvent.department_code, ScoreEvent.occurred_at)

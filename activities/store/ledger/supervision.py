@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import JSON, Integer, String, Text, select
+from sqlalchemy import JSON, Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from activities.store.base import Base
+from activities.store.base import Base, SealedText
 from activities.store.ledger.idempotent import upsert_if_newer
 from schemas.ledger import SupervisionOrderSnapshot, SupervisionOrderView
 
@@ -22,8 +22,11 @@ class SupervisionOrder(Base):
     department_code: Mapped[str] = mapped_column(String(64), index=True)
     co_departments: Mapped[list[str]] = mapped_column(JSON)
     level: Mapped[str] = mapped_column(String(40))
-    basis: Mapped[str | None] = mapped_column(String(500))
-    content: Mapped[str] = mapped_column(Text)
+    # The basis (the breach, a leader's instruction) and the content are written by departments and leaders and may
+    # name the people a case is about: sealed, read only whole with the order. Ids, codes, level, status and times
+    # stay clear: the views and reports search and sort on them, and they hold nothing personal.
+    basis: Mapped[str | None] = mapped_column(SealedText("supervision_orders.basis"))
+    content: Mapped[str] = mapped_column(SealedText("supervision_orders.content"))
     status: Mapped[str] = mapped_column(String(16), index=True)
     deadline: Mapped[datetime]
     issued_at: Mapped[datetime]
