@@ -42,9 +42,16 @@ class ApplicantNotice(BaseModel):
 
     notification_id: str = Field(min_length=1, max_length=200, pattern=IDEMPOTENCY_KEY_PATTERN)
     matter_code: str
-    template_id: str = Field(description="applicant_step_done or applicant_done, as the SMS provider names them")
+    template_id: str = Field(
+        description="applicant_opened, applicant_step_done or applicant_done, as the SMS provider names them"
+    )
     variables: dict[str, str] = Field(default_factory=dict, description="joint id, step, status: never personal data")
     mobile: QuestionValue
+    with_status_code: bool = Field(
+        False,
+        description="the SMS carries the application's status verification code, which the activity reads from the "
+        "store (made there if the door has not yet): the code never enters history",
+    )
 
 
 class JointPlan(BaseModel):

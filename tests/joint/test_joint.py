@@ -21,7 +21,7 @@ from activities.clock.activities import ClockActivities
 from activities.joint.records import ApplicantActivities, JointActivities
 from activities.ledger import LedgerActivities
 from activities.notify.providers import SmsMessage
-from activities.store.collaboration import JointHandling
+from activities.store.collaboration import CollaborationRepository, JointHandling
 from activities.store.ledger.cards import Card
 from activities.store.ledger.scores import ScoreEvent
 from activities.verify.calls import VerificationActivities
@@ -93,7 +93,7 @@ async def joint_env(
                 LedgerActivities(resources.sessions).record_card,
                 LedgerActivities(resources.sessions).record_score_event,
                 verification.verify,
-                ApplicantActivities(TEXTS).text_applicant,
+                ApplicantActivities(resources.sessions, TEXTS).text_applicant,
             ]
             async with (
                 serving(answering.app(), "127.0.0.1", port),
@@ -300,7 +300,7 @@ async def test_the_applicant_hears_of_each_step_done_and_of_the_end(
             await application.until(lambda view, code=code: status(view, code) is StepStatus.RUNNING, f"{code} running")
             await application.complete(f"c-{number}", department, code)
         done = await handle.result()
-        record_history("joint-withdrawal-applicant", handle.id, await handle.fetch_history())
+        record_history("joint-withdrawal-applicant-code", handle.id, await handle.fetch_history())
     finally:
         await application.stop()
 
@@ -309,12 +309,19 @@ async def test_the_applicant_hears_of_each_step_done_and_of_the_end(
     assert {message.phones for message in mine} == {(MOBILE,)}
     assert sorted((message.template_id, message.variables.get("step", "")) for message in mine) == [
         ("applicant_done", ""),
+        ("applicant_opened", ""),
         ("applicant_step_done", "amount"),
         ("applicant_step_done", "marriage"),
         ("applicant_step_done", "purchase"),
         ("applicant_step_done", "settle"),
     ]
     assert all(ID_NUMBER not in str(message.variables) for message in mine)
+    async with open_resources(joint_env[2]) as resources, resources.sessions() as session:
+        stored = await CollaborationRepository(session).joint_status_code(joint_id)
+    assert stored is not None
+    [opening] = [message for message in mine if message.template_id == "applicant_opened"]
+    assert opening.variables["verification_code"] == stored.verification_code
+    assert all("verification_code" not in message.variables for message in mine if message is not opening)
 
 
 async def test_the_cross_city_vehicle_transfer_is_one_hour_on_the_office_hours_clock(

@@ -92,6 +92,20 @@ def start_step(
     return _with_step(view, step.model_copy(update=update))
 
 
+def opening_notice(view: JointView, mobile: str | None) -> ApplicantNotice | None:
+    """The applicant's first SMS: the application is open, by when it is due, and the code for the status lookup."""
+    if not mobile:
+        return None
+    return ApplicantNotice(
+        notification_id=f"joint-{view.joint_id}-opened",
+        matter_code=view.matter_code,
+        template_id="applicant_opened",
+        variables={"joint_id": view.joint_id, "due_at": view.due_at.isoformat()},
+        mobile=mobile,
+        with_status_code=True,
+    )
+
+
 def applicant_notices(before: JointView, after: JointView, mobile: str | None) -> list[ApplicantNotice]:
     """What the applicant hears of a transition: each step newly done, and the end (done or failed)."""
     if not mobile:

@@ -53,6 +53,8 @@ with workflow.unsafe.imports_passed_through():
 LADDER_PATCH = "joint-steps-climb-the-ladder"
 # And before the applicant heard of each step done and of the end.
 APPLICANT_PATCH = "joint-tells-its-applicant"
+# And before its first SMS, on opening, gave the applicant the status lookup's verification code.
+OPENING_PATCH = "joint-gives-its-applicant-the-code"
 
 
 def joint_workflow_id(joint_id: str) -> str:
@@ -84,6 +86,10 @@ class JointWorkflow:
         async with self._lock:
             self._plan, self._view = plan, rules.opened(start, plan, received)
             await self._write()
+            if self._tells and workflow.patched(OPENING_PATCH):
+                opening = rules.opening_notice(self._current, start.application.get(APPLICANT_MOBILE))
+                if opening is not None:
+                    self._calls.append(asyncio.create_task(self._text(opening)))
         while self._current.status is JointStatus.RUNNING:
             async with self._lock:
                 await self._start_ready_steps()

@@ -10,12 +10,11 @@ from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Path, Request
-from sqlalchemy.exc import IntegrityError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.store.collaboration import CollaborationRepository, JointStatusCode
+from activities.store.collaboration import CollaborationRepository, joint_status_code_of
 from schemas.joint.definition import JointMatter
 from schemas.joint.run import (
     RULE_DEPARTMENT,
@@ -55,23 +54,6 @@ async def _matter(parts: Door, code: str) -> JointMatter:
     return JointMatter.model_validate(row.definition)
 
 
-async def _status_code(parts: Door, joint_id: str) -> str:
-    """The application's status code: made on its first opening, the same on every retry (a race: the first one)."""
-    async with parts.sessions() as session:
-        found = await CollaborationRepository(session).joint_status_code(joint_id)
-    if found is not None:
-        return found.verification_code
-    try:
-        async with parts.sessions.begin() as session:
-            session.add(JointStatusCode(joint_id=joint_id, verification_code=new_code(), created_at=datetime.now(UTC)))
-    except IntegrityError:
-        pass  # another opening of the same application made it first
-    async with parts.sessions() as session:
-        made = await CollaborationRepository(session).joint_status_code(joint_id)
-    assert made is not None
-    return made.verification_code
-
-
 @router.post("", response_model=JointOpened, summary="Open a joint application")
 async def open_application(parts: DoorDep, caller: CallerDep, body: JointStart) -> JointOpened:
     """Starts the application under its id (a retry with the same id answers the running one); only a department
@@ -100,7 +82,7 @@ async def open_application(parts: DoorDep, caller: CallerDep, body: JointStart) 
         if view is not None:
             if view.matter_code != matter.code:
                 raise DoorProblem(Kind.IDEMPOTENCY_KEY_REUSED, "this joint_id belongs to another matter")
-            code = await _status_code(parts, body.joint_id)
+            code = await joint_status_code_of(parts.sessions, body.joint_id, new_code)
             return JointOpened(**view.model_dump(), verification_code=code)
         await asyncio.sleep(OPENING_POLL_SECONDS)
     raise DoorProblem(Kind.TIMEOUT, "the application is opening; read it again shortly")
