@@ -54,6 +54,8 @@ class ScheduledDeliveryRow(Base):
     secret_ref: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime]
+    # The limit the ladder's supervision order to the deliverer gives it (`<amount> <unit>`); null: the default.
+    order_limit: Mapped[str | None] = mapped_column(String(40), default=None)
 
 
 class JointMatterRow(Base):

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from schemas.cards import IssuedCard
 from schemas.delivery import IDEMPOTENCY_KEY_PATTERN
 from schemas.joint.definition import JointMatter
-from schemas.orders import LadderRung
+from schemas.orders import LadderOrder, LadderRung
 from schemas.verification import Code, QuestionKey, QuestionValue, VerificationOutcome
 
 CommandId = Annotated[str, Field(min_length=1, max_length=100, pattern=IDEMPOTENCY_KEY_PATTERN)]
@@ -98,6 +98,9 @@ class JointView(BaseModel):
     late: bool = False
     steps: list[StepView]
     cards: list[IssuedCard] = Field(default_factory=list)
+    orders: list[LadderOrder] = Field(
+        default_factory=list, description="the supervision orders late steps' ladders issued, and their answers"
+    )
     version: int = 1
 
     def step(self, code: str) -> StepView | None:

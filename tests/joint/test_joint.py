@@ -92,6 +92,7 @@ async def joint_env(
                 ClockActivities(resources.sessions).schedule_rungs,
                 LedgerActivities(resources.sessions).record_card,
                 LedgerActivities(resources.sessions).record_score_event,
+                LedgerActivities(resources.sessions).record_supervision_order,
                 verification.verify,
                 ApplicantActivities(resources.sessions, TEXTS).text_applicant,
             ]
@@ -277,14 +278,16 @@ async def test_a_step_left_late_climbs_the_ladder_after_its_card(
 
         done = CompleteStep(command_id="c-1", department=HOUSING, step="purchase")
         await handle.execute_update(JOINT_COMPLETE_STEP, done, result_type=JointView)
-        record_history("joint-withdrawal-ladder", handle.id, await handle.fetch_history())
+        record_history("joint-withdrawal-ladder-ordered", handle.id, await handle.fetch_history())
     finally:
         await application.stop()
 
     async with open_resources(settings) as resources, resources.sessions() as session:
         events = (await session.scalars(select(ScoreEvent).where(ScoreEvent.subject_id == f"joint-{joint_id}"))).all()
+    # The supervision-order rung's order went unanswered: a second red card at its deadline.
     assert sorted((event.department_code, event.kind) for event in events) == [
         (HOUSING, "admonitory_talk"),
+        (HOUSING, "card_red"),
         (HOUSING, "card_red"),
         (HOUSING, "circular"),
     ]

@@ -273,6 +273,44 @@ def climb(view: JointView, now: datetime) -> tuple[JointView, list[ScoreEventInp
     return view.model_copy(update={"steps": steps, "version": view.version + 1}), events
 
 
+def ordered(before: JointView, after: JointView) -> list[StepView]:
+    """The steps whose supervision-order rung fired between the two views: each owes its department an order."""
+    fired = {
+        step.code
+        for step in before.steps
+        for rung in step.ladder
+        if rung.kind is RungKind.SUPERVISION_ORDER and rung.fired_at is not None
+    }
+    return [
+        step
+        for step in after.steps
+        if step.code not in fired
+        and any(rung.kind is RungKind.SUPERVISION_ORDER and rung.fired_at is not None for rung in step.ladder)
+    ]
+
+
+def order_of(view: JointView, step: StepView) -> tuple[str, str]:
+    """The basis and content of the order a late step's ladder issues its department."""
+    return (
+        f"escalation ladder: joint step {step.code} of {view.matter_code} overdue since {step.due_at}",
+        f"Complete the overdue step {step.code} of joint application {view.joint_id} and answer this order.",
+    )
+
+
+def bring_forward(view: JointView, codes: list[str], now: datetime) -> JointView:
+    """An unanswered order's steps, still running, reach their next rung now (climb fires it)."""
+    steps: list[StepView] = []
+    for step in view.steps:
+        waiting = [rung for rung in step.ladder if rung.fired_at is None]
+        if step.code not in codes or step.status is not StepStatus.RUNNING or not waiting:
+            steps.append(step)
+            continue
+        first = waiting[0]
+        ladder = [rung.model_copy(update={"at": min(rung.at, now)}) if rung is first else rung for rung in step.ladder]
+        steps.append(step.model_copy(update={"ladder": ladder}))
+    return view.model_copy(update={"steps": steps})
+
+
 def next_due(view: JointView, *, ladder: bool = False) -> datetime | None:
     """The earliest due time of a running step that holds no card yet; with `ladder`, or of a ladder rung of a
     carded one."""

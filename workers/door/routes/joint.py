@@ -27,7 +27,8 @@ from schemas.joint.run import (
     StepDone,
     StepView,
 )
-from schemas.names import JOINT_COMPLETE_STEP, JOINT_VIEW, JOINT_WORKFLOW
+from schemas.names import ANSWER_LADDER_ORDER, JOINT_COMPLETE_STEP, JOINT_VIEW, JOINT_WORKFLOW
+from schemas.orders import AnswerLadderOrder, OrderAnswerPost
 from services.intake.codes import new_code, verifies
 from workers.door.deps import CallerDep, Door, DoorDep, KeyDep
 from workers.door.problems import DoorProblem, Kind, forbidden, not_found
@@ -113,6 +114,32 @@ async def complete_step(
     return await send_update(
         handle,
         JOINT_COMPLETE_STEP,
+        command,
+        JointView,
+        command_id=command_id,
+        closed=DoorProblem(Kind.RULE_REFUSED, "the application has closed", rule="joint.closed"),
+        missing=not_found(f"joint application {joint_id}"),
+    )
+
+
+@router.post(
+    "/{joint_id}/answer-supervision-order",
+    response_model=JointView,
+    summary="Answer the supervision order a late step's ladder issued",
+)
+async def answer_supervision_order(
+    parts: DoorDep, caller: CallerDep, key: KeyDep, joint_id: JointId, body: OrderAnswerPost
+) -> JointView:
+    """The ordered department answers, as a case's party answers `answer-supervision-order`; only the department
+    the order is addressed to (from the credential) may."""
+    command_id = key or uuid.uuid4().hex
+    command = AnswerLadderOrder(
+        command_id=command_id, department=caller.department, order_id=body.order_id, answer=body.answer
+    )
+    handle = parts.engine.temporal.get_workflow_handle(joint_workflow_id(joint_id))
+    return await send_update(
+        handle,
+        ANSWER_LADDER_ORDER,
         command,
         JointView,
         command_id=command_id,
