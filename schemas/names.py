@@ -47,4 +47,6 @@ DELIVERY_REJECT: Final = "reject_delivery"
 DELIVERY_VIEW: Final = "delivery_view"
 JOINT_WORKFLOW: Final = "Joint"
 JOINT_COMPLETE_STEP: Final = "complete_step"
+# A joint application's or a delivery day's ladder order answered by its department.
+ANSWER_LADDER_ORDER: Final = "answer_supervision_order"
 JOINT_VIEW: Final = "joint_view"

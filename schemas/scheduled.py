@@ -14,7 +14,8 @@ from pydantic import AwareDatetime, BaseModel, Field, JsonValue, model_validator
 
 from schemas.cards import IssuedCard
 from schemas.delivery import IDEMPOTENCY_KEY_PATTERN
-from schemas.orders import LadderRung
+from schemas.limits import LimitText
+from schemas.orders import LadderOrder, LadderRung, ladder_order_limit
 from schemas.verification import Code
 
 CommandId = Annotated[str, Field(min_length=1, max_length=100, pattern=IDEMPOTENCY_KEY_PATTERN)]
@@ -50,6 +51,10 @@ class ScheduledDelivery(BaseModel):
     )
     pull_at: time | None = Field(None, description="local time to pull, before due")
     secret_ref: str | None = Field(None, max_length=100, description="signs the pull and the deliverer's answer")
+    order_limit: LimitText = Field(
+        default_factory=ladder_order_limit,
+        description="how long the deliverer has to answer the supervision order a missing day issues it",
+    )
     active: bool = True
 
     @model_validator(mode="after")
@@ -150,6 +155,9 @@ class DeliveryDayView(BaseModel):
     cards: list[IssuedCard] = Field(default_factory=list)
     ladder: list[LadderRung] = Field(
         default_factory=list, description="the ladder's rungs the deliverer reached on this day, after the card"
+    )
+    orders: list[LadderOrder] = Field(
+        default_factory=list, description="the supervision order a missing day issued the deliverer, and its answer"
     )
     version: int = 0
 

@@ -118,7 +118,7 @@ def activities_for(resources: Resources) -> list[Callable[..., Any]]:
     scheduled = ScheduledDeliveryActivities(resources.sessions)
     pulls = DeliveryPullActivities(resources.sessions, resources.http, environment_secret)
     joint = JointActivities(resources.sessions)
-    applicant = ApplicantActivities(sms_provider)
+    applicant = ApplicantActivities(resources.sessions, sms_provider)
     return [
         applicant.text_applicant,
         joint.plan_joint,

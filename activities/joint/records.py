@@ -9,12 +9,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notify.providers import SmsMessage, SmsProvider, mask_phone
-from activities.store.collaboration import CollaborationRepository, JointHandling
+from activities.store.collaboration import CollaborationRepository, JointHandling, joint_status_code_of
 from schemas.clock import ClockSpec
 from schemas.delivery import SmsResult
 from schemas.joint.definition import JointMatter
 from schemas.joint.run import ApplicantNotice, JointPlan, JointSnapshot, JointStart
 from services.clock.service import ClockService
+from services.intake.codes import new_code
 
 
 class JointActivities:
@@ -60,17 +61,24 @@ class JointActivities:
 class ApplicantActivities:
     """The applicant's progress SMS of a "one thing", through the same provider as the intake requesters' notices."""
 
-    def __init__(self, provider: SmsProvider) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], provider: SmsProvider) -> None:
+        self._sessions = sessions
         self._provider = provider
 
     @activity.defn(name="text_applicant")
     async def text_applicant(self, notice: ApplicantNotice) -> SmsResult:
+        variables = dict(notice.variables)
+        if notice.with_status_code:
+            # The opening SMS gives the applicant the code for the status lookup, as an intake launch SMS does.
+            variables["verification_code"] = await joint_status_code_of(
+                self._sessions, notice.variables["joint_id"], new_code
+            )
         await self._provider.send(
             SmsMessage(
                 idempotency_key=notice.notification_id,
                 phones=(notice.mobile,),
                 template_id=notice.template_id,
-                variables=notice.variables,
+                variables=variables,
             )
         )
         activity.logger.info(

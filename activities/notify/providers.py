@@ -60,6 +60,10 @@ class SmsProvider(Protocol):
         ...
 
 
+# Variables a log must never show: the status lookup's verification code opens the requester's case to anyone.
+UNLOGGED_VARIABLES = frozenset({"verification_code"})
+
+
 def mask_phone(phone: str) -> str:
     """`13812345678` → `138****5678`: enough to tell two people apart in a log, not enough to call them.
 
@@ -88,7 +92,9 @@ class LoggingSmsProvider:
                 "sms_id": message.idempotency_key,
                 "template_id": message.template_id,
                 "to": [mask_phone(p) for p in message.phones],
-                "variables": dict(message.variables),
+                "variables": {
+                    name: "***" if name in UNLOGGED_VARIABLES else value for name, value in message.variables.items()
+                },
             },
         )
 

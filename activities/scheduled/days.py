@@ -45,6 +45,7 @@ def scheduled_delivery(row: ScheduledDeliveryRow) -> ScheduledDelivery:
         pull_at=time.fromisoformat(row.pull_at) if row.pull_at else None,
         secret_ref=row.secret_ref,
         active=row.active,
+        **({"order_limit": row.order_limit} if row.order_limit else {}),
     )
 
 

@@ -7,12 +7,13 @@ activity and by the delivery and joint workflows' store activities, each keyed s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, Integer, String, Text, UniqueConstraint, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from activities.store.base import Base, SealedText
@@ -53,6 +54,8 @@ class ScheduledDeliveryRow(Base):
     secret_ref: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime]
+    # The limit the ladder's supervision order to the deliverer gives it (`<amount> <unit>`); null: the default.
+    order_limit: Mapped[str | None] = mapped_column(String(40), default=None)
 
 
 class JointMatterRow(Base):
@@ -198,3 +201,23 @@ class CollaborationRepository:
         for column in type(row).__table__.columns:
             setattr(stored, column.key, getattr(row, column.key))
         return True
+
+
+async def joint_status_code_of(
+    sessions: async_sessionmaker[AsyncSession], joint_id: str, make: Callable[[], str]
+) -> str:
+    """The application's status code, made on first need: by the door's opening answer or by the applicant's opening
+    SMS, whichever comes first; the same for both and on every retry (a race: the first one written)."""
+    async with sessions() as session:
+        found = await CollaborationRepository(session).joint_status_code(joint_id)
+    if found is not None:
+        return found.verification_code
+    try:
+        async with sessions.begin() as session:
+            session.add(JointStatusCode(joint_id=joint_id, verification_code=make(), created_at=datetime.now(UTC)))
+    except IntegrityError:
+        pass  # another opening of the same application made it first
+    async with sessions() as session:
+        made = await CollaborationRepository(session).joint_status_code(joint_id)
+    assert made is not None
+    return made.verification_code

@@ -11,6 +11,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field, model_validator
 
 from schemas.limits import LimitText
+from schemas.orders import ladder_order_limit
 from schemas.verification import Code
 
 
@@ -50,6 +51,10 @@ class JointMatter(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     limit: LimitText = Field(description="the whole application's deadline on the legal clock")
     steps: list[JointStep] = Field(min_length=1, max_length=30)
+    order_limit: LimitText = Field(
+        default_factory=ladder_order_limit,
+        description="how long a late step's department has to answer the supervision order its ladder issues",
+    )
     active: bool = True
 
     @model_validator(mode="after")

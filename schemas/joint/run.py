@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from schemas.cards import IssuedCard
 from schemas.delivery import IDEMPOTENCY_KEY_PATTERN
 from schemas.joint.definition import JointMatter
-from schemas.orders import LadderRung
+from schemas.orders import LadderOrder, LadderRung
 from schemas.verification import Code, QuestionKey, QuestionValue, VerificationOutcome
 
 CommandId = Annotated[str, Field(min_length=1, max_length=100, pattern=IDEMPOTENCY_KEY_PATTERN)]
@@ -42,9 +42,16 @@ class ApplicantNotice(BaseModel):
 
     notification_id: str = Field(min_length=1, max_length=200, pattern=IDEMPOTENCY_KEY_PATTERN)
     matter_code: str
-    template_id: str = Field(description="applicant_step_done or applicant_done, as the SMS provider names them")
+    template_id: str = Field(
+        description="applicant_opened, applicant_step_done or applicant_done, as the SMS provider names them"
+    )
     variables: dict[str, str] = Field(default_factory=dict, description="joint id, step, status: never personal data")
     mobile: QuestionValue
+    with_status_code: bool = Field(
+        False,
+        description="the SMS carries the application's status verification code, which the activity reads from the "
+        "store (made there if the door has not yet): the code never enters history",
+    )
 
 
 class JointPlan(BaseModel):
@@ -91,6 +98,9 @@ class JointView(BaseModel):
     late: bool = False
     steps: list[StepView]
     cards: list[IssuedCard] = Field(default_factory=list)
+    orders: list[LadderOrder] = Field(
+        default_factory=list, description="the supervision orders late steps' ladders issued, and their answers"
+    )
     version: int = 1
 
     def step(self, code: str) -> StepView | None:

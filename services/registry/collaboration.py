@@ -190,6 +190,7 @@ async def apply_sections(
             "pull_at": delivery.pull_at.strftime("%H:%M") if delivery.pull_at else None,
             "secret_ref": delivery.secret_ref,
             "active": delivery.active,
+            "order_limit": str(delivery.order_limit),
         }
         _upsert(
             repository,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -19,8 +20,9 @@ from temporalio.worker import Worker
 from activities.clock.activities import ClockActivities
 from activities.gateway.delivery import GatewayActivities
 from activities.gateway.endpoints import WebhookPolicy
-from activities.joint.records import JointActivities
+from activities.joint.records import ApplicantActivities, JointActivities
 from activities.ledger import LedgerActivities
+from activities.notify.providers import HttpSmsProvider
 from activities.scheduled.days import ScheduledDeliveryActivities
 from activities.verify.calls import VerificationActivities
 from caseloop.direct import CaseClient
@@ -60,7 +62,20 @@ class JointWorld(KeyedClients):
     sessions: async_sessionmaker[AsyncSession]
     answering: AnsweringSystem
     keys: dict[str, str]
+    sms: list[dict[str, object]] = field(default_factory=list)
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+
+
+def sms_platform(received: list[dict[str, object]]) -> FastAPI:
+    """The government SMS platform on 127.0.0.1: it keeps what it is asked to send."""
+    app = FastAPI()
+
+    @app.post("/sms")
+    async def send(request: Request) -> dict[str, str]:
+        received.append(await request.json())
+        return {"status": "queued"}
+
+    return app
 
 
 async def point_item_at(sessions: async_sessionmaker[AsyncSession], directory: Path, url: str) -> None:
@@ -89,7 +104,8 @@ async def joint_world(
     get_settings.cache_clear()
     store = await sample_store(tmp_path)
     queue = f"joint-{uuid.uuid4()}"
-    system_port, door_port = free_ports(2)
+    system_port, door_port, sms_port = free_ports(3)
+    sms: list[dict[str, object]] = []
     answering = AnsweringSystem(SECRET, {"320000199001011234": {"married": True, "since": "2015-05-20"}})
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, data_dir=tmp_path, store_url=store, task_queue=queue, temporal_target=target_of(dev_env)
@@ -103,6 +119,9 @@ async def joint_world(
             ledger = LedgerActivities(resources.sessions)
             gateway = GatewayActivities(resources.sessions, resources.http, secrets.get, policy=LOCAL)
             joint = JointActivities(resources.sessions)
+            applicant = ApplicantActivities(
+                resources.sessions, HttpSmsProvider(resources.http, f"http://127.0.0.1:{sms_port}/sms")
+            )
             worker = Worker(
                 dev_env.client,
                 task_queue=queue,
@@ -118,6 +137,7 @@ async def joint_world(
                     ledger.record_card,
                     ledger.record_score_event,
                     gateway.deliver_push,
+                    applicant.text_applicant,
                 ],
                 workflow_runner=workflow_runner(),
             )
@@ -131,9 +151,10 @@ async def joint_world(
                 worker,
                 serving(answering.app(), "127.0.0.1", system_port),
                 serving(app, "127.0.0.1", door_port),
+                serving(sms_platform(sms), "127.0.0.1", sms_port),
             ):
                 world = JointWorld(
-                    f"http://127.0.0.1:{door_port}", dev_env, settings, resources.sessions, answering, keys
+                    f"http://127.0.0.1:{door_port}", dev_env, settings, resources.sessions, answering, keys, sms
                 )
                 try:
                     yield world

@@ -23,6 +23,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.clock.activities import ClockActivities
 from activities.gateway.delivery import GatewayActivities
 from activities.ledger import LedgerActivities
 from activities.scheduled.days import ScheduledDeliveryActivities
@@ -136,6 +137,8 @@ async def delivery_world(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIt
                 scheduled.record_delivery_day,
                 ledger.record_card,
                 ledger.record_score_event,
+                ledger.record_supervision_order,
+                ClockActivities(resources.sessions).compute_deadline,
                 gateway.deliver_push,
                 pulls.pull_delivery,
             ],
@@ -211,10 +214,11 @@ async def test_a_rejected_delivery_reopens_and_the_day_closes_missing(delivery_w
     assert reopened.status is DeliveryStatus.EXPECTED and reopened.records == 0
 
     closed = await handle.result()
-    record_history("delivery-day-rejected-missing", handle.id, await handle.fetch_history())
+    record_history("delivery-day-rejected-missing-ordered", handle.id, await handle.fetch_history())
 
     assert closed.status is DeliveryStatus.MISSING
-    assert [card.reason.value for card in closed.cards] == ["delivery_late"]
+    # The missing day's supervision order went unanswered: a second red card at its deadline.
+    assert [card.reason.value for card in closed.cards] == ["delivery_late", "deadline_overdue"]
     row, _cards, inbox = await _stored(delivery_world, day)
     assert row is not None and (row.status, row.rejections) == ("missing", 1)
     assert [entry.kind for entry in inbox if entry.kind == "circular"] == ["circular", "circular"]
@@ -325,16 +329,18 @@ async def test_the_third_missing_day_of_a_month_climbs_to_an_admonitory_talk(del
     handle = await delivery_world.start(day)
 
     closed = await handle.result()
-    record_history("delivery-day-missing-ladder", handle.id, await handle.fetch_history())
+    record_history("delivery-day-missing-ladder-ordered", handle.id, await handle.fetch_history())
 
     assert closed.status is DeliveryStatus.MISSING
-    assert [card.reason.value for card in closed.cards] == ["delivery_late"]
+    # The supervision order went unanswered too: a second red card; the day had reached the talk already.
+    assert [card.reason.value for card in closed.cards] == ["delivery_late", "deadline_overdue"]
     assert [rung.kind.value for rung in closed.ladder] == ["supervision_order", "circular", "admonitory_talk"]
     subject = f"delivery-{PRICES}-{day}"
     async with delivery_world.sessions() as session:
         events = (await session.scalars(select(ScoreEvent).where(ScoreEvent.subject_id == subject))).all()
     assert sorted((event.department_code, event.kind) for event in events) == [
         (COLLECTORS, "admonitory_talk"),
+        (COLLECTORS, "card_red"),
         (COLLECTORS, "card_red"),
         (COLLECTORS, "circular"),
     ]

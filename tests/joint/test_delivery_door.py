@@ -3,12 +3,15 @@ rejects, and a rejection reopens the day."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, timedelta
 
+from structlog.testing import capture_logs
+
 from schemas.scheduled import DeliveryDayRun, DeliveryDayView
 from tests.joint.conftest import CANTEEN_PLATFORM, COLLECTORS, JointWorld
-from workers.stand_in import Outcome, deliver_prices, sample_prices
+from workers.stand_in import Outcome, deliver_prices, run_price_collectors, sample_prices
 from workflows.delivery.rules import day_id
 from workflows.delivery.workflow import DeliveryDayWorkflow
 
@@ -114,3 +117,45 @@ async def test_the_stand_in_collectors_deliver_the_day_once_and_leave_days_off_a
         assert off.status.value == "not_expected" and off.records == 0
     finally:
         await handle.terminate("the test is over")
+
+
+async def test_the_stand_in_loop_delivers_a_working_day_once_and_skips_a_holiday(joint_world: JointWorld) -> None:
+    """The loop `caseloop up` runs, over the real door: its calendar is the test's list of days, one per round, and
+    its pause is nothing, so it runs its rounds at once. Two rounds on a working day deliver it once; two on a holiday
+    deliver nothing."""
+    day = _a_weekday_ahead() + timedelta(days=14)
+    new_year = date(date.today().year + 3, 1, 1)
+    handles = [
+        await joint_world.env.client.start_workflow(
+            DeliveryDayWorkflow.run,
+            DeliveryDayRun(delivery_code=PRICES, day=opened),
+            id=day_id(PRICES, opened),
+            task_queue=joint_world.settings.task_queue,
+        )
+        for opened in (day, new_year)
+    ]
+    await handles[1].result()
+    rounds = [day, day, new_year, new_year]
+    asked: list[date] = []
+    stop = asyncio.Event()
+
+    def today() -> date:
+        asked.append(rounds[len(asked)])
+        if len(asked) == len(rounds):
+            stop.set()  # the last round runs, then the loop ends
+        return asked[-1]
+
+    try:
+        with capture_logs() as logs:
+            await run_price_collectors(joint_world.url, joint_world.keys[COLLECTORS], stop, today=today, pause=0)
+        collectors = joint_world.client(COLLECTORS)
+        view = DeliveryDayView.model_validate((await collectors.get(f"/v1/deliveries/{PRICES}/{day}")).json())
+        off = DeliveryDayView.model_validate((await collectors.get(f"/v1/deliveries/{PRICES}/{new_year}")).json())
+    finally:
+        await handles[0].terminate("the test is over")
+
+    assert asked == rounds
+    rounds_done = [(log["day"], log["outcome"]) for log in logs if log["event"] == "stand-in price collectors"]
+    assert rounds_done == [(str(day), "delivered"), (str(new_year), "closed")]
+    assert (view.status.value, view.late, view.records) == ("delivered", False, len(sample_prices(day)))
+    assert (off.status.value, off.records) == ("not_expected", 0)

@@ -21,7 +21,7 @@ from activities.clock.activities import ClockActivities
 from activities.joint.records import ApplicantActivities, JointActivities
 from activities.ledger import LedgerActivities
 from activities.notify.providers import SmsMessage
-from activities.store.collaboration import JointHandling
+from activities.store.collaboration import CollaborationRepository, JointHandling
 from activities.store.ledger.cards import Card
 from activities.store.ledger.scores import ScoreEvent
 from activities.verify.calls import VerificationActivities
@@ -92,8 +92,9 @@ async def joint_env(
                 ClockActivities(resources.sessions).schedule_rungs,
                 LedgerActivities(resources.sessions).record_card,
                 LedgerActivities(resources.sessions).record_score_event,
+                LedgerActivities(resources.sessions).record_supervision_order,
                 verification.verify,
-                ApplicantActivities(TEXTS).text_applicant,
+                ApplicantActivities(resources.sessions, TEXTS).text_applicant,
             ]
             async with (
                 serving(answering.app(), "127.0.0.1", port),
@@ -277,14 +278,16 @@ async def test_a_step_left_late_climbs_the_ladder_after_its_card(
 
         done = CompleteStep(command_id="c-1", department=HOUSING, step="purchase")
         await handle.execute_update(JOINT_COMPLETE_STEP, done, result_type=JointView)
-        record_history("joint-withdrawal-ladder", handle.id, await handle.fetch_history())
+        record_history("joint-withdrawal-ladder-ordered", handle.id, await handle.fetch_history())
     finally:
         await application.stop()
 
     async with open_resources(settings) as resources, resources.sessions() as session:
         events = (await session.scalars(select(ScoreEvent).where(ScoreEvent.subject_id == f"joint-{joint_id}"))).all()
+    # The supervision-order rung's order went unanswered: a second red card at its deadline.
     assert sorted((event.department_code, event.kind) for event in events) == [
         (HOUSING, "admonitory_talk"),
+        (HOUSING, "card_red"),
         (HOUSING, "card_red"),
         (HOUSING, "circular"),
     ]
@@ -300,7 +303,7 @@ async def test_the_applicant_hears_of_each_step_done_and_of_the_end(
             await application.until(lambda view, code=code: status(view, code) is StepStatus.RUNNING, f"{code} running")
             await application.complete(f"c-{number}", department, code)
         done = await handle.result()
-        record_history("joint-withdrawal-applicant", handle.id, await handle.fetch_history())
+        record_history("joint-withdrawal-applicant-code", handle.id, await handle.fetch_history())
     finally:
         await application.stop()
 
@@ -309,12 +312,19 @@ async def test_the_applicant_hears_of_each_step_done_and_of_the_end(
     assert {message.phones for message in mine} == {(MOBILE,)}
     assert sorted((message.template_id, message.variables.get("step", "")) for message in mine) == [
         ("applicant_done", ""),
+        ("applicant_opened", ""),
         ("applicant_step_done", "amount"),
         ("applicant_step_done", "marriage"),
         ("applicant_step_done", "purchase"),
         ("applicant_step_done", "settle"),
     ]
     assert all(ID_NUMBER not in str(message.variables) for message in mine)
+    async with open_resources(joint_env[2]) as resources, resources.sessions() as session:
+        stored = await CollaborationRepository(session).joint_status_code(joint_id)
+    assert stored is not None
+    [opening] = [message for message in mine if message.template_id == "applicant_opened"]
+    assert opening.variables["verification_code"] == stored.verification_code
+    assert all("verification_code" not in message.variables for message in mine if message is not opening)
 
 
 async def test_the_cross_city_vehicle_transfer_is_one_hour_on_the_office_hours_clock(

@@ -4,16 +4,19 @@ the status up with the code the opening answered."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 
 import httpx
+import pytest
 
 from tests.joint.conftest import FUND, HEALTH, HOUSING, JointWorld
 from tests.support.eventually import eventually
 
 ID_NUMBER = "320000199001011234"
+MOBILE = "13900001234"
 
 
 async def test_the_withdrawal_through_the_door(joint_world: JointWorld) -> None:
@@ -90,3 +93,37 @@ async def test_the_applicant_looks_up_the_status_with_the_code_and_nothing_more(
         limited = answers[-1]
         assert (limited.status_code, limited.json()["rule"]) == (429, "status.rate")
         assert int(limited.headers["Retry-After"]) >= 1
+
+
+async def test_the_applicant_is_texted_the_status_code_when_the_application_opens(
+    joint_world: JointWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first SMS carries the code the opening answered (the workflow never holds it: the activity reads it from
+    the store); the log shows the number masked and never the code."""
+    joint_id = f"GJJ-{uuid.uuid4().hex[:10]}"
+    fields = {"id_number": ID_NUMBER, "mobile": MOBILE}
+    application = {"joint_id": joint_id, "matter_code": "GJJ-TQ", "application": fields}
+    with caplog.at_level(logging.INFO):
+        opened = await joint_world.client(FUND).post("/v1/joint", json=application)
+        assert opened.status_code == 200, opened.text
+        code = opened.json()["verification_code"]
+
+        def mine() -> list[dict[str, object]]:
+            return [sms for sms in joint_world.sms if sms["variables"]["joint_id"] == joint_id]  # type: ignore[index]
+
+        async def texts() -> list[dict[str, object]]:
+            return mine()
+
+        await eventually(texts, lambda found: any(s["template_id"] == "applicant_opened" for s in found), what="sms")
+        history = await joint_world.env.client.get_workflow_handle(f"joint-{joint_id}").fetch_history()
+
+    [first] = [sms for sms in mine() if sms["template_id"] == "applicant_opened"]
+    variables = dict(first["variables"])  # type: ignore[call-overload]
+    assert first["phones"] == [MOBILE]
+    assert sorted(variables) == ["due_at", "joint_id", "verification_code"]
+    assert (variables["joint_id"], variables["verification_code"]) == (joint_id, code)
+    assert datetime.fromisoformat(variables["due_at"]) == datetime.fromisoformat(opened.json()["due_at"])
+    assert code not in history.to_json()
+    logged = " ".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
+    assert "139****1234" in logged
+    assert code not in logged and MOBILE not in logged

@@ -3,7 +3,10 @@
 A change that would break running days or applications fails here; guard it with `workflow.patched`, and record
 the new shape beside the old one with:
 
-    CASELOOP_RECORD_HISTORIES=1 .venv/bin/pytest -p no:xdist tests/joint/test_delivery.py tests/joint/test_joint.py
+    CASELOOP_RECORD_HISTORIES=1 .venv/bin/pytest -p no:xdist tests/joint/test_delivery.py tests/joint/test_joint.py \
+        tests/joint/test_ladder_orders.py
+
+and keep the committed files of the older shapes (check out the ones the recording rewrote).
 """
 
 from __future__ import annotations

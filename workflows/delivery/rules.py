@@ -220,3 +220,29 @@ def _climbed(missing_before: int, now: datetime) -> list[LadderRung]:
     if missing_before + 1 >= TALK_AFTER_MISSING:
         kinds.append(RungKind.ADMONITORY_TALK)
     return [LadderRung(kind=kind, at=now, fired_at=now) for kind in kinds]
+
+
+def order_of(view: DeliveryDayView) -> tuple[str, str]:
+    """The basis and content of the order a missing day's ladder issues the deliverer."""
+    return (
+        f"escalation ladder: scheduled delivery {view.delivery_code} missing on {view.day.isoformat()}",
+        f"Deliver the missing {view.day.isoformat()} records of {view.delivery_code} and answer this order.",
+    )
+
+
+def order_unanswered(view: DeliveryDayView, now: datetime) -> tuple[DeliveryDayView, list[ScoreEventInput]]:
+    """An order unanswered at its deadline climbs the day's next rung: the admonitory talk, unless the day reached it
+    already; it counts against the deliverer."""
+    if any(rung.kind is RungKind.ADMONITORY_TALK for rung in view.ladder):
+        return view, []
+    subject = day_id(view.delivery_code, view.day)
+    talk = LadderRung(kind=RungKind.ADMONITORY_TALK, at=now, fired_at=now)
+    score = ScoreEventInput(
+        event_id=f"{subject}-{talk.kind.value}",
+        department_code=view.deliverer,
+        kind=ScoreKind.ADMONITORY_TALK,
+        subject_id=subject,
+        occurred_at=now,
+        note=f"the supervision order for {view.delivery_code} missing on {view.day.isoformat()} went unanswered",
+    )
+    return view.model_copy(update={"ladder": [*view.ladder, talk], "version": view.version + 1}), [score]

@@ -14,17 +14,22 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.clock.activities import ClockActivities
     from activities.gateway.delivery import GatewayActivities
     from activities.ledger import LedgerActivities
     from activities.scheduled.days import ScheduledDeliveryActivities
     from activities.scheduled.pull import DeliveryPullActivities
+    from schemas.clock import ClockSpec
+    from schemas.ledger import SubjectKind, SupervisionOrderTransition
     from schemas.names import (
+        ANSWER_LADDER_ORDER,
         DELIVERY_DAY_WORKFLOW,
         DELIVERY_DELIVER,
         DELIVERY_OPENING_WORKFLOW,
         DELIVERY_REJECT,
         DELIVERY_VIEW,
     )
+    from schemas.orders import AnswerLadderOrder, LadderOrder
     from schemas.rejections import Rejected
     from schemas.scheduled import (
         DeliverCommand,
@@ -38,11 +43,13 @@ with workflow.unsafe.imports_passed_through():
         DeliveryStatus,
         RejectDeliveryCommand,
     )
-    from workflows import policies
+    from workflows import ladder_orders, policies
     from workflows.delivery import rules
 
 # Days that began before a missing day climbed the ladder replay as they ran: the circular push alone.
 LADDER_PATCH = "delivery-day-climbs-the-ladder"
+# And before the supervision-order rung issued the deliverer a real order, answered by a deadline on the legal clock.
+ORDER_PATCH = "delivery-day-orders-its-deliverer"
 
 # Asia/Shanghai keeps no daylight saving: its date is UTC+8's.
 SHANGHAI_OFFSET = timedelta(hours=8)
@@ -86,6 +93,8 @@ class DeliveryDayWorkflow:
                     self._current, workflow.now(), climbing=climbing, missing_before=plan.missing_before
                 )
                 await self._apply(*closed)
+            if climbing and self._current.status is DeliveryStatus.MISSING and workflow.patched(ORDER_PATCH):
+                await self._order_the_deliverer(plan)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._current
 
@@ -144,6 +153,85 @@ class DeliveryDayWorkflow:
             rules.check_reject(self._view, command)
         except Rejected as rejected:
             raise rejected.rejection.error() from None
+
+    @workflow.update(name=ANSWER_LADDER_ORDER)
+    async def answer_order(self, command: AnswerLadderOrder) -> DeliveryDayView:
+        """The deliverer answers the supervision order a missing day issued it (ORDER_PATCH)."""
+        await workflow.wait_condition(lambda: self._plan is not None)
+        async with self._lock:
+            if command.command_id in self._seen:
+                return self._current
+            try:
+                orders, transition = ladder_orders.answer(self._subject, self._current.orders, command, workflow.now())
+            except Rejected as rejected:
+                raise rejected.rejection.error() from None
+            self._seen.add(command.command_id)
+            await self._apply(self._with_orders(orders), rules.DayEffects())
+            await self._record_order(transition)
+            return self._current
+
+    @answer_order.validator
+    def _check_answer(self, command: AnswerLadderOrder) -> None:
+        if self._view is None or command.command_id in self._seen:
+            return
+        try:
+            ladder_orders.check_answer(self._view.orders, command)
+        except Rejected as rejected:
+            raise rejected.rejection.error() from None
+
+    @property
+    def _subject(self) -> str:
+        return rules.day_id(self._current.delivery_code, self._current.day)
+
+    def _with_orders(self, orders: list[LadderOrder]) -> DeliveryDayView:
+        return self._current.model_copy(update={"orders": orders, "version": self._current.version + 1})
+
+    async def _order_the_deliverer(self, plan: DeliveryDayPlan) -> None:
+        """The missing day's supervision order: issued to the deliverer with the entry's order limit on the legal
+        clock; the day stays open for the answer, and an order unanswered at its deadline earns a red card and the
+        next rung (ORDER_PATCH)."""
+        now, limit = workflow.now(), plan.entry.order_limit
+        deadline = await workflow.execute_activity_method(
+            ClockActivities.compute_deadline,
+            ClockSpec(started_at=now, limit=float(limit.amount), unit=limit.unit),
+            **policies.COMPUTE,
+        )
+        async with self._lock:
+            basis, content = rules.order_of(self._current)
+            orders, transition = ladder_orders.issue(
+                self._subject,
+                self._current.orders,
+                plan.entry.deliverer,
+                rules.STEP,
+                basis=basis,
+                content=content,
+                deadline=deadline.due_at,
+                now=workflow.now(),
+            )
+            await self._apply(self._with_orders(orders), rules.DayEffects())
+            await self._record_order(transition)
+        try:
+            await workflow.wait_condition(
+                lambda: not any(order.awaited for order in self._current.orders),
+                timeout=deadline.due_at - workflow.now(),
+            )
+            return
+        except TimeoutError:
+            pass
+        async with self._lock:
+            orders, late, cards = ladder_orders.overdue(
+                self._subject, SubjectKind.DELIVERY, self._current.orders, workflow.now()
+            )
+            if not late:
+                return
+            carded = self._with_orders(orders).model_copy(
+                update={"cards": [*self._current.cards, *ladder_orders.kept(cards)]}
+            )
+            climbed, scores = rules.order_unanswered(carded, workflow.now())
+            await self._apply(climbed, rules.DayEffects(cards=cards, scores=scores))
+
+    async def _record_order(self, transition: SupervisionOrderTransition) -> None:
+        await workflow.execute_activity_method(LedgerActivities.record_supervision_order, transition, **policies.STORE)
 
     async def _pull(self, plan: DeliveryDayPlan) -> None:
         """Asks the deliverer's system for the day's records; nothing pulled leaves the day waiting."""

@@ -92,6 +92,20 @@ def start_step(
     return _with_step(view, step.model_copy(update=update))
 
 
+def opening_notice(view: JointView, mobile: str | None) -> ApplicantNotice | None:
+    """The applicant's first SMS: the application is open, by when it is due, and the code for the status lookup."""
+    if not mobile:
+        return None
+    return ApplicantNotice(
+        notification_id=f"joint-{view.joint_id}-opened",
+        matter_code=view.matter_code,
+        template_id="applicant_opened",
+        variables={"joint_id": view.joint_id, "due_at": view.due_at.isoformat()},
+        mobile=mobile,
+        with_status_code=True,
+    )
+
+
 def applicant_notices(before: JointView, after: JointView, mobile: str | None) -> list[ApplicantNotice]:
     """What the applicant hears of a transition: each step newly done, and the end (done or failed)."""
     if not mobile:
@@ -257,6 +271,44 @@ def climb(view: JointView, now: datetime) -> tuple[JointView, list[ScoreEventInp
     if steps == view.steps:
         return view, []
     return view.model_copy(update={"steps": steps, "version": view.version + 1}), events
+
+
+def ordered(before: JointView, after: JointView) -> list[StepView]:
+    """The steps whose supervision-order rung fired between the two views: each owes its department an order."""
+    fired = {
+        step.code
+        for step in before.steps
+        for rung in step.ladder
+        if rung.kind is RungKind.SUPERVISION_ORDER and rung.fired_at is not None
+    }
+    return [
+        step
+        for step in after.steps
+        if step.code not in fired
+        and any(rung.kind is RungKind.SUPERVISION_ORDER and rung.fired_at is not None for rung in step.ladder)
+    ]
+
+
+def order_of(view: JointView, step: StepView) -> tuple[str, str]:
+    """The basis and content of the order a late step's ladder issues its department."""
+    return (
+        f"escalation ladder: joint step {step.code} of {view.matter_code} overdue since {step.due_at}",
+        f"Complete the overdue step {step.code} of joint application {view.joint_id} and answer this order.",
+    )
+
+
+def bring_forward(view: JointView, codes: list[str], now: datetime) -> JointView:
+    """An unanswered order's steps, still running, reach their next rung now (climb fires it)."""
+    steps: list[StepView] = []
+    for step in view.steps:
+        waiting = [rung for rung in step.ladder if rung.fired_at is None]
+        if step.code not in codes or step.status is not StepStatus.RUNNING or not waiting:
+            steps.append(step)
+            continue
+        first = waiting[0]
+        ladder = [rung.model_copy(update={"at": min(rung.at, now)}) if rung is first else rung for rung in step.ladder]
+        steps.append(step.model_copy(update={"ladder": ladder}))
+    return view.model_copy(update={"steps": steps})
 
 
 def next_due(view: JointView, *, ladder: bool = False) -> datetime | None:

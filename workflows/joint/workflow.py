@@ -9,7 +9,7 @@ steps that pass their due time. One store write of the application's view per tr
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -34,9 +34,12 @@ with workflow.unsafe.imports_passed_through():
         JointStart,
         JointStatus,
         JointView,
+        StepView,
         VerificationStepResult,
     )
-    from schemas.names import JOINT_COMPLETE_STEP, JOINT_VIEW, JOINT_WORKFLOW
+    from schemas.ledger import SubjectKind, SupervisionOrderTransition
+    from schemas.names import ANSWER_LADDER_ORDER, JOINT_COMPLETE_STEP, JOINT_VIEW, JOINT_WORKFLOW
+    from schemas.orders import AnswerLadderOrder
     from schemas.rejections import Rejected
     from schemas.verification import (
         Purpose,
@@ -44,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
         VerificationOutcome,
         VerificationRequest,
     )
-    from workflows import policies
+    from workflows import ladder_orders, policies
     from workflows.joint import rules
 
 
@@ -53,6 +56,10 @@ with workflow.unsafe.imports_passed_through():
 LADDER_PATCH = "joint-steps-climb-the-ladder"
 # And before the applicant heard of each step done and of the end.
 APPLICANT_PATCH = "joint-tells-its-applicant"
+# And before its first SMS, on opening, gave the applicant the status lookup's verification code.
+OPENING_PATCH = "joint-gives-its-applicant-the-code"
+# And before a late step's supervision-order rung issued its department a real order, answered by a deadline.
+ORDER_PATCH = "joint-orders-its-late-departments"
 
 
 def joint_workflow_id(joint_id: str) -> str:
@@ -72,10 +79,12 @@ class JointWorkflow:
         self._calls: list[asyncio.Task[None]] = []
         self._ladder = False
         self._tells = False
+        self._orders = False
 
     @workflow.run
     async def run(self, start: JointStart) -> JointView:
         self._ladder = workflow.patched(LADDER_PATCH)
+        self._orders = self._ladder and workflow.patched(ORDER_PATCH)
         self._tells = APPLICANT_MOBILE in start.application and workflow.patched(APPLICANT_PATCH)
         received = workflow.now()
         plan = await workflow.execute_activity_method(
@@ -84,12 +93,16 @@ class JointWorkflow:
         async with self._lock:
             self._plan, self._view = plan, rules.opened(start, plan, received)
             await self._write()
+            if self._tells and workflow.patched(OPENING_PATCH):
+                opening = rules.opening_notice(self._current, start.application.get(APPLICANT_MOBILE))
+                if opening is not None:
+                    self._calls.append(asyncio.create_task(self._text(opening)))
         while self._current.status is JointStatus.RUNNING:
             async with self._lock:
                 await self._start_ready_steps()
             if self._current.status is not JointStatus.RUNNING:
                 break
-            due = rules.next_due(self._current, ladder=self._ladder)
+            due = self._next_due()
             self._changed = False
             left = None if due is None else due - workflow.now()
             if left is None or left > timedelta(0):
@@ -107,6 +120,11 @@ class JointWorkflow:
                         await workflow.execute_activity_method(LedgerActivities.record_card, card, **policies.STORE)
                 if self._ladder:
                     await self._climb()
+                if self._orders:
+                    await self._orders_overdue()
+        if self._orders:
+            async with self._lock:
+                await self._lift_awaited_orders()
         await asyncio.gather(*self._calls)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._current
@@ -148,6 +166,44 @@ class JointWorkflow:
             rules.check_complete(self._view, self._plan.matter, command)
         except Rejected as rejected:
             raise rejected.rejection.error() from None
+
+    @workflow.update(name=ANSWER_LADDER_ORDER)
+    async def answer_order(self, command: AnswerLadderOrder) -> JointView:
+        """The ordered department answers a late step's supervision order (ORDER_PATCH)."""
+        await workflow.wait_condition(lambda: self._plan is not None)
+        async with self._lock:
+            if command.command_id in self._seen:
+                return self._current
+            try:
+                orders, transition = ladder_orders.answer(self._subject, self._current.orders, command, workflow.now())
+            except Rejected as rejected:
+                raise rejected.rejection.error() from None
+            self._seen.add(command.command_id)
+            self._view = self._current.model_copy(update={"orders": orders, "version": self._current.version + 1})
+            await self._write()
+            await self._record_order(transition)
+            self._changed = True
+            return self._current
+
+    @answer_order.validator
+    def _check_answer(self, command: AnswerLadderOrder) -> None:
+        if self._view is None or command.command_id in self._seen:
+            return
+        try:
+            ladder_orders.check_answer(self._view.orders, command)
+        except Rejected as rejected:
+            raise rejected.rejection.error() from None
+
+    @property
+    def _subject(self) -> str:
+        return joint_workflow_id(self._start.joint_id)
+
+    def _next_due(self) -> datetime | None:
+        dues = [rules.next_due(self._current, ladder=self._ladder)]
+        if self._orders:
+            dues.append(ladder_orders.next_due(self._current.orders))
+        found = [due for due in dues if due is not None]
+        return min(found) if found else None
 
     async def _start_ready_steps(self) -> None:
         assert self._plan is not None
@@ -233,13 +289,71 @@ class JointWorkflow:
 
     async def _climb(self) -> None:
         """Under the lock: carded steps climb the rungs that came due (LADDER_PATCH)."""
-        view, events = rules.climb(self._current, workflow.now())
-        if view is self._current:
+        before = self._current
+        view, events = rules.climb(before, workflow.now())
+        if view is before:
             return
         self._view = view
         await self._write()
         for event in events:
             await workflow.execute_activity_method(LedgerActivities.record_score_event, event, **policies.STORE)
+        if self._orders:
+            for step in rules.ordered(before, view):
+                await self._issue_order(step)
+
+    async def _issue_order(self, step: StepView) -> None:
+        """Under the lock: the step's department is ordered to answer by the matter's order limit (ORDER_PATCH)."""
+        assert self._plan is not None
+        now, limit = workflow.now(), self._plan.matter.order_limit
+        deadline = await workflow.execute_activity_method(
+            ClockActivities.compute_deadline,
+            ClockSpec(started_at=now, limit=float(limit.amount), unit=limit.unit),
+            **policies.COMPUTE,
+        )
+        basis, content = rules.order_of(self._current, step)
+        orders, transition = ladder_orders.issue(
+            self._subject,
+            self._current.orders,
+            step.department,
+            step.code,
+            basis=basis,
+            content=content,
+            deadline=deadline.due_at,
+            now=workflow.now(),
+        )
+        self._view = self._current.model_copy(update={"orders": orders, "version": self._current.version + 1})
+        await self._write()
+        await self._record_order(transition)
+
+    async def _orders_overdue(self) -> None:
+        """Under the lock: orders unanswered at their deadline are carded, and their steps climb the next rung."""
+        now = workflow.now()
+        orders, late, cards = ladder_orders.overdue(self._subject, SubjectKind.JOINT, self._current.orders, now)
+        if not late:
+            return
+        cards_kept = [*self._current.cards, *ladder_orders.kept(cards)]
+        self._view = self._current.model_copy(
+            update={"orders": orders, "cards": cards_kept, "version": self._current.version + 1}
+        )
+        self._view = rules.bring_forward(self._current, [order.step for order in late], now)
+        await self._write()
+        for card in cards:
+            await workflow.execute_activity_method(LedgerActivities.record_card, card, **policies.STORE)
+        await self._climb()
+
+    async def _lift_awaited_orders(self) -> None:
+        """The application has finished: its orders still awaiting an answer are lifted, as a closing case's are."""
+        why = f"the application is {self._current.status.value}"
+        orders, transitions = ladder_orders.lift_awaited(self._subject, self._current.orders, why, workflow.now())
+        if not transitions:
+            return
+        self._view = self._current.model_copy(update={"orders": orders, "version": self._current.version + 1})
+        await self._write()
+        for transition in transitions:
+            await self._record_order(transition)
+
+    async def _record_order(self, transition: SupervisionOrderTransition) -> None:
+        await workflow.execute_activity_method(LedgerActivities.record_supervision_order, transition, **policies.STORE)
 
     async def _write(self) -> None:
         await workflow.execute_activity_method(

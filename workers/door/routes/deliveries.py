@@ -14,7 +14,8 @@ from fastapi import APIRouter, Path
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.store.collaboration import CollaborationRepository, ScheduledDeliveryRow
-from schemas.names import DELIVERY_DELIVER, DELIVERY_REJECT, DELIVERY_VIEW
+from schemas.names import ANSWER_LADDER_ORDER, DELIVERY_DELIVER, DELIVERY_REJECT, DELIVERY_VIEW
+from schemas.orders import AnswerLadderOrder, OrderAnswerPost
 from schemas.scheduled import (
     RULE_DELIVERER,
     RULE_RECEIVER,
@@ -85,6 +86,26 @@ async def reject(
     command_id = key or uuid.uuid4().hex
     command = RejectDeliveryCommand(rejection_id=command_id, department=caller.department, reason=body.reason)
     return await _send(parts, code, day, DELIVERY_REJECT, command, command_id)
+
+
+@router.post(
+    "/{code}/{day}/answer-supervision-order",
+    response_model=DeliveryDayView,
+    summary="Answer the supervision order a missing day issued",
+)
+async def answer_supervision_order(
+    parts: DoorDep, caller: CallerDep, key: KeyDep, code: DeliveryCode, day: date, body: OrderAnswerPost
+) -> DeliveryDayView:
+    """The deliverer answers the order, as a case's party answers `answer-supervision-order`; only the department
+    the order is addressed to (from the credential) may."""
+    entry = await _entry(parts, code)
+    if caller.department != entry.deliverer:
+        raise forbidden(f"only {entry.deliverer} answers {code}'s orders", rule=RULE_DELIVERER, field="department")
+    command_id = key or uuid.uuid4().hex
+    command = AnswerLadderOrder(
+        command_id=command_id, department=caller.department, order_id=body.order_id, answer=body.answer
+    )
+    return await _send(parts, code, day, ANSWER_LADDER_ORDER, command, command_id)
 
 
 @router.get("/{code}/{day}", response_model=DeliveryDayView, summary="Read a day of a scheduled delivery")

@@ -10,12 +10,11 @@ from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Path, Request
-from sqlalchemy.exc import IntegrityError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.store.collaboration import CollaborationRepository, JointStatusCode
+from activities.store.collaboration import CollaborationRepository, joint_status_code_of
 from schemas.joint.definition import JointMatter
 from schemas.joint.run import (
     RULE_DEPARTMENT,
@@ -28,7 +27,8 @@ from schemas.joint.run import (
     StepDone,
     StepView,
 )
-from schemas.names import JOINT_COMPLETE_STEP, JOINT_VIEW, JOINT_WORKFLOW
+from schemas.names import ANSWER_LADDER_ORDER, JOINT_COMPLETE_STEP, JOINT_VIEW, JOINT_WORKFLOW
+from schemas.orders import AnswerLadderOrder, OrderAnswerPost
 from services.intake.codes import new_code, verifies
 from workers.door.deps import CallerDep, Door, DoorDep, KeyDep
 from workers.door.problems import DoorProblem, Kind, forbidden, not_found
@@ -53,23 +53,6 @@ async def _matter(parts: Door, code: str) -> JointMatter:
     if row is None or not row.active:
         raise not_found(f"joint matter {code}")
     return JointMatter.model_validate(row.definition)
-
-
-async def _status_code(parts: Door, joint_id: str) -> str:
-    """The application's status code: made on its first opening, the same on every retry (a race: the first one)."""
-    async with parts.sessions() as session:
-        found = await CollaborationRepository(session).joint_status_code(joint_id)
-    if found is not None:
-        return found.verification_code
-    try:
-        async with parts.sessions.begin() as session:
-            session.add(JointStatusCode(joint_id=joint_id, verification_code=new_code(), created_at=datetime.now(UTC)))
-    except IntegrityError:
-        pass  # another opening of the same application made it first
-    async with parts.sessions() as session:
-        made = await CollaborationRepository(session).joint_status_code(joint_id)
-    assert made is not None
-    return made.verification_code
 
 
 @router.post("", response_model=JointOpened, summary="Open a joint application")
@@ -100,7 +83,7 @@ async def open_application(parts: DoorDep, caller: CallerDep, body: JointStart) 
         if view is not None:
             if view.matter_code != matter.code:
                 raise DoorProblem(Kind.IDEMPOTENCY_KEY_REUSED, "this joint_id belongs to another matter")
-            code = await _status_code(parts, body.joint_id)
+            code = await joint_status_code_of(parts.sessions, body.joint_id, new_code)
             return JointOpened(**view.model_dump(), verification_code=code)
         await asyncio.sleep(OPENING_POLL_SECONDS)
     raise DoorProblem(Kind.TIMEOUT, "the application is opening; read it again shortly")
@@ -131,6 +114,32 @@ async def complete_step(
     return await send_update(
         handle,
         JOINT_COMPLETE_STEP,
+        command,
+        JointView,
+        command_id=command_id,
+        closed=DoorProblem(Kind.RULE_REFUSED, "the application has closed", rule="joint.closed"),
+        missing=not_found(f"joint application {joint_id}"),
+    )
+
+
+@router.post(
+    "/{joint_id}/answer-supervision-order",
+    response_model=JointView,
+    summary="Answer the supervision order a late step's ladder issued",
+)
+async def answer_supervision_order(
+    parts: DoorDep, caller: CallerDep, key: KeyDep, joint_id: JointId, body: OrderAnswerPost
+) -> JointView:
+    """The ordered department answers, as a case's party answers `answer-supervision-order`; only the department
+    the order is addressed to (from the credential) may."""
+    command_id = key or uuid.uuid4().hex
+    command = AnswerLadderOrder(
+        command_id=command_id, department=caller.department, order_id=body.order_id, answer=body.answer
+    )
+    handle = parts.engine.temporal.get_workflow_handle(joint_workflow_id(joint_id))
+    return await send_update(
+        handle,
+        ANSWER_LADDER_ORDER,
         command,
         JointView,
         command_id=command_id,
