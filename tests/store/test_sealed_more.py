@@ -34,7 +34,7 @@ T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 NAME = "王秀英"
 ID_NUMBER = "350203199001011234"
 PHONE = "13912345678"
-BEFORE = "0024_joint_more"
+BEFORE = "0025_joint_orders"
 
 
 def new_key() -> str:

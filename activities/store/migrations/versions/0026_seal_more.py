@@ -7,7 +7,7 @@ is sealed under the newest configured key, or marked clear without one (a later 
 Values the upgrade has not reached still read: an unmarked value reads as clear.
 
 Revision ID: 0026_seal_more
-Revises: 0024_joint_more
+Revises: 0025_joint_orders
 """
 
 from typing import Any
@@ -19,7 +19,7 @@ from activities.store.base import field_cipher, unseal
 from activities.store.db import reseal_columns
 
 revision = "0026_seal_more"
-down_revision = "0024_joint_more"
+down_revision = "0025_joint_orders"
 branch_labels = None
 depends_on = None
 
