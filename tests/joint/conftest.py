@@ -31,7 +31,6 @@ from tests.joint.answering import AnsweringSystem
 from tests.support.department_world import sample_store, target_of
 from tests.support.door_clients import KeyedClients
 from tests.support.embedded_stack import free_ports
-from tests.support.temporal import time_skipping_server_per_module  # noqa: F401 (the package's ts_env)
 from workers.door.app import build_app
 from workers.door.credentials import issue_credential
 from workers.door.serve import serving
