@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -79,4 +80,34 @@ async def world(dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathF
                 yield world
             finally:
                 await world.close_clients()
+        await engine.close()
+
+
+@dataclass
+class ChannelDoor:
+    """One channel's door on a server the module chooses (a time-skipping one, for the tests that skip time)."""
+
+    url: str
+    key: str
+    engine: CaseClient
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@asynccontextmanager
+async def channel_door(
+    env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory, name: str, channel: str
+) -> AsyncIterator[ChannelDoor]:
+    """The sample registry's store, a worker and a door on loopback, and a credential of `channel`'s."""
+    directory = tmp_path_factory.mktemp(name)
+    store = await sample_store(directory)
+    queue = f"{name}-{uuid.uuid4()}"
+    [door_port] = free_ports(1)
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=directory, store_url=store, task_queue=queue, temporal_target=target_of(env)
+    )
+    async with running_worker(env, store, queue) as resources:
+        key = (await issue_credential(resources.sessions, settings, channel, created_by="tests")).api_key
+        engine = await CaseClient.connect(settings, within=30)
+        async with serving(build_app(settings, engine=engine, sessions=resources.sessions), "127.0.0.1", door_port):
+            yield ChannelDoor(f"http://127.0.0.1:{door_port}", key, engine, resources.sessions)
         await engine.close()

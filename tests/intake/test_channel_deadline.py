@@ -5,19 +5,15 @@ submitted) is timed no more."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from caseloop.direct import CaseClient
 from caseloop.direct.cases import CaseHandle
 from schemas.case import commands as c
 from schemas.case.stages import CaseStage, ClockStep, CommitmentDecision, Role
@@ -25,43 +21,21 @@ from schemas.case.views import CaseView
 from schemas.clock import ClockUnit, RungKind
 from schemas.ledger import CardLevel, CardReason
 from schemas.registry import Limit
-from tests.intake.conftest import COORDINATOR, HOTLINE, number
-from tests.support.department_world import running_worker, sample_store, target_of
-from tests.support.embedded_stack import free_ports
+from tests.intake.conftest import COORDINATOR, HOTLINE, ChannelDoor, channel_door, number
 from tests.support.eventually import eventually
-from workers.door.app import build_app
-from workers.door.credentials import issue_credential
-from workers.door.serve import serving
-from workers.settings import Settings
 
 LEAD = "SQ-ZJJ"  # the lead department of matter SQ-12345-SZ
 LOCALITY = "SQ-SCQ"
 HOURS = 10
 
 
-@dataclass
-class World:
-    url: str
-    key: str
-    engine: CaseClient
-    sessions: async_sessionmaker[AsyncSession]
+World = ChannelDoor
 
 
 @pytest.fixture(scope="module")
 async def world(ts_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
-    directory = tmp_path_factory.mktemp("hotline")
-    store = await sample_store(directory)
-    queue = f"hotline-{uuid.uuid4()}"
-    [door_port] = free_ports(1)
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, data_dir=directory, store_url=store, task_queue=queue, temporal_target=target_of(ts_env)
-    )
-    async with running_worker(ts_env, store, queue) as resources:
-        key = (await issue_credential(resources.sessions, settings, HOTLINE, created_by="tests")).api_key
-        engine = await CaseClient.connect(settings, within=30)
-        async with serving(build_app(settings, engine=engine, sessions=resources.sessions), "127.0.0.1", door_port):
-            yield World(f"http://127.0.0.1:{door_port}", key, engine, resources.sessions)
-        await engine.close()
+    async with channel_door(ts_env, tmp_path_factory, "hotline", HOTLINE) as door:
+        yield door
 
 
 def work_order(deadline: datetime, received: datetime | None = None) -> dict[str, Any]:

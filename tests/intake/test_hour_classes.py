@@ -4,54 +4,27 @@ not before."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from caseloop.direct import CaseClient
 from schemas.case.stages import ClockStep
 from schemas.case.views import CaseView
 from schemas.clock import ArmedRung, ClockSpec, ClockUnit, RungKind, RungStatus
 from services.clock.service import ClockService
-from tests.intake.conftest import COORDINATOR, HALLS, number
-from tests.support.department_world import running_worker, sample_store, target_of
-from tests.support.embedded_stack import free_ports
+from tests.intake.conftest import COORDINATOR, HALLS, ChannelDoor, channel_door, number
 from tests.support.eventually import eventually
-from workers.door.app import build_app
-from workers.door.credentials import issue_credential
-from workers.door.serve import serving
-from workers.settings import Settings
 
-
-@dataclass
-class World:
-    url: str
-    key: str
-    engine: CaseClient
-    sessions: async_sessionmaker[AsyncSession]
+World = ChannelDoor
 
 
 @pytest.fixture(scope="module")
 async def world(ts_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
-    directory = tmp_path_factory.mktemp("hours")
-    store = await sample_store(directory)
-    queue = f"hours-{uuid.uuid4()}"
-    [door_port] = free_ports(1)
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, data_dir=directory, store_url=store, task_queue=queue, temporal_target=target_of(ts_env)
-    )
-    async with running_worker(ts_env, store, queue) as resources:
-        key = (await issue_credential(resources.sessions, settings, HALLS, created_by="tests")).api_key
-        engine = await CaseClient.connect(settings, within=30)
-        async with serving(build_app(settings, engine=engine, sessions=resources.sessions), "127.0.0.1", door_port):
-            yield World(f"http://127.0.0.1:{door_port}", key, engine, resources.sessions)
-        await engine.close()
+    async with channel_door(ts_env, tmp_path_factory, "hours", HALLS) as door:
+        yield door
 
 
 async def registered(world: World, case_id: str) -> CaseView:
