@@ -4,11 +4,23 @@ Webhooks library, looks the subject up in its own records, and signs its answer 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from fastapi import FastAPI, Request, Response
 from standardwebhooks import Webhook, WebhookVerificationError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.gateway.webhook_secrets import secret_env_name
+from services.registry.importer import import_registry
+from tests.sdk.world import World, running_door, serving
+from tests.support.department_world import running_worker, sample_store
+from workers.resources import Resources
+from workers.settings import get_settings
 
 
 @dataclass
@@ -57,3 +69,63 @@ class AnsweringSystem:
             )
 
         return app
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A shared item at the test's answering system, granted to one department."""
+
+    code: str
+    name: str
+    department: str
+    system: str
+    grantee: str
+
+
+@dataclass
+class VerifyingWorld:
+    door: World
+    worker: Resources
+    answering: AnsweringSystem
+
+
+@asynccontextmanager
+async def verifying_world(
+    env: WorkflowEnvironment,
+    directory: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    answering: AnsweringSystem,
+    grant: Grant,
+    secret_ref: str,
+) -> AsyncIterator[VerifyingWorld]:
+    """The sample registry's store, the production worker, the answering system and a door, all on loopback, with
+    `grant` imported into the registry at the answering system's address."""
+    # The production worker reads the item's secret and the webhook allow-list from its environment.
+    monkeypatch.setenv("CASELOOP_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
+    monkeypatch.setenv(secret_env_name(secret_ref), answering.secret)
+    get_settings.cache_clear()
+    store = await sample_store(directory)
+    queue = f"verify-{directory.name}"
+    try:
+        async with (
+            running_worker(env, store, queue) as worker,
+            serving(answering.app(), stand_in=True) as system,
+            running_door(env, store, queue, directory, worker.sessions) as door,
+        ):
+            file = directory / f"{grant.code}.yaml"
+            file.write_text(
+                "shared_items:\n"
+                f"  - code: {grant.code}\n"
+                f"    name: {grant.name}\n"
+                f"    department: {grant.department}\n"
+                f"    system: {grant.system}\n"
+                f"    endpoint_url: {system}/verify\n"
+                f"    secret_ref: {secret_ref}\n"
+                "    timeout_seconds: 5\n"
+                f"    grantees: [{grant.grantee}]\n",
+                encoding="utf-8",
+            )
+            await import_registry(worker.sessions, [file])
+            yield VerifyingWorld(door, worker, answering)
+    finally:
+        get_settings.cache_clear()

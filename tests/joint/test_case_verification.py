@@ -14,18 +14,15 @@ import pytest
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
-from activities.gateway.webhook_secrets import secret_env_name
 from activities.store.collaboration import VerificationCall
 from caseloop import CaseClient
 from caseloop.errors import InputRejected
 from schemas.case.stages import CaseStage
-from services.registry.importer import import_registry
-from tests.joint.answering import AnsweringSystem
+from tests.joint.answering import AnsweringSystem, Grant, verifying_world
 from tests.joint.conftest import CIVIL_AFFAIRS, MARRIAGE_ITEM, SECRET, SECRET_REF
-from tests.sdk.world import World, add_launchable_matter, case_number, running_door, serving
-from tests.support.department_world import BUSINESS_OFFICE, HOUSING, SUCHENG, running_worker, sample_store
+from tests.sdk.world import World, add_launchable_matter, case_number
+from tests.support.department_world import BUSINESS_OFFICE, HOUSING, SUCHENG
 from workers.resources import Resources
-from workers.settings import get_settings
 
 ID_NUMBER = "320000199001011234"
 ANSWER = {"married": True, "since": "2015-05-20"}
@@ -39,46 +36,18 @@ class CaseWorld:
     matter: str
 
 
+# The marital-status item at the test's answering system, granted to the housing bureau (the cases' lead).
+MARRIAGE_GRANT = Grant(MARRIAGE_ITEM, "婚姻登記信息核驗", CIVIL_AFFAIRS, "民政婚姻登記信息系統", HOUSING)
+
+
 @pytest.fixture
 async def world(
     dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[CaseWorld]:
-    # The production worker reads the item's secret and the webhook allow-list from its environment.
-    monkeypatch.setenv("CASELOOP_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
-    monkeypatch.setenv(secret_env_name(SECRET_REF), SECRET)
-    get_settings.cache_clear()
-    store = await sample_store(tmp_path)
-    queue = f"case-verify-{tmp_path.name}"
     answering = AnsweringSystem(SECRET, {ID_NUMBER: ANSWER})
-    try:
-        async with (
-            running_worker(dev_env, store, queue) as worker,
-            serving(answering.app(), stand_in=True) as system,
-            running_door(dev_env, store, queue, tmp_path, worker.sessions) as door,
-        ):
-            await _grant_to_housing(worker, tmp_path, f"{system}/verify")
-            matter = await add_launchable_matter(worker.sessions, tmp_path)
-            yield CaseWorld(door, worker, answering, matter)
-    finally:
-        get_settings.cache_clear()
-
-
-async def _grant_to_housing(worker: Resources, directory: Path, url: str) -> None:
-    """The marital-status item at the test's answering system, granted to the housing bureau (the cases' lead)."""
-    file = directory / "case-item.yaml"
-    file.write_text(
-        "shared_items:\n"
-        f"  - code: {MARRIAGE_ITEM}\n"
-        "    name: 婚姻登記信息核驗\n"
-        f"    department: {CIVIL_AFFAIRS}\n"
-        "    system: 民政婚姻登記信息系統\n"
-        f"    endpoint_url: {url}\n"
-        f"    secret_ref: {SECRET_REF}\n"
-        "    timeout_seconds: 5\n"
-        f"    grantees: [{HOUSING}]\n",
-        encoding="utf-8",
-    )
-    await import_registry(worker.sessions, [file])
+    async with verifying_world(dev_env, tmp_path, monkeypatch, answering, MARRIAGE_GRANT, SECRET_REF) as world:
+        matter = await add_launchable_matter(world.worker.sessions, tmp_path)
+        yield CaseWorld(world.door, world.worker, world.answering, matter)
 
 
 async def _launched(world: CaseWorld, client: CaseClient, coordinator: CaseClient) -> str:

@@ -9,86 +9,44 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
-from activities.gateway.webhook_secrets import secret_env_name
 from activities.store.collaboration import VerificationCall
 from activities.store.ledger.audit import AuditTrailRepository
 from caseloop import CaseClient, InputRejected, NotFound
 from schemas.handoff import HandoffStage
 from schemas.ledger import AuditEntry
-from services.registry.importer import import_registry
-from tests.joint.answering import AnsweringSystem
+from tests.joint.answering import AnsweringSystem, Grant, VerifyingWorld, verifying_world
 from tests.joint.conftest import SECRET, SECRET_REF
 from tests.sdk.test_handoffs import licence_granted
-from tests.sdk.world import World, running_door, serving
 from tests.support.department_world import (
     APPROVAL_BUREAU,
     HEALTH_COMMISSION,
     MARKET_REGULATOR,
     eventually,
-    running_worker,
-    sample_store,
 )
-from workers.resources import Resources
-from workers.settings import get_settings
 
 LICENCE_ITEM = "SC-YYZZ"  # 營業執照核驗, answered by the market regulator
 CREDIT_CODE = "91321300MA1TEST01X"
 ANSWER = {"registered": True, "status": "存續", "name": "示例浴室有限公司"}
 
 
-@dataclass
-class HandoffWorld:
-    door: World
-    worker: Resources
-    answering: AnsweringSystem
+HandoffWorld = VerifyingWorld
+# The business-licence item at the test's answering system, granted to the health commission alone.
+LICENCE_GRANT = Grant(LICENCE_ITEM, "營業執照核驗", MARKET_REGULATOR, "市場主體登記系統", HEALTH_COMMISSION)
 
 
 @pytest.fixture
 async def world(
     dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[HandoffWorld]:
-    # The production worker reads the item's secret and the webhook allow-list from its environment.
-    monkeypatch.setenv("CASELOOP_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
-    monkeypatch.setenv(secret_env_name(SECRET_REF), SECRET)
-    get_settings.cache_clear()
-    store = await sample_store(tmp_path)
-    queue = f"handoff-verify-{tmp_path.name}"
     answering = AnsweringSystem(SECRET, {CREDIT_CODE: ANSWER}, key="credit_code")
-    try:
-        async with (
-            running_worker(dev_env, store, queue) as worker,
-            serving(answering.app(), stand_in=True) as system,
-            running_door(dev_env, store, queue, tmp_path, worker.sessions) as door,
-        ):
-            await _grant_to_health(worker, tmp_path, f"{system}/verify")
-            yield HandoffWorld(door, worker, answering)
-    finally:
-        get_settings.cache_clear()
-
-
-async def _grant_to_health(worker: Resources, directory: Path, url: str) -> None:
-    """The business-licence item at the test's answering system, granted to the health commission alone."""
-    file = directory / "licence-item.yaml"
-    file.write_text(
-        "shared_items:\n"
-        f"  - code: {LICENCE_ITEM}\n"
-        "    name: 營業執照核驗\n"
-        f"    department: {MARKET_REGULATOR}\n"
-        "    system: 市場主體登記系統\n"
-        f"    endpoint_url: {url}\n"
-        f"    secret_ref: {SECRET_REF}\n"
-        "    timeout_seconds: 5\n"
-        f"    grantees: [{HEALTH_COMMISSION}]\n",
-        encoding="utf-8",
-    )
-    await import_registry(worker.sessions, [file])
+    async with verifying_world(dev_env, tmp_path, monkeypatch, answering, LICENCE_GRANT, SECRET_REF) as world:
+        yield world
 
 
 async def _trail(world: HandoffWorld, handoff_id: str) -> list[AuditEntry]:
