@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, JsonValue
 
+from schemas.actors import Actor
 from schemas.delivery import IDEMPOTENCY_KEY_PATTERN
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
@@ -119,3 +120,18 @@ class VerificationRecord(BaseModel):
     outcome: str
     status_code: int | None
     called_at: AwareDatetime
+
+
+class AttachedVerification(BaseModel):
+    """A verification call a party made for a case or a hand-off, as attached: who asked which item, who answered,
+    how, and the answer's keyed digest (as `verification_calls` records it). Never the question or the answer."""
+
+    call_id: str
+    item: str
+    asked_by: Actor
+    answering_department: str
+    system: str
+    outcome: str = Field(description="answered, refused, untrusted, unavailable (not_granted is refused, not kept)")
+    answer_digest: str | None = None
+    detail: str | None = None
+    at: AwareDatetime

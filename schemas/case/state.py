@@ -28,6 +28,7 @@ from schemas.intake import CaseChannel
 from schemas.ledger import RatingLevel, SupervisionOrderStatus
 from schemas.registry import CaseParties, Limit, LimitUnit, MatterInfo, MatterStep
 from schemas.text import FREE_TEXT, canonical_text
+from schemas.verification import AttachedVerification
 
 Title = Annotated[str, Field(min_length=1, max_length=500), FREE_TEXT]
 
@@ -382,19 +383,9 @@ class JointMeeting(BaseModel):
         return self.decided_at is None
 
 
-class CaseVerification(BaseModel):
+class CaseVerification(AttachedVerification):
     """A verification call a party made for the case, as attached: who asked which item, who answered, how, and the
-    answer's keyed digest (as `verification_calls` records it). Never the question or the answer."""
-
-    call_id: str
-    item: str
-    asked_by: Actor
-    answering_department: str
-    system: str
-    outcome: str = Field(description="answered, refused, untrusted, unavailable (not_granted is refused, not kept)")
-    answer_digest: str | None = None
-    detail: str | None = None
-    at: AwareDatetime
+    answer's keyed digest. Never the question or the answer."""
 
 
 class DeadlineExplanation(BaseModel):

@@ -13,7 +13,6 @@ from pydantic import (
     JsonValue,
 )
 
-from schemas.actors import Actor
 from schemas.cards import CardColour, IssuedCard, SlaColour
 from schemas.clock import SlaClockState
 from schemas.delivery import Push
@@ -30,6 +29,7 @@ from schemas.ledger import (
 )
 from schemas.orders import Escalation
 from schemas.registry import HandoffDirection, Limit, MatterInfo, MatterStep
+from schemas.verification import AttachedVerification
 
 
 class HandoffStage(StrEnum):
@@ -141,19 +141,9 @@ class HandoffOrder(BaseModel):
     seq: int = 1
 
 
-class HandoffVerification(BaseModel):
+class HandoffVerification(AttachedVerification):
     """A verification call a party made for the hand-off, as attached: who asked which item, who answered, how, and
-    the answer's keyed digest (as `verification_calls` records it). Never the question or the answer."""
-
-    call_id: str
-    item: str
-    asked_by: Actor
-    answering_department: str
-    system: str
-    outcome: str = Field(description="answered, refused, untrusted, unavailable (not_granted is refused, not kept)")
-    answer_digest: str | None = None
-    detail: str | None = None
-    at: AwareDatetime
+    the answer's keyed digest. Never the question or the answer."""
 
 
 class StoreWrite(BaseModel):
