@@ -36,6 +36,7 @@ from activities.metrics import DELIVERIES, GATEWAY_REQUESTS, WEBHOOK_ENDPOINTS_D
 from activities.store import stamps
 from activities.store.delivery import (
     AttemptOutcome,
+    AttemptRecorder,
     DeliveryAttempt,
     DeliveryAttemptRepository,
     DeliveryChannel,
@@ -65,6 +66,7 @@ class _Endpoint:
 
 class GatewayActivities(OutboundActivities):
     _directory: DepartmentDirectory | None = None
+    _recorder: AttemptRecorder | None = None
 
     @property
     def directory(self) -> DepartmentDirectory:
@@ -297,8 +299,9 @@ class GatewayActivities(OutboundActivities):
         status_code: int | None = None,
         error: str | None = None,
     ) -> None:
-        async with self._sessions.begin() as session:
-            await DeliveryAttemptRepository(session).record(self._attempt(push, channel, outcome, status_code, error))
+        if self._recorder is None:
+            self._recorder = AttemptRecorder(self._sessions)
+        await self._recorder.record(self._attempt(push, channel, outcome, status_code, error))
         DELIVERIES.labels(push.department_code, channel.value, outcome.value).inc()
 
     @staticmethod
