@@ -1,8 +1,8 @@
 """Delivers a push to a department: a signed HTTP POST to its webhook, or its inbox when it has none.
 
 Every attempt is recorded. Temporal does the retrying (workflows.policies.DEPARTMENT_DELIVERY): this module
-only decides whether an answer is final. Each attempt reads the registry afresh, so a corrected webhook URL or
-secret takes effect on the next retry.
+only decides whether an answer is final. Each attempt checks the registry's stamp (activities.store.registry's
+DepartmentDirectory), so a corrected webhook URL or secret takes effect on the next retry.
 
 Pushes are signed per Standard Webhooks v1 (activities.gateway.signing). A webhook URL the rules refuse
 (activities.gateway.endpoints) and a webhook that answers 410 Gone both send the push to the inbox instead, and
@@ -34,14 +34,16 @@ from activities.gateway.outbound import OutboundActivities
 from activities.gateway.signing import UnusableSecret, signing_keys
 from activities.gateway.webhook_secrets import secret_env_name
 from activities.metrics import DELIVERIES, GATEWAY_REQUESTS, WEBHOOK_ENDPOINTS_DISABLED
+from activities.store import stamps
 from activities.store.delivery import (
     AttemptOutcome,
+    AttemptRecorder,
     DeliveryAttempt,
     DeliveryAttemptRepository,
     DeliveryChannel,
     InboxRepository,
 )
-from activities.store.registry import Department, RegistryRepository
+from activities.store.registry import Department, DepartmentDirectory, DepartmentEntry
 from schemas.delivery import DeliveryOutcome, DeliveryRejection, DeliveryResult, Push
 
 # Error types a workflow may catch; DeliveryRejected and NotFound are in policies.NON_RETRYABLE_ERRORS, and
@@ -64,6 +66,16 @@ class _Endpoint:
 
 
 class GatewayActivities(OutboundActivities):
+    _directory: DepartmentDirectory | None = None
+    _recorder: AttemptRecorder | None = None
+
+    @property
+    def directory(self) -> DepartmentDirectory:
+        """The departments this worker keeps between registry changes."""
+        if self._directory is None:
+            self._directory = DepartmentDirectory()
+        return self._directory
+
     @activity.defn(name="deliver_push")
     async def deliver_push(self, push: Push) -> DeliveryResult:
         endpoint = await self._endpoint_of(push)
@@ -88,7 +100,7 @@ class GatewayActivities(OutboundActivities):
 
     async def _endpoint_of(self, push: Push) -> _Endpoint:
         async with self._sessions() as session:
-            department = await RegistryRepository(session).get_department(push.department_code)
+            department = await self.directory.get(session, push.department_code)
             endpoint = None if department is None else _Endpoint(*_webhook_of(department))
             active = department is not None and department.active
         if endpoint is None:
@@ -243,6 +255,7 @@ class GatewayActivities(OutboundActivities):
                 .where(Department.code == push.department_code, enabled)
                 .values(webhook_disabled_at=now)
             )
+            await stamps.bump(session, stamps.REGISTRY)  # every worker's kept departments see it at once
         if disabled.rowcount:  # type: ignore[attr-defined]  # first to see the 410: count the endpoint once
             WEBHOOK_ENDPOINTS_DISABLED.labels(push.department_code).inc()
             activity.logger.error(
@@ -287,8 +300,9 @@ class GatewayActivities(OutboundActivities):
         status_code: int | None = None,
         error: str | None = None,
     ) -> None:
-        async with self._sessions.begin() as session:
-            await DeliveryAttemptRepository(session).record(self._attempt(push, channel, outcome, status_code, error))
+        if self._recorder is None:
+            self._recorder = AttemptRecorder(self._sessions)
+        await self._recorder.record(self._attempt(push, channel, outcome, status_code, error))
         DELIVERIES.labels(push.department_code, channel.value, outcome.value).inc()
 
     @staticmethod
@@ -321,12 +335,14 @@ async def enable_webhook(sessions: async_sessionmaker[AsyncSession], department_
         department = await session.get(Department, department_code)
         if department is None or department.webhook_url is None:
             return None
-        was_disabled = _webhook_of(department)[2]
+        gone_at = department.webhook_disabled_at
+        was_disabled = gone_at is not None and gone_at >= department.updated_at
         department.webhook_disabled_at = None
+        await stamps.bump(session, stamps.REGISTRY)  # every worker's kept departments see it at once
     return was_disabled
 
 
-def _webhook_of(department: Department) -> tuple[str | None, str | None, bool]:
+def _webhook_of(department: DepartmentEntry) -> tuple[str | None, str | None, bool]:
     """The webhook, and whether a 410 disabled it after the registry last changed the department."""
     gone_at = department.webhook_disabled_at
     return department.webhook_url, department.secret_ref, gone_at is not None and gone_at >= department.updated_at

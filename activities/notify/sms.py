@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notify.providers import SmsMessage, SmsProvider
-from activities.store.registry import RegistryRepository, RosterEntry
+from activities.store.registry import DepartmentDirectory, RegistryRepository, RosterEntry
 from schemas.delivery import SmsNotification, SmsResult
 
 NOT_FOUND = "NotFound"
@@ -23,13 +23,14 @@ class SmsActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], provider: SmsProvider) -> None:
         self._sessions = sessions
         self._provider = provider
+        self._directory = DepartmentDirectory()  # kept between registry changes
 
     @activity.defn(name="send_sms")
     async def send_sms(self, notification: SmsNotification) -> SmsResult:
         code, matter = notification.department_code, notification.matter_code
         async with self._sessions() as session:
             registry = RegistryRepository(session)
-            if await registry.get_department(code) is None:
+            if await self._directory.get(session, code) is None:
                 raise ApplicationError(
                     f"sms {notification.notification_id}: department {code!r} does not exist in the registry",
                     type=NOT_FOUND,

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Date, ForeignKey, String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from activities.store import stamps
 from activities.store.base import Base
 from schemas.clock import (
     CalendarOverride,
@@ -53,12 +54,14 @@ class OfficeHoursRow(Base):
 
 
 class CalendarRepository:
-    """Reads and replaces overrides; one import replaces everything stored for its year or locality."""
+    """Reads and replaces overrides; one import replaces everything stored for its year or locality, and bumps the
+    calendar's stamp in the same transaction (the workers' kept calendars reload on the next computation)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def replace_year(self, override: CalendarOverride, imported_from: str, imported_at: datetime) -> None:
+        await stamps.bump(self._session, stamps.CALENDAR)
         await self._session.execute(delete(CalendarDayOverride).where(CalendarDayOverride.year == override.year))
         await self._session.execute(delete(CalendarYearOverride).where(CalendarYearOverride.year == override.year))
         self._session.add(
@@ -92,6 +95,7 @@ class CalendarRepository:
         return result
 
     async def replace_office_hours(self, override: OfficeHoursOverride, imported_at: datetime) -> None:
+        await stamps.bump(self._session, stamps.CALENDAR)
         await self._session.execute(delete(OfficeHoursRow).where(OfficeHoursRow.locality == override.locality))
         self._session.add(
             OfficeHoursRow(

@@ -3,6 +3,7 @@ without a webhook."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, String, Text, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from activities.store.base import Base, SealedJSON
@@ -65,6 +66,58 @@ class InboxEntry(Base):
     body: Mapped[dict[str, Any]] = mapped_column(SealedJSON("inbox.body"))  # the push package, personal data
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))  # clear: a staff account id, as audit actor_id
+
+
+class AttemptRecorder:
+    """Writes delivery attempts that arrive together in one transaction (a group commit).
+
+    The pushes of a transition, and of the transitions a worker runs side by side, are tried at once; each attempt
+    in its own transaction made every one of them wait for the store's single write lock (on SQLite a busy wait
+    whose sleeps grow to 100 ms). An attempt that arrives while a write is under way waits for the next one, which
+    takes every attempt waiting by then. `record` returns only once its row is committed, as before: an activity
+    never completes on an attempt the store does not hold. Should a shared write fail, each row is written alone, so
+    one bad row fails only its own activity."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._waiting: list[tuple[DeliveryAttempt, asyncio.Future[None]]] = []
+        self._writing = asyncio.Lock()
+
+    async def record(self, attempt: DeliveryAttempt) -> None:
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((attempt, written))
+        async with self._writing:
+            if not written.done():  # nobody took it along: write everything waiting now
+                batch, self._waiting = self._waiting, []
+                try:
+                    await self._write(batch)
+                except Exception as error:  # a batch of one, its own row: the caller's activity fails
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(error)
+                except BaseException:  # cancelled while writing: whoever waits next writes what is left
+                    self._waiting[:0] = [(row, done) for row, done in batch if not done.done()]
+                    raise
+        await written
+
+    async def _write(self, batch: list[tuple[DeliveryAttempt, asyncio.Future[None]]]) -> None:
+        try:
+            async with self._sessions.begin() as session:
+                session.add_all(row for row, _ in batch)
+        except Exception:
+            if len(batch) == 1:
+                raise
+            for row, done in batch:  # one at a time: each activity gets its own row's outcome
+                try:
+                    async with self._sessions.begin() as session:
+                        session.add(row)
+                except Exception as error:
+                    done.set_exception(error)
+                else:
+                    done.set_result(None)
+            return
+        for _, done in batch:
+            done.set_result(None)
 
 
 class DeliveryAttemptRepository:

@@ -30,6 +30,7 @@ from activities.store.registry import (
     MatterStepLimit,
     RosterEntry,
 )
+from activities.store.stamps import StoreStamp  # noqa: F401
 
 __all__ = [
     "CollaborationMatter",

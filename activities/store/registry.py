@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
+from activities.store import stamps
 from activities.store.base import Base, SealedText
 
 CODE = String(64)
@@ -47,6 +49,54 @@ class Department(Base):
     updated_at: Mapped[datetime]
     # When the webhook answered 410 Gone; pushes go to the inbox until an import changes the department again.
     webhook_disabled_at: Mapped[datetime | None]
+
+
+@dataclass(frozen=True)
+class DepartmentEntry:
+    """A department as a worker keeps it between registry changes (what a push or a notice needs of it)."""
+
+    code: str
+    name: str
+    parent_code: str | None
+    webhook_url: str | None
+    secret_ref: str | None
+    active: bool
+    updated_at: datetime
+    webhook_disabled_at: datetime | None
+
+
+class DepartmentDirectory:
+    """Every department, kept while the registry's stamp in the store stays the same.
+
+    A lookup reads the stamp (one primary-key SELECT, before the departments: a change in between only reloads)
+    and loads all departments again when it moved. Every writer of `departments` bumps the stamp in its own
+    transaction (the registry import, a webhook disabled after 410 Gone), so a change applies to the next lookup,
+    in every process."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[int, dict[str, DepartmentEntry]] | None = None
+
+    async def get(self, session: AsyncSession, code: str) -> DepartmentEntry | None:
+        stamp = await stamps.read(session, stamps.REGISTRY)
+        kept = self._kept
+        if kept is None or kept[0] != stamp:
+            rows = (await session.scalars(select(Department))).all()
+            kept = (stamp, {row.code: _entry(row) for row in rows})
+            self._kept = kept
+        return kept[1].get(code)
+
+
+def _entry(row: Department) -> DepartmentEntry:
+    return DepartmentEntry(
+        code=row.code,
+        name=row.name,
+        parent_code=row.parent_code,
+        webhook_url=row.webhook_url,
+        secret_ref=row.secret_ref,
+        active=row.active,
+        updated_at=row.updated_at,
+        webhook_disabled_at=row.webhook_disabled_at,
+    )
 
 
 class DepartmentFunction(Base):

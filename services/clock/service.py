@@ -1,7 +1,9 @@
 """The legal clock on the store's calendar overrides: what workflows ask of it, one request at a time.
 
-Each request loads the calendar with every stored override and the locality's office hours, so an override an
-operator imports applies to the next computation without a restart.
+Each request uses the calendar with every stored override and the locality's office hours. The service keeps the
+clocks it loaded, with the calendar's stamp they were loaded under, and reads the stamp (one primary-key SELECT)
+before each use: an override an operator imports bumps it in the same transaction, so it applies to the next
+computation without a restart, and in every worker.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from contextlib import contextmanager
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.store import stamps
 from activities.store.calendar import CalendarRepository
 from schemas.clock import (
     ClockSpec,
@@ -48,17 +51,35 @@ def _one_input_error() -> Iterator[None]:
         raise ClockInputError(describe(error)) from None
 
 
+# Localities whose clocks one service keeps; beyond it the kept ones are dropped (there are a few hundred at most).
+KEPT_LOCALITIES = 512
+
+
 class ClockService:
     """Deadlines, card rungs, extensions and suspensions; bad input raises ClockInputError (an InvalidInput).
 
-    Each computation loads the legal clock of its locality, unless handed one `load`ed for several computations of
-    one request (a case's transition asks for a few at once: one load serves them all)."""
+    Each computation uses the legal clock of its locality, unless handed one `load`ed for several computations of
+    one request (a case's transition asks for a few at once: one load serves them all). A loaded clock is kept
+    while the calendar's stamp in the store stays the same."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._kept: dict[str | None, tuple[int, LegalClock]] = {}  # by locality: the stamp it was loaded under
 
     async def load(self, locality: str | None) -> LegalClock:
-        return await load_legal_clock(self._sessions, locality)
+        async with self._sessions() as session:
+            stamp = await stamps.read(session, stamps.CALENDAR)  # before the calendar: a change in between reloads
+            kept = self._kept.get(locality)
+            if kept is not None and kept[0] == stamp:
+                return kept[1]
+            repository = CalendarRepository(session)
+            years = await repository.years()
+            hours = await repository.office_hours(locality) if locality else None
+        clock = LegalClock(LegalCalendar(years), OfficeHours(hours))
+        if len(self._kept) >= KEPT_LOCALITIES or any(kept_stamp != stamp for kept_stamp, _ in self._kept.values()):
+            self._kept.clear()
+        self._kept[locality] = (stamp, clock)
+        return clock
 
     async def _clock(self, locality: str | None, loaded: LegalClock | None) -> LegalClock:
         return loaded if loaded is not None else await self.load(locality)

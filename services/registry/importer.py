@@ -18,6 +18,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.gateway.endpoints import current_policy
+from activities.store import stamps
 from activities.store.collaboration import CollaborationRepository
 from activities.store.intake import IntakeChannel, IntakeRepository
 from activities.store.leaders_rungs import LeadersRungRepository, LeadersRungRow
@@ -113,6 +114,7 @@ async def import_registry(sessions: async_sessionmaker[AsyncSession], paths: Seq
             counts.deliveries,
             counts.joint_matters,
         )
+        await stamps.bump(session, stamps.REGISTRY)  # the workers' kept departments reload on their next lookup
     return summary
 
 

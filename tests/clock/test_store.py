@@ -11,6 +11,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.clock.activities import ClockActivities
 from activities.store.calendar import CalendarRepository
+from activities.store.db import create_engine, create_session_factory
 from schemas.clock import (
     CalendarOverride,
     CalendarSource,
@@ -23,6 +24,7 @@ from schemas.clock import (
     RungKind,
     RungScheduleRequest,
 )
+from services.clock.service import ClockService
 from tests.clock.conftest import at
 
 YEAR_2027 = CalendarOverride.model_validate(
@@ -149,3 +151,37 @@ async def test_bad_input_to_an_activity_is_a_final_validation_failure(
     with pytest.raises(ApplicationError, match="50 years") as raised:
         await ActivityEnvironment().run(activities.compute_deadline, too_far)
     assert raised.value.type == "ValidationFailed"
+
+
+async def test_the_service_keeps_its_clock_until_an_import_changes_the_calendar(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    service = ClockService(sessions)
+    clock = ClockSpec(started_at=at("2027-02-04T10:00+08:00"), limit=1, unit=ClockUnit.WORKING_DAYS, locality="411100")
+    kept = await service.load("411100")
+    assert await service.load("411100") is kept  # the stamp did not move: nothing is read again
+    assert (await service.deadline(clock)).estimated
+
+    await import_year(sessions, YEAR_2027)  # the very next deadline uses the override
+    exact = await service.deadline(clock)
+    assert not exact.estimated and exact.due_at == at("2027-02-15T17:30+08:00")
+
+    async with sessions.begin() as session:  # office hours are part of the calendar's stamp too
+        await CalendarRepository(session).replace_office_hours(SUMMER_HOURS, IMPORTED_AT)
+    hours = clock.model_copy(update={"started_at": at("2026-07-01T11:30+08:00"), "unit": ClockUnit.OFFICE_HOURS})
+    assert (await service.deadline(hours)).due_at == at("2026-07-01T15:00+08:00")
+    assert await service.load("411100") is await service.load("411100")
+
+
+async def test_an_import_in_another_process_reaches_a_kept_clock(store_url: str) -> None:
+    """Two engines stand for two processes: the worker's kept clock sees the CLI's import at once."""
+    worker_engine, cli_engine = create_engine(store_url), create_engine(store_url)
+    try:
+        service = ClockService(create_session_factory(worker_engine))
+        clock = ClockSpec(started_at=at("2027-02-04T10:00+08:00"), limit=1, unit=ClockUnit.WORKING_DAYS)
+        assert (await service.deadline(clock)).estimated
+        await import_year(create_session_factory(cli_engine), YEAR_2027)
+        assert (await service.deadline(clock)).due_at == at("2027-02-15T17:30+08:00")
+    finally:
+        await worker_engine.dispose()
+        await cli_engine.dispose()

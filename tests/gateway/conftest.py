@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.gateway.endpoints import WebhookPolicy
 from activities.gateway.webhook_secrets import secret_env_name
+from activities.store import stamps
 from activities.store.registry import Department, RosterEntry
 from schemas.delivery import Push, PushKind
 
@@ -53,6 +54,7 @@ async def add_department(
         )
         await session.flush()
         session.add_all(roster or [])
+        await stamps.bump(session, stamps.REGISTRY)  # as the registry import does
 
 
 def a_push(department_code: str, kind: PushKind = PushKind.HANDOFF_PUSH) -> Push:

@@ -311,3 +311,18 @@ async def test_an_inactive_department_gets_nothing(
     assert raised.value.non_retryable
     assert "inactive" in raised.value.message
     assert receiver.requests == []
+
+
+async def test_a_registry_change_reaches_the_departments_the_gateway_keeps(
+    sessions: async_sessionmaker[AsyncSession], gateway: GatewayActivities
+) -> None:
+    """The gateway keeps the departments between registry changes; a registry write bumps the stamp, so the very
+    next push sees the department it added (and the first lookup's kept copy is not served again)."""
+    missing = a_push("SQ-LATE-BUREAU")
+    with pytest.raises(ApplicationError) as raised:
+        await ActivityEnvironment().run(gateway.deliver_push, missing)
+    assert raised.value.type == "NotFound"
+
+    await add_department(sessions, "SQ-LATE-BUREAU", webhook_url=None)  # bumps the stamp, as the import does
+    result = await ActivityEnvironment().run(gateway.deliver_push, a_push("SQ-LATE-BUREAU"))
+    assert result.outcome is DeliveryOutcome.INBOXED

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from activities.store.registry import (
     CollaborationMatter,
     Department,
+    DepartmentDirectory,
     DepartmentFunction,
     MatterStepLimit,
     RegistryRepository,
@@ -349,3 +350,32 @@ async def test_unreadable_files_are_named(sessions: async_sessionmaker[AsyncSess
     with pytest.raises(RegistryRejected) as rejected:
         await import_registry(sessions, files)
     assert [(p.file, p.where) for p in rejected.value.problems] == [("broken.yaml", "file"), ("people.csv", "header")]
+
+
+async def test_an_import_reaches_the_departments_a_worker_keeps(
+    sessions: async_sessionmaker[AsyncSession], write_yaml: Callable[[str, dict[str, Any]], Path]
+) -> None:
+    """A worker keeps the departments between registry changes: the import bumps the stamp in its transaction, so
+    the next lookup after it sees the new name, and without an import the kept copy serves."""
+    directory = DepartmentDirectory()
+    await import_registry(sessions, [SAMPLE_REGISTRY])
+    async with sessions() as session:
+        before = await directory.get(session, "SQ-SCJGJ")
+        assert before is not None and await directory.get(session, "SQ-SCJGJ") is before
+    changed = write_yaml(
+        "fix.yaml",
+        {
+            "departments": [
+                {
+                    "code": "SQ-SCJGJ",
+                    "name": "宿遷市市場監督管理局 (renamed)",
+                    "level": "city",
+                    "parent": "SQ",
+                }
+            ]
+        },
+    )
+    await import_registry(sessions, [changed])
+    async with sessions() as session:
+        after = await directory.get(session, "SQ-SCJGJ")
+    assert after is not None and after.name == "宿遷市市場監督管理局 (renamed)"
