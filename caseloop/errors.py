@@ -44,9 +44,17 @@ class NotFound(CommandError):
 class Forbidden(CommandError):
     """The front door refused the credential (401: missing, unknown, revoked, expired) or what its department
     asked for (403: a role it does not hold on this case, another department's name, an operator's privilege).
-    Nothing was changed."""
+    Nothing was changed.
+
+    `rule` and `field` name the door's reason when it gives one (e.g. "verification.grant" and "item").
+    """
 
     exit_code = EXIT_FORBIDDEN
+
+    def __init__(self, message: str, *, rule: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.field = field
 
 
 class Unreachable(CommandError):

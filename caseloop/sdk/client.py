@@ -1,5 +1,6 @@
-"""`CaseClient`: how a department system starts and drives cases and hand-offs, and reads its inbox, through the
-front door (the caseloop API) with its own credential.
+"""`CaseClient`: how a department system starts and drives cases and hand-offs, works joint applications and
+scheduled deliveries, makes verification calls, and reads its inbox, through the front door (the caseloop API) with
+its own credential.
 
     client = await CaseClient.connect(url="https://caseloop.example.gov", api_key="clk_…")
     case = await client.launch(case_number="2026-0001", matter_code="SQ-XM-SPSX", locality_code="SQ-SCQ",
@@ -17,15 +18,16 @@ from __future__ import annotations
 import builtins
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, JsonValue, TypeAdapter, ValidationError
 
 from caseloop.errors import Forbidden, InputRejected
 from caseloop.sdk.actors import CaseActor, HandoffActor, OnBehalf
-from caseloop.sdk.building import build
+from caseloop.sdk.building import build, command_id_of
 from caseloop.sdk.cases import CaseHandle
 from caseloop.sdk.failures import invalid, refusal
 from caseloop.sdk.handoffs import HandoffHandle
@@ -48,7 +50,11 @@ from schemas.handoff import (
 )
 from schemas.intake import ChannelKind
 from schemas.intake_api import BATCH_OF_KIND, RECORD_OF_KIND, ROUTE_OF_KIND, BatchAnswer, ChannelRecord, IntakeResult
+from schemas.joint.run import JointOpened, JointStart, JointView, StepDone
+from schemas.orders import OrderAnswerPost
 from schemas.registry import TriggerEvent
+from schemas.scheduled import DeliveryDayView, DeliveryPost, DeliveryRejectionPost
+from schemas.verification import Purpose, PurposeKind, VerificationAsk, VerificationResult
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_WITHIN = 60.0
@@ -520,6 +526,188 @@ class CaseClient:
         answer = await self._transport.post("/v1/deadlines", body, subject="the legal clock", within=within)
         return RungSchedule.model_validate(answer)
 
+    # Joint applications ("one thing"): departments working one application, each its own step.
+
+    async def open_joint(
+        self,
+        start: JointStart | None = None,
+        *,
+        joint_id: str | None = None,
+        matter_code: str | None = None,
+        application: Mapping[str, str] | None = None,
+        within: float | None = None,
+    ) -> JointOpened:
+        """Opens a joint application of `matter_code` under the department's own `joint_id` (never personal data),
+        with the `application` fields its automatic steps ask about (personal data: sealed in history). Only a
+        department with a step in the matter may open one (`Forbidden` otherwise). Idempotent by `joint_id`: opening
+        it again answers the running application and starts nothing. Give the applicant the `verification_code`:
+        with the joint id it opens the public status lookup."""
+        fields = {
+            "joint_id": joint_id,
+            "matter_code": matter_code,
+            "application": dict(application) if application is not None else None,
+        }
+        opened = build(JointStart, start, fields)
+        body = opened.model_dump(mode="json", exclude={"received_at"})
+        subject = f"joint application {opened.joint_id}"
+        answer = await self._transport.post("/v1/joint", body, subject=subject, within=within)
+        return JointOpened.model_validate(answer)
+
+    async def read_joint(self, joint_id: str, *, within: float | None = None) -> JointView:
+        """A joint application's steps, cards and orders; for the departments with a step in it (`NotFound` for
+        the others)."""
+        answer = await self._transport.get(_joint_path(joint_id), subject=_joint(joint_id), within=within)
+        return JointView.model_validate(answer)
+
+    async def complete_joint_step(
+        self,
+        joint_id: str,
+        step: str,
+        *,
+        note: str | None = None,
+        command_id: str | None = None,
+        within: float | None = None,
+    ) -> JointView:
+        """Says the department's `step` of the application is done, with an optional `note`; only the step's own
+        department may (`InputRejected`, rule `actor.step_department`, otherwise). `command_id` is the request's
+        Idempotency-Key: a retry with the same id is applied once. Answers the application after the step."""
+        body = build(StepDone, None, {"note": note}).model_dump(mode="json", exclude_none=True)
+        path = f"{_joint_path(joint_id)}/steps/{_segment(step)}"
+        return await self._joint_command(joint_id, path, body, command_id, within)
+
+    async def answer_joint_order(
+        self,
+        joint_id: str,
+        *,
+        order_id: str | None = None,
+        answer: str | None = None,
+        command_id: str | None = None,
+        within: float | None = None,
+    ) -> JointView:
+        """Answers the supervision order a late step's ladder addressed to the department (the application's
+        `orders` list them), as a case's party answers one."""
+        body = build(OrderAnswerPost, None, {"order_id": order_id, "answer": answer}).model_dump(mode="json")
+        path = f"{_joint_path(joint_id)}/answer-supervision-order"
+        return await self._joint_command(joint_id, path, body, command_id, within)
+
+    async def _joint_command(
+        self, joint_id: str, path: str, body: dict[str, Any], command_id: str | None, within: float | None
+    ) -> JointView:
+        answer = await self._transport.post(
+            path, body, subject=_joint(joint_id), command_id=command_id_of(command_id), within=within
+        )
+        return JointView.model_validate(answer)
+
+    # Scheduled deliveries: one department delivers to another on the registry's calendar.
+
+    async def deliver(
+        self,
+        delivery_code: str,
+        day: date,
+        records: Sequence[Mapping[str, JsonValue]],
+        *,
+        command_id: str | None = None,
+        within: float | None = None,
+    ) -> DeliveryDayView:
+        """Delivers the `day`'s `records` of the scheduled delivery `delivery_code`; only its deliverer may
+        (`Forbidden` otherwise). After the due time they are accepted and counted late, with a card; a day the
+        calendar has not opened is `NotFound`. `command_id` is the request's Idempotency-Key: a retry with the same
+        id is applied once."""
+        posted = build(DeliveryPost, None, {"records": [dict(record) for record in records]})
+        body = posted.model_dump(mode="json")
+        return await self._delivery_command(delivery_code, day, "", body, command_id, within)
+
+    async def reject_delivery(
+        self,
+        delivery_code: str,
+        day: date,
+        *,
+        reason: str | None = None,
+        command_id: str | None = None,
+        within: float | None = None,
+    ) -> DeliveryDayView:
+        """The receiver refuses the `day`'s delivery, with its `reason`; the day reopens for the deliverer. Only
+        the receiver may (`Forbidden` otherwise)."""
+        body = build(DeliveryRejectionPost, None, {"reason": reason}).model_dump(mode="json")
+        return await self._delivery_command(delivery_code, day, "/rejections", body, command_id, within)
+
+    async def answer_delivery_order(
+        self,
+        delivery_code: str,
+        day: date,
+        *,
+        order_id: str | None = None,
+        answer: str | None = None,
+        command_id: str | None = None,
+        within: float | None = None,
+    ) -> DeliveryDayView:
+        """The deliverer answers the supervision order a missing day issued (the day's `orders` list them)."""
+        body = build(OrderAnswerPost, None, {"order_id": order_id, "answer": answer}).model_dump(mode="json")
+        return await self._delivery_command(delivery_code, day, "/answer-supervision-order", body, command_id, within)
+
+    async def read_delivery_day(self, delivery_code: str, day: date, *, within: float | None = None) -> DeliveryDayView:
+        """A day of a scheduled delivery: expected, delivered, late or missing, its rejections, cards and orders;
+        for its deliverer and receiver only (`NotFound` for the others)."""
+        answer = await self._transport.get(
+            _delivery_path(delivery_code, day), subject=_delivery(delivery_code, day), within=within
+        )
+        return DeliveryDayView.model_validate(answer)
+
+    async def _delivery_command(
+        self,
+        delivery_code: str,
+        day: date,
+        verb: str,
+        body: dict[str, Any],
+        command_id: str | None,
+        within: float | None,
+    ) -> DeliveryDayView:
+        answer = await self._transport.post(
+            f"{_delivery_path(delivery_code, day)}{verb}",
+            body,
+            subject=_delivery(delivery_code, day),
+            command_id=command_id_of(command_id),
+            within=within,
+        )
+        return DeliveryDayView.model_validate(answer)
+
+    # Verification calls.
+
+    async def verify(
+        self,
+        ask: VerificationAsk | None = None,
+        *,
+        item: str | None = None,
+        purpose: Purpose | Mapping[str, str] | None = None,
+        purpose_kind: PurposeKind | str | None = None,
+        purpose_id: str | None = None,
+        question: Mapping[str, str] | None = None,
+        command_id: str | None = None,
+        within: float | None = None,
+    ) -> VerificationResult:
+        """Checks a fact in another department's system (核驗): the shared data `item` asked with the `question`'s
+        fields, for the work in hand (`purpose`, or `purpose_kind` and `purpose_id`: the case, hand-off, joint
+        application or delivery). Only for an item the registry grants the credential's department: `Forbidden`
+        with rule `verification.grant` and field `item` otherwise (the refusal is recorded). Answers the signed
+        answer, or why there is none (`outcome`). `command_id` is the call's id (its Idempotency-Key): asking
+        again with it answers the first call's result."""
+        if purpose is None and (purpose_kind is not None or purpose_id is not None):
+            purpose = {"kind": str(purpose_kind or ""), "id": purpose_id or ""}
+        fields = {
+            "item": item,
+            "purpose": purpose,
+            "question": dict(question) if question is not None else None,
+        }
+        asked = build(VerificationAsk, ask, fields)
+        answer = await self._transport.post(
+            "/v1/verifications",
+            asked.model_dump(mode="json"),
+            subject=f"a verification of {asked.item}",
+            command_id=command_id_of(command_id),
+            within=within,
+        )
+        return VerificationResult.model_validate(answer)
+
     def _own(self, department: str | None, field: str) -> None:
         """Refuses, before any request, a department other than the credential's where only its own can be."""
         if department is not None and department != self.department:
@@ -527,6 +715,27 @@ class CaseClient:
                 f"{field}: this credential acts for {self.department}, not {department} "
                 "(the department comes from the credential)"
             )
+
+
+def _segment(value: str) -> str:
+    """A path segment as it travels: escaped, so an id cannot reach another route (the door checks its form)."""
+    return quote(value, safe="")
+
+
+def _joint(joint_id: str) -> str:
+    return f"joint application {joint_id}"
+
+
+def _joint_path(joint_id: str) -> str:
+    return f"/v1/joint/{_segment(joint_id)}"
+
+
+def _delivery(delivery_code: str, day: date) -> str:
+    return f"the {day.isoformat()} delivery of {delivery_code}"
+
+
+def _delivery_path(delivery_code: str, day: date) -> str:
+    return f"/v1/deliveries/{_segment(delivery_code)}/{day.isoformat()}"
 
 
 def _record(record: ChannelRecord | Mapping[str, Any], kind: ChannelKind | str | None) -> ChannelRecord:

@@ -41,7 +41,9 @@ from caseloop.errors import InputRejected, Forbidden, NotFound, Unreachable, Com
 The models the methods take and answer live in `schemas/`: the case's commands and `CommandResult` in
 `schemas/case/commands.py`, `CaseView` and `Timeline` in `schemas/case/views.py`, the hand-off's events,
 commands and `HandoffView` in `schemas/handoff.py`, the inbox's `InboxPage` and `InboxItem` in
-`schemas/delivery.py`, the list summaries in `schemas/api.py`.
+`schemas/delivery.py`, the list summaries in `schemas/api.py`; a joint application's `JointStart`, `JointOpened` and
+`JointView` in `schemas/joint/run.py`, a scheduled delivery's `DeliveryDayView` in `schemas/scheduled.py`, a
+verification call's `VerificationAsk`, `Purpose` and `VerificationResult` in `schemas/verification.py`.
 """
 
 

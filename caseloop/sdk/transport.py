@@ -4,7 +4,7 @@ A command's id travels as its `Idempotency-Key`, so a retry with the same id ans
 applied at most once. Problem types (RFC 9457, `application/problem+json`) map to the errors as follows:
 
 - `rule-refused`, `invalid-request`, `idempotency-key-reused` (422): `InputRejected` with its rule and field;
-- 404: `NotFound`; 401 and 403: `Forbidden`;
+- 404: `NotFound`; 401 and 403: `Forbidden`, with the rule and field when the door names them;
 - 503, or no connection at all: `Unreachable`, naming the URL;
 - 504, or no answer within `within` seconds: `CommandTimeout`, naming the command id to retry with;
 - 409 `idempotency-key-in-flight` (the first attempt of this command id has not answered yet): the call asks
@@ -135,13 +135,14 @@ def problem_error(response: httpx.Response, call: Call, url: str) -> CommandErro
     kind = _problem_type(response)
     detail = str(problem.get("detail") or problem.get("title") or response.reason_phrase or status)
     message = detail if call.subject in detail else f"{call.subject}: {detail}"
+    named = problem.get("rule"), problem.get("field")
+    rule, field = (value if isinstance(value, str) else None for value in named)
     if status == 422 or kind in REJECTIONS:
-        rule, field = problem.get("rule"), problem.get("field")
-        return rejected(message, rule if isinstance(rule, str) else None, field if isinstance(field, str) else None)
+        return rejected(message, rule, field)
     if status == 404:
         return NotFound(message)
     if status in (401, 403):
-        return Forbidden(message)
+        return Forbidden(message, rule=rule, field=field)
     if status == 504:
         command_id = problem.get("command_id") or call.command_id
         return timed_out(call.subject, command_id if isinstance(command_id, str) else None, None)
