@@ -320,11 +320,9 @@ async def test_a_supervision_order_moves_through_its_lifecycle(sessions: Session
     assert stale.received_at == T0 + timedelta(days=2, hours=3)
 
 
-async def test_a_handoff_record_follows_its_loop(sessions: Sessions) -> None:
-    ledger = LedgerActivities(sessions)
-    run = ActivityEnvironment().run
-    handoff_id = "handoff-SQ-SG-GGCSWS-SQ-SPJ-2026-0001-a2s"
-    pushed = HandoffSnapshot(
+def pushed_snapshot(handoff_id: str) -> HandoffSnapshot:
+    """A hand-off's read model as its push leaves it, at T0."""
+    return HandoffSnapshot(
         handoff_id=handoff_id,
         matter_code="SQ-SG-GGCSWS",
         direction="approval_to_supervision",
@@ -335,6 +333,13 @@ async def test_a_handoff_record_follows_its_loop(sessions: Sessions) -> None:
         created_at=T0,
         pushed_at=T0,
     )
+
+
+async def test_a_handoff_record_follows_its_loop(sessions: Sessions) -> None:
+    ledger = LedgerActivities(sessions)
+    run = ActivityEnvironment().run
+    handoff_id = "handoff-SQ-SG-GGCSWS-SQ-SPJ-2026-0001-a2s"
+    pushed = pushed_snapshot(handoff_id)
     claimed = pushed.model_copy(update={"stage": "CLAIMED", "claimed_at": T0 + timedelta(hours=4)})
     kind = SubjectKind.HANDOFF
     await run(ledger.record_handoff_transition, HandoffTransition(entry=entry(1, handoff_id, kind), handoff=pushed))
@@ -350,17 +355,7 @@ async def test_a_handoffs_writes_are_one_unit_of_work_once(sessions: Sessions) -
     event together; a retried call writes nothing, counts no entry and leaves the model as the first left it."""
     store = HandoffStoreActivities(Ledger(sessions))
     handoff_id = "handoff-SQ-SG-GGCSWS-SQ-SPJ-2026-0002-a2s"
-    pushed = HandoffSnapshot(
-        handoff_id=handoff_id,
-        matter_code="SQ-SG-GGCSWS",
-        direction="approval_to_supervision",
-        stage="PUSHED",
-        source_department="SQ-SPJ",
-        target_department="SQ-SHY-WJJ",
-        locality="SQ-SHY",
-        created_at=T0,
-        pushed_at=T0,
-    )
+    pushed = pushed_snapshot(handoff_id)
     claimed = pushed.model_copy(update={"stage": "CLAIMED", "claimed_at": T0 + timedelta(hours=4)})
     kind = SubjectKind.HANDOFF
     red = card(f"{handoff_id}:claim:red", subject_id=handoff_id, level=CardLevel.RED, step="claim")
