@@ -14,9 +14,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.store.db import create_engine, create_session_factory
-from activities.store.migrate import upgrade
 from schemas import search_attributes
 from tests.support import postgres
+from tests.support.stores import StoreTemplates
 from tests.support.temporal import time_skipping_server_per_module  # noqa: F401 (`ts_env`: a server per module)
 from workers.binaries import temporal_cli
 from workers.resources import Resources, open_resources
@@ -47,19 +47,22 @@ def pg_admin_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+async def store_templates(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[StoreTemplates]:
+    """Stores migrated once per test process, copied for each test (tests/support/stores.py)."""
+    templates = StoreTemplates(tmp_path_factory.mktemp("store-templates"))
+    yield templates
+    await templates.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+async def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, store_templates: StoreTemplates
+) -> AsyncIterator[str]:
     """A migrated, empty store; every test using it runs once on SQLite and once on PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-        await upgrade(url)
+    admin_url = request.getfixturevalue("pg_admin_url") if request.param == "postgresql" else None
+    async with store_templates.fresh(request.param, tmp_path, admin_url) as url:
         yield url
-        return
-    admin_url: str = request.getfixturevalue("pg_admin_url")
-    name, url = await postgres.create_database(admin_url)
-    await upgrade(url)
-    yield url
-    await postgres.drop_database(admin_url, name)
 
 
 @pytest.fixture

@@ -41,7 +41,6 @@ from activities.notify.sms import SmsActivities
 from activities.registry.lookups import RegistryActivities
 from activities.store.db import create_engine, create_session_factory
 from activities.store.ledger.audit import AuditTrailRepository
-from activities.store.migrate import upgrade
 from caseloop.direct.intake import report_event, report_events
 from schemas.handoff import (
     Actor,
@@ -59,8 +58,8 @@ from services.clock.service import ClockService
 from services.ledger import Ledger
 from services.registry.importer import import_registry
 from tests.gateway.receiver import Answer, Receiver
-from tests.support import postgres
 from tests.support.eventually import eventually
+from tests.support.stores import StoreTemplates
 from tests.support.temporal import open_time_skipping_server
 from workers.resources import Resources
 from workers.settings import Settings, get_settings
@@ -278,18 +277,13 @@ def database(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def store_url(database: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+async def store_url(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path, store_templates: StoreTemplates
+) -> AsyncIterator[str]:
     """A migrated, empty store of the module's kind (the suite's own `store_url`, run per kind)."""
-    if database == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-        await upgrade(url)
+    admin_url = request.getfixturevalue("pg_admin_url") if database == "postgresql" else None
+    async with store_templates.fresh(database, tmp_path, admin_url) as url:
         yield url
-        return
-    admin_url: str = request.getfixturevalue("pg_admin_url")
-    name, url = await postgres.create_database(admin_url)
-    await upgrade(url)
-    yield url
-    await postgres.drop_database(admin_url, name)
 
 
 @pytest.fixture
