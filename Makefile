@@ -37,7 +37,7 @@ fonts:
 
 # Two processes, one per core, each with its own Temporal servers; a test module stays on one of them.
 test: install postgres prometheus chromium fonts
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: install
 	$(BIN)/ruff check .

@@ -22,6 +22,46 @@ from workers.binaries import temporal_cli
 from workers.resources import Resources, open_resources
 from workers.settings import Settings
 
+# The modules that take longest (`pytest --durations`), handed out first. `make test` runs `pytest -n 2 --dist loadfile
+# --no-loadscope-reorder`: xdist hands whole modules to its workers in this order, and by default it sorts them by
+# their count of tests, which put these one-test modules of 40 to 50 seconds last, one worker running them alone at
+# the end. Started first, the many short modules even the two workers out. The rest keep xdist's order.
+SLOW_MODULES = (
+    "tests/faults/test_worker_killed.py",
+    "tests/faults/test_many_commands.py",
+    "tests/faults/test_server_killed.py",
+    "tests/faults/test_store_unavailable.py",
+    "tests/test_supervisor_views.py",
+    "tests/door/test_matrix.py",
+    "tests/door/test_schemathesis.py",
+    "tests/cli/test_case_cli.py",
+    "tests/handoff/test_intake.py",
+    "tests/cli/test_demo.py",
+    "tests/test_stack.py",
+    "tests/faults/test_stack_sigterm.py",
+    "tests/test_bench_smoke.py",
+    "tests/case/test_store_outage.py",
+    "tests/faults/test_concurrent_launches.py",
+    "tests/faults/test_server_unreachable.py",
+    "tests/cli/test_handoff_cli.py",
+    "tests/test_prometheus.py",
+    "tests/test_codec_ui.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow modules first, each module's tests together, the others by their count of tests (most first)."""
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.nodeid.split("::", 1)[0]] = counts.get(item.nodeid.split("::", 1)[0], 0) + 1
+
+    def rank(item: pytest.Item) -> tuple[int, int, str]:
+        module = item.nodeid.split("::", 1)[0]
+        slow = SLOW_MODULES.index(module) if module in SLOW_MODULES else len(SLOW_MODULES)
+        return slow, -counts[module], module
+
+    items.sort(key=rank)
+
 
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:

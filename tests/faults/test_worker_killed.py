@@ -1,4 +1,4 @@
-"""`caseloop worker` killed twice (SIGKILL) while 50 cases are launched, accepted and commented on: once a worker runs
+"""`caseloop worker` killed twice (SIGKILL) while 30 cases are launched, accepted and commented on: once a worker runs
 again, every case and every command is there exactly once."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tests.faults.world import (
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(150)]
 
-CASES = 50
+CASES = 30
 COMMENTS = 2  # per case, after its accept
 AT_ONCE = 10  # cases driven at the same time
 
