@@ -37,7 +37,11 @@ async def test_a_push_failing_for_hours_is_delivered_once_when_the_department_re
     async with rig.sessions() as session:
         attempts = (await session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.push_id == push_id))).all()
         trail = await AuditTrailRepository(session).entries_for(handoff)
-    assert [a.outcome for a in attempts] == ["failed"] * FAILURES + ["delivered"]
+    # Each answer the department gave is recorded; under a heavy load an attempt may also time out before its
+    # request reaches the department, recorded as failed with no HTTP status.
+    assert [a.outcome for a in attempts][-1] == "delivered" and [a.outcome for a in attempts].count("delivered") == 1
+    assert [a.status_code for a in attempts if a.status_code is not None] == [503] * FAILURES + [200]
+    assert all(a.outcome == "failed" for a in attempts[:-1])
     actions = [(entry.action, entry.to_stage) for entry in trail]
     assert actions[:3] == [("created", "created"), ("delivery_failing", "delivery_failed"), ("pushed", "pushed")]
     assert f"{HandoffPolicy().delivery_attempts_before_alert} attempts" in (trail[1].reason or "")
