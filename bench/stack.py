@@ -250,6 +250,7 @@ async def running_stack(keep: Path | None = None) -> AsyncIterator[Stack]:
             "CASELOOP_API_PORT": str(api_port),
             "CASELOOP_API_URL": f"http://127.0.0.1:{api_port}",
             "CASELOOP_METRICS_PORT": "0",
+            "CASELOOP_API_METRICS_PORT": "0",  # the door's own: a stack already up on this machine holds 9467
             "CASELOOP_SDK_METRICS_PORT": "0",
             "CASELOOP_API_METRICS_PORT": "0",
             "CASELOOP_TASK_QUEUE": CASE_QUEUE,

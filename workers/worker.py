@@ -33,6 +33,7 @@ from services.clock.service import ClockService
 from services.ledger import Ledger
 from workers.reporting import report_service
 from workers.resources import Resources
+from workers.sandbox_code import keep_compiled_workflow_code
 from workflows.case.workflow import CaseWorkflow
 from workflows.delivery.workflow import DeliveryDayWorkflow, DeliveryOpeningWorkflow
 from workflows.handoff.entity import HandoffWorkflow
@@ -71,17 +72,20 @@ SHARED_WITH_WORKFLOWS = (
         f"workflows.case.{rules}"
         for rules in (
             "bounds",
+            "channel_deadline",
             "closure",
             "effects",
             "ladder",
             "launch",
             "machine",
+            "meetings",
             "presentation",
             "progress",
             "records",
             "requester",
             "rules",
             "supervision",
+            "verification",
         )
     ),
     *(f"workflows.handoff.{rules}" for rules in ("effects", "ladder", "machine", "presentation", "records")),
@@ -89,7 +93,9 @@ SHARED_WITH_WORKFLOWS = (
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox every workflow runs in, with the pure modules passed through (SHARED_WITH_WORKFLOWS)."""
+    """The sandbox every workflow runs in, with the pure modules passed through (SHARED_WITH_WORKFLOWS) and the
+    workflow modules' compiled code kept between instances (workers/sandbox_code.py)."""
+    keep_compiled_workflow_code()
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*SHARED_WITH_WORKFLOWS)
     )

@@ -7,7 +7,7 @@ the same transaction, so a change is seen by the next computation that starts af
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, String, select, update
+from sqlalchemy import BigInteger, String, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +34,11 @@ async def bump(session: AsyncSession, name: str) -> None:
         await session.flush()
 
 
+# Read before every legal-clock computation and department lookup: one Core statement, built once, the name a
+# parameter (an ORM select built per call cost more than the primary-key read itself).
+_READ = select(StoreStamp.__table__.c.version).where(StoreStamp.__table__.c.name == bindparam("name"))
+
+
 async def read(session: AsyncSession, name: str) -> int:
     """The stamp's version; read it before what it guards, so a change made in between only costs a reload."""
-    return (await session.scalar(select(StoreStamp.version).where(StoreStamp.name == name))) or 0
+    return (await session.scalar(_READ, {"name": name})) or 0
