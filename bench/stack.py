@@ -252,7 +252,6 @@ async def running_stack(keep: Path | None = None) -> AsyncIterator[Stack]:
             "CASELOOP_METRICS_PORT": "0",
             "CASELOOP_API_METRICS_PORT": "0",  # the door's own: a stack already up on this machine holds 9467
             "CASELOOP_SDK_METRICS_PORT": "0",
-            "CASELOOP_API_METRICS_PORT": "0",
             "CASELOOP_TASK_QUEUE": CASE_QUEUE,
             "CASELOOP_LOG_LEVEL": "WARNING",
             "CASELOOP_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
