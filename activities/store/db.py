@@ -23,6 +23,7 @@ from activities.store.base import (
     sealed_under,
     unseal,
 )
+from activities.store.writer import BUSY_TIMEOUT_MS, queue_writes
 from workers.keys import Keyring
 
 FROM_ENVIRONMENT: Literal["environment"] = "environment"
@@ -51,7 +52,9 @@ def configured_keyring() -> Keyring | None:
 def create_engine(
     url: str, *, keyring: Keyring | Literal["environment"] | None = FROM_ENVIRONMENT, **kwargs: Any
 ) -> AsyncEngine:
-    """An engine for the store URL; SQLite gets WAL, synchronous=normal and enforced foreign keys.
+    """An engine for the store URL; SQLite gets WAL, synchronous=normal and enforced foreign keys, and its write
+    transactions queue in-process, one writer per file (`activities.store.writer`), SQLite's busy timeout left for
+    the writers of other processes.
 
     Personal fields are sealed under `keyring` (by default the payload keys of the environment; None: kept in
     clear, marked). Errors never carry a statement's parameters: they reach logs and Temporal's history, and the
@@ -63,6 +66,7 @@ def create_engine(
     attach_field_cipher(engine.sync_engine.dialect, FieldCipher(keyring) if isinstance(keyring, Keyring) else None)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        queue_writes(engine)
     return engine
 
 
@@ -71,7 +75,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
