@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from temporalio.worker import Worker
 from activities.handoff.reconciliation import HandoffReportActivities
 from activities.store.handoff_events import HandoffReconciliation
 from schemas.handoff import HandoffPolicy
+from tests.support.eventually import eventually
 from workers.schedules import (
     RECONCILIATION_SCHEDULE_ID,
     RECONCILIATION_TIME_ZONE,
@@ -60,12 +60,13 @@ async def test_the_schedule_is_created_then_updated_keeping_an_operators_pause_a
             activities=[reports.reconcile_open_loops],
         ):
             await handle.trigger()
-            for _ in range(400):
+
+            async def letters() -> list[HandoffReconciliation]:
                 async with store() as session:
-                    recorded = (await session.scalars(select(HandoffReconciliation))).all()
-                if recorded:
-                    break
-                await asyncio.sleep(0.025)
+                    return list((await session.scalars(select(HandoffReconciliation))).all())
+
+            # Ten seconds were not always enough under a full test run: the triggered run waits for the scheduler.
+            recorded = await eventually(letters, bool, what="the triggered reconciliation's record")
         [letter] = recorded
         assert letter.open_past_limit == 0 and letter.run_key.startswith("handoff-reconciliation")
     finally:
