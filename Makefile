@@ -35,12 +35,15 @@ chromium:
 fonts:
 	@bash tests/support/ensure-fonts.sh
 
+# The tests and the benchmark start many Python processes (the CLI, workers, doors): their compiled modules are kept
+# under the venv, as an installed package keeps them, even where the environment asks for no bytecode, so that no
+# process compiles the project's sources again (about 0.2 s each; the benchmark's cold start measures it).
+KEEP_BYTECODE := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache
+
 # Two processes, one per core, each with its own Temporal servers; a test module stays on one of them, the slowest
-# modules first (tests/conftest.py). The tests start a few hundred Python processes (the CLI, workers, doors): their
-# compiled modules are kept under the venv, even where the environment asks for no bytecode, so that each process
-# does not compile the project's sources again (about 0.2 s each).
+# modules first (tests/conftest.py).
 test: install postgres prometheus chromium fonts
-	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
+	$(KEEP_BYTECODE) $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: install
 	$(BIN)/ruff check .
@@ -60,10 +63,10 @@ $(BENCH_STAMP): $(STAMP)
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
-	$(BIN)/python -m bench --plan full
+	$(KEEP_BYTECODE) $(BIN)/python -m bench --plan full
 
 bench-quick: $(BENCH_STAMP)
-	$(BIN)/python -m bench --plan quick
+	$(KEEP_BYTECODE) $(BIN)/python -m bench --plan quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
