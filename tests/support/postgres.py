@@ -108,12 +108,12 @@ def postgres_server() -> Iterator[str]:
         yield private
 
 
-async def create_database(admin_url: str) -> tuple[str, str]:
-    """Creates an empty database; returns its name and its SQLAlchemy async URL."""
+async def create_database(admin_url: str, template: str | None = None) -> tuple[str, str]:
+    """Creates an empty database, or a copy of `template`; returns its name and its SQLAlchemy async URL."""
     name = f"caseloop_t_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(admin_url)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     finally:
         await conn.close()
     base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)

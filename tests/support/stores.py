@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-
-import asyncpg
 
 from activities.store.migrate import upgrade
 from tests.support import postgres
@@ -57,16 +54,9 @@ class StoreTemplates:
         admin = admin_url
         if admin is None or self._admin_url not in (None, admin):
             raise RuntimeError("a PostgreSQL store needs the admin URL of the suite's server")
-        template = await self._postgres_template(admin)
-        name = f"caseloop_t_{uuid.uuid4().hex[:12]}"
-        conn = await asyncpg.connect(admin)
+        name, url = await postgres.create_database(admin, template=await self._postgres_template(admin))
         try:
-            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        finally:
-            await conn.close()
-        base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        try:
-            yield f"{base}/{name}"
+            yield url
         finally:
             await postgres.drop_database(admin, name)
 
