@@ -1,10 +1,11 @@
-"""Thousands of comments on one case from several senders at once, on the dev server with the production worker:
+"""Hundreds of comments on one case from several senders at once, on the dev server with the production worker:
 the case continues as new when the server asks, applies each command once, answers a resend of an early command id
 with its remembered result, and carries a state that stays within its bound from run to run.
 
 The issue asks for 5,000 commands: `CASELOOP_FAULT_COMMANDS=5000` runs that many. `make test` runs COMMANDS, about
 half a minute here (20 commands a second on a quiet 2-core machine): enough for the server to ask for a
-continue-as-new (it asks at about 370) and for the continued run to answer early ids again. The test prints its wall time; it asserts no speed (bench/ does).
+continue-as-new (it asks at about 370) and for the continued run to answer early ids again. The test prints its
+wall time; it asserts no speed (bench/ does).
 """
 
 from __future__ import annotations
