@@ -110,16 +110,7 @@ async def complete_step(
 ) -> JointView:
     command_id = key or uuid.uuid4().hex
     command = CompleteStep(command_id=command_id, department=caller.department, step=step, note=body.note)
-    handle = parts.engine.temporal.get_workflow_handle(joint_workflow_id(joint_id))
-    return await send_update(
-        handle,
-        JOINT_COMPLETE_STEP,
-        command,
-        JointView,
-        command_id=command_id,
-        closed=DoorProblem(Kind.RULE_REFUSED, "the application has closed", rule="joint.closed"),
-        missing=not_found(f"joint application {joint_id}"),
-    )
+    return await _update(parts, joint_id, JOINT_COMPLETE_STEP, command, command_id)
 
 
 @router.post(
@@ -136,10 +127,14 @@ async def answer_supervision_order(
     command = AnswerLadderOrder(
         command_id=command_id, department=caller.department, order_id=body.order_id, answer=body.answer
     )
-    handle = parts.engine.temporal.get_workflow_handle(joint_workflow_id(joint_id))
+    return await _update(parts, joint_id, ANSWER_LADDER_ORDER, command, command_id)
+
+
+async def _update(parts: Door, joint_id: str, update: str, command: object, command_id: str) -> JointView:
+    """Sends a command to the application's workflow: a closed one refuses it, an unknown one is 404."""
     return await send_update(
-        handle,
-        ANSWER_LADDER_ORDER,
+        parts.engine.temporal.get_workflow_handle(joint_workflow_id(joint_id)),
+        update,
         command,
         JointView,
         command_id=command_id,
