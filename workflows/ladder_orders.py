@@ -78,6 +78,17 @@ def check_answer(orders: list[LadderOrder], command: AnswerLadderOrder) -> Ladde
     return order
 
 
+def validate_answer(orders: list[LadderOrder] | None, seen: set[str], command: AnswerLadderOrder) -> None:
+    """An answer's update validator: before the workflow has a view, and for a command id already applied (the
+    handler answers it again), nothing to check; else the refusal as the update's error."""
+    if orders is None or command.command_id in seen:
+        return
+    try:
+        check_answer(orders, command)
+    except Rejected as rejected:
+        raise rejected.rejection.error() from None
+
+
 def answer(
     subject_id: str, orders: list[LadderOrder], command: AnswerLadderOrder, now: datetime
 ) -> tuple[list[LadderOrder], SupervisionOrderTransition]:

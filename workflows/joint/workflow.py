@@ -187,12 +187,7 @@ class JointWorkflow:
 
     @answer_order.validator
     def _check_answer(self, command: AnswerLadderOrder) -> None:
-        if self._view is None or command.command_id in self._seen:
-            return
-        try:
-            ladder_orders.check_answer(self._view.orders, command)
-        except Rejected as rejected:
-            raise rejected.rejection.error() from None
+        ladder_orders.validate_answer(self._view.orders if self._view is not None else None, self._seen, command)
 
     @property
     def _subject(self) -> str:
