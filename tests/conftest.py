@@ -4,6 +4,7 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -51,12 +52,10 @@ SLOW_MODULES = (
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow modules first, each module's tests together, the others by their count of tests (most first)."""
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item.nodeid.split("::", 1)[0]] = counts.get(item.nodeid.split("::", 1)[0], 0) + 1
+    counts = Counter(item.nodeid.partition("::")[0] for item in items)
 
     def rank(item: pytest.Item) -> tuple[int, int, str]:
-        module = item.nodeid.split("::", 1)[0]
+        module = item.nodeid.partition("::")[0]
         slow = SLOW_MODULES.index(module) if module in SLOW_MODULES else len(SLOW_MODULES)
         return slow, -counts[module], module
 
