@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib._bootstrap_external as bootstrap
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,8 @@ from typing import Any
 import pytest
 from temporalio import workflow
 
-from workers.sandbox_code import _CachedSourceLoader
+import workflows.case
+from workers.sandbox_code import CompiledCodeFinder, _CachedSourceLoader
 from workers.worker import SHARED_WITH_WORKFLOWS, workflow_runner
 from workflows.case.workflow import CaseWorkflow
 
@@ -42,6 +44,12 @@ async def test_a_new_case_instance_compiles_nothing(compiled: list[str]) -> None
     for _ in range(3):
         runner.prepare_workflow(definition)  # each one runs workflows/case/workflow.py in a sandbox of its own
     assert compiled[first:] == [], f"later instances compiled {compiled[first:]}"
+    # Where bytecode is written (`make test` keeps it) the count above holds without the finder too: the module is
+    # found through the caching loader all the same.
+    finders = [finder for finder in sys.meta_path if isinstance(finder, CompiledCodeFinder)]
+    assert len(finders) == 1, "the runner installs the finder once"
+    spec = finders[0].find_spec("workflows.case.workflow", list(workflows.case.__path__))
+    assert spec is not None and isinstance(spec.loader, _CachedSourceLoader)
 
 
 def test_the_case_rules_are_shared_not_reimported() -> None:
