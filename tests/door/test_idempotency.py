@@ -1,15 +1,34 @@
 """Idempotency-Key over real HTTP: a retry answers the first result and applies nothing twice; another request under
-the same key is 422; a key in flight is 409; a stale claim is taken over; the key's syntax is checked."""
+the same key is 422; a key in flight is 409; a stale claim is taken over; the key's syntax is checked; on a SQLite store the records
+live in a file of their own."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.store.db import create_engine, create_session_factory
 from activities.store.idempotency import IN_FLIGHT, IdempotencyKey
 from tests.door.conftest import COORDINATOR, LEAD, LOCALITY, DoorWorld
 from tests.door.test_cases import audit, launched, problem
-from workers.door.idempotency import fingerprint
+from workers.door.idempotency import fingerprint, keys_store_url
+
+
+@asynccontextmanager
+async def door_keys(world: DoorWorld) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """The file the door keeps its Idempotency-Key records in, opened as another process would."""
+    url = keys_store_url(world.settings.resolved_store_url)
+    assert url is not None, "the door's world runs on a SQLite store"
+    engine = create_engine(url, keyring=world.settings.payload_keyring())
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
 
 
 async def test_a_retry_answers_the_first_result_and_applies_once(door_world: DoorWorld) -> None:
@@ -75,26 +94,58 @@ async def test_a_key_in_flight_is_409_until_it_goes_stale(door_world: DoorWorld)
     body = b'{"role":"coordinator","text":"busy"}'
     path = f"/v1/cases/{case_id}/comment"
     now = datetime.now(UTC)
-    async with door_world.sessions.begin() as session:
-        session.add(
-            IdempotencyKey(
-                department=COORDINATOR,
-                key=key,
-                fingerprint=fingerprint("POST", path, body),
-                state=IN_FLIGHT,
-                created_at=now,
-                expires_at=now + timedelta(hours=1),
+    async with door_keys(door_world) as keys:
+        async with keys.begin() as session:
+            session.add(
+                IdempotencyKey(
+                    department=COORDINATOR,
+                    key=key,
+                    fingerprint=fingerprint("POST", path, body),
+                    state=IN_FLIGHT,
+                    created_at=now,
+                    expires_at=now + timedelta(hours=1),
+                )
             )
-        )
-    headers = {"Idempotency-Key": key, "Content-Type": "application/json"}
-    busy = problem(await door_world.client(COORDINATOR).post(path, content=body, headers=headers), 409)
-    assert busy["type"].endswith("/idempotency-key-in-flight")
-    async with door_world.sessions.begin() as session:
-        row = await session.get(IdempotencyKey, (COORDINATOR, key))
-        assert row is not None
-        row.created_at = now - timedelta(hours=1)  # the door that claimed it crashed long ago
-    taken = await door_world.client(COORDINATOR).post(path, content=body, headers=headers)
-    assert taken.status_code == 200, taken.text
+        headers = {"Idempotency-Key": key, "Content-Type": "application/json"}
+        busy = problem(await door_world.client(COORDINATOR).post(path, content=body, headers=headers), 409)
+        assert busy["type"].endswith("/idempotency-key-in-flight")
+        async with keys.begin() as session:
+            row = await session.get(IdempotencyKey, (COORDINATOR, key))
+            assert row is not None
+            row.created_at = now - timedelta(hours=1)  # the door that claimed it crashed long ago
+        taken = await door_world.client(COORDINATOR).post(path, content=body, headers=headers)
+        assert taken.status_code == 200, taken.text
+
+
+async def test_on_a_sqlite_store_the_keys_live_in_a_file_of_their_own(door_world: DoorWorld) -> None:
+    """The door's two writes per command never wait on the worker's writes to the store's file."""
+    case_id = await launched(door_world)
+    key = str(uuid.uuid4())
+    answer = await door_world.client(LEAD).post(
+        f"/v1/cases/{case_id}/comment", json={"role": "lead", "text": "apart"}, headers={"Idempotency-Key": key}
+    )
+    assert answer.status_code == 200, answer.text
+    mine = (IdempotencyKey.department == LEAD) & (IdempotencyKey.key == key)
+    async with door_keys(door_world) as keys, keys() as session:
+        row = await session.scalar(select(IdempotencyKey).where(mine))
+        assert row is not None and row.state == "completed" and row.status == 200
+    async with door_world.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(IdempotencyKey).where(mine)) == 0
+
+
+def test_where_a_store_keeps_the_door_keys() -> None:
+    assert keys_store_url("sqlite+aiosqlite:////srv/data/caseloop.db") == (
+        "sqlite+aiosqlite:////srv/data/caseloop-door-keys.db"
+    )
+    assert keys_store_url("sqlite+aiosqlite:///relative/store.sqlite") == (
+        "sqlite+aiosqlite:///relative/store-door-keys.sqlite"
+    )
+    for kept_in_the_store in (
+        "sqlite+aiosqlite://",
+        "sqlite+aiosqlite:///:memory:",
+        "postgresql+asyncpg://caseloop:secret@db:5432/caseloop",
+    ):
+        assert keys_store_url(kept_in_the_store) is None
 
 
 async def test_a_malformed_key_is_refused(door_world: DoorWorld) -> None:

@@ -1,7 +1,8 @@
 """The front door's FastAPI application: routes, problem details, the body limit, and the parts it runs on.
 
 `build_app(settings)` connects to Temporal and opens the store when it starts serving (the lifespan), unless it is
-handed an engine and store sessions of the caller's, which it then leaves open.
+handed an engine and store sessions of the caller's, which it then leaves open. On a SQLite store it keeps the
+Idempotency-Key records in a file of their own (`workers.door.idempotency.keys_store_url`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from caseloop.direct import CaseClient
 from workers.door import problems
 from workers.door.credentials import Authenticator
 from workers.door.deps import Door, DoorOptions
-from workers.door.idempotency import Idempotency
+from workers.door.idempotency import Idempotency, keys_store_url, prepare_keys_store
 from workers.door.openapi import install_openapi
 from workers.door.routes import cases, clock, deliveries, handoffs, inbox, intake, joint, me, registry, verifications
 from workers.settings import Settings
@@ -56,11 +57,19 @@ def build_app(
             http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)))
             authenticator = Authenticator(settings, store, http)
             stack.push_async_callback(authenticator.drain)
+            keys, earlier = store, None
+            keys_url = keys_store_url(settings.resolved_store_url)
+            if keys_url is not None:
+                keys_database = create_engine(keys_url, keyring=settings.payload_keyring())
+                stack.push_async_callback(keys_database.dispose)
+                await prepare_keys_store(keys_database)
+                keys, earlier = create_session_factory(keys_database), store
             idempotency = Idempotency(
-                store,
+                keys,
                 problem_base=settings.problem_base,
                 retention=options.idempotency_retention,
                 stale_after=options.stale_after,
+                earlier=earlier,
             )
             app.state.door = Door(
                 settings=settings,

@@ -5,6 +5,12 @@ The key is also the command's id: the Temporal update id is `<department>/<key>`
 at most once even when the door's own record is lost. A 503 or 504 releases the key, since the retry must reach
 the engine again (which then answers the first result). A claim older than a command can take is taken over, so a
 door that crashed mid-request never jams a key.
+
+On a SQLite store (the embedded stack) the records live in a file of their own beside it (`keys_store_url`): each
+command writes its key twice, and in the store's file those writes would wait on the worker's, which only SQLite's
+busy handler arbitrates across processes (sleeps of up to 100 ms). The file holds one table, created by the door
+that first opens it; a change to `idempotency_keys` must also reach this file (the records are short-lived: a
+migration may empty it). PostgreSQL keeps them in the store: its writers lock rows, not the database.
 """
 
 from __future__ import annotations
@@ -16,12 +22,15 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import structlog
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from activities.store.idempotency import COMPLETED, IN_FLIGHT, IdempotencyKey, IdempotencyRepository
 from workers.door.problems import DoorProblem, Kind
@@ -71,6 +80,27 @@ def _without_nulls(value: Any) -> Any:
     return value
 
 
+def keys_store_url(store_url: str) -> str | None:
+    """Where a door on this store keeps its keys: for a SQLite file `<name>.db`, `<name>-door-keys.db` beside it;
+    None (in the store) for any other store, an in-memory SQLite one included."""
+    url = make_url(store_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    path = Path(url.database)
+    return url.set(database=str(path.with_name(f"{path.stem}-door-keys{path.suffix}"))).render_as_string(
+        hide_password=False
+    )
+
+
+async def prepare_keys_store(engine: AsyncEngine) -> None:
+    """Creates the keys file's table and index unless they are there (doors starting side by side may race)."""
+    table = IdempotencyKey.__table__
+    async with engine.begin() as connection:
+        await connection.execute(CreateTable(table, if_not_exists=True))
+        for index in table.indexes:
+            await connection.execute(CreateIndex(index, if_not_exists=True))
+
+
 def command_id(department: str, key: str) -> str:
     """The update id the engine gets: keys of two departments never meet."""
     return f"{department}/{key}"
@@ -100,8 +130,12 @@ class Idempotency:
         retention: timedelta,
         stale_after: timedelta,
         clock: Callable[[], datetime] = _now,
+        earlier: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
+        """`earlier`: a store that held the keys before (a SQLite store, before they moved to a file of their own),
+        whose records are only purged."""
         self._sessions = sessions
+        self._earlier = earlier
         self._base = problem_base
         self.retention = retention
         self._stale_after = stale_after
@@ -134,8 +168,12 @@ class Idempotency:
         return response
 
     async def purge(self) -> int:
-        async with self._sessions.begin() as session:
-            return await IdempotencyRepository(session).purge(self._clock())
+        purged = 0
+        for sessions in (self._sessions, self._earlier):
+            if sessions is not None:
+                async with sessions.begin() as session:
+                    purged += await IdempotencyRepository(session).purge(self._clock())
+        return purged
 
     async def _answer(self, work: Work, key: str) -> Response:
         try:
