@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import signal
 import subprocess
 import sys
@@ -52,14 +53,18 @@ def profiling(stack: Stack, process: str | None, results: Path, plan: Plan) -> I
         print(f"profile of the {process}: {', '.join(str(path) for path in outputs.values())}", flush=True)
 
 
-async def run(plan: Plan, only: set[str], results: Path, keep: Path | None, profile: str | None) -> Path:
+async def run(
+    plan: Plan, only: set[str], results: Path, keep: Path | None, profile: str | None, instant: bool = False
+) -> Path:
     started = time.monotonic()
     async with running_stack(keep) as stack:
         print(f"stack up in {time.monotonic() - started:.1f} s ({stack.directory})", flush=True)
         bench = await Bench.open(stack, plan)
         bench.started = started
+        if instant:
+            bench.profile_instant = functools.partial(profiling, stack, profile, results, plan)
         try:
-            with profiling(stack, profile, results, plan):
+            with profiling(stack, None if instant else profile, results, plan):
                 for key, (title, scenario) in SCENARIOS.items():
                     if only and key not in only:
                         continue
@@ -101,7 +106,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", choices=("worker", "door", "bare"), help="sample this process with py-spy during the scenarios"
     )
+    parser.add_argument(
+        "--profile-instant",
+        action="store_true",
+        help="with --profile, sample only the 17:30 burst's instant on caseloop's side (a second before it until "
+        "every card is recorded), not its preparation; give --set repetitions=1, as each instant overwrites the last",
+    )
     args = parser.parse_args(argv)
+    if args.profile_instant and args.profile is None:
+        parser.error("--profile-instant: give --profile too")
     args.results.mkdir(parents=True, exist_ok=True)
     only = {key.strip() for key in args.only.split(",") if key.strip()}
     unknown = only - set(SCENARIOS)
@@ -114,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--set {assignment}: give FIELD=N with a field of the plan ({', '.join(vars(plan))})")
         current = getattr(plan, name)
         plan = dataclasses.replace(plan, **{name: type(current)(float(value))})
-    table = asyncio.run(run(plan, only, args.results, args.keep, args.profile))
+    table = asyncio.run(run(plan, only, args.results, args.keep, args.profile, args.profile_instant))
     print(table.read_text(encoding="utf-8"))
     return 0
 

@@ -4,8 +4,10 @@ they add."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -65,6 +67,8 @@ class Bench:
     figures: Figures = field(default_factory=Figures)
     facts: dict[str, Any] = field(default_factory=dict)  # what later scenarios use (capacity), and notes
     started: float = field(default_factory=time.monotonic)
+    # What samples the 17:30 burst's instant (`--profile-instant`); by default nothing.
+    profile_instant: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
 
     @classmethod
     async def open(cls, stack: Stack, plan: Plan) -> Bench:

@@ -69,14 +69,16 @@ async def _caseloop(bench: Bench, repetition: int, count: int) -> tuple[list[flo
         # Too slow a preparation leaves the instant behind (commitment.deadline-passed): measured without them.
         note = f"caseloop: {len(errors)} of {count} cases not ready before the instant ({errors[0]!r})"
     query = "SELECT card_id FROM cards WHERE reason = ? AND subject_id LIKE '%" + prefix + "%'"
-    lateness = await _watch(
-        bench.stack.store_path,
-        query,
-        CardReason.DEADLINE_OVERDUE.value,
-        len(cases),
-        due.timestamp(),
-        bench.plan.scenario_seconds,
-    )
+    await asyncio.sleep(max(0.0, due.timestamp() - time.time() - 1))
+    with bench.profile_instant():
+        lateness = await _watch(
+            bench.stack.store_path,
+            query,
+            CardReason.DEADLINE_OVERDUE.value,
+            len(cases),
+            due.timestamp(),
+            bench.plan.scenario_seconds,
+        )
     return lateness, float(len(cases)), note
 
 
