@@ -1,6 +1,6 @@
 """Idempotency-Key over real HTTP: a retry answers the first result and applies nothing twice; another request under
-the same key is 422; a key in flight is 409; a stale claim is taken over; the key's syntax is checked; on a SQLite store the records
-live in a file of their own."""
+the same key is 422; a key in flight is 409; a stale claim is taken over; the key's syntax is checked; on a SQLite
+store the records live in a file of their own."""
 
 from __future__ import annotations
 
