@@ -94,7 +94,7 @@ def keys_store_url(store_url: str) -> str | None:
 
 async def prepare_keys_store(engine: AsyncEngine) -> None:
     """Creates the keys file's table and index unless they are there (doors starting side by side may race)."""
-    table = IdempotencyKey.__table__
+    table = IdempotencyKey.metadata.tables[IdempotencyKey.__tablename__]
     async with engine.begin() as connection:
         await connection.execute(CreateTable(table, if_not_exists=True))
         for index in table.indexes:
