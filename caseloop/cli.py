@@ -40,6 +40,9 @@ VERBS = {
     "report": "caseloop.commands.report",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(VERBS.values()))
+# The verbs whose module registers one of its own verbs alone, `register(subparsers, only=…)`, when the command line
+# names it (`caseloop case show …`: no launch request, no command models); any other word registers them all.
+NESTED_ALONE = frozenset({"case"})
 
 # `import httpx` imports httpx's own command line (click, rich, pygments: about 70 ms) whenever those happen to be
 # installed; this process is caseloop's command line and never runs httpx's, so httpx gets its stub instead.
@@ -61,15 +64,19 @@ def _models_built_on_use() -> None:
     BaseModel.model_config["defer_build"] = True
 
 
-def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+def build_parser(verb: str | None = None, then: str | None = None) -> argparse.ArgumentParser:
     """The parser with every command, or with only the commands of `verb`'s module when `verb` is one of VERBS:
-    that verb parses, helps and refuses exactly as in the whole parser."""
+    that verb parses, helps and refuses exactly as in the whole parser. `then`, the word after the verb, narrows a
+    verb of NESTED_ALONE to that one of its own verbs when its module registers it alone (only if it is one)."""
     parser = argparse.ArgumentParser(
         prog="caseloop",
         description="Cross-department case collaboration on Temporal: launch, commit, supervise, close.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = VERBS.get(verb or "")
+    if chosen and verb in NESTED_ALONE and then is not None:
+        importlib.import_module(chosen).register(subparsers, only=then)
+        return parser
     for name in (chosen,) if chosen else COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
@@ -86,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None and arguments and arguments[0] in CLIENT_VERBS:  # the console script, not a caller's process
         _models_built_on_use()
     try:
-        code = _run(build_parser(arguments[0] if arguments else None), arguments)
+        code = _run(build_parser(*arguments[:2]), arguments)
     except BrokenPipeError:
         code = 0  # raised while printing a result: the command did its work
     try:
