@@ -159,6 +159,22 @@ def test_a_verb_alone_helps_as_in_the_whole_parser(verb: str, monkeypatch: pytes
     assert list(_verbs(build_parser(verb))) == [name for name, module in VERBS.items() if module == VERBS[verb]]
 
 
+def test_a_client_verb_loads_with_the_collector_off_and_runs_with_it_on(tmp_path: Path) -> None:
+    """The console script of a client verb imports its modules with the garbage collector off, then freezes them and
+    turns it on again before the command runs; `caseloop deadline` runs (and exits) with the collector on."""
+    check = (
+        "import gc, sys; from caseloop.cli import main; code = main(); "
+        "print(code, gc.isenabled(), gc.get_freeze_count() > 10_000, file=sys.stderr)"
+    )
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CASELOOP_")}
+    env["CASELOOP_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", check, *DEADLINE], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert "due        2026-06-23T17:30:00+08:00" in done.stdout, done.stderr[-2000:]
+    assert done.stderr.split()[-3:] == ["0", "True", "True"], done.stderr[-2000:]
+
+
 @pytest.mark.parametrize("then", list(READ_VERBS))
 def test_a_case_verb_that_reads_helps_alone_as_in_the_whole_parser(then: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "120")
