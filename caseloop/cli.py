@@ -9,14 +9,13 @@ exit code (0, not the shell's 141 for SIGPIPE): the reader took what it wanted.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import gc
 import importlib
 import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 
 from caseloop.errors import CommandError, InputRejected
 
@@ -40,6 +39,9 @@ VERBS = {
     "report": "caseloop.commands.report",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(VERBS.values()))
+# The verbs whose module registers one of its own verbs alone, `register(subparsers, only=…)`, when the command line
+# names it (`caseloop case show …`: no launch request, no command models); any other word registers them all.
+NESTED_ALONE = frozenset({"case"})
 
 # `import httpx` imports httpx's own command line (click, rich, pygments: about 70 ms) whenever those happen to be
 # installed; this process is caseloop's command line and never runs httpx's, so httpx gets its stub instead.
@@ -61,15 +63,27 @@ def _models_built_on_use() -> None:
     BaseModel.model_config["defer_build"] = True
 
 
-def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+def _imports_settled() -> None:
+    """The verb's modules are imported: the collector, off while they loaded (their classes and models are tens of
+    thousands of objects, none of them garbage, which it would traverse again and again: about 20 ms of a short
+    command), goes back on with them frozen, so that it traverses only what the command itself allocates."""
+    gc.freeze()
+    gc.enable()
+
+
+def build_parser(verb: str | None = None, then: str | None = None) -> argparse.ArgumentParser:
     """The parser with every command, or with only the commands of `verb`'s module when `verb` is one of VERBS:
-    that verb parses, helps and refuses exactly as in the whole parser."""
+    that verb parses, helps and refuses exactly as in the whole parser. `then`, the word after the verb, narrows a
+    verb of NESTED_ALONE to that one of its own verbs when its module registers it alone (only if it is one)."""
     parser = argparse.ArgumentParser(
         prog="caseloop",
         description="Cross-department case collaboration on Temporal: launch, commit, supervise, close.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = VERBS.get(verb or "")
+    if chosen and verb in NESTED_ALONE and then is not None:
+        importlib.import_module(chosen).register(subparsers, only=then)
+        return parser
     for name in (chosen,) if chosen else COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
@@ -83,10 +97,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     it wanted. Scripts that must know the rest was not written can compare line counts.
     """
     arguments = sys.argv[1:] if argv is None else list(argv)
-    if argv is None and arguments and arguments[0] in CLIENT_VERBS:  # the console script, not a caller's process
+    console = argv is None and bool(arguments) and arguments[0] in CLIENT_VERBS  # the console script's own process
+    if console:
+        gc.disable()  # while the verb's modules load: see _imports_settled
         _models_built_on_use()
     try:
-        code = _run(build_parser(arguments[0] if arguments else None), arguments)
+        try:
+            parser = build_parser(*arguments[:2])
+        finally:
+            if console:
+                _imports_settled()
+        code = _run(parser, arguments)
     except BrokenPipeError:
         code = 0  # raised while printing a result: the command did its work
     try:
@@ -103,7 +124,9 @@ def _run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
         return int(exit.code or 0)
     try:
         result = args.handler(args)
-        if asyncio.iscoroutine(result):
+        if isinstance(result, Coroutine):
+            import asyncio  # here, not with this module: `caseloop deadline` runs without it
+
             result = asyncio.run(result)
     except CommandError as error:
         with contextlib.suppress(BrokenPipeError):  # `2>&1 | head`: the exit code still tells
@@ -113,8 +136,10 @@ def _run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
         return 130
     finally:
         # A Temporal client first freed while the interpreter finalizes aborts the process from the SDK's Rust
-        # threads (temporalio/sdk-python#300, about one short command in five here): free it now.
-        gc.collect()
+        # threads (temporalio/sdk-python#300, about one short command in five here): free it now. Without the
+        # Temporal SDK loaded there is no such client, and the collection would only cost time (about 20 ms).
+        if "temporalio" in sys.modules:
+            gc.collect()
     return int(result or 0)
 
 

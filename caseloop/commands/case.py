@@ -11,7 +11,7 @@ Read commands print tables, or JSON with `--json`. Exit codes: 0 done, 2 rejecte
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from caseloop.commands.bounds import MOST_LISTED, after, listed, within
 from caseloop.commands.forms import add_door_flags, add_model_flags, connect, merged, parse_instant
@@ -19,16 +19,21 @@ from caseloop.commands.tables import as_json, cell, pairs, table
 from caseloop.errors import InputRejected
 from caseloop.sdk.building import build
 from caseloop.sdk.cases import CaseHandle
-from caseloop.sdk.client import CaseClient
-from caseloop.sdk.summaries import CaseSummary
-from schemas.api import LaunchRequest
 from schemas.case.commands import CASE_COMMANDS, CommandResult
 from schemas.case.stages import CardColour, CaseStage, Priority, SupervisionLevel
 from schemas.case.state import case_id_of
-from schemas.case.views import CaseView, Timeline
+
+# The door's request models (`schemas.api`, with the list's summaries) are imported by `launch` and `list`, the verbs
+# that use them: `caseloop case show` reads one case and builds none of them (see READ_VERBS).
+if TYPE_CHECKING:
+    from caseloop.sdk.client import CaseClient
+    from caseloop.sdk.summaries import CaseSummary
+    from schemas.case.views import CaseView, Timeline
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, only: str | None = None) -> None:
+    """The `case` verb and its verbs; with `only` one of READ_VERBS, that verb alone (it parses and helps as in the
+    whole parser, and the launch request's and the commands' flags are not built)."""
     case = subparsers.add_parser(
         "case",
         help="launch, drive and find cases",
@@ -37,6 +42,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "credential's department (of --system's with --system).",
     )
     verbs = case.add_subparsers(dest="verb", metavar="VERB", required=True)
+    if only in READ_VERBS:
+        READ_VERBS[only](verbs)
+        return
+    _register_launch(verbs)
+    for add in READ_VERBS.values():
+        add(verbs)
+    _register_commands(verbs)
+
+
+def _register_launch(verbs: argparse._SubParsersAction) -> None:
+    from schemas.api import LaunchRequest
 
     launch = verbs.add_parser(
         "launch",
@@ -51,11 +67,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(launch, file=True)
     launch.set_defaults(handler=_launch)
 
+
+def _register_show(verbs: argparse._SubParsersAction) -> None:
     show = verbs.add_parser("show", help="a case's state: stage, parties, clocks, orders, cards")
     _case_argument(show)
     _common(show)
     show.set_defaults(handler=_show)
 
+
+def _register_timeline(verbs: argparse._SubParsersAction) -> None:
     timeline = verbs.add_parser("timeline", help="a case's transitions: who, what, when, why")
     _case_argument(timeline)
     timeline.add_argument("--after", type=after, default=0, metavar="SEQ", help="entries after this seq")
@@ -65,17 +85,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(timeline)
     timeline.set_defaults(handler=_timeline)
 
+
+def _register_list(verbs: argparse._SubParsersAction) -> None:
     listing = verbs.add_parser("list", help="cases matching filters (Temporal visibility)")
     _filters(listing)
     listing.add_argument("--limit", type=listed, default=100, help="at most this many, 1 to 1000 (default 100)")
     _common(listing)
     listing.set_defaults(handler=_list)
 
+
+def _register_count(verbs: argparse._SubParsersAction) -> None:
     count = verbs.add_parser("count", help="how many cases match the filters")
     _filters(count)
     _common(count)
     count.set_defaults(handler=_count)
 
+
+def _register_commands(verbs: argparse._SubParsersAction) -> None:
     for name, model in CASE_COMMANDS.items():
         method = getattr(CaseHandle, name.replace("-", "_"))
         verb = verbs.add_parser(name, help=_first_line(method.__doc__), description=method.__doc__)
@@ -87,6 +113,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         verb.add_argument("--command-id", metavar="ID", help="applied at most once; default: a new uuid")
         _common(verb, file=True)
         verb.set_defaults(handler=_command, command=name.replace("-", "_"), model=model)
+
+
+# The verbs that read, each with what registers it, in the order the help lists them (after `launch`): the command
+# line `caseloop case <one of them> …` builds that verb's parser alone (caseloop.cli.build_parser).
+READ_VERBS = {
+    "show": _register_show,
+    "timeline": _register_timeline,
+    "list": _register_list,
+    "count": _register_count,
+}
 
 
 def _common(parser: argparse.ArgumentParser, *, file: bool = False) -> None:
@@ -142,6 +178,8 @@ def _handle(client: CaseClient, args: argparse.Namespace) -> CaseHandle:
 
 
 async def _launch(args: argparse.Namespace) -> int:
+    from schemas.api import LaunchRequest
+
     fields = merged(args, LaunchRequest)
     nominated = [{"department": code} for code in args.co_unit]
     nominated += [{"department": code, "mandatory": False} for code in args.optional_co_unit]

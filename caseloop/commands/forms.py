@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -30,6 +29,8 @@ from caseloop.errors import Forbidden, InputRejected
 from schemas.registry import Limit
 
 if TYPE_CHECKING:  # the SDK and the settings are imported when a command runs, not while the CLI builds its parser
+    import yaml
+
     from caseloop.sdk.client import CaseClient
 
 # Where `caseloop up` writes the development keys, inside the data directory: department code → API key.
@@ -184,6 +185,8 @@ def read_events(path: str) -> tuple[str | None, list[Any]]:
 
 def _parsed(path: str, field: str) -> Any:
     """The JSON (a `.json` file) or YAML a file holds; a file that cannot be read or parsed is rejected."""
+    import yaml  # here, not with the module: most commands read no file
+
     try:
         text = read_text(path, field)
     except OSError as error:

@@ -2,11 +2,42 @@
 
 `CaseClient.connect(url=…, api_key=…)`; `caseloop.sync` is the same, blocking. It holds no Temporal credentials
 and no payload key: those stay behind the door (`caseloop.direct` is the in-cluster transport for trusted tools).
+
+The names below are imported on first use: a command line verb that reads one case (`caseloop case show`) imports
+the case handle and its view, not the hand-offs, the intake channels or the request models of every command.
 """
 
-from caseloop.sdk.cases import CaseHandle
-from caseloop.sdk.client import CaseClient
-from caseloop.sdk.handoffs import HandoffHandle
-from caseloop.sdk.summaries import CaseSummary, HandoffSummary
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from caseloop.sdk.cases import CaseHandle
+    from caseloop.sdk.client import CaseClient
+    from caseloop.sdk.handoffs import HandoffHandle
+    from caseloop.sdk.summaries import CaseSummary, HandoffSummary
 
 __all__ = ["CaseClient", "CaseHandle", "CaseSummary", "HandoffHandle", "HandoffSummary"]
+
+# Each public name and the module that defines it.
+_HOMES = {
+    "CaseClient": "caseloop.sdk.client",
+    "CaseHandle": "caseloop.sdk.cases",
+    "CaseSummary": "caseloop.sdk.summaries",
+    "HandoffHandle": "caseloop.sdk.handoffs",
+    "HandoffSummary": "caseloop.sdk.summaries",
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:  # a submodule (`from caseloop.sdk import cases`) is then imported by the import system
+        raise AttributeError(f"module 'caseloop.sdk' has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -9,21 +9,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from caseloop.errors import InputRejected
 from caseloop.sdk.building import build
 from caseloop.sdk.failures import invalid
-from schemas import handoff
 from schemas.access import Caller
-from schemas.api import CaseActingRole, HandoffActingRole
 from schemas.case.commands import Actor
 from schemas.case.stages import Role
 
+# The hand-off's models and the door's request models (`schemas.api`) are imported where a hand-off actor or a
+# role is parsed, not with this module: a handle that only reads (`caseloop case show`) never builds them.
+if TYPE_CHECKING:
+    from schemas import handoff
+
+    HandoffActor = handoff.Actor | str
+
 CaseActor = Actor | str
-HandoffActor = handoff.Actor | str
+
+
+def __getattr__(name: str) -> object:
+    """`HandoffActor`, the hand-off actor's alias, built on first use (it imports the hand-off's models)."""
+    if name == "HandoffActor":
+        from schemas import handoff
+
+        alias = handoff.Actor | str
+        globals()[name] = alias
+        return alias
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,8 @@ class Acting:
         """The actor model in `department`, to check the command's fields before it is sent."""
         try:
             if self.handoff:
+                from schemas import handoff
+
                 return handoff.Actor(department=department, role=Role(self.role))
             return Actor(department=department, role=Role(self.role))
         except ValidationError as error:
@@ -87,11 +104,16 @@ def case_acting(value: CaseActor | Acting | None) -> Acting:
         return value
     if isinstance(value, Actor):
         return Acting(value.role.value, value.department)
+    from schemas.api import CaseActingRole
+
     return _parse(value, [role.value for role in CaseActingRole], handoff=False)
 
 
 def handoff_acting(value: HandoffActor | Acting | None) -> Acting:
     """A hand-off command's actor: receiver, originator or coordinator (never `system` from outside)."""
+    from schemas import handoff
+    from schemas.api import HandoffActingRole
+
     if isinstance(value, Acting):
         return value
     if isinstance(value, handoff.Actor):

@@ -20,41 +20,39 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pydantic import BaseModel, JsonValue, TypeAdapter, ValidationError
 
 from caseloop.errors import Forbidden, InputRejected
-from caseloop.sdk.actors import CaseActor, HandoffActor, OnBehalf
+from caseloop.sdk.actors import CaseActor, OnBehalf
 from caseloop.sdk.building import build, command_id_of
 from caseloop.sdk.cases import CaseHandle
 from caseloop.sdk.failures import invalid, refusal
-from caseloop.sdk.handoffs import HandoffHandle
-from caseloop.sdk.summaries import CaseSummary, HandoffSummary, Many
 from caseloop.sdk.transport import Transport
 from schemas.access import Caller, CredentialKind
-from schemas.api import Count, DeadlineRequest, LaunchRequest, LaunchResult
 from schemas.case.stages import Priority
 from schemas.case.state import CasePolicy, CoUnitNomination, case_id_of
 from schemas.clock import ClockUnit, RungSchedule
 from schemas.delivery import InboxItem, InboxPage
-from schemas.handoff import (
-    BatchReport,
-    EventBatch,
-    EventOutcome,
-    EventReport,
-    SourceEvent,
-    SourceWithdrawal,
-    WithdrawalReport,
-)
-from schemas.intake import ChannelKind
-from schemas.intake_api import BATCH_OF_KIND, RECORD_OF_KIND, ROUTE_OF_KIND, BatchAnswer, ChannelRecord, IntakeResult
-from schemas.joint.run import JointOpened, JointStart, JointView, StepDone
 from schemas.orders import OrderAnswerPost
 from schemas.registry import TriggerEvent
-from schemas.scheduled import DeliveryDayView, DeliveryPost, DeliveryRejectionPost
 from schemas.verification import Purpose, PurposeKind, VerificationAsk, VerificationResult
+
+# The hand-offs, the intake channels, joint applications, scheduled deliveries, the lists and the door's request
+# models are imported by the methods that use them: a process that reads one case (`caseloop case show`) imports
+# the case's handle and view only (each of those modules builds dozens of pydantic models when imported).
+if TYPE_CHECKING:
+    from caseloop.sdk.actors import HandoffActor
+    from caseloop.sdk.handoffs import HandoffHandle
+    from caseloop.sdk.summaries import CaseSummary, HandoffSummary, Many
+    from schemas.api import DeadlineRequest, LaunchRequest
+    from schemas.handoff import BatchReport, EventBatch, EventReport, SourceEvent, SourceWithdrawal, WithdrawalReport
+    from schemas.intake import ChannelKind
+    from schemas.intake_api import BatchAnswer, ChannelRecord, IntakeResult
+    from schemas.joint.run import JointOpened, JointStart, JointView
+    from schemas.scheduled import DeliveryDayView
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_WITHIN = 60.0
@@ -158,6 +156,8 @@ class CaseClient:
         The system, coordinator and supervisors of earlier releases are no arguments any more: the door takes
         the system from the credential and the others from the registry, and refuses them in a request.
         """
+        from schemas.api import LaunchRequest, LaunchResult
+
         fields: dict[str, Any] = {
             "case_number": case_number,
             "matter_code": matter_code,
@@ -196,6 +196,8 @@ class CaseClient:
         `placed` False, for the coordinator to place by hand. Give the requester the `verification_code`: with
         the case id it opens the public status lookup.
         """
+        from schemas.intake_api import ROUTE_OF_KIND, IntakeResult
+
         taken = _record(record, kind)
         path = f"/v1/intake/{channel}/{ROUTE_OF_KIND[_kind_of(taken)]}"
         body = taken.model_dump(mode="json", exclude_none=True)
@@ -217,6 +219,8 @@ class CaseClient:
         `duplicate`, `rejected` with its problem), a refused record stops none of the others, and sending the batch
         again starts nothing. An operator key feeds a channel for its department with `on_behalf_of` and
         `on_behalf_reason`."""
+        from schemas.intake_api import BATCH_OF_KIND, ROUTE_OF_KIND, BatchAnswer
+
         taken = [_record(record, kind) for record in records]
         if not taken:
             raise InputRejected("records: a batch holds at least one record", rule="too_short", field="records")
@@ -267,7 +271,9 @@ class CaseClient:
         `overdue=True`: a running step deadline has passed; `due_before`: one falls before that instant;
         `running`: the workflow still runs (a closed case runs on through its reopen window).
         """
-        params = _filters(locals())
+        params = _filters(locals())  # first: a name imported below would be taken for a filter
+        from caseloop.sdk.summaries import CaseSummary
+
         answer = await self._transport.get("/v1/cases", subject="the case list", params=params, within=within)
         return [CaseSummary.model_validate(item) for item in answer["items"]]
 
@@ -288,7 +294,9 @@ class CaseClient:
         within: float | None = None,
     ) -> int:
         """How many cases the department is party to match; the filters are those of `list()`."""
-        params = _filters(locals())
+        params = _filters(locals())  # first: a name imported below would be taken for a filter
+        from schemas.api import Count
+
         answer = await self._transport.get("/v1/cases/count", subject="the case count", params=params, within=within)
         return Count.model_validate(answer).count
 
@@ -324,6 +332,8 @@ class CaseClient:
         is triggered by it. Raises `InputRejected` (rule, field) for an event the registry refuses; nothing is
         recorded then, and the corrected event may be reported under the same reference.
         """
+        from schemas.handoff import EventOutcome, EventReport, SourceEvent
+
         behalf = OnBehalf.of(on_behalf_of, on_behalf_reason)
         source = behalf.department if behalf is not None else self.department
         fields = {
@@ -368,6 +378,8 @@ class CaseClient:
 
         Reporting the same batch id again answers its first report with the started events marked `duplicate`.
         """
+        from schemas.handoff import BatchReport, EventBatch, SourceEvent
+
         behalf = OnBehalf.of(on_behalf_of, on_behalf_reason)
         source = behalf.department if behalf is not None else self.department
         given: builtins.list[SourceEvent | Mapping[str, Any]]
@@ -412,6 +424,8 @@ class CaseClient:
         started is terminated, with the reason. Withdrawing again reports them as already closed. Raises
         `InputRejected` for an event that was never reported; nothing changes then. An operator credential
         withdraws for a department with `on_behalf_of` and `on_behalf_reason`, both recorded in the audit trail."""
+        from schemas.handoff import SourceWithdrawal, WithdrawalReport
+
         behalf = OnBehalf.of(on_behalf_of, on_behalf_reason)
         source = behalf.department if behalf is not None else self.department
         fields = {"source_department": source, "event": event, "reference": reference, "reason": reason}
@@ -433,6 +447,8 @@ class CaseClient:
 
     def handoff(self, handoff_id: str, *, actor: HandoffActor | None = None) -> HandoffHandle:
         """The handle of a hand-off by its ID, as `report_event` and `list_handoffs()` answer it."""
+        from caseloop.sdk.handoffs import HandoffHandle
+
         return HandoffHandle(self._transport, self._caller, handoff_id, actor)
 
     async def list_handoffs(
@@ -453,7 +469,9 @@ class CaseClient:
         """Hand-offs the department is party to that match every filter given, newest first: `stage`
         (HandoffStage), `colour` (SLA colour), `receiver` (the department the push went to), `locality`,
         `matter`, `direction`, `overdue`, `due_before`, `running`; at most `limit` (None: 1000)."""
-        params = _filters(locals())
+        params = _filters(locals())  # first: a name imported below would be taken for a filter
+        from caseloop.sdk.summaries import HandoffSummary
+
         answer = await self._transport.get("/v1/handoffs", subject="the hand-off list", params=params, within=within)
         return [HandoffSummary.model_validate(item) for item in answer["items"]]
 
@@ -472,7 +490,9 @@ class CaseClient:
         within: float | None = None,
     ) -> int:
         """How many hand-offs the department is party to match; the filters are those of `list_handoffs()`."""
-        params = _filters(locals())
+        params = _filters(locals())  # first: a name imported below would be taken for a filter
+        from schemas.api import Count
+
         answer = await self._transport.get(
             "/v1/handoffs/count", subject="the hand-off count", params=params, within=within
         )
@@ -520,6 +540,8 @@ class CaseClient:
         """When a limit counted on the legal clock falls due from `started_at` (aware), in `unit` (working days,
         office hours, …) with `locality`'s office hours, and when each warning card of the profile fires; as
         `caseloop deadline` computes it. Pauses, extensions and the card profile go in a `DeadlineRequest`."""
+        from schemas.api import DeadlineRequest
+
         fields = {"from": started_at, "limit": limit, "unit": unit, "locality": locality}
         asked = build(DeadlineRequest, request, fields)
         body = asked.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -542,6 +564,8 @@ class CaseClient:
         department with a step in the matter may open one (`Forbidden` otherwise). Idempotent by `joint_id`: opening
         it again answers the running application and starts nothing. Give the applicant the `verification_code`:
         with the joint id it opens the public status lookup."""
+        from schemas.joint.run import JointOpened, JointStart
+
         fields = {
             "joint_id": joint_id,
             "matter_code": matter_code,
@@ -556,6 +580,8 @@ class CaseClient:
     async def read_joint(self, joint_id: str, *, within: float | None = None) -> JointView:
         """A joint application's steps, cards and orders; for the departments with a step in it (`NotFound` for
         the others)."""
+        from schemas.joint.run import JointView
+
         answer = await self._transport.get(_joint_path(joint_id), subject=_joint(joint_id), within=within)
         return JointView.model_validate(answer)
 
@@ -571,6 +597,8 @@ class CaseClient:
         """Says the department's `step` of the application is done, with an optional `note`; only the step's own
         department may (`InputRejected`, rule `actor.step_department`, otherwise). `command_id` is the request's
         Idempotency-Key: a retry with the same id is applied once. Answers the application after the step."""
+        from schemas.joint.run import StepDone
+
         body = build(StepDone, None, {"note": note}).model_dump(mode="json", exclude_none=True)
         path = f"{_joint_path(joint_id)}/steps/{_segment(step)}"
         return await self._joint_command(joint_id, path, body, command_id, within)
@@ -593,6 +621,8 @@ class CaseClient:
     async def _joint_command(
         self, joint_id: str, path: str, body: dict[str, Any], command_id: str | None, within: float | None
     ) -> JointView:
+        from schemas.joint.run import JointView
+
         answer = await self._transport.post(
             path, body, subject=_joint(joint_id), command_id=command_id_of(command_id), within=within
         )
@@ -613,6 +643,8 @@ class CaseClient:
         (`Forbidden` otherwise). After the due time they are accepted and counted late, with a card; a day the
         calendar has not opened is `NotFound`. `command_id` is the request's Idempotency-Key: a retry with the same
         id is applied once."""
+        from schemas.scheduled import DeliveryPost
+
         posted = build(DeliveryPost, None, {"records": [dict(record) for record in records]})
         body = posted.model_dump(mode="json")
         return await self._delivery_command(delivery_code, day, "", body, command_id, within)
@@ -628,6 +660,8 @@ class CaseClient:
     ) -> DeliveryDayView:
         """The receiver refuses the `day`'s delivery, with its `reason`; the day reopens for the deliverer. Only
         the receiver may (`Forbidden` otherwise)."""
+        from schemas.scheduled import DeliveryRejectionPost
+
         body = build(DeliveryRejectionPost, None, {"reason": reason}).model_dump(mode="json")
         return await self._delivery_command(delivery_code, day, "/rejections", body, command_id, within)
 
@@ -648,6 +682,8 @@ class CaseClient:
     async def read_delivery_day(self, delivery_code: str, day: date, *, within: float | None = None) -> DeliveryDayView:
         """A day of a scheduled delivery: expected, delivered, late or missing, its rejections, cards and orders;
         for its deliverer and receiver only (`NotFound` for the others)."""
+        from schemas.scheduled import DeliveryDayView
+
         answer = await self._transport.get(
             _delivery_path(delivery_code, day), subject=_delivery(delivery_code, day), within=within
         )
@@ -662,6 +698,8 @@ class CaseClient:
         command_id: str | None,
         within: float | None,
     ) -> DeliveryDayView:
+        from schemas.scheduled import DeliveryDayView
+
         answer = await self._transport.post(
             f"{_delivery_path(delivery_code, day)}{verb}",
             body,
@@ -739,6 +777,9 @@ def _delivery_path(delivery_code: str, day: date) -> str:
 
 
 def _record(record: ChannelRecord | Mapping[str, Any], kind: ChannelKind | str | None) -> ChannelRecord:
+    from schemas.intake import ChannelKind
+    from schemas.intake_api import RECORD_OF_KIND, ChannelRecord
+
     if isinstance(record, ChannelRecord):
         return record
     if kind is None:
@@ -751,6 +792,8 @@ def _record(record: ChannelRecord | Mapping[str, Any], kind: ChannelKind | str |
 
 
 def _kind_of(record: ChannelRecord) -> ChannelKind:
+    from schemas.intake_api import RECORD_OF_KIND
+
     return next(kind for kind, model in RECORD_OF_KIND.items() if isinstance(record, model))
 
 

@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import socket
 import uuid
 from pathlib import Path
 
 import pytest
 
+from caseloop.commands.forms import DEVELOPMENT_CREDENTIALS
 from caseloop.errors import EXIT_FORBIDDEN, EXIT_NOT_FOUND, EXIT_REJECTED, EXIT_TIMEOUT, EXIT_UNREACHABLE
 from schemas.case.state import case_id_of
+from tests.cli.test_cold_start import NOT_FOR_CASE_SHOW, _among, _caseloop
 from tests.sdk.world import DEVELOPMENT_REFORM
 from tests.support.department_world import BUSINESS_OFFICE, HOUSING, SUCHENG, eventually, run_cli
 from workers.settings import get_settings
@@ -180,3 +184,22 @@ async def test_a_card_appeal_and_a_leaders_meeting_on_the_command_line(
     assert await run_cli("case", "show", case_id, *COORDINATOR) == 0
     shown = capsys.readouterr().out
     assert "leaders' meeting" in shown and "why then" in shown and card["card_id"] in shown
+
+
+async def test_case_show_in_its_own_process_imports_only_what_reading_a_case_needs(
+    cli_env: None, matter: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the benchmark's cold start runs it (scenario 7): the console script's process, a key file, the door's URL;
+    the case is read and printed without the request models, the hand-offs or the other clients' models."""
+    number = f"2026-{uuid.uuid4().hex[:8]}"
+    assert await run_cli(*launch_argv(number, matter)) == 0
+    capsys.readouterr()
+    case_id = case_id_of(DEVELOPMENT_REFORM, number)
+    keys = json.loads((get_settings().data_dir / DEVELOPMENT_CREDENTIALS).read_text(encoding="utf-8"))
+    key = tmp_path / "key"
+    key.write_text(keys[DEVELOPMENT_REFORM], encoding="utf-8")
+    argv = ["case", "show", case_id, "--api-url", os.environ["CASELOOP_API_URL"], "--api-key-file", str(key)]
+    done, imported = await asyncio.to_thread(_caseloop, argv, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"case           {case_id}" in done.stdout and "stage          registered" in done.stdout
+    assert _among(imported, NOT_FOR_CASE_SHOW) == []

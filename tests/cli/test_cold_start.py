@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from caseloop.cli import COMMAND_MODULES, VERBS, build_parser
+from caseloop.commands.case import READ_VERBS
+from caseloop.errors import EXIT_UNREACHABLE
 
 # What only the servers and the worker need; any of them costs a light command seconds.
 HEAVY = ("workers.stack", "workers.door", "workers.worker", "uvicorn", "fastapi", "matplotlib", "temporalio.worker")
@@ -27,6 +30,25 @@ NOT_FOR_A_STORE_WITHOUT_OVERRIDES = (
     "schemas.case",
     "click",
     "rich",
+)
+
+# What `caseloop case show` needs no more than the stack: the door's request models and the list's summaries
+# (`schemas.api`), the hand-offs (their models and handle), the intake channels, joint applications and scheduled
+# deliveries the SDK's client also serves, and the YAML reader (it reads no file).
+NOT_FOR_CASE_SHOW = (
+    *HEAVY,
+    "schemas.api",
+    "schemas.handoff.state",
+    "schemas.handoff.commands",
+    "caseloop.sdk.handoffs",
+    "caseloop.sdk.summaries",
+    "schemas.intake_api",
+    "schemas.joint",
+    "schemas.scheduled",
+    "yaml",
+    "workflows",
+    "temporalio",
+    "sqlalchemy",
 )
 
 DEADLINE = ["deadline", "--from", "2026-06-01T09:00:00+08:00", "--limit", "15", "--unit", "working-days"]
@@ -46,6 +68,7 @@ def _caseloop(argv: list[str], data_dir: Path) -> tuple[subprocess.CompletedProc
     """Runs the CLI as its own process; answers what it printed and the modules it had loaded at exit."""
     modules = data_dir / "modules.txt"
     env = {name: value for name, value in os.environ.items() if not name.startswith("CASELOOP_")}
+    env = {name: value for name, value in env.items() if not name.lower().endswith("_proxy")}  # a direct door
     env |= {"CASELOOP_DATA_DIR": str(data_dir), "MODULES_FILE": str(modules)}
     done = subprocess.run(
         [sys.executable, "-c", RUN_AND_LIST_MODULES, *argv],
@@ -94,6 +117,20 @@ def test_help_lists_every_verb_and_imports_none_of_the_stack(tmp_path: Path) -> 
     assert _among(imported, HEAVY) == []
 
 
+def test_case_show_imports_only_what_reading_a_case_needs(tmp_path: Path) -> None:
+    """`caseloop case show` against a door that is not there: every import of the verb and the SDK's connect, no
+    answer (tests/cli/test_case_cli.py reads a case through a real door the same way)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    key = tmp_path / "key"
+    key.write_text("clk_not-checked", encoding="utf-8")
+    done, imported = _caseloop(["case", "show", "case-X-1", "--api-url", closed, "--api-key-file", str(key)], tmp_path)
+    assert done.returncode == EXIT_UNREACHABLE, done.stderr[-2000:]
+    assert "caseloop.sdk.cases" in imported and "httpx" in imported  # the measurement saw the verb run
+    assert _among(imported, NOT_FOR_CASE_SHOW) == []
+
+
 def _verbs(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
@@ -120,6 +157,38 @@ def test_a_verb_alone_helps_as_in_the_whole_parser(verb: str, monkeypatch: pytes
     alone = _helps(_verbs(build_parser(verb))[verb], f"caseloop {verb}")
     assert alone == whole
     assert list(_verbs(build_parser(verb))) == [name for name, module in VERBS.items() if module == VERBS[verb]]
+
+
+def test_a_client_verb_loads_with_the_collector_off_and_runs_with_it_on(tmp_path: Path) -> None:
+    """The console script of a client verb imports its modules with the garbage collector off, then freezes them and
+    turns it on again before the command runs; `caseloop deadline` runs (and exits) with the collector on."""
+    check = (
+        "import gc, sys; from caseloop.cli import main; code = main(); "
+        "print(code, gc.isenabled(), gc.get_freeze_count() > 10_000, file=sys.stderr)"
+    )
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CASELOOP_")}
+    env["CASELOOP_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", check, *DEADLINE], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert "due        2026-06-23T17:30:00+08:00" in done.stdout, done.stderr[-2000:]
+    assert done.stderr.split()[-3:] == ["0", "True", "True"], done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("then", list(READ_VERBS))
+def test_a_case_verb_that_reads_helps_alone_as_in_the_whole_parser(then: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    whole = _helps(_verbs(_verbs(build_parser())["case"])[then], f"caseloop case {then}")
+    alone = _verbs(_verbs(build_parser("case", then))["case"])
+    assert list(alone) == [then]
+    assert _helps(alone[then], f"caseloop case {then}") == whole
+
+
+@pytest.mark.parametrize("then", ["launch", "sign", "--help", "nonsense", None])
+def test_any_other_word_after_case_registers_every_case_verb(then: str | None) -> None:
+    whole = list(_verbs(_verbs(build_parser())["case"]))
+    assert list(_verbs(_verbs(build_parser("case", then))["case"])) == whole
+    assert whole[:5] == ["launch", *READ_VERBS] and len(whole) > 20
 
 
 def test_a_client_verb_builds_only_the_models_it_uses(tmp_path: Path) -> None:

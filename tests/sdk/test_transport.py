@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -24,7 +26,7 @@ from caseloop.errors import (
     Unreachable,
 )
 from caseloop.sdk.client import CaseClient
-from caseloop.sdk.transport import Transport
+from caseloop.sdk.transport import Transport, _verify
 from tests.sdk.world import serving
 from tests.support.embedded_stack import free_ports
 
@@ -186,6 +188,20 @@ async def test_an_unreachable_door_is_named_without_its_credentials_or_transport
         "(is `caseloop up` or `caseloop api` running?)"
     )
     assert isinstance(raised.value.__cause__, httpx.TransportError), "the transport's failure stays as the cause"
+
+
+def test_a_plain_http_door_reached_directly_loads_no_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No TLS connection is made to an http:// door without a proxy, so its client trusts no CA (any handshake would
+    fail) instead of loading httpx's bundle; an https:// door, or any door behind a proxy, verifies as httpx does."""
+    for name in [name for name in os.environ if name.lower().endswith("_proxy")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    plain = _verify("http://127.0.0.1:8080")
+    assert isinstance(plain, ssl.SSLContext)
+    assert plain.get_ca_certs() == [] and plain.verify_mode is ssl.CERT_REQUIRED and plain.check_hostname
+    assert _verify("https://caseloop.example.gov") is True
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert _verify("http://127.0.0.1:8080") is True
 
 
 class HangsUpFirst:
