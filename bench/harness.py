@@ -48,7 +48,7 @@ class Plan:
 PLANS = {
     "tiny": Plan("tiny", 1, 2, 2, 2, 5, 5, 3, 3, 1, 30, 120),
     "quick": Plan("quick", 3, 4, 4, 3, 30, 15, 4, 6, 3, 30, 110),
-    "full": Plan("full", 3, 30, 15, 12, 200, 30, 200, 60, 5, 180, 840),
+    "full": Plan("full", 3, 30, 15, 36, 200, 30, 200, 60, 5, 180, 840),
     # The issue's own counts (20,000 open cases, 10,000 rungs, 5,000 results): hours on this machine, on demand only.
     "issue": Plan("issue", 3, 60, 20, 40, 6700, 50, 10_000, 5_000, 5, 7200, 6 * 3600),
 }
