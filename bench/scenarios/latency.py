@@ -1,6 +1,8 @@
 """Scenario 2, command latency: sign (lead, then locality) and commit at half of the capacity scenario 1 measured,
 arriving at a steady pace whether or not earlier commands have answered (open loop), sent through the door (SDK),
-straight to the engine (`caseloop.direct`, what the door runs on), and as bare updates; p50/p95/p99 of each."""
+straight to the engine (`caseloop.direct`, what the door runs on), and as bare updates; p50/p95/p99 of each. Then
+signs one at a time through the door and straight to the engine: what the door itself adds, without the wait for a
+CPU that one more process on the path meets under load."""
 
 from __future__ import annotations
 
@@ -21,13 +23,22 @@ from schemas.case import commands as c
 SCENARIO = "2 command latency"
 MEASURED = ("sign_lead", "sign_locality", "commit")
 FALLBACK_RATE = 10.0  # commands/s, when scenario 1 did not run
+ONE_AT_A_TIME_CASES = 12  # cases whose two signs are sent one at a time, per variant and repetition
 PLAN_TEXT = "re-route the pipeline along the canal road"
 
 
 async def _paced(calls: list[Callable[[], Awaitable[object]]], rate: float, seconds: float) -> list[float]:
-    """Starts call i at i/rate seconds, whatever the earlier ones are doing; returns each one's latency."""
+    """Starts call i at i/rate seconds, whatever the earlier ones are doing (rate 0: each once the one before has
+    answered); returns each one's latency."""
     latencies: list[float] = []
     began = time.perf_counter()
+    if rate == 0:
+        async with asyncio.timeout(seconds):
+            for call in calls:
+                started = time.perf_counter()
+                await call()
+                latencies.append(time.perf_counter() - started)
+        return latencies
 
     async def one(index: int, call: Callable[[], Awaitable[object]]) -> None:
         await asyncio.sleep(max(0.0, began + index / rate - time.perf_counter()))
@@ -124,3 +135,16 @@ async def run(bench: Bench) -> None:
                     else:
                         bench.figures.add(SCENARIO, f"{name} ({variant})", "ms", caseloop=value)
         bench.figures.add(SCENARIO, "the door adds at p50 (sign)", "ms", caseloop=sign_p50["door"] - sign_p50["direct"])
+        alone: dict[str, float] = {}
+        for variant in order:
+            if variant == "bare":
+                continue
+            cases = await _accepted_cases(bench, min(plan.latency_cases, ONE_AT_A_TIME_CASES))
+            build = _door_calls if variant == "door" else _direct_calls
+            signs = []
+            for step in ("sign_lead", "sign_locality"):
+                signs += await _paced(build(bench, cases, step), 0, plan.scenario_seconds)
+            alone[variant] = percentile(signs, 0.5) * 1000
+        bench.figures.add(
+            SCENARIO, "the door adds at p50 (sign, one at a time)", "ms", caseloop=alone["door"] - alone["direct"]
+        )
