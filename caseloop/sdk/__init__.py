@@ -9,8 +9,9 @@ the case handle and its view, not the hand-offs, the intake channels or the requ
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from schemas.lazy import on_first_use
 
 if TYPE_CHECKING:
     from caseloop.sdk.cases import CaseHandle
@@ -30,14 +31,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:  # a submodule (`from caseloop.sdk import cases`) is then imported by the import system
-        raise AttributeError(f"module 'caseloop.sdk' has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = on_first_use(__name__, _HOMES, globals(), __all__)

@@ -10,8 +10,9 @@ and `records`; every public name is re-exported here.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from schemas.lazy import on_first_use
 
 if TYPE_CHECKING:  # the names for type checkers; at run time __getattr__ below imports each on first use
     # The vocabulary both loops share, spoken by the hand-off's models.
@@ -278,14 +279,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = on_first_use(__name__, _WHERE, globals(), __all__)

@@ -162,17 +162,10 @@ def test_a_verb_alone_helps_as_in_the_whole_parser(verb: str, monkeypatch: pytes
 def test_a_client_verb_loads_with_the_collector_off_and_runs_with_it_on(tmp_path: Path) -> None:
     """The console script of a client verb imports its modules with the garbage collector off, then freezes them and
     turns it on again before the command runs; `caseloop deadline` runs (and exits) with the collector on."""
-    check = (
-        "import gc, sys; from caseloop.cli import main; code = main(); "
-        "print(code, gc.isenabled(), gc.get_freeze_count() > 10_000, file=sys.stderr)"
+    printed = _deadline_then(
+        "import gc; print(code, gc.isenabled(), gc.get_freeze_count() > 10_000, file=sys.stderr)", tmp_path
     )
-    env = {name: value for name, value in os.environ.items() if not name.startswith("CASELOOP_")}
-    env["CASELOOP_DATA_DIR"] = str(tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-c", check, *DEADLINE], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert "due        2026-06-23T17:30:00+08:00" in done.stdout, done.stderr[-2000:]
-    assert done.stderr.split()[-3:] == ["0", "True", "True"], done.stderr[-2000:]
+    assert printed == ["0", "True", "True"]
 
 
 @pytest.mark.parametrize("then", list(READ_VERBS))
@@ -194,14 +187,22 @@ def test_any_other_word_after_case_registers_every_case_verb(then: str | None) -
 def test_a_client_verb_builds_only_the_models_it_uses(tmp_path: Path) -> None:
     """The console script of a client verb defers each pydantic model's build to its first use: the clock models
     `caseloop deadline` validates and prints are built, the ones it never touches are not."""
-    check = (
-        "import sys; from caseloop.cli import main; code = main(); from schemas import clock; "
-        "print(code, clock.ClockSpec.__pydantic_complete__, clock.SlaClockState.__pydantic_complete__, file=sys.stderr)"
+    printed = _deadline_then(
+        "from schemas import clock; print(code, clock.ClockSpec.__pydantic_complete__, "
+        "clock.SlaClockState.__pydantic_complete__, file=sys.stderr)",
+        tmp_path,
     )
+    assert printed == ["0", "True", "False"]
+
+
+def _deadline_then(check: str, data_dir: Path) -> list[str]:
+    """Runs `caseloop deadline` as its console script would (in a process of its own), then `check`, which prints
+    three words to stderr after `code`, the command's exit code, is set; answers those three words."""
+    script = f"import sys; from caseloop.cli import main; code = main(); {check}"
     env = {name: value for name, value in os.environ.items() if not name.startswith("CASELOOP_")}
-    env["CASELOOP_DATA_DIR"] = str(tmp_path)
+    env["CASELOOP_DATA_DIR"] = str(data_dir)
     done = subprocess.run(
-        [sys.executable, "-c", check, *DEADLINE], env=env, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", script, *DEADLINE], env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert "due        2026-06-23T17:30:00+08:00" in done.stdout, done.stderr[-2000:]
-    assert done.stderr.split()[-3:] == ["0", "True", "False"], done.stderr[-2000:]
+    return done.stderr.split()[-3:]
