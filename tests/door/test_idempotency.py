@@ -8,15 +8,16 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.store.db import create_engine, create_session_factory
 from activities.store.idempotency import IN_FLIGHT, IdempotencyKey
 from tests.door.conftest import COORDINATOR, LEAD, LOCALITY, DoorWorld
 from tests.door.test_cases import audit, launched, problem
-from workers.door.idempotency import fingerprint, keys_store_url
+from workers.door.idempotency import fingerprint, keys_store_url, prepare_keys_store
 
 
 @asynccontextmanager
@@ -160,3 +161,35 @@ async def test_a_malformed_key_is_refused(door_world: DoorWorld) -> None:
             422,
         )
         assert refused["field"] == "Idempotency-Key"
+
+
+async def test_a_keys_file_of_another_shape_is_made_anew(tmp_path: Path) -> None:
+    """A keys file an earlier door made with other columns: the next door's start makes the table anew, and a key
+    is claimed in it."""
+    url = keys_store_url(f"sqlite+aiosqlite:///{tmp_path / 'caseloop.db'}")
+    assert url is not None
+    engine = create_engine(url, keyring=None)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE idempotency_keys (department TEXT, key TEXT, answer TEXT)"))
+        await prepare_keys_store(engine)
+        await prepare_keys_store(engine)  # a second door starting finds it as it should be
+        async with engine.connect() as connection:
+            columns = await connection.run_sync(
+                lambda sync: {column["name"] for column in inspect(sync).get_columns("idempotency_keys")}
+            )
+        assert columns == {column.name for column in IdempotencyKey.__table__.columns}
+        now = datetime.now(UTC)
+        async with create_session_factory(engine).begin() as session:
+            session.add(
+                IdempotencyKey(
+                    department=LEAD,
+                    key="k",
+                    fingerprint="f",
+                    state=IN_FLIGHT,
+                    created_at=now,
+                    expires_at=now + timedelta(hours=1),
+                )
+            )
+    finally:
+        await engine.dispose()

@@ -9,8 +9,8 @@ door that crashed mid-request never jams a key.
 On a SQLite store (the embedded stack) the records live in a file of their own beside it (`keys_store_url`): each
 command writes its key twice, and in the store's file those writes would wait on the worker's, which only SQLite's
 busy handler arbitrates across processes (sleeps of up to 100 ms). The file holds one table, created by the door
-that first opens it; a change to `idempotency_keys` must also reach this file (the records are short-lived: a
-migration may empty it). PostgreSQL keeps them in the store: its writers lock rows, not the database.
+that first opens it, and made anew by a door whose model has other columns (`prepare_keys_store`). PostgreSQL keeps
+them in the store: its writers lock rows, not the database.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from typing import Any
 
 import structlog
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import make_url
+from sqlalchemy import Connection, inspect, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
 
 from activities.store.idempotency import COMPLETED, IN_FLIGHT, IdempotencyKey, IdempotencyRepository
 from workers.door.problems import DoorProblem, Kind
@@ -93,12 +93,23 @@ def keys_store_url(store_url: str) -> str | None:
 
 
 async def prepare_keys_store(engine: AsyncEngine) -> None:
-    """Creates the keys file's table and index unless they are there (doors starting side by side may race)."""
+    """Creates the keys file's table and index unless they are there (doors starting side by side may race). A table
+    of another shape (a door of an earlier version made it, and the model changed since) is made anew: its records
+    are only a retry's shortcut, and a retry without one reaches the engine, which answers the first result."""
     table = IdempotencyKey.metadata.tables[IdempotencyKey.__tablename__]
     async with engine.begin() as connection:
+        held = await connection.run_sync(lambda sync: _columns(sync, table.name))
+        if held and held != {column.name for column in table.columns}:
+            log.warning("idempotency keys file of another shape made anew", had=sorted(held))
+            await connection.execute(DropTable(table, if_exists=True))
         await connection.execute(CreateTable(table, if_not_exists=True))
         for index in table.indexes:
             await connection.execute(CreateIndex(index, if_not_exists=True))
+
+
+def _columns(connection: Connection, name: str) -> set[str]:
+    inspector = inspect(connection)
+    return {column["name"] for column in inspector.get_columns(name)} if inspector.has_table(name) else set()
 
 
 def command_id(department: str, key: str) -> str:
