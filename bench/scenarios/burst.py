@@ -10,9 +10,12 @@ deadline of a city is 17:30. Lateness is when the benchmark first sees the row, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import statistics
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,16 +39,26 @@ def _count(database: Path, query: str, argument: str) -> set[str]:
         return {row[0] for row in db.execute(query, (argument,))}
 
 
-async def _watch(database: Path, query: str, argument: str, expected: int, due: float, seconds: float) -> list[float]:
-    """Polls until `expected` rows match; returns each row's lateness after `due` (epoch seconds) as first seen."""
+async def _watch(
+    database: Path,
+    query: str,
+    argument: str,
+    expected: int,
+    due: float,
+    seconds: float,
+    sampled: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
+) -> list[float]:
+    """Polls until `expected` rows match; returns each row's lateness after `due` (epoch seconds) as first seen.
+    `sampled` is held from a second before the instant until the polling ends (the profile of the instant)."""
     seen: dict[str, float] = {}
     give_up = due + seconds
     await asyncio.sleep(max(0.0, due - time.time() - 1))
-    while len(seen) < expected and time.time() < give_up:
-        now = time.time()
-        for row in await asyncio.to_thread(_count, database, query, argument):
-            seen.setdefault(row, now - due)
-        await asyncio.sleep(POLL_SECONDS)
+    with sampled():
+        while len(seen) < expected and time.time() < give_up:
+            now = time.time()
+            for row in await asyncio.to_thread(_count, database, query, argument):
+                seen.setdefault(row, now - due)
+            await asyncio.sleep(POLL_SECONDS)
     return sorted(seen.values())
 
 
@@ -69,16 +82,15 @@ async def _caseloop(bench: Bench, repetition: int, count: int) -> tuple[list[flo
         # Too slow a preparation leaves the instant behind (commitment.deadline-passed): measured without them.
         note = f"caseloop: {len(errors)} of {count} cases not ready before the instant ({errors[0]!r})"
     query = "SELECT card_id FROM cards WHERE reason = ? AND subject_id LIKE '%" + prefix + "%'"
-    await asyncio.sleep(max(0.0, due.timestamp() - time.time() - 1))
-    with bench.profile_instant():
-        lateness = await _watch(
-            bench.stack.store_path,
-            query,
-            CardReason.DEADLINE_OVERDUE.value,
-            len(cases),
-            due.timestamp(),
-            bench.plan.scenario_seconds,
-        )
+    lateness = await _watch(
+        bench.stack.store_path,
+        query,
+        CardReason.DEADLINE_OVERDUE.value,
+        len(cases),
+        due.timestamp(),
+        bench.plan.scenario_seconds,
+        bench.profile_instant,
+    )
     return lateness, float(len(cases)), note
 
 

@@ -28,17 +28,9 @@ PLAN_TEXT = "re-route the pipeline along the canal road"
 
 
 async def _paced(calls: list[Callable[[], Awaitable[object]]], rate: float, seconds: float) -> list[float]:
-    """Starts call i at i/rate seconds, whatever the earlier ones are doing (rate 0: each once the one before has
-    answered); returns each one's latency."""
+    """Starts call i at i/rate seconds, whatever the earlier ones are doing; returns each one's latency."""
     latencies: list[float] = []
     began = time.perf_counter()
-    if rate == 0:
-        async with asyncio.timeout(seconds):
-            for call in calls:
-                started = time.perf_counter()
-                await call()
-                latencies.append(time.perf_counter() - started)
-        return latencies
 
     async def one(index: int, call: Callable[[], Awaitable[object]]) -> None:
         await asyncio.sleep(max(0.0, began + index / rate - time.perf_counter()))
@@ -62,6 +54,17 @@ async def _accepted_cases(bench: Bench, count: int) -> list[str]:
     if errors:
         raise RuntimeError(f"preparing cases failed: {errors[0]!r}") from errors[0]
     return cases
+
+
+async def _one_at_a_time(calls: list[Callable[[], Awaitable[object]]], seconds: float) -> list[float]:
+    """Each call once the one before has answered; returns each one's latency."""
+    latencies: list[float] = []
+    async with asyncio.timeout(seconds):
+        for call in calls:
+            started = time.perf_counter()
+            await call()
+            latencies.append(time.perf_counter() - started)
+    return latencies
 
 
 def _door_calls(bench: Bench, cases: list[str], step: str) -> list[Callable[[], Awaitable[object]]]:
@@ -143,7 +146,7 @@ async def run(bench: Bench) -> None:
             build = _door_calls if variant == "door" else _direct_calls
             signs = []
             for step in ("sign_lead", "sign_locality"):
-                signs += await _paced(build(bench, cases, step), 0, plan.scenario_seconds)
+                signs += await _one_at_a_time(build(bench, cases, step), plan.scenario_seconds)
             alone[variant] = percentile(signs, 0.5) * 1000
         bench.figures.add(
             SCENARIO, "the door adds at p50 (sign, one at a time)", "ms", caseloop=alone["door"] - alone["direct"]
