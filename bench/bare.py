@@ -1,6 +1,6 @@
 """The baseline: a bare Temporal workflow with caseloop's shape and none of its domain logic.
 
-One start runs one activity; each update runs one activity; an armed timer waits for a far instant (open cases) or
+One start runs one activity; each update runs one activity and may start and cancel timers (a case's clocks); an armed timer waits for a far instant (open cases) or
 wakes at a chosen instant and records the wake-up in a SQLite file (the 17:30 burst); a hand-off start posts to the
 department endpoint, like a push. Run as `python -m bench.bare TARGET TASK_QUEUE WAKE_DB` (its own process, as the
 caseloop worker is).
@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.worker import Worker
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+CLOCK_HOLD = timedelta(days=30)  # an armed clock's timer: far enough that none fires while the benchmark runs
 
 
 class BareStart(BaseModel):
@@ -39,6 +40,8 @@ class BareStart(BaseModel):
 
 class BareStep(BaseModel):
     name: str
+    arm: int = 0  # timers this update starts, as a caseloop command starts the clocks of the next step
+    stop: int = 0  # timers it cancels, the oldest first, as a command stops the clocks of the step it ends
 
 
 class BareAnswer(BaseModel):
@@ -85,6 +88,7 @@ class BareActivities:
 class BareCase:
     def __init__(self) -> None:
         self._applied = 0
+        self._clocks: list[asyncio.Future[None]] = []
 
     @workflow.run
     async def run(self, start: BareStart) -> BareAnswer:
@@ -118,6 +122,9 @@ class BareCase:
         await workflow.execute_activity(
             "bare_touch", step, start_to_close_timeout=ACTIVITY_TIMEOUT, result_type=BareAnswer
         )
+        for _ in range(min(step.stop, len(self._clocks))):
+            self._clocks.pop(0).cancel()
+        self._clocks += [asyncio.ensure_future(workflow.sleep(CLOCK_HOLD)) for _ in range(step.arm)]
         self._applied += 1
         return BareAnswer(count=self._applied)
 

@@ -40,6 +40,19 @@ HAPPY_PATH = (
     "write_off",
 )
 UP_TO_IN_PROGRESS = HAPPY_PATH[:6]
+# The clocks each step starts and stops on caseloop's side, (started, stopped): the signs' two, the commitment's,
+# the deadline and its progress reports, the review, the rating's follow-up, the reopen window. The baseline starts
+# and cancels as many timers at the same steps (issue 13: "the same count of updates, timers and starts").
+CLOCKS = {
+    "accept": (2, 0),
+    "sign_lead": (0, 1),
+    "sign_locality": (1, 1),
+    "decide_commitment": (2, 1),
+    "submit_closing_report": (1, 2),
+    "review": (1, 1),
+    "rate_follow_up": (0, 1),
+    "write_off": (1, 0),
+}
 
 
 @dataclass
@@ -143,7 +156,7 @@ class Departments:
 
 
 class BareDepartments:
-    """The baseline's driver: the same count of starts and updates, straight on Temporal."""
+    """The baseline's driver: the same count of starts, updates and timers, straight on Temporal."""
 
     def __init__(self, client: Client) -> None:
         self.client = client
@@ -158,4 +171,6 @@ class BareDepartments:
         self, handle: WorkflowHandle[BareCase, BareAnswer], steps: tuple[str, ...], timings: Timings
     ) -> None:
         for step in steps:
-            await timings.timed(step, handle.execute_update(BareCase.step, BareStep(name=step)))
+            arm, stop = CLOCKS.get(step, (0, 0))
+            update = handle.execute_update(BareCase.step, BareStep(name=step, arm=arm, stop=stop))
+            await timings.timed(step, update)

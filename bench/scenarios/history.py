@@ -34,6 +34,7 @@ async def _cost(bench: Bench, workflow_ids: list[str]) -> list[dict[str, float]]
                 "activities": kinds.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
                 "markers": kinds.count(EventType.EVENT_TYPE_MARKER_RECORDED),
                 "timers": kinds.count(EventType.EVENT_TYPE_TIMER_STARTED),
+                "timers cancelled": kinds.count(EventType.EVENT_TYPE_TIMER_CANCELED),
                 "workflow tasks": kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
                 "search attribute upserts": kinds.count(EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES),
                 "memo writes": kinds.count(EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED),
