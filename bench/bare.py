@@ -1,9 +1,9 @@
 """The baseline: a bare Temporal workflow with caseloop's shape and none of its domain logic.
 
-One start runs one activity; each update runs one activity and may start and cancel timers (a case's clocks); an armed timer waits for a far instant (open cases) or
-wakes at a chosen instant and records the wake-up in a SQLite file (the 17:30 burst); a hand-off start posts to the
-department endpoint, like a push. Run as `python -m bench.bare TARGET TASK_QUEUE WAKE_DB` (its own process, as the
-caseloop worker is).
+One start runs one activity; each update runs one activity and may start and cancel timers (a case's clocks); an
+armed timer waits for a far instant (open cases) or wakes at a chosen instant and records the wake-up in a SQLite
+file (the 17:30 burst); a hand-off start posts to the department endpoint, like a push. Run as
+`python -m bench.bare TARGET TASK_QUEUE WAKE_DB` (its own process, as the caseloop worker is).
 """
 
 from __future__ import annotations

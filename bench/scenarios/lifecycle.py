@@ -1,6 +1,7 @@
 """Scenario 1, lifecycle throughput: cases through the whole happy path (launch and 11 commands), driven by
 concurrent simulated departments through the SDK and the door, beside bare workflows taking one start and 11
-updates of one activity each, starting and cancelling as many timers as the cases' clocks. Cases/s, commands/s, per-process CPU; the capacity later scenarios load at half of."""
+updates of one activity each, starting and cancelling as many timers as the cases' clocks.
+Cases/s, commands/s, per-process CPU; the capacity later scenarios load at half of."""
 
 from __future__ import annotations
 
