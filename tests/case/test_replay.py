@@ -26,9 +26,9 @@ from tests.support.histories import committed, read_history, recorder, shape_of,
 from workflows.case.workflow import CaseWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
-# The shape the recorder records: lean transitions (workflow.LEAN_PATCH), with the SLA colour published, and a
-# channel's own deadline timing its case (channel_deadline.PATCH; the channel scenario's work order carries one).
-SHAPE = "channel-deadline"
+# The shape the recorder records: one alarm for the case's clocks (workflow.ONE_ALARM_PATCH), whose one marker stands
+# for every earlier patch (lean transitions, the SLA colour, a channel's own deadline, ...).
+SHAPE = "one-alarm"
 
 
 def test_every_scenario_has_a_committed_history_of_every_shape() -> None:

@@ -35,6 +35,7 @@ class SlaDrill(BaseModel):
     suspended_at: AwareDatetime | None = None
     changes: list[str] = Field(default_factory=list)
     runs: int = 1
+    alarm: bool = False  # the clock woken by a workflows.sla.Alarm, as the case's clocks are, not by its own timers
 
 
 class SlaDrillReport(BaseModel):

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from tests.clock.drill_models import DrillAction, DrillStep, SlaDrill, SlaDrillReport
     from workflows import policies
 
-from workflows.sla import SlaClock
+from workflows.sla import Alarm, SlaClock
 
 
 @workflow.defn(name="SlaDrill")
@@ -37,7 +37,9 @@ class SlaDrillWorkflow:
         offset = (drill.simulated_now or drill.clock.started_at) - workflow.now()
         self._simulated_offset = offset
         self._drill = drill
-        self._timers = SlaClock(drill.state or SlaClockState(), self._on_rung, now=self._now)
+        alarm = Alarm(now=self._now) if drill.alarm else None
+        self._timers = SlaClock(drill.state or SlaClockState(), self._on_rung, now=self._now, alarm=alarm)
+        waking = asyncio.create_task(alarm.run()) if alarm is not None else None
         if drill.state is None:
             schedule = await workflow.execute_activity_method(
                 ClockActivities.schedule_rungs,
@@ -52,6 +54,7 @@ class SlaDrillWorkflow:
             if step.action is DrillAction.CONTINUE_AS_NEW:
                 self._timers.close()
                 await running
+                await self._stop(alarm, waking)
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     drill.model_copy(
@@ -62,6 +65,7 @@ class SlaDrillWorkflow:
         await workflow.wait_condition(lambda: self._timers.settled)
         self._timers.close()
         await running
+        await self._stop(alarm, waking)
         return SlaDrillReport(
             fired=self._timers.state.fired,
             callbacks=self._callbacks,
@@ -69,6 +73,12 @@ class SlaDrillWorkflow:
             changes=drill.changes,
             runs=drill.runs,
         )
+
+    @staticmethod
+    async def _stop(alarm: Alarm | None, waking: asyncio.Task[None] | None) -> None:
+        if alarm is not None and waking is not None:
+            alarm.close()
+            await waking
 
     def _now(self) -> datetime:
         return workflow.now() + self._simulated_offset

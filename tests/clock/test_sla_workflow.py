@@ -34,7 +34,16 @@ PLAIN = [
 ]
 
 
-async def drill(env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], plan: SlaDrill) -> SlaDrillReport:
+@pytest.fixture(params=[False, True], ids=["own-timers", "one-alarm"])
+def alarm(request: pytest.FixtureRequest) -> bool:
+    """Every drill runs twice: the clock with timers of its own, and woken by an Alarm (the case's clocks)."""
+    return bool(request.param)
+
+
+async def drill(
+    env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], plan: SlaDrill, alarm: bool
+) -> SlaDrillReport:
+    plan.alarm = alarm
     clock = ClockActivities(sessions)
     task_queue = f"tq-{uuid.uuid4()}"
     async with Worker(
@@ -59,9 +68,9 @@ def fired_as_expected(fired: list[FiredRung], expected: list[tuple[RungKind, str
 
 
 async def test_each_rung_fires_once_at_its_instant(
-    ts_env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession]
+    ts_env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], alarm: bool
 ) -> None:
-    report = await drill(ts_env, sessions, SlaDrill(clock=LAUNCH))
+    report = await drill(ts_env, sessions, SlaDrill(clock=LAUNCH), alarm)
     fired_as_expected(report.fired, PLAIN)
     assert report.callbacks == len(PLAIN)
     assert {rung.deadline_version for rung in report.fired} == {1}
@@ -69,13 +78,13 @@ async def test_each_rung_fires_once_at_its_instant(
 
 
 async def test_an_extension_after_yellow_rearms_the_rungs(
-    ts_env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession]
+    ts_env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], alarm: bool
 ) -> None:
     plan = SlaDrill(
         clock=LAUNCH,
         steps=[DrillStep(action=DrillAction.EXTEND, after_rung=RungKind.YELLOW, extension=5)],
     )
-    report = await drill(ts_env, sessions, plan)
+    report = await drill(ts_env, sessions, plan, alarm)
     # 20 working days end on 10-29; the reminder's new instant (10-15 17:30) has passed and it fired: not repeated.
     fired_as_expected(
         report.fired,
@@ -97,7 +106,7 @@ async def test_an_extension_after_yellow_rearms_the_rungs(
 
 
 async def test_a_suspension_of_three_working_days_moves_every_rung_by_three(
-    ts_env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession]
+    ts_env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], alarm: bool
 ) -> None:
     # Suspended on Tuesday 09-29, resumed on Friday 10-09: 09-29, 09-30 and 10-08 are paused (the week between is
     # National Day).
@@ -108,7 +117,7 @@ async def test_a_suspension_of_three_working_days_moves_every_rung_by_three(
             DrillStep(action=DrillAction.RESUME, at=at("2026-10-09T09:00+08:00")),
         ],
     )
-    report = await drill(ts_env, sessions, plan)
+    report = await drill(ts_env, sessions, plan, alarm)
     fired_as_expected(
         report.fired,
         [
@@ -128,10 +137,10 @@ async def test_a_suspension_of_three_working_days_moves_every_rung_by_three(
 
 @pytest.mark.parametrize("after", [RungKind.REMINDER, RungKind.RED])
 async def test_the_timers_survive_continue_as_new(
-    ts_env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], after: RungKind
+    ts_env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], after: RungKind, alarm: bool
 ) -> None:
     plan = SlaDrill(clock=LAUNCH, steps=[DrillStep(action=DrillAction.CONTINUE_AS_NEW, after_rung=after)])
-    report = await drill(ts_env, sessions, plan)
+    report = await drill(ts_env, sessions, plan, alarm)
     assert report.runs == 2
     fired_as_expected(report.fired, PLAIN)
     assert report.callbacks == len(PLAIN) - [kind for kind, _ in PLAIN].index(after) - 1

@@ -56,7 +56,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.case.effects import Effects, profile_of
     from workflows.case.rules import Rejected
-    from workflows.sla import SlaClock
+    from workflows.sla import Alarm, SlaClock
     from workflows.verify.workflow import unavailable
 
 REJECTED = ErrorType.REJECTED.value
@@ -80,6 +80,11 @@ FULL_LADDER_PATCH = "case-ladder-scores-and-leaders-rung"
 # server; the pushes and SMS of a transition go out in one activity. One patch for all of it: each patch costs every
 # new case a marker and a search-attribute upsert.
 LEAN_PATCH = "case-lean-transitions"
+# One alarm for all the case's clocks (workflows.sla.Alarm): a durable timer to the earliest rung, where each clock
+# had its own, started and cancelled as steps began and ended (bench/README.md, issue 13). Asked first in every run:
+# a run begun on this code takes every path the patches above introduced without asking for them, so its history
+# carries this one marker instead of one per patch.
+ONE_ALARM_PATCH = "case-one-alarm"
 
 
 def _until_the_store_is_back(config: ActivityConfig) -> ActivityConfig:
@@ -173,6 +178,8 @@ class CaseWorkflow:
         )
         self._continued = start.state is not None
         self._lock = asyncio.Lock()
+        self._current = workflow.patched(ONE_ALARM_PATCH)
+        self._alarm = Alarm() if self._current else None
         self._clocks: dict[str, SlaClock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight = 0  # rung callbacks and failed deliveries waiting to record a transition
@@ -184,6 +191,8 @@ class CaseWorkflow:
 
     @workflow.run
     async def run(self, start: CaseWorkflowInput) -> CaseView:
+        if self._alarm is not None:
+            self._spawn(self._alarm.run())
         if self._continued:
             self._resume_after_continue_as_new()
         else:
@@ -203,10 +212,16 @@ class CaseWorkflow:
         await self._drain()
         for clock in self._clocks.values():
             clock.close()
+        if self._alarm is not None:
+            self._alarm.close()
         return presentation.view(self._state)
 
+    def _since(self, patch: str) -> bool:
+        """Whether this run takes the path `patch` introduced: always when the run began on the current code."""
+        return self._current or workflow.patched(patch)
+
     async def _continue_as_new(self) -> None:
-        if workflow.patched(SETTLES_TO_CONTINUE_PATCH):
+        if self._since(SETTLES_TO_CONTINUE_PATCH):
             # New commands are refused from now on. Pushes get a few seconds to arrive; those still retrying go with
             # the state, and the next run sends them again under the same ids.
             self._continuing = True
@@ -214,7 +229,7 @@ class CaseWorkflow:
                 await workflow.wait_condition(self._quiet, timeout=CONTINUE_GRACE, timeout_summary="pushes out")
             except TimeoutError:
                 await workflow.wait_condition(self._settled)
-        elif workflow.patched(CARRIES_PUSHES_PATCH):
+        elif self._since(CARRIES_PUSHES_PATCH):
             # Pushes get a moment to arrive; those still retrying go with the state, and the next run sends them
             # again under the same ids (an attempt this run leaves behind is answered, and ignored, as a repeat).
             try:
@@ -247,7 +262,7 @@ class CaseWorkflow:
     def _next_wake(self) -> timedelta | None:
         """When the run wakes without a transition: to retry a pending write, or when the reopen window closes."""
         window = self._reopen_window_left()
-        if not self._write_failed or not workflow.patched(RETRIES_WRITES_PATCH):
+        if not self._write_failed or not self._since(RETRIES_WRITES_PATCH):
             return window
         return STORE_RETRY if window is None else min(window, STORE_RETRY)
 
@@ -255,7 +270,7 @@ class CaseWorkflow:
         return "store write retried" if self._write_failed else "reopen window closes"
 
     async def _retry_writes(self) -> None:
-        if not self._write_failed or not workflow.patched(RETRIES_WRITES_PATCH):
+        if not self._write_failed or not self._since(RETRIES_WRITES_PATCH):
             return
         async with self._lock:
             await self._flush_store()
@@ -300,7 +315,7 @@ class CaseWorkflow:
                 await self._refuse_registration(f"the registry cannot place this case: {error.message}", now)
                 return
             # Only a case whose channel set a deadline asks for the patch: others replay, and run, as before.
-            timed = channel_deadline.applies(self._state) and workflow.patched(channel_deadline.PATCH)
+            timed = channel_deadline.applies(self._state) and self._since(channel_deadline.PATCH)
             try:
                 await self._transact(
                     lambda state, at: machine.register(state, parties, timed_from=at if timed else None), now
@@ -316,7 +331,7 @@ class CaseWorkflow:
         registration = self._state.registration
         query = CasePartiesQuery(matter_code=registration.matter_code, locality_code=registration.locality_code)
         try:
-            if workflow.patched(LEAN_PATCH):
+            if self._since(LEAN_PATCH):
                 parties = await workflow.execute_local_activity_method(
                     RegistryActivities.resolve_case_parties, query, **LOOKUP_LOCAL
                 )
@@ -415,7 +430,7 @@ class CaseWorkflow:
             raise Rejected("reroute.inactive-department", "to_department", f"{target} is inactive in the registry")
 
     async def _department(self, code: str) -> DepartmentInfo:
-        if workflow.patched(LEAN_PATCH):
+        if self._since(LEAN_PATCH):
             return await workflow.execute_local_activity_method(
                 RegistryActivities.get_department, DepartmentQuery(code=code), **LOOKUP_LOCAL
             )
@@ -436,7 +451,7 @@ class CaseWorkflow:
         effects = change(self._state, now)
         channel_deadline.end_if_answered(self._state, effects)
         self._settle(effects, plan)
-        if self._state.registration.channel is not None and workflow.patched(requester.PATCH):
+        if self._state.registration.channel is not None and self._since(requester.PATCH):
             requester.tell(self._state, effects, command)
         if not effects.to_record:
             presentation.details(self._state)
@@ -476,7 +491,7 @@ class CaseWorkflow:
             return ClockPlan(results=[])
         request = ClockPlanRequest(items=items)
         try:
-            if workflow.patched(LEAN_PATCH):
+            if self._since(LEAN_PATCH):
                 return await workflow.execute_local_activity_method(CaseActivities.plan_clocks, request, **CLOCK_LOCAL)
             return await workflow.execute_activity_method(CaseActivities.plan_clocks, request, **CLOCK)
         except LookupFailure as error:
@@ -550,7 +565,7 @@ class CaseWorkflow:
     def _watch(self, key: str) -> SlaClock:
         clock = self._clocks.get(key)
         if clock is None:
-            clock = SlaClock(self._state.clocks[key].sla, lambda fired: self._on_rung(key, fired))
+            clock = SlaClock(self._state.clocks[key].sla, lambda fired: self._on_rung(key, fired), alarm=self._alarm)
             self._clocks[key] = clock
             self._spawn(clock.run())
         return clock
@@ -563,7 +578,7 @@ class CaseWorkflow:
                     clock = self._state.clocks.get(key)
                     if clock is None or clock.sla.deadline_version != fired.deadline_version:
                         return  # the step was done, or its deadline moved, while the rung waited for the lock
-                    full = ladder.climbs_to_the_top(fired.kind) and workflow.patched(FULL_LADDER_PATCH)
+                    full = ladder.climbs_to_the_top(fired.kind) and self._since(FULL_LADDER_PATCH)
 
                     def fire(state: CaseState, at: datetime, full: bool = full) -> Effects:
                         return machine.fire(state, key, fired.kind, at, full_ladder=full)
@@ -574,7 +589,7 @@ class CaseWorkflow:
                     except Rejected as refused:
                         # The clock refuses a limit the rung would start (a registry limit): asking again cannot help.
                         workflow.logger.error("rung %s of %s not carried out: %s", fired.kind, key, refused)
-                        if workflow.patched(DROPS_REFUSED_RUNG_PATCH):
+                        if self._since(DROPS_REFUSED_RUNG_PATCH):
                             return
                     except LookupFailure as error:
                         # The legal clock failed before anything changed: a rung is never dropped, only late.
@@ -602,7 +617,7 @@ class CaseWorkflow:
         that try did not deliver sent on one activity each, as every push and SMS was before."""
         if not pushes and not sms:
             return
-        if workflow.patched(LEAN_PATCH):
+        if self._since(LEAN_PATCH):
             self._send(self._deliver_together(list(pushes), list(sms)))
             return
         for push in pushes:
@@ -719,8 +734,8 @@ class CaseWorkflow:
 
     def _publish(self) -> None:
         # A lean run began after the parties were published: it need not ask (and pay) for their patch too.
-        with_parties = workflow.patched(LEAN_PATCH) or workflow.patched(presentation.PARTIES_PATCH)
-        with_sla_colour = workflow.patched(LEAN_PATCH) or workflow.patched(presentation.SLA_COLOUR_PATCH)
+        with_parties = self._since(LEAN_PATCH) or self._since(presentation.PARTIES_PATCH)
+        with_sla_colour = self._since(LEAN_PATCH) or self._since(presentation.SLA_COLOUR_PATCH)
         current = workflow.info().typed_search_attributes
         updates = presentation.search_attribute_updates(
             self._state, current, with_parties=with_parties, with_sla_colour=with_sla_colour
