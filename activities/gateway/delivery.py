@@ -39,9 +39,8 @@ from activities.store.delivery import (
     AttemptOutcome,
     AttemptRecorder,
     DeliveryAttempt,
-    DeliveryAttemptRepository,
     DeliveryChannel,
-    InboxRepository,
+    InboxRecorder,
 )
 from activities.store.registry import Department, DepartmentDirectory, DepartmentEntry
 from schemas.delivery import DeliveryOutcome, DeliveryRejection, DeliveryResult, Push
@@ -68,6 +67,7 @@ class _Endpoint:
 class GatewayActivities(OutboundActivities):
     _directory: DepartmentDirectory | None = None
     _recorder: AttemptRecorder | None = None
+    _inboxes: InboxRecorder | None = None
 
     @property
     def directory(self) -> DepartmentDirectory:
@@ -265,22 +265,18 @@ class GatewayActivities(OutboundActivities):
             )
 
     async def _store_in_inbox(self, push: Push) -> DeliveryResult:
-        now = datetime.now(UTC)
-        async with self._sessions.begin() as session:
-            await InboxRepository(session).store(
-                {
-                    "push_id": push.push_id,
-                    "department_code": push.department_code,
-                    "kind": push.kind.value,
-                    "subject_id": push.subject_id,
-                    "issued_at": push.issued_at,
-                    "received_at": now,
-                    "body": push.body,
-                }
-            )
-            await DeliveryAttemptRepository(session).record(
-                self._attempt(push, DeliveryChannel.INBOX, AttemptOutcome.INBOXED)
-            )
+        if self._inboxes is None:
+            self._inboxes = InboxRecorder(self._sessions)
+        values = {
+            "push_id": push.push_id,
+            "department_code": push.department_code,
+            "kind": push.kind.value,
+            "subject_id": push.subject_id,
+            "issued_at": push.issued_at,
+            "received_at": datetime.now(UTC),
+            "body": push.body,
+        }
+        await self._inboxes.record((values, self._attempt(push, DeliveryChannel.INBOX, AttemptOutcome.INBOXED)))
         DELIVERIES.labels(push.department_code, DeliveryChannel.INBOX.value, AttemptOutcome.INBOXED.value).inc()
         activity.logger.info(
             "push stored in inbox", extra={"push_id": push.push_id, "department": push.department_code}

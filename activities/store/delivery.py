@@ -4,10 +4,10 @@ without a webhook."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ForeignKey, Integer, String, Text, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from activities.store.base import Base, SealedJSON
+
+T = TypeVar("T")
 
 
 class DeliveryChannel(StrEnum):
@@ -68,24 +70,27 @@ class InboxEntry(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))  # clear: a staff account id, as audit actor_id
 
 
-class AttemptRecorder:
-    """Writes delivery attempts that arrive together in one transaction (a group commit).
+class GroupCommit(Generic[T]):
+    """Writes what arrives together in one transaction (a group commit), with `write(session, items)`.
 
-    The pushes of a transition, and of the transitions a worker runs side by side, are tried at once; each attempt
-    in its own transaction made every one of them wait for the store's single write lock (on SQLite a busy wait
-    whose sleeps grow to 100 ms). An attempt that arrives while a write is under way waits for the next one, which
-    takes every attempt waiting by then. `record` returns only once its row is committed, as before: an activity
-    never completes on an attempt the store does not hold. Should a shared write fail, each row is written alone, so
-    one bad row fails only its own activity."""
+    The pushes of a transition, and of the transitions a worker runs side by side, are tried at once; each write in
+    its own transaction made every one of them wait for the store's single write lock (on SQLite the lock passes
+    from one transaction to the next, and at the 17:30 instant every red card's push meets every card's record
+    there). An item that arrives while a write is under way waits for the next one, which takes every item waiting
+    by then. `record` returns only once its item is committed: an activity never completes on a row the store does
+    not hold. Should a shared write fail, each item is written alone, so one bad row fails only its own caller."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], write: Callable[[AsyncSession, list[T]], Awaitable[None]]
+    ) -> None:
         self._sessions = sessions
-        self._waiting: list[tuple[DeliveryAttempt, asyncio.Future[None]]] = []
+        self._write_items = write
+        self._waiting: list[tuple[T, asyncio.Future[None]]] = []
         self._writing = asyncio.Lock()
 
-    async def record(self, attempt: DeliveryAttempt) -> None:
+    async def record(self, item: T) -> None:
         written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((attempt, written))
+        self._waiting.append((item, written))
         async with self._writing:
             if not written.done():  # nobody took it along: write everything waiting now
                 batch, self._waiting = self._waiting, []
@@ -96,21 +101,21 @@ class AttemptRecorder:
                         if not done.done():
                             done.set_exception(error)
                 except BaseException:  # cancelled while writing: whoever waits next writes what is left
-                    self._waiting[:0] = [(row, done) for row, done in batch if not done.done()]
+                    self._waiting[:0] = [(item, done) for item, done in batch if not done.done()]
                     raise
         await written
 
-    async def _write(self, batch: list[tuple[DeliveryAttempt, asyncio.Future[None]]]) -> None:
+    async def _write(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
         try:
             async with self._sessions.begin() as session:
-                session.add_all(row for row, _ in batch)
+                await self._write_items(session, [item for item, _ in batch])
         except Exception:
             if len(batch) == 1:
                 raise
-            for row, done in batch:  # one at a time: each activity gets its own row's outcome
+            for item, done in batch:  # one at a time: each caller gets its own item's outcome
                 try:
                     async with self._sessions.begin() as session:
-                        session.add(row)
+                        await self._write_items(session, [item])
                 except Exception as error:
                     done.set_exception(error)
                 else:
@@ -118,6 +123,30 @@ class AttemptRecorder:
             return
         for _, done in batch:
             done.set_result(None)
+
+
+async def _add_attempts(session: AsyncSession, attempts: list[DeliveryAttempt]) -> None:
+    session.add_all(attempts)
+
+
+class AttemptRecorder(GroupCommit[DeliveryAttempt]):
+    """Delivery attempts that arrive together, written in one transaction."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__(sessions, _add_attempts)
+
+
+async def _inbox_and_attempts(session: AsyncSession, items: list[tuple[dict[str, Any], DeliveryAttempt]]) -> None:
+    await InboxRepository(session).store_many([values for values, _ in items])
+    session.add_all(attempt for _, attempt in items)
+
+
+class InboxRecorder(GroupCommit[tuple[dict[str, Any], DeliveryAttempt]]):
+    """Pushes put in their departments' inboxes together, each with its attempt, in one transaction: at the 17:30
+    instant every red card's push to a department without a webhook arrives at once."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__(sessions, _inbox_and_attempts)
 
 
 class DeliveryAttemptRepository:
@@ -149,11 +178,15 @@ class InboxRepository:
 
     async def store(self, values: dict[str, Any]) -> InboxEntry:
         """Adds the push unless it is already there (concurrent attempts too); returns the row holding it."""
+        await self.store_many([values])
+        return (await self._session.scalars(select(InboxEntry).where(InboxEntry.push_id == values["push_id"]))).one()
+
+    async def store_many(self, rows: list[dict[str, Any]]) -> None:
+        """Adds each push unless it is already there, in one statement; reads nothing back."""
         insert = postgresql.insert if self._session.get_bind().dialect.name == "postgresql" else sqlite.insert
         await self._session.execute(
-            insert(InboxEntry).values(**values).on_conflict_do_nothing(index_elements=[InboxEntry.push_id])
+            insert(InboxEntry).values(rows).on_conflict_do_nothing(index_elements=[InboxEntry.push_id])
         )
-        return (await self._session.scalars(select(InboxEntry).where(InboxEntry.push_id == values["push_id"]))).one()
 
     async def list_for(self, department_code: str, include_acknowledged: bool, limit: int) -> Sequence[InboxEntry]:
         query = select(InboxEntry).where(InboxEntry.department_code == department_code)

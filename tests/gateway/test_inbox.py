@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import httpx
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -95,3 +97,35 @@ async def test_unknown_departments_and_items_are_not_found(sessions: async_sessi
 
     assert unknown_department.value.type == "NotFound" and "'SQ-NOWHERE'" in unknown_department.value.message
     assert unknown_item.value.type == "NotFound" and "999" in unknown_item.value.message
+
+
+async def test_pushes_arriving_together_go_to_the_inbox_in_one_write(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """At the 17:30 instant every red card's push to a department without a webhook arrives at once: they share a
+    transaction instead of each taking the store's write lock in turn, and each still has its attempt."""
+    await add_department(sessions, DEPARTMENT)
+    pushes = [a_push(DEPARTMENT) for _ in range(8)]
+    inserts: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO INBOX"):
+            inserts.append(statement)
+
+    engine = sessions.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        async with httpx.AsyncClient() as http:
+            gateway = GatewayActivities(sessions, http, environment_secret)
+            outcomes = await asyncio.gather(*(ActivityEnvironment().run(gateway.deliver_push, p) for p in pushes))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert {outcome.outcome for outcome in outcomes} == {DeliveryOutcome.INBOXED}
+    assert len(inserts) < len(pushes)
+    page = await InboxActivities(sessions).read_inbox(InboxQuery(department_code=DEPARTMENT))
+    assert sorted(item.push_id for item in page.items) == sorted(push.push_id for push in pushes)
+    async with sessions() as session:
+        for push in pushes:
+            attempts = await DeliveryAttemptRepository(session).for_push(push.push_id)
+            assert [(a.channel, a.outcome) for a in attempts] == [("inbox", "inboxed")]
