@@ -19,6 +19,8 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from temporalio.api.enums.v1 import EventType
+
 from bench.bare import BareStart
 from bench.departments import UP_TO_IN_PROGRESS, Timings, case_number
 from bench.harness import Bench, bounded
@@ -27,6 +29,7 @@ from bench.stats import percentile
 from schemas.ledger import CardReason
 
 SCENARIO = "4 the 17:30 burst"
+CHAINS_SAMPLED = 20  # histories read per side and repetition for where the lateness goes
 COMMITTED = "1 natural-hours"
 # Lateness is known to this step; 40 rungs took 0.4-0.8 s, which 0.2 s steps cut into 2 to 4 ticks.
 POLL_SECONDS = 0.02
@@ -62,6 +65,65 @@ async def _watch(
     return sorted(seen.values())
 
 
+async def _chain(bench: Bench, workflow_id: str, due: float, activity: str) -> dict[str, float] | None:
+    """Where one rung's lateness went, read from its history: the timer's firing after the instant, the workflow
+    task up to the recording activity's scheduling, the activity's wait for a worker, and its run."""
+    events = (await bench.temporal.get_workflow_handle(workflow_id).fetch_history()).events
+    fired = next(
+        (
+            e
+            for e in events
+            if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED and e.event_time.ToDatetime(UTC).timestamp() >= due - 1
+        ),
+        None,
+    )
+    if fired is None:
+        return None
+    scheduled = next(
+        (
+            e
+            for e in events
+            if e.event_id > fired.event_id
+            and e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+            and e.activity_task_scheduled_event_attributes.activity_type.name == activity
+        ),
+        None,
+    )
+    if scheduled is None:
+        return None
+    ends = {}
+    for e in events:
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            if e.activity_task_started_event_attributes.scheduled_event_id == scheduled.event_id:
+                ends["started"] = e
+        elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            if e.activity_task_completed_event_attributes.scheduled_event_id == scheduled.event_id:
+                ends["completed"] = e
+    if len(ends) < 2:
+        return None
+
+    def at(event: object) -> float:
+        return event.event_time.ToDatetime(UTC).timestamp()  # type: ignore[attr-defined]
+
+    return {
+        "timer fired after the instant": at(fired) - due,
+        "fired to the recording activity scheduled": at(scheduled) - at(fired),
+        "recording activity waited for a worker": at(ends["started"]) - at(scheduled),
+        "recording activity ran": at(ends["completed"]) - at(ends["started"]),
+    }
+
+
+async def _chains(bench: Bench, side: str, workflow_ids: list[str], due: float, activity: str) -> None:
+    chains = [
+        chain
+        for workflow_id in workflow_ids[:CHAINS_SAMPLED]
+        if (chain := await _chain(bench, workflow_id, due, activity)) is not None
+    ]
+    for name in chains[0] if chains else ():
+        value = statistics.median(chain[name] for chain in chains) * 1000
+        bench.figures.record(SCENARIO, f"{name}, p50 of {CHAINS_SAMPLED}", "ms", side=side, value=value)
+
+
 async def _caseloop(bench: Bench, repetition: int, count: int) -> tuple[list[float], float, str]:
     capacity = statistics.median(bench.facts.get("capacity") or [10.0])
     commands = count * (1 + len(UP_TO_IN_PROGRESS))
@@ -91,6 +153,7 @@ async def _caseloop(bench: Bench, repetition: int, count: int) -> tuple[list[flo
         bench.plan.scenario_seconds,
         bench.profile_instant,
     )
+    await _chains(bench, "caseloop", cases, due.timestamp(), "case_record_changes")
     return lateness, float(len(cases)), note
 
 
@@ -113,6 +176,7 @@ async def _baseline(bench: Bench, repetition: int, count: int) -> tuple[list[flo
     lateness = await _watch(
         bench.stack.wake_db, query, f"{prefix}%", len(started), due.timestamp(), bench.plan.scenario_seconds
     )
+    await _chains(bench, "baseline", started, due.timestamp(), "bare_record_wake")
     return lateness, float(len(started)), ""
 
 
