@@ -19,6 +19,7 @@ from activities.store.delivery import (
     DeliveryAttempt,
     DeliveryAttemptRepository,
     DeliveryChannel,
+    GroupCommit,
     InboxRepository,
 )
 from activities.store.registry import RegistryRepository
@@ -32,10 +33,14 @@ from schemas.case.records import (
 )
 from schemas.clock import ClockSpec
 from schemas.delivery import Push
-from schemas.ledger import CaseTransition
+from schemas.ledger import CardIssue, CaseTransition
 from services.clock.deadline import LegalClock
 from services.clock.service import ClockService
 from services.ledger import Ledger
+
+# What one transition's unit of work wrote: per entry whether this call wrote it, orders applied, cards issued,
+# score events and ratings recorded.
+_Written = tuple[list[bool], int, list[CardIssue], int, int]
 
 
 def _spec(item: ClockPlanItem) -> ClockSpec:
@@ -61,6 +66,7 @@ class CaseActivities:
         self._ledger = ledger
         self._sessions = sessions  # the inbox, for pushes handed over after their last attempt
         self._metrics = LoopMetrics(ledger)
+        self._units = GroupCommit(ledger.unit_of_work, self._write_units)
 
     @activity.defn(name="case_plan_clocks")
     async def plan_clocks(self, request: ClockPlanRequest) -> ClockPlan:
@@ -82,20 +88,28 @@ class CaseActivities:
         assert item.suspension is not None  # the model holds exactly one
         return ClockPlanResult(key=item.key, change=await clock.suspend(item.suspension, loaded))
 
+    async def _write_units(self, session: AsyncSession, units: list[CaseChanges]) -> list[_Written]:
+        return [await self._write_unit(session, changes) for changes in units]
+
+    async def _write_unit(self, session: AsyncSession, changes: CaseChanges) -> _Written:
+        """One transition's entries, orders, cards, scores and ratings, in the unit of work `session`."""
+        ledger = self._ledger
+        transitions = [CaseTransition(entry=entry, case=changes.case) for entry in changes.entries]
+        written = await ledger.record_case_transitions(transitions, session)
+        orders = sum([(await ledger.record_supervision_order(order, session)).applied for order in changes.orders])
+        issued, scores = await ledger.record_cards_and_scores(changes.cards, changes.scores, session)
+        ratings = sum([(await ledger.record_rating(rating, session)).recorded for rating in changes.ratings])
+        return written, orders, issued, scores, ratings
+
     @activity.defn(name="case_record_changes")
     async def record_changes(self, changes: CaseChanges) -> CaseChangesRecorded:
         with as_application_errors():
             return await self._record(changes)
 
     async def _record(self, changes: CaseChanges) -> CaseChangesRecorded:
-        # One unit of work for the transition's entries, orders, cards, scores and ratings: all or nothing.
-        ledger = self._ledger
-        async with ledger.unit_of_work() as session:
-            transitions = [CaseTransition(entry=entry, case=changes.case) for entry in changes.entries]
-            written = await ledger.record_case_transitions(transitions, session)
-            orders = sum([(await ledger.record_supervision_order(order, session)).applied for order in changes.orders])
-            issued, scores = await ledger.record_cards_and_scores(changes.cards, changes.scores, session)
-            ratings = sum([(await ledger.record_rating(rating, session)).recorded for rating in changes.ratings])
+        # The transitions that workers record side by side share a transaction (at the 17:30 instant, every red card
+        # of the city's cases): each one's entries, orders, cards, scores and ratings still commit all or nothing.
+        written, orders, issued, scores, ratings = await self._units.record(changes)
         entries, cards = sum(written), len(issued)
         for entry, wrote in zip(changes.entries, written, strict=True):
             if wrote:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from activities.store.base import Base, SealedJSON
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class DeliveryChannel(StrEnum):
@@ -70,83 +72,89 @@ class InboxEntry(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))  # clear: a staff account id, as audit actor_id
 
 
-class GroupCommit(Generic[T]):
-    """Writes what arrives together in one transaction (a group commit), with `write(session, items)`.
+class GroupCommit(Generic[T, R]):
+    """Writes what arrives together in one transaction (a group commit): `write(session, items)` answers one result
+    per item, in order, and each caller gets its own.
 
     The pushes of a transition, and of the transitions a worker runs side by side, are tried at once; each write in
     its own transaction made every one of them wait for the store's single write lock (on SQLite the lock passes
-    from one transaction to the next, and at the 17:30 instant every red card's push meets every card's record
-    there). An item that arrives while a write is under way waits for the next one, which takes every item waiting
-    by then. `record` returns only once its item is committed: an activity never completes on a row the store does
-    not hold. Should a shared write fail, each item is written alone, so one bad row fails only its own caller."""
+    from one transaction to the next, and at the 17:30 instant every red card's record and push meet there). An
+    item that arrives while a write is under way waits for the next one, which takes every item waiting by then; one
+    that finds none under way is written at once, alone. `record` returns only once its item is committed: an
+    activity never completes on a row the store does not hold. Should a shared write fail, each item is written
+    alone, so one bad item fails only its own caller."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], write: Callable[[AsyncSession, list[T]], Awaitable[None]]
+        self,
+        begin: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+        write: Callable[[AsyncSession, list[T]], Awaitable[Sequence[R]]],
     ) -> None:
-        self._sessions = sessions
+        self._begin = begin
         self._write_items = write
-        self._waiting: list[tuple[T, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._writing = asyncio.Lock()
 
-    async def record(self, item: T) -> None:
-        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def record(self, item: T) -> R:
+        written: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, written))
         async with self._writing:
             if not written.done():  # nobody took it along: write everything waiting now
                 batch, self._waiting = self._waiting, []
                 try:
                     await self._write(batch)
-                except Exception as error:  # a batch of one, its own row: the caller's activity fails
+                except Exception as error:  # a batch of one, its own item: the caller's activity fails
                     for _, done in batch:
                         if not done.done():
                             done.set_exception(error)
                 except BaseException:  # cancelled while writing: whoever waits next writes what is left
                     self._waiting[:0] = [(item, done) for item, done in batch if not done.done()]
                     raise
-        await written
+        return await written
 
-    async def _write(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
+    async def _write(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
-            async with self._sessions.begin() as session:
-                await self._write_items(session, [item for item, _ in batch])
+            async with self._begin() as session:
+                results = await self._write_items(session, [item for item, _ in batch])
         except Exception:
             if len(batch) == 1:
                 raise
             for item, done in batch:  # one at a time: each caller gets its own item's outcome
                 try:
-                    async with self._sessions.begin() as session:
-                        await self._write_items(session, [item])
+                    async with self._begin() as session:
+                        [result] = await self._write_items(session, [item])
                 except Exception as error:
                     done.set_exception(error)
                 else:
-                    done.set_result(None)
+                    done.set_result(result)
             return
-        for _, done in batch:
-            done.set_result(None)
+        for (_, done), result in zip(batch, results, strict=True):
+            done.set_result(result)
 
 
-async def _add_attempts(session: AsyncSession, attempts: list[DeliveryAttempt]) -> None:
+async def _add_attempts(session: AsyncSession, attempts: list[DeliveryAttempt]) -> list[None]:
     session.add_all(attempts)
+    return [None] * len(attempts)
 
 
-class AttemptRecorder(GroupCommit[DeliveryAttempt]):
+class AttemptRecorder(GroupCommit[DeliveryAttempt, None]):
     """Delivery attempts that arrive together, written in one transaction."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        super().__init__(sessions, _add_attempts)
+        super().__init__(sessions.begin, _add_attempts)
 
 
-async def _inbox_and_attempts(session: AsyncSession, items: list[tuple[dict[str, Any], DeliveryAttempt]]) -> None:
+async def _inbox_and_attempts(session: AsyncSession, items: list[tuple[dict[str, Any], DeliveryAttempt]]) -> list[None]:
     await InboxRepository(session).store_many([values for values, _ in items])
     session.add_all(attempt for _, attempt in items)
+    return [None] * len(items)
 
 
-class InboxRecorder(GroupCommit[tuple[dict[str, Any], DeliveryAttempt]]):
+class InboxRecorder(GroupCommit[tuple[dict[str, Any], DeliveryAttempt], None]):
     """Pushes put in their departments' inboxes together, each with its attempt, in one transaction: at the 17:30
     instant every red card's push to a department without a webhook arrives at once."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        super().__init__(sessions, _inbox_and_attempts)
+        super().__init__(sessions.begin, _inbox_and_attempts)
 
 
 class DeliveryAttemptRepository:

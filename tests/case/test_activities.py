@@ -3,10 +3,13 @@ too, for a push no attempt delivered) in one."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from prometheus_client import REGISTRY
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.exceptions import ApplicationError
 
 from activities.case.activities import CaseActivities
 from activities.gateway.inbox import InboxActivities
@@ -158,3 +161,38 @@ async def test_a_push_handed_over_lands_in_its_inbox_once(sessions: async_sessio
     page = await InboxActivities(sessions).read_inbox(InboxQuery(department_code=LEAD))
     [item] = page.items
     assert (item.push_id, item.kind, item.body["rung"]) == (to_lead.push_id, PushKind.REMINDER, "reminder")
+
+
+async def test_transitions_recorded_side_by_side_share_a_transaction_and_fail_alone(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """At the 17:30 instant every case records its red card at once: the writes that arrive together commit in one
+    transaction, and one that the store refuses (a retry with other content) fails only its own call."""
+    await import_registry(sessions, [TEST_REGISTRY])
+    states = [new_case(case_number=f"2026-{n:04d}") for n in range(7)]
+    changes = [sample(Recorder(state, START + timedelta(days=2))) for state in states]
+    recorder = activities(sessions)
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    engine = sessions.kw["bind"].sync_engine
+    event.listen(engine, "commit", committed)
+    try:
+        together = await asyncio.gather(*(recorder.record_changes(each) for each in changes[:5]))
+    finally:
+        event.remove(engine, "commit", committed)
+    assert [answer.entries for answer in together] == [2] * 5
+    assert len(commits) < 5  # the first alone, the others in the next transaction
+
+    first = changes[0].entries[0]
+    refused = changes[0].model_copy(update={"entries": [first.model_copy(update={"reason": "other"})]})
+    answers = await asyncio.gather(
+        *(recorder.record_changes(each) for each in [*changes[5:], refused]), return_exceptions=True
+    )
+    assert [getattr(answer, "entries", None) for answer in answers[:2]] == [2, 2]
+    assert isinstance(answers[2], ApplicationError) and "different content" in answers[2].message
+    for state in states:
+        trail = await Ledger(sessions).audit_trail(AuditTrailQuery(subject_id=state.case_id))
+        assert [entry.action for entry in trail.entries] == ["commented", "written_off"]
