@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ForeignKey, Integer, String, Text, case, func, select, update
+from sqlalchemy import ForeignKey, Integer, String, Text, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -132,7 +132,11 @@ class GroupCommit(Generic[T, R]):
 
 
 async def _add_attempts(session: AsyncSession, attempts: list[DeliveryAttempt]) -> list[None]:
-    session.add_all(attempts)
+    """The attempts in one bulk INSERT: added to the session, the ORM would flush one INSERT per row (each a hop to
+    the driver's thread while the write lock is held)."""
+    columns = [column.key for column in DeliveryAttempt.__table__.columns if column.key != "id"]
+    rows = [{column: getattr(attempt, column) for column in columns} for attempt in attempts]
+    await session.execute(insert(DeliveryAttempt), rows)
     return [None] * len(attempts)
 
 
@@ -145,8 +149,7 @@ class AttemptRecorder(GroupCommit[DeliveryAttempt, None]):
 
 async def _inbox_and_attempts(session: AsyncSession, items: list[tuple[dict[str, Any], DeliveryAttempt]]) -> list[None]:
     await InboxRepository(session).store_many([values for values, _ in items])
-    session.add_all(attempt for _, attempt in items)
-    return [None] * len(items)
+    return await _add_attempts(session, [attempt for _, attempt in items])
 
 
 class InboxRecorder(GroupCommit[tuple[dict[str, Any], DeliveryAttempt], None]):
