@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 class Alarm:
-    """One durable timer for every clock that shares it, to the earliest rung still pending among them.
+    """One durable timer for every clock that shares it, to the earliest rung still ahead among them.
 
     The alarm only wakes the workflow: each clock fires its own rung once `now` reaches it, in the order the clocks
     began to wait (deterministic, as the timers of one instant were)."""
