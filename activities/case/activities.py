@@ -19,9 +19,9 @@ from activities.store.delivery import (
     DeliveryAttempt,
     DeliveryAttemptRepository,
     DeliveryChannel,
-    GroupCommit,
     InboxRepository,
 )
+from activities.store.group_commit import GroupCommit, one_by_one
 from activities.store.registry import RegistryRepository
 from schemas.case.records import (
     CaseChanges,
@@ -66,7 +66,7 @@ class CaseActivities:
         self._ledger = ledger
         self._sessions = sessions  # the inbox, for pushes handed over after their last attempt
         self._metrics = LoopMetrics(ledger)
-        self._units = GroupCommit(ledger.unit_of_work, self._write_units)
+        self._units = GroupCommit(ledger.unit_of_work, one_by_one(self._write_unit))
 
     @activity.defn(name="case_plan_clocks")
     async def plan_clocks(self, request: ClockPlanRequest) -> ClockPlan:
@@ -87,9 +87,6 @@ class CaseActivities:
             return ClockPlanResult(key=item.key, change=await clock.extend(item.extension, loaded))
         assert item.suspension is not None  # the model holds exactly one
         return ClockPlanResult(key=item.key, change=await clock.suspend(item.suspension, loaded))
-
-    async def _write_units(self, session: AsyncSession, units: list[CaseChanges]) -> list[_Written]:
-        return [await self._write_unit(session, changes) for changes in units]
 
     async def _write_unit(self, session: AsyncSession, changes: CaseChanges) -> _Written:
         """One transition's entries, orders, cards, scores and ratings, in the unit of work `session`."""

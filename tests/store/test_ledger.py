@@ -9,7 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -436,3 +436,40 @@ async def test_a_transitions_entries_are_one_insert_and_a_changed_retry_is_refus
     with pytest.raises(Refused, match="audit entry 2"):
         await ledger.record_case_transitions([changed, CaseTransition(entry=entry(5), case=snapshot("REGISTERED"))])
     assert await rows(sessions, AuditRecord) == 4  # the fifth went with the refused batch
+
+
+async def test_handoffs_recording_side_by_side_share_a_transaction(sessions: Sessions) -> None:
+    """A nightly batch of approval results starts many hand-offs at once: their store writes that arrive together
+    commit in one transaction, each still whole."""
+    store = HandoffStoreActivities(Ledger(sessions))
+    ids = [f"handoff-SQ-SG-GGCSWS-SQ-SPJ-2026-01{n:02d}-a2s" for n in range(5)]
+    batches = [
+        HandoffWrites(
+            handoff_id=handoff_id,
+            writes=[
+                StoreWrite(
+                    transition=HandoffTransition(
+                        entry=entry(1, handoff_id, SubjectKind.HANDOFF), handoff=pushed_snapshot(handoff_id)
+                    )
+                )
+            ],
+        )
+        for handoff_id in ids
+    ]
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    engine = sessions.kw["bind"].sync_engine
+    event.listen(engine, "commit", committed)
+    try:
+        recorded = await asyncio.gather(*(ActivityEnvironment().run(store.record_writes, each) for each in batches))
+    finally:
+        event.remove(engine, "commit", committed)
+
+    assert [each.entries for each in recorded] == [1] * 5
+    assert len(commits) < 5  # the first alone, the others in the next transaction
+    async with sessions() as session:
+        for handoff_id in ids:
+            assert await HandoffRecordRepository(session).get(handoff_id) is not None
