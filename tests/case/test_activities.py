@@ -7,7 +7,6 @@ import asyncio
 from datetime import timedelta
 
 from prometheus_client import REGISTRY
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
@@ -42,6 +41,7 @@ from services.ledger import Ledger
 from services.registry.importer import import_registry
 from tests.case.conftest import REGISTRY as TEST_REGISTRY
 from tests.case.parties import LEAD, LOCALITY, START, new_case
+from tests.support.commits import commits_of
 from workflows.case import machine, records
 from workflows.case.effects import SYSTEM, Recorder
 
@@ -172,17 +172,8 @@ async def test_transitions_recorded_side_by_side_share_a_transaction_and_fail_al
     states = [new_case(case_number=f"2026-{n:04d}") for n in range(7)]
     changes = [sample(Recorder(state, START + timedelta(days=2))) for state in states]
     recorder = activities(sessions)
-    commits: list[object] = []
-
-    def committed(connection: object) -> None:
-        commits.append(connection)
-
-    engine = sessions.kw["bind"].sync_engine
-    event.listen(engine, "commit", committed)
-    try:
+    with commits_of(sessions) as commits:
         together = await asyncio.gather(*(recorder.record_changes(each) for each in changes[:5]))
-    finally:
-        event.remove(engine, "commit", committed)
     assert [answer.entries for answer in together] == [2] * 5
     assert len(commits) < 5  # the first alone, the others in the next transaction
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -44,6 +44,7 @@ from schemas.ledger import (
 )
 from services.errors import NotFound, Refused
 from services.ledger import Ledger
+from tests.support.commits import commits_of
 
 Sessions = async_sessionmaker[AsyncSession]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -456,17 +457,8 @@ async def test_handoffs_recording_side_by_side_share_a_transaction(sessions: Ses
         )
         for handoff_id in ids
     ]
-    commits: list[object] = []
-
-    def committed(connection: object) -> None:
-        commits.append(connection)
-
-    engine = sessions.kw["bind"].sync_engine
-    event.listen(engine, "commit", committed)
-    try:
+    with commits_of(sessions) as commits:
         recorded = await asyncio.gather(*(ActivityEnvironment().run(store.record_writes, each) for each in batches))
-    finally:
-        event.remove(engine, "commit", committed)
 
     assert [each.entries for each in recorded] == [1] * 5
     assert len(commits) < 5  # the first alone, the others in the next transaction

@@ -20,19 +20,29 @@ from schemas.case.views import CaseView
 READY_LINE = "Press Ctrl-C to stop."
 
 
+# The dev server also listens on its gRPC port + 1000 (its HTTP API), so no chosen port may sit 1000 from another.
+HTTP_OFFSET = 1000
+SLICE = 5000
+
+
 def free_ports(count: int) -> list[int]:
-    """Listening ports below the ephemeral range, so outgoing connections cannot take them meanwhile."""
+    """Listening ports below the ephemeral range, so outgoing connections cannot take them meanwhile, in this test
+    process's own slice of 20000-29999: the other xdist worker's stacks run at the same time and once took a port
+    this one had chosen ("port already in use")."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    low = 20000 + (int(worker) % 2 if worker.isdigit() else 0) * SLICE
     rng = random.Random()
     ports: list[int] = []
     while len(ports) < count:
-        port = rng.randrange(20000, 30000)
+        port = rng.randrange(low, low + SLICE - HTTP_OFFSET)
+        if any(abs(port - chosen) in (0, HTTP_OFFSET) for chosen in ports):
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
-        if port not in ports:
-            ports.append(port)
+        ports.append(port)
     return ports
 
 
