@@ -159,17 +159,7 @@ class CaseActivities:
             inbox = InboxRepository(session)
             if await inbox.by_push_id(push.push_id) is not None:
                 return False
-            await inbox.store(
-                {
-                    "push_id": push.push_id,
-                    "department_code": push.department_code,
-                    "kind": push.kind.value,
-                    "subject_id": push.subject_id,
-                    "issued_at": push.issued_at,
-                    "received_at": now,
-                    "body": push.body,
-                }
-            )
+            await inbox.store(InboxRepository.row_of(push, now))
             info = activity.info() if activity.in_activity() else None
             await DeliveryAttemptRepository(session).record(
                 DeliveryAttempt(

@@ -41,6 +41,7 @@ from activities.store.delivery import (
     DeliveryAttempt,
     DeliveryChannel,
     InboxRecorder,
+    InboxRepository,
 )
 from activities.store.registry import Department, DepartmentDirectory, DepartmentEntry
 from schemas.delivery import DeliveryOutcome, DeliveryRejection, DeliveryResult, Push
@@ -267,16 +268,8 @@ class GatewayActivities(OutboundActivities):
     async def _store_in_inbox(self, push: Push) -> DeliveryResult:
         if self._inboxes is None:
             self._inboxes = InboxRecorder(self._sessions)
-        values = {
-            "push_id": push.push_id,
-            "department_code": push.department_code,
-            "kind": push.kind.value,
-            "subject_id": push.subject_id,
-            "issued_at": push.issued_at,
-            "received_at": datetime.now(UTC),
-            "body": push.body,
-        }
-        await self._inboxes.record((values, self._attempt(push, DeliveryChannel.INBOX, AttemptOutcome.INBOXED)))
+        row = InboxRepository.row_of(push, datetime.now(UTC))
+        await self._inboxes.record((row, self._attempt(push, DeliveryChannel.INBOX, AttemptOutcome.INBOXED)))
         DELIVERIES.labels(push.department_code, DeliveryChannel.INBOX.value, AttemptOutcome.INBOXED.value).inc()
         activity.logger.info(
             "push stored in inbox", extra={"push_id": push.push_id, "department": push.department_code}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from activities.store.base import Base, SealedJSON
 from activities.store.group_commit import GroupCommit
+from schemas.delivery import Push
 
 
 class DeliveryChannel(StrEnum):
@@ -123,6 +124,19 @@ class InboxRepository:
 
     async def get(self, item_id: int) -> InboxEntry | None:
         return await self._session.get(InboxEntry, item_id)
+
+    @staticmethod
+    def row_of(push: Push, received_at: datetime) -> dict[str, Any]:
+        """The inbox row that holds `push` for its department, as `store` and `store_many` take it."""
+        return {
+            "push_id": push.push_id,
+            "department_code": push.department_code,
+            "kind": push.kind.value,
+            "subject_id": push.subject_id,
+            "issued_at": push.issued_at,
+            "received_at": received_at,
+            "body": push.body,
+        }
 
     async def store(self, values: dict[str, Any]) -> InboxEntry:
         """Adds the push unless it is already there (concurrent attempts too); returns the row holding it."""
