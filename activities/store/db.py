@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from pydantic import SecretStr
@@ -23,7 +25,8 @@ from activities.store.base import (
     sealed_under,
     unseal,
 )
-from activities.store.writer import BUSY_TIMEOUT_MS, queue_writes
+from activities.store.inline import run_inline
+from activities.store.writer import queue_writes
 from workers.keys import Keyring
 
 FROM_ENVIRONMENT: Literal["environment"] = "environment"
@@ -52,9 +55,9 @@ def configured_keyring() -> Keyring | None:
 def create_engine(
     url: str, *, keyring: Keyring | Literal["environment"] | None = FROM_ENVIRONMENT, **kwargs: Any
 ) -> AsyncEngine:
-    """An engine for the store URL; SQLite gets WAL, synchronous=normal and enforced foreign keys, and its write
-    transactions queue in-process, one writer per file (`activities.store.writer`), SQLite's busy timeout left for
-    the writers of other processes.
+    """An engine for the store URL; SQLite gets WAL, synchronous=normal and enforced foreign keys, runs each call
+    inline on the event loop's thread (`activities.store.inline`, which also waits for other processes' writers),
+    and its write transactions queue in-process, one writer per file (`activities.store.writer`).
 
     Personal fields are sealed under `keyring` (by default the payload keys of the environment; None: kept in
     clear, marked). Errors never carry a statement's parameters: they reach logs and Temporal's history, and the
@@ -65,6 +68,7 @@ def create_engine(
         keyring = configured_keyring()
     attach_field_cipher(engine.sync_engine.dialect, FieldCipher(keyring) if isinstance(keyring, Keyring) else None)
     if engine.dialect.name == "sqlite":
+        run_inline(engine)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         queue_writes(engine)
     return engine
@@ -75,11 +79,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
+class _CommitsInPlace(async_sessionmaker[AsyncSession]):
+    """Sessions whose `begin()` commits (or rolls back) in the caller's own task.
+
+    SQLAlchemy's `begin()` ends the transaction in a task of its own, so that a cancellation cannot interrupt it
+    halfway, and that task first runs a turn of the event loop later: on SQLite the file's write lock stayed held
+    through that turn, which on a saturated loop is long. An inline SQLite connection (`activities.store.inline`)
+    commits without ever handing the loop a turn, so no cancellation can land in the middle of it either."""
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncSession]:  # type: ignore[override]
+        async with self() as session, session.begin():
+            yield session
+
+
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    if engine.dialect.name == "sqlite":
+        return _CommitsInPlace(engine, expire_on_commit=False)
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

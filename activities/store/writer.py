@@ -9,10 +9,11 @@ write lock is: the driver (sqlite3, legacy transaction control) opens its transa
 statement and runs reads in autocommit, so readers stay concurrent (WAL) and a session that reads then writes takes
 the lock at its first write, as before, never while holding a read snapshot.
 
-Across processes (the door and the worker write the same file) SQLite's `busy_timeout` stays the arbiter; so it does
-inside a process whenever queueing could only wait on itself: a task that writes on a second connection while its
-own first write transaction is open, or a wait longer than the busy timeout (a holder that never ends), goes on to
-SQLite unqueued, which then answers as it did without the queue. PostgreSQL engines are never given a queue.
+Across processes (the door and the worker write the same file) a connection's own wait for a lock SQLite answers
+busy stays the arbiter (`activities.store.inline`: retried after asynchronous pauses, up to the busy timeout); so it
+does inside a process whenever queueing could only wait on itself: a task that writes on a second connection while
+its own first write transaction is open, or a wait longer than the busy timeout (a holder that never ends), goes on
+to SQLite unqueued, which then answers as it did without the queue. PostgreSQL engines are never given a queue.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sqlalchemy.util import await_only
 
 logger = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS = 5000  # SQLite's own wait for a lock another process (or an unqueued connection) holds
+BUSY_TIMEOUT_MS = 5000  # the wait for a lock another process (or an unqueued connection) holds
 
 _WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
 

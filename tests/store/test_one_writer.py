@@ -1,7 +1,7 @@
 """Write transactions of one process queue for an embedded SQLite file instead of meeting in SQLite's busy handler.
 
-SQLite's busy timeout is set to 0 here: a write that found the file's lock taken would fail at once with "database
-is locked" instead of waiting in the busy handler, so every commit below proves it never waited there.
+The wait for a busy lock is set to 0 here (`timeout=0` in the URL): a write that found the file's lock taken would
+fail at once with "database is locked" instead of waiting for it, so every commit below proves it never waited.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, make_url, text
+from sqlalchemy import make_url, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,21 +23,16 @@ WRITERS = 40
 
 @pytest.fixture
 async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(store_url, keyring=None)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _no_busy_wait)
+    url = make_url(store_url)
+    if url.get_backend_name() == "sqlite":
+        url = url.update_query_dict({"timeout": "0"})
+    engine = create_engine(url.render_as_string(hide_password=False), keyring=None)
     async with engine.begin() as connection:
         await connection.execute(text("CREATE TABLE writes (id INTEGER PRIMARY KEY, note VARCHAR(40))"))
         await connection.execute(text("CREATE TABLE tally (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"))
         await connection.execute(text("INSERT INTO tally (id, n) VALUES (1, 0)"))
     yield engine
     await engine.dispose()
-
-
-def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=0")
-    cursor.close()
 
 
 def _queue(engine: AsyncEngine) -> Any:
