@@ -7,6 +7,10 @@ the first result instead of applying it twice.
 Two refusals only mean "not now", and the channel sends the same command id again until it is taken or `within`
 runs out: a workflow about to continue as new (its next run takes the command), and a server with too many updates
 in flight on one workflow (RESOURCE_EXHAUSTED). Neither changed anything.
+
+A workflow that closes with the command admitted but not yet taken leaves the server no update to answer ("update
+... not found"): the channel asks the workflow's status. Running again (a new run) it sends the command again; closed,
+the command is refused as one sent to a finished workflow, never as one for a workflow that does not exist.
 """
 
 from __future__ import annotations
@@ -18,11 +22,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from caseloop.direct.failures import Call, guarded
+from caseloop.direct.failures import Call, WorkflowClosed, guarded
 from caseloop.sdk.building import command_id_of
 from schemas.rejections import ErrorType
 
@@ -89,7 +93,21 @@ async def until_taken(handle: WorkflowHandle[Any, Any], update: Any, command: Ba
             if not (isinstance(cause, ApplicationError) and cause.type == ErrorType.CONTINUING):
                 raise
         except RPCError as error:
-            if error.status is not RPCStatusCode.RESOURCE_EXHAUSTED:
+            if _lost_at_close(error):
+                if not await _running(handle):
+                    raise WorkflowClosed from None
+            elif error.status is not RPCStatusCode.RESOURCE_EXHAUSTED:
                 raise
         await asyncio.sleep(pause * random.uniform(0.5, 1.0))
         pause = min(pause * 2, LONGEST_RESEND)
+
+
+def _lost_at_close(error: RPCError) -> bool:
+    """The server admitted the update and the workflow closed before taking it."""
+    return error.status is RPCStatusCode.NOT_FOUND and error.message.startswith("update ")
+
+
+async def _running(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Whether the workflow's latest run is running: a continue-as-new started one, which takes the command."""
+    described = await handle.describe()
+    return described.status is WorkflowExecutionStatus.RUNNING

@@ -35,6 +35,10 @@ log = structlog.get_logger(__name__)
 _NO_HANDLER = "expected but not found"
 
 
+class WorkflowClosed(Exception):
+    """The workflow closed before it took a command sent to it."""
+
+
 @dataclass(frozen=True)
 class Call:
     """What a call is about, for the messages: the server, the subject, and the command id when it is one."""
@@ -59,6 +63,8 @@ async def guarded(call: Call, work: Awaitable[T], within: float | None) -> T:
         raise update_failed(call, error.cause) from None
     except RPCError as error:
         raise rpc_failed(call, error) from None
+    except WorkflowClosed:
+        raise finished(call) from None
     except WorkflowQueryRejectedError as error:
         raise CommandError(f"{call.subject} refused the query: {error}") from None
     except WorkflowQueryFailedError as error:
@@ -84,9 +90,7 @@ def rpc_failed(call: Call, error: RPCError) -> CommandError:
         if "namespace" in message.lower():
             return NotFound(f"namespace {call.namespace} does not exist at {call.target}")
         if "already completed" in message.lower():
-            return InputRejected(
-                f"{call.subject} is finished and takes no more commands", rule="workflow.finished", field=None
-            )
+            return finished(call)
         return NotFound(f"{call.subject} does not exist")
     if status is RPCStatusCode.UNAVAILABLE:
         return Unreachable(f"cannot reach Temporal at {call.target}: {message}")
@@ -97,6 +101,10 @@ def rpc_failed(call: Call, error: RPCError) -> CommandError:
     if status in (RPCStatusCode.UNAUTHENTICATED, RPCStatusCode.PERMISSION_DENIED):
         return CommandError(f"Temporal at {call.target} refused access to namespace {call.namespace}: {message}")
     return CommandError(f"{call.subject}: Temporal answered {status.name}: {message}")
+
+
+def finished(call: Call) -> InputRejected:
+    return InputRejected(f"{call.subject} is finished and takes no more commands", rule="workflow.finished", field=None)
 
 
 def connect_failed(target: str, namespace: str, error: Exception) -> Unreachable:

@@ -22,7 +22,9 @@ from activities.store.ledger.cards import Card
 from activities.store.ledger.handoffs import HandoffRecordRepository
 from activities.store.ledger.scores import ScoreEvent
 from activities.store.ledger.supervision import SupervisionOrder
-from caseloop.direct.channel import until_taken
+from caseloop.direct.channel import Channel, until_taken
+from caseloop.direct.handoffs import HandoffHandle
+from caseloop.errors import InputRejected
 from schemas.handoff import (
     EventOutcome,
     HandoffInput,
@@ -261,14 +263,16 @@ async def test_termination_mid_loop_stops_everything_and_later_commands_are_refu
 
     terminated = await rig.handle(handoff).execute_update(HandoffWorkflow.terminate, withdraw())
     assert terminated.stage is HandoffStage.TERMINATED and terminated.next_due_at is None
-    for update, command in (
-        (HandoffWorkflow.claim, claim(MARKET_REGULATOR)),
-        (HandoffWorkflow.send_feedback, feedback(MARKET_REGULATOR)),
-    ):
-        with pytest.raises(WorkflowUpdateFailedError) as raised:
-            await rig.handle(handoff).execute_update(update, command)  # type: ignore[arg-type]
-        details = rejection_of(raised.value)
-        assert details["rule"] == "stage.terminated" and "withdrew" in details["message"]
+    # Sent the SDK's way: the workflow refuses them while it sends its notice of the close, and once it has closed
+    # the channel refuses them as sent to a finished workflow (never "does not exist"), whichever comes first.
+    direct = HandoffHandle(Channel(rig.client, "test-server", "default", rig.task_queue, within=30.0), handoff)
+    for command in (claim(MARKET_REGULATOR), feedback(MARKET_REGULATOR)):
+        with pytest.raises(InputRejected) as refused:
+            await direct.send(command)
+        assert (refused.value.rule, "withdrew" in str(refused.value)) in {
+            ("stage.terminated", True),
+            ("workflow.finished", False),
+        }
 
     final = await rig.handle(handoff).result()
     assert final.stage is HandoffStage.TERMINATED
