@@ -61,7 +61,11 @@ async def test_a_push_to_a_system_that_stays_down_goes_to_its_inbox_and_never_ho
     case_worker: Worker, driver: Driver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CASELOOP_SECRET_CASE_TEST", "case-test-secret")
-    receiver = Receiver([Answer(503, "down for maintenance")])
+    # It asks for half an hour between attempts (Retry-After), so that no attempt is on its way when the case
+    # continues as new: with retries five seconds apart, the retry's timer and the continue-as-new's grace fell due
+    # at one skipped instant now and then, and the test server kept its time locked for the attempt the old run
+    # left behind, so the new run's retries never came (the test hung until its timeout).
+    receiver = Receiver([Answer(503, "down for maintenance", headers={"Retry-After": "1800"})])
     with receiver.running():
         await water_bureau_behind(receiver, driver, tmp_path)
         handle = await driver.start(policy={"max_history_events": 50, "push_attempts": 8})
