@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -70,7 +72,7 @@ class Channel:
         if update is None:
             raise TypeError(f"{type(command).__name__} is not a command of {subject}")
         command_id = command_id_of(command_id, longest=LONGEST_COMMAND_ID)
-        work = until_taken(handle, update, command, command_id)
+        work = until_taken(self.temporal, handle, update, command, command_id)
         return await guarded(self.call(subject, command_id), work, self._within(within))
 
     def _within(self, within: float | None) -> float | None:
@@ -82,7 +84,9 @@ def updates_of(commands: Mapping[str, tuple[Any, type[BaseModel]]]) -> dict[type
     return {model: update for update, model in commands.values()}
 
 
-async def until_taken(handle: WorkflowHandle[Any, Any], update: Any, command: BaseModel, command_id: str) -> Any:
+async def until_taken(
+    temporal: Client, handle: WorkflowHandle[Any, Any], update: Any, command: BaseModel, command_id: str
+) -> Any:
     """The update's result, sent again under the same id while the workflow or the server refuses it for now."""
     pause = FIRST_RESEND
     while True:
@@ -94,7 +98,7 @@ async def until_taken(handle: WorkflowHandle[Any, Any], update: Any, command: Ba
                 raise
         except RPCError as error:
             if _lost_at_close(error):
-                if not await _running(handle):
+                if not await _running(temporal, handle.id):
                     raise WorkflowClosed from None
             elif error.status is not RPCStatusCode.RESOURCE_EXHAUSTED:
                 raise
@@ -107,7 +111,11 @@ def _lost_at_close(error: RPCError) -> bool:
     return error.status is RPCStatusCode.NOT_FOUND and error.message.startswith("update ")
 
 
-async def _running(handle: WorkflowHandle[Any, Any]) -> bool:
-    """Whether the workflow's latest run is running: a continue-as-new started one, which takes the command."""
-    described = await handle.describe()
-    return described.status is WorkflowExecutionStatus.RUNNING
+async def _running(temporal: Client, workflow_id: str) -> bool:
+    """Whether the workflow's latest run is running: a continue-as-new started one, which takes the command. Asked
+    without decoding the search attributes, which the test server answers in a shape the client cannot read."""
+    request = DescribeWorkflowExecutionRequest(
+        namespace=temporal.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+    )
+    described = await temporal.workflow_service.describe_workflow_execution(request)
+    return described.workflow_execution_info.status == WorkflowExecutionStatus.RUNNING.value

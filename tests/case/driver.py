@@ -137,4 +137,4 @@ async def describe(handle: CaseHandle) -> DescribeWorkflowExecutionResponse:
 
 async def send(handle: CaseHandle, update: Any, command: BaseModel, id: str | None = None) -> Any:
     """A command as the engine sends it: under the same id again while the case is continuing as new."""
-    return await until_taken(handle, update, command, id or str(uuid.uuid4()))
+    return await until_taken(handle._client, handle, update, command, id or str(uuid.uuid4()))

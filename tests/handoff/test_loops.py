@@ -276,6 +276,9 @@ async def test_termination_mid_loop_stops_everything_and_later_commands_are_refu
 
     final = await rig.handle(handoff).result()
     assert final.stage is HandoffStage.TERMINATED
+    with pytest.raises(InputRejected) as refused:
+        await direct.send(feedback(MARKET_REGULATOR))
+    assert refused.value.rule == "workflow.finished" and "finished" in str(refused.value)
     notice = [body for body in pushes_to(rig, MARKET_REGULATOR) if body["kind"] == "loop_closed"]
     assert [body["body"]["stage"] for body in notice] == ["terminated"]
     async with rig.sessions() as session:
@@ -364,9 +367,13 @@ async def test_a_command_sent_again_after_continue_as_new_answers_its_first_resu
         return described.workflow_execution_info.execution.run_id
 
     first_run = await current_run()
-    claimed = await until_taken(handle, HandoffWorkflow.claim, claim(MARKET_REGULATOR), "SQ-SCJGJ-claim-0003")
+    claimed = await until_taken(
+        rig.client, handle, HandoffWorkflow.claim, claim(MARKET_REGULATOR), "SQ-SCJGJ-claim-0003"
+    )
     assert claimed.stage is HandoffStage.CLAIMED
-    acting = await until_taken(handle, HandoffWorkflow.start_acting, act(MARKET_REGULATOR), "SQ-SCJGJ-act-0003")
+    acting = await until_taken(
+        rig.client, handle, HandoffWorkflow.start_acting, act(MARKET_REGULATOR), "SQ-SCJGJ-act-0003"
+    )
     assert acting.stage is HandoffStage.ACTING
 
     async def run_after_a_second() -> str:
@@ -376,7 +383,7 @@ async def test_a_command_sent_again_after_continue_as_new_answers_its_first_resu
         return await current_run()
 
     await eventually(run_after_a_second, lambda run: run != first_run, what="continue-as-new")
-    again = await until_taken(handle, HandoffWorkflow.claim, claim(MARKET_REGULATOR), "SQ-SCJGJ-claim-0003")
+    again = await until_taken(rig.client, handle, HandoffWorkflow.claim, claim(MARKET_REGULATOR), "SQ-SCJGJ-claim-0003")
     assert again == claimed, "the first answer, not the hand-off as it is now"
     assert (await handle.query(HandoffWorkflow.view)).stage is HandoffStage.ACTING
 
