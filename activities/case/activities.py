@@ -20,9 +20,11 @@ from activities.store.delivery import (
     DeliveryAttemptRepository,
     DeliveryChannel,
     InboxRepository,
+    attempt_of,
+    put_in_inboxes,
 )
-from activities.store.group_commit import GroupCommit, one_by_one
-from activities.store.registry import RegistryRepository
+from activities.store.group_commit import GroupCommit
+from activities.store.registry import DepartmentDirectory, DepartmentEntry, RegistryRepository
 from schemas.case.records import (
     CaseChanges,
     CaseChangesRecorded,
@@ -41,6 +43,12 @@ from services.ledger import Ledger
 # What one transition's unit of work wrote: per entry whether this call wrote it, orders applied, cards issued,
 # score events and ratings recorded.
 _Written = tuple[list[bool], int, list[CardIssue], int, int]
+_Unit = tuple[CaseChanges, list[tuple[Push, DeliveryAttempt]]]  # a transition, and its pushes' inbox attempts
+_Held = tuple[_Written, list[Push]]  # a transition's writes, and its pushes put in their inboxes
+
+
+def _inbox_only(department: DepartmentEntry | None) -> bool:
+    return department is not None and department.inbox_only
 
 
 def _spec(item: ClockPlanItem) -> ClockSpec:
@@ -66,7 +74,8 @@ class CaseActivities:
         self._ledger = ledger
         self._sessions = sessions  # the inbox, for pushes handed over after their last attempt
         self._metrics = LoopMetrics(ledger)
-        self._units = GroupCommit(ledger.unit_of_work, one_by_one(self._write_unit))
+        self._units = GroupCommit(ledger.unit_of_work, self._write_units)
+        self._departments = DepartmentDirectory()  # whether a push goes to an inbox, with the transition
 
     @activity.defn(name="case_plan_clocks")
     async def plan_clocks(self, request: ClockPlanRequest) -> ClockPlan:
@@ -98,6 +107,22 @@ class CaseActivities:
         ratings = sum([(await ledger.record_rating(rating, session)).recorded for rating in changes.ratings])
         return written, orders, issued, scores, ratings
 
+    async def _write_units(self, session: AsyncSession, batch: list[_Unit]) -> list[_Held]:
+        """The transitions written side by side, each its own unit of work, and then their pushes to departments
+        without a webhook in their inboxes, in one statement for all of them, in the same transaction."""
+        written = [await self._write_unit(session, changes) for changes, _ in batch]
+        attempts = [attempt for _, attempts in batch for attempt in attempts]
+        if not attempts:
+            return [(each, []) for each in written]
+        departments = await self._departments.all(session)
+        held = [(push, row) for push, row in attempts if _inbox_only(departments.get(push.department_code))]
+        await put_in_inboxes(session, held)
+        ids = {push.push_id for push, _ in held}
+        return [
+            (each, [push for push in changes.pushes if push.push_id in ids])
+            for each, (changes, _) in zip(written, batch, strict=True)
+        ]
+
     @activity.defn(name="case_record_changes")
     async def record_changes(self, changes: CaseChanges) -> CaseChangesRecorded:
         with as_application_errors():
@@ -106,7 +131,14 @@ class CaseActivities:
     async def _record(self, changes: CaseChanges) -> CaseChangesRecorded:
         # The transitions that workers record side by side share a transaction (at the 17:30 instant, every red card
         # of the city's cases): each one's entries, orders, cards, scores and ratings still commit all or nothing.
-        written, orders, issued, scores, ratings = await self._units.record(changes)
+        # Each push's attempt row is made here, in its own activity's context: the write may run in another's.
+        now = datetime.now(UTC)
+        attempts = [
+            (push, attempt_of(push, DeliveryChannel.INBOX, AttemptOutcome.INBOXED, now)) for push in changes.pushes
+        ]
+        (written, orders, issued, scores, ratings), held = await self._units.record((changes, attempts))
+        for push in held:
+            DELIVERIES.labels(push.department_code, DeliveryChannel.INBOX.value, AttemptOutcome.INBOXED.value).inc()
         entries, cards = sum(written), len(issued)
         for entry, wrote in zip(changes.entries, written, strict=True):
             if wrote:
@@ -146,6 +178,7 @@ class CaseActivities:
             inboxed=inboxed,
             revocations=revocations,
             meetings=meetings,
+            held=[push.push_id for push in held],
         )
 
     async def _put_in_inbox(self, push: Push) -> bool:
@@ -160,17 +193,8 @@ class CaseActivities:
             if await inbox.by_push_id(push.push_id) is not None:
                 return False
             await inbox.store(InboxRepository.row_of(push, now))
-            info = activity.info() if activity.in_activity() else None
             await DeliveryAttemptRepository(session).record(
-                DeliveryAttempt(
-                    push_id=push.push_id,
-                    department_code=push.department_code,
-                    attempt=info.attempt if info else 1,
-                    channel=DeliveryChannel.INBOX.value,
-                    outcome=AttemptOutcome.INBOXED.value,
-                    workflow_id=info.workflow_id if info else push.subject_id,
-                    attempted_at=now,
-                )
+                attempt_of(push, DeliveryChannel.INBOX, AttemptOutcome.INBOXED, now)
             )
         DELIVERIES.labels(push.department_code, DeliveryChannel.INBOX.value, AttemptOutcome.INBOXED.value).inc()
         return True

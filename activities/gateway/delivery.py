@@ -42,8 +42,9 @@ from activities.store.delivery import (
     DeliveryChannel,
     InboxRecorder,
     InboxRepository,
+    attempt_of,
 )
-from activities.store.registry import Department, DepartmentDirectory, DepartmentEntry
+from activities.store.registry import Department, DepartmentDirectory
 from schemas.delivery import DeliveryOutcome, DeliveryRejection, DeliveryResult, Push
 
 # Error types a workflow may catch; DeliveryRejected and NotFound are in policies.NON_RETRYABLE_ERRORS, and
@@ -102,7 +103,11 @@ class GatewayActivities(OutboundActivities):
     async def _endpoint_of(self, push: Push) -> _Endpoint:
         async with self._sessions() as session:
             department = await self.directory.get(session, push.department_code)
-            endpoint = None if department is None else _Endpoint(*_webhook_of(department))
+            endpoint = (
+                None
+                if department is None
+                else _Endpoint(department.webhook_url, department.secret_ref, department.webhook_disabled)
+            )
             active = department is not None and department.active
         if endpoint is None:
             await self._record(
@@ -302,18 +307,7 @@ class GatewayActivities(OutboundActivities):
         status_code: int | None = None,
         error: str | None = None,
     ) -> DeliveryAttempt:
-        info = activity.info()
-        return DeliveryAttempt(
-            push_id=push.push_id,
-            department_code=push.department_code,
-            attempt=info.attempt,
-            channel=channel.value,
-            outcome=outcome.value,
-            status_code=status_code,
-            error=error,
-            workflow_id=info.workflow_id,
-            attempted_at=datetime.now(UTC),
-        )
+        return attempt_of(push, channel, outcome, datetime.now(UTC), status_code=status_code, error=error)
 
 
 async def enable_webhook(sessions: async_sessionmaker[AsyncSession], department_code: str) -> bool | None:
@@ -329,12 +323,6 @@ async def enable_webhook(sessions: async_sessionmaker[AsyncSession], department_
         department.webhook_disabled_at = None
         await stamps.bump(session, stamps.REGISTRY)  # every worker's kept departments see it at once
     return was_disabled
-
-
-def _webhook_of(department: DepartmentEntry) -> tuple[str | None, str | None, bool]:
-    """The webhook, and whether a 410 disabled it after the registry last changed the department."""
-    gone_at = department.webhook_disabled_at
-    return department.webhook_url, department.secret_ref, gone_at is not None and gone_at >= department.updated_at
 
 
 def _transport_problem(error: Exception) -> str:

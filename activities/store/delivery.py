@@ -12,6 +12,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, case, func, insert, se
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
+from temporalio import activity
 
 from activities.store.base import Base, SealedJSON
 from activities.store.group_commit import GroupCommit
@@ -67,6 +68,38 @@ class InboxEntry(Base):
     body: Mapped[dict[str, Any]] = mapped_column(SealedJSON("inbox.body"))  # the push package, personal data
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))  # clear: a staff account id, as audit actor_id
+
+
+def attempt_of(
+    push: Push,
+    channel: DeliveryChannel,
+    outcome: AttemptOutcome,
+    at: datetime,
+    *,
+    status_code: int | None = None,
+    error: str | None = None,
+) -> DeliveryAttempt:
+    """The delivery ledger's row of one attempt at `push`, numbered as the activity that makes it."""
+    info = activity.info() if activity.in_activity() else None
+    return DeliveryAttempt(
+        push_id=push.push_id,
+        department_code=push.department_code,
+        attempt=info.attempt if info else 1,
+        channel=channel.value,
+        outcome=outcome.value,
+        status_code=status_code,
+        error=error,
+        workflow_id=info.workflow_id if info else push.subject_id,
+        attempted_at=at,
+    )
+
+
+async def put_in_inboxes(session: AsyncSession, pushes: list[tuple[Push, DeliveryAttempt]]) -> None:
+    """Each push in its department's inbox with its attempt, in the transaction of `session` (once per push: one
+    already there stays as it is)."""
+    if pushes:
+        rows = [(InboxRepository.row_of(push, attempt.attempted_at), attempt) for push, attempt in pushes]
+        await _inbox_and_attempts(session, rows)
 
 
 async def _add_attempts(session: AsyncSession, attempts: list[DeliveryAttempt]) -> list[None]:

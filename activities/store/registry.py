@@ -64,6 +64,17 @@ class DepartmentEntry:
     updated_at: datetime
     webhook_disabled_at: datetime | None
 
+    @property
+    def webhook_disabled(self) -> bool:
+        """A 410 Gone disabled the webhook after the registry last changed the department."""
+        gone_at = self.webhook_disabled_at
+        return gone_at is not None and gone_at >= self.updated_at
+
+    @property
+    def inbox_only(self) -> bool:
+        """Active, and with no webhook that takes pushes: a push to it goes to its inbox."""
+        return self.active and (self.webhook_url is None or self.webhook_disabled)
+
 
 class DepartmentDirectory:
     """Every department, kept while the registry's stamp in the store stays the same.
@@ -77,13 +88,17 @@ class DepartmentDirectory:
         self._kept: tuple[int, dict[str, DepartmentEntry]] | None = None
 
     async def get(self, session: AsyncSession, code: str) -> DepartmentEntry | None:
+        return (await self.all(session)).get(code)
+
+    async def all(self, session: AsyncSession) -> dict[str, DepartmentEntry]:
+        """Every department by code, as of one reading of the stamp."""
         stamp = await stamps.read(session, stamps.REGISTRY)
         kept = self._kept
         if kept is None or kept[0] != stamp:
             rows = (await session.scalars(select(Department))).all()
             kept = (stamp, {row.code: _entry(row) for row in rows})
             self._kept = kept
-        return kept[1].get(code)
+        return kept[1]
 
 
 def _entry(row: Department) -> DepartmentEntry:

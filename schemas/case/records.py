@@ -81,6 +81,10 @@ class CaseChanges(BaseModel):
     meetings: list[JointMeetingSnapshot] = Field(
         default_factory=list, description="leaders' joint meetings requested or decided"
     )
+    pushes: list[Push] = Field(
+        default_factory=list,
+        description="the transition's pushes: each to a department without a webhook goes in its inbox in this write",
+    )
 
 
 class CaseChangesRecorded(BaseModel):
@@ -94,6 +98,7 @@ class CaseChangesRecorded(BaseModel):
     inboxed: int = 0
     revocations: int = 0
     meetings: int = 0
+    held: list[str] = Field(default_factory=list, description="ids of the pushes this write put in their inboxes")
 
 
 class PendingChanges(BaseModel):

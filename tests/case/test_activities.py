@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
@@ -40,7 +42,7 @@ from services.clock.service import ClockService
 from services.ledger import Ledger
 from services.registry.importer import import_registry
 from tests.case.conftest import REGISTRY as TEST_REGISTRY
-from tests.case.parties import LEAD, LOCALITY, START, new_case
+from tests.case.parties import LEAD, LOCALITY, OTHER, START, new_case
 from tests.support.commits import commits_of
 from workflows.case import machine, records
 from workflows.case.effects import SYSTEM, Recorder
@@ -187,3 +189,45 @@ async def test_transitions_recorded_side_by_side_share_a_transaction_and_fail_al
     for state in states:
         trail = await Ledger(sessions).audit_trail(AuditTrailQuery(subject_id=state.case_id))
         assert [entry.action for entry in trail.entries] == ["commented", "written_off"]
+
+
+async def test_a_transitions_pushes_to_inboxes_commit_with_it_and_the_rest_are_left_to_delivery(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """A push to a department without a webhook goes in its inbox in the transition's own write, once however often
+    the write is retried; one to a webhook, to an inactive or an unknown department is left to the delivery
+    activity, and a write the store refuses puts nothing in any inbox."""
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(
+        TEST_REGISTRY.read_text(encoding="utf-8").replace(
+            "    name: 宿遷市水利局\n",
+            "    name: 宿遷市水利局\n    webhook_url: https://water.example.gov.cn/hook\n    secret_ref: water\n",
+        ),
+        encoding="utf-8",
+    )
+    await import_registry(sessions, [registry])
+    state = new_case()
+    rec = Recorder(state, START + timedelta(days=1))
+    rec.record(SYSTEM, "commented", reason="on site")
+    for department in (LEAD, OTHER, "SQ-OLD", "SQ-GONE"):
+        rec.push(department, PushKind.REMINDER, {"rung": "reminder"})
+    to_lead = rec.effects.pushes[0]
+    changes = records.case_changes(state, records.pending(state, rec.effects, "comment"), rec.effects.pushes)
+    lead_before = metric("caseloop_deliveries_total", department=LEAD, channel="inbox", outcome="inboxed")
+
+    plain = changes.model_copy(update={"pushes": []})
+    refused = changes.model_copy(update={"entries": [changes.entries[0].model_copy(update={"reason": "other"})]})
+    assert (await activities(sessions).record_changes(plain)).held == []
+    with pytest.raises(ApplicationError, match="different content"):
+        await activities(sessions).record_changes(refused)
+    assert (await InboxActivities(sessions).read_inbox(InboxQuery(department_code=LEAD))).items == []
+    first = await activities(sessions).record_changes(changes)
+    again = await activities(sessions).record_changes(changes)  # a retried attempt
+
+    assert first.held == again.held == [to_lead.push_id]
+    page = await InboxActivities(sessions).read_inbox(InboxQuery(department_code=LEAD))
+    assert [item.push_id for item in page.items] == [to_lead.push_id]
+    for department in (OTHER, "SQ-OLD"):
+        assert (await InboxActivities(sessions).read_inbox(InboxQuery(department_code=department))).items == []
+    after = metric("caseloop_deliveries_total", department=LEAD, channel="inbox", outcome="inboxed")
+    assert after - lead_before == 2  # an attempt row and a count per call that put it there, as the gateway's

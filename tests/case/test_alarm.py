@@ -14,7 +14,7 @@ from tests.case.driver import Driver, coordinator
 from tests.case.parties import LEAD, LOCALITY
 from tests.case.scenarios import SCENARIOS
 from tests.case.test_ladder import rung
-from workflows.case.workflow import ONE_ALARM_PATCH, CaseWorkflow
+from workflows.case.workflow import INBOX_WITH_RECORDS_PATCH, CaseWorkflow
 
 
 async def _timers_pending_at_most(handle: WorkflowHandle) -> int:
@@ -46,7 +46,7 @@ async def test_the_happy_path_keeps_one_timer_and_one_patch_marker(case_worker: 
     # Its clocks ran two at a time (the signs, the deadline and its progress reports), on one timer.
     assert await _timers_pending_at_most(handle) == 1
     # Every earlier patch holds for a run begun on this code, without a marker of its own.
-    assert await _patch_markers(handle) == [ONE_ALARM_PATCH]
+    assert await _patch_markers(handle) == [INBOX_WITH_RECORDS_PATCH]
 
 
 async def test_two_clocks_due_at_one_instant_both_fire_on_one_timer(case_worker: Worker, driver: Driver) -> None:

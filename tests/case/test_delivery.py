@@ -10,7 +10,7 @@ from temporalio.worker import Worker
 
 from schemas.case import commands as c
 from schemas.case.stages import CaseStage
-from schemas.delivery import Push
+from schemas.delivery import DeliveryBatch, Push
 from services.registry.importer import import_registry
 from tests.case.conftest import REGISTRY
 from tests.case.driver import Driver, coordinator, send
@@ -93,3 +93,35 @@ async def test_a_push_to_a_system_that_stays_down_goes_to_its_inbox_and_never_ho
     assert (OTHER, "case_assignment") in await driver.pushes(handle.id)
     final = await handle.result()
     assert final.stage is CaseStage.TERMINATED and final.undelivered == []
+
+
+async def test_a_commands_pushes_to_inboxes_are_there_when_it_returns_and_take_no_delivery_activity(
+    case_worker: Worker, driver: Driver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written with the transition (INBOX_WITH_RECORDS_PATCH): the push to a department without a webhook is in its
+    inbox by the time the command answers; the push to a webhook still goes out through the delivery activity."""
+    monkeypatch.setenv("CASELOOP_SECRET_CASE_TEST", "case-test-secret")
+    receiver = Receiver([Answer(200, "ok")])
+    with receiver.running():
+        await water_bureau_behind(receiver, driver, tmp_path)
+        handle = await driver.start()
+        await send(handle, CaseWorkflow.accept, c.AcceptCase(actor=coordinator))
+        assert (LEAD, "case_assignment") in await driver.pushes(handle.id)
+        await send(
+            handle,
+            CaseWorkflow.reroute,
+            c.RerouteAssignment(actor=coordinator, department=LEAD, to_department=OTHER, reason="water review"),
+        )
+        await terminate(handle)
+
+    delivered = [Push.model_validate_json(request.body) for request in receiver.requests]
+    assert [(push.department_code, push.kind) for push in delivered] == [(OTHER, "case_assignment")]
+    batches = []
+    async for event in handle.fetch_history_events():
+        scheduled = event.activity_task_scheduled_event_attributes
+        if event.HasField("activity_task_scheduled_event_attributes") and scheduled.activity_type.name == (
+            "deliver_transition"
+        ):
+            [payload] = scheduled.input.payloads
+            batches.append(DeliveryBatch.model_validate_json(payload.data))
+    assert all(push.department_code == OTHER for batch in batches for push in batch.pushes)

@@ -26,9 +26,9 @@ from tests.support.histories import committed, read_history, recorder, shape_of,
 from workflows.case.workflow import CaseWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
-# The shape the recorder records: one alarm for the case's clocks (workflow.ONE_ALARM_PATCH), whose one marker stands
-# for every earlier patch (lean transitions, the SLA colour, a channel's own deadline, ...).
-SHAPE = "one-alarm"
+# The shape the recorder records: pushes to inboxes written with the transition (workflow.INBOX_WITH_RECORDS_PATCH),
+# whose one marker stands for every earlier patch (one alarm, lean transitions, the SLA colour, ...).
+SHAPE = "inbox-with-records"
 
 
 def test_every_scenario_has_a_committed_history_of_every_shape() -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from schemas.case.records import CaseChanges, PendingChanges
     from schemas.case.state import CaseState, JointMeeting, SupervisionOrder, TimelineEntry
+    from schemas.delivery import Push
     from schemas.ledger import (
         AuditEntry,
         CaseSnapshot,
@@ -119,7 +122,7 @@ def order_snapshot(state: CaseState, order: SupervisionOrder) -> SupervisionOrde
     )
 
 
-def case_changes(state: CaseState, writes: PendingChanges) -> CaseChanges:
+def case_changes(state: CaseState, writes: PendingChanges, pushes: Sequence[Push] = ()) -> CaseChanges:
     orders = {order_id(state, order.order_id): order for order in state.orders}
     return CaseChanges(
         case=case_snapshot(state),
@@ -138,6 +141,7 @@ def case_changes(state: CaseState, writes: PendingChanges) -> CaseChanges:
         meetings=[
             meeting_snapshot(state, meeting) for meeting in state.meetings if meeting.meeting_id in writes.meetings
         ],
+        pushes=list(pushes),
     )
 
 

@@ -85,6 +85,11 @@ LEAN_PATCH = "case-lean-transitions"
 # a run begun on this code takes every path the patches above introduced without asking for them, so its history
 # carries this one marker instead of one per patch.
 ONE_ALARM_PATCH = "case-one-alarm"
+# A command's pushes to departments without a webhook go in their inboxes in the store write that records the
+# transition (case_record_changes), so no delivery activity runs for them; webhooks and SMS still go out through
+# deliver_transition, as every push of a rung, a registration or a hand-over does (bench/README.md, issue 13).
+# Asked first, as ONE_ALARM_PATCH was: a run that takes this path takes that one's too, without asking.
+INBOX_WITH_RECORDS_PATCH = "case-inbox-with-records"
 
 
 def _until_the_store_is_back(config: ActivityConfig) -> ActivityConfig:
@@ -178,7 +183,8 @@ class CaseWorkflow:
         )
         self._continued = start.state is not None
         self._lock = asyncio.Lock()
-        self._current = workflow.patched(ONE_ALARM_PATCH)
+        self._inboxes_with_records = workflow.patched(INBOX_WITH_RECORDS_PATCH)
+        self._current = self._inboxes_with_records or workflow.patched(ONE_ALARM_PATCH)
         self._alarm = Alarm() if self._current else None
         self._clocks: dict[str, SlaClock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -457,11 +463,14 @@ class CaseWorkflow:
             presentation.details(self._state)
             return effects
         self._state.unrecorded = records.pending(self._state, effects, name)
-        await self._flush_store()
+        # A command's pushes only: a rung's card is what the 17:30 instant waits for, and its push follows it.
+        inboxes = self._inboxes_with_records and command is not None
+        held = await self._flush_store(effects.pushes if inboxes else [])
+        pushes = [push for push in effects.pushes if push.push_id not in held]
         outbox = self._state.outbox
-        outbox.pushes += effects.pushes
+        outbox.pushes += pushes
         outbox.sms += effects.sms
-        self._send_out(effects.pushes, effects.sms)
+        self._send_out(pushes, effects.sms)
         self._publish()
         return effects
 
@@ -544,21 +553,23 @@ class CaseWorkflow:
         for watched in state.clocks.values():
             watched.colour = rules.clock_colour(watched)
 
-    async def _flush_store(self) -> None:
-        """Writes what the store has not confirmed; on an outage it stays pending for the next transition."""
+    async def _flush_store(self, pushes: list[Push] | None = None) -> set[str]:
+        """Writes what the store has not confirmed; on an outage it stays pending for the next transition. With it,
+        `pushes` to departments without a webhook go in their inboxes: the ids of those it put there (none when the
+        write failed: then every push goes out the delivery's way)."""
         writes = self._state.unrecorded
         if writes.empty:
-            return
+            return set()
+        changes = records.case_changes(self._state, writes, pushes or ())
         try:
-            await workflow.execute_activity_method(
-                CaseActivities.record_changes, records.case_changes(self._state, writes), **policies.STORE
-            )
+            recorded = await workflow.execute_activity_method(CaseActivities.record_changes, changes, **policies.STORE)
         except ActivityError as error:
             workflow.logger.error("case store write failed; kept for the next transition: %s", error.cause)
             self._write_failed = True
-            return
+            return set()
         self._state.unrecorded = PendingChanges()
         self._write_failed = False
+        return set(recorded.held)
 
     # SLA clocks.
 
