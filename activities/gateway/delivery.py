@@ -38,7 +38,6 @@ from activities.store import stamps
 from activities.store.delivery import (
     AttemptOutcome,
     AttemptRecorder,
-    DeliveryAttempt,
     DeliveryChannel,
     InboxRecorder,
     InboxRepository,
@@ -274,7 +273,9 @@ class GatewayActivities(OutboundActivities):
         if self._inboxes is None:
             self._inboxes = InboxRecorder(self._sessions)
         row = InboxRepository.row_of(push, datetime.now(UTC))
-        await self._inboxes.record((row, self._attempt(push, DeliveryChannel.INBOX, AttemptOutcome.INBOXED)))
+        await self._inboxes.record(
+            (row, attempt_of(push, DeliveryChannel.INBOX, AttemptOutcome.INBOXED, datetime.now(UTC)))
+        )
         DELIVERIES.labels(push.department_code, DeliveryChannel.INBOX.value, AttemptOutcome.INBOXED.value).inc()
         activity.logger.info(
             "push stored in inbox", extra={"push_id": push.push_id, "department": push.department_code}
@@ -296,18 +297,10 @@ class GatewayActivities(OutboundActivities):
     ) -> None:
         if self._recorder is None:
             self._recorder = AttemptRecorder(self._sessions)
-        await self._recorder.record(self._attempt(push, channel, outcome, status_code, error))
+        await self._recorder.record(
+            attempt_of(push, channel, outcome, datetime.now(UTC), status_code=status_code, error=error)
+        )
         DELIVERIES.labels(push.department_code, channel.value, outcome.value).inc()
-
-    @staticmethod
-    def _attempt(
-        push: Push,
-        channel: DeliveryChannel,
-        outcome: AttemptOutcome,
-        status_code: int | None = None,
-        error: str | None = None,
-    ) -> DeliveryAttempt:
-        return attempt_of(push, channel, outcome, datetime.now(UTC), status_code=status_code, error=error)
 
 
 async def enable_webhook(sessions: async_sessionmaker[AsyncSession], department_code: str) -> bool | None:
