@@ -116,12 +116,10 @@ async def test_a_commands_pushes_to_inboxes_are_there_when_it_returns_and_take_n
 
     delivered = [Push.model_validate_json(request.body) for request in receiver.requests]
     assert [(push.department_code, push.kind) for push in delivered] == [(OTHER, "case_assignment")]
-    batches = []
+    batched = []
     async for event in handle.fetch_history_events():
         scheduled = event.activity_task_scheduled_event_attributes
-        if event.HasField("activity_task_scheduled_event_attributes") and scheduled.activity_type.name == (
-            "deliver_transition"
-        ):
+        if scheduled.activity_type.name == "deliver_transition":
             [payload] = scheduled.input.payloads
-            batches.append(DeliveryBatch.model_validate_json(payload.data))
-    assert all(push.department_code == OTHER for batch in batches for push in batch.pushes)
+            batched += DeliveryBatch.model_validate_json(payload.data).pushes
+    assert [push.department_code for push in batched] == [OTHER]

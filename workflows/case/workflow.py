@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -465,7 +465,7 @@ class CaseWorkflow:
         self._state.unrecorded = records.pending(self._state, effects, name)
         # A command's pushes only: a rung's card is what the 17:30 instant waits for, and its push follows it.
         inboxes = self._inboxes_with_records and command is not None
-        held = await self._flush_store(effects.pushes if inboxes else [])
+        held = await self._flush_store(effects.pushes if inboxes else ())
         pushes = [push for push in effects.pushes if push.push_id not in held]
         outbox = self._state.outbox
         outbox.pushes += pushes
@@ -553,14 +553,14 @@ class CaseWorkflow:
         for watched in state.clocks.values():
             watched.colour = rules.clock_colour(watched)
 
-    async def _flush_store(self, pushes: list[Push] | None = None) -> set[str]:
+    async def _flush_store(self, pushes: Sequence[Push] = ()) -> set[str]:
         """Writes what the store has not confirmed; on an outage it stays pending for the next transition. With it,
         `pushes` to departments without a webhook go in their inboxes: the ids of those it put there (none when the
         write failed: then every push goes out the delivery's way)."""
         writes = self._state.unrecorded
         if writes.empty:
             return set()
-        changes = records.case_changes(self._state, writes, pushes or ())
+        changes = records.case_changes(self._state, writes, pushes)
         try:
             recorded = await workflow.execute_activity_method(CaseActivities.record_changes, changes, **policies.STORE)
         except ActivityError as error:
