@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Integer, String, delete, select, update
+from sqlalchemy import CheckConstraint, Integer, String, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,6 +39,19 @@ class IdempotencyKey(Base):
 class IdempotencyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def claim(self, department: str, key: str, fingerprint: str, now: datetime, expires_at: datetime) -> None:
+        """Inserts the in-flight row (one Core statement, no unit of work); IntegrityError when the key is held."""
+        await self._session.execute(
+            insert(IdempotencyKey).values(
+                department=department,
+                key=key,
+                fingerprint=fingerprint,
+                state=IN_FLIGHT,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
 
     async def get(self, department: str, key: str) -> IdempotencyKey | None:
         return await self._session.scalar(

@@ -78,7 +78,7 @@ class Door:
             raise from_engine(error, subject=subject) from None
 
 
-def door(request: Request) -> Door:
+async def door(request: Request) -> Door:
     found: Door = request.app.state.door
     return found
 
@@ -125,7 +125,7 @@ def _unauthenticated(reason: RefusalReason, detail: str) -> DoorProblem:
 CallerDep = Annotated[Caller, Depends(caller)]
 
 
-def idempotency_key(
+async def idempotency_key(
     value: Annotated[
         str | None,
         Header(

@@ -200,16 +200,7 @@ class Idempotency:
             expires_at = now + self.retention
             try:
                 async with self._sessions.begin() as session:
-                    session.add(
-                        IdempotencyKey(
-                            department=department,
-                            key=key,
-                            fingerprint=fingerprint,
-                            state=IN_FLIGHT,
-                            created_at=now,
-                            expires_at=expires_at,
-                        )
-                    )
+                    await IdempotencyRepository(session).claim(department, key, fingerprint, now, expires_at)
                 return now
             except IntegrityError:
                 pass

@@ -33,7 +33,7 @@ CaseId = Annotated[
 ]
 
 
-def case_filters(
+async def case_filters(
     stage: Annotated[list[CaseStage] | None, Query(max_length=20)] = None,
     card_colour: Annotated[list[CardColour] | None, Query(max_length=20)] = None,
     department: Annotated[

@@ -37,7 +37,7 @@ ENGINE_NAMES = {
 }
 
 
-def handoff_filters(
+async def handoff_filters(
     stage: Annotated[list[h.HandoffStage] | None, Query(max_length=20)] = None,
     colour: Annotated[list[h.SlaColour] | None, Query(max_length=10)] = None,
     receiver: Annotated[list[Code] | None, Query(max_length=50, description="the department the push went to")] = None,
