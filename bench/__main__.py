@@ -24,9 +24,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 @contextlib.contextmanager
-def profiling(stack: Stack, process: str | None, results: Path, plan: Plan) -> Iterator[None]:
+def profiling(stack: Stack, process: str | None, results: Path, plan: Plan, gil: bool = False) -> Iterator[None]:
     """py-spy samples `process` (worker, door, bare, server is not Python) while the scenarios run: a flame graph
-    (SVG) and the raw collapsed stacks (for `grep` and sorting) under `results`."""
+    (SVG) and the raw collapsed stacks (for `grep` and sorting) under `results`. With `gil`, only the thread holding
+    the GIL is sampled: the shares are then of the Python CPU the process spends, not of its threads' waits."""
     if process is None:
         yield
         return
@@ -35,7 +36,10 @@ def profiling(stack: Stack, process: str | None, results: Path, plan: Plan) -> I
     outputs["raw"] = outputs["flamegraph"].with_suffix(".txt")
     spies = [
         subprocess.Popen(
-            [str(BIN / "py-spy"), "record", "--nonblocking", "--pid", pid, "--format", kind, "--output", str(path)],
+            [
+                *(str(BIN / "py-spy"), "record", "--nonblocking", *(("--gil",) if gil else ())),
+                *("--pid", pid, "--format", kind, "--output", str(path)),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -54,7 +58,13 @@ def profiling(stack: Stack, process: str | None, results: Path, plan: Plan) -> I
 
 
 async def run(
-    plan: Plan, only: set[str], results: Path, keep: Path | None, profile: str | None, instant: bool = False
+    plan: Plan,
+    only: set[str],
+    results: Path,
+    keep: Path | None,
+    profile: str | None,
+    instant: bool = False,
+    gil: bool = False,
 ) -> Path:
     started = time.monotonic()
     async with running_stack(keep) as stack:
@@ -62,9 +72,9 @@ async def run(
         bench = await Bench.open(stack, plan)
         bench.started = started
         if instant:
-            bench.profile_instant = functools.partial(profiling, stack, profile, results, plan)
+            bench.profile_instant = functools.partial(profiling, stack, profile, results, plan, gil)
         try:
-            with profiling(stack, None if instant else profile, results, plan):
+            with profiling(stack, None if instant else profile, results, plan, gil):
                 for key, (title, scenario) in SCENARIOS.items():
                     if only and key not in only:
                         continue
@@ -112,9 +122,15 @@ def main(argv: list[str] | None = None) -> int:
         help="with --profile, sample only the 17:30 burst's instant on caseloop's side (a second before it until "
         "every card is recorded), not its preparation; give --set repetitions=1, as each instant overwrites the last",
     )
+    parser.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="with --profile, sample only the thread holding the GIL (py-spy --gil): where the process's Python CPU "
+        "goes, without the samples of threads waiting on a lock, a queue or the event loop's select",
+    )
     args = parser.parse_args(argv)
-    if args.profile_instant and args.profile is None:
-        parser.error("--profile-instant: give --profile too")
+    if (args.profile_instant or args.profile_gil) and args.profile is None:
+        parser.error("--profile-instant and --profile-gil: give --profile too")
     args.results.mkdir(parents=True, exist_ok=True)
     only = {key.strip() for key in args.only.split(",") if key.strip()}
     unknown = only - set(SCENARIOS)
@@ -127,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--set {assignment}: give FIELD=N with a field of the plan ({', '.join(vars(plan))})")
         current = getattr(plan, name)
         plan = dataclasses.replace(plan, **{name: type(current)(float(value))})
-    table = asyncio.run(run(plan, only, args.results, args.keep, args.profile, args.profile_instant))
+    table = asyncio.run(run(plan, only, args.results, args.keep, args.profile, args.profile_instant, args.profile_gil))
     print(table.read_text(encoding="utf-8"))
     return 0
 
