@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Integer, String, Text, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import CheckConstraint, Integer, Row, String, Text, bindparam, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from activities.store.base import Base
@@ -30,6 +31,17 @@ class ApiCredential(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(200))
     comment: Mapped[str | None] = mapped_column(Text)  # clear: an operator's note on a key, about no case or citizen
+
+
+# The door reads a key's row on every request: one statement built once, run on a connection (no session, no ORM
+# object), answering the row's columns by name.
+_CREDENTIALS = ApiCredential.metadata.tables[ApiCredential.__tablename__]
+_BY_KEY_ID = select(_CREDENTIALS).where(_CREDENTIALS.c.key_id == bindparam("the_key_id"))
+
+
+async def credential_row(connection: AsyncConnection, key_id: str) -> Row[Any] | None:
+    """The row of API key `key_id`, or None."""
+    return (await connection.execute(_BY_KEY_ID, {"the_key_id": key_id})).first()
 
 
 class CredentialRepository:

@@ -96,6 +96,14 @@ class _CommitsInPlace(async_sessionmaker[AsyncSession]):
             yield session
 
 
+def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    """The engine a session factory binds its sessions to (for Core statements on its connections)."""
+    bound = sessions.kw.get("bind")
+    if not isinstance(bound, AsyncEngine):
+        raise TypeError("the session factory is bound to no AsyncEngine")
+    return bound
+
+
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     if engine.dialect.name == "sqlite":
         return _CommitsInPlace(engine, expire_on_commit=False)

@@ -7,9 +7,10 @@ is answered from it. Keys are per department, so two departments' keys never mee
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Integer, String, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import CheckConstraint, Integer, Row, String, bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from activities.store.base import Base, SealedText
@@ -36,80 +37,65 @@ class IdempotencyKey(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+# The door's statements, built once: their parameters are bound at each call, so SQLAlchemy finds each compiled
+# statement in its cache without walking new values (a command claims, then completes, its key).
+_TABLE = IdempotencyKey.metadata.tables[IdempotencyKey.__tablename__]
+_THE_KEY = (_TABLE.c.department == bindparam("the_department"), _TABLE.c.key == bindparam("the_key"))
+_CLAIMED_AT = _TABLE.c.created_at == bindparam("claimed_at")
+_CLAIM = insert(_TABLE)
+_GET = select(_TABLE).where(*_THE_KEY)
+_TAKE_OVER = update(_TABLE).where(*_THE_KEY, _CLAIMED_AT, _TABLE.c.state == bindparam("held_state"))
+_COMPLETE = update(_TABLE).where(*_THE_KEY, _CLAIMED_AT)
+_RELEASE = delete(_TABLE).where(*_THE_KEY, _CLAIMED_AT, _TABLE.c.state == IN_FLIGHT)
+_PURGE = delete(_TABLE).where(_TABLE.c.expires_at < bindparam("now"))
+
+
 class IdempotencyRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    """The key records, read and written with Core statements on a connection (the door's) or a session."""
+
+    def __init__(self, db: AsyncConnection | AsyncSession) -> None:
+        self._db = db
 
     async def claim(self, department: str, key: str, fingerprint: str, now: datetime, expires_at: datetime) -> None:
-        """Inserts the in-flight row (one Core statement, no unit of work); IntegrityError when the key is held."""
-        await self._session.execute(
-            insert(IdempotencyKey).values(
-                department=department,
-                key=key,
-                fingerprint=fingerprint,
-                state=IN_FLIGHT,
-                created_at=now,
-                expires_at=expires_at,
-            )
-        )
+        """Inserts the in-flight row; IntegrityError when the key is held."""
+        row = {"department": department, "key": key, "fingerprint": fingerprint, "state": IN_FLIGHT}
+        await self._db.execute(_CLAIM, {**row, "created_at": now, "expires_at": expires_at})
 
-    async def get(self, department: str, key: str) -> IdempotencyKey | None:
-        return await self._session.scalar(
-            select(IdempotencyKey).where(IdempotencyKey.department == department, IdempotencyKey.key == key)
-        )
+    async def get(self, department: str, key: str) -> Row[Any] | None:
+        return (await self._db.execute(_GET, {"the_department": department, "the_key": key})).first()
 
-    async def take_over(self, row: IdempotencyKey, fingerprint: str, now: datetime, expires_at: datetime) -> bool:
+    async def take_over(self, row: Row[Any], fingerprint: str, now: datetime, expires_at: datetime) -> bool:
         """Claims a stale or expired row anew; False when another request changed it first."""
-        result = await self._session.execute(
-            update(IdempotencyKey)
-            .where(
-                IdempotencyKey.department == row.department,
-                IdempotencyKey.key == row.key,
-                IdempotencyKey.created_at == row.created_at,
-                IdempotencyKey.state == row.state,
-            )
-            .values(
-                fingerprint=fingerprint,
-                state=IN_FLIGHT,
-                status=None,
-                media_type=None,
-                body=None,
-                created_at=now,
-                expires_at=expires_at,
-            )
-            .execution_options(synchronize_session=False)
+        result = await self._db.execute(
+            _TAKE_OVER,
+            {
+                **_the(row.department, row.key, row.created_at),
+                "held_state": row.state,
+                "fingerprint": fingerprint,
+                "state": IN_FLIGHT,
+                "status": None,
+                "media_type": None,
+                "body": None,
+                "created_at": now,
+                "expires_at": expires_at,
+            },
         )
         return bool(getattr(result, "rowcount", 0))
 
     async def complete(
         self, department: str, key: str, claimed_at: datetime, status: int, media_type: str, body: str
     ) -> None:
-        await self._session.execute(
-            update(IdempotencyKey)
-            .where(
-                IdempotencyKey.department == department,
-                IdempotencyKey.key == key,
-                IdempotencyKey.created_at == claimed_at,
-            )
-            .values(state=COMPLETED, status=status, media_type=media_type, body=body)
-            .execution_options(synchronize_session=False)
-        )
+        answer = {"state": COMPLETED, "status": status, "media_type": media_type, "body": body}
+        await self._db.execute(_COMPLETE, {**_the(department, key, claimed_at), **answer})
 
     async def release(self, department: str, key: str, claimed_at: datetime) -> None:
-        await self._session.execute(
-            delete(IdempotencyKey)
-            .where(
-                IdempotencyKey.department == department,
-                IdempotencyKey.key == key,
-                IdempotencyKey.created_at == claimed_at,
-                IdempotencyKey.state == IN_FLIGHT,
-            )
-            .execution_options(synchronize_session=False)
-        )
+        await self._db.execute(_RELEASE, _the(department, key, claimed_at))
 
     async def purge(self, now: datetime) -> int:
         """Deletes every record past its retention; answers how many."""
-        result = await self._session.execute(
-            delete(IdempotencyKey).where(IdempotencyKey.expires_at < now).execution_options(synchronize_session=False)
-        )
+        result = await self._db.execute(_PURGE, {"now": now})
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _the(department: str, key: str, claimed_at: datetime) -> dict[str, Any]:
+    return {"the_department": department, "the_key": key, "claimed_at": claimed_at}

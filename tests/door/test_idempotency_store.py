@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.store.db import engine_of
 from activities.store.idempotency import COMPLETED, IdempotencyKey
 from tests.support.migrations import model_differences
 from workers.door.idempotency import Answer, Idempotency, fingerprint, parse_key
@@ -26,7 +27,11 @@ class Clock:
 
 def door_keys(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Idempotency:
     return Idempotency(
-        sessions, problem_base=BASE, retention=timedelta(hours=24), stale_after=timedelta(seconds=60), clock=clock
+        engine_of(sessions),
+        problem_base=BASE,
+        retention=timedelta(hours=24),
+        stale_after=timedelta(seconds=60),
+        clock=clock,
     )
 
 

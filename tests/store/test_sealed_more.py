@@ -270,7 +270,7 @@ class Clock:
 async def test_an_idempotent_answer_is_sealed_and_answers_the_retry(store_url: str) -> None:
     engine = keyed(store_url)
     keys = Idempotency(
-        create_session_factory(engine),
+        engine,
         problem_base="https://caseloop.invalid/problems/",
         retention=timedelta(hours=24),
         stale_after=timedelta(seconds=60),

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from activities.store.db import create_engine, create_session_factory
+from activities.store.db import create_engine, create_session_factory, engine_of
 from caseloop.direct import CaseClient
 from workers.door import problems
 from workers.door.credentials import Authenticator
@@ -57,13 +57,13 @@ def build_app(
             http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)))
             authenticator = Authenticator(settings, store, http)
             stack.push_async_callback(authenticator.drain)
-            keys, earlier = store, None
+            keys, earlier = engine_of(store), None
             keys_url = keys_store_url(settings.resolved_store_url)
             if keys_url is not None:
                 keys_database = create_engine(keys_url, keyring=settings.payload_keyring())
                 stack.push_async_callback(keys_database.dispose)
                 await prepare_keys_store(keys_database)
-                keys, earlier = create_session_factory(keys_database), store
+                keys, earlier = keys_database, keys
             idempotency = Idempotency(
                 keys,
                 problem_base=settings.problem_base,

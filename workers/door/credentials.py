@@ -18,14 +18,15 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import structlog
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.store.credentials import ApiCredential, CredentialRepository
+from activities.store.credentials import ApiCredential, CredentialRepository, credential_row
+from activities.store.db import engine_of
 from activities.store.registry import Department
 from schemas.access import (
     Caller,
@@ -317,6 +318,7 @@ class Authenticator:
         clock: Clock = _utcnow,
     ) -> None:
         self._sessions = sessions
+        self._engine = engine_of(sessions)
         self._clock = clock
         self._peppers = settings.api_key_pepper_list()
         self._jwt: JwtVerifier | None = None
@@ -349,8 +351,8 @@ class Authenticator:
         if match is None:
             raise CredentialRefused(RefusalReason.MALFORMED, "the API key is malformed: expected clk_<key id>_<secret>")
         key_id, secret = match.groups()
-        async with self._sessions() as session:
-            row = await CredentialRepository(session).get(key_id)
+        async with self._engine.connect() as connection:
+            row = await credential_row(connection, key_id)
         if row is None:
             raise CredentialRefused(RefusalReason.UNKNOWN, f"no API key has the id {key_id}")
         # The secret is checked before the key's state, so only its holder learns that it was revoked or expired.
@@ -379,7 +381,7 @@ class Authenticator:
             expires_at=row.expires_at,
         )
 
-    def _verified_under(self, row: ApiCredential, secret: str) -> str | None:
+    def _verified_under(self, row: Row[Any], secret: str) -> str | None:
         """The id of the pepper the secret verifies under: the row's own first, then every other configured one."""
         candidates = sorted(self._peppers, key=lambda pepper: pepper[0] != row.pepper_id)
         matches = [
@@ -389,7 +391,7 @@ class Authenticator:
         ]
         return matches[0] if matches else None
 
-    def _record_use(self, row: ApiCredential, now: datetime, rehash: tuple[str, str] | None) -> None:
+    def _record_use(self, row: Row[Any], now: datetime, rehash: tuple[str, str] | None) -> None:
         recent = self._recorded.get(row.key_id)
         if recent is not None and now - recent < USE_RECORDED_EVERY:
             return  # this process wrote it (or the rehash) less than a minute ago
