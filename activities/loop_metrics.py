@@ -28,7 +28,7 @@ from activities.metrics import (
 )
 from schemas.case.stages import CaseStage
 from schemas.handoff import HandoffStage
-from schemas.ledger import AuditEntry, AuditTrailQuery, CaseSnapshot, HandoffSnapshot
+from schemas.ledger import AuditEntry, CaseSnapshot, HandoffSnapshot
 from services.clock.deadline import LegalClock
 from services.clock.service import load_legal_clock
 from services.clock.working_time import working_hours_between
@@ -107,10 +107,9 @@ class LoopMetrics:
     async def _case_step(self, case: CaseSnapshot, step: str, ended: datetime) -> None:
         """A step's start is the latest audit entry of the action that began it (a reopened case signs again)."""
         with _best_effort(step):
-            trail = await self._ledger.audit_trail(AuditTrailQuery(subject_id=case.case_id))
-            began = [e.at for e in trail.entries if e.action == _BEGAN[step] and e.at <= ended]
-            if began:
-                await self._observe("case", step, case.locality, began[-1], ended)
+            began = await self._ledger.latest_action_at(case.case_id, _BEGAN[step], ended)
+            if began is not None:
+                await self._observe("case", step, case.locality, began, ended)
 
     async def _observe(self, kind: str, step: str, locality: str | None, start: datetime, end: datetime) -> None:
         with _best_effort(step):

@@ -211,6 +211,11 @@ class Ledger:
         async with self._sessions() as session:
             return AuditTrail(entries=list(await AuditTrailRepository(session).entries_for(query.subject_id)))
 
+    async def latest_action_at(self, subject_id: str, action: str, until: datetime) -> datetime | None:
+        """When the subject's latest `action` at or before `until` was recorded; None if it never was."""
+        async with self._sessions() as session:
+            return await AuditTrailRepository(session).latest_at(subject_id, action, until)
+
     async def record_case_transition(self, transition: CaseTransition) -> CaseRecordView:
         """The audit entry and the case's read model after it, together or not at all."""
         return await self._record_transition(

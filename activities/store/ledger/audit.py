@@ -86,6 +86,16 @@ class AuditTrailRepository:
             for entry in entries
         ]
 
+    async def latest_at(self, subject_id: str, action: str, until: datetime) -> datetime | None:
+        """When the subject's latest `action` at or before `until` was recorded: one row, one column (nothing sealed
+        to open), where reading the whole trail grew with the case."""
+        return await self._session.scalar(
+            select(AuditRecord.at)
+            .where(AuditRecord.subject_id == subject_id, AuditRecord.action == action, AuditRecord.at <= until)
+            .order_by(AuditRecord.seq.desc())
+            .limit(1)
+        )
+
     async def entries_for(self, subject_id: str) -> Sequence[AuditEntry]:
         rows = await self._session.scalars(
             select(AuditRecord).where(AuditRecord.subject_id == subject_id).order_by(AuditRecord.seq)
