@@ -246,17 +246,23 @@ class LegalClock:
         return due_at, last_day, notes, lines
 
     def paused_time(self, spec: ClockSpec, due_at: datetime) -> timedelta:
-        """Counted time the pauses took out between the start and the due instant."""
-        unpaused = spec.model_copy(update={"pauses": []})
+        """Counted time the pauses took out between the start and the due instant.
+
+        It reads no day past the stretch the due instant falls in: a day beyond it may lie in a year with no
+        official notice, and reading it would mark a deadline estimated that no estimated day decides."""
         total = timedelta(0)
+        if not spec.pauses:
+            return total
+        unpaused = spec.model_copy(update={"pauses": []})
         for start, end in self.stretches(unpaused):
             if start >= due_at:
                 break
-            end = min(end, due_at)
             for pause in spec.pauses:
-                overlap = min(end, pause.ended_at) - max(start, pause.started_at)
+                overlap = min(end, due_at, pause.ended_at) - max(start, pause.started_at)
                 if overlap > timedelta(0):
                     total += overlap
+            if end >= due_at:
+                break
         return total
 
 

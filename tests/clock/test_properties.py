@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from schemas.clock import SHANGHAI, CardProfileName, ClockSpec, ClockUnit, Pause
@@ -99,6 +99,8 @@ def test_rungs_are_in_order_and_never_before_the_start(
 
 @CHECKS
 @given(start=starts, limit=limits())
+# Due on 2026-12-31 at 14:00: counting the pauses once read on into 2027 (1 January) and marked it estimated.
+@example(start=datetime(2026, 12, 24, 17, 0, tzinfo=SHANGHAI), limit=(ClockUnit.OFFICE_HOURS, 34.5))
 def test_a_deadline_reaching_an_unpublished_year_says_so(start: datetime, limit: tuple[ClockUnit, float]) -> None:
     unit, amount = limit
     deadline = CLOCK.deadline(ClockSpec(started_at=start, limit=amount, unit=unit))
@@ -106,3 +108,14 @@ def test_a_deadline_reaching_an_unpublished_year_says_so(start: datetime, limit:
         assert deadline.estimated and deadline.last_day.year in deadline.estimated_years
     if deadline.last_day.year <= 2026:
         assert not deadline.estimated
+
+
+def test_a_paused_deadline_on_the_last_day_of_a_published_year_is_not_estimated() -> None:
+    start = datetime(2026, 12, 24, 17, 0, tzinfo=SHANGHAI)
+    pause = Pause(
+        started_at=datetime(2026, 12, 25, 9, 0, tzinfo=SHANGHAI),
+        ended_at=datetime(2026, 12, 25, 11, 0, tzinfo=SHANGHAI),
+    )
+    deadline = CLOCK.deadline(ClockSpec(started_at=start, limit=32.5, unit=ClockUnit.OFFICE_HOURS, pauses=[pause]))
+    assert deadline.last_day.isoformat() == "2026-12-31" and deadline.due_at.hour < 17
+    assert not deadline.estimated and deadline.estimated_years == []
