@@ -58,8 +58,17 @@ class IdempotencyRepository:
 
     async def claim(self, department: str, key: str, fingerprint: str, now: datetime, expires_at: datetime) -> None:
         """Inserts the in-flight row; IntegrityError when the key is held."""
-        row = {"department": department, "key": key, "fingerprint": fingerprint, "state": IN_FLIGHT}
-        await self._db.execute(_CLAIM, {**row, "created_at": now, "expires_at": expires_at})
+        await self._db.execute(
+            _CLAIM,
+            {
+                "department": department,
+                "key": key,
+                "fingerprint": fingerprint,
+                "state": IN_FLIGHT,
+                "created_at": now,
+                "expires_at": expires_at,
+            },
+        )
 
     async def get(self, department: str, key: str) -> Row[Any] | None:
         return (await self._db.execute(_GET, {"the_department": department, "the_key": key})).first()

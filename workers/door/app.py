@@ -63,7 +63,7 @@ def build_app(
                 keys_database = create_engine(keys_url, keyring=settings.payload_keyring())
                 stack.push_async_callback(keys_database.dispose)
                 await prepare_keys_store(keys_database)
-                keys, earlier = keys_database, keys
+                keys, earlier = keys_database, engine_of(store)
             idempotency = Idempotency(
                 keys,
                 problem_base=settings.problem_base,
