@@ -25,7 +25,10 @@ with workflow.unsafe.imports_passed_through():
     import httpx
     from temporalio.client import Client
     from temporalio.contrib.pydantic import pydantic_data_converter
-    from temporalio.worker import Worker
+    from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+    from workers.settings import Settings
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 CLOCK_HOLD = timedelta(days=30)  # an armed clock's timer: far enough that none fires while the benchmark runs
@@ -150,6 +153,12 @@ async def serve(target: str, task_queue: str, wake_db: str) -> None:
         await _run_worker(client, task_queue, BareActivities(wake_db, http), stop)
 
 
+def runner() -> WorkflowRunner:
+    """The SDK's sandbox where caseloop's worker runs one (`CASELOOP_WORKFLOW_SANDBOX`, off by default), else none."""
+    sandboxed = Settings(_env_file=None).workflow_sandbox  # type: ignore[call-arg]
+    return SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner()
+
+
 async def _run_worker(client: Client, task_queue: str, activities: BareActivities, stop: asyncio.Event) -> None:
     with ThreadPoolExecutor(max_workers=20) as pool:
         worker = Worker(
@@ -158,8 +167,9 @@ async def _run_worker(client: Client, task_queue: str, activities: BareActivitie
             workflows=[BareCase],
             activities=[activities.touch, activities.record_wake, activities.push],
             activity_executor=pool,
-            # The same poller count as caseloop's worker, so that only the domain logic differs.
+            # The same poller count and runner as caseloop's worker, so that only the domain logic differs.
             max_concurrent_workflow_task_polls=10,
+            workflow_runner=runner(),
         )
         async with worker:
             print("bare worker running", flush=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import Bench
-from bench.stack import BIN, REPOSITORY
+from bench.stack import BIN, REPOSITORY, workflow_sandbox
 from bench.stats import Figure
 
 NOISE = (
@@ -97,7 +97,11 @@ def table(bench: Bench) -> str:
 
 
 def _notes(bench: Bench) -> list[str]:
-    notes = [NOISE]
+    notes = [
+        NOISE,
+        f"Both workers ran workflow code with CASELOOP_WORKFLOW_SANDBOX={workflow_sandbox()} (the SDK's sandbox; off "
+        "by default, as in service).",
+    ]
     for key in ("lifecycle_note", "burst_note", "handoff_note", "scale_note"):
         if key in bench.facts:
             notes.append(bench.facts[key])

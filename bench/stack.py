@@ -231,6 +231,11 @@ async def _wait_for_line(log: Path, text: str, child: subprocess.Popen[bytes], n
         await asyncio.sleep(0.2)
 
 
+def workflow_sandbox() -> str:
+    """The caller's `CASELOOP_WORKFLOW_SANDBOX`, else the service's default (off), for both workers."""
+    return os.environ.get("CASELOOP_WORKFLOW_SANDBOX", "false")
+
+
 @contextlib.asynccontextmanager
 async def running_stack(keep: Path | None = None) -> AsyncIterator[Stack]:
     """The whole stack in a temporary directory (or `keep`), stopped and removed when the block ends."""
@@ -259,6 +264,8 @@ async def running_stack(keep: Path | None = None) -> AsyncIterator[Stack]:
             # A nightly batch of thousands of events is one request and one long command.
             "CASELOOP_API_MAX_BODY_BYTES": str(32 << 20),
             "CASELOOP_API_COMMAND_SECONDS": "600",
+            # Both workers run workflow code as the caller asks, by default as a worker in service does: unsandboxed.
+            "CASELOOP_WORKFLOW_SANDBOX": workflow_sandbox(),
         }
         # The in-process CLI and Settings() read them; the caller's environment comes back at the end.
         saved = dict(os.environ)

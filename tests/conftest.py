@@ -3,6 +3,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -22,6 +23,11 @@ from tests.support.temporal import time_skipping_server_per_module  # noqa: F401
 from workers.binaries import temporal_cli
 from workers.resources import Resources, open_resources
 from workers.settings import Settings
+
+# The suite's workers run workflow code in the SDK's sandbox, which a worker in service leaves off (workers/worker.py:
+# workflow_runner): a non-deterministic call on any path a test takes fails here. Processes the tests start inherit it;
+# tests/case/test_unsandboxed.py runs the service's way.
+os.environ.setdefault("CASELOOP_WORKFLOW_SANDBOX", "true")
 
 # The modules that take longest (`pytest --durations`), handed out first. `make test` runs `pytest -n 2 --dist loadfile
 # --no-loadscope-reorder`: xdist hands whole modules to its workers in this order, and by default it sorts them by

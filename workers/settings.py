@@ -153,6 +153,14 @@ class Settings(BaseSettings):
         5, ge=1, le=250, description="a case this many working days past its committed deadline is a typical delay"
     )
 
+    workflow_sandbox: bool = Field(
+        False,
+        description="run workflow code in the SDK's sandbox, which checks every call for non-determinism at a cost of "
+        "about 8 ms of the worker's CPU per command (bench/README.md); the tests and the replay of the committed "
+        "histories always run it, so a worker in service may leave it off. Turn it on to let a suspect change's "
+        "workflows fail at once on a non-deterministic call",
+    )
+
     log_format: LogFormat = LogFormat.CONSOLE
     log_level: str = "INFO"
 

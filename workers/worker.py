@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.case.activities import CaseActivities
@@ -92,9 +92,21 @@ SHARED_WITH_WORKFLOWS = (
 )
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox every workflow runs in, with the pure modules passed through (SHARED_WITH_WORKFLOWS) and the
-    workflow modules' compiled code kept between instances (workers/sandbox_code.py)."""
+def workflow_runner(sandboxed: bool = True) -> WorkflowRunner:
+    """How the worker runs workflow code.
+
+    Sandboxed (the tests, the replayers, `CASELOOP_WORKFLOW_SANDBOX=true`): each instance runs its workflow module
+    afresh in the SDK's sandbox, which refuses non-deterministic calls (the clock, I/O, threads); the pure modules
+    are passed through (SHARED_WITH_WORKFLOWS) and the workflow modules' compiled code is kept between instances
+    (workers/sandbox_code.py). Unsandboxed (the default in service): the same code runs directly, without the
+    sandbox's per-call proxies and per-instance module run, which were 39 % of the worker's Python CPU in the
+    lifecycle benchmark. The sandbox's guarantees still come from the test suite, whose workers all run sandboxed:
+    a non-deterministic call on any tested path fails there, and every committed history replays in it.
+    Unsandboxed, instances share module state, which is safe because the workflow modules keep none: their
+    module-level names are read-only tables, policies and constants (tests/test_sandbox_code.py).
+    """
+    if not sandboxed:
+        return UnsandboxedWorkflowRunner()
     keep_compiled_workflow_code()
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*SHARED_WITH_WORKFLOWS)
@@ -172,7 +184,7 @@ def build_worker(client: Client, resources: Resources, task_queue: str | None = 
         task_queue=task_queue or resources.settings.task_queue,
         workflows=list(WORKFLOWS),
         activities=activities_for(resources),
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(resources.settings.workflow_sandbox),
         # Measured: one of the default 5 pollers takes new workflows; more pollers help under load.
         max_concurrent_workflow_task_polls=10,
     )
