@@ -395,6 +395,7 @@ async def run_worker(settings: Settings) -> None:
                 namespace=settings.temporal_namespace,
                 task_queue=settings.task_queue,
                 metrics=metrics_url,
+                workflow_sandbox=settings.workflow_sandbox,
             )
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait({stopped, worker_task}, return_when=asyncio.FIRST_COMPLETED)
