@@ -95,7 +95,7 @@ SHARED_WITH_WORKFLOWS = (
 def workflow_runner(sandboxed: bool = True) -> WorkflowRunner:
     """How the worker runs workflow code.
 
-    Sandboxed (the tests, the replayers, `CASELOOP_WORKFLOW_SANDBOX=true`): each instance runs its workflow module
+    Sandboxed (the tests' workers, `CASELOOP_WORKFLOW_SANDBOX=true`): each instance runs its workflow module
     afresh in the SDK's sandbox, which refuses non-deterministic calls (the clock, I/O, threads); the pure modules
     are passed through (SHARED_WITH_WORKFLOWS) and the workflow modules' compiled code is kept between instances
     (workers/sandbox_code.py). Unsandboxed (the default in service): the same code runs directly, without the
@@ -103,7 +103,7 @@ def workflow_runner(sandboxed: bool = True) -> WorkflowRunner:
     lifecycle benchmark. The sandbox's guarantees still come from the test suite, whose workers all run sandboxed:
     a non-deterministic call on any tested path fails there, and every committed history replays in it.
     Unsandboxed, instances share module state, which is safe because the workflow modules keep none: their
-    module-level names are read-only tables, policies and constants (tests/test_sandbox_code.py).
+    module-level names are read-only tables, policies and constants (tests/{case,handoff}/test_unsandboxed.py).
     """
     if not sandboxed:
         return UnsandboxedWorkflowRunner()

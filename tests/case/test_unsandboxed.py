@@ -27,7 +27,7 @@ from tests.case.scenarios import SCENARIOS
 from tests.support.shared_state import changed_since, held_by_workflow_modules
 from workers.resources import Resources
 from workers.settings import Settings
-from workers.worker import build_worker, workflow_runner
+from workers.worker import build_worker
 from workflows.case.workflow import CaseWorkflow
 
 
@@ -53,13 +53,13 @@ async def unsandboxed_worker(
 
 def test_service_runs_unsandboxed_and_tests_sandboxed() -> None:
     assert Settings.model_fields["workflow_sandbox"].default is False
-    assert isinstance(workflow_runner(sandboxed=False), UnsandboxedWorkflowRunner)
     assert Settings(_env_file=None).workflow_sandbox, "tests/conftest.py runs the suite's workers sandboxed"
 
 
 async def test_cases_run_unsandboxed_as_the_sandbox_would_and_share_no_state(
     unsandboxed_worker: Worker, driver: Driver
 ) -> None:
+    assert isinstance(unsandboxed_worker.config()["workflow_runner"], UnsandboxedWorkflowRunner)
     before = held_by_workflow_modules()
     scenarios = OneNumberPerScenario(driver.env, driver.task_queue, driver.sessions)
     histories = []

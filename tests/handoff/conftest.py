@@ -26,6 +26,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from activities.case.activities import CaseActivities
 from activities.clock.activities import ClockActivities
@@ -372,6 +373,7 @@ class Rig:
     sessions: async_sessionmaker[AsyncSession]
     receiver: Receiver
     task_queue: str
+    worker: Worker | None = None  # the production worker the rig runs
     started: set[str] = field(default_factory=set)
 
     @property
@@ -531,7 +533,7 @@ async def rig(
     settings = Settings(data_dir=tmp_path, store_url=store_url)
     async with httpx.AsyncClient(timeout=httpx.Timeout(2.0)) as http:
         resources = Resources(settings=settings, engine=store_engine, sessions=store, http=http)
-        async with build_worker(handoff_server.client, resources, task_queue):
-            rig = Rig(handoff_server, store, receiver, task_queue)
+        async with build_worker(handoff_server.client, resources, task_queue) as worker:
+            rig = Rig(handoff_server, store, receiver, task_queue, worker)
             yield rig
             await rig.stop_open_handoffs()

@@ -4,11 +4,9 @@ then replays in the SDK's full sandbox, and leaves the modules that all instance
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from activities.gateway.webhook_secrets import secret_env_name
 from tests.handoff.conftest import HANDOFF_WORKFLOWS, Rig
@@ -16,21 +14,19 @@ from tests.handoff.test_replay import RECORDED, SCENARIOS, receiver_script  # no
 from tests.joint.conftest import SECRET as ITEM_SECRET
 from tests.joint.conftest import SECRET_REF as ITEM_SECRET_REF
 from tests.support.shared_state import changed_since, held_by_workflow_modules
-from workers.settings import Settings
 
 
 @pytest.fixture(autouse=True)
-def unsandboxed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def unsandboxed(monkeypatch: pytest.MonkeyPatch) -> None:
     """The rig's worker reads its settings from the environment: the service's default, no sandbox."""
     monkeypatch.setenv("CASELOOP_WORKFLOW_SANDBOX", "false")
-    yield
 
 
 @pytest.mark.parametrize("scenario", RECORDED)
 async def test_handoffs_run_unsandboxed_as_the_sandbox_would_and_share_no_state(
     rig: Rig, scenario: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert not Settings(_env_file=None).workflow_sandbox  # as the rig's worker read it
+    assert rig.worker is not None and isinstance(rig.worker.config()["workflow_runner"], UnsandboxedWorkflowRunner)
     monkeypatch.setenv(secret_env_name(ITEM_SECRET_REF), ITEM_SECRET)  # the verified scenario's item
     before = held_by_workflow_modules()
     ids = await SCENARIOS[scenario](rig)
