@@ -33,7 +33,7 @@ from schemas.case.records import (
     ClockPlanRequest,
     ClockPlanResult,
 )
-from schemas.clock import ClockSpec
+from schemas.clock import ClockSpec, Deadline, RungSchedule
 from schemas.delivery import Push
 from schemas.ledger import CardIssue, CaseTransition
 from services.clock.deadline import LegalClock
@@ -63,6 +63,17 @@ def _spec(item: ClockPlanItem) -> ClockSpec:
     return item.suspension.clock
 
 
+def _unexplained(deadline: Deadline) -> Deadline:
+    """A deadline without its readable lines. The case reads a deadline's day notes (its explanation in the view is
+    built from them, `machine.explain`), never the lines, which were about half of each clock plan's bytes in the
+    history (a local activity's result is kept in its marker); `caseloop deadline` and the door compute their own."""
+    return deadline.model_copy(update={"explanation": []})
+
+
+def _without_lines(schedule: RungSchedule) -> RungSchedule:
+    return schedule.model_copy(update={"deadline": _unexplained(schedule.deadline)})
+
+
 class CaseActivities:
     def __init__(
         self,
@@ -89,13 +100,18 @@ class CaseActivities:
     async def _plan(self, item: ClockPlanItem, loaded: LegalClock) -> ClockPlanResult:
         clock = self._clock
         if item.schedule is not None:
-            return ClockPlanResult(key=item.key, schedule=await clock.schedule_rungs(item.schedule, loaded))
+            schedule = await clock.schedule_rungs(item.schedule, loaded)
+            return ClockPlanResult(key=item.key, schedule=_without_lines(schedule))
         if item.window is not None:
-            return ClockPlanResult(key=item.key, deadline=await clock.deadline(item.window, loaded))
+            return ClockPlanResult(key=item.key, deadline=_unexplained(await clock.deadline(item.window, loaded)))
         if item.extension is not None:
-            return ClockPlanResult(key=item.key, change=await clock.extend(item.extension, loaded))
-        assert item.suspension is not None  # the model holds exactly one
-        return ClockPlanResult(key=item.key, change=await clock.suspend(item.suspension, loaded))
+            change = await clock.extend(item.extension, loaded)
+        else:
+            assert item.suspension is not None  # the model holds exactly one
+            change = await clock.suspend(item.suspension, loaded)
+        return ClockPlanResult(
+            key=item.key, change=change.model_copy(update={"schedule": _without_lines(change.schedule)})
+        )
 
     async def _write_unit(self, session: AsyncSession, changes: CaseChanges) -> _Written:
         """One transition's entries, orders, cards, scores and ratings, in the unit of work `session`."""

@@ -72,6 +72,9 @@ async def test_plan_clocks_answers_every_kind_of_computation(sessions: async_ses
     assert schedule.deadline.due_at == window.due_at
     assert extended.clock.extensions == [2] and extended.schedule.deadline.due_at > window.due_at
     assert paused.clock.pauses == [pause] and paused.schedule.deadline.due_at > window.due_at
+    # The case reads each deadline's day notes, never its readable lines: the plan, kept in the history, has none.
+    for deadline in (schedule.deadline, window, extended.schedule.deadline, paused.schedule.deadline):
+        assert deadline.notes and deadline.explanation == []
 
 
 def sample(rec: Recorder) -> CaseChanges:
