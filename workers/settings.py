@@ -156,7 +156,7 @@ class Settings(BaseSettings):
     workflow_sandbox: bool = Field(
         False,
         description="run workflow code in the SDK's sandbox, which checks every call for non-determinism at a cost of "
-        "about 8 ms of the worker's CPU per command (bench/README.md); the tests and the replay of the committed "
+        "about 7 ms of CPU per command (bench/README.md); the tests and the replay of the committed "
         "histories always run it, so a worker in service may leave it off. Turn it on to let a suspect change's "
         "workflows fail at once on a non-deterministic call",
     )
