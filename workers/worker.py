@@ -68,6 +68,7 @@ SHARED_WITH_WORKFLOWS = (
     "schemas",
     "workflows.policies",
     "workflows.sla",
+    "workflows.snapshot",
     *(
         f"workflows.case.{rules}"
         for rules in (

@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case.effects import Effects, profile_of
     from workflows.case.rules import Rejected
     from workflows.sla import Alarm, SlaClock
+    from workflows.snapshot import detached_copy
     from workflows.verify.workflow import unavailable
 
 REJECTED = ErrorType.REJECTED.value
@@ -450,7 +451,7 @@ class CaseWorkflow:
         self, change: Change, now: datetime, command: c.CaseCommand | None = None, name: str | None = None
     ) -> Effects:
         # The rules only append to the timeline and never read the remembered commands: copy neither, O(1) a command.
-        preview = change(self._state.model_copy(update={"timeline": [], "applied": []}).model_copy(deep=True), now)
+        preview = change(detached_copy(self._state.model_copy(update={"timeline": [], "applied": []})), now)
         plan = await self._plan(preview, command)
         if isinstance(command, c.DecideCommitment):
             self._check_committed_deadline(plan, now)

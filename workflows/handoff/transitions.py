@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.handoff.writes import OwedWrites, lean
     from workflows.sla import SlaClock
+    from workflows.snapshot import detached_copy
 
 _UNPUBLISHED = object()
 
@@ -64,7 +65,7 @@ class Transitions:
         if self._writes.one_per_transition:
             # The clocks are counted on a preview before the state moves, so nobody reads a stage without its
             # deadlines (runs before ONE_WRITE_PATCH count them in their turn).
-            preview = Change(self._start, self._state.model_copy(deep=True), now)
+            preview = Change(self._start, detached_copy(self._state), now)
             rules(preview)
             ahead = clocks_ahead(preview.effects.steps)
             await self._carry_out([step for step in preview.effects.steps[:ahead] if clock_step(step)])
