@@ -73,6 +73,39 @@ def _conflict(what: str, differences: list[str]) -> Refused:
     return Refused(f"{what} is already recorded with different content ({', '.join(differences)})")
 
 
+@dataclass(frozen=True)
+class CaseWrite:
+    """One transition's audit entries (each with the case after the transition), cards and score events: what a
+    group commit writes beside other transitions' (`Ledger.record_case_writes`)."""
+
+    transitions: Sequence[CaseTransition]
+    cards: Sequence[CardIssue]
+    scores: Sequence[ScoreEventInput]
+
+
+@dataclass(frozen=True)
+class CaseWritten:
+    """Per entry whether this call wrote it, the cards it issued and how many of the score events it recorded."""
+
+    entries: list[bool]
+    cards: list[CardIssue]
+    scores: int
+
+
+def _card_event_id(card_id: str) -> str:
+    """The id of the score event a card becomes."""
+    return f"card:{card_id}"
+
+
+def _repeated(writes: Sequence[CaseWrite]) -> bool:
+    """Whether two of the writes carry an audit entry, a card or a score event under the same key."""
+    entries = [(t.entry.subject_id, t.entry.seq) for write in writes for t in write.transitions]
+    cards = [issue.card_id for write in writes for issue in write.cards]
+    scores = [event.event_id for write in writes for event in write.scores]
+    events = [_card_event_id(card_id) for card_id in cards] + scores
+    return any(len(set(keys)) != len(keys) for keys in (entries, cards, events))
+
+
 def _differences(stored: Mapping[str, object], wanted: Mapping[str, object]) -> list[str]:
     return [key for key, value in wanted.items() if stored.get(key) != value]
 
@@ -231,11 +264,44 @@ class Ledger:
         if not transitions:
             return []
         async with self._unit(session) as session:
-            entries = [transition.entry for transition in transitions]
-            appended = await AuditTrailRepository(session).append_many(entries)  # one INSERT for them all
-            written = [_checked(entry, *answer) for entry, answer in zip(entries, appended, strict=True)]
-            last = max(transitions, key=lambda transition: transition.entry.seq)
-            await CaseRecordRepository(session).save(last.case, last.entry.seq, last.entry.at)
+            [written] = await self._case_transitions([transitions], session)
+        return written
+
+    async def record_case_writes(self, writes: Sequence[CaseWrite], session: AsyncSession) -> list[CaseWritten]:
+        """Several transitions' audit entries, read models, cards and score events in the caller's unit of work, in
+        one statement per table for all of them (a group commit's batch: at the 17:30 instant, hundreds of red
+        cards), where each transition alone took four. Each answer is what `record_case_transitions` and
+        `record_cards_and_scores` answer for its transition alone. Should two of them carry the same key (an attempt
+        and its retry side by side), they are written in turn, so that only one of them counts it as written."""
+        if _repeated(writes):
+            return [(await self._case_writes([write], session))[0] for write in writes]
+        return await self._case_writes(writes, session)
+
+    async def _case_writes(self, writes: Sequence[CaseWrite], session: AsyncSession) -> list[CaseWritten]:
+        entries = await self._case_transitions([write.transitions for write in writes], session)
+        cards = await self._cards_and_scores([(write.cards, write.scores) for write in writes], session)
+        return [
+            CaseWritten(entries=written, cards=issued, scores=scores)
+            for written, (issued, scores) in zip(entries, cards, strict=True)
+        ]
+
+    async def _case_transitions(
+        self, groups: Sequence[Sequence[CaseTransition]], session: AsyncSession
+    ) -> list[list[bool]]:
+        """Each group's entries: one INSERT for all of them, and each case's read model after its latest entry."""
+        entries = [transition.entry for group in groups for transition in group]
+        if not entries:
+            return [[] for _ in groups]
+        appended = iter(await AuditTrailRepository(session).append_many(entries))  # one INSERT for them all
+        written = [[_checked(transition.entry, *next(appended)) for transition in group] for group in groups]
+        latest: dict[str, CaseTransition] = {}
+        for transition in (transition for group in groups for transition in group):
+            kept = latest.get(transition.case.case_id)
+            if kept is None or transition.entry.seq > kept.entry.seq:
+                latest[transition.case.case_id] = transition
+        await CaseRecordRepository(session).save_many(
+            [(transition.case, transition.entry.seq, transition.entry.at) for transition in latest.values()]
+        )
         return written
 
     async def record_handoff_transitions(
@@ -278,7 +344,7 @@ class Ledger:
             due_at=issue.due_at,
             issued_at=issue.issued_at,
             points=self._points(_CARD_SCORE[issue.level], issue.points),
-            score_event_id=f"card:{issue.card_id}",
+            score_event_id=_card_event_id(issue.card_id),
         )
 
     @staticmethod
@@ -311,24 +377,35 @@ class Ledger:
         score event, the cards' own among them) instead of an INSERT and a read-back per row; rows a retried
         attempt finds written are read in one SELECT and compared, as `record_card` and `record_score_event` do.
         Answers the cards this call issued and how many of `events` it recorded."""
-        cards = [self._card(issue) for issue in issues]
-        issued: list[CardIssue] = []
-        if cards:
-            written, stored = await CardRepository(session).add_many(cards)
-            for issue, card in zip(issues, cards, strict=True):
-                if card.card_id in written:
-                    issued.append(issue)
-                else:
-                    _same_card(stored[card.card_id], card)
-        rows = [self._score_row(event) for event in events]
-        everything = [self._card_event(card) for card in cards] + rows
+        [answer] = await self._cards_and_scores([(issues, events)], session)
+        return answer
+
+    async def _cards_and_scores(
+        self, groups: Sequence[tuple[Sequence[CardIssue], Sequence[ScoreEventInput]]], session: AsyncSession
+    ) -> list[tuple[list[CardIssue], int]]:
+        """`record_cards_and_scores` for each group, in two INSERTs for all of them."""
+        cards = [[self._card(issue) for issue in issues] for issues, _ in groups]
+        every_card = [card for group in cards for card in group]
+        issued: list[list[CardIssue]] = [[] for _ in groups]
+        if every_card:
+            written, stored = await CardRepository(session).add_many(every_card)
+            for (issues, _), group, answer in zip(groups, cards, issued, strict=True):
+                for issue, card in zip(issues, group, strict=True):
+                    if card.card_id in written:
+                        answer.append(issue)
+                    else:
+                        _same_card(stored[card.card_id], card)
+        rows = [[self._score_row(event) for event in events] for _, events in groups]
+        every_row = [row for group in rows for row in group]
+        everything = [self._card_event(card) for card in every_card] + every_row
         if not everything:
-            return issued, 0
+            return [(answer, 0) for answer in issued]
         recorded, stored_events = await ScoreEventRepository(session).add_many(everything)
-        for row in rows:
+        for row in every_row:
             if row.event_id not in recorded:
                 _same_score_event(stored_events[row.event_id], row)
-        return issued, sum(row.event_id in recorded for row in rows)
+        counts = [sum(row.event_id in recorded for row in group) for group in rows]
+        return list(zip(issued, counts, strict=True))
 
     async def revoke_card(self, revocation: CardRevocation) -> CardRecord:
         """Revokes a card on appeal and takes back its points; revoking it again changes nothing."""

@@ -38,7 +38,7 @@ from schemas.delivery import Push
 from schemas.ledger import CardIssue, CaseTransition
 from services.clock.deadline import LegalClock
 from services.clock.service import ClockService
-from services.ledger import Ledger
+from services.ledger import CaseWrite, CaseWritten, Ledger
 
 # What one transition's unit of work wrote: per entry whether this call wrote it, orders applied, cards issued,
 # score events and ratings recorded.
@@ -113,20 +113,31 @@ class CaseActivities:
             key=item.key, change=change.model_copy(update={"schedule": _without_lines(change.schedule)})
         )
 
-    async def _write_unit(self, session: AsyncSession, changes: CaseChanges) -> _Written:
-        """One transition's entries, orders, cards, scores and ratings, in the unit of work `session`."""
+    async def _write_unit(self, session: AsyncSession, changes: CaseChanges, written: CaseWritten) -> _Written:
+        """The rest of one transition's unit of work in `session`, after its entries, cards and scores: its orders
+        and ratings (rare: one at a time)."""
         ledger = self._ledger
-        transitions = [CaseTransition(entry=entry, case=changes.case) for entry in changes.entries]
-        written = await ledger.record_case_transitions(transitions, session)
         orders = sum([(await ledger.record_supervision_order(order, session)).applied for order in changes.orders])
-        issued, scores = await ledger.record_cards_and_scores(changes.cards, changes.scores, session)
         ratings = sum([(await ledger.record_rating(rating, session)).recorded for rating in changes.ratings])
-        return written, orders, issued, scores, ratings
+        return written.entries, orders, written.cards, written.scores, ratings
 
     async def _write_units(self, session: AsyncSession, batch: list[_Unit]) -> list[_Held]:
-        """The transitions written side by side, each its own unit of work, and then their pushes to departments
-        without a webhook in their inboxes, in one statement for all of them, in the same transaction."""
-        written = [await self._write_unit(session, changes) for changes, _ in batch]
+        """The transitions written side by side, each its own unit of work: their entries, read models, cards and
+        scores in one statement per table for all of them, then each one's orders and ratings; and then their
+        pushes to departments without a webhook in their inboxes, in one statement for all of them, in the same
+        transaction."""
+        writes = [
+            CaseWrite(
+                transitions=[CaseTransition(entry=entry, case=changes.case) for entry in changes.entries],
+                cards=changes.cards,
+                scores=changes.scores,
+            )
+            for changes, _ in batch
+        ]
+        together = await self._ledger.record_case_writes(writes, session)
+        written = [
+            await self._write_unit(session, changes, each) for (changes, _), each in zip(batch, together, strict=True)
+        ]
         attempts = [attempt for _, attempts in batch for attempt in attempts]
         if not attempts:
             return [(each, []) for each in written]

@@ -4,6 +4,7 @@ change that adds statements to every command shows here."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -13,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.case.activities import CaseActivities
+from activities.store.ledger.cases import CaseRecordRepository
 from schemas.ledger import CardLevel, CardReason, ScoreKind
 from services.clock.service import ClockService
 from services.ledger import Ledger
@@ -85,3 +87,46 @@ async def test_a_red_card_is_one_transaction(sessions: async_sessionmaker[AsyncS
     assert seen == ["BEGIN", "INSERT", "INSERT", "INSERT", "INSERT"]
     assert (repeated.entries, repeated.cards, repeated.scores) == (0, 0, 0)
     assert again.count("BEGIN") == 1 and again.count("INSERT") == 4 and again.count("SELECT") == 3
+
+
+def red_card(case_number: str) -> Any:
+    """A case's red card at the 17:30 instant, as the store gets it: the entry, the card and its score event."""
+    state = new_case(case_number=case_number)
+    rec = Recorder(state, START + timedelta(days=3))
+    rec.record(SYSTEM, "card_red")
+    rec.card(LEAD, CardLevel.RED, CardReason.DEADLINE_OVERDUE, None)
+    return records.case_changes(state, records.pending(state, rec.effects, None))
+
+
+async def test_red_cards_recorded_side_by_side_share_their_statements(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """At the 17:30 instant the cards that arrive together are written in one statement per table, not four
+    statements each (the first one arrives alone and is written at once)."""
+    await import_registry(sessions, [REGISTRY])
+    case = CaseActivities(ClockService(sessions), Ledger(sessions), sessions)
+    changes = [red_card(f"2026-{number:04d}") for number in range(12)]
+
+    with statements(sessions) as seen:
+        written = await asyncio.gather(*(case.record_changes(each) for each in changes))
+
+    assert [(each.entries, each.cards) for each in written] == [(1, 1)] * 12
+    assert seen == ["BEGIN", "INSERT", "INSERT", "INSERT", "INSERT"] * 2
+    async with sessions() as session:  # each case's read model, written in the batch's one upsert
+        for each in changes:
+            row = await CaseRecordRepository(session).get(each.case.case_id)
+            assert row is not None and (row.version, row.stage) == (each.entries[-1].seq, each.case.stage)
+
+
+async def test_an_attempt_and_its_retry_side_by_side_count_their_card_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Two attempts of one transition in one batch (a retry while the first still waits for the write): one of them
+    writes the entry and issues the card, the other finds them written, as two writes in turn would."""
+    await import_registry(sessions, [REGISTRY])
+    case = CaseActivities(ClockService(sessions), Ledger(sessions), sessions)
+    other, twice = red_card("2026-0001"), red_card("2026-0002")
+
+    written = await asyncio.gather(*(case.record_changes(each) for each in (other, twice, twice)))
+
+    assert [(each.entries, each.cards) for each in written] == [(1, 1), (1, 1), (0, 0)]

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from activities.store.base import Base, SealedText
-from activities.store.ledger.idempotent import upsert_if_newer
+from activities.store.ledger.idempotent import upsert_if_newer, upsert_many_if_newer
 from schemas.ledger import CaseRecordView, CaseSnapshot
 
 
@@ -67,6 +67,14 @@ class CaseRecordRepository:
         """Stores the snapshot unless the record already reflects this transition or a later one."""
         values = snapshot.model_dump(mode="python") | {"version": version, "updated_at": updated_at}
         return await upsert_if_newer(self._session, CaseRecord, values, key="case_id")
+
+    async def save_many(self, snapshots: Sequence[tuple[CaseSnapshot, int, datetime]]) -> None:
+        """`save` for several cases (each named once) in one statement: snapshot, version, updated_at."""
+        rows = [
+            snapshot.model_dump(mode="python") | {"version": version, "updated_at": updated_at}
+            for snapshot, version, updated_at in snapshots
+        ]
+        await upsert_many_if_newer(self._session, CaseRecord, rows, key="case_id")
 
     async def get(self, case_id: str) -> CaseRecord | None:
         return await self._session.get(CaseRecord, case_id, populate_existing=True)

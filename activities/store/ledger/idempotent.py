@@ -56,6 +56,16 @@ async def insert_once(session: AsyncSession, model: type[Base], values: dict[str
     return (await session.execute(statement, values)).first() is not None
 
 
+def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], key: str, version: str) -> Any:
+    """INSERT … ON CONFLICT (key) DO UPDATE the other columns WHERE the stored version is lower."""
+    insert = _insert(dialect, table)
+    return insert.on_conflict_do_update(
+        index_elements=[key],
+        set_={column: insert.excluded[column] for column in columns if column != key},
+        where=table.c[version] < insert.excluded[version],
+    )
+
+
 async def upsert_if_newer(
     session: AsyncSession, model: type[Base], values: dict[str, Any], key: str, version: str = "version"
 ) -> bool:
@@ -67,15 +77,27 @@ async def upsert_if_newer(
     dialect, columns = _dialect(session), tuple(values)
 
     def build() -> Any:
-        insert = _insert(dialect, table)
-        return insert.on_conflict_do_update(
-            index_elements=[key],
-            set_={column: insert.excluded[column] for column in columns if column != key},
-            where=table.c[version] < insert.excluded[version],
-        ).returning(table.c[key])
+        return _upsert_statement(dialect, table, columns, key, version).returning(table.c[key])
 
     statement = _statement(("upsert", dialect, table.name, columns, key, version), build)
     return (await session.execute(statement, values)).first() is not None
+
+
+async def upsert_many_if_newer(
+    session: AsyncSession, model: type[Base], rows: list[dict[str, Any]], key: str, version: str = "version"
+) -> None:
+    """`upsert_if_newer` for several rows with the same columns and distinct keys, in one statement (PostgreSQL
+    refuses a statement that updates one row twice); answers nothing."""
+    if not rows:
+        return
+    table: Table = model.__table__  # type: ignore[assignment]
+    dialect, columns = _dialect(session), tuple(rows[0])
+
+    def build() -> Any:
+        return _upsert_statement(dialect, table, columns, key, version)
+
+    statement = _statement(("upsert-many", dialect, table.name, columns, key, version), build)
+    await session.execute(statement, rows)
 
 
 async def insert_many_once(
