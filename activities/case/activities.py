@@ -122,10 +122,9 @@ class CaseActivities:
         return written.entries, orders, written.cards, written.scores, ratings
 
     async def _write_units(self, session: AsyncSession, batch: list[_Unit]) -> list[_Held]:
-        """The transitions written side by side, each its own unit of work: their entries, read models, cards and
-        scores in one statement per table for all of them, then each one's orders and ratings; and then their
-        pushes to departments without a webhook in their inboxes, in one statement for all of them, in the same
-        transaction."""
+        """The transitions written side by side, in one transaction: their entries, read models, cards and scores
+        in one statement per table for all of them, then each one's orders and ratings; and then their pushes to
+        departments without a webhook in their inboxes, in one statement for all of them."""
         writes = [
             CaseWrite(
                 transitions=[CaseTransition(entry=entry, case=changes.case) for entry in changes.entries],
