@@ -98,12 +98,12 @@ def _card_event_id(card_id: str) -> str:
 
 
 def _repeated(writes: Sequence[CaseWrite]) -> bool:
-    """Whether two of the writes carry an audit entry, a card or a score event under the same key."""
+    """Whether two of the writes carry an audit entry, a card or a score event under the same key (a card repeated
+    repeats its score event)."""
     entries = [(t.entry.subject_id, t.entry.seq) for write in writes for t in write.transitions]
-    cards = [issue.card_id for write in writes for issue in write.cards]
-    scores = [event.event_id for write in writes for event in write.scores]
-    events = [_card_event_id(card_id) for card_id in cards] + scores
-    return any(len(set(keys)) != len(keys) for keys in (entries, cards, events))
+    cards = [_card_event_id(issue.card_id) for write in writes for issue in write.cards]
+    events = cards + [event.event_id for write in writes for event in write.scores]
+    return any(len(set(keys)) != len(keys) for keys in (entries, events))
 
 
 def _differences(stored: Mapping[str, object], wanted: Mapping[str, object]) -> list[str]:

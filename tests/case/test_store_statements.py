@@ -111,7 +111,9 @@ async def test_red_cards_recorded_side_by_side_share_their_statements(
         written = await asyncio.gather(*(case.record_changes(each) for each in changes))
 
     assert [(each.entries, each.cards) for each in written] == [(1, 1)] * 12
-    assert seen == ["BEGIN", "INSERT", "INSERT", "INSERT", "INSERT"] * 2
+    # However the arrivals fall into batches, each batch is four INSERTs in all: entries, read models, cards, scores.
+    batches = seen.count("BEGIN")
+    assert batches < 12 and seen == ["BEGIN", "INSERT", "INSERT", "INSERT", "INSERT"] * batches
     async with sessions() as session:  # each case's read model, written in the batch's one upsert
         for each in changes:
             row = await CaseRecordRepository(session).get(each.case.case_id)
