@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -28,6 +29,11 @@ from workers.settings import Settings
 # workflow_runner): a non-deterministic call on any path a test takes fails here. Processes the tests start inherit it;
 # tests/case/test_unsandboxed.py runs the service's way.
 os.environ.setdefault("CASELOOP_WORKFLOW_SANDBOX", "true")
+
+# No property test has a deadline: Hypothesis's default of 200 ms per example is a timing assertion, and on a loaded
+# two-core machine one example of tests/test_text_hygiene.py took 259 ms once and failed the run as flaky.
+settings.register_profile("caseloop", deadline=None)
+settings.load_profile("caseloop")
 
 # The modules that take longest (`pytest --durations`), handed out first. `make test` runs `pytest -n 2 --dist loadfile
 # --no-loadscope-reorder`: xdist hands whole modules to its workers in this order, and by default it sorts them by

@@ -51,7 +51,7 @@ HOSTILE = st.sampled_from(
     + ["Ａ", "－", "，", "（", "e\u0301", "\u3000"]
 )
 TEXTS = st.lists(st.one_of(HOSTILE, st.characters(), st.sampled_from("SQ-FGW 管線施工")), max_size=40).map("".join)
-HYPOTHESIS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HYPOTHESIS = settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 
 FreeText = TypeAdapter(Annotated[str, Field(max_length=4000), text.FREE_TEXT])
 Code = TypeAdapter(text.Code)

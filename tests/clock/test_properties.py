@@ -15,7 +15,7 @@ from services.clock.office_hours import OfficeHours
 from services.clock.profiles import schedule_rungs
 
 CLOCK = LegalClock(LegalCalendar(), OfficeHours())
-CHECKS = settings(max_examples=150, deadline=None)
+CHECKS = settings(max_examples=150)
 
 # 2024..2027: official years with every kind of holiday, and one estimated year.
 starts = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(SHANGHAI))

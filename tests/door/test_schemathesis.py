@@ -42,7 +42,6 @@ def fuzz(url: str, key: str) -> tuple[list[str], int]:
             @given(case=operation.as_strategy(generation_mode=mode))
             @settings(
                 max_examples=EXAMPLES,
-                deadline=None,
                 database=None,
                 derandomize=True,
                 phases=[Phase.explicit, Phase.generate],

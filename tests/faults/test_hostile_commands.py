@@ -388,7 +388,6 @@ async def test_hostile_commands_are_refused_naming_rule_and_field_and_change_not
 
             @settings(
                 max_examples=EXAMPLES,
-                deadline=None,
                 derandomize=SEED is None,
                 database=None,
                 phases=[Phase.explicit, Phase.generate],  # problems are collected, never shrunk

@@ -184,7 +184,7 @@ COMMANDS: list[Command] = [
 ]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(command=st.sampled_from(COMMANDS), stage=st.sampled_from(list(HandoffStage)))
 def test_a_command_with_the_right_actor_passes_exactly_in_its_stages(command: Command, stage: HandoffStage) -> None:
     try:
