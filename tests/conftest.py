@@ -35,10 +35,10 @@ os.environ.setdefault("CASELOOP_WORKFLOW_SANDBOX", "true")
 settings.register_profile("caseloop", deadline=None)
 settings.load_profile("caseloop")
 
-# The modules that take longest (`pytest --durations`), handed out first. `make test` runs `pytest -n 2 --dist loadfile
+# The modules that take longest (`pytest --durations`), handed out first. `make test` runs `pytest -n 3 --dist loadfile
 # --no-loadscope-reorder`: xdist hands whole modules to its workers in this order, and by default it sorts them by
 # their count of tests, which put these one-test modules of 40 to 50 seconds last, one worker running them alone at
-# the end. Started first, the many short modules even the two workers out. The rest keep xdist's order.
+# the end. Started first, the many short modules even the workers out. The rest keep xdist's order.
 SLOW_MODULES = (
     "tests/faults/test_worker_killed.py",
     "tests/faults/test_many_commands.py",
