@@ -35,14 +35,14 @@ from schemas.case.records import (
 )
 from schemas.clock import ClockSpec, Deadline, RungSchedule
 from schemas.delivery import Push
-from schemas.ledger import CardIssue, CaseTransition
+from schemas.ledger import CaseTransition
 from services.clock.deadline import LegalClock
 from services.clock.service import ClockService
 from services.ledger import CaseWrite, CaseWritten, Ledger
 
-# What one transition's unit of work wrote: per entry whether this call wrote it, orders applied, cards issued,
-# score events and ratings recorded.
-_Written = tuple[list[bool], int, list[CardIssue], int, int]
+# What one transition's unit of work wrote: its entries, cards and score events (`CaseWritten`), the orders applied
+# and the ratings recorded.
+_Written = tuple[CaseWritten, int, int]
 _Unit = tuple[CaseChanges, list[tuple[Push, DeliveryAttempt]]]  # a transition, and its pushes' inbox attempts
 _Held = tuple[_Written, list[Push]]  # a transition's writes, and its pushes put in their inboxes
 
@@ -119,7 +119,7 @@ class CaseActivities:
         ledger = self._ledger
         orders = sum([(await ledger.record_supervision_order(order, session)).applied for order in changes.orders])
         ratings = sum([(await ledger.record_rating(rating, session)).recorded for rating in changes.ratings])
-        return written.entries, orders, written.cards, written.scores, ratings
+        return written, orders, ratings
 
     async def _write_units(self, session: AsyncSession, batch: list[_Unit]) -> list[_Held]:
         """The transitions written side by side, in one transaction: their entries, read models, cards and scores
@@ -162,14 +162,14 @@ class CaseActivities:
         attempts = [
             (push, attempt_of(push, DeliveryChannel.INBOX, AttemptOutcome.INBOXED, now)) for push in changes.pushes
         ]
-        (written, orders, issued, scores, ratings), held = await self._units.record((changes, attempts))
+        (written, orders, ratings), held = await self._units.record((changes, attempts))
         for push in held:
             DELIVERIES.labels(push.department_code, DeliveryChannel.INBOX.value, AttemptOutcome.INBOXED.value).inc()
-        entries, cards = sum(written), len(issued)
-        for entry, wrote in zip(changes.entries, written, strict=True):
+        entries, cards = sum(written.entries), len(written.cards)
+        for entry, wrote in zip(changes.entries, written.entries, strict=True):
             if wrote:
                 await self._metrics.case_transition(entry, changes.case)
-        for card in issued:
+        for card in written.cards:
             await self._metrics.card_issued(card.department_code, card.level.value)
         revocations = meetings = 0
         for revocation in changes.revocations:  # after the cards: a card may be issued and revoked in one write
@@ -199,7 +199,7 @@ class CaseActivities:
             entries=entries,
             orders=orders,
             cards=cards,
-            scores=scores,
+            scores=written.scores,
             ratings=ratings,
             inboxed=inboxed,
             revocations=revocations,
