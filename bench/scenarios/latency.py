@@ -1,8 +1,11 @@
 """Scenario 2, command latency: sign (lead, then locality) and commit at half of the capacity scenario 1 measured,
 arriving at a steady pace whether or not earlier commands have answered (open loop), sent through the door (SDK),
-straight to the engine (`caseloop.direct`, what the door runs on), and as bare updates; p50/p95/p99 of each. Then
-signs one at a time through the door and straight to the engine: what the door itself adds, without the wait for a
-CPU that one more process on the path meets under load."""
+straight to the engine (`caseloop.direct`, what the door runs on), and as bare updates; p50/p95/p99 of each.
+
+What the door adds is read from signs sent through the door and straight to the engine in turn, in one stream: at
+the same pace, then one at a time (without the wait for a CPU that one more process on the path meets under load).
+Each pair of neighbours meets the machine's load alike; the same medians taken in phases seconds apart differed by
+as much as the load moved between them (bench/README.md)."""
 
 from __future__ import annotations
 
@@ -93,6 +96,35 @@ def _direct_calls(bench: Bench, cases: list[str], step: str) -> list[Callable[[]
     return [call(case_id) for case_id in cases]
 
 
+def _timed(call: Callable[[], Awaitable[object]], into: list[float]) -> Callable[[], Awaitable[object]]:
+    async def timed() -> None:
+        started = time.perf_counter()
+        await call()
+        into.append(time.perf_counter() - started)
+
+    return timed
+
+
+async def _door_adds(bench: Bench, count: int, rate: float | None) -> float:
+    """The door's p50 less the direct p50, in ms, of the two signs of `count` cases, every other case's through the
+    door and the rest straight to the engine, sent in turn: at `rate`, or one at a time without one."""
+    cases = await _accepted_cases(bench, count)
+    door: list[float] = []
+    direct: list[float] = []
+    calls: list[Callable[[], Awaitable[object]]] = []
+    for step in ("sign_lead", "sign_locality"):
+        through_door = _door_calls(bench, cases[0::2], step)
+        straight = _direct_calls(bench, cases[1::2], step)
+        for index in range(max(len(through_door), len(straight))):
+            calls += [_timed(call, door) for call in through_door[index : index + 1]]
+            calls += [_timed(call, direct) for call in straight[index : index + 1]]
+    if rate is None:
+        await _one_at_a_time(calls, bench.plan.scenario_seconds)
+    else:
+        await _paced(calls, rate, bench.plan.scenario_seconds)
+    return (percentile(door, 0.5) - percentile(direct, 0.5)) * 1000
+
+
 def _bare_calls(
     handles: list[WorkflowHandle[BareCase, BareAnswer]], step: str
 ) -> list[Callable[[], Awaitable[object]]]:
@@ -110,7 +142,6 @@ async def run(bench: Bench) -> None:
     variants = ("door", "direct", "bare")
     for repetition in bench.repetitions(SCENARIO):
         order = variants[repetition % 3 :] + variants[: repetition % 3]
-        sign_p50: dict[str, float] = {}
         for variant in order:
             latencies: dict[str, list[float]] = {}
             if variant == "bare":
@@ -127,7 +158,6 @@ async def run(bench: Bench) -> None:
                 for step in MEASURED:
                     latencies[step] = await _paced(build(bench, cases, step), rate, plan.scenario_seconds)
             signs = latencies["sign_lead"] + latencies["sign_locality"]
-            sign_p50[variant] = percentile(signs, 0.5) * 1000
             for command, samples in (("sign", signs), ("commit", latencies["commit"])):
                 for label, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
                     value = percentile(samples, fraction) * 1000
@@ -137,17 +167,7 @@ async def run(bench: Bench) -> None:
                         bench.figures.add(SCENARIO, f"{name} (direct)", "ms", baseline=value)
                     else:
                         bench.figures.add(SCENARIO, f"{name} ({variant})", "ms", caseloop=value)
-        bench.figures.add(SCENARIO, "the door adds at p50 (sign)", "ms", caseloop=sign_p50["door"] - sign_p50["direct"])
-        alone: dict[str, float] = {}
-        for variant in order:
-            if variant == "bare":
-                continue
-            cases = await _accepted_cases(bench, min(plan.latency_cases, ONE_AT_A_TIME_CASES))
-            build = _door_calls if variant == "door" else _direct_calls
-            signs = []
-            for step in ("sign_lead", "sign_locality"):
-                signs += await _one_at_a_time(build(bench, cases, step), plan.scenario_seconds)
-            alone[variant] = percentile(signs, 0.5) * 1000
-        bench.figures.add(
-            SCENARIO, "the door adds at p50 (sign, one at a time)", "ms", caseloop=alone["door"] - alone["direct"]
-        )
+        adds = await _door_adds(bench, plan.latency_cases, rate)
+        bench.figures.add(SCENARIO, "the door adds at p50 (sign)", "ms", caseloop=adds)
+        alone = await _door_adds(bench, 2 * min(plan.latency_cases, ONE_AT_A_TIME_CASES), None)
+        bench.figures.add(SCENARIO, "the door adds at p50 (sign, one at a time)", "ms", caseloop=alone)
