@@ -113,11 +113,9 @@ async def _door_adds(bench: Bench, count: int, rate: float | None) -> float:
     direct: list[float] = []
     calls: list[Callable[[], Awaitable[object]]] = []
     for step in ("sign_lead", "sign_locality"):
-        through_door = _door_calls(bench, cases[0::2], step)
-        straight = _direct_calls(bench, cases[1::2], step)
-        for index in range(max(len(through_door), len(straight))):
-            calls += [_timed(call, door) for call in through_door[index : index + 1]]
-            calls += [_timed(call, direct) for call in straight[index : index + 1]]
+        for index, case_id in enumerate(cases):
+            build, into = (_door_calls, door) if index % 2 == 0 else (_direct_calls, direct)
+            calls += [_timed(call, into) for call in build(bench, [case_id], step)]
     if rate is None:
         await _one_at_a_time(calls, bench.plan.scenario_seconds)
     else:
