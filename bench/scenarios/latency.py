@@ -31,15 +31,16 @@ PLAN_TEXT = "re-route the pipeline along the canal road"
 
 
 async def _paced(calls: list[Callable[[], Awaitable[object]]], rate: float, seconds: float) -> list[float]:
-    """Starts call i at i/rate seconds, whatever the earlier ones are doing; returns each one's latency."""
-    latencies: list[float] = []
+    """Starts call i at i/rate seconds, whatever the earlier ones are doing; returns each one's latency, in the
+    calls' order."""
+    latencies = [0.0] * len(calls)
     began = time.perf_counter()
 
     async def one(index: int, call: Callable[[], Awaitable[object]]) -> None:
         await asyncio.sleep(max(0.0, began + index / rate - time.perf_counter()))
         started = time.perf_counter()
         await call()
-        latencies.append(time.perf_counter() - started)
+        latencies[index] = time.perf_counter() - started
 
     await asyncio.wait_for(asyncio.gather(*(one(i, call) for i, call in enumerate(calls))), seconds)
     return latencies
@@ -96,30 +97,20 @@ def _direct_calls(bench: Bench, cases: list[str], step: str) -> list[Callable[[]
     return [call(case_id) for case_id in cases]
 
 
-def _timed(call: Callable[[], Awaitable[object]], into: list[float]) -> Callable[[], Awaitable[object]]:
-    async def timed() -> None:
-        started = time.perf_counter()
-        await call()
-        into.append(time.perf_counter() - started)
-
-    return timed
-
-
 async def _door_adds(bench: Bench, count: int, rate: float | None) -> float:
     """The door's p50 less the direct p50, in ms, of the two signs of `count` cases, every other case's through the
     door and the rest straight to the engine, sent in turn: at `rate`, or one at a time without one."""
     cases = await _accepted_cases(bench, count)
-    door: list[float] = []
-    direct: list[float] = []
     calls: list[Callable[[], Awaitable[object]]] = []
+    by_door: list[bool] = []
     for step in ("sign_lead", "sign_locality"):
         for index, case_id in enumerate(cases):
-            build, into = (_door_calls, door) if index % 2 == 0 else (_direct_calls, direct)
-            calls += [_timed(call, into) for call in build(bench, [case_id], step)]
-    if rate is None:
-        await _one_at_a_time(calls, bench.plan.scenario_seconds)
-    else:
-        await _paced(calls, rate, bench.plan.scenario_seconds)
+            by_door.append(index % 2 == 0)
+            calls += (_door_calls if by_door[-1] else _direct_calls)(bench, [case_id], step)
+    seconds = bench.plan.scenario_seconds
+    latencies = await (_one_at_a_time(calls, seconds) if rate is None else _paced(calls, rate, seconds))
+    door = [latency for latency, sent in zip(latencies, by_door, strict=True) if sent]
+    direct = [latency for latency, sent in zip(latencies, by_door, strict=True) if not sent]
     return (percentile(door, 0.5) - percentile(direct, 0.5)) * 1000
 
 
