@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.api.workflow.v1 import PendingActivityInfo
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest, DescribeWorkflowExecutionResponse
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -255,6 +255,11 @@ matters:
 OWED = {EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED}
 
 
+def _quiet(description: DescribeWorkflowExecutionResponse) -> bool:
+    """No workflow task and no activity pending, as the server describes the run."""
+    return not description.HasField("pending_workflow_task") and not description.pending_activities
+
+
 def _awaiting_retry(activity: PendingActivityInfo) -> bool:
     """An activity that failed and waits for its next attempt: the test server shows it as started until then."""
     if activity.attempt == 1 or activity.state != PendingActivityState.PENDING_ACTIVITY_STATE_STARTED:
@@ -460,8 +465,7 @@ class Rig:
         description = await self.client.workflow_service.describe_workflow_execution(self._describe(handoff_id))
         return (
             description.workflow_execution_info.status == WorkflowExecutionStatus.RUNNING.value
-            and not description.HasField("pending_workflow_task")
-            and not description.pending_activities
+            and _quiet(description)
             and await self._no_task_owed(handoff_id)
         )
 
@@ -485,13 +489,14 @@ class Rig:
             description = await self.client.workflow_service.describe_workflow_execution(request)
             if description.workflow_execution_info.status != WorkflowExecutionStatus.RUNNING.value:
                 return False
-            activities = description.pending_activities
-            if not description.HasField("pending_workflow_task") and not activities:
+            if _quiet(description):
                 if await self._no_task_owed(handoff_id):
                     return True
                 await asyncio.sleep(0.025)
                 continue
-            if not description.HasField("pending_workflow_task") and all(map(_awaiting_retry, activities)):
+            if not description.HasField("pending_workflow_task") and all(
+                map(_awaiting_retry, description.pending_activities)
+            ):
                 await self.env.sleep(skip)
                 skip = min(skip * 2, LONGEST_RETRY_INTERVAL)
                 continue
