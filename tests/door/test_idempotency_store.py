@@ -1,11 +1,16 @@
 """The Idempotency-Key records on SQLite and PostgreSQL: claim, answer again, refuse another request, release after
-a 5xx, take over a stale claim, purge expired records; and the table is the migration's."""
+a 5xx, take over a stale claim, purge expired records, record an answer once it is sent; and the table is the
+migration's."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import structlog
+from fastapi.responses import Response
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.store.db import engine_of
@@ -23,6 +28,14 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+async def answered(answer: Awaitable[Response]) -> Response:
+    """The answer once the server has sent it: its background task (the key's record) run, as uvicorn runs it."""
+    response = await answer
+    if response.background is not None:
+        await response.background()
+    return response
 
 
 def door_keys(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Idempotency:
@@ -44,11 +57,11 @@ async def test_a_key_answers_its_first_result_and_nothing_else(sessions: async_s
         sent.append(key)
         return Answer(200, {"seq": len(sent)})
 
-    first = await keys.run("SQ-YSB", "k1", "f1", work)
+    first = await answered(keys.run("SQ-YSB", "k1", "f1", work))
     again = await keys.run("SQ-YSB", "k1", "f1", work)
     assert (first.status_code, first.body) == (again.status_code, again.body) == (200, b'{"seq":1}')
     assert sent == ["k1"] and again.headers["idempotent-replayed"] == "true"
-    assert (await keys.run("SQ-ZJJ", "k1", "f1", work)).body == b'{"seq":2}', "another department's key"
+    assert (await answered(keys.run("SQ-ZJJ", "k1", "f1", work))).body == b'{"seq":2}', "another department's key"
     with pytest.raises(DoorProblem) as reused:
         await keys.run("SQ-YSB", "k1", "f2", work)
     assert reused.value.kind is Kind.IDEMPOTENCY_KEY_REUSED
@@ -56,7 +69,7 @@ async def test_a_key_answers_its_first_result_and_nothing_else(sessions: async_s
     async def refused(_key: str) -> Answer:
         raise DoorProblem(Kind.FORBIDDEN, "no", rule="actor.role")
 
-    answer = await keys.run("SQ-YSB", "k2", "f1", refused)
+    answer = await answered(keys.run("SQ-YSB", "k2", "f1", refused))
     assert (answer.status_code, answer.media_type) == (403, "application/problem+json")
     assert (await keys.run("SQ-YSB", "k2", "f1", work)).status_code == 403, "a refusal is answered again too"
 
@@ -93,7 +106,7 @@ async def test_a_timeout_releases_the_key_and_a_stale_claim_is_taken_over(
         await keys.run("SQ-YSB", "busy", "f", done)
     assert busy.value.kind is Kind.IDEMPOTENCY_KEY_IN_FLIGHT
     clock.now += timedelta(minutes=5)
-    assert (await keys.run("SQ-YSB", "busy", "f", done)).status_code == 200
+    assert (await answered(keys.run("SQ-YSB", "busy", "f", done))).status_code == 200
     async with sessions() as session:
         row = await session.get(IdempotencyKey, ("SQ-YSB", "busy"))
         assert row is not None and row.state == COMPLETED
@@ -102,6 +115,34 @@ async def test_a_timeout_releases_the_key_and_a_stale_claim_is_taken_over(
     assert await keys.purge() >= 1
     async with sessions() as session:
         assert await session.get(IdempotencyKey, ("SQ-YSB", "busy")) is None
+
+
+async def test_an_answer_is_recorded_once_it_is_sent_and_a_failed_record_only_logged(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    keys = door_keys(sessions, Clock())
+    sent: list[str] = []
+
+    async def work(key: str) -> Answer:
+        sent.append(key)
+        return Answer(200, {"ok": True})
+
+    answer = await keys.run("SQ-YSB", "k", "f", work)
+    assert answer.status_code == 200 and answer.background is not None
+    with pytest.raises(DoorProblem) as early:
+        await keys.run("SQ-YSB", "k", "f", work)
+    assert early.value.kind is Kind.IDEMPOTENCY_KEY_IN_FLIGHT, "a retry before the answer is out meets the claim"
+    await answer.background()
+    replayed = await keys.run("SQ-YSB", "k", "f", work)
+    assert replayed.headers["idempotent-replayed"] == "true" and replayed.background is None
+    assert sent == ["k"]
+
+    answer = await keys.run("SQ-YSB", "lost", "f", work)
+    async with sessions.begin() as session:  # the store fails the record (a fresh store per test: nothing else sees it)
+        await session.execute(text("DROP TABLE idempotency_keys"))
+    with structlog.testing.capture_logs() as logs:
+        await answer.background()  # the answer is out already: a failed record must not turn it into an error
+    assert [entry["event"] for entry in logs if entry["log_level"] == "warning"] == ["idempotency key not completed"]
 
 
 def test_keys_are_read_quoted_or_bare_and_fingerprints_ignore_layout() -> None:

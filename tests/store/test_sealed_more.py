@@ -284,6 +284,8 @@ async def test_an_idempotent_answer_is_sealed_and_answers_the_retry(store_url: s
 
     try:
         first = await keys.run("SQ-YSB", "k1", "f1", work)
+        assert first.background is not None
+        await first.background()  # the record, written once the answer is sent
         assert_sealed(await raw(engine, "idempotency_keys"))
         again = await keys.run("SQ-YSB", "k1", "f1", work)
     finally:

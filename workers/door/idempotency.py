@@ -31,6 +31,7 @@ from sqlalchemy import Connection, inspect, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
+from starlette.background import BackgroundTask
 
 from activities.store.idempotency import COMPLETED, IN_FLIGHT, IdempotencyKey, IdempotencyRepository
 from workers.door.problems import DoorProblem, Kind
@@ -154,7 +155,11 @@ class Idempotency:
         self._clock = clock
 
     async def run(self, department: str, key: str | None, fingerprint: str, work: Work) -> Response:
-        """Runs `work` with the key (a new uuid without one), or answers what the key answered before."""
+        """Runs `work` with the key (a new uuid without one), or answers what the key answered before.
+
+        The answer is recorded against the key once it has been sent: the response's background task, which the
+        server runs after the body is written, so the caller does not wait for that write. A retry that arrives in
+        between (it would have to beat a write that starts as the answer leaves) meets the claim: 409, retry."""
         if key is None:
             return await self._answer(work, str(uuid.uuid4()))
         claimed = await self._claim(department, key, fingerprint)
@@ -166,17 +171,9 @@ class Idempotency:
             await self._release(department, key, claimed)
             raise
         if response.status_code >= 500:
-            await self._release(department, key, claimed)
+            await self._release(department, key, claimed)  # before answering: the retry must reach the engine
         else:
-            async with self._keys.begin() as connection:
-                await IdempotencyRepository(connection).complete(
-                    department,
-                    key,
-                    claimed,
-                    response.status_code,
-                    response.media_type or "application/json",
-                    bytes(response.body).decode(),
-                )
+            response.background = BackgroundTask(self._complete, department, key, claimed, response)
         return response
 
     async def purge(self) -> int:
@@ -244,6 +241,22 @@ class Idempotency:
             field=HEADER,
             headers={"Retry-After": "1"},
         )
+
+    async def _complete(self, department: str, key: str, claimed: datetime, response: Response) -> None:
+        try:
+            async with self._keys.begin() as connection:
+                await IdempotencyRepository(connection).complete(
+                    department,
+                    key,
+                    claimed,
+                    response.status_code,
+                    response.media_type or "application/json",
+                    bytes(response.body).decode(),
+                )
+        except Exception:
+            # The answer is out; the claim goes stale and is taken over, and the retry reaches the engine, which
+            # answers the first result under the same update id.
+            log.warning("idempotency key not completed", department=department, key=key, exc_info=True)
 
     async def _release(self, department: str, key: str, claimed: datetime) -> None:
         try:
