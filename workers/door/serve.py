@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 import structlog
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from caseloop.direct import CaseClient
 from caseloop.errors import Unreachable
@@ -50,6 +51,51 @@ def bind(host: str, port: int, *, server: str = "the front door", error: type[Ex
     return listening
 
 
+class HeadWithBody:
+    """A connection's transport that sends a response's head in one write with what follows it.
+
+    uvicorn writes the status line and headers, then the body, each at once: two sends, two segments (the socket
+    has no Nagle delay), and the client wakes for the head, then again for the body. Here a write is held until
+    the next one, or until the event loop's current turn ends, whichever comes first, and then goes out with it.
+    A body written in the same turn as its head (every answer of the door's) leaves in one send; nothing waits
+    longer than the turn that wrote it."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._held is None:
+            if data:
+                self._held = bytes(data)
+                self._loop.call_soon(self._flush)
+            return
+        held, self._held = self._held, None
+        self._transport.write(held + bytes(data))
+
+    def _flush(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._transport, name)
+
+
+class OneSendH11(H11Protocol):
+    """uvicorn's h11 protocol, writing through `HeadWithBody`."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.transport = HeadWithBody(transport, self.loop)  # type: ignore[assignment]
+
+
 def config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
     """How caseloop's HTTP servers run under uvicorn: logs through structlog, requests given time to finish."""
     return uvicorn.Config(
@@ -62,6 +108,7 @@ def config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        http=OneSendH11,  # a response in one send: a quiet door answered 2-3 ms sooner (bench/README.md)
     )
 
 
