@@ -28,8 +28,9 @@ the case, 404 when it has no part in the case at all. Lists and counts show only
 
 **Retries.** A command's `Idempotency-Key` header (quoted or bare) is its command id: sending it again answers the
 first result (success or refusal) and applies the command at most once; while the first is in flight (until its
-answer is recorded, just after it is sent) the answer is 409 with `Retry-After`, and the same key with another request is 422 (`idempotency-key-reused`). Records of keys are kept
-{hours:g} hours. After a 504 (`timeout`, naming the `command_id`) or a 503, send the command again with the same key.
+answer is recorded, just after it is sent) the answer is 409 with `Retry-After`, and the same key with another
+request is 422 (`idempotency-key-reused`). Records of keys are kept {hours:g} hours. After a 504 (`timeout`,
+naming the `command_id`) or a 503, send the command again with the same key.
 
 **Errors** are RFC 9457 problem details (`application/problem+json`) with `rule` and `field`; request validation
 lists every problem in `errors[]` with a JSON `pointer`. Problem types are URIs under {base}.
