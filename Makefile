@@ -42,7 +42,7 @@ KEEP_BYTECODE := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))
 
 # Three processes on two cores, each with its own Temporal servers; a test module stays on one of them, the slowest
 # modules first (tests/conftest.py). A quarter of the suite's time is spent waiting (servers and workers starting,
-# a red card's 36 seconds, outages), which a third process fills: 11:01 with two, 8:29-9:29 with three on one machine.
+# a red card's 36 seconds, outages), which a third process fills: 11:01 with two, 8:29-10:35 with three on one machine.
 # The slowest tests are listed at the end, to keep the whole run under 15 minutes.
 TEST_PROCESSES ?= 3
 
